@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system tools some tests use (socat for pseudo-terminal serial ports).
+# Best effort: a test whose tool is still missing skips itself and prints why.
+set -u
+need=()
+command -v socat >/dev/null 2>&1 || need+=(socat)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-system-deps: missing ${need[*]} (not root or no apt-get); the tests that need them will be skipped"
+  exit 0
+fi
+echo "install-system-deps: installing ${need[*]}"
+timeout 300 apt-get update -qq >/dev/null 2>&1 || echo "install-system-deps: apt-get update failed"
+timeout 300 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 \
+  || echo "install-system-deps: could not install ${need[*]}; the tests that need them will be skipped"
+exit 0
