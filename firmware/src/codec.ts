@@ -1,0 +1,204 @@
+// Canonical CBOR subset of PROTOCOL.md §5: decode and encode over byte strings.
+// Byte strings are JS strings of chars 0-255 (the board's byte currency); text strings are wrapped
+// in {tstr} so the two stay distinct; maps are plain objects keyed by unsigned integers.
+// decode() never throws: every failure is a status code with a reason.
+import { MAX_BODY, STATUS_BAD_CBOR, STATUS_OK, STATUS_TOO_LARGE } from "./protocol.ts";
+
+export interface CborText { tstr: string }
+export interface CborMap { [key: number]: CborValue }
+export type CborValue = number | boolean | null | string | CborText | CborValue[] | CborMap;
+
+export const MAX_DEPTH = 4;
+export const MAX_ITEMS = 64;
+export const MAX_INPUT_BYTES = MAX_BODY;
+// 2^53 - 1, spelled out: Espruino has no Number.MAX_SAFE_INTEGER and Math.pow is inexact.
+export const MAX_SAFE = 9007199254740991;
+const TWO_POW_32 = 4294967296;
+const MAX_HIGH_HALF = 0x1fffff; // high 32 bits of 2^53 - 1
+
+export interface DecodeOk { status: 0; value: CborValue }
+export interface DecodeFail { status: number; reason: string }
+export type DecodeResult = DecodeOk | DecodeFail;
+
+export function text(s: string): CborText {
+  return { tstr: s };
+}
+
+export function isText(v: CborValue): v is CborText {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as CborText).tstr === "string";
+}
+
+export function isMap(v: CborValue): v is CborMap {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !isText(v);
+}
+
+// Thrown only inside this module (and caught by decode/encode callers): plain object, because
+// Espruino's `instanceof Error` is unreliable (facts §1) and subclassing Error is broken.
+export interface CodecFailure { codecStatus: number; reason: string }
+
+function fail(status: number, reason: string): never {
+  const failure: CodecFailure = { codecStatus: status, reason: reason };
+  throw failure;
+}
+
+export function isCodecFailure(e: unknown): e is CodecFailure {
+  return typeof e === "object" && e !== null && typeof (e as CodecFailure).codecStatus === "number";
+}
+
+interface Cursor { s: string; pos: number; end: number; items: number }
+
+function need(c: Cursor, n: number): void {
+  if (c.end - c.pos < n) fail(STATUS_BAD_CBOR, "truncated: needs " + n + " more bytes at offset " + c.pos);
+}
+
+function readUint32(c: Cursor): number {
+  const s = c.s;
+  const p = c.pos;
+  c.pos = p + 4;
+  return s.charCodeAt(p) * 16777216 + ((s.charCodeAt(p + 1) << 16) | (s.charCodeAt(p + 2) << 8) | s.charCodeAt(p + 3));
+}
+
+// The argument of an initial byte (RFC 8949 §3), shortest form enforced (§4.2.1).
+function readArgument(c: Cursor, info: number): number {
+  if (info < 24) return info;
+  let v: number;
+  if (info === 24) {
+    need(c, 1);
+    v = c.s.charCodeAt(c.pos);
+    c.pos += 1;
+    if (v < 24) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 1 extra byte");
+    return v;
+  }
+  if (info === 25) {
+    need(c, 2);
+    v = (c.s.charCodeAt(c.pos) << 8) | c.s.charCodeAt(c.pos + 1);
+    c.pos += 2;
+    if (v < 256) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 2 bytes");
+    return v;
+  }
+  if (info === 26) {
+    need(c, 4);
+    v = readUint32(c);
+    if (v < 65536) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 4 bytes");
+    return v;
+  }
+  if (info === 27) {
+    need(c, 8);
+    const high = readUint32(c);
+    const low = readUint32(c);
+    if (high > MAX_HIGH_HALF) fail(STATUS_BAD_CBOR, "integer beyond 2^53-1 at offset " + (c.pos - 9));
+    if (high === 0) fail(STATUS_BAD_CBOR, "non-canonical: " + low + " encoded in 8 bytes");
+    return high * TWO_POW_32 + low;
+  }
+  if (info === 31) fail(STATUS_BAD_CBOR, "indefinite length is not allowed");
+  return fail(STATUS_BAD_CBOR, "reserved additional information " + info);
+}
+
+function readItem(c: Cursor, depth: number): CborValue {
+  c.items += 1;
+  if (c.items > MAX_ITEMS) fail(STATUS_TOO_LARGE, "more than " + MAX_ITEMS + " items");
+  need(c, 1);
+  const initial = c.s.charCodeAt(c.pos);
+  c.pos += 1;
+  const major = initial >> 5;
+  const info = initial & 31;
+  if (major === 7) {
+    if (info === 20) return false;
+    if (info === 21) return true;
+    if (info === 22) return null;
+    return fail(STATUS_BAD_CBOR, "simple value or float 0x" + initial.toString(16) + " is not allowed");
+  }
+  if (major === 6) fail(STATUS_BAD_CBOR, "tags are not allowed");
+  const n = readArgument(c, info);
+  if (major === 0) return n;
+  if (major === 1) {
+    if (n >= MAX_SAFE) fail(STATUS_BAD_CBOR, "negative integer beyond -(2^53-1)");
+    return -1 - n;
+  }
+  if (major === 2 || major === 3) {
+    need(c, n);
+    const bytes = c.s.substr(c.pos, n);
+    c.pos += n;
+    return major === 2 ? bytes : text(bytes);
+  }
+  if (depth > MAX_DEPTH) fail(STATUS_TOO_LARGE, "nested deeper than " + MAX_DEPTH);
+  if (major === 4) {
+    // Each item takes at least one byte: a larger count is malformed, caught before allocating.
+    if (n > c.end - c.pos) fail(STATUS_BAD_CBOR, "array of " + n + " items cannot fit in " + (c.end - c.pos) + " bytes");
+    const list: CborValue[] = [];
+    for (let i = 0; i < n; i++) list.push(readItem(c, depth + 1));
+    return list;
+  }
+  // major 5: map with unsigned-integer keys in strictly ascending order
+  if (n * 2 > c.end - c.pos) fail(STATUS_BAD_CBOR, "map of " + n + " pairs cannot fit in " + (c.end - c.pos) + " bytes");
+  const map: CborMap = {};
+  let previousKey = -1;
+  for (let i = 0; i < n; i++) {
+    if (c.s.charCodeAt(c.pos) >> 5 !== 0) fail(STATUS_BAD_CBOR, "map key at offset " + c.pos + " is not an unsigned integer");
+    const key = readItem(c, depth + 1) as number;
+    if (key <= previousKey) fail(STATUS_BAD_CBOR, "map key " + key + " is duplicated or out of order");
+    previousKey = key;
+    map[key] = readItem(c, depth + 1);
+  }
+  return map;
+}
+
+export function decode(bytes: string): DecodeResult {
+  if (bytes.length > MAX_INPUT_BYTES) return { status: STATUS_TOO_LARGE, reason: "input over " + MAX_INPUT_BYTES + " bytes" };
+  const cursor: Cursor = { s: bytes, pos: 0, end: bytes.length, items: 0 };
+  try {
+    const value = readItem(cursor, 1);
+    if (cursor.pos !== cursor.end) return { status: STATUS_BAD_CBOR, reason: (cursor.end - cursor.pos) + " trailing bytes" };
+    return { status: STATUS_OK, value: value };
+  } catch (e) {
+    if (isCodecFailure(e)) return { status: e.codecStatus, reason: e.reason };
+    return { status: STATUS_BAD_CBOR, reason: "decoder fault" };
+  }
+}
+
+function head(major: number, n: number): string {
+  const m = major << 5;
+  if (n < 24) return String.fromCharCode(m | n);
+  if (n < 256) return String.fromCharCode(m | 24, n);
+  if (n < 65536) return String.fromCharCode(m | 25, n >> 8, n & 255);
+  if (n < TWO_POW_32) return String.fromCharCode(m | 26, Math.floor(n / 16777216), (n >> 16) & 255, (n >> 8) & 255, n & 255);
+  const high = Math.floor(n / TWO_POW_32);
+  const low = n - high * TWO_POW_32;
+  return String.fromCharCode(m | 27, high >> 24, (high >> 16) & 255, (high >> 8) & 255, high & 255) +
+    String.fromCharCode(Math.floor(low / 16777216), (low >> 16) & 255, (low >> 8) & 255, low & 255);
+}
+
+function encodeItem(v: CborValue, depth: number): string {
+  if (v === null) return "\xf6";
+  if (v === true) return "\xf5";
+  if (v === false) return "\xf4";
+  if (typeof v === "number") {
+    if (Math.floor(v) !== v || v > MAX_SAFE || v < -MAX_SAFE) fail(STATUS_BAD_CBOR, "cannot encode " + v + ": only integers within +-(2^53-1)");
+    return v >= 0 ? head(0, v) : head(1, -1 - v);
+  }
+  if (typeof v === "string") return head(2, v.length) + v;
+  if (depth > MAX_DEPTH) fail(STATUS_TOO_LARGE, "cannot encode: nested deeper than " + MAX_DEPTH);
+  if (Array.isArray(v)) {
+    let out = head(4, v.length);
+    for (let i = 0; i < v.length; i++) out += encodeItem(v[i]!, depth + 1);
+    return out;
+  }
+  if (isText(v)) return head(3, v.tstr.length) + v.tstr;
+  const names = Object.keys(v);
+  const keys: number[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const k = Number(names[i]);
+    if (!(k >= 0 && Math.floor(k) === k && String(k) === names[i])) fail(STATUS_BAD_CBOR, "cannot encode map key '" + names[i] + "': keys are unsigned integers");
+    keys.push(k);
+  }
+  keys.sort(function (a, b) { return a - b; });
+  let out = head(5, keys.length);
+  for (let i = 0; i < keys.length; i++) out += head(0, keys[i]!) + encodeItem(v[keys[i]!]!, depth + 1);
+  return out;
+}
+
+// Throws a CodecFailure for a value outside the subset: the encoder's input is the firmware's own
+// output, so a failure is a programming error that the dispatcher turns into STATUS_INTERNAL.
+export function encode(v: CborValue): string {
+  return encodeItem(v, 1);
+}
