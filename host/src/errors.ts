@@ -103,3 +103,39 @@ export function openFailure(kind: "serial" | "tcp" | "exec", target: string, err
   }
   return new TransportError(message, code, { cause: err });
 }
+
+/**
+ * The device answered with a non-OK status (PROTOCOL.md §6). `detail` is the device's own text
+ * (for people); branch on `status`. Subclasses group the §6 ranges so callers can catch a family.
+ */
+export class DeviceError extends KeyCarrierError {
+  constructor(
+    status: number,
+    statusName: string,
+    /** The device's detail text (field 1 of the error body), or "" when it sent none. */
+    readonly detail: string,
+    /** The command that was refused, e.g. "PING". */
+    readonly command: string,
+    advice: string | undefined,
+  ) {
+    super(status, statusName, `${command} failed: ${statusName} (0x${status.toString(16).padStart(2, "0")})${detail ? `: ${detail}` : ""}${advice ? ` — ${advice}` : ""}`);
+  }
+}
+/** 0x01–0x0f: the request itself was refused (frame, CBOR, command, state, argument, size). */
+export class RequestRejectedError extends DeviceError {}
+/** 0x07 BUSY: the device is running another request; sending the same request later is safe. */
+export class BusyError extends RequestRejectedError {}
+/** 0x09: the device does not speak our major version; `supportedMajors` lists what it does. */
+export class UnsupportedVersionError extends RequestRejectedError {
+  supportedMajors: number[] = [];
+}
+/** 0x10–0x1f: PIN (wrong PIN, blocked, …). */
+export class PinError extends DeviceError {}
+/** 0x20–0x2f: storage and wipe. */
+export class StorageError extends DeviceError {}
+/** 0x30–0x3f: secure channel. */
+export class ChannelError extends DeviceError {}
+/** 0x40–0x5f: payments. */
+export class PaymentError extends DeviceError {}
+/** 0xf0–0xff: vendor-specific statuses. */
+export class VendorError extends DeviceError {}

@@ -1,0 +1,242 @@
+import { parseArgs, checkOptions, UsageError, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, type GlobalOptions } from "./args.ts";
+import { listDevices } from "../devices.ts";
+import { KeyCarrier, MAX_PING_BYTES } from "../client.ts";
+import { KeyCarrierError, ProtocolError } from "../errors.ts";
+import { formatFrameTrace } from "../link.ts";
+
+/** Where the CLI writes; tests pass collectors, the bin passes process streams. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_DEVICE = 1;
+export const EXIT_USAGE = 2;
+
+const GLOBAL_HELP = `Global options:
+  -p, --port <spec>    device: /dev/ttyACM0[@baud], serial:<path>, tcp://host:port, exec:<command>
+                       (default: $KEYCARRIER_PORT)
+      --json           machine-readable JSON on stdout only (errors as JSON on stdout too)
+      --timeout <ms>   per-request timeout (default ${DEFAULT_TIMEOUT_MS})
+      --retries <n>    retransmissions with the same sequence number (default ${DEFAULT_RETRIES})
+      --baud <rate>    serial speed (default 115200)
+  -v, --verbose        frame trace on stderr
+  -h, --help           help (also per command: keycarrier <command> --help)`;
+
+const HELP: Record<string, string> = {
+  "": `keycarrier — talk to a KeyCarrier over USB serial, TCP or a child process
+
+Usage: keycarrier <command> [options]
+
+Commands:
+  devices              list serial ports and running virtual boards
+  info                 show the device's identity, firmware and protocol version
+  ping [--size N]      round-trip N random bytes (default 16) and time it
+  emulate [...]        run a virtual board (see keycarrier emulate --help)
+
+${GLOBAL_HELP}
+
+Exit codes: 0 ok, 1 device or transport error, 2 usage error.`,
+  devices: `Usage: keycarrier devices [--json]
+
+Lists candidate ports: /dev/ttyACM*, /dev/ttyUSB*, what SerialPort.list() reports, and virtual boards
+registered by \`keycarrier emulate\` (~/.keycarrier/emulators). Ports you cannot open are marked with a
+hint about the dialout group / udev rule.
+
+${GLOBAL_HELP}`,
+  info: `Usage: keycarrier info --port <spec> [--json]
+
+Asks the device for its identity: firmware version, protocol version, board, serial and limits.
+
+${GLOBAL_HELP}`,
+  ping: `Usage: keycarrier ping --port <spec> [--size N] [--json]
+
+Sends N random bytes (default 16), checks they come back unchanged, and prints the round-trip time.
+
+Options:
+  --size <N>           payload bytes, 0–500 (default 16)
+
+${GLOBAL_HELP}`,
+  emulate: `Usage: keycarrier emulate [options]
+
+Runs a virtual board reachable over TCP / a PTY. Options are those of the emulator module.`,
+};
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("hex");
+}
+
+function jsonSafe(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { hex: hex(value) };
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), jsonSafe(v)]));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
+  return value;
+}
+
+function printValue(value: unknown): string {
+  const shown = jsonSafe(value);
+  if (shown && typeof shown === "object" && !Array.isArray(shown)) {
+    const entries = Object.entries(shown as Record<string, unknown>);
+    const width = Math.max(0, ...entries.map(([k]) => k.length));
+    return entries.map(([k, v]) => `${k.padEnd(width)}  ${typeof v === "string" ? v : JSON.stringify(v)}`).join("\n") + "\n";
+  }
+  return JSON.stringify(shown) + "\n";
+}
+
+async function openDevice(globals: GlobalOptions, io: CliIo): Promise<KeyCarrier> {
+  if (!globals.port) throw new UsageError("no device given: pass --port <spec> or set KEYCARRIER_PORT (run `keycarrier devices` to find one)");
+  return KeyCarrier.open(globals.port, {
+    timeoutMs: globals.timeoutMs,
+    retries: globals.retries,
+    baudRate: globals.baudRate,
+    trace: globals.verbose ? (event) => io.stderr(formatFrameTrace(event) + "\n") : undefined,
+    stderr: globals.verbose ? (text) => io.stderr(text) : undefined,
+  });
+}
+
+async function withDevice<T>(globals: GlobalOptions, io: CliIo, run: (kc: KeyCarrier) => Promise<T>): Promise<T> {
+  const kc = await openDevice(globals, io);
+  try {
+    return await run(kc);
+  } finally {
+    await kc.close();
+  }
+}
+
+async function cmdDevices(globals: GlobalOptions, io: CliIo): Promise<number> {
+  const listing = await listDevices();
+  if (globals.json) {
+    io.stdout(JSON.stringify(listing) + "\n");
+    return EXIT_OK;
+  }
+  if (globals.verbose) for (const note of listing.notes) io.stderr(`note: ${note}\n`);
+  if (listing.devices.length === 0) {
+    io.stdout("no devices found — plug a board in (check `dmesg` for ttyACM/ttyUSB) or start one with `keycarrier emulate`\n");
+    return EXIT_OK;
+  }
+  for (const d of listing.devices) {
+    io.stdout(`${d.port}\t${d.source}\t${d.description}${d.accessible ? "" : `\t${d.hint ?? "not accessible"}`}\n`);
+  }
+  return EXIT_OK;
+}
+
+async function cmdInfo(globals: GlobalOptions, io: CliIo): Promise<number> {
+  // The open handshake is an INFO (PROTOCOL.md §4); no need to ask twice.
+  const info = await withDevice(globals, io, async (kc) => kc.handshakeInfo ?? kc.info());
+  io.stdout(globals.json ? JSON.stringify(jsonSafe(info)) + "\n" : printValue(info));
+  return EXIT_OK;
+}
+
+async function cmdPing(globals: GlobalOptions, options: Record<string, string | true>, io: CliIo): Promise<number> {
+  const sizeText = options.size ?? "16";
+  if (sizeText === true || !/^\d+$/.test(sizeText)) throw new UsageError(`--size needs a non-negative integer, got "${String(sizeText)}"`);
+  const size = Number(sizeText);
+  if (size > MAX_PING_BYTES) throw new UsageError(`--size ${size} is over PING's limit of ${MAX_PING_BYTES} bytes`);
+  const payload = new Uint8Array(size);
+  crypto.getRandomValues(payload);
+  const result = await withDevice(globals, io, async (kc) => {
+    const started = performance.now();
+    const echo = await kc.ping(payload);
+    return { echo, ms: performance.now() - started };
+  });
+  const ok = result.echo.length === payload.length && result.echo.every((b, i) => b === payload[i]);
+  if (!ok) {
+    throw new ProtocolError(`ping echo differs from what was sent (${size} bytes sent, ${result.echo.length} back) — the link is corrupting data; retry with --verbose`);
+  }
+  const rttMs = Math.round(result.ms * 100) / 100;
+  io.stdout(globals.json ? JSON.stringify({ ok: true, size, rttMs }) + "\n" : `${size} bytes echoed in ${rttMs} ms\n`);
+  return EXIT_OK;
+}
+
+async function cmdEmulate(rest: string[], io: CliIo): Promise<number> {
+  let mod: { runEmulate?: (argv: string[]) => Promise<number> };
+  try {
+    // A computed specifier: emulate.ts belongs to another module owner and may not exist yet.
+    const specifier = "./emulate.ts";
+    mod = (await import(specifier)) as typeof mod;
+  } catch (e) {
+    io.stderr(`keycarrier emulate is not available in this build (${(e as Error).message.split("\n")[0]})\n`);
+    return EXIT_DEVICE;
+  }
+  if (typeof mod.runEmulate !== "function") {
+    io.stderr("keycarrier emulate is not available in this build (host/src/cli/emulate.ts has no runEmulate)\n");
+    return EXIT_DEVICE;
+  }
+  return mod.runEmulate(rest);
+}
+
+function reportError(err: unknown, globals: GlobalOptions | undefined, io: CliIo): number {
+  const usage = err instanceof UsageError;
+  const code = usage ? EXIT_USAGE : EXIT_DEVICE;
+  const message = err instanceof Error ? err.message : String(err);
+  if (globals?.json) {
+    const error: Record<string, unknown> = { message, type: usage ? "UsageError" : err instanceof Error ? err.name : "Error" };
+    if (err instanceof KeyCarrierError) {
+      error.status = err.status;
+      error.statusName = err.statusName;
+    }
+    io.stdout(JSON.stringify({ ok: false, error }) + "\n");
+  } else {
+    io.stderr(`keycarrier: ${message}\n`);
+    if (usage) io.stderr("run `keycarrier --help` for usage\n");
+  }
+  if (globals?.verbose && err instanceof Error && !usage && err.stack) io.stderr(err.stack + "\n");
+  return code;
+}
+
+/** Runs the CLI; returns the exit code instead of exiting so tests can call it in-process. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let globals: GlobalOptions | undefined;
+  try {
+    const parsed = parseArgs(argv, io.env);
+    globals = parsed.globals;
+    const command = parsed.command;
+    if (command === undefined) {
+      (globals.help ? io.stdout : io.stderr)(HELP[""] + "\n");
+      return globals.help ? EXIT_OK : EXIT_USAGE;
+    }
+    if (command === "help") {
+      const topic = parsed.positionals[0] ?? "";
+      if (!(topic in HELP)) throw new UsageError(`no help for unknown command "${topic}"`);
+      io.stdout(HELP[topic] + "\n");
+      return EXIT_OK;
+    }
+    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate)`);
+    if (globals.help && command !== "emulate") {
+      io.stdout(HELP[command] + "\n");
+      return EXIT_OK;
+    }
+    switch (command) {
+      case "devices":
+        checkOptions(command, parsed.options, []);
+        if (parsed.positionals.length) throw new UsageError(`devices takes no arguments, got "${parsed.positionals[0]}"`);
+        return await cmdDevices(globals, io);
+      case "info":
+        checkOptions(command, parsed.options, []);
+        if (parsed.positionals.length) throw new UsageError(`info takes no arguments, got "${parsed.positionals[0]}"`);
+        return await cmdInfo(globals, io);
+      case "ping":
+        checkOptions(command, parsed.options, ["size"]);
+        if (parsed.positionals.length) throw new UsageError(`ping takes no positional arguments (use --size N), got "${parsed.positionals[0]}"`);
+        return await cmdPing(globals, parsed.options, io);
+      case "emulate":
+        return await cmdEmulate(parsed.rest, io);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    return reportError(err, globals, io);
+  }
+}
+
+/** Entry used by host/bin/keycarrier.mjs. */
+export async function runCli(argv: string[] = process.argv.slice(2)): Promise<number> {
+  return main(argv, {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+  });
+}
