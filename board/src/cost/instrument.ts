@@ -1,0 +1,275 @@
+// Source instrumentation for the cost model.
+//
+// The virtual board evaluates the very bundle a board runs; to know how much work the interpreter
+// would have done, we splice counter calls into that source before it is evaluated. Each call is
+// `;<COST_GLOBAL>.b(<site id>);` and the site table returned next to the code says what one
+// execution of that site stands for (statements, loop iterations, function entries, operators,
+// named and computed member accesses). Counting per straight-line run instead of per statement
+// keeps the overhead low and the arithmetic exact for code that does not throw.
+//
+// Rules that keep the firmware unable to tell the difference (Espruino does not hoist, facts §1):
+// - only expression statements are inserted, never declarations, so declaration order is unchanged;
+// - inserts go after a directive prologue ("use strict" stays a directive);
+// - a non-block body (`if (x) y();`, `for (;;) z();`) is wrapped in braces so the counter shares it;
+// - no newline is inserted, so line numbers in stack traces are unchanged (columns move).
+import { parse, type Node } from "acorn";
+
+/** The hidden global the instrumented code calls; deliberately unlike any firmware name. */
+export const COST_GLOBAL = "__kc$cost";
+
+/** What one execution of a site stands for. All fields are per execution. */
+export interface SiteCounts {
+  statements: number;   // statements executed (blocks and empty statements count 0)
+  entries: number;      // JS function entries (1 at a function's first site)
+  loops: number;        // loop-body iterations (1 at a loop body's first site)
+  ops: number;          // unary/binary/logical/assignment/update/conditional operators
+  props: number;        // named member accesses `a.b` (reads, writes and method lookups)
+  elems: number;        // computed member accesses `a[i]` (typed-array element reads/writes live here)
+  callSites: number;    // call/new expressions evaluated (JS or native; informational)
+}
+
+export interface Site extends SiteCounts {
+  id: number;
+  line: number;         // 1-based line of the site in the source handed to instrument()
+}
+
+export interface InstrumentOptions {
+  /** First site id to use, so several sources can share one meter (CostMeter passes its count). */
+  firstSiteId?: number;
+  /** acorn ecmaVersion; 5 by default because the bundle must be ES5 (pass a higher one for tests of the instrumenter only). */
+  ecmaVersion?: 5 | 2015 | 2020;
+}
+
+export interface InstrumentResult { code: string; sites: Site[] }
+
+export const COUNT_FIELDS: readonly (keyof SiteCounts)[] =
+  ["statements", "entries", "loops", "ops", "props", "elems", "callSites"];
+
+export function zeroCounts(): SiteCounts {
+  return { statements: 0, entries: 0, loops: 0, ops: 0, props: 0, elems: 0, callSites: 0 };
+}
+
+function addInto(target: SiteCounts, extra: SiteCounts): void {
+  for (const f of COUNT_FIELDS) target[f] += extra[f];
+}
+
+// acorn's Node type is loose; the instrumenter reads ESTree fields by name.
+type AnyNode = Node & { [key: string]: any };
+
+interface Insertion { pos: number; text: string; closer: boolean; seq: number }
+
+const OPERATOR_NODES = new Set([
+  "BinaryExpression", "LogicalExpression", "UnaryExpression", "UpdateExpression",
+  "AssignmentExpression", "ConditionalExpression",
+]);
+const SKIPPED_KEYS = new Set(["type", "start", "end", "loc", "range", "raw", "value", "regex", "name", "operator", "prefix", "computed", "kind", "directive"]);
+
+/** Instruments ES5 `source`; throws a SyntaxError naming line:column if it does not parse. */
+export function instrument(source: string, opts: InstrumentOptions = {}): InstrumentResult {
+  if (typeof source !== "string") throw new TypeError("instrument(source): source must be a string of ES5 code");
+  if (source.includes(COST_GLOBAL)) {
+    throw new Error(`instrument(): the source already mentions ${COST_GLOBAL}; instrument the original bundle, not an instrumented one`);
+  }
+  const firstSiteId = opts.firstSiteId ?? 0;
+  if (!Number.isInteger(firstSiteId) || firstSiteId < 0) throw new RangeError(`instrument(): firstSiteId must be a non-negative integer, got ${firstSiteId}`);
+  let program: AnyNode;
+  try {
+    program = parse(source, { ecmaVersion: opts.ecmaVersion ?? 5, sourceType: "script", allowReturnOutsideFunction: false }) as AnyNode;
+  } catch (e) {
+    throw new SyntaxError(`instrument(): the source is not valid ES5 (${(e as Error).message}); compile it with the firmware pipeline first`);
+  }
+
+  const lineStarts = [0];
+  for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  const lineOf = (pos: number): number => {
+    let lo = 0, hi = lineStarts.length - 1;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (lineStarts[mid]! <= pos) lo = mid; else hi = mid - 1; }
+    return lo + 1;
+  };
+
+  const sites: Site[] = [];
+  const inserts: Insertion[] = [];
+  let seq = 0;
+  const insert = (pos: number, text: string, closer = false): void => { inserts.push({ pos, text, closer, seq: seq++ }); };
+  const addSite = (pos: number, counts: SiteCounts): void => {
+    const id = firstSiteId + sites.length;
+    sites.push({ id, line: lineOf(pos), ...counts });
+    insert(pos, `;${COST_GLOBAL}.b(${id});`);
+  };
+
+  // --- expressions: count what one evaluation does; instrument nested functions separately
+  const scanExpr = (node: AnyNode | null | undefined, into: SiteCounts): void => {
+    if (!node) return;
+    switch (node.type) {
+      case "FunctionExpression": case "ArrowFunctionExpression":
+        visitFunction(node);
+        return;
+      case "MemberExpression":
+        if (node.computed) { into.elems++; scanExpr(node.property, into); } else into.props++;
+        scanExpr(node.object, into);
+        return;
+      case "CallExpression": case "NewExpression":
+        into.callSites++;
+        break;
+      case "Property":
+        // object literal entry: creating a named property costs like a named access
+        into.props++;
+        if (node.computed) scanExpr(node.key, into);
+        scanExpr(node.value, into);
+        return;
+      default:
+        if (OPERATOR_NODES.has(node.type)) into.ops++;
+    }
+    for (const key of Object.keys(node)) {
+      if (SKIPPED_KEYS.has(key)) continue;
+      const child = node[key];
+      if (Array.isArray(child)) { for (const c of child) if (c && typeof c.type === "string") scanExpr(c, into); }
+      else if (child && typeof child === "object" && typeof child.type === "string") scanExpr(child, into);
+    }
+  };
+
+  // --- statements
+  const endsRun = (s: AnyNode): boolean =>
+    !(s.type === "ExpressionStatement" || s.type === "VariableDeclaration" ||
+      s.type === "FunctionDeclaration" || s.type === "EmptyStatement" || s.type === "DebuggerStatement");
+
+  const statementWeight = (s: AnyNode): number =>
+    s.type === "BlockStatement" || s.type === "EmptyStatement" ? 0 : s.type === "LabeledStatement" ? statementWeight(s.body) : 1;
+
+  /** Adds what reaching `s` costs once to `into`, and instruments its nested bodies. */
+  const own = (s: AnyNode, into: SiteCounts): void => {
+    switch (s.type) {
+      case "ExpressionStatement": scanExpr(s.expression, into); return;
+      case "VariableDeclaration": for (const d of s.declarations) scanExpr(d.init, into); return;
+      case "FunctionDeclaration": visitFunction(s); return;
+      case "EmptyStatement": case "DebuggerStatement": case "BreakStatement": case "ContinueStatement": return;
+      case "ReturnStatement": case "ThrowStatement": scanExpr(s.argument, into); return;
+      case "IfStatement":
+        scanExpr(s.test, into);
+        visitBody(s.consequent, null);
+        if (s.alternate) visitBody(s.alternate, null);
+        return;
+      case "WhileStatement": {
+        scanExpr(s.test, into); // the final, failing test
+        const perIteration = { ...zeroCounts(), loops: 1 };
+        scanExpr(s.test, perIteration);
+        visitBody(s.body, perIteration);
+        return;
+      }
+      case "DoWhileStatement": {
+        const perIteration = { ...zeroCounts(), loops: 1 };
+        scanExpr(s.test, perIteration);
+        visitBody(s.body, perIteration);
+        return;
+      }
+      case "ForStatement": {
+        if (s.init && s.init.type === "VariableDeclaration") own(s.init, into); else scanExpr(s.init, into);
+        scanExpr(s.test, into); // the final, failing test
+        const perIteration = { ...zeroCounts(), loops: 1 };
+        scanExpr(s.test, perIteration);
+        scanExpr(s.update, perIteration);
+        visitBody(s.body, perIteration);
+        return;
+      }
+      case "ForInStatement": case "ForOfStatement": {
+        scanExpr(s.right, into);
+        const perIteration = { ...zeroCounts(), loops: 1 };
+        if (s.left.type === "VariableDeclaration") own(s.left, into); else scanExpr(s.left, perIteration);
+        visitBody(s.body, perIteration);
+        return;
+      }
+      case "BlockStatement": visitList(s.body, s.start + 1, null, false); return;
+      case "LabeledStatement": own(s.body, into); return;
+      case "WithStatement": scanExpr(s.object, into); visitBody(s.body, null); return;
+      case "SwitchStatement":
+        scanExpr(s.discriminant, into);
+        for (const c of s.cases) {
+          scanExpr(c.test, into); // upper bound: every case test counted once
+          visitList(c.consequent, c.end, null, false);
+        }
+        return;
+      case "TryStatement":
+        visitList(s.block.body, s.block.start + 1, null, false);
+        if (s.handler) visitList(s.handler.body.body, s.handler.body.start + 1, null, false);
+        if (s.finalizer) visitList(s.finalizer.body, s.finalizer.start + 1, null, false);
+        return;
+      default:
+        throw new Error(`instrument(): unsupported statement ${s.type} at line ${lineOf(s.start)}; the bundle must be ES5`);
+    }
+  };
+
+  /**
+   * Splits a statement list into runs (a run ends after its first compound or jump statement) and
+   * puts one counter at the head of each run. `prefix` (function entry or loop iteration) joins the
+   * first run, because it executes exactly when that run starts; with no statements it stands alone
+   * at `emptyPos`.
+   */
+  const visitList = (list: AnyNode[], emptyPos: number, prefix: SiteCounts | null, allowDirectives: boolean): void => {
+    let i = 0;
+    let afterDirectives = emptyPos;
+    if (allowDirectives) {
+      while (i < list.length && list[i]!.type === "ExpressionStatement" && typeof list[i]!.directive === "string") {
+        afterDirectives = list[i]!.end;
+        i++;
+      }
+    }
+    let pendingPrefix = prefix;
+    while (i < list.length) {
+      const counts = pendingPrefix ? { ...pendingPrefix } : zeroCounts();
+      pendingPrefix = null;
+      const runStart = list[i]!.start;
+      // Nested counters must be inserted after this run's one at the same offset; reserve it first.
+      const siteIndex = sites.length;
+      addSite(runStart, zeroCounts());
+      for (;;) {
+        const s = list[i++]!;
+        counts.statements += statementWeight(s);
+        own(s, counts);
+        if (endsRun(s) || i >= list.length) break;
+      }
+      Object.assign(sites[siteIndex]!, counts);
+    }
+    if (pendingPrefix) addSite(afterDirectives, pendingPrefix);
+  };
+
+  const visitBody = (s: AnyNode, prefix: SiteCounts | null): void => {
+    if (s.type === "BlockStatement") { visitList(s.body, s.start + 1, prefix, false); return; }
+    insert(s.start, "{");
+    visitList([s], s.start, prefix, false);
+    insert(s.end, "}", true);
+  };
+
+  const visitFunction = (fn: AnyNode): void => {
+    if (fn.body.type !== "BlockStatement") { // an expression-bodied arrow (only when ecmaVersion > 5)
+      throw new Error(`instrument(): expression-bodied arrow functions are not ES5 (line ${lineOf(fn.start)})`);
+    }
+    visitList(fn.body.body, fn.body.start + 1, { ...zeroCounts(), entries: 1 }, true);
+  };
+
+  visitList(program.body, 0, null, true);
+
+  // Closers before openers at one offset (a wrapped statement ends where the next begins); then in
+  // the order they were made, which is outer-before-inner for openers.
+  inserts.sort((a, b) => a.pos - b.pos || (a.closer === b.closer ? a.seq - b.seq : a.closer ? -1 : 1));
+  let out = "";
+  let last = 0;
+  for (const ins of inserts) {
+    out += source.slice(last, ins.pos) + ins.text;
+    last = ins.pos;
+  }
+  out += source.slice(last);
+  return { code: out, sites };
+}
+
+/** Sum of `hits[i] × sites[i]` over all sites: the counts a run produced. */
+export function countsFromHits(sites: readonly Site[], hits: ArrayLike<number>, firstSiteId = 0): SiteCounts {
+  const total = zeroCounts();
+  for (const site of sites) {
+    const n = hits[site.id - firstSiteId] ?? 0;
+    if (n === 0) continue;
+    for (const f of COUNT_FIELDS) total[f] += n * site[f];
+  }
+  return total;
+}
+
+export { addInto as addCountsInto };

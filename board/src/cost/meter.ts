@@ -1,0 +1,296 @@
+// CostMeter: collects what the instrumented bundle executed (site hits) and what the runtime's
+// native calls did (kind + bytes), and turns both into estimated board milliseconds with a board
+// profile's calibration. Scopes (begin/end, scope) give the cost of one command or handler.
+import {
+  COST_GLOBAL, COUNT_FIELDS, instrument, zeroCounts,
+  type InstrumentOptions, type Site, type SiteCounts,
+} from "./instrument.ts";
+import { unitCostsFor, type ProfileLike, type UnitCosts } from "./calibration.ts";
+
+export interface NativeTally { calls: number; bytes: number; units: number }
+
+export interface CostCounts extends SiteCounts {
+  native: Record<string, NativeTally>;
+  flashWordWrites: number;
+  flashPageErases: number;
+}
+
+export interface CostBreakdown {
+  statements: number; loops: number; ops: number; props: number; elems: number;
+  calls: number;          // JS function entries
+  callSites: number;      // 0 with the default calibration (folded into calls and native fixed costs)
+  native: number;         // sum of nativeByKind
+  nativeByKind: Record<string, number>;
+  flash: number;          // physical flash word writes and page erases (only with attachFlash)
+}
+
+export interface CostEstimate {
+  ms: number;
+  breakdown: CostBreakdown;   // milliseconds per category; they sum to ms
+  counts: CostCounts;
+  unknownNativeKinds: string[];
+}
+
+export interface ScopeRecord { label: string; counts: CostCounts }
+
+/** What the runtime's flash model offers (board/src/flash.ts NorFlash). */
+export interface FlashCounters { wordWrites(): number; eraseCounts(): number[] }
+
+/** The object installed as the hidden global; instrumented code calls `b(siteId)`. */
+export interface CostHooks { b(siteId: number): void }
+
+// --- native cost table ---------------------------------------------------------------------
+// Per kind: µs for one call moving `bytes` bytes (`units`: iterations for PBKDF2, else unused).
+// Names are what the runtime passes to meter.native(kind, bytes). Byte costs given in
+// instructions are assumptions (see cost-model.md); the fixed parts come from facts §3 rows.
+type NativeCostFn = (u: UnitCosts, bytes: number, units: number) => number;
+
+const shaBlocks = (bytes: number, blockBytes: number, lengthBytes: number): number =>
+  Math.floor((bytes + lengthBytes) / blockBytes) + 1; // message + 0x80 + length, padded to whole blocks
+
+const sha256Like: NativeCostFn = (u, b) => u.native.sha256FixedUs + shaBlocks(b, 64, 8) * u.native.sha256PerBlockUs;
+const sha512Like: NativeCostFn = (u, b) => u.native.sha256FixedUs + shaBlocks(b, 128, 16) * 2 * u.native.sha256PerBlockUs;
+const aes: NativeCostFn = (u, b) => u.native.aesFixedUs + Math.ceil(b / 16) * u.native.aesPerBlockUs;
+const aesCcm: NativeCostFn = (u, b) => u.native.aesFixedUs + (Math.ceil(b / 16) + 1) * 2 * u.native.aesPerBlockUs;
+const perByte = (fixed: "allocatingFixedUs" | "plainFixedUs", instructionsPerByte: number): NativeCostFn =>
+  (u, b) => u.native[fixed] + b * instructionsPerByte * u.usPerInstruction;
+
+export const NATIVE_KINDS: Readonly<Record<string, NativeCostFn>> = Object.freeze({
+  "SHA1": sha256Like, "SHA224": sha256Like, "SHA256": sha256Like,
+  "SHA384": sha512Like, "SHA512": sha512Like,
+  "AES.encrypt": aes, "AES.decrypt": aes,
+  "AES.ccmEncrypt": aesCcm, "AES.ccmDecrypt": aesCcm,
+  // HMAC-SHA1 per iteration ≈ 4 compressions, per 20-byte output block (bytes = key bytes, units = iterations)
+  "PBKDF2": (u, b, iterations) => u.native.allocatingFixedUs + Math.max(1, iterations) * Math.ceil(Math.max(1, b) / 20) * 4 * u.native.sha256PerBlockUs,
+  "E.CRC32": perByte("plainFixedUs", 40),
+  "E.toString": perByte("allocatingFixedUs", 2), "E.toUint8Array": perByte("allocatingFixedUs", 2),
+  "E.toArrayBuffer": perByte("plainFixedUs", 0), "E.toJS": perByte("allocatingFixedUs", 60),
+  "JSON.stringify": perByte("allocatingFixedUs", 60), "JSON.parse": perByte("allocatingFixedUs", 100),
+  "btoa": perByte("allocatingFixedUs", 8), "atob": perByte("allocatingFixedUs", 8),
+  "Storage.read": perByte("plainFixedUs", 0), "Storage.readArrayBuffer": perByte("plainFixedUs", 0),
+  "Storage.readJSON": perByte("allocatingFixedUs", 100),
+  "Storage.write": perByte("plainFixedUs", 4), "Storage.writeJSON": perByte("allocatingFixedUs", 64),
+  "Storage.erase": perByte("plainFixedUs", 0), "Storage.list": perByte("allocatingFixedUs", 4),
+  "Storage.compact": perByte("plainFixedUs", 4), "Storage.getFree": perByte("plainFixedUs", 0),
+  "Storage.getStats": perByte("allocatingFixedUs", 0), "Storage.hash": perByte("plainFixedUs", 40),
+  "StorageFile.read": perByte("allocatingFixedUs", 2), "StorageFile.write": perByte("plainFixedUs", 4),
+  "USB.write": perByte("plainFixedUs", 2), "Serial1.write": perByte("plainFixedUs", 2),
+  "NRF.nfcSend": perByte("plainFixedUs", 2),
+});
+
+/** Cost of a kind the table does not know: an allocating native that copies its bytes. */
+const UNKNOWN_NATIVE: NativeCostFn = perByte("allocatingFixedUs", 2);
+
+/** Kinds are matched without a `crypto.` / `require("crypto").` prefix. */
+export function normaliseNativeKind(kind: string): string {
+  return kind.replace(/^(require\(["']crypto["']\)\.|crypto\.)/, "");
+}
+
+function cloneNative(n: Record<string, NativeTally>): Record<string, NativeTally> {
+  const out: Record<string, NativeTally> = {};
+  for (const k of Object.keys(n)) out[k] = { ...n[k]! };
+  return out;
+}
+
+function emptyCounts(): CostCounts {
+  return { ...zeroCounts(), native: {}, flashWordWrites: 0, flashPageErases: 0 };
+}
+
+interface Snapshot { label: string; hits: Float64Array; native: Record<string, NativeTally>; words: number; erases: number }
+
+export class CostMeter {
+  readonly hooks: CostHooks;
+  /** Finished scopes, oldest first (bounded to the last `maxScopeRecords`). */
+  readonly scopes: ScopeRecord[] = [];
+  maxScopeRecords = 1000;
+
+  private sites: Site[] = [];
+  private hits = new Float64Array(64);
+  private nativeTallies: Record<string, NativeTally> = {};
+  private flash: FlashCounters | null = null;
+  private flashBaseWords = 0;
+  private flashBaseErases = 0;
+  private open: Snapshot[] = [];
+
+  constructor() {
+    // Kept tiny: it runs once per basic block of the firmware.
+    this.hooks = Object.freeze({ b: (siteId: number): void => { this.hits[siteId]!++; } });
+  }
+
+  /** Instruments `source` with this meter's site ids; evaluate the returned code after install(). */
+  instrument(source: string, opts: Omit<InstrumentOptions, "firstSiteId"> = {}): string {
+    const result = instrument(source, { ...opts, firstSiteId: this.sites.length });
+    this.register(result.sites);
+    return result.code;
+  }
+
+  /** Registers sites made by instrument() with `firstSiteId` = the current site count. */
+  register(sites: readonly Site[]): void {
+    for (const s of sites) {
+      if (s.id !== this.sites.length) throw new Error(`CostMeter.register: site id ${s.id} out of sequence (expected ${this.sites.length}); instrument with firstSiteId = meter.siteCount`);
+      this.sites.push(s);
+    }
+    if (this.sites.length > this.hits.length) {
+      let size = this.hits.length;
+      while (size < this.sites.length) size *= 2;
+      const grown = new Float64Array(size);
+      grown.set(this.hits);
+      this.hits = grown;
+      for (const snap of this.open) { const g = new Float64Array(size); g.set(snap.hits); snap.hits = g; }
+    }
+  }
+
+  get siteCount(): number { return this.sites.length; }
+
+  /** Defines the hidden, non-enumerable, read-only global the instrumented code calls. */
+  install(globalObject: object): void {
+    Object.defineProperty(globalObject, COST_GLOBAL, { value: this.hooks, enumerable: false, writable: false, configurable: false });
+  }
+
+  /** Called by the runtime for every native call: kind as in NATIVE_KINDS, bytes processed, units (PBKDF2 iterations). */
+  native(kind: string, bytes: number, units = 0): void {
+    if (typeof kind !== "string" || kind === "") throw new TypeError("CostMeter.native(kind, bytes): kind must be a non-empty string such as \"SHA256\"");
+    if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new RangeError(`CostMeter.native("${kind}", bytes): bytes must be a finite number ≥ 0, got ${bytes}`);
+    const k = normaliseNativeKind(kind);
+    const t = this.nativeTallies[k] ??= { calls: 0, bytes: 0, units: 0 };
+    t.calls++; t.bytes += bytes; t.units += units;
+  }
+
+  /** Charges physical flash time from the flash model's own counters (word writes, page erases). */
+  attachFlash(flash: FlashCounters): void {
+    this.flash = flash;
+    this.flashBaseWords = flash.wordWrites();
+    this.flashBaseErases = sum(flash.eraseCounts());
+  }
+
+  /** Everything counted since construction or reset(). */
+  counts(): CostCounts {
+    const c = emptyCounts();
+    for (const site of this.sites) {
+      const n = this.hits[site.id]!;
+      if (n !== 0) for (const f of COUNT_FIELDS) c[f] += n * site[f];
+    }
+    c.native = cloneNative(this.nativeTallies);
+    const [words, erases] = this.flashNow();
+    c.flashWordWrites = words;
+    c.flashPageErases = erases;
+    return c;
+  }
+
+  begin(label: string): void {
+    const [words, erases] = this.flashNow();
+    this.open.push({ label, hits: this.hits.slice(), native: cloneNative(this.nativeTallies), words, erases });
+  }
+
+  /** Ends the innermost begin(); records and returns what happened inside it. */
+  end(): ScopeRecord {
+    const snap = this.open.pop();
+    if (!snap) throw new Error("CostMeter.end() without a matching begin(label)");
+    const c = emptyCounts();
+    for (const site of this.sites) {
+      const n = this.hits[site.id]! - (snap.hits[site.id] ?? 0);
+      if (n !== 0) for (const f of COUNT_FIELDS) c[f] += n * site[f];
+    }
+    for (const k of Object.keys(this.nativeTallies)) {
+      const now = this.nativeTallies[k]!, before = snap.native[k] ?? { calls: 0, bytes: 0, units: 0 };
+      if (now.calls !== before.calls) c.native[k] = { calls: now.calls - before.calls, bytes: now.bytes - before.bytes, units: now.units - before.units };
+    }
+    const [words, erases] = this.flashNow();
+    c.flashWordWrites = words - snap.words;
+    c.flashPageErases = erases - snap.erases;
+    const record = { label: snap.label, counts: c };
+    this.scopes.push(record);
+    if (this.scopes.length > this.maxScopeRecords) this.scopes.splice(0, this.scopes.length - this.maxScopeRecords);
+    return record;
+  }
+
+  /** Runs fn inside begin(label)/end() and returns fn's result; read the cost with lastScope(label). */
+  scope<T>(label: string, fn: () => T): T {
+    return this.measure(label, fn).result;
+  }
+
+  /** Like scope(), returning the scope record next to the result. */
+  measure<T>(label: string, fn: () => T): { result: T; record: ScopeRecord } {
+    this.begin(label);
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      this.end(); // an aborted handler still leaves its cost in scopes
+      throw e;
+    }
+    return { result, record: this.end() };
+  }
+
+  lastScope(label?: string): ScopeRecord | undefined {
+    for (let i = this.scopes.length - 1; i >= 0; i--) if (label === undefined || this.scopes[i]!.label === label) return this.scopes[i];
+    return undefined;
+  }
+
+  /** Estimated board time of `counts` (default: everything so far) on `profile` (default: facts §3 at 64 MHz). */
+  estimate(profile?: ProfileLike | null, counts: CostCounts = this.counts()): CostEstimate {
+    return estimateCounts(counts, unitCostsFor(profile));
+  }
+
+  /** The `n` sites with the most estimated time (without natives), for finding hot loops. */
+  hotspots(profile?: ProfileLike | null, n = 10): { line: number; hits: number; ms: number }[] {
+    const u = unitCostsFor(profile);
+    return this.sites
+      .map((s) => ({ line: s.line, hits: this.hits[s.id]!, ms: (this.hits[s.id]! * siteUs(s, u)) / 1000 }))
+      .filter((s) => s.hits > 0)
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, n);
+  }
+
+  /** Forgets all counts and scopes (sites stay registered, so installed code keeps working). */
+  reset(): void {
+    this.hits.fill(0);
+    this.nativeTallies = {};
+    this.scopes.length = 0;
+    this.open.length = 0;
+    if (this.flash) this.attachFlash(this.flash);
+  }
+
+  private flashNow(): [number, number] {
+    if (!this.flash) return [0, 0];
+    return [this.flash.wordWrites() - this.flashBaseWords, sum(this.flash.eraseCounts()) - this.flashBaseErases];
+  }
+}
+
+function sum(xs: number[]): number { let s = 0; for (const x of xs) s += x; return s; }
+
+function siteUs(c: SiteCounts, u: UnitCosts): number {
+  return c.statements * u.statementUs + c.loops * u.loopIterationUs + c.ops * u.opUs + c.props * u.propUs +
+    c.elems * u.elemUs + c.entries * u.entryUs + c.callSites * u.callSiteUs;
+}
+
+/** Converts counts to milliseconds with per-operation costs (see calibration.ts). */
+export function estimateCounts(counts: CostCounts, u: UnitCosts): CostEstimate {
+  const nativeByKind: Record<string, number> = {};
+  const unknownNativeKinds: string[] = [];
+  let native = 0;
+  for (const [kind, t] of Object.entries(counts.native)) {
+    const fn = NATIVE_KINDS[kind];
+    if (!fn) unknownNativeKinds.push(kind);
+    const costFn = fn ?? UNKNOWN_NATIVE;
+    // Spread bytes and units evenly over the calls: exact for the linear parts of every kind.
+    const us = t.calls === 0 ? 0 : t.calls * costFn(u, t.bytes / t.calls, t.units / t.calls);
+    nativeByKind[kind] = us / 1000;
+    native += us / 1000;
+  }
+  const breakdown: CostBreakdown = {
+    statements: (counts.statements * u.statementUs) / 1000,
+    loops: (counts.loops * u.loopIterationUs) / 1000,
+    ops: (counts.ops * u.opUs) / 1000,
+    props: (counts.props * u.propUs) / 1000,
+    elems: (counts.elems * u.elemUs) / 1000,
+    calls: (counts.entries * u.entryUs) / 1000,
+    callSites: (counts.callSites * u.callSiteUs) / 1000,
+    native,
+    nativeByKind,
+    flash: (counts.flashWordWrites * u.flash.wordWriteUs + counts.flashPageErases * u.flash.pageEraseUs) / 1000,
+  };
+  const ms = breakdown.statements + breakdown.loops + breakdown.ops + breakdown.props + breakdown.elems +
+    breakdown.calls + breakdown.callSites + breakdown.native + breakdown.flash;
+  return { ms, breakdown, counts, unknownNativeKinds };
+}
