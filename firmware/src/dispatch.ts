@@ -1,0 +1,92 @@
+// Routes a request to its command handler (PROTOCOL.md §7): command id, then state permission,
+// then body decoding, then the handler. No exception escapes: a throwing handler or an
+// unencodable result becomes STATUS_INTERNAL with the device state untouched by the dispatcher.
+import { decode, encode, isMap, text, type CborMap } from "./codec.ts";
+import {
+  ERROR_FIELD_DETAIL, MAX_BODY, STATUS_BAD_ARGUMENT, STATUS_INTERNAL, STATUS_NOT_ALLOWED_IN_STATE, STATUS_OK,
+  STATUS_TOO_LARGE, STATUS_UNKNOWN_COMMAND,
+} from "./protocol.ts";
+import type { HandlerReply } from "./link.ts";
+
+export interface CommandResult { status: number; value?: CborMap; detail?: string }
+
+export interface Command {
+  id: number;
+  name: string;
+  // Bit (1 << state) set for every device state in which the command may run.
+  allowedStates: number;
+  run(args: CborMap): CommandResult;
+}
+
+export function ok(value: CborMap): CommandResult {
+  return { status: STATUS_OK, value: value };
+}
+
+export function refuse(status: number, detail: string): CommandResult {
+  return { status: status, detail: detail };
+}
+
+// Returns the first key of args that is not in allowed, or -1. Unknown request fields are
+// BAD_ARGUMENT in v1 (PROTOCOL.md §5).
+export function unknownField(args: CborMap, allowed: number[]): number {
+  const names = Object.keys(args);
+  for (let i = 0; i < names.length; i++) {
+    const key = Number(names[i]);
+    if (allowed.indexOf(key) < 0) return key;
+  }
+  return -1;
+}
+
+export function errorReply(status: number, detail: string): HandlerReply {
+  const m: CborMap = {};
+  m[ERROR_FIELD_DETAIL] = text(detail);
+  return { status: status, body: encode(m) };
+}
+
+export type Dispatcher = (command: number, body: string) => HandlerReply;
+
+export function createDispatcher(commands: Command[], currentState: () => number): Dispatcher {
+  const byId: { [id: number]: Command } = {};
+  for (let i = 0; i < commands.length; i++) {
+    const c = commands[i]!;
+    if (!(c.id >= 1 && c.id <= 255) || byId[c.id] !== undefined) {
+      throw new Error("dispatch: command " + c.name + " has a bad or duplicate id " + c.id + "; ids are 1-255 and unique");
+    }
+    byId[c.id] = c;
+  }
+  const internalFallback = errorReply(STATUS_INTERNAL, "internal error");
+
+  function run(command: number, body: string): HandlerReply {
+    const c = byId[command];
+    if (c === undefined) return errorReply(STATUS_UNKNOWN_COMMAND, "unknown command");
+    const state = currentState();
+    if ((c.allowedStates & (1 << state)) === 0) return errorReply(STATUS_NOT_ALLOWED_IN_STATE, c.name + " not allowed in state " + state);
+    const decoded = decode(body);
+    if (decoded.status !== STATUS_OK) return errorReply(decoded.status, (decoded as { reason: string }).reason);
+    const args = (decoded as { value: CborMap }).value;
+    if (!isMap(args)) return errorReply(STATUS_BAD_ARGUMENT, "body must be a map");
+    const result = c.run(args);
+    if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || c.name + " failed");
+    const out = encode(result.value || {});
+    if (out.length > MAX_BODY) return errorReply(STATUS_TOO_LARGE, c.name + " response over " + MAX_BODY + " bytes");
+    return { status: STATUS_OK, body: out };
+  }
+
+  return function (command: number, body: string): HandlerReply {
+    try {
+      return run(command, body);
+    } catch (e) {
+      try {
+        return errorReply(STATUS_INTERNAL, describeThrown(e));
+      } catch (e2) {
+        return internalFallback;
+      }
+    }
+  };
+}
+
+// A short, byte-safe description of whatever was thrown (Espruino errors have .message, no .name).
+function describeThrown(e: unknown): string {
+  const message = typeof e === "object" && e !== null ? (e as { message?: unknown; reason?: unknown }).message || (e as { reason?: unknown }).reason : e;
+  return ("handler fault: " + String(message)).substr(0, 60);
+}
