@@ -16,8 +16,8 @@ export const MAX_SAFE = 9007199254740991;
 const TWO_POW_32 = 4294967296;
 const MAX_HIGH_HALF = 0x1fffff; // high 32 bits of 2^53 - 1
 
-export interface DecodeOk { status: 0; value: CborValue }
-export interface DecodeFail { status: number; reason: string }
+export interface DecodeOk { ok: true; status: 0; value: CborValue }
+export interface DecodeFail { ok: false; status: number; reason: string }
 export type DecodeResult = DecodeOk | DecodeFail;
 
 export function text(s: string): CborText {
@@ -144,15 +144,15 @@ function readItem(c: Cursor, depth: number): CborValue {
 }
 
 export function decode(bytes: string): DecodeResult {
-  if (bytes.length > MAX_INPUT_BYTES) return { status: STATUS_TOO_LARGE, reason: "input over " + MAX_INPUT_BYTES + " bytes" };
+  if (bytes.length > MAX_INPUT_BYTES) return { ok: false, status: STATUS_TOO_LARGE, reason: "input over " + MAX_INPUT_BYTES + " bytes" };
   const cursor: Cursor = { s: bytes, pos: 0, end: bytes.length, items: 0 };
   try {
     const value = readItem(cursor, 1);
-    if (cursor.pos !== cursor.end) return { status: STATUS_BAD_CBOR, reason: (cursor.end - cursor.pos) + " trailing bytes" };
-    return { status: STATUS_OK, value: value };
+    if (cursor.pos !== cursor.end) return { ok: false, status: STATUS_BAD_CBOR, reason: (cursor.end - cursor.pos) + " trailing bytes" };
+    return { ok: true, status: STATUS_OK, value: value };
   } catch (e) {
-    if (isCodecFailure(e)) return { status: e.codecStatus, reason: e.reason };
-    return { status: STATUS_BAD_CBOR, reason: "decoder fault" };
+    if (isCodecFailure(e)) return { ok: false, status: e.codecStatus, reason: e.reason };
+    return { ok: false, status: STATUS_BAD_CBOR, reason: "decoder fault" };
   }
 }
 

@@ -62,8 +62,8 @@ export function createDispatcher(commands: Command[], currentState: () => number
     const state = currentState();
     if ((c.allowedStates & (1 << state)) === 0) return errorReply(STATUS_NOT_ALLOWED_IN_STATE, c.name + " not allowed in state " + state);
     const decoded = decode(body);
-    if (decoded.status !== STATUS_OK) return errorReply(decoded.status, (decoded as { reason: string }).reason);
-    const args = (decoded as { value: CborMap }).value;
+    if (!decoded.ok) return errorReply(decoded.status, decoded.reason);
+    const args = decoded.value;
     if (!isMap(args)) return errorReply(STATUS_BAD_ARGUMENT, "body must be a map");
     const result = c.run(args);
     if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || c.name + " failed");
