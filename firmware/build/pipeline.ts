@@ -1,0 +1,192 @@
+// The TypeScript → Espruino ES5 build pipeline (docs/ARCHITECTURE.md, "Build pipeline").
+// Stages (the pipeline that ran 29/29 feature rows byte-identical to Node on Espruino 2v29):
+//   1. esbuild bundles the TS entry into one ES2020 module;
+//   1b. `a ** b` is rewritten to the exact integer power helper (see rewriteExponent);
+//   2. swc lowers it to ES5, importing its helpers from @swc/helpers;
+//   3. esbuild bundles again as an ES5 IIFE, resolving broken swc helpers to `helpers/` and
+//      prepending the polyfills from `polyfills/` that the bundle uses (doubles as an ES5 check);
+//   4. terser hoists every function declaration to the top of its scope (Espruino does not hoist),
+//      and for release also compresses and mangles.
+// The source map is chained through every stage back to the .ts files.
+import { readdirSync, existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+import { transform as swcTransform } from "@swc/core";
+import { minify } from "terser";
+import { rewriteExponent } from "./exponent.ts";
+import { detectPolyfills, POLYFILL_NAMES } from "./polyfill-detect.ts";
+
+export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean }
+export interface CompileResult { code: string; map: string; polyfills: string[] }
+
+const BUILD_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.resolve(BUILD_DIR, "../..");
+export const HELPERS_DIR = path.join(BUILD_DIR, "helpers");
+export const POLYFILLS_DIR = path.join(BUILD_DIR, "polyfills");
+const SWC_HELPERS_ESM = path.join(REPO_ROOT, "node_modules/@swc/helpers/esm");
+
+/** The specifier the exponent rewrite imports the exact power helper from. */
+export const POW_MODULE = "kc-polyfill:pow";
+const ENTRY_NAMESPACE = "kc-entry";
+
+/** Names of the swc helpers the project replaces (file stems in firmware/build/helpers/). */
+export function ownHelperNames(): string[] {
+  return readdirSync(HELPERS_DIR).filter((f) => f.endsWith(".js")).map((f) => f.slice(0, -3)).sort();
+}
+
+export async function compile(opts: CompileOptions): Promise<CompileResult> {
+  const entry = path.resolve(opts.entry);
+  if (!existsSync(entry)) {
+    throw new Error(`compile: entry ${opts.entry} does not exist; pass the path of the firmware's main .ts file`);
+  }
+  const wantMap = opts.sourcemap !== false;
+
+  const esm = await bundleToEsm(entry);
+  const exponent = rewriteExponent(esm.code);
+  const lowered = await lowerToEs5(exponent.code, esm.map);
+
+  // Polyfills are found on the bundled ES5 (so helper bodies count too); a polyfill can only add
+  // uses of plain ES5, so one extra pass settles the set.
+  let polyfills = exponent.rewrites > 0 ? ["pow"] : [];
+  let iife = await bundleToIife(lowered.code, lowered.map, polyfills);
+  const needed = mergePolyfills(polyfills, detectPolyfills(iife.code));
+  if (needed.length !== polyfills.length) {
+    polyfills = needed;
+    iife = await bundleToIife(lowered.code, lowered.map, polyfills);
+  }
+
+  const final = await hoistAndMinify(iife.code, iife.map, opts.minify);
+  return { code: final.code, map: wantMap ? final.map : "", polyfills };
+}
+
+function mergePolyfills(current: string[], detected: string[]): string[] {
+  const all = new Set([...current, ...detected]);
+  return POLYFILL_NAMES.filter((name) => all.has(name));
+}
+
+interface CodeAndMap { code: string; map: string }
+
+async function bundleToEsm(entry: string): Promise<CodeAndMap> {
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    target: "es2020",
+    platform: "neutral",
+    write: false,
+    sourcemap: "external",
+    sourcesContent: true,
+    // The outfile only anchors source paths (they become repo-relative); nothing is written.
+    outfile: path.join(REPO_ROOT, "keycarrier.stage1.js"),
+    absWorkingDir: REPO_ROOT,
+    logLevel: "silent",
+  }).catch((err: unknown) => {
+    throw new Error(`compile: esbuild could not bundle ${path.relative(REPO_ROOT, entry)}: ${describeError(err)}`);
+  });
+  return pickOutputs(result.outputFiles ?? [], "stage 1 (esbuild → ESM)");
+}
+
+async function lowerToEs5(code: string, inputMap: string): Promise<CodeAndMap> {
+  const out = await swcTransform(code, {
+    filename: "keycarrier.stage1.js",
+    sourceMaps: true,
+    inputSourceMap: inputMap,
+    isModule: true,
+    swcrc: false,
+    configFile: false,
+    jsc: {
+      target: "es5",
+      externalHelpers: true,
+      loose: false,
+      parser: { syntax: "ecmascript" },
+      assumptions: { iterableIsArray: true, objectRestNoSymbols: true, ignoreToPrimitiveHint: true, noDocumentAll: true },
+    },
+    module: { type: "es6" },
+  }).catch((err: unknown) => {
+    throw new Error(`compile: swc could not lower the bundle to ES5: ${describeError(err)}`);
+  });
+  if (!out.map) throw new Error("compile: swc returned no source map; check the @swc/core version (1.16.22 expected)");
+  return { code: out.code, map: out.map };
+}
+
+async function bundleToIife(code: string, map: string, polyfills: string[]): Promise<CodeAndMap> {
+  const mainModule = code + "\n//# sourceMappingURL=data:application/json;base64," + Buffer.from(map).toString("base64") + "\n";
+  const entryModule = polyfills
+    .filter((name) => name !== "pow")
+    .map((name) => `import ${JSON.stringify(path.join(POLYFILLS_DIR, name + ".js"))};`)
+    .concat([`import "kc-main";`])
+    .join("\n");
+  const plugin: esbuild.Plugin = {
+    name: "keycarrier-es5",
+    setup(build) {
+      build.onResolve({ filter: /^kc-entry$/ }, () => ({ path: "entry", namespace: ENTRY_NAMESPACE }));
+      build.onLoad({ filter: /.*/, namespace: ENTRY_NAMESPACE }, () => ({ contents: entryModule, loader: "js", resolveDir: REPO_ROOT }));
+      // The lowered bundle lives in memory; it is loaded as a file so its inline map is followed.
+      build.onResolve({ filter: /^kc-main$/ }, () => ({ path: path.join(REPO_ROOT, "keycarrier.stage2.js") }));
+      build.onLoad({ filter: /keycarrier\.stage2\.js$/ }, () => ({ contents: mainModule, loader: "js", resolveDir: REPO_ROOT }));
+      build.onResolve({ filter: /^kc-polyfill:pow$/ }, () => ({ path: path.join(POLYFILLS_DIR, "pow.js") }));
+      build.onResolve({ filter: /^@swc\/helpers\/_\/_\w+$/ }, (args) => ({ path: helperPath(args.path.slice("@swc/helpers/_/".length)) }));
+      // Stock helpers import each other relatively; those imports must also reach the replacements.
+      build.onResolve({ filter: /^\.\/_\w+\.js$/ }, (args) => {
+        const fromStock = path.resolve(args.resolveDir) === SWC_HELPERS_ESM;
+        const fromOwn = path.resolve(args.resolveDir) === HELPERS_DIR;
+        if (!fromStock && !fromOwn) return undefined;
+        return { path: helperPath(args.path.slice(2, -3)) };
+      });
+    },
+  };
+  const result = await esbuild.build({
+    entryPoints: ["kc-entry"],
+    bundle: true,
+    format: "iife",
+    target: "es5",
+    platform: "neutral",
+    write: false,
+    sourcemap: "external",
+    sourcesContent: true,
+    outfile: path.join(REPO_ROOT, "keycarrier.stage3.js"),
+    absWorkingDir: REPO_ROOT,
+    plugins: [plugin],
+    logLevel: "silent",
+  }).catch((err: unknown) => {
+    throw new Error(`compile: the ES5 bundle step failed (non-ES5 output from swc or a missing helper): ${describeError(err)}`);
+  });
+  return pickOutputs(result.outputFiles ?? [], "stage 3 (esbuild → ES5 IIFE)");
+}
+
+function helperPath(name: string): string {
+  const own = path.join(HELPERS_DIR, name + ".js");
+  if (existsSync(own)) return own;
+  const stock = path.join(SWC_HELPERS_ESM, name + ".js");
+  if (!existsSync(stock)) throw new Error(`compile: swc asked for helper ${name}, which neither firmware/build/helpers nor @swc/helpers provides`);
+  return stock;
+}
+
+async function hoistAndMinify(code: string, map: string, release: boolean): Promise<CodeAndMap> {
+  const out = await minify(code, {
+    ecma: 5,
+    // hoist_funs moves every function declaration to the top of its scope: Espruino executes as it
+    // parses and does not hoist, so a call above its declaration is a ReferenceError (facts §1).
+    compress: release ? { hoist_funs: true, hoist_vars: true, passes: 2 } : { defaults: false, hoist_funs: true, hoist_vars: true },
+    mangle: release,
+    // ascii_only: board builds have no unicode; escapes keep each char one byte (facts §1 Strings).
+    format: release ? { ascii_only: true, comments: false } : { ascii_only: true, beautify: true, comments: false },
+    sourceMap: { content: map, includeSources: true },
+  });
+  if (typeof out.code !== "string" || typeof out.map !== "string") throw new Error("compile: terser produced no output");
+  return { code: out.code, map: out.map };
+}
+
+function pickOutputs(files: esbuild.OutputFile[], stage: string): CodeAndMap {
+  const js = files.find((f) => f.path.endsWith(".js"));
+  const map = files.find((f) => f.path.endsWith(".js.map"));
+  if (!js || !map) throw new Error(`compile: ${stage} produced no code or no source map`);
+  // esbuild appends a sourceMappingURL comment pointing at a file that is never written.
+  const code = js.text.replace(/\n\/\/# sourceMappingURL=[^\n]*\n?$/, "\n");
+  return { code, map: map.text };
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
