@@ -10,7 +10,8 @@ setTimeout(() => log.push("timeout 0 (second)"), 0);
 setTimeout(() => log.push("timeout 25"), 25);
 setTimeout(() => log.push("timeout 5"), 5);
 const cancelled = setTimeout(() => log.push("cancelled timeout ran"), 1);
-clearTimeout(cancelled);
+// Ids are guarded before clearing: clearTimeout(undefined) throws on Espruino (the gate enforces this).
+if (cancelled !== undefined) clearTimeout(cancelled);
 
 Promise.resolve(1)
   .then((v) => {
@@ -30,7 +31,7 @@ let ticks = 0;
 const interval = setInterval(() => {
   ticks++;
   log.push("interval " + ticks);
-  if (ticks === 3) clearInterval(interval);
+  if (ticks === 3 && interval !== undefined) clearInterval(interval);
 }, 10);
 
 setTimeout((a: string, b: number) => log.push("timeout args " + a + " " + b), 45, "x", 2);
