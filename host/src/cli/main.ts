@@ -1,5 +1,6 @@
 import { parseArgs, checkOptions, UsageError, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, type GlobalOptions } from "./args.ts";
 import { listDevices } from "../devices.ts";
+import { registryDir } from "../registry.ts";
 import { KeyCarrier, MAX_PING_BYTES } from "../client.ts";
 import { KeyCarrierError, ProtocolError } from "../errors.ts";
 import { formatFrameTrace } from "../link.ts";
@@ -107,7 +108,7 @@ async function withDevice<T>(globals: GlobalOptions, io: CliIo, run: (kc: KeyCar
 }
 
 async function cmdDevices(globals: GlobalOptions, io: CliIo): Promise<number> {
-  const listing = await listDevices();
+  const listing = await listDevices({ registry: registryDir(io.env) });
   if (globals.json) {
     io.stdout(JSON.stringify(listing) + "\n");
     return EXIT_OK;
