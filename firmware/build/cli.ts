@@ -1,0 +1,136 @@
+// `npm run build`: firmware/src/main.ts → firmware/dist/keycarrier.js (release),
+// keycarrier.debug.js (readable, same hoisting) and build-report.json; the gate decides the exit code.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { compile, REPO_ROOT } from "./pipeline.ts";
+import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
+
+// Measured vars kept after running minified, function-heavy code from Storage with
+// eval(require("Storage").read(f)) on the Puck.js layout (13 B vars): 5 KB → 200, 10 KB → 368,
+// 20 KB → 696 (team espruino-facts §8 "Memory"). Between points we interpolate linearly; outside
+// them we extend the nearest segment (≈33.6 vars/KB below 5 KB, ≈32.8 vars/KB above 20 KB).
+// 1 KB = 1024 bytes.
+const VARS_FROM_STORAGE: ReadonlyArray<readonly [bytes: number, vars: number]> = [
+  [5 * 1024, 200],
+  [10 * 1024, 368],
+  [20 * 1024, 696],
+];
+
+/** Estimated JsVars the bundle keeps when run from Storage (facts §8, Puck layout). */
+export function estimateJsVarsFromStorage(bytes: number): number {
+  if (!Number.isFinite(bytes) || bytes < 0) throw new Error(`estimateJsVarsFromStorage: bytes must be a non-negative number, got ${bytes}`);
+  const pts = VARS_FROM_STORAGE;
+  let seg = 0;
+  while (seg < pts.length - 2 && bytes > pts[seg + 1]![0]) seg++;
+  const [x0, y0] = pts[seg]!;
+  const [x1, y1] = pts[seg + 1]!;
+  return Math.max(0, Math.round(y0 + ((bytes - x0) * (y1 - y0)) / (x1 - x0)));
+}
+
+export interface BoardTarget { id: string; name: string; vars: number; varsPercent: number }
+
+/** When board/boards has no profiles yet, these ids are reported (README's supported boards). */
+export const DEFAULT_BOARD_IDS = ["nrf52840", "puckjs", "pico"];
+
+export function loadBoardTargets(dir: string, estimatedVars: number): { boards: BoardTarget[]; source: string } {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "schema.json").sort() : [];
+  if (files.length === 0) {
+    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0 })), source: "built-in default list (no board/boards/*.json found)" };
+  }
+  const boards = files.map((file) => {
+    const full = path.join(dir, file);
+    let json: { id?: unknown; name?: unknown; vars?: unknown };
+    try {
+      json = JSON.parse(readFileSync(full, "utf8"));
+    } catch (err) {
+      throw new Error(`build: board profile ${full} is not valid JSON (${(err as Error).message}); fix or remove it`);
+    }
+    if (typeof json.id !== "string") throw new Error(`build: board profile ${full} has no string "id"`);
+    // Profiles state vars as a count or as { count, bytesPerVar }.
+    const vars = typeof json.vars === "number" ? json.vars : typeof (json.vars as { count?: unknown })?.count === "number" ? (json.vars as { count: number }).count : 0;
+    const name = typeof json.name === "string" ? json.name : json.id;
+    return { id: json.id, name, vars, varsPercent: vars > 0 ? Math.round((estimatedVars / vars) * 1000) / 10 : 0 };
+  });
+  return { boards, source: path.relative(REPO_ROOT, dir) };
+}
+
+export interface BuildReport {
+  entry: string;
+  bytes: { release: number; debug: number };
+  estimatedJsVarsFromStorage: number;
+  estimateNote: string;
+  polyfills: string[];
+  boards: BoardTarget[];
+  boardsSource: string;
+  gate: { verdict: "pass" | "fail"; findings: (GateFinding & { bundle: "release" | "debug"; text: string })[] };
+  buildMs: number;
+}
+
+export interface BuildOptions { entry: string; outDir: string; boardsDir: string }
+
+export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
+  const started = Date.now();
+  const [release, debug] = await Promise.all([
+    compile({ entry: opts.entry, minify: true, sourcemap: true }),
+    compile({ entry: opts.entry, minify: false, sourcemap: true }),
+  ]);
+  const findings = [
+    ...checkBundle(release.code, { map: release.map, polyfills: release.polyfills }).map((f) => ({ ...f, bundle: "release" as const, text: formatFinding(f) })),
+    ...checkBundle(debug.code, { map: debug.map, polyfills: debug.polyfills }).map((f) => ({ ...f, bundle: "debug" as const, text: formatFinding(f) })),
+  ];
+  const bytes = { release: Buffer.byteLength(release.code, "latin1"), debug: Buffer.byteLength(debug.code, "latin1") };
+  const vars = estimateJsVarsFromStorage(bytes.release);
+  const targets = loadBoardTargets(opts.boardsDir, vars);
+
+  mkdirSync(opts.outDir, { recursive: true });
+  writeFileSync(path.join(opts.outDir, "keycarrier.js"), release.code);
+  writeFileSync(path.join(opts.outDir, "keycarrier.js.map"), release.map);
+  writeFileSync(path.join(opts.outDir, "keycarrier.debug.js"), debug.code);
+  writeFileSync(path.join(opts.outDir, "keycarrier.debug.js.map"), debug.map);
+  const report: BuildReport = {
+    entry: path.relative(REPO_ROOT, path.resolve(opts.entry)),
+    bytes,
+    estimatedJsVarsFromStorage: vars,
+    estimateNote: "vars kept after eval(require('Storage').read(f)) of the release bundle, Puck.js layout; linear in facts §8 points 5KB→200, 10KB→368, 20KB→696",
+    polyfills: release.polyfills,
+    boards: targets.boards,
+    boardsSource: targets.source,
+    gate: { verdict: findings.length === 0 ? "pass" : "fail", findings },
+    buildMs: Date.now() - started,
+  };
+  writeFileSync(path.join(opts.outDir, "build-report.json"), JSON.stringify(report, null, 2) + "\n");
+  return report;
+}
+
+async function main(): Promise<number> {
+  const report = await buildFirmware({
+    entry: path.join(REPO_ROOT, "firmware/src/main.ts"),
+    outDir: path.join(REPO_ROOT, "firmware/dist"),
+    boardsDir: path.join(REPO_ROOT, "board/boards"),
+  });
+  if (report.gate.verdict === "fail") {
+    // The release and debug bundles usually report the same TS position; print each once.
+    const lines = [...new Set(report.gate.findings.map((f) => f.text))];
+    for (const line of lines) console.error(line);
+    console.error(`build: the compatibility gate found ${lines.length} problem(s); firmware/dist/build-report.json has the details`);
+    return 1;
+  }
+  const smallest = report.boards.filter((b) => b.vars > 0).sort((a, b) => a.vars - b.vars)[0];
+  console.log(
+    `build: keycarrier.js ${report.bytes.release} B (debug ${report.bytes.debug} B), ~${report.estimatedJsVarsFromStorage} vars from Storage` +
+      (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
+      `, polyfills: ${report.polyfills.length ? report.polyfills.join(", ") : "none"}, gate: pass, ${report.buildMs} ms`,
+  );
+  return 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`build: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
