@@ -1,11 +1,13 @@
-// A device for host tests: the REAL firmware link (firmware/src/link.ts) and codec running in
-// Node, with a tiny INFO/PING handler, plus fault injection on the device → host direction.
+// A device for host tests: the REAL firmware link, dispatcher, INFO and PING (firmware/src/)
+// running in Node, plus fault injection on the device → host direction.
 // It shares no code with the host link, so host and firmware framing are checked against each other.
 import { readFileSync } from "node:fs";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { createServer, type Server, type Socket } from "node:net";
 import { createDeviceLink, type DeviceLink, type HandlerReply } from "../../../firmware/src/link.ts";
-import { decode, encode, isMap, text } from "../../../firmware/src/codec.ts";
+import { createDispatcher } from "../../../firmware/src/dispatch.ts";
+import { createInfoCommand } from "../../../firmware/src/commands/info.ts";
+import { createPingCommand } from "../../../firmware/src/commands/ping.ts";
 import type { Transport } from "../../src/transport/types.ts";
 
 const frames = JSON.parse(readFileSync(new URL("../../../firmware/vectors/frames.json", import.meta.url), "utf8")) as {
@@ -17,18 +19,17 @@ export const INFO_BODY_HEX = frames.valid.find((v) => v.name.startsWith("INFO re
 const toLatin1 = (b: Uint8Array): string => Buffer.from(b).toString("latin1");
 const fromLatin1 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "latin1"));
 
-function handle(command: number, body: string): HandlerReply {
-  const fail = (status: number, why: string): HandlerReply => ({ status, body: encode({ 1: text(why) }) });
-  if (command !== 0x01 && command !== 0x02) return fail(0x03, "unknown command");
-  const r = decode(body);
-  if (r.status !== 0) return fail(r.status, "reason" in r ? r.reason : "bad body");
-  const value = (r as { value: unknown }).value as Parameters<typeof isMap>[0];
-  if (!isMap(value)) return fail(0x05, "body is not a map");
-  if (command === 0x01) return { status: 0, body: Buffer.from(INFO_BODY_HEX, "hex").toString("latin1") };
-  const data = value[1];
-  if (typeof data !== "string" || Object.keys(value).length !== 1) return fail(0x05, "field 1 must be a byte string");
-  if (data.length > 500) return fail(0x06, "ping data over 500 bytes");
-  return { status: 0, body: encode({ 1: data }) };
+/** The firmware's own dispatcher with INFO and PING, fed the identity of the §7.1 worked example. */
+function firmwareHandler(): (command: number, body: string) => HandlerReply {
+  const info = createInfoCommand({
+    firmwareVersion: "0.1.0",
+    board: () => "PUCKJS",
+    serial: () => "c0ffee00-12345678",
+    state: () => 0,
+    capabilities: () => 0x0e,
+    storageFree: () => 32768,
+  });
+  return createDispatcher([info, createPingCommand()], () => 0);
 }
 
 export interface Faults {
@@ -57,7 +58,7 @@ export class TestDevice {
       crc32: (s) => zlibCrc32(Buffer.from(s, "latin1")) >>> 0,
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-      handle,
+      handle: firmwareHandler(),
     });
   }
 
