@@ -59,6 +59,11 @@ export interface ConsoleHost {
   toJS?(value: unknown): string;
   /** Ctrl-C seen by the receive IRQ while unlocked: interrupt running JS if any. */
   interrupt?(): void;
+  /**
+   * Called once per turn after the input bytes are handled and before the prompt returns — where
+   * jsiIdle runs due timers and reset()/load() requests, so their output precedes the prompt.
+   */
+  endOfTurn?(): void;
 }
 
 type EscState = "none" | "esc" | "esc-O" | "esc-[" | "esc-[-num";
@@ -111,13 +116,21 @@ export class EspruinoConsole {
   isLocked(): boolean { return this.locked; }
 
   /**
-   * Soft (re)initialisation, as jsiSemiInit does on reset()/load()/power-on: forget the line, echo
-   * back on, password gone (it lives in RAM), optional banner, then the prompt is due.
+   * Soft (re)initialisation as jsiSemiInit does on reset()/load()/power-on: `resetState()`, then
+   * the board runs its boot code, then `announce()`. `softInit` does both for boards with no boot
+   * code in between.
    */
   softInit(opts: { banner: boolean }): void {
+    this.resetState();
+    this.announce(opts);
+  }
+
+  /** Forget the line, packets and upload; echo back on; password and lock gone (they live in RAM). */
+  resetState(): void {
     this.abortPacket(false);
     this.closeUpload();
     this.inputLine = "";
+    this.inputLineRemoved = true;
     this.echoOff = false;
     this.echoOffForLine = false;
     this.password = undefined;
@@ -126,8 +139,14 @@ export class EspruinoConsole {
     this.lineNumberOffset = 0;
     this.dleAtLineStart = false;
     this.ctrlCPending = false;
-    if (opts.banner) this.printRaw(this.bannerText());
-    this.printRaw("\n");
+  }
+
+  /** Banner (optional) and the newline after it; the prompt is then due at the next idle(). */
+  announce(opts: { banner: boolean }): void {
+    if (this.echoEnabled()) {
+      if (opts.banner) this.printRaw(this.bannerText());
+      this.printRaw("\n");
+    }
     this.inputLineRemoved = true;
   }
 
@@ -183,6 +202,7 @@ export class EspruinoConsole {
       if (this.packet) this.packetByte(code);
       else this.handleChar(code);
     }
+    this.host.endOfTurn?.();
     this.idle();
   }
 

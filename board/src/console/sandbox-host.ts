@@ -80,8 +80,15 @@ export class SandboxBoard {
   readonly evaluations: { code: string; lineNumberOffset: number }[] = [];
   interrupts = 0;
   private output = "";
-  private readonly context: vm.Context;
-  private readonly packetListeners: ((o: unknown) => void)[] = [];
+  private readonly usbListeners: ((bytes: Uint8Array) => void)[] = [];
+  /** The host side of the console, shaped like VirtualBoard.usb. */
+  readonly usb = {
+    write: (bytes: Uint8Array | string): void => this.console.receive(bytes),
+    onData: (cb: (bytes: Uint8Array) => void): void => { this.usbListeners.push(cb); },
+  };
+  private context!: vm.Context;
+  private packetListeners: ((o: unknown) => void)[] = [];
+  private todo: { kind: "reset" } | { kind: "load"; file: string | undefined } | undefined;
 
   constructor(opts: SandboxOptions = {}) {
     this.clock = opts.clock ?? new ManualClock();
@@ -89,7 +96,14 @@ export class SandboxBoard {
     const host: ConsoleHost = {
       boardId: opts.boardId ?? "NRF52840DK",
       version: opts.version ?? "2v29",
-      write: (bytes) => { this.output += bytes; opts.onOutput?.(bytes); },
+      write: (bytes) => {
+        this.output += bytes;
+        opts.onOutput?.(bytes);
+        if (this.usbListeners.length) {
+          const u8 = Uint8Array.from(bytes, (c) => c.charCodeAt(0) & 0xff);
+          for (const l of this.usbListeners) l(u8);
+        }
+      },
       evaluate: (code, o) => this.evaluate(code, o.lineNumberOffset),
       storage: this.storage,
       emitPacketEvent: (obj) => {
@@ -99,9 +113,16 @@ export class SandboxBoard {
       emitPacketUpload: (info) => { this.uploads.push(info); },
       clock: this.clock,
       interrupt: () => { this.interrupts++; },
+      endOfTurn: () => this.runTodo(),
     };
     this.console = new EspruinoConsole(host);
+    this.newRealm();
+  }
+
+  /** A fresh global scope, as after reset(): the old one's variables and listeners are gone. */
+  private newRealm(): void {
     const con = this.console;
+    this.packetListeners = [];
     const E = {
       setPassword: (pw: string) => con.setPassword(pw),
       lockConsole: () => con.lock(),
@@ -111,6 +132,8 @@ export class SandboxBoard {
     this.context = vm.createContext({
       print: (...args: unknown[]) => con.print(args.map(String).join(" ") + "\n"),
       echo: (on: unknown) => con.setEcho(Boolean(on)),
+      reset: () => { this.todo = { kind: "reset" }; },
+      load: (file?: string) => { this.todo = { kind: "load", file }; },
       E,
       require: (name: string) => {
         if (name === "Storage") return this.storage;
@@ -126,6 +149,34 @@ export class SandboxBoard {
     } catch (error) {
       return { ok: false, error };
     }
+  }
+
+  /** reset()/load() take effect after the current input, as Espruino's jsiIdle TODOs do. */
+  private runTodo(): void {
+    const todo = this.todo;
+    this.todo = undefined;
+    if (!todo) return;
+    this.newRealm();
+    this.console.resetState();
+    this.console.announce({ banner: true });
+    // load() evaluates the file after the interpreter is back (jsiIdle's TODO_FLASH_LOAD)
+    if (todo.kind === "load") this.runStored(todo.file ?? ".bootcde");
+  }
+
+  private runStored(file: string): void {
+    const code = this.storage.read(file);
+    if (code === undefined) return;
+    const r = this.evaluate(code, 0);
+    if (!r.ok) this.console.reportUncaught(r.error);
+  }
+
+  /** Power off and on: fresh realm, .bootcde runs, then the banner (jsiSemiInit order). */
+  powerCycle(): void {
+    this.newRealm();
+    this.console.resetState();
+    this.runStored(".bootcde");
+    this.console.announce({ banner: true });
+    this.console.idle();
   }
 
   /** Run code in the realm (e.g. boot code) outside the REPL. */
