@@ -126,14 +126,7 @@ async function bundleToIife(code: string, map: string, polyfills: string[]): Pro
       build.onResolve({ filter: /^kc-main$/ }, () => ({ path: path.join(REPO_ROOT, "keycarrier.stage2.js") }));
       build.onLoad({ filter: /keycarrier\.stage2\.js$/ }, () => ({ contents: mainModule, loader: "js", resolveDir: REPO_ROOT }));
       build.onResolve({ filter: /^kc-polyfill:pow$/ }, () => ({ path: path.join(POLYFILLS_DIR, "pow.js") }));
-      build.onResolve({ filter: /^@swc\/helpers\/_\/_\w+$/ }, (args) => ({ path: helperPath(args.path.slice("@swc/helpers/_/".length)) }));
-      // Stock helpers import each other relatively; those imports must also reach the replacements.
-      build.onResolve({ filter: /^\.\/_\w+\.js$/ }, (args) => {
-        const fromStock = path.resolve(args.resolveDir) === SWC_HELPERS_ESM;
-        const fromOwn = path.resolve(args.resolveDir) === HELPERS_DIR;
-        if (!fromStock && !fromOwn) return undefined;
-        return { path: helperPath(args.path.slice(2, -3)) };
-      });
+      helperResolution(build);
     },
   };
   const result = await esbuild.build({
@@ -153,6 +146,22 @@ async function bundleToIife(code: string, map: string, polyfills: string[]): Pro
     throw new Error(`compile: the ES5 bundle step failed (non-ES5 output from swc or a missing helper): ${describeError(err)}`);
   });
   return pickOutputs(result.outputFiles ?? [], "stage 3 (esbuild → ES5 IIFE)");
+}
+
+/** esbuild plugin: swc helper imports go to firmware/build/helpers/ when the project replaces them. */
+export function helpersPlugin(): esbuild.Plugin {
+  return { name: "keycarrier-swc-helpers", setup: helperResolution };
+}
+
+function helperResolution(build: esbuild.PluginBuild): void {
+  build.onResolve({ filter: /^@swc\/helpers\/_\/_\w+$/ }, (args) => ({ path: helperPath(args.path.slice("@swc/helpers/_/".length)) }));
+  // Stock helpers import each other relatively; those imports must also reach the replacements.
+  build.onResolve({ filter: /^\.\/_\w+\.js$/ }, (args) => {
+    const fromStock = path.resolve(args.resolveDir) === SWC_HELPERS_ESM;
+    const fromOwn = path.resolve(args.resolveDir) === HELPERS_DIR;
+    if (!fromStock && !fromOwn) return undefined;
+    return { path: helperPath(args.path.slice(2, -3)) };
+  });
 }
 
 function helperPath(name: string): string {
