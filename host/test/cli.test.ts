@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
@@ -128,6 +128,15 @@ describe("keycarrier CLI (in-process, against the firmware link over TCP)", () =
     expect(Array.isArray(j.notes)).toBe(true);
     expect(readdirSync(dir)).toEqual([`${process.pid}.json`]);
     expect(listEmulators(dir)).toHaveLength(1);
+  });
+
+  it("devices lists ttyACM*/ttyUSB* from the device directory and nothing else", async () => {
+    const { listDevices } = await import("../src/devices.ts");
+    const dev = mkdtempSync(join(tmpdir(), "kc-dev-"));
+    for (const name of ["ttyACM0", "ttyUSB3", "ttyS0", "tty1", "ttyACMx"]) writeFileSync(join(dev, name), "");
+    const listing = await listDevices({ devDir: dev, registry: join(dev, "no-registry") });
+    expect(listing.devices.map((d) => d.port).filter((p) => p.startsWith(dev))).toEqual([join(dev, "ttyACM0"), join(dev, "ttyUSB3")]);
+    expect(listing.devices.find((d) => d.port === join(dev, "ttyACM0"))).toMatchObject({ source: "serial", description: "USB CDC-ACM serial", accessible: true });
   });
 
   it("emulate passes everything after it to the emulator module untouched", () => {

@@ -8,6 +8,11 @@ import {
 } from "../src/errors.ts";
 import { TestDevice, MemoryTransport, INFO_BODY_HEX, serveDevice } from "./helpers/device.ts";
 import type { Transport } from "../src/transport/types.ts";
+import { SerialTransport } from "../src/transport/index.ts";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const unhex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, "hex"));
 
@@ -137,6 +142,34 @@ describe("KeyCarrier client", () => {
       await kc.close();
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe("KeyCarrier over a serial PTY (socat pair; the far end runs the firmware link)", () => {
+  const socat = spawnSync("sh", ["-c", "command -v socat"]).status === 0;
+  if (!socat) console.log("serial end-to-end test skipped: socat is not installed (apt-get install socat)");
+  it.skipIf(!socat)("opens the PTY path, handshakes and pings 500 bytes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kc-pty-"));
+    const host = join(dir, "host");
+    const dev = join(dir, "dev");
+    const proc = spawn("socat", [`pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${dev}`], { stdio: "ignore" });
+    try {
+      for (let i = 0; i < 100 && !(existsSync(host) && existsSync(dev)); i++) await new Promise((r) => setTimeout(r, 20));
+      const deviceSide = new SerialTransport(dev);
+      await deviceSide.open();
+      const device = new TestDevice({ noiseBefore: Uint8Array.from(Buffer.from("Espruino banner\r\n>")) });
+      device.connect((bytes) => void deviceSide.write(bytes));
+      deviceSide.onData((chunk) => device.input(chunk));
+      const kc = await KeyCarrier.open(host, { timeoutMs: 1000 });
+      expect(kc.description).toBe(`serial ${host} @115200`);
+      expect(kc.handshakeInfo?.board).toBe("PUCKJS");
+      const data = new Uint8Array(500).map((_, i) => 255 - (i & 0xff));
+      expect(await kc.ping(data)).toEqual(data);
+      await kc.close();
+      await deviceSide.close();
+    } finally {
+      proc.kill("SIGTERM");
     }
   });
 });

@@ -73,7 +73,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedAr
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
     if (command === "emulate") {
-      // emulate owns the rest of the line; only --help is peeked at so `emulate --help` still works.
+      // emulate owns the rest of the line (its own --port, --help, … included).
       rest = argv.slice(i);
       break;
     }
@@ -115,7 +115,6 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedAr
     if (command === undefined) command = raw;
     else positionals.push(raw);
   }
-  if (command === "emulate") globals.help = globals.help && rest.length === 0;
   return { command, globals, options, positionals, rest };
 }
 

@@ -224,7 +224,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (parsed.positionals.length) throw new UsageError(`ping takes no positional arguments (use --size N), got "${parsed.positionals[0]}"`);
         return await cmdPing(globals, parsed.options, io);
       case "emulate":
-        return await cmdEmulate(parsed.rest, io);
+        // `keycarrier --help emulate` asks the emulator for its help, like `emulate --help`.
+        return await cmdEmulate(globals.help ? ["--help", ...parsed.rest] : parsed.rest, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
