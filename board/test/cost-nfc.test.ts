@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ecb } from "@noble/ciphers/aes.js";
 import { CostMeter } from "../src/cost/meter.ts";
 import { runMetered } from "../src/cost/sandbox.ts";
-import { nfcFrameBudget, NfcFrameBudgetExceeded, NFC_FRAME_BUDGET_MS } from "../src/cost/nfc-budget.ts";
+import { nfcFrameBudget, nfcFrameVerdict, NfcFrameBudgetExceeded, NFC_FRAME_BUDGET_MS } from "../src/cost/nfc-budget.ts";
 import { loadProfile } from "../src/profiles.ts";
 
 function board() {
@@ -58,5 +58,17 @@ describe("nfcFrameBudget", () => {
   it("passes exceptions from the handler through unchanged", () => {
     const meter = new CostMeter();
     expect(() => nfcFrameBudget(meter, puck, () => { throw new Error("bad frame"); })).toThrow("bad frame");
+  });
+});
+
+describe("nfcFrameVerdict (for the runtime's own NFCrx dispatch)", () => {
+  it("judges a finished scope without throwing", () => {
+    const puck = loadProfile("puckjs");
+    const frame = new Uint8Array(256);
+    const { meter, call } = board();
+    const slow = meter.measure("NFCrx", call("xorHandler", frame)).record;
+    const fast = meter.measure("NFCrx", call("aesHandler", frame)).record;
+    expect(nfcFrameVerdict(meter, puck, slow).inTime).toBe(false);
+    expect(nfcFrameVerdict(meter, puck, fast).inTime).toBe(true);
   });
 });

@@ -3,5 +3,5 @@ export { instrument, countsFromHits, zeroCounts, COST_GLOBAL, type Site, type Si
 export { CostMeter, estimateCounts, normaliseNativeKind, NATIVE_KINDS, type CostCounts, type CostEstimate, type CostBreakdown, type CostHooks, type FlashCounters, type NativeTally, type ScopeRecord } from "./meter.ts";
 export { deriveUnitCosts, unitCostsFor, FACTS_64MHZ_ROWS, REFERENCE_PROGRAMS, NRF52_FLASH, STM32F4_FLASH, type CalibrationRows, type UnitCosts, type ProfileLike, type FlashTiming } from "./calibration.ts";
 export { codeVars, getSizeOf, estimateVars, enforceMemoryLimit, raiseOutOfMemory, globalNames, OutOfMemory, OUT_OF_MEMORY_FLAG, CODE_FROM_STORAGE_POINTS, type VarEstimate, type VarProfile, type EstimateVarsOptions } from "./vars.ts";
-export { nfcFrameBudget, NfcFrameBudgetExceeded, NFC_FRAME_BUDGET_MS, NFC_LABEL, type NfcFrameResult } from "./nfc-budget.ts";
+export { nfcFrameBudget, nfcFrameVerdict, NfcFrameBudgetExceeded, NFC_FRAME_BUDGET_MS, NFC_LABEL, type NfcFrameResult } from "./nfc-budget.ts";
 export { runMetered, type MeteredRun } from "./sandbox.ts";

@@ -30,3 +30,13 @@ export function nfcFrameBudget<T>(meter: CostMeter, profile: ProfileLike | null 
   if (estimate.ms > budgetMs) throw new NfcFrameBudgetExceeded(estimate, budgetMs);
   return { result, ms: estimate.ms, estimate, record };
 }
+
+/**
+ * For the runtime, which runs the handler itself (core.invoke inside meter.measure): the estimated
+ * time of a finished NFCrx scope and whether its reply would have started in time. A late reply
+ * should be treated like no reply (the reader gives up).
+ */
+export function nfcFrameVerdict(meter: CostMeter, profile: ProfileLike | null | undefined, record: ScopeRecord, budgetMs = NFC_FRAME_BUDGET_MS): { ms: number; inTime: boolean; estimate: CostEstimate } {
+  const estimate = meter.estimate(profile, record.counts);
+  return { ms: estimate.ms, inTime: estimate.ms <= budgetMs, estimate };
+}
