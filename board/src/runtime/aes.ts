@@ -145,7 +145,7 @@ export function inverseBlock(decKeys: RoundKeys, input: Uint8Array): Uint8Array 
 export function ctrKeystreamXor(keys: RoundKeys, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(data.length);
   const counter = new Uint8Array(16);
-  let block = new Uint8Array(16);
+  let block: Uint8Array = new Uint8Array(16);
   for (let i = 0; i < data.length; i++) {
     if (i % 16 === 0) {
       block = forwardBlock(keys, counter);

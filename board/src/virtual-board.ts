@@ -1,0 +1,946 @@
+// The virtual board: runs the very bundle a board runs, in a node:vm context whose globals are
+// Espruino 2v29's, on a virtual clock, over the NOR flash + Espruino Storage models.
+// Contract: docs/ARCHITECTURE.md "Virtual board". What it models and where it differs from a real
+// board: board/README.md.
+import vm from "node:vm";
+import { NorFlash, PowerCut } from "./flash.ts";
+import { EspruinoStorage } from "./storage.ts";
+import { loadProfile, validateProfile, type BoardProfile } from "./profiles.ts";
+import { getSizeOf, estimateVars } from "./cost/index.ts";
+import { VirtualClock } from "./runtime/clock.ts";
+import { Emitter, type RuntimeCore } from "./runtime/core.ts";
+import { BoardHang, Realm } from "./runtime/realm.ts";
+import { MISSING_GLOBALS, MISSING_PROTO, MISSING_STATICS, PRELUDE } from "./runtime/prelude.ts";
+import { bytesToString, crc32, formatForPrint, stringToBytes, toBytes, toJS, ByteConversionError } from "./runtime/bytes.ts";
+import { createCryptoModule, hasCryptoModule } from "./runtime/crypto-module.ts";
+import { PinBank } from "./runtime/pins.ts";
+import { NfcController, type NfcReply, type TransceiveOptions } from "./runtime/nfc.ts";
+import { LinkFaults, chunkBySizes, type LinkFaultOptions } from "./runtime/faults.ts";
+import { stream, type Rng } from "./runtime/rng.ts";
+
+export type { BoardProfile } from "./profiles.ts";
+export { PowerCut } from "./flash.ts";
+export { BoardHang } from "./runtime/realm.ts";
+
+export const ESPRUINO_VERSION = "2v29";
+export type DeviceName = "USB" | "Serial1" | "LoopbackA" | "LoopbackB";
+
+/** The cost model's hook (board/src/cost CostMeter satisfies it). */
+export interface CostMeterLike {
+  native(kind: string, bytes: number, units?: number): void;
+  /** Defines the hidden global instrumented code calls; run on every fresh context. */
+  install?(globalObject: object): void;
+}
+
+/** What the console module (board/src/console) plugs in when it owns the console device. */
+export interface ConsoleAttachment {
+  /** Host bytes arriving on the console device (a byte string). */
+  receive(bytes: string): void;
+  /** Firmware print()/console.log/error text; default: written to the device unchanged. */
+  firmwareOutput?(text: string): void;
+}
+
+export type EvalOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+export interface VirtualBoardOptions {
+  board: string | BoardProfile;
+  /** Seeds E.hwRand, Math.random, getSerial, the NFC UID and fault injection (default 1). */
+  seed?: number;
+  /** "real": virtual time follows the wall clock (call dispose() when done). Default "virtual". */
+  clock?: "virtual" | "real";
+  /** Flash contents to start from (NorFlash.snapshot() of another board). */
+  flashImage?: Uint8Array;
+  cost?: CostMeterLike;
+  /** Host ms one firmware entry (callback, boot file, evaluate) may run before BoardHang (default 10 000). */
+  entryTimeoutMs?: number;
+}
+
+type Restart = { kind: "reset" | "load" | "reboot"; file?: string };
+
+const NRF52_BOARDS = /^(PUCKJS|PIXLJS|MDBT42Q|NRF52|BANGLEJS|JOLTJS)/;
+const ENTRY_GLOBAL = "__keycarrier_entry__";
+
+/** Host-side view of a byte link (USB or Serial1). */
+export class HostPort {
+  private sinks: ((bytes: Uint8Array) => void)[] = [];
+  private received: number[] = [];
+  private faults: LinkFaults | undefined;
+  constructor(private readonly name: DeviceName, private readonly deliver: (chunks: Uint8Array[]) => void, private readonly available: boolean) {}
+
+  /** Host → device. `chunks` fixes how the bytes are split into 'data' events (default: one chunk). */
+  write(bytes: Uint8Array | string, opts: { chunks?: number[] } = {}): void {
+    if (!this.available) throw new Error(`this board profile has no ${this.name}; use Serial1 or a Loopback device instead`);
+    const data = typeof bytes === "string" ? stringToBytes(bytes) : bytes;
+    const chunks = this.faults ? this.faults.apply(data) : opts.chunks ? chunkBySizes(data, opts.chunks) : [data];
+    this.deliver(chunks);
+  }
+  /** Device → host bytes, as they leave the board. Returns an unsubscribe function. */
+  onData(cb: (bytes: Uint8Array) => void): () => void {
+    this.sinks.push(cb);
+    return () => { this.sinks = this.sinks.filter((s) => s !== cb); };
+  }
+  /** Everything the device sent since the last call, as a byte string. */
+  take(): string {
+    const s = bytesToString(Uint8Array.from(this.received));
+    this.received = [];
+    return s;
+  }
+  /** Injects seeded split/drop/duplicate/garble faults into host → device writes (null: none). */
+  setFaults(opts: LinkFaultOptions | null): LinkFaults | undefined {
+    this.faults = opts ? new LinkFaults(opts) : undefined;
+    return this.faults;
+  }
+  /** @internal */
+  emitFromDevice(bytes: Uint8Array): void {
+    for (const b of bytes) this.received.push(b);
+    for (const s of this.sinks) s(bytes);
+  }
+}
+
+export class VirtualBoard {
+  readonly profile: BoardProfile;
+  readonly flash: NorFlash;
+  storage: EspruinoStorage;
+  readonly clock = new VirtualClock();
+  readonly cost: CostMeterLike | undefined;
+  readonly usb: HostPort;
+  readonly serial1: HostPort;
+  readonly nfc: { fieldOn(): void; fieldOff(): void; transceive(frame: Uint8Array, opts?: TransceiveOptions): Promise<NfcReply> };
+  /** The console module, when attached (see attachConsole). */
+  console: ConsoleAttachment | undefined;
+
+  private context: vm.Context | undefined;
+  private currentRealm: Realm | undefined;
+  private readonly entryScript = new vm.Script(`${ENTRY_GLOBAL}()`, { filename: "board-entry" });
+  private pendingEntry: (() => void) | undefined;
+  private drainMicrotasks: (() => unknown[]) | undefined;
+  private dead: PowerCut | undefined;
+  private powered = false;
+  private restart: Restart | undefined;
+  private inLoop = 0;
+  private readonly timeoutMs: number;
+  private readonly pins: PinBank;
+  private readonly nfcCtl: NfcController | undefined;
+  private readonly events = { E: new Emitter(), process: new Emitter(), NRF: new Emitter() } as const;
+  private readonly devices = new Map<DeviceName, Emitter>();
+  private consoleDev: DeviceName | null;
+  private consoleLockState = { password: undefined as string | undefined, locked: false };
+  private readonly outputListeners: ((bytes: string) => void)[] = [];
+  private consoleText = "";
+  private transcriptText = "";
+  private readonly hwRand: Rng;
+  private mathRandom: Rng;
+  private readonly serial: string;
+  private timeOffsetMs = 0;
+  private watchdog: { timeoutMs: number; auto: boolean; event: number } | undefined;
+  private powerCutEvent: number | undefined;
+  private readonly nativeCutArm: { kind: string; remaining: number }[] = [];
+  private realTimer: ReturnType<typeof setInterval> | undefined;
+  private cachedModules = new Map<string, unknown>();
+  private builtinGlobals = new Set<string>();
+  private bootCount = 0;
+
+  constructor(opts: VirtualBoardOptions) {
+    this.profile = typeof opts.board === "string" ? loadProfile(opts.board) : validateProfile(opts.board, opts.board.id ?? "(inline)");
+    const p = this.profile;
+    const seed = (opts.seed ?? 1) >>> 0;
+    this.flash = new NorFlash({ size: p.storage.bytes, pageSize: p.storage.pageBytes, wordSize: p.storage.wordBytes, endurance: p.storage.eraseEndurance }, { seed });
+    if (opts.flashImage) this.flash.restore(opts.flashImage);
+    this.storage = this.newStorage();
+    this.cost = opts.cost;
+    this.timeoutMs = opts.entryTimeoutMs ?? 10_000;
+    this.hwRand = stream(seed, "hwRand");
+    this.mathRandom = stream(seed, "Math.random");
+    const idRng = stream(seed, "serial");
+    const hex8 = () => idRng().toString(16).padStart(8, "0");
+    this.serial = `${hex8()}-${hex8()}`;
+    const uidRng = stream(seed, "nfc-uid");
+    const uid = Uint8Array.from({ length: 7 }, (_, i) => (i === 0 ? 0x5f : uidRng() & 0xff));
+
+    this.consoleDev = this.defaultConsole();
+    for (const d of ["USB", "Serial1", "LoopbackA", "LoopbackB"] as const) this.devices.set(d, new Emitter());
+    this.usb = new HostPort("USB", (chunks) => this.hostToDevice("USB", chunks), p.peripherals.usb);
+    this.serial1 = new HostPort("Serial1", (chunks) => this.hostToDevice("Serial1", chunks), p.peripherals.serial1);
+
+    const core = this.core();
+    this.pins = new PinBank(core, p);
+    if (p.peripherals.nfc) {
+      this.nfcCtl = new NfcController(core, this.events.NRF, uid, (ms) => this.advance(ms));
+      const ctl = this.nfcCtl;
+      this.nfc = { fieldOn: () => ctl.fieldOn(), fieldOff: () => ctl.fieldOff(), transceive: (f, o) => ctl.transceive(f, o) };
+    } else {
+      const no = () => { throw new Error(`board ${p.id} has no NFC (profile peripherals.nfc is false)`); };
+      this.nfc = { fieldOn: no, fieldOff: no, transceive: no };
+    }
+    if (opts.clock === "real") {
+      let last = Date.now();
+      this.realTimer = setInterval(() => {
+        const now = Date.now();
+        if (this.powered) this.advance(now - last);
+        last = now;
+      }, 5);
+    }
+  }
+
+  // ───────────────────────────────────────── power
+
+  get isOn(): boolean {
+    return this.powered;
+  }
+
+  /** Power on: Storage boot check, .bootPowerOn, .boot0-3, .bootrst or .bootcde, E.on('init'). */
+  powerOn(): void {
+    if (this.powered) throw new Error("board is already on: call powerCut() first, or reset()");
+    this.boot("powerOn");
+  }
+
+  /** Power lost: RAM (the vm context, timers, console state) is gone; flash is kept as it is. */
+  powerCut(): void {
+    this.powered = false;
+    this.context = undefined;
+    this.currentRealm = undefined;
+    this.drainMicrotasks = undefined;
+    this.restart = undefined;
+    this.watchdog = undefined;
+    this.clock.resetEvents();
+    this.pins.resetRam();
+    this.nfcCtl?.resetRam();
+    this.consoleDev = this.defaultConsole();
+    this.consoleLockState = { password: undefined, locked: false };
+  }
+
+  /** reset() as typed at the REPL: E.on('kill'), fresh RAM, then .boot0 and .bootrst (not .bootcde). */
+  reset(): void {
+    this.requireOn("reset()");
+    this.emitKill();
+    this.boot("reset");
+  }
+
+  /** Stops the real-time driver, if any. */
+  dispose(): void {
+    if (this.realTimer) clearInterval(this.realTimer);
+    this.realTimer = undefined;
+  }
+
+  // ───────────────────────────────────────── fault injection
+
+  /** Cut power when the virtual clock reaches `atMs` (absolute virtual time). */
+  cutPowerAt(atMs: number): void {
+    if (this.powerCutEvent !== undefined) this.clock.cancel(this.powerCutEvent);
+    this.powerCutEvent = this.clock.addInternal(atMs - this.clock.now(), () => this.cutNow(new PowerCut(`power cut at ${atMs} ms (injected)`)));
+  }
+
+  /** Cut power during the n-th flash word write from now (delegates to NorFlash). */
+  cutPowerAfterFlashWrites(n: number, partial: "none" | "some-bits" = "none"): void {
+    this.flash.cutPowerAfterWordWrites(n, partial);
+  }
+
+  /** Cut power when the firmware makes its n-th (1-based) native call of `kind` (e.g. "Storage.write"). */
+  cutPowerOnNativeCall(kind: string, nth = 1): void {
+    if (!(Number.isInteger(nth) && nth >= 1)) throw new Error(`cutPowerOnNativeCall: nth must be an integer >= 1, got ${nth}`);
+    this.nativeCutArm.push({ kind, remaining: nth });
+  }
+
+  // ───────────────────────────────────────── clock
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Runs every event due in the next `ms` of virtual time, then leaves the clock at now+ms. */
+  advance(ms: number): void {
+    if (!(ms >= 0)) throw new Error(`advance(ms): ms must be >= 0, got ${ms}`);
+    const target = this.clock.now() + ms;
+    this.inLoop++;
+    try {
+      while (this.clock.runNext(target)) this.afterEvent();
+    } finally {
+      this.inLoop--;
+    }
+    this.clock.setNow(target);
+  }
+
+  /** Runs events until none are left or `maxMs` of virtual time has passed; returns the time spent. */
+  runUntilIdle(maxMs = 60_000): number {
+    const start = this.clock.now();
+    const limit = start + maxMs;
+    this.inLoop++;
+    try {
+      while (this.clock.runNext(limit)) this.afterEvent();
+    } finally {
+      this.inLoop--;
+    }
+    return this.clock.now() - start;
+  }
+
+  // ───────────────────────────────────────── buttons, LEDs
+
+  pressButton(n = 1, opts: { bounceMs?: number[] } = {}): void {
+    this.bounce(n, true, opts.bounceMs);
+  }
+
+  releaseButton(n = 1, opts: { bounceMs?: number[] } = {}): void {
+    this.bounce(n, false, opts.bounceMs);
+  }
+
+  /** Press and release after `holdMs` of virtual time. */
+  clickButton(n = 1, holdMs = 100): void {
+    this.pressButton(n);
+    this.advance(holdMs);
+    this.releaseButton(n);
+  }
+
+  leds(): boolean[] {
+    return this.pins.leds();
+  }
+
+  // ───────────────────────────────────────── console seam (board/src/console)
+
+  /** Which device the console is on ("USB" | "Serial1" | "LoopbackA" | "LoopbackB"), or null. */
+  get consoleDevice(): DeviceName | null {
+    return this.consoleDev;
+  }
+
+  attachConsole(c: ConsoleAttachment | undefined): void {
+    this.console = c;
+  }
+
+  /** E.setPassword / E.lockConsole state, for the console's password prompt. */
+  consoleLock(): { password: string | undefined; locked: boolean } {
+    return { ...this.consoleLockState };
+  }
+
+  unlockConsole(): void {
+    this.consoleLockState.locked = false;
+  }
+
+  /** Raw bytes to the host side of the console device (nothing if the console is null). */
+  writeConsole(bytes: string): void {
+    const dev = this.consoleDev;
+    if (dev === null) return;
+    this.consoleText += bytes;
+    for (const l of this.outputListeners) l(bytes);
+    this.deviceToHost(dev, bytes);
+  }
+
+  /** Every byte string written to the console device. Returns an unsubscribe function. */
+  onConsoleOutput(cb: (bytes: string) => void): () => void {
+    this.outputListeners.push(cb);
+    return () => {
+      const i = this.outputListeners.indexOf(cb);
+      if (i >= 0) this.outputListeners.splice(i, 1);
+    };
+  }
+
+  /** Console output since the last call (what a terminal on the console device saw). */
+  takeOutput(): string {
+    const s = this.consoleText;
+    this.consoleText = "";
+    return s;
+  }
+
+  /** Everything the firmware printed, including while the console was null or elsewhere. */
+  transcript(): string {
+    return this.transcriptText;
+  }
+
+  /** Evaluates `code` at global scope (the REPL way); microtasks run before it returns. */
+  evaluate(code: string, opts: { filename?: string; lineOffset?: number } = {}): EvalOutcome {
+    this.requireOn("evaluate()");
+    let outcome: EvalOutcome = { ok: false, error: new Error("evaluation did not run") };
+    this.enter("evaluate", () => {
+      try {
+        const script = new vm.Script(code, { filename: opts.filename ?? "REPL", lineOffset: opts.lineOffset ?? 0 });
+        outcome = { ok: true, value: script.runInContext(this.context!) };
+      } catch (error) {
+        if (error instanceof PowerCut) throw error;
+        outcome = { ok: false, error };
+      }
+    });
+    return outcome;
+  }
+
+  /** E.emit(event, ...args) from the host (e.g. the console's 'packet' events); returns listener count. */
+  emitE(event: string, ...args: unknown[]): number {
+    const listeners = this.events.E.get(event);
+    const realm = this.realmOrThrow();
+    for (const fn of listeners) this.invoke(`E.on('${event}')`, fn, args.map((a) => realm.copyIn(a)));
+    return listeners.length;
+  }
+
+  /** The board's global object (for the cost model's estimateVars, debugging). */
+  globalObject(): object {
+    this.requireOn("globalObject()");
+    return vm.runInContext("this", this.context!) as object;
+  }
+
+  /** Names of the globals the runtime provides (so memory estimates can exclude them). */
+  runtimeGlobalNames(): string[] {
+    return [...this.builtinGlobals];
+  }
+
+  get serialNumber(): string {
+    return this.serial;
+  }
+
+  // ───────────────────────────────────────── internals: entries and the event loop
+
+  private core(): RuntimeCore {
+    return {
+      clock: this.clock,
+      realm: () => this.realmOrThrow(),
+      invoke: (label, fn, args) => this.invoke(label, fn, args),
+      timeSeconds: () => this.timeSeconds(),
+      native: (kind, bytes, units) => this.native(kind, bytes, units),
+      printLine: (line) => this.printLine(line),
+      assertPowered: () => this.assertPowered(),
+      pump: () => this.pump(),
+    };
+  }
+
+  private realmOrThrow(): Realm {
+    if (!this.currentRealm) throw new Error("the board is off: call powerOn() first");
+    return this.currentRealm;
+  }
+
+  private requireOn(what: string): void {
+    if (!this.powered || !this.context) throw new Error(`${what}: the board is off; call powerOn() first`);
+  }
+
+  private pump(): void {
+    if (this.inLoop === 0 && this.powered) this.advance(0);
+  }
+
+  private afterEvent(): void {
+    if (this.watchdog?.auto) this.kickWatchdog(); // the idle loop kicks an auto watchdog
+  }
+
+  /** Runs `fn` (host code that calls into the firmware) as one event-loop entry. */
+  private enter(label: string, fn: () => void): void {
+    if (!this.context) return;
+    const previous = this.pendingEntry;
+    this.pendingEntry = () => {
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof PowerCut) { this.dead = e; return; }
+        this.reportUncaught(e);
+      }
+      this.runMicrotasks();
+    };
+    try {
+      this.entryScript.runInContext(this.context, { timeout: this.timeoutMs, breakOnSigint: false });
+    } catch (e) {
+      if (e instanceof Error && /Script execution timed out/.test(e.message)) throw new BoardHang(label, this.timeoutMs);
+      throw e;
+    } finally {
+      this.pendingEntry = previous;
+    }
+    if (this.dead) {
+      this.dead = undefined;
+      this.powerCut();
+      return;
+    }
+    this.processRestart();
+  }
+
+  private runMicrotasks(): void {
+    for (let round = 0; round < 100 && this.drainMicrotasks; round++) {
+      let rejections: unknown[];
+      try {
+        rejections = this.drainMicrotasks();
+      } catch (e) {
+        if (e instanceof PowerCut) { this.dead = e; return; }
+        this.reportUncaught(e);
+        continue;
+      }
+      if (this.dead) return;
+      if (rejections.length === 0) return;
+      for (const r of rejections) {
+        const text = r !== null && typeof r === "object" && "message" in r ? String(r) : formatForPrint(r);
+        this.reportUncaught(this.realmOrThrow().newError("Error", `Unhandled promise rejection: ${text}`));
+      }
+    }
+  }
+
+  private invoke(label: string, fn: unknown, args: unknown[]): void {
+    if (!this.context) return;
+    this.enter(label, () => {
+      if (typeof fn === "string") {
+        new vm.Script(fn, { filename: label }).runInContext(this.context!);
+      } else if (typeof fn === "function") {
+        (fn as (...a: unknown[]) => unknown)(...args);
+      }
+    });
+  }
+
+  private reportUncaught(e: unknown): void {
+    if (this.dead) return;
+    const handlers = this.events.process.get("uncaughtException");
+    if (handlers.length) {
+      for (const h of handlers) {
+        try {
+          (h as (err: unknown) => void)(e);
+        } catch (inner) {
+          if (inner instanceof PowerCut) { this.dead = inner; return; }
+          this.printLine(`Uncaught ${describeError(inner)}`);
+        }
+      }
+      return;
+    }
+    this.printLine(`Uncaught ${describeError(e)}`);
+  }
+
+  private cutNow(cut: PowerCut): void {
+    this.transcriptText += `[${cut.message}]\r\n`;
+    this.powerCut();
+  }
+
+  private assertPowered(): void {
+    if (this.dead) throw this.dead;
+    if (!this.powered) throw new PowerCut("the board has no power");
+  }
+
+  private native(kind: string, bytes: number, units?: number): void {
+    this.assertPowered();
+    this.cost?.native(kind, bytes, units);
+    for (const arm of this.nativeCutArm) {
+      if (arm.kind === kind && --arm.remaining === 0) {
+        this.nativeCutArm.splice(this.nativeCutArm.indexOf(arm), 1);
+        this.dead = new PowerCut(`power cut at native call ${kind} (injected)`);
+        this.transcriptText += `[${this.dead.message}]\r\n`;
+        throw this.dead;
+      }
+    }
+  }
+
+  private timeSeconds(): number {
+    const hz = this.profile.cpu.timeResolutionHz;
+    return Math.floor(((this.clock.now() + this.timeOffsetMs) / 1000) * hz) / hz;
+  }
+
+  // ───────────────────────────────────────── boot
+
+  private defaultConsole(): DeviceName {
+    return this.profile.peripherals.usb ? "USB" : "Serial1";
+  }
+
+  private newStorage(): EspruinoStorage {
+    return new EspruinoStorage(this.flash, { print: (line) => this.printLine(line), mappedBase: this.profile.storage.baseAddress });
+  }
+
+  private boot(kind: "powerOn" | "reboot" | "reset" | "load", file?: string): void {
+    if (++this.bootCount > 1000) throw new Error("more than 1000 boots: the firmware is in a reset loop");
+    this.powerCut();
+    this.flash.powerOn(); // a cut flash refuses writes until the board is powered again
+    this.powered = true;
+    this.newContext();
+    if (kind === "powerOn" || kind === "reboot") {
+      this.storage = this.newStorage();
+      this.storage.bootCheck();
+    }
+    const nrf52 = NRF52_BOARDS.test(this.profile.espruinoBoard);
+    const skip = (kind === "powerOn" || kind === "reboot") && nrf52 && this.pins.buttonHeld(1);
+    if (!skip) {
+      const run = (name: string): boolean => {
+        if (!this.powered || this.restart) return false;
+        const code = this.storage.read(name);
+        if (code === undefined) return false;
+        this.enter(name, () => { new vm.Script(code, { filename: name }).runInContext(this.context!); });
+        return true;
+      };
+      if (kind === "powerOn") run(".bootPowerOn");
+      if (kind === "reset") {
+        run(".boot0");
+        run(".bootrst");
+      } else {
+        for (const n of [".boot0", ".boot1", ".boot2", ".boot3"]) run(n);
+        if (file !== undefined) run(file);
+        else if (this.storage.read(".bootrst") !== undefined) run(".bootrst");
+        else run(".bootcde");
+      }
+    }
+    if (this.powered && !this.restart) {
+      for (const fn of this.events.E.get("init")) this.invoke("E.on('init')", fn, []);
+    }
+  }
+
+  private processRestart(): void {
+    const r = this.restart;
+    if (!r || !this.powered) return;
+    this.restart = undefined;
+    if (r.kind !== "reboot") this.emitKill();
+    this.boot(r.kind, r.file);
+  }
+
+  private emitKill(): void {
+    for (const fn of this.events.E.get("kill")) this.invoke("E.on('kill')", fn, []);
+  }
+
+  private newContext(): void {
+    this.events.E.clear();
+    this.events.process.clear();
+    this.events.NRF.clear();
+    for (const d of this.devices.values()) d.clear();
+    this.cachedModules = new Map();
+    this.mathRandom = stream(this.hwRand(), "Math.random"); // nRF52 seeds rand() from the hardware RNG at init
+    const ctx = vm.createContext({}, { name: `KeyCarrier ${this.profile.id}`, codeGeneration: { strings: true, wasm: false } });
+    this.context = ctx;
+    const realm = new Realm(ctx);
+    this.currentRealm = realm;
+    const g = vm.runInContext("this", ctx) as Record<string, unknown>;
+    Object.defineProperty(g, ENTRY_GLOBAL, { value: () => this.pendingEntry?.(), enumerable: false });
+    g["__kc_host"] = {
+      nowMs: () => this.timeSeconds() * 1000,
+      missingGlobals: MISSING_GLOBALS,
+      missingStatics: MISSING_STATICS,
+      missingProto: MISSING_PROTO,
+      registerDrain: (fn: () => unknown[]) => { this.drainMicrotasks = fn; },
+    };
+    vm.runInContext(PRELUDE, ctx, { filename: "espruino-prelude" });
+    this.installGlobals(g, realm);
+    this.cost?.install?.(g);
+    this.builtinGlobals = new Set(Object.getOwnPropertyNames(g));
+  }
+
+  // ───────────────────────────────────────── the Espruino API
+
+  private printLine(line: string): void {
+    this.firmwareOutput(line + "\r\n");
+  }
+
+  private firmwareOutput(text: string): void {
+    if (this.dead) return;
+    const bytes = bytesToString(toBytes(text)); // boards have no unicode: one byte per char
+    this.transcriptText += bytes;
+    if (this.console?.firmwareOutput && this.consoleDev !== null) this.console.firmwareOutput(bytes);
+    else this.writeConsole(bytes);
+  }
+
+  private installGlobals(g: Record<string, unknown>, realm: Realm): void {
+    const p = this.profile;
+    const err = (msg: string) => realm.newError("Error", msg);
+    const printArgs = (args: unknown[]) => this.printLine(args.map(formatForPrint).join(" "));
+    const def = (name: string, value: unknown) => { g[name] = value; };
+
+    def("global", g);
+    def("print", (...a: unknown[]) => printArgs(a));
+    const con = realm.object();
+    for (const k of ["log", "info", "warn", "error", "debug"]) con[k] = (...a: unknown[]) => printArgs(a);
+    def("console", con);
+    def("getSerial", () => this.serial);
+    def("getTime", () => this.timeSeconds());
+    def("setTime", (t: unknown) => { this.timeOffsetMs = Number(t) * 1000 - this.clock.now(); });
+    def("btoa", (s: unknown) => Buffer.from(stringToBytes(String(s))).toString("base64"));
+    def("atob", (s: unknown) => bytesToString(Buffer.from(String(s), "base64")));
+    def("echo", (on: unknown) => (this.console as { setEcho?(on: boolean): void } | undefined)?.setEcho?.(Boolean(on)));
+    def("reset", () => { this.restart = { kind: "reset" }; });
+    def("load", (file?: unknown) => { this.restart = file === undefined ? { kind: "load" } : { kind: "load", file: String(file) }; });
+    def("save", () => {
+      if (this.storage.read(".bootcde") !== undefined)
+        throw err("save() refused: Storage holds .bootcde, which would run instead of the saved RAM image. Erase .bootcde or use E.setBootCode");
+      throw err("save() (a RAM image in .varimg) is not modelled by the virtual board: put boot code in Storage (.bootcde / E.setBootCode) instead");
+    });
+
+    // timers
+    const addTimer = (repeat: boolean) => (fn: unknown, ms?: unknown, ...args: unknown[]) => {
+      if (typeof fn !== "function" && typeof fn !== "string") throw err(`${repeat ? "setInterval" : "setTimeout"}: function or string expected`);
+      let delay = Number(ms);
+      if (!(delay >= 0)) delay = 0;
+      const interval = repeat ? Math.max(delay, 0.001) : undefined; // a 0 ms interval would stall virtual time
+      return this.clock.addTimer(repeat ? interval! : delay, () => this.invoke(repeat ? "setInterval" : "setTimeout", fn, args), interval);
+    };
+    def("setTimeout", addTimer(false));
+    def("setInterval", addTimer(true));
+    const clearTimer = (name: string) => (...args: unknown[]) => {
+      if (args.length === 0) { this.clock.clearFirmwareTimers(); return; }
+      if (args[0] === undefined) throw err(`${name}(undefined) not allowed: pass a timer id, or call ${name}() with no arguments to clear every timer`);
+      const id = Number(args[0]);
+      if (!this.clock.has(id) || id <= 0) throw err(`Unknown Timeout ${String(args[0])}`);
+      this.clock.cancel(id);
+    };
+    def("clearTimeout", clearTimer("clearTimeout"));
+    def("clearInterval", clearTimer("clearInterval"));
+    def("changeInterval", (id: unknown, ms: unknown) => {
+      if (!this.clock.changeInterval(Number(id), Math.max(Number(ms) || 0, 0.001))) throw err(`Unknown Interval ${String(id)}`);
+    });
+
+    // pins
+    this.pins.resetRam();
+    this.pins.installGlobals(g);
+
+    // Math.random is C rand(): seeded here so runs repeat
+    vm.runInContext("Math", this.context!).random = () => this.mathRandom() / 0x100000000;
+
+    // process
+    const proc = realm.object();
+    this.events.process.install(proc);
+    proc["version"] = ESPRUINO_VERSION;
+    proc["env"] = realm.copyIn({
+      VERSION: ESPRUINO_VERSION, BOARD: p.espruinoBoard, SERIAL: this.serial, CONSOLE: this.consoleDev ?? "null",
+      RAM: p.vars.count * p.vars.bytesPerVar, FLASH: p.storage.bytes, MODULES: this.moduleNames().join(","),
+    });
+    proc["memory"] = () => this.memory(realm);
+    def("process", proc);
+
+    // E
+    const E = realm.object();
+    this.events.E.install(E);
+    E["emit"] = (event: unknown, ...args: unknown[]) => {
+      for (const fn of this.events.E.get(String(event))) this.invoke(`E.on('${String(event)}')`, fn, args);
+    };
+    const conv = (kind: string, f: (...a: unknown[]) => unknown) => (...a: unknown[]) => {
+      try {
+        return f(...a);
+      } catch (e) {
+        if (e instanceof ByteConversionError) throw err(`${kind}: ${e.message}`);
+        throw e;
+      }
+    };
+    E["toUint8Array"] = conv("E.toUint8Array", (...a) => { const b = toBytes(...a); this.native("E.toUint8Array", b.length); return realm.uint8Array(b); });
+    E["toString"] = conv("E.toString", (...a) => { const b = toBytes(...a); this.native("E.toString", b.length); return bytesToString(b); });
+    E["toArrayBuffer"] = conv("E.toArrayBuffer", (s) => { const b = toBytes(String(s)); this.native("E.toArrayBuffer", b.length); return realm.arrayBuffer(b); });
+    E["toJS"] = (v: unknown) => toJS(v);
+    E["CRC32"] = conv("E.CRC32", (d) => { const b = toBytes(d); this.native("E.CRC32", b.length); return crc32(b); });
+    E["hwRand"] = () => this.hwRand() | 0;
+    E["srand"] = (n: unknown) => { this.mathRandom = stream(Number(n) >>> 0, "Math.random"); };
+    E["getSizeOf"] = (v: unknown) => getSizeOf(v, p);
+    E["getTemperature"] = () => 21.25;
+    E["setFlags"] = () => {};
+    E["getFlags"] = () => realm.object();
+    E["getErrorFlags"] = () => realm.array([]);
+    E["setConsole"] = (dev: unknown) => this.setConsole(dev);
+    E["setPassword"] = (pw: unknown) => {
+      const s = pw === undefined ? undefined : String(pw);
+      if (s !== undefined && s.length > 20) throw err("Password too long (max 20 characters)");
+      this.consoleLockState.password = s;
+    };
+    E["lockConsole"] = () => { if (this.consoleLockState.password !== undefined) this.consoleLockState.locked = true; };
+    E["reboot"] = () => { this.restart = { kind: "reboot" }; };
+    E["enableWatchdog"] = (timeout: unknown, isAuto?: unknown) => this.enableWatchdog(Number(timeout), isAuto === undefined ? true : Boolean(isAuto));
+    E["kickWatchdog"] = () => this.kickWatchdog();
+    E["setBootCode"] = (code: unknown, alwaysRun?: unknown) => {
+      for (const f of [".bootcde", ".bootrst", ".varimg"]) this.storage.erase(f);
+      const text = code === undefined ? "" : String(code);
+      if (text.length) this.storageCall("write", () => this.storage.write(alwaysRun ? ".bootrst" : ".bootcde", text));
+    };
+    def("E", E);
+
+    // serial devices
+    const available: Record<DeviceName, boolean> = { USB: p.peripherals.usb, Serial1: p.peripherals.serial1, LoopbackA: true, LoopbackB: true };
+    for (const name of ["USB", "Serial1", "LoopbackA", "LoopbackB"] as const) {
+      if (!available[name]) continue;
+      const dev = realm.object();
+      this.devices.get(name)!.install(dev);
+      const send = (data: string) => {
+        this.native(`${name === "USB" || name === "Serial1" ? name : "Serial1"}.write`, data.length);
+        this.deviceToHost(name, data);
+      };
+      dev["write"] = conv(`${name}.write`, (...a) => send(bytesToString(toBytes(...a))));
+      dev["print"] = (v: unknown) => send(bytesToString(toBytes(formatForPrint(v))));
+      dev["println"] = (v: unknown) => send(bytesToString(toBytes(formatForPrint(v) + "\r\n")));
+      dev["setConsole"] = () => { this.setConsole(name); };
+      dev["setup"] = () => {};
+      dev["toString"] = () => name;
+      def(name, dev);
+    }
+
+    // NRF (nRF52 boards only); the NFC part only where the profile has NFC
+    if (NRF52_BOARDS.test(p.espruinoBoard)) {
+      const nrf = realm.object();
+      this.events.NRF.install(nrf);
+      const rng = stream(Number.parseInt(this.serial.slice(0, 8), 16), "mac");
+      const mac = Array.from({ length: 6 }, (_, i) => ((rng() & 0xff) | (i === 0 ? 0xc0 : 0)).toString(16).padStart(2, "0"));
+      nrf["getAddress"] = () => mac.join(":");
+      nrf["getBattery"] = () => 3.0;
+      nrf["setServices"] = () => {};
+      nrf["sleep"] = () => {};
+      nrf["wake"] = () => {};
+      this.nfcCtl?.resetRam();
+      this.nfcCtl?.installInto(nrf);
+      def("NRF", nrf);
+    }
+
+    // require
+    const Modules = realm.object();
+    Modules["addCached"] = (name: unknown, code: unknown) => { this.cachedModules.set(String(name), code); };
+    Modules["removeCached"] = (name: unknown) => { this.cachedModules.delete(String(name)); };
+    Modules["removeAllCached"] = () => { this.cachedModules.clear(); };
+    Modules["getCached"] = () => realm.array([...this.cachedModules.keys()]);
+    def("Modules", Modules);
+    let storageModule: unknown;
+    let cryptoModule: unknown;
+    def("require", (nameIn: unknown) => {
+      const name = String(nameIn);
+      if (name === "Storage") return (storageModule ??= this.storageModule(realm));
+      if (name === "crypto" && hasCryptoModule(p)) {
+        return (cryptoModule ??= createCryptoModule(p, realm, { printLine: (l) => this.printLine(l), native: (k, b, u) => this.native(k, b, u) }));
+      }
+      if (this.cachedModules.has(name)) {
+        const m = this.cachedModules.get(name);
+        if (typeof m !== "string" && typeof m !== "function") return m;
+        const exports = this.loadModule(name, m, realm);
+        this.cachedModules.set(name, exports);
+        return exports;
+      }
+      const code = this.storage.read(name);
+      if (code !== undefined) {
+        const exports = this.loadModule(name, code, realm);
+        this.cachedModules.set(name, exports);
+        return exports;
+      }
+      throw err(`Module ${JSON.stringify(name)} not found`);
+    });
+  }
+
+  private moduleNames(): string[] {
+    return ["Storage", ...(hasCryptoModule(this.profile) ? ["crypto"] : [])];
+  }
+
+  private loadModule(name: string, code: unknown, realm: Realm): unknown {
+    const module = realm.object();
+    const exports = realm.object();
+    module["exports"] = exports;
+    const fn = typeof code === "function"
+      ? (code as (e: unknown, m: unknown) => unknown)
+      : (new vm.Script(`(function (exports, module) {${String(code)}\n})`, { filename: name }).runInContext(this.context!) as (e: unknown, m: unknown) => unknown);
+    fn(exports, module);
+    return module["exports"];
+  }
+
+  private storageCall<T>(op: string, f: () => T): T {
+    this.assertPowered();
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof PowerCut) { this.dead = e; throw e; }
+      if (e instanceof Error && this.currentRealm) throw this.currentRealm.newError("Error", e.message);
+      throw e;
+    } finally {
+      void op;
+    }
+  }
+
+  private storageModule(realm: Realm): Record<string, unknown> {
+    const s = () => this.storage;
+    const m = realm.object();
+    const dataString = (d: unknown) => (typeof d === "string" ? d : bytesToString(toBytes(d)));
+    const call = <T>(kind: string, bytes: number, f: () => T): T => {
+      this.native(kind, bytes);
+      return this.storageCall(kind, f);
+    };
+    m["read"] = (name: unknown, offset?: unknown, length?: unknown) =>
+      call("Storage.read", 0, () => s().read(String(name), Number(offset ?? 0) || 0, Number(length ?? 0) || 0));
+    m["readArrayBuffer"] = (name: unknown) => call("Storage.readArrayBuffer", 0, () => {
+      const ab = s().readArrayBuffer(String(name));
+      return ab === undefined ? undefined : realm.arrayBuffer(new Uint8Array(ab));
+    });
+    m["readJSON"] = (name: unknown, noExceptions?: unknown) => call("Storage.readJSON", 0, () => realm.copyIn(s().readJSON(String(name), Boolean(noExceptions))));
+    m["write"] = (name: unknown, data: unknown, offset?: unknown, size?: unknown) => {
+      const text = dataString(data);
+      return call("Storage.write", text.length, () => s().write(String(name), text, Number(offset ?? 0) || 0, Number(size ?? 0) || 0));
+    };
+    m["writeJSON"] = (name: unknown, value: unknown) => call("Storage.writeJSON", 0, () => s().writeJSON(String(name), value));
+    m["erase"] = (name: unknown) => { call("Storage.erase", 0, () => s().erase(String(name))); };
+    m["eraseAll"] = () => { call("Storage.erase", 0, () => s().eraseAll()); };
+    m["list"] = (filter?: unknown, opts?: unknown) => call("Storage.list", 0, () =>
+      realm.array(s().list(filter as string | RegExp | undefined, opts as { sf?: boolean } | undefined)));
+    m["getStats"] = () => call("Storage.getStats", 0, () => realm.copyIn(s().getStats()));
+    m["getFree"] = () => call("Storage.getFree", 0, () => s().getFree());
+    m["compact"] = () => { call("Storage.compact", 0, () => s().compact()); };
+    m["hash"] = (filter?: unknown) => call("Storage.hash", 0, () => s().hash(filter as string | RegExp | undefined));
+    m["open"] = (name: unknown, mode: unknown) => {
+      const f = call("Storage.open", 0, () => s().open(String(name), String(mode) as "r" | "w" | "a"));
+      const o = realm.object();
+      o["read"] = (n: unknown) => call("StorageFile.read", Number(n) || 0, () => f.read(Number(n)));
+      o["readLine"] = () => call("StorageFile.read", 0, () => f.readLine());
+      o["getLength"] = () => call("StorageFile.read", 0, () => f.getLength());
+      o["write"] = (d: unknown) => { const t = dataString(d); call("StorageFile.write", t.length, () => f.write(t)); };
+      o["erase"] = () => { call("Storage.erase", 0, () => f.erase()); };
+      return o;
+    };
+    return m;
+  }
+
+  private setConsole(dev: unknown): void {
+    if (dev === null) { this.consoleDev = null; return; }
+    const name = typeof dev === "string" ? dev : dev !== undefined && typeof (dev as { toString?: unknown }).toString === "function" ? String(dev) : "";
+    if (!["USB", "Serial1", "LoopbackA", "LoopbackB"].includes(name)) throw this.realmOrThrow().newError("Error", `setConsole: unknown device ${name || String(dev)}`);
+    this.consoleDev = name as DeviceName;
+  }
+
+  private memory(realm: Realm): unknown {
+    const p = this.profile;
+    let usage: number;
+    try {
+      usage = estimateVars(this.globalObject(), { profile: p, exclude: this.builtinGlobals }).total;
+    } catch {
+      usage = 0;
+    }
+    return realm.copyIn({ free: Math.max(0, p.vars.count - usage), usage, total: p.vars.count, history: 0, gc: 0, gctime: 0, blocksize: p.vars.bytesPerVar });
+  }
+
+  private enableWatchdog(timeoutS: number, auto: boolean): void {
+    if (!(timeoutS > 0)) throw this.realmOrThrow().newError("Error", "E.enableWatchdog: timeout must be > 0 seconds");
+    const ms = timeoutS * 1000;
+    if (this.watchdog) this.clock.cancel(this.watchdog.event);
+    this.watchdog = { timeoutMs: ms, auto, event: this.clock.addInternal(ms, () => this.watchdogFired()) };
+  }
+
+  private kickWatchdog(): void {
+    if (!this.watchdog) return;
+    this.clock.cancel(this.watchdog.event);
+    this.watchdog.event = this.clock.addInternal(this.watchdog.timeoutMs, () => this.watchdogFired());
+  }
+
+  private watchdogFired(): void {
+    this.transcriptText += "[watchdog reset]\r\n";
+    this.boot("reboot");
+  }
+
+  // ───────────────────────────────────────── devices
+
+  private hostToDevice(dev: DeviceName, chunks: Uint8Array[]): void {
+    if (!this.powered) return; // bytes into an unpowered board are lost
+    for (const chunk of chunks) {
+      const bytes = bytesToString(chunk);
+      this.clock.addInternal(0, () => {
+        if (this.consoleDev === dev) {
+          if (this.console) this.enter(`console input on ${dev}`, () => this.console!.receive(bytes));
+          return;
+        }
+        for (const fn of this.devices.get(dev)!.get("data")) this.invoke(`${dev}.on('data')`, fn, [bytes]);
+      });
+    }
+    this.pump();
+  }
+
+  private deviceToHost(dev: DeviceName, bytes: string): void {
+    if (dev === "USB") this.usb.emitFromDevice(stringToBytes(bytes));
+    else if (dev === "Serial1") this.serial1.emitFromDevice(stringToBytes(bytes));
+    else this.hostToDevice(dev === "LoopbackA" ? "LoopbackB" : "LoopbackA", [stringToBytes(bytes)]);
+  }
+
+  private bounce(n: number, pressed: boolean, bounceMs?: number[]): void {
+    this.pins.setButton(n, pressed);
+    // contact bounce: toggles at the given offsets (ms after the first edge), ending on the final level
+    let level = pressed;
+    let elapsed = 0;
+    for (const t of bounceMs ?? []) {
+      this.advance(Math.max(0, t - elapsed));
+      elapsed = Math.max(elapsed, t);
+      level = !level;
+      this.pins.setButton(n, level);
+    }
+    if (level !== pressed) this.pins.setButton(n, pressed);
+  }
+}
+
+function describeError(e: unknown): string {
+  if (e !== null && typeof e === "object" && "message" in e) {
+    const type = (e as { type?: unknown }).type ?? (e as { name?: unknown }).name ?? "Error";
+    const msg = String((e as { message: unknown }).message);
+    return msg ? `${String(type)}: ${msg}` : String(type);
+  }
+  return formatForPrint(e);
+}
