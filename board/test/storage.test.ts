@@ -364,6 +364,8 @@ describe("bootCheck (jsiSemiInit → jsfIsStorageValid(JSFSTT_NORMAL) → jsfRes
     expect(storage.bootCheck()).toBe("ok");
     expect(printed).toEqual([]);
     expect(storage.list()).toEqual(["a"]);
+    // the next file's header lands on that garbage: a board would AND it into a corrupt header; we throw
+    expect(() => storage.write("b", "x")).toThrow(/illegal NOR write at 0x00000024/);
   });
 
   it("keeps a torn header (size written, name not) as a file named with 0xFF bytes", () => {
