@@ -60,6 +60,11 @@ export interface ConsoleHost {
   /** Ctrl-C seen by the receive IRQ while unlocked: interrupt running JS if any. */
   interrupt?(): void;
   /**
+   * Where E.setPassword/E.lockConsole state lives when the board keeps it (VirtualBoard does);
+   * without it the console keeps its own (setPassword/lock below).
+   */
+  lockState?: { get(): { password: string | undefined; locked: boolean }; unlock(): void };
+  /**
    * Called once per turn after the input bytes are handled and before the prompt returns — where
    * jsiIdle runs due timers and reset()/load() requests, so their output precedes the prompt.
    */
@@ -86,6 +91,8 @@ export class EspruinoConsole {
   private ctrlCPending = false;
   private packet: PacketRx | undefined;
   private upload: Upload | undefined;
+  /** Bumped by resetState(), so a line whose evaluation rebooted the board prints no result. */
+  private generation = 0;
 
   constructor(private readonly host: ConsoleHost) {}
 
@@ -113,7 +120,16 @@ export class EspruinoConsole {
 
   /** E.lockConsole(): locks only when a password is set (jswrap_espruino.c). */
   lock(): void { if (this.password !== undefined) this.locked = true; }
-  isLocked(): boolean { return this.locked; }
+  isLocked(): boolean { return this.host.lockState ? this.host.lockState.get().locked : this.locked; }
+
+  private currentPassword(): string | undefined {
+    return this.host.lockState ? this.host.lockState.get().password : this.password;
+  }
+
+  private unlock(): void {
+    if (this.host.lockState) this.host.lockState.unlock();
+    this.locked = false;
+  }
 
   /**
    * Soft (re)initialisation as jsiSemiInit does on reset()/load()/power-on: `resetState()`, then
@@ -127,6 +143,7 @@ export class EspruinoConsole {
 
   /** Forget the line, packets and upload; echo back on; password and lock gone (they live in RAM). */
   resetState(): void {
+    this.generation++;
     this.abortPacket(false);
     this.closeUpload();
     this.inputLine = "";
@@ -195,7 +212,7 @@ export class EspruinoConsole {
       const code = bytes.charCodeAt(i) & 0xff;
       // Ctrl-C is caught by the receive IRQ before the byte is queued: it interrupts even
       // mid-packet, but a locked console ignores it (jsiCtrlC).
-      if (code === 3 && !this.locked) {
+      if (code === 3 && !this.isLocked()) {
         this.ctrlCPending = true;
         this.host.interrupt?.();
       }
@@ -207,7 +224,7 @@ export class EspruinoConsole {
   }
 
   private handleChar(code: number): void {
-    if (this.locked) { this.passwordChar(code); return; }
+    if (this.isLocked()) { this.passwordChar(code); return; }
     const ch = String.fromCharCode(code);
     const dleBefore = this.dleAtLineStart;
     this.dleAtLineStart = false;
@@ -259,10 +276,11 @@ export class EspruinoConsole {
 
   private passwordChar(code: number): void {
     if (code === 13 || code === 10) {
-      const ok = this.password !== undefined && this.inputLine === this.password;
+      const password = this.currentPassword();
+      const ok = password !== undefined && this.inputLine === password;
       this.inputLine = "";
       if (ok) {
-        this.locked = false;
+        this.unlock();
         this.printRaw("\n  Logged in.\n");
         this.inputLineRemoved = true;
         this.returnInputLine();
@@ -275,7 +293,7 @@ export class EspruinoConsole {
   }
 
   private showInputLine(): boolean {
-    return this.echoEnabled() && !this.inputLineRemoved && !this.locked;
+    return this.echoEnabled() && !this.inputLineRemoved && !this.isLocked();
   }
 
   private appendToInputLine(s: string): void {
@@ -305,9 +323,13 @@ export class EspruinoConsole {
       const line = this.inputLine.replace(/\s+$/, "");
       this.inputLine = "";
       const isEmpty = line.length === 0;
+      const generation = this.generation;
       const result: EvalResult = isEmpty
         ? { ok: true, value: undefined }
         : this.host.evaluate(line, { lineNumberOffset: this.lineNumberOffset });
+      // A board that reset()/load()ed synchronously has already printed its boot output; a board
+      // would have printed this line's result first — we drop it rather than print it out of order.
+      if (generation !== this.generation) return;
       this.lineNumberOffset = 0;
       if (result.ok) {
         if (this.echoEnabled() && !isEmpty) this.printRaw("=" + this.formatResult(result.value) + "\n");
@@ -337,7 +359,7 @@ export class EspruinoConsole {
     if (!this.inputLineRemoved) return;
     this.inputLineRemoved = false;
     if (!this.echoEnabled()) return;
-    this.printRaw((this.locked ? "password>" : ">") + this.inputLine.replace(/\n/g, "\n:"));
+    this.printRaw((this.isLocked() ? "password>" : ">") + this.inputLine.replace(/\n/g, "\n:"));
   }
 
   private clearInputLine(updateConsole: boolean): void {
