@@ -154,3 +154,21 @@ describe("instrument: exact counts for small programs", () => {
     expect(c.statements).toBe(2 + 4 * 2 + 1 /* break */ + 1 /* do */ + 4);
   });
 });
+
+describe("CostMeter.prepare (the runtime's entry point)", () => {
+  it("keeps the completion value a REPL evaluation prints", () => {
+    const meter = new CostMeter();
+    const ctx = vm.createContext({});
+    meter.install(ctx);
+    expect(vm.runInContext(meter.prepare("var a = 20; a + 22", "REPL"), ctx)).toBe(42);
+    expect(vm.runInContext(meter.prepare("if (a > 1) { 'big' } else 'small'", "REPL"), ctx)).toBe("big");
+    expect(meter.counts().statements).toBe(4);
+  });
+
+  it("passes non-ES5 source through unmetered and says why", () => {
+    const meter = new CostMeter();
+    expect(meter.prepare("let x = 1;", ".bootcde")).toBe("let x = 1;");
+    expect(meter.skipped).toEqual([{ filename: ".bootcde", reason: expect.stringMatching(/not valid ES5/) }]);
+    expect(meter.siteCount).toBe(0);
+  });
+});

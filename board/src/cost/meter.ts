@@ -124,6 +124,25 @@ export class CostMeter {
     return result.code;
   }
 
+  /**
+   * For the runtime, before it evaluates any source (boot files, REPL input, string callbacks,
+   * modules): the instrumented code, or the code unchanged when it is not ES5 (it then runs
+   * unmetered and the reason is kept in `skipped`). Completion values are preserved, so REPL
+   * `=result` output does not change.
+   */
+  prepare(code: string, filename = "(source)"): string {
+    try {
+      return this.instrument(code);
+    } catch (e) {
+      this.skipped.push({ filename, reason: (e as Error).message });
+      if (this.skipped.length > 100) this.skipped.shift();
+      return code;
+    }
+  }
+
+  /** Sources prepare() left unmetered, newest last (at most 100). */
+  readonly skipped: { filename: string; reason: string }[] = [];
+
   /** Registers sites made by instrument() with `firstSiteId` = the current site count. */
   register(sites: readonly Site[]): void {
     for (const s of sites) {
