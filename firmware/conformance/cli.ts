@@ -83,12 +83,12 @@ async function runTable(programs: string[], targets: ConformanceTarget[]): Promi
 
   const nameWidth = Math.max(7, ...programs.map((p) => p.length));
   const widths = columns.map((c) => Math.max(c.length, 4));
-  console.log(["program".padEnd(nameWidth), ...columns.map((c, i) => c.padEnd(widths[i]))].join("  "));
+  console.log(["program".padEnd(nameWidth), ...columns.map((c, i) => c.padEnd(widths[i]))].join("  ").trimEnd());
   let failures = 0;
   const notes: string[] = [];
   for (const row of rows) {
     const marks = row.cells.map((cell, i) => (cell.ok ? "ok" : "FAIL").padEnd(widths[i]));
-    console.log([row.name.padEnd(nameWidth), ...marks].join("  "));
+    console.log([row.name.padEnd(nameWidth), ...marks].join("  ").trimEnd());
     row.cells.forEach((cell, i) => {
       if (cell.ok) return;
       failures++;

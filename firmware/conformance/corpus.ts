@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { compile, type CompileResult } from "../build/pipeline.ts";
 import { runInSandbox } from "./sandbox.ts";
+import { VirtualBoard } from "../../board/src/virtual-board.ts";
 
 export { SandboxRunError } from "./sandbox.ts";
 
@@ -105,7 +106,31 @@ export const nodeFullTarget: ConformanceTarget = {
   run: (js) => runCompiledInNode(js, { espruinoGlobals: false }),
 };
 
-export const defaultTargets: ConformanceTarget[] = [nodeEspruinoGlobalsTarget];
+/**
+ * The virtual board (board/src/virtual-board.ts) with the given profile: the program is evaluated
+ * at the REPL of a freshly powered board and timers run on its virtual clock. Output is what the
+ * firmware printed, with the board's "\r\n" line ends turned into "\n".
+ */
+export function virtualBoardTarget(board = "puckjs", opts: { maxVirtualMs?: number } = {}): ConformanceTarget {
+  return {
+    name: "virtual-board:" + board,
+    run: async (js) => {
+      const vb = new VirtualBoard({ board });
+      try {
+        vb.powerOn();
+        const before = vb.transcript().length;
+        const outcome = vb.evaluate(js, { filename: "conformance.js" });
+        if (!outcome.ok) throw new Error(`virtual board ${board}: the program threw: ${String(outcome.error)}`);
+        vb.runUntilIdle(opts.maxVirtualMs ?? 60_000);
+        return vb.transcript().slice(before).replace(/\r\n/g, "\n");
+      } finally {
+        vb.dispose();
+      }
+    },
+  };
+}
+
+export const defaultTargets: ConformanceTarget[] = [nodeEspruinoGlobalsTarget, virtualBoardTarget("puckjs")];
 
 export interface OutputComparison {
   ok: boolean;
