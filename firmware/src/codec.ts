@@ -24,12 +24,13 @@ export function text(s: string): CborText {
   return { tstr: s };
 }
 
+// No `typeof v === "object"`: the ES5 pipeline turns it into a helper call, costly on the board.
 export function isText(v: CborValue): v is CborText {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as CborText).tstr === "string";
+  return v !== null && v !== undefined && typeof (v as CborText).tstr === "string";
 }
 
 export function isMap(v: CborValue): v is CborMap {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !isText(v);
+  return v !== null && typeof v !== "number" && typeof v !== "string" && typeof v !== "boolean" && !Array.isArray(v) && !isText(v);
 }
 
 // Thrown only inside this module (and caught by decode/encode callers): plain object, because
@@ -47,46 +48,43 @@ export function isCodecFailure(e: unknown): e is CodecFailure {
 
 interface Cursor { s: string; pos: number; end: number; items: number }
 
-function need(c: Cursor, n: number): void {
-  if (c.end - c.pos < n) fail(STATUS_BAD_CBOR, "truncated: needs " + n + " more bytes at offset " + c.pos);
+function truncated(c: Cursor, n: number): never {
+  return fail(STATUS_BAD_CBOR, "truncated: needs " + n + " more bytes at offset " + c.pos);
 }
 
-function readUint32(c: Cursor): number {
+// The argument of an initial byte (RFC 8949 §3), shortest form enforced (§4.2.1). Integers above
+// 32 bits are read as two 32-bit halves so nothing is computed beyond 2^53.
+function readArgument(c: Cursor, info: number): number {
   const s = c.s;
   const p = c.pos;
-  c.pos = p + 4;
-  return s.charCodeAt(p) * 16777216 + ((s.charCodeAt(p + 1) << 16) | (s.charCodeAt(p + 2) << 8) | s.charCodeAt(p + 3));
-}
-
-// The argument of an initial byte (RFC 8949 §3), shortest form enforced (§4.2.1).
-function readArgument(c: Cursor, info: number): number {
-  if (info < 24) return info;
   let v: number;
   if (info === 24) {
-    need(c, 1);
-    v = c.s.charCodeAt(c.pos);
-    c.pos += 1;
+    if (c.end - p < 1) truncated(c, 1);
+    v = s.charCodeAt(p);
+    c.pos = p + 1;
     if (v < 24) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 1 extra byte");
     return v;
   }
   if (info === 25) {
-    need(c, 2);
-    v = (c.s.charCodeAt(c.pos) << 8) | c.s.charCodeAt(c.pos + 1);
-    c.pos += 2;
+    if (c.end - p < 2) truncated(c, 2);
+    v = (s.charCodeAt(p) << 8) | s.charCodeAt(p + 1);
+    c.pos = p + 2;
     if (v < 256) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 2 bytes");
     return v;
   }
   if (info === 26) {
-    need(c, 4);
-    v = readUint32(c);
+    if (c.end - p < 4) truncated(c, 4);
+    v = s.charCodeAt(p) * 16777216 + ((s.charCodeAt(p + 1) << 16) | (s.charCodeAt(p + 2) << 8) | s.charCodeAt(p + 3));
+    c.pos = p + 4;
     if (v < 65536) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 4 bytes");
     return v;
   }
   if (info === 27) {
-    need(c, 8);
-    const high = readUint32(c);
-    const low = readUint32(c);
-    if (high > MAX_HIGH_HALF) fail(STATUS_BAD_CBOR, "integer beyond 2^53-1 at offset " + (c.pos - 9));
+    if (c.end - p < 8) truncated(c, 8);
+    const high = s.charCodeAt(p) * 16777216 + ((s.charCodeAt(p + 1) << 16) | (s.charCodeAt(p + 2) << 8) | s.charCodeAt(p + 3));
+    const low = s.charCodeAt(p + 4) * 16777216 + ((s.charCodeAt(p + 5) << 16) | (s.charCodeAt(p + 6) << 8) | s.charCodeAt(p + 7));
+    c.pos = p + 8;
+    if (high > MAX_HIGH_HALF) fail(STATUS_BAD_CBOR, "integer beyond 2^53-1 at offset " + (p - 1));
     if (high === 0) fail(STATUS_BAD_CBOR, "non-canonical: " + low + " encoded in 8 bytes");
     return high * TWO_POW_32 + low;
   }
@@ -95,28 +93,27 @@ function readArgument(c: Cursor, info: number): number {
 }
 
 function readItem(c: Cursor, depth: number): CborValue {
-  c.items += 1;
-  if (c.items > MAX_ITEMS) fail(STATUS_TOO_LARGE, "more than " + MAX_ITEMS + " items");
-  need(c, 1);
-  const initial = c.s.charCodeAt(c.pos);
-  c.pos += 1;
+  if (++c.items > MAX_ITEMS) fail(STATUS_TOO_LARGE, "more than " + MAX_ITEMS + " items");
+  if (c.pos >= c.end) truncated(c, 1);
+  const initial = c.s.charCodeAt(c.pos++);
   const major = initial >> 5;
-  const info = initial & 31;
+  let n = initial & 31;
   if (major === 7) {
-    if (info === 20) return false;
-    if (info === 21) return true;
-    if (info === 22) return null;
+    if (n === 20) return false;
+    if (n === 21) return true;
+    if (n === 22) return null;
     return fail(STATUS_BAD_CBOR, "simple value or float 0x" + initial.toString(16) + " is not allowed");
   }
   if (major === 6) fail(STATUS_BAD_CBOR, "tags are not allowed");
-  const n = readArgument(c, info);
+  if (n > 23) n = readArgument(c, n);
   if (major === 0) return n;
   if (major === 1) {
     if (n >= MAX_SAFE) fail(STATUS_BAD_CBOR, "negative integer beyond -(2^53-1)");
     return -1 - n;
   }
-  if (major === 2 || major === 3) {
-    need(c, n);
+  const remaining = c.end - c.pos;
+  if (major < 4) {
+    if (remaining < n) truncated(c, n);
     const bytes = c.s.substr(c.pos, n);
     c.pos += n;
     return major === 2 ? bytes : text(bytes);
@@ -124,21 +121,20 @@ function readItem(c: Cursor, depth: number): CborValue {
   if (depth > MAX_DEPTH) fail(STATUS_TOO_LARGE, "nested deeper than " + MAX_DEPTH);
   if (major === 4) {
     // Each item takes at least one byte: a larger count is malformed, caught before allocating.
-    if (n > c.end - c.pos) fail(STATUS_BAD_CBOR, "array of " + n + " items cannot fit in " + (c.end - c.pos) + " bytes");
+    if (n > remaining) fail(STATUS_BAD_CBOR, "array of " + n + " items cannot fit in " + remaining + " bytes");
     const list: CborValue[] = [];
     for (let i = 0; i < n; i++) list.push(readItem(c, depth + 1));
     return list;
   }
   // major 5: map with unsigned-integer keys in strictly ascending order
-  if (n * 2 > c.end - c.pos) fail(STATUS_BAD_CBOR, "map of " + n + " pairs cannot fit in " + (c.end - c.pos) + " bytes");
+  if (n * 2 > remaining) fail(STATUS_BAD_CBOR, "map of " + n + " pairs cannot fit in " + remaining + " bytes");
   const map: CborMap = {};
   let previousKey = -1;
   for (let i = 0; i < n; i++) {
     if (c.s.charCodeAt(c.pos) >> 5 !== 0) fail(STATUS_BAD_CBOR, "map key at offset " + c.pos + " is not an unsigned integer");
     const key = readItem(c, depth + 1) as number;
     if (key <= previousKey) fail(STATUS_BAD_CBOR, "map key " + key + " is duplicated or out of order");
-    previousKey = key;
-    map[key] = readItem(c, depth + 1);
+    map[previousKey = key] = readItem(c, depth + 1);
   }
   return map;
 }
@@ -186,15 +182,23 @@ function encodeItem(v: CborValue, depth: number): string {
   if (isText(v)) return head(3, v.tstr.length) + v.tstr;
   const names = Object.keys(v);
   const keys: number[] = [];
+  let sorted = true;
   for (let i = 0; i < names.length; i++) {
-    const k = Number(names[i]);
-    if (!(k >= 0 && Math.floor(k) === k && String(k) === names[i])) fail(STATUS_BAD_CBOR, "cannot encode map key '" + names[i] + "': keys are unsigned integers");
+    const k = +names[i]!;
+    if (!(k >= 0 && Math.floor(k) === k)) fail(STATUS_BAD_CBOR, "cannot encode map key '" + names[i] + "': keys are unsigned integers");
+    if (i > 0 && k < keys[i - 1]!) sorted = false;
     keys.push(k);
   }
-  keys.sort(function (a, b) { return a - b; });
+  // Espruino's Object.keys keeps insertion order, so build maps in ascending key order to skip this.
+  if (!sorted) keys.sort(function (a, b) { return a - b; });
   let out = head(5, keys.length);
   for (let i = 0; i < keys.length; i++) out += head(0, keys[i]!) + encodeItem(v[keys[i]!]!, depth + 1);
   return out;
+}
+
+// Encodes the entries of a map without its header, for handlers that splice constant parts.
+export function encodeEntries(m: CborMap): string {
+  return encodeItem(m, 1).substr(head(5, Object.keys(m).length).length);
 }
 
 // Throws a CodecFailure for a value outside the subset: the encoder's input is the firmware's own

@@ -1,5 +1,5 @@
 // PING (PROTOCOL.md §7.2): echoes a byte string, for link tests and throughput benchmarks.
-import { ok, refuse, unknownField, type Command } from "../dispatch.ts";
+import { okRaw, refuse, unknownField, type Command } from "../dispatch.ts";
 import type { CborMap } from "../codec.ts";
 import { ALL_STATES_MASK, CMD_PING, PING_MAX_DATA, STATUS_BAD_ARGUMENT, STATUS_TOO_LARGE } from "../protocol.ts";
 
@@ -10,14 +10,13 @@ export function createPingCommand(): Command {
     id: CMD_PING,
     name: "PING",
     allowedStates: ALL_STATES_MASK,
-    run: function (args: CborMap) {
+    run: function (args: CborMap, body: string) {
       if (unknownField(args, [FIELD_DATA]) >= 0) return refuse(STATUS_BAD_ARGUMENT, "PING takes only field 1");
       const data = args[FIELD_DATA];
       if (typeof data !== "string") return refuse(STATUS_BAD_ARGUMENT, "PING field 1 must be a byte string");
       if (data.length > PING_MAX_DATA) return refuse(STATUS_TOO_LARGE, "PING data over " + PING_MAX_DATA + " bytes");
-      const echo: CborMap = {};
-      echo[FIELD_DATA] = data;
-      return ok(echo);
+      // The request {1: data} is canonical, so its bytes are exactly the response's.
+      return okRaw(body);
     },
   };
 }
