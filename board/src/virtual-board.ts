@@ -431,7 +431,8 @@ export class VirtualBoard {
     try {
       this.entryScript.runInContext(this.context, { timeout: this.timeoutMs, breakOnSigint: false });
     } catch (e) {
-      if (e instanceof Error && /Script execution timed out/.test(e.message)) throw new BoardHang(label, this.timeoutMs);
+      // the timeout error comes from another realm, so match its code rather than instanceof
+      if ((e as { code?: unknown } | null)?.code === "ERR_SCRIPT_EXECUTION_TIMEOUT") throw new BoardHang(label, this.timeoutMs);
       throw e;
     } finally {
       this.pendingEntry = previous;

@@ -28,7 +28,7 @@ export const MISSING_PROTO: Record<string, string[]> = {
   Array: ["lastIndexOf", "reduceRight", "at", "flat", "flatMap", "keys", "values", "entries", "copyWithin", "findLast", "findLastIndex", "toSorted", "toReversed", "toSpliced", "with"],
   String: ["at", "codePointAt", "localeCompare", "matchAll", "normalize", "search", "trimStart", "trimEnd", "trimLeft", "trimRight", "isWellFormed", "toWellFormed"],
   Number: ["toPrecision", "toExponential", "toLocaleString"],
-  Object: ["propertyIsEnumerable"],
+  Object: ["propertyIsEnumerable", "toLocaleString"],
   Date: ["toLocaleString", "toLocaleDateString", "toLocaleTimeString"],
   Function: [],
 };
