@@ -344,7 +344,8 @@ class BundleChecker {
     if (path !== undefined && MISSING_STATICS.has(path) && !isAssignTarget) {
       const polyfill = MISSING_STATICS.get(path);
       const covered = polyfill !== null && polyfill !== undefined && this.polyfills.has(polyfill);
-      if (!covered && !this.isFeatureTest(chain) && !this.isFeatureGuarded(path, chain)) {
+      const isCalled = parentStep?.node.type === "CallExpression" && parentStep.key === "callee";
+      if (!covered && (isCalled || !this.isFeatureTest(chain)) && !this.isFeatureGuarded(path, chain)) {
         const hint = polyfill
           ? `${path} is missing on Espruino; the pipeline prepends firmware/build/polyfills/${polyfill}.js when it sees it, so build through firmware/build/pipeline.ts`
           : `${path} is missing on Espruino 2v29 and has no polyfill; write it by hand`;

@@ -33,6 +33,7 @@ const REJECT: RejectCase[] = [
   { name: "TextEncoder", rule: "missing-builtin", message: "TextEncoder does not exist", code: "var b = new TextEncoder().encode('x');" },
   { name: "globalThis", rule: "missing-builtin", message: "globalThis does not exist", code: "globalThis.x = 1;" },
   { name: "Array.from without polyfill", rule: "missing-builtin", message: "Array.from does not exist", code: "var a = Array.from('ab');" },
+  { name: "Array.from called inside a || (a call is not a feature test)", rule: "missing-builtin", message: "Array.from does not exist", code: "var a = Array.from(s) || [];" },
   { name: "Object.freeze without polyfill", rule: "missing-builtin", message: "Object.freeze does not exist", code: "var o = Object.freeze({});" },
   { name: "Object.seal (no polyfill exists)", rule: "missing-builtin", message: "Object.seal does not exist", code: "Object.seal({});", polyfills: ["Object.freeze"] },
   { name: "Number.isInteger", rule: "missing-builtin", message: "Number.isInteger does not exist", code: "var ok = Number.isInteger(3);" },
