@@ -1,0 +1,182 @@
+/**
+ * `keycarrier emulate`: run a virtual board and make it reachable like a real one.
+ *
+ *   keycarrier emulate --board nrf52840 [--tcp PORT] [--pty [PATH]] [--control PORT]
+ *                      [--flash FILE] [--seed N] [--virtual-clock] [--no-banner]
+ *
+ * Prints one machine-readable line once everything listens:
+ *   keycarrier-emulate: tcp=127.0.0.1:PORT control=127.0.0.1:PORT pty=PATH|none board=ID clock=real|virtual
+ * Real time by default (for people); --virtual-clock for deterministic tests, where time moves
+ * only through the control port's `advance`. With --flash, the flash image is loaded from FILE if
+ * it exists and written back to FILE on exit (SIGINT/SIGTERM).
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { VirtualBoard } from "../../../board/src/virtual-board.ts";
+import { BoardConsole } from "../../../board/src/console/attach.ts";
+import { serveTcp, type TcpExposure } from "../../../board/src/expose/tcp.ts";
+import { exposePty, findSocat, type PtyExposure } from "../../../board/src/expose/pty.ts";
+import { serveControl, type ControlExposure, type ControlTarget } from "../../../board/src/expose/control.ts";
+import { registerEmulator } from "../registry.ts";
+
+export interface EmulateOptions {
+  board: string;
+  tcpPort: number;
+  pty: boolean;
+  ptyPath: string | undefined;
+  controlPort: number;
+  flashFile: string | undefined;
+  seed: number;
+  virtualClock: boolean;
+  banner: boolean;
+}
+
+export const EMULATE_USAGE = `Usage: keycarrier emulate --board nrf52840 [--tcp PORT] [--pty [PATH]] [--control PORT]
+                          [--flash FILE] [--seed N] [--virtual-clock] [--no-banner]
+  --board ID        board profile (board/boards/ID.json): nrf52840, puckjs, pico
+  --tcp PORT        serve the USB console on 127.0.0.1:PORT (default: a free port)
+  --pty [PATH]      also expose it as a PTY at PATH (default /tmp/keycarrier-<pid>; needs socat)
+  --control PORT    JSON-lines control port (buttons, LEDs, power, NFC, clock); default: a free port
+  --flash FILE      load the flash image from FILE if present; save it there on exit
+  --seed N          RNG / serial number / NFC UID seed (default 1)
+  --virtual-clock   deterministic time, moved only by the control port's "advance"
+  --no-banner       skip Espruino's start-up banner on boots
+`;
+
+export class EmulateUsageError extends Error {}
+
+function portArg(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new EmulateUsageError(`${flag} needs a port number 0-65535, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+export function parseEmulateArgs(argv: string[]): EmulateOptions {
+  const o: EmulateOptions = {
+    board: "", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0,
+    flashFile: undefined, seed: 1, virtualClock: false, banner: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = (): string | undefined => argv[++i];
+    switch (a) {
+      case "--board": o.board = next() ?? ""; break;
+      case "--tcp": o.tcpPort = portArg(a, next()); break;
+      case "--control": o.controlPort = portArg(a, next()); break;
+      case "--pty":
+        o.pty = true;
+        if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) o.ptyPath = next();
+        break;
+      case "--flash": {
+        const f = next();
+        if (!f) throw new EmulateUsageError("--flash needs a file path");
+        o.flashFile = f;
+        break;
+      }
+      case "--seed": {
+        const v = next();
+        const n = Number(v);
+        if (!Number.isInteger(n)) throw new EmulateUsageError(`--seed needs an integer, got ${JSON.stringify(v)}`);
+        o.seed = n;
+        break;
+      }
+      case "--virtual-clock": o.virtualClock = true; break;
+      case "--no-banner": o.banner = false; break;
+      default: throw new EmulateUsageError(`unknown option ${JSON.stringify(a)}\n${EMULATE_USAGE}`);
+    }
+  }
+  if (!o.board) throw new EmulateUsageError(`--board is required\n${EMULATE_USAGE}`);
+  return o;
+}
+
+export interface RunningEmulator {
+  readonly board: VirtualBoard;
+  readonly tcp: TcpExposure;
+  readonly control: ControlExposure;
+  readonly pty: PtyExposure | undefined;
+  /** The machine-readable line printed at start. */
+  readonly announce: string;
+  /** Stop listening, save flash (if --flash), unregister. */
+  stop(): Promise<void>;
+}
+
+/** Start an emulator in this process (used by runEmulate and by tests). */
+export async function startEmulator(o: EmulateOptions, log: (line: string) => void = () => {}): Promise<RunningEmulator> {
+  const flashImage = o.flashFile && existsSync(o.flashFile) ? new Uint8Array(readFileSync(o.flashFile)) : undefined;
+  const board = new VirtualBoard({
+    board: o.board, seed: o.seed, clock: o.virtualClock ? "virtual" : "real",
+    ...(flashImage ? { flashImage } : {}),
+  });
+  const bc = new BoardConsole(board, { banner: o.banner });
+  bc.powerOn();
+
+  const tcp = await serveTcp(board.usb, { port: o.tcpPort, log });
+  let pty: PtyExposure | undefined;
+  if (o.pty) {
+    const socat = findSocat();
+    if ("missing" in socat) log(`no PTY: ${socat.missing}`);
+    else pty = await exposePty({ tcpPort: tcp.port, ...(o.ptyPath ? { path: o.ptyPath } : {}), log });
+  }
+  const target: ControlTarget = {
+    pressButton: (n) => board.pressButton(n),
+    releaseButton: (n) => board.releaseButton(n),
+    leds: () => board.leds(),
+    powerOn: () => bc.powerOn(),
+    powerCut: () => bc.powerCut(),
+    reset: () => bc.reset(),
+    nfc: board.nfc,
+    ...(o.virtualClock ? { advance: (ms: number) => board.advance(ms) } : {}),
+  };
+  const control = await serveControl(target, { board: o.board, clock: o.virtualClock ? "virtual" : "real" }, { port: o.controlPort });
+  const unregister = registerEmulator({ pid: process.pid, tcp: tcp.url, pty: pty?.path ?? null, board: o.board });
+  const announce = `keycarrier-emulate: tcp=${tcp.host}:${tcp.port} control=127.0.0.1:${control.port} pty=${pty?.path ?? "none"} board=${o.board} clock=${o.virtualClock ? "virtual" : "real"}`;
+
+  let stopped = false;
+  return {
+    board, tcp, control, pty, announce,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      unregister();
+      await Promise.all([tcp.close(), control.close(), pty?.close()]);
+      board.dispose();
+      if (o.flashFile) {
+        const tmp = `${o.flashFile}.tmp-${process.pid}`;
+        writeFileSync(tmp, board.flash.snapshot());
+        renameSync(tmp, o.flashFile);
+        log(`flash saved to ${o.flashFile}`);
+      }
+    },
+  };
+}
+
+/** `keycarrier emulate …`: runs until SIGINT/SIGTERM; returns the exit code. */
+export async function runEmulate(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(EMULATE_USAGE);
+    return 0;
+  }
+  let opts: EmulateOptions;
+  try {
+    opts = parseEmulateArgs(argv);
+  } catch (e) {
+    process.stderr.write(`keycarrier emulate: ${(e as Error).message}\n`);
+    return 2;
+  }
+  let emu: RunningEmulator;
+  try {
+    emu = await startEmulator(opts, (line) => process.stderr.write(`keycarrier emulate: ${line}\n`));
+  } catch (e) {
+    process.stderr.write(`keycarrier emulate: ${(e as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(emu.announce + "\n");
+  await new Promise<void>((resolve) => {
+    const done = (): void => resolve();
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
+  await emu.stop();
+  return 0;
+}
