@@ -22,6 +22,10 @@ describe("E.getSizeOf figures (facts §8)", () => {
     // object 1 + 3 names + view 1 + (second view 1, buffer shared) + shared object counted once (2)
     expect(getSizeOf({ u: buf, v: buf.subarray(10), s: shared, t: shared })).toBe(1 + 4 + 11 + 1 + 2);
   });
+  it("recognises ArrayBuffers from another realm, and not ArrayBuffer.prototype", () => {
+    expect(getSizeOf(vm.runInNewContext("new ArrayBuffer(26)"))).toBe(2 + 2);
+    expect(() => getSizeOf({ p: ArrayBuffer.prototype })).not.toThrow();
+  });
   it("doubles and strings need a var beside their name; ints and booleans fit in it", () => {
     expect(getSizeOf({ i: 7, b: true, n: null })).toBe(4);
     expect(getSizeOf({ d: 0.5, s: "abc" })).toBe(1 + 2 + 1 + 1);

@@ -105,9 +105,10 @@ export function sizeOf(v: unknown, cx: SizeContext): number {
   cx.seen.add(o);
   if (cx.isBuiltin(o)) return 0;
   const r = cx.rules;
-  if (o instanceof ArrayBuffer || Object.prototype.toString.call(o) === "[object ArrayBuffer]") {
+  const bufferBytes = arrayBufferLength(o);
+  if (bufferBytes !== undefined) {
     // ArrayBuffer var + flat-string header + data packed bytesPerVar per var
-    return tally(cx, "ArrayBuffer", 2 + Math.ceil((o as ArrayBuffer).byteLength / r.bytesPerVar));
+    return tally(cx, "ArrayBuffer", 2 + Math.ceil(bufferBytes / r.bytesPerVar));
   }
   if (ArrayBuffer.isView(o)) {
     const view = o as ArrayBufferView;
@@ -148,6 +149,17 @@ export function sizeOf(v: unknown, cx: SizeContext): number {
     else members += (d.get ? sizeOf(d.get, cx) : 0) + (d.set ? sizeOf(d.set, cx) : 0);
   }
   return own + members;
+}
+
+const byteLengthGetter = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!;
+
+/** byteLength of a real ArrayBuffer from any realm; undefined for anything else (ArrayBuffer.prototype included). */
+function arrayBufferLength(o: object): number | undefined {
+  try {
+    return byteLengthGetter.call(o) as number;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Parameter count from function source text (ES5 functions: `function name(a, b) {`). */

@@ -1,0 +1,79 @@
+// The cost model wired to the real VirtualBoard through its public hooks: the board calls
+// meter.native() from its natives and meter.install() on each fresh context; code handed to
+// board.evaluate() is instrumented first with meter.prepare().
+import { describe, expect, it } from "vitest";
+import { VirtualBoard } from "../src/virtual-board.ts";
+import { loadProfile } from "../src/profiles.ts";
+import { CostMeter } from "../src/cost/meter.ts";
+import { nfcFrameVerdict } from "../src/cost/nfc-budget.ts";
+import { estimateVars, globalNames } from "../src/cost/vars.ts";
+
+function meteredBoard(id: string) {
+  const meter = new CostMeter();
+  const board = new VirtualBoard({ board: id, cost: meter });
+  board.powerOn();
+  meter.attachFlash(board.flash);
+  const run = (src: string) => {
+    const r = board.evaluate(meter.prepare(src, "test"));
+    if (!r.ok) throw r.error;
+    return r.value;
+  };
+  return { meter, board, run };
+}
+
+describe("CostMeter on the VirtualBoard", () => {
+  it("a native SHA256 of 32 bytes costs ~2.4 ms on the Puck.js (facts §3)", () => {
+    const { meter, run } = meteredBoard("puckjs");
+    run("var c = require('crypto'), m = new Uint8Array(32), h;");
+    const { record } = meter.measure("sha", () => run("h = c.SHA256(m);"));
+    expect(record.counts.native["SHA256"]).toEqual({ calls: 1, bytes: 32, units: 0 });
+    expect(Math.abs(meter.estimate(loadProfile("puckjs"), record.counts).ms / 2.4 - 1)).toBeLessThan(0.1);
+  });
+
+  it("Storage writes reach the flash model and are charged as flash time", () => {
+    const { meter, run } = meteredBoard("puckjs");
+    const { record } = meter.measure("store", () => run("require('Storage').write('rec', 'abcdefgh');"));
+    expect(record.counts.native["Storage.write"]?.calls).toBe(1);
+    expect(record.counts.flashWordWrites).toBeGreaterThan(0);
+    expect(meter.estimate(loadProfile("puckjs"), record.counts).breakdown.flash).toBeGreaterThan(0);
+  });
+
+  async function nfcTiming(handler: string, frameBytes: number) {
+    const { meter, board, run } = meteredBoard("puckjs");
+    run(`var c = require('crypto'), key = new Uint8Array(16), pad = new Uint8Array(256), out = new Uint8Array(256);
+      NRF.on('NFCrx', ${handler});
+      NRF.nfcStart();`);
+    board.nfc.fieldOn();
+    meter.begin("NFCrx");
+    const reply = await board.nfc.transceive(new Uint8Array(frameBytes).fill(7));
+    return { reply, verdict: nfcFrameVerdict(meter, loadProfile("puckjs"), meter.end()) };
+  }
+
+  it("NFCrx: a handler that XORs the frame in JS misses the 4.8 ms frame delay", async () => {
+    const { verdict } = await nfcTiming("function (ab) { var f = new Uint8Array(ab); for (var i = 0; i < f.length; i++) out[i] = f[i] ^ pad[i]; NRF.nfcSend(out.subarray(0, 4)); }", 255);
+    expect(verdict.inTime).toBe(false);
+    expect(verdict.ms).toBeGreaterThan(100);
+  });
+
+  it("NFCrx: a lean handler around one native AES block makes it, with ~0.3 ms to spare", async () => {
+    const { reply, verdict } = await nfcTiming("function (ab) { NRF.nfcSend(c.AES.encrypt(ab, key, { mode: 'ECB' })); }", 16);
+    expect(reply.length).toBe(16);
+    expect(verdict.inTime, JSON.stringify(verdict.estimate.breakdown)).toBe(true);
+    expect(verdict.ms).toBeGreaterThan(4);
+  });
+
+  it("NFCrx: three more statements around the same AES block already miss it", async () => {
+    const { verdict } = await nfcTiming("function (ab) { var f = new Uint8Array(ab); var r = c.AES.encrypt(f, key, { mode: 'ECB' }); var n = r.byteLength; NRF.nfcSend(r); }", 16);
+    expect(verdict.inTime, JSON.stringify(verdict.estimate.breakdown)).toBe(false);
+  });
+
+  it("estimateVars sees the firmware's globals on the board", () => {
+    const { board, run } = meteredBoard("puckjs");
+    const runtimeGlobals = globalNames(board.globalObject());
+    run("var table = []; for (var i = 0; i < 100; i++) table.push(i * 1000);");
+    const est = estimateVars(board.globalObject(), { profile: loadProfile("puckjs"), exclude: runtimeGlobals, codeBytes: 5 * 1024 });
+    // "table" (5 chars: 2) + array 1 + 100 index names (ints inline) + "i" 1
+    expect(est.live).toBe(2 + 1 + 100 + 1);
+    expect(est.total).toBe(est.live + est.code);
+  });
+});
