@@ -1,11 +1,13 @@
 // `npm run conformance` — runs every conformance program compiled in Node and prints a pass/fail table.
 // `npm run conformance -- --out DIR [--debug]` — writes board files instead (see README.txt there).
 // `npm run conformance -- --check NN-name LOGFILE` — compares a captured board console log.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
-  compareOutput, compileProgramResult, defaultTargets, listPrograms, readExpected, runPlainInNode, type ConformanceTarget,
+  compareOutput, compileProgramResult, defaultTargets, listPrograms, programPath, readExpected, runPlainInNode, type ConformanceTarget,
 } from "./corpus.ts";
 import { checkBoardLog, writeBoardFiles } from "./board-files.ts";
 
@@ -13,7 +15,8 @@ const USAGE = `usage:
   npm run conformance                               run all programs compiled in Node; exit 1 on any mismatch
   npm run conformance -- --only 05,17               run only the programs whose names start with these
   npm run conformance -- --out DIR [--debug]        write DIR/NN-name.js (+ expected, README.txt) for a board
-  npm run conformance -- --check NN-name LOGFILE    compare a captured board console log with the expected output`;
+  npm run conformance -- --check NN-name LOGFILE    compare a captured board console log with the expected output
+  npm run conformance -- --tsx [--only ...]         run each program with tsx on real Node timers (how expected files are made)`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -23,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
       debug: { type: "boolean", default: false },
       only: { type: "string" },
       check: { type: "string" },
+      tsx: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     allowPositionals: true,
@@ -39,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(result.message);
     return result.ok ? 0 : 1;
   }
+  if (values.tsx) return runWithTsx(programs);
   if (values.out !== undefined) {
     const written = await writeBoardFiles(path.resolve(values.out), programs, { debug: values.debug });
     console.log(`wrote ${written.length} ${values.debug ? "debug" : "release"} programs, their expected output and README.txt to ${path.resolve(values.out)}`);
@@ -98,6 +103,21 @@ async function runTable(programs: string[], targets: ConformanceTarget[]): Promi
   for (const note of notes) console.log(note);
   const total = rows.length * columns.length;
   console.log(`${total - failures}/${total} runs match the expected output`);
+  return failures === 0 ? 0 : 1;
+}
+
+// Real Node with real timers: confirms the vm sandbox's plain run is faithful, and is the way to
+// produce a new program's expected output (review it before saving it as NN-name.expected.txt).
+function runWithTsx(programs: string[]): number {
+  const tsxCli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../node_modules/tsx/dist/cli.mjs");
+  let failures = 0;
+  for (const name of programs) {
+    const r = spawnSync(process.execPath, [tsxCli, programPath(name)], { encoding: "utf8", timeout: 30_000 });
+    const c = compareOutput(readExpected(name), r.stdout);
+    if (!c.ok || r.status !== 0) failures++;
+    console.log(`${name.padEnd(24)} ${c.ok && r.status === 0 ? "ok" : `FAIL (exit ${r.status}) line ${c.line}: expected "${c.expected}", got "${c.actual}" ${r.stderr.split("\n")[0]}`}`);
+  }
+  console.log(`${programs.length - failures}/${programs.length} programs print their expected output under tsx`);
   return failures === 0 ? 0 : 1;
 }
 

@@ -1,5 +1,6 @@
 // The conformance sandbox must catch what it exists to catch: wrong output, built-ins Espruino lacks,
 // non-string console.log, runaway timers; and it must order timers and microtasks like Node.
+import { transform } from "@swc/core";
 import { describe, expect, it } from "vitest";
 import { compareOutput, runCompiledInNode, SandboxRunError } from "../../conformance/corpus.ts";
 
@@ -54,6 +55,17 @@ describe("conformance sandbox", () => {
     await expect(runCompiledInNode(`setInterval(function () {}, 10);`)).rejects.toThrow(/still pending after 60000 virtual ms/);
     await expect(runCompiledInNode(`clearTimeout(undefined);`)).rejects.toThrow(/clearTimeout\(undefined\)/);
     expect(await runCompiledInNode(`setTimeout(function () { console.log("x"); }, 1); clearTimeout(); console.log("cleared all");`)).toBe("cleared all\n");
+  });
+
+  it("catches swc's stock helpers that break on Espruino (espruino-facts §2: _inherits, _object_without_properties)", async () => {
+    const source = `class A { hi() { return "a"; } }
+      class B extends A { hi() { return super.hi() + "b"; } }
+      const { x, ...rest } = { x: 1, y: 2 };
+      console.log(new B().hi() + Object.keys(rest).join(""));`;
+    // Inline stock helpers: what the pipeline would ship without its own replacements.
+    const stock = await transform(source, { jsc: { target: "es5", externalHelpers: false, parser: { syntax: "ecmascript" } }, isModule: false, swcrc: false });
+    expect(await runCompiledInNode(stock.code, { espruinoGlobals: false })).toBe("aby\n");
+    await expect(runCompiledInNode(stock.code)).rejects.toThrow(/propertiesObject is not supported|propertyIsEnumerable/);
   });
 
   it("names the first differing line when outputs differ", () => {
