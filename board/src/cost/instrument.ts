@@ -49,10 +49,6 @@ export function zeroCounts(): SiteCounts {
   return { statements: 0, entries: 0, loops: 0, ops: 0, props: 0, elems: 0, callSites: 0 };
 }
 
-function addInto(target: SiteCounts, extra: SiteCounts): void {
-  for (const f of COUNT_FIELDS) target[f] += extra[f];
-}
-
 // acorn's Node type is loose; the instrumenter reads ESTree fields by name.
 type AnyNode = Node & { [key: string]: any };
 
@@ -271,5 +267,3 @@ export function countsFromHits(sites: readonly Site[], hits: ArrayLike<number>, 
   }
   return total;
 }
-
-export { addInto as addCountsInto };
