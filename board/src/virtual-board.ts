@@ -38,7 +38,13 @@ export interface ConsoleAttachment {
   receive(bytes: string): void;
   /** Firmware print()/console.log/error text; default: written to the device unchanged. */
   firmwareOutput?(text: string): void;
+  /** echo(0|1) from firmware. */
+  setEcho?(on: boolean): void;
+  /** A boot sequence finished (boot code and E.on('init') ran): the REPL prints banner + prompt. */
+  onBoot?(kind: BootKind): void;
 }
+
+export type BootKind = "powerOn" | "reboot" | "reset" | "load";
 
 export type EvalOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -530,7 +536,7 @@ export class VirtualBoard {
     return new EspruinoStorage(this.flash, { print: (line) => this.printLine(line), mappedBase: this.profile.storage.baseAddress });
   }
 
-  private boot(kind: "powerOn" | "reboot" | "reset" | "load", file?: string): void {
+  private boot(kind: BootKind, file?: string): void {
     if (++this.bootCount > 1000) throw new Error("more than 1000 boots: the firmware is in a reset loop");
     this.powerCut();
     this.flash.powerOn(); // a cut flash refuses writes until the board is powered again
@@ -564,6 +570,7 @@ export class VirtualBoard {
     if (this.powered && !this.restart) {
       for (const fn of this.events.E.get("init")) this.invoke("E.on('init')", fn, []);
     }
+    if (this.powered && !this.restart) this.console?.onBoot?.(kind);
   }
 
   private processRestart(): void {
@@ -634,7 +641,7 @@ export class VirtualBoard {
     def("setTime", (t: unknown) => { this.timeOffsetMs = Number(t) * 1000 - this.clock.now(); });
     def("btoa", (s: unknown) => Buffer.from(stringToBytes(String(s))).toString("base64"));
     def("atob", (s: unknown) => bytesToString(Buffer.from(String(s), "base64")));
-    def("echo", (on: unknown) => (this.console as { setEcho?(on: boolean): void } | undefined)?.setEcho?.(Boolean(on)));
+    def("echo", (on: unknown) => this.console?.setEcho?.(Boolean(on)));
     def("reset", () => { this.restart = { kind: "reset" }; });
     def("load", (file?: unknown) => { this.restart = file === undefined ? { kind: "load" } : { kind: "load", file: String(file) }; });
     def("save", () => {
