@@ -77,3 +77,24 @@ describe("CostMeter on the VirtualBoard", () => {
     expect(est.total).toBe(est.live + est.code);
   });
 });
+
+describe("the real firmware bundle, instrumented", () => {
+  it("boots with the same console output as the plain bundle and gets a boot-time estimate", async () => {
+    const { compile } = await import("../../firmware/build/pipeline.ts");
+    const { code } = await compile({ entry: "firmware/src/main.ts", minify: true });
+    const boot = (instrumented: boolean) => {
+      const meter = new CostMeter();
+      const board = new VirtualBoard({ board: "puckjs", cost: meter, seed: 3 });
+      board.powerOn();
+      const r = board.evaluate(instrumented ? meter.prepare(code, ".bootcde") : code);
+      return { ok: r.ok, out: board.transcript(), meter };
+    };
+    const plain = boot(false), metered = boot(true);
+    expect(metered.ok).toBe(plain.ok);
+    expect(metered.out).toBe(plain.out);
+    expect(metered.meter.skipped).toEqual([]);
+    const est = metered.meter.estimate(loadProfile("puckjs"));
+    expect(est.counts.entries).toBeGreaterThan(0);
+    expect(est.ms).toBeGreaterThan(1);
+  }, 30_000);
+});
