@@ -14,6 +14,8 @@ export interface ByteEndpoint {
 }
 
 type Sink = (bytes: Uint8Array) => void;
+/** How long a second client waits for the first to finish closing before it is refused. */
+const REFUSE_AFTER_MS = 500;
 const fanouts = new WeakMap<ByteEndpoint, Set<Sink>>();
 
 /** One onData subscription per endpoint, shared by every listener serving it. */
@@ -54,22 +56,34 @@ export function serveTcp(endpoint: ByteEndpoint, opts: TcpOptions = {}): Promise
   let client: net.Socket | undefined;
   const detach = attach(endpoint, (bytes) => { if (client && !client.destroyed) client.write(bytes); });
 
-  const server = net.createServer((socket) => {
-    if (client) {
-      // A second host on the same cable makes no sense: refuse it without touching the stream.
-      log(`refused ${socket.remoteAddress}:${socket.remotePort}: a client is already connected`);
-      socket.destroy();
-      return;
-    }
+  const accept = (socket: net.Socket): void => {
     client = socket;
     socket.setNoDelay(true);
     log(`client ${socket.remoteAddress}:${socket.remotePort} connected`);
     socket.on("data", (chunk: Buffer) => endpoint.write(new Uint8Array(chunk)));
     const gone = (): void => {
-      if (client === socket) { client = undefined; log("client disconnected"); }
+      if (client !== socket) return;
+      client = undefined;
+      log("client disconnected");
+      for (const cb of onFree.splice(0)) cb();
     };
     socket.on("close", gone);
     socket.on("error", gone);
+  };
+  const onFree: (() => void)[] = [];
+
+  const server = net.createServer((socket) => {
+    if (!client) { accept(socket); return; }
+    // A client that has just hung up may not have been seen closing yet: give it a moment, then
+    // refuse (a second host on the same cable makes no sense) without touching the stream.
+    const timer = setTimeout(() => {
+      const i = onFree.indexOf(take);
+      if (i >= 0) onFree.splice(i, 1);
+      log(`refused ${socket.remoteAddress}:${socket.remotePort}: a client is already connected`);
+      socket.destroy();
+    }, REFUSE_AFTER_MS);
+    const take = (): void => { clearTimeout(timer); if (!socket.destroyed) accept(socket); };
+    onFree.push(take);
   });
 
   return new Promise((resolve, reject) => {
