@@ -110,6 +110,7 @@ const STORAGE_NAME_MAX = 28;
 const STORAGE_FILE_NAME_MAX = 27;
 
 const TIMER_CLEARERS = new Set(["clearTimeout", "clearInterval", "clearWatch"]);
+const TIMER_SETTERS = new Set(["setTimeout", "setInterval", "setWatch"]);
 
 // ---------------------------------------------------------------------------------------------
 // A minimal ESTree view: acorn nodes are plain objects; these helpers keep the walker generic.
@@ -237,6 +238,7 @@ type AddFinding = (rule: RuleId, node: { loc?: AnyNode["loc"] } | { line: number
 class BundleChecker {
   private readonly scopes: Scopes;
   private readonly storageNames = new Set<string>();
+  private readonly timerIdNames = new Set<string>();
 
   constructor(
     private readonly code: string,
@@ -249,6 +251,7 @@ class BundleChecker {
 
   run(): void {
     this.collectStorageNames(this.program);
+    this.collectTimerIdNames(this.program);
     this.visit(this.program, []);
   }
 
@@ -460,6 +463,7 @@ class BundleChecker {
       return;
     }
     if (arg.type !== "Identifier" && arg.type !== "MemberExpression") return;
+    if (arg.type === "Identifier" && this.timerIdNames.has(arg.name)) return;
     const text = this.text(arg);
     if (this.isValueGuarded(text, chain) || this.hasEarlyExitGuard(text, node, chain)) return;
     this.add(
@@ -467,6 +471,37 @@ class BundleChecker {
       node,
       `${name}(${text}): ${text} may be undefined and ${name}(undefined) throws on Espruino (no enclosing check of ${text} found)`,
     );
+  }
+
+  /**
+   * Names whose every write in the bundle is a timer id (`var t = setTimeout(...)`, `t = setInterval(...)`)
+   * can never hold undefined, so clearing them is safe. Matching is by name across all scopes, which only
+   * errs towards flagging: a parameter or any other write of the same (possibly mangled) name disqualifies it.
+   */
+  private collectTimerIdNames(program: AnyNode): void {
+    const timerWrites = new Map<string, number>();
+    const otherWrites = new Set<string>();
+    const isTimerCall = (n: AnyNode | null | undefined): boolean =>
+      n?.type === "CallExpression" && n.callee.type === "Identifier" && TIMER_SETTERS.has(n.callee.name);
+    const visit = (node: AnyNode): void => {
+      if (node.type === "VariableDeclarator" && node.id.type === "Identifier") {
+        if (isTimerCall(node.init)) timerWrites.set(node.id.name, (timerWrites.get(node.id.name) ?? 0) + 1);
+        else otherWrites.add(node.id.name);
+      } else if (node.type === "AssignmentExpression" && node.left.type === "Identifier") {
+        if (node.operator === "=" && isTimerCall(node.right)) timerWrites.set(node.left.name, (timerWrites.get(node.left.name) ?? 0) + 1);
+        else otherWrites.add(node.left.name);
+      } else if (node.type === "UpdateExpression" && node.argument.type === "Identifier") {
+        otherWrites.add(node.argument.name);
+      } else if (node.type === "FunctionDeclaration" || node.type === "FunctionExpression") {
+        for (const param of node.params as AnyNode[]) if (param.type === "Identifier") otherWrites.add(param.name);
+        if (node.id) otherWrites.add(node.id.name);
+      } else if (node.type === "CatchClause" && node.param?.type === "Identifier") {
+        otherWrites.add(node.param.name);
+      }
+      forEachChild(node, (child) => visit(child));
+    };
+    visit(program);
+    for (const name of timerWrites.keys()) if (!otherWrites.has(name)) this.timerIdNames.add(name);
   }
 
   private checkRequire(node: AnyNode, args: AnyNode[]): void {

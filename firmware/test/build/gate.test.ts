@@ -56,6 +56,8 @@ const REJECT: RejectCase[] = [
   { name: "clearTimeout()", rule: "clear-timer-undefined", message: "clears ALL timers", code: "clearTimeout();" },
   { name: "clearInterval(undefined)", rule: "clear-timer-undefined", message: "throws on Espruino", code: "clearInterval(undefined);" },
   { name: "clearTimeout(maybe)", rule: "clear-timer-undefined", message: "timer may be undefined", code: "var timer; function stop() { clearTimeout(timer); }" },
+  { name: "clearInterval(iv) where iv is declared without a timer first", rule: "clear-timer-undefined", message: "iv may be undefined", code: "var iv; function stop() { clearInterval(iv); } iv = setInterval(stop, 9);" },
+  { name: "clearTimeout(t) where t is also a parameter elsewhere", rule: "clear-timer-undefined", message: "t may be undefined", code: "var t = setTimeout(go, 5); function g(t) { clearTimeout(t); }" },
   { name: "clearWatch(this.watch) guarded only outside the callback", rule: "clear-timer-undefined", message: "this.w may be undefined", code: "if (this.w) { setTimeout(function () { clearWatch(this.w); }, 1); }" },
   { name: "instanceof Error", rule: "error-instanceof", message: "instanceof Error", code: "try { f(); } catch (e) { if (e instanceof Error) print(e); }" },
   { name: "instanceof TypeError via helper", rule: "error-instanceof", message: "instanceof TypeError", code: "function _i(a, b) { return a instanceof b; } try { f(); } catch (e) { if (_i(e, TypeError)) print(e); }" },
@@ -150,6 +152,11 @@ const ACCEPT = String.raw`
 `;
 
 describe("gate accepts legal firmware-shaped ES5", () => {
+  it("accepts clearing a variable that is only ever assigned a timer id", () => {
+    const code = "function stop() { clearInterval(iv); } var id = setTimeout(go, 5); clearTimeout(id); var iv = setInterval(go, 9); iv = setInterval(stop, 9);";
+    expect(checkBundle(code)).toEqual([]);
+  });
+
   it("finds nothing in the accept corpus (with the polyfills it uses)", () => {
     const findings = checkBundle(ACCEPT, { polyfills: ["Array.from"] });
     expect(findings.map(formatFinding)).toEqual([]);
