@@ -124,6 +124,7 @@ export class VirtualBoard {
   private powered = false;
   private restart: Restart | undefined;
   private inLoop = 0;
+  private entryDepth = 0;
   private readonly timeoutMs: number;
   private readonly pins: PinBank;
   private readonly nfcCtl: NfcController | undefined;
@@ -145,6 +146,7 @@ export class VirtualBoard {
   private cachedModules = new Map<string, unknown>();
   private builtinGlobals = new Set<string>();
   private bootCount = 0;
+  private bootCodeBytes = 0;
 
   constructor(opts: VirtualBoardOptions) {
     this.profile = typeof opts.board === "string" ? loadProfile(opts.board) : validateProfile(opts.board, opts.board.id ?? "(inline)");
@@ -424,6 +426,17 @@ export class VirtualBoard {
   /** Runs `fn` (host code that calls into the firmware) as one event-loop entry. */
   private enter(label: string, fn: () => void): void {
     if (!this.context) return;
+    if (this.entryDepth > 0) {
+      // Re-entered from firmware (E.emit, a Loopback write...): run inline; promise jobs, restarts
+      // and power cuts are handled once, when the outermost entry ends, as on the board.
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof PowerCut) { this.dead = e; throw e; }
+        this.reportUncaught(e);
+      }
+      return;
+    }
     const previous = this.pendingEntry;
     this.pendingEntry = () => {
       try {
@@ -434,6 +447,7 @@ export class VirtualBoard {
       }
       this.runMicrotasks();
     };
+    this.entryDepth++;
     try {
       this.entryScript.runInContext(this.context, { timeout: this.timeoutMs, breakOnSigint: false });
     } catch (e) {
@@ -441,6 +455,7 @@ export class VirtualBoard {
       if ((e as { code?: unknown } | null)?.code === "ERR_SCRIPT_EXECUTION_TIMEOUT") throw new BoardHang(label, this.timeoutMs);
       throw e;
     } finally {
+      this.entryDepth--;
       this.pendingEntry = previous;
     }
     if (this.dead) {
@@ -539,6 +554,7 @@ export class VirtualBoard {
   private boot(kind: BootKind, file?: string): void {
     if (++this.bootCount > 1000) throw new Error("more than 1000 boots: the firmware is in a reset loop");
     this.powerCut();
+    this.bootCodeBytes = 0;
     this.flash.powerOn(); // a cut flash refuses writes until the board is powered again
     this.powered = true;
     this.newContext();
@@ -553,6 +569,7 @@ export class VirtualBoard {
         if (!this.powered || this.restart) return false;
         const code = this.storage.read(name);
         if (code === undefined) return false;
+        this.bootCodeBytes += code.length;
         this.enter(name, () => { new vm.Script(code, { filename: name }).runInContext(this.context!); });
         return true;
       };
@@ -881,7 +898,9 @@ export class VirtualBoard {
     const p = this.profile;
     let usage: number;
     try {
-      usage = estimateVars(this.globalObject(), { profile: p, exclude: this.builtinGlobals }).total;
+      // Boot code runs from Storage, so its functions cost what facts §8 measured for code in flash.
+      const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
+      usage = estimateVars(this.globalObject(), { profile: p, exclude: this.builtinGlobals, ...code }).total;
     } catch {
       usage = 0;
     }

@@ -284,6 +284,31 @@ describe("NFC", () => {
   });
 });
 
+describe("events", () => {
+  it("E.emit runs listeners inline; their promise jobs run after the current code, as on a board", () => {
+    const b = new VirtualBoard({ board: "nrf52840" });
+    b.powerOn();
+    expect(val(b, "var got=[]; E.on('x', function(a){ got.push(a); Promise.resolve().then(function(){ got.push('job') }) }); E.emit('x', 1); got.push('after'); got.join()")).toBe("1,after");
+    expect(val(b, "got.join()")).toBe("1,after,job");
+  });
+
+  it("LoopbackA and LoopbackB are wired to each other", () => {
+    const b = new VirtualBoard({ board: "puckjs" });
+    b.powerOn();
+    val(b, "var rx=''; LoopbackB.on('data', function(d){ rx += d }); LoopbackA.write([0, 255, 65])");
+    expect(val(b, "[].map.call(rx, function(c){ return c.charCodeAt(0) }).join()")).toBe("0,255,65");
+  });
+
+  it("process.memory() charges boot code run from Storage (facts §8: ~34 + 33 vars per KB)", () => {
+    const b = new VirtualBoard({ board: "puckjs" });
+    b.storage.write(".bootcde", "function f(){ return 1 }\n" + "//" + "x".repeat(5000));
+    b.powerOn();
+    const usage = val(b, "process.memory().usage") as number;
+    expect(usage).toBeGreaterThan(150);
+    expect(usage).toBeLessThan(260);
+  });
+});
+
 describe("misc", () => {
   it("PowerCut is re-exported for hosts that inject cuts themselves", () => {
     expect(new PowerCut("x")).toBeInstanceOf(Error);
