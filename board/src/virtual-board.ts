@@ -669,7 +669,7 @@ export class VirtualBoard {
 
     // timers
     const addTimer = (repeat: boolean) => (fn: unknown, ms?: unknown, ...args: unknown[]) => {
-      if (typeof fn !== "function" && typeof fn !== "string") throw err(`${repeat ? "setInterval" : "setTimeout"}: function or string expected`);
+      if (typeof fn !== "function" && typeof fn !== "string") throw err("Function or String not supplied!"); // src/jswrap_interactive.c
       let delay = Number(ms);
       if (!(delay >= 0)) delay = 0;
       const interval = repeat ? Math.max(delay, 0.001) : undefined; // a 0 ms interval would stall virtual time
@@ -681,13 +681,14 @@ export class VirtualBoard {
       if (args.length === 0) { this.clock.clearFirmwareTimers(); return; }
       if (args[0] === undefined) throw err(`${name}(undefined) not allowed: pass a timer id, or call ${name}() with no arguments to clear every timer`);
       const id = Number(args[0]);
-      if (!this.clock.has(id) || id <= 0) throw err(`Unknown Timeout ${String(args[0])}`);
+      // src/jswrap_interactive.c: an id that is not (or no longer) a timer throws
+      if (!this.clock.has(id) || id <= 0) throw err(name === "clearTimeout" ? "Unknown Timeout" : "Unknown Interval");
       this.clock.cancel(id);
     };
     def("clearTimeout", clearTimer("clearTimeout"));
     def("clearInterval", clearTimer("clearInterval"));
     def("changeInterval", (id: unknown, ms: unknown) => {
-      if (!this.clock.changeInterval(Number(id), Math.max(Number(ms) || 0, 0.001))) throw err(`Unknown Interval ${String(id)}`);
+      if (!this.clock.changeInterval(Number(id), Math.max(Number(ms) || 0, 0.001))) throw err("Unknown Interval");
     });
 
     // pins

@@ -108,6 +108,9 @@ describe("timers on the virtual clock", () => {
     val(b, "var n=0; setTimeout(function(){n++},10); setInterval(function(){n++},10)");
     expect(errorOf(b, "clearTimeout(undefined)")).toMatch(/clearTimeout\(undefined\) not allowed/);
     expect(errorOf(b, "clearInterval(undefined)")).toMatch(/clearInterval\(undefined\) not allowed/);
+    expect(errorOf(b, "clearTimeout(12345)")).toBe("Error: Unknown Timeout");
+    expect(errorOf(b, "clearInterval(12345)")).toBe("Error: Unknown Interval");
+    expect(errorOf(b, "setTimeout(42, 10)")).toBe("Error: Function or String not supplied!");
     val(b, "clearTimeout()");
     expect(b.runUntilIdle(1000)).toBe(0);
     expect(val(b, "n")).toBe(0);
