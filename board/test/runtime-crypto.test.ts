@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, pbkdf2Sync, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { expandDecryptKey, expandEncryptKey, forwardBlock, inverseBlock } from "../src/runtime/aes.ts";
+import { cfb8, expandDecryptKey, expandEncryptKey, forwardBlock, inverseBlock } from "../src/runtime/aes.ts";
 import { loadProfile } from "../src/profiles.ts";
 import { VirtualBoard } from "../src/virtual-board.ts";
 
@@ -90,12 +90,15 @@ describe('require("crypto") on the nrf52840 profile', () => {
     expect(hexOf(b, `c.AES.encrypt(${js(ct)}, ${js(key)}, {mode:"CTR"})`)).toBe(pt.toString("hex"));
   });
 
-  it("CFB is CFB8 (encrypt matches node aes-128-cfb8)", () => {
+  it("CFB is CFB8 (encrypt matches node aes-128-cfb8); decrypt is wrong like CTR", () => {
     const key = randomBytes(16), iv = randomBytes(16), pt = randomBytes(23);
     const node = createCipheriv("aes-128-cfb8", key, iv).update(pt);
     expect(hexOf(b, `c.AES.encrypt(${js(pt)}, ${js(key)}, {mode:"CFB", iv:${js(iv)}})`)).toBe(node.toString("hex"));
-    const nodePlain = createDecipheriv("aes-128-cfb8", key, iv).update(node);
-    expect(nodePlain).toEqual(pt);
+    expect(createDecipheriv("aes-128-cfb8", key, iv).update(node)).toEqual(pt);
+    // decrypt takes the same wrong path as CTR (source, not measured): forward rounds, decryption keys
+    const wrong = hex(hexOf(b, `c.AES.decrypt(${js(node)}, ${js(key)}, {mode:"CFB", iv:${js(iv)}})`));
+    expect(wrong.equals(pt)).toBe(false);
+    expect(wrong).toEqual(Buffer.from(cfb8(expandDecryptKey(key), iv, node, true)));
   });
 
   it("OFB prints ERROR: Feature unavailable; an unknown mode throws; a bad key length prints mbed TLS's code", () => {
