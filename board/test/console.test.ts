@@ -1,7 +1,9 @@
 // Console transcripts, byte for byte. Expected bytes follow facts §6 (measured on Espruino 2v29)
 // and, where the facts are silent, src/jsinteractive.c (jsiHandleChar, jsiHandleNewLine,
 // jsiConsoleRemoveInputLine, jsiConsoleReturnInputLine, the password branch).
+import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
+import { heatshrinkDecompress } from "../src/console/heatshrink.ts";
 import { ManualClock, MemoryStorage, SandboxBoard } from "../src/console/sandbox-host.ts";
 import { PacketReader, PacketType, encodePacket } from "../src/console.ts";
 
@@ -351,5 +353,41 @@ describe("packets (facts §6 table)", () => {
     clock.advance(1);
     expect(b.take()).toBe("\x15");
     expect(type(b, "1\r")).toBe("1\r\n=1\r\n>");
+  });
+});
+
+describe("FILE_SEND with c:1 (heatshrink blocks)", () => {
+  // Reference compressor: EspruinoTools' own heatshrink build (libs/heatshrink.js, Espruino's config).
+  const require = createRequire(import.meta.url);
+  const hs = require("espruino/libs/heatshrink.js") as { compress(u: Uint8Array): Uint8Array };
+  const toStr = (u: Uint8Array): string => Array.from(u, (b) => String.fromCharCode(b)).join("");
+
+  it("decompresses what EspruinoTools compresses, byte for byte", () => {
+    let seed = 12345; // xorshift32: full-range bytes, deterministic
+    const rnd = (): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; };
+    const samples = [
+      "", "a", "abcabcabcabcabcabcabcabc", "x".repeat(3000), "\0".repeat(50) + "~" + "\0".repeat(80),
+      Array.from({ length: 2000 }, () => String.fromCharCode(rnd() & 0xff)).join(""),
+      Array.from({ length: 4000 }, (_, i) => "function f" + (i % 37) + "(){return " + (rnd() % 9) + "}\n").join("").slice(0, 4000),
+    ];
+    for (const s of samples) {
+      const packed = hs.compress(Uint8Array.from(s, (c) => c.charCodeAt(0)));
+      expect(toStr(heatshrinkDecompress(packed))).toBe(s);
+    }
+  });
+
+  it("writes the decompressed blocks to Storage", () => {
+    const { b, storage } = freshBoard();
+    const text = "print('hello from a compressed upload');\n".repeat(40);
+    const half = text.length / 2;
+    b.console.receive(encodePacket(PacketType.FILE_SEND, `{fn:"z.js",s:${text.length},c:1}`));
+    for (const part of [text.slice(0, half), text.slice(half)]) {
+      const packed = toStr(hs.compress(Uint8Array.from(part, (c) => c.charCodeAt(0))));
+      expect(packed.length).toBeLessThan(part.length);
+      b.console.receive(encodePacket(PacketType.DATA, packed));
+    }
+    expect(b.take()).toBe("\x06\x06\x06");
+    expect(storage.read("z.js")).toBe(text);
+    expect(b.uploads.map((u) => [u.o, u.l])).toEqual([[0, half], [half, half]]);
   });
 });

@@ -13,6 +13,7 @@
  * ignored (their escape sequences never leak into the line).
  */
 import { formatReplValue, formatToJS } from "./format.ts";
+import { heatshrinkDecompress } from "./heatshrink.ts";
 import { countOpenBrackets, parseLooseJson } from "./lex.ts";
 import {
   ACK, DLE, FILE_RECV_BLOCK, FILE_TRANSFER_TIMEOUT_MS, NAK, PACKET_LENGTH_MASK, PACKET_TIMEOUT_MS,
@@ -74,7 +75,7 @@ export interface ConsoleHost {
 type EscState = "none" | "esc" | "esc-O" | "esc-[" | "esc-[-num";
 
 interface PacketRx { header: string; type: number; length: number; payload: string; timer: unknown }
-interface Upload { fn: string; size: number; offset: number; timer: unknown }
+interface Upload { fn: string; size: number; offset: number; timer: unknown; compressed: boolean }
 
 export class EspruinoConsole {
   private inputLine = "";
@@ -207,7 +208,7 @@ export class EspruinoConsole {
   /** Bytes from the host (a byte string or bytes). One call = one idle-loop turn. */
   receive(data: string | Uint8Array): void {
     if (!this.enabled) return;
-    const bytes = typeof data === "string" ? data : String.fromCharCode(...data);
+    const bytes = typeof data === "string" ? data : bytesToByteString(data);
     for (let i = 0; i < bytes.length; i++) {
       const code = bytes.charCodeAt(i) & 0xff;
       // Ctrl-C is caught by the receive IRQ before the byte is queued: it interrupts even
@@ -472,15 +473,14 @@ export class EspruinoConsole {
       this.writeBytes(NAK);
       return;
     }
-    if (o["fs"] || o["c"]) {
-      // SD card (fs) and heatshrink-compressed blocks (c) are not modelled: refuse rather than
-      // store something different from what a board would store.
+    if (o["fs"]) {
+      // No SD card on these boards: refuse rather than store something a board would not.
       this.writeBytes(NAK);
-      this.print(`ERROR: packet upload option ${o["fs"] ? "fs" : "c"} is not supported by the virtual board\n`);
+      this.print("ERROR: packet upload to an SD card (fs:1) is not supported by the virtual board\n");
       return;
     }
     this.closeUpload();
-    this.upload = { fn, size, offset: 0, timer: this.armUploadTimer() };
+    this.upload = { fn, size, offset: 0, timer: this.armUploadTimer(), compressed: Boolean(o["c"]) };
     this.writeBytes(ACK);
   }
 
@@ -494,11 +494,14 @@ export class EspruinoConsole {
     this.upload = undefined;
   }
 
-  private packetData(data: string): void {
+  private packetData(block: string): void {
     const up = this.upload;
     if (!up) { this.writeBytes(NAK); return; }
     this.host.clock.clearTimeout(up.timer);
     up.timer = this.armUploadTimer();
+    const data = up.compressed
+      ? bytesToByteString(heatshrinkDecompress(Uint8Array.from(block, (c) => c.charCodeAt(0))))
+      : block;
     const offset = up.offset;
     up.offset += data.length;
     try {
@@ -548,6 +551,12 @@ function lineAndCol(text: string, index: number): { line: number; col: number } 
     if (text[i] === "\n") { line++; col = 1; } else col++;
   }
   return { line, col };
+}
+
+function bytesToByteString(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 4096) s += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return s;
 }
 
 /** Chars above 255 cannot exist on a board; keep the low byte like a board build would. */
