@@ -27,9 +27,10 @@ var rows = [
   "rown fox jumps over the lazy dog, the quick brown fox jumps over the l",
   "azy dog, the quick brown fox jumps over the lazy dog, the quick brown "
 ];
+var accent = "é"; // --storage embeds the code as an escaped string: one byte (0xE9) on the board
 var total = 0;
 for (var i = 0; i < rows.length; i++) total += rows[i].length;
-print(pad(greeting, 12) + total);
+print(pad(greeting, 12) + total + " " + accent.length);
 `;
 
 interface CliRun { code: number | null; out: string }
@@ -77,7 +78,8 @@ describe("EspruinoTools CLI → virtual board over TCP", () => {
     expect(run.code, run.out).toBe(0);
     expect(run.out).toContain("Upload Complete");
     // the CLI ends with load(".bootcde"), so the program already ran once
-    expect(run.out).toContain(`${MARK}..${6 * 70}`);
+    expect(run.out).toContain(`${MARK}..${6 * 70} 1`);
+    // Not UTF-8: the CLI escapes the file into a Storage.write string literal ("é" → one byte).
     expect(emu.board.storage.read(".bootcde")).toBe(PROGRAM);
 
     // Power-cycle through the control port and watch the USB console over TCP.
@@ -102,7 +104,7 @@ describe("EspruinoTools CLI → virtual board over TCP", () => {
       socket.destroy();
     }
     // jsiSemiInit order: boot code output, then the banner, then the prompt
-    expect(seen.startsWith(`${MARK}..420\r\n`)).toBe(true);
+    expect(seen.startsWith(`${MARK}..420 1\r\n`)).toBe(true);
     expect(seen).toContain(" 2v29 (c) ");
     expect(seen.endsWith("\r\n>")).toBe(true);
   }, 45_000);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ControlClient } from "../src/expose/control.ts";
-import { parseEmulateArgs } from "../../host/src/cli/emulate.ts";
+import { parseEmulateArgs, startEmulator } from "../../host/src/cli/emulate.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(ROOT, "host", "bin", "keycarrier.mjs");
@@ -102,4 +102,32 @@ describe("keycarrier emulate", () => {
       await stop(second.child);
     }
   }, 60_000);
+});
+
+describe("startEmulator on a board without USB", () => {
+  it("serves the Puck.js console (Serial1) on TCP and refuses NFC-less commands clearly", async () => {
+    process.env.KEYCARRIER_HOME = mkdtempSync(join(tmpdir(), "kc-emulate-puck-"));
+    const emu = await startEmulator({
+      board: "puckjs", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0,
+      flashFile: undefined, seed: 3, virtualClock: true, banner: false,
+    });
+    try {
+      // ENQ answers with the board id, then the "\r" that repl() sends is an empty line
+      expect(await repl(emu.tcp.port, "\x05")).toBe("Espruino 2v29 PUCKJS\r\n\r\n>");
+      expect(await repl(emu.tcp.port, "process.env.BOARD")).toBe("process.env.BOARD\r\n=\"PUCKJS\"\r\n>");
+      const pico = await startEmulator({
+        board: "pico", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0,
+        flashFile: undefined, seed: 3, virtualClock: true, banner: false,
+      });
+      try {
+        const c = await ControlClient.connect(pico.control.port);
+        await expect(c.request("nfc-field", { on: true })).rejects.toThrow(/has no NFC/);
+        c.close();
+      } finally {
+        await pico.stop();
+      }
+    } finally {
+      await emu.stop();
+    }
+  });
 });

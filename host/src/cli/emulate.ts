@@ -4,6 +4,7 @@
  *   keycarrier emulate --board nrf52840 [--tcp PORT] [--pty [PATH]] [--control PORT]
  *                      [--flash FILE] [--seed N] [--virtual-clock] [--no-banner]
  *
+ * The TCP port (and PTY) carry the board's console wire: USB, or Serial1 on boards without USB.
  * Prints one machine-readable line once everything listens:
  *   keycarrier-emulate: tcp=127.0.0.1:PORT control=127.0.0.1:PORT pty=PATH|none board=ID clock=real|virtual
  * Real time by default (for people); --virtual-clock for deterministic tests, where time moves
@@ -111,7 +112,9 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
   const bc = new BoardConsole(board, { banner: o.banner });
   bc.powerOn();
 
-  const tcp = await serveTcp(board.usb, { port: o.tcpPort, log });
+  // The console's wire: USB where the board has it, else Serial1 (Puck.js), as VirtualBoard routes it.
+  const consolePort = board.profile.peripherals.usb ? board.usb : board.serial1;
+  const tcp = await serveTcp(consolePort, { port: o.tcpPort, log });
   let pty: PtyExposure | undefined;
   if (o.pty) {
     const socat = findSocat();
@@ -125,7 +128,7 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
     powerOn: () => bc.powerOn(),
     powerCut: () => bc.powerCut(),
     reset: () => bc.reset(),
-    nfc: board.nfc,
+    ...(board.profile.peripherals.nfc ? { nfc: board.nfc } : {}),
     ...(o.virtualClock ? { advance: (ms: number) => board.advance(ms) } : {}),
   };
   const control = await serveControl(target, { board: o.board, clock: o.virtualClock ? "virtual" : "real" }, { port: o.controlPort });
