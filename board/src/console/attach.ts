@@ -18,6 +18,7 @@ export interface BoardConsoleOptions {
 export class BoardConsole {
   readonly console: EspruinoConsole;
   private realm: object | undefined;
+  private pendingAnnounce = false;
   private idleQueued = false;
   private readonly banner: boolean;
 
@@ -27,10 +28,8 @@ export class BoardConsole {
       boardId: board.profile.espruinoBoard,
       version: ESPRUINO_VERSION,
       write: (bytes) => board.writeConsole(bytes),
-      evaluate: (code, o) => {
-        const outcome = board.evaluate(code, { lineOffset: Math.max(0, o.lineNumberOffset - 1) });
-        return outcome;
-      },
+      // ESC[nd names the line's number; vm's lineOffset counts lines before it.
+      evaluate: (code, o) => board.evaluate(code, { lineOffset: Math.max(0, o.lineNumberOffset - 1) }),
       get storage() { return board.storage; },
       emitPacketEvent: (obj) => board.emitE("packet", obj) > 0,
       emitPacketUpload: (info) => { board.emitE("packetUpload", info); },
@@ -51,6 +50,7 @@ export class BoardConsole {
         con.print(text.endsWith("\r\n") ? text.slice(0, -2) + "\n" : text);
         this.queueIdle();
       },
+      // echo(0/1) reaches us through this member, which ConsoleAttachment does not declare yet
       setEcho: (on: boolean) => con.setEcho(on),
     } as Parameters<VirtualBoard["attachConsole"]>[0]);
     this.realm = this.currentRealm();
@@ -97,7 +97,6 @@ export class BoardConsole {
       this.console.idle();
     }
   }
-  private pendingAnnounce = false;
 
   /** Output from timers/events: give the prompt back at the end of that turn. */
   private queueIdle(): void {
