@@ -152,7 +152,9 @@ export function decode(bytes: string): DecodeResult {
   }
 }
 
-function head(major: number, n: number): string {
+// The initial byte(s) of an item of `major` type with argument `n`, shortest form (RFC 8949 §4.2.1):
+// handlers splice pre-encoded pieces with it instead of running the generic encoder.
+export function head(major: number, n: number): string {
   const m = major << 5;
   if (n < 24) return String.fromCharCode(m | n);
   if (n < 256) return String.fromCharCode(m | 24, n);

@@ -1,7 +1,7 @@
 // Routes a request to its command handler (PROTOCOL.md §7): command id, then state permission,
 // then body decoding, then the handler. No exception escapes: a throwing handler or an
 // unencodable result becomes STATUS_INTERNAL with the device state untouched by the dispatcher.
-import { decode, encode, isMap, text, type CborMap } from "./codec.ts";
+import { decode, encode, text, type CborMap } from "./codec.ts";
 import {
   ERROR_FIELD_DETAIL, MAX_BODY, STATUS_BAD_ARGUMENT, STATUS_INTERNAL, STATUS_NOT_ALLOWED_IN_STATE, STATUS_OK,
   STATUS_TOO_LARGE, STATUS_UNKNOWN_COMMAND,
@@ -51,6 +51,9 @@ export function errorReply(status: number, detail: string): HandlerReply {
   return { status: status, body: encode(m) };
 }
 
+// Canonical CBOR of {} (PROTOCOL.md §5).
+const EMPTY_MAP = "\xa0";
+
 export type Dispatcher = (command: number, body: string) => HandlerReply;
 
 export function createDispatcher(commands: Command[], currentState: () => number): Dispatcher {
@@ -64,25 +67,28 @@ export function createDispatcher(commands: Command[], currentState: () => number
   }
   const internalFallback = errorReply(STATUS_INTERNAL, "internal error");
 
-  function run(command: number, body: string): HandlerReply {
-    const c = byId[command];
-    if (c === undefined) return errorReply(STATUS_UNKNOWN_COMMAND, "unknown command");
-    const state = currentState();
-    if ((c.allowedStates & (1 << state)) === 0) return errorReply(STATUS_NOT_ALLOWED_IN_STATE, c.name + " not allowed in state " + state);
-    const decoded = decode(body);
-    if (!decoded.ok) return errorReply(decoded.status, decoded.reason);
-    const args = decoded.value;
-    if (!isMap(args)) return errorReply(STATUS_BAD_ARGUMENT, "body must be a map");
-    const result = c.run(args, body);
-    if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || c.name + " failed");
-    const out = result.raw !== undefined ? result.raw : encode(result.value || {});
-    if (out.length > MAX_BODY) return errorReply(STATUS_TOO_LARGE, c.name + " response over " + MAX_BODY + " bytes");
-    return { status: STATUS_OK, body: out };
-  }
-
+  // One flat function: each JS statement costs ~0.2 ms and each call ~0.3 ms on the board.
   return function (command: number, body: string): HandlerReply {
     try {
-      return run(command, body);
+      const c = byId[command];
+      if (c === undefined) return errorReply(STATUS_UNKNOWN_COMMAND, "unknown command");
+      const state = currentState();
+      if ((c.allowedStates & (1 << state)) === 0) return errorReply(STATUS_NOT_ALLOWED_IN_STATE, c.name + " not allowed in state " + state);
+      let args: CborMap;
+      // The canonical empty map needs no decoder run (INFO and every argument-less command).
+      if (body === EMPTY_MAP) args = {};
+      else {
+        const decoded = decode(body);
+        if (!decoded.ok) return errorReply(decoded.status, decoded.reason);
+        // A well-formed body is a map exactly when its first byte has major type 5.
+        if ((body.charCodeAt(0) & 0xe0) !== 0xa0) return errorReply(STATUS_BAD_ARGUMENT, "body must be a map");
+        args = decoded.value as CborMap;
+      }
+      const result = c.run(args, body);
+      if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || c.name + " failed");
+      const out = result.raw !== undefined ? result.raw : encode(result.value || {});
+      if (out.length > MAX_BODY) return errorReply(STATUS_TOO_LARGE, c.name + " response over " + MAX_BODY + " bytes");
+      return { status: STATUS_OK, body: out };
     } catch (e) {
       try {
         return errorReply(STATUS_INTERNAL, describeThrown(e));
