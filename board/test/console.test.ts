@@ -391,3 +391,24 @@ describe("FILE_SEND with c:1 (heatshrink blocks)", () => {
     expect(b.uploads.map((u) => [u.o, u.l])).toEqual([[0, half], [half, half]]);
   });
 });
+
+describe("robustness", () => {
+  it("any byte sequence leaves a console that recovers with Ctrl-C (seeded property test)", async () => {
+    const fc = await import("fast-check");
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 1, max: 50 }), (bytes, chunk) => {
+        const clock = new ManualClock();
+        const b = new SandboxBoard({ clock });
+        b.console.softInit({ banner: false });
+        b.console.idle();
+        for (let i = 0; i < bytes.length; i += chunk) b.console.receive(bytes.subarray(i, i + chunk));
+        clock.advance(6000); // any unfinished packet is NAK'd by now
+        b.console.receive("\x03");
+        b.take();
+        b.console.receive("\x10print(6*7)\n");
+        return b.take().includes("42\r\n");
+      }),
+      { seed: 20261122, numRuns: 300 },
+    );
+  });
+});
