@@ -1,0 +1,270 @@
+// The carrier's trusted state: personalisation, PIN try counter, self-destruct (SECURITY.md,
+// STORAGE.md). Everything durable goes through the record log and the unary counter; every
+// decision about the order of flash writes is here, in one place:
+//  - VERIFY/CHANGE: the attempt byte is written BEFORE the PIN is compared; the success byte only
+//    after a correct PIN. A cut anywhere costs a try, never grants one.
+//  - self-destruct: the DESTROYED record is written first; then the log is rewritten without any
+//    secret record, the counter erased, and Storage compacted so erased bytes are physically gone.
+//    openCarrier() finishes an interrupted wipe before anything else runs.
+import { openLog, type RecordLog } from "../store/log.ts";
+import { openCounter, type UnaryCounter } from "../store/counter.ts";
+import { runMaintenance } from "../store/maintenance.ts";
+import { creationBytes } from "../store/space.ts";
+import { isStoreFull, type StoreEnv } from "../store/ports.ts";
+import { readU16, u16 } from "../store/bytes.ts";
+import { blindedEqual, derivePinKeys, isValidPin } from "./pin.ts";
+import { delayAfterFailures } from "./lockout.ts";
+import type { CryptoPort } from "./crypto-port.ts";
+import type { Presence } from "./presence.ts";
+import { STATUS_PIN_BAD_FORMAT, STATUS_PIN_BLOCKED, STATUS_PIN_WRONG, STATUS_PRESENCE_REQUIRED, STATUS_STORAGE_FULL } from "./status.ts";
+
+export const STATE_BLANK = 0;
+export const STATE_PERSONALISED = 1;
+export const STATE_DESTROYED = 3;
+export const STATUS_OK = 0x00;
+export const STATUS_BUSY = 0x07;
+export const STATUS_NOT_ALLOWED_IN_STATE = 0x04;
+
+export const REC_PERSO = 0x01;
+export const REC_DESTROYED = 0x02;
+export const DESTROY_TRIES_EXHAUSTED = 1;
+export const DESTROY_WIPE_COMMAND = 2;
+
+export const LOG_NAMES = ["kc.log.a", "kc.log.b"];
+export const COUNTER_NAMES = ["kc.ctr.a", "kc.ctr.b"];
+
+export interface CarrierConfig {
+  maxTries: number;
+  pinIterations: number;
+  logBytes: number;
+  counterSlots: number;
+}
+
+// Defaults for every board profile; SECURITY.md §4 and STORAGE.md §7 derive them.
+export const DEFAULT_CONFIG: CarrierConfig = { maxTries: 10, pinIterations: 48, logBytes: 1024, counterSlots: 500 };
+
+export interface CarrierPorts {
+  env: StoreEnv;
+  crypto: CryptoPort;
+  presence: Presence;
+  // milliseconds, monotonic while running (getTime()*1000 on a board)
+  now(): number;
+}
+
+export interface Outcome { status: number; triesLeft: number; retryAfterMs: number; detail: string }
+
+export interface Carrier {
+  state(): number;
+  triesLeft(): number;
+  retryAfterMs(): number;
+  setPin(pin: unknown): Outcome;
+  verifyPin(pin: unknown): Outcome;
+  changePin(oldPin: unknown, newPin: unknown): Outcome;
+  wipe(): Outcome;
+  // The unwrapped master key after a correct PIN in this power cycle, else null (never stored).
+  masterKey(): string | null;
+  // Compact Storage when trash leaves less than the reserve free; call only while idle.
+  maintain(): boolean;
+  reserveBytes(): number;
+}
+
+// PERSO record: version u8 | iterations u16 | salt 16 | device secret 32 | verifier 32 | wrapped MK 32
+const PERSO_VERSION = 1;
+interface Perso { iterations: number; salt: string; deviceSecret: string; verifier: string; wrappedKey: string }
+
+function encodePerso(p: Perso): string {
+  return String.fromCharCode(PERSO_VERSION) + u16(p.iterations) + p.salt + p.deviceSecret + p.verifier + p.wrappedKey;
+}
+
+function decodePerso(s: string): Perso {
+  if (s.length !== 115 || s.charCodeAt(0) !== PERSO_VERSION) throw new Error("security: PERSO record has version " + s.charCodeAt(0) + " / " + s.length + " B; expected v1 / 115 B");
+  return { iterations: readU16(s, 1), salt: s.substr(3, 16), deviceSecret: s.substr(19, 32), verifier: s.substr(51, 32), wrappedKey: s.substr(83, 32) };
+}
+
+function outcome(status: number, triesLeft: number, retryAfterMs: number, detail: string): Outcome {
+  return { status: status, triesLeft: triesLeft, retryAfterMs: retryAfterMs, detail: detail };
+}
+
+export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrier {
+  const cfg = config === undefined ? DEFAULT_CONFIG : config;
+  if (!(cfg.maxTries >= 1 && cfg.maxTries <= 15)) throw new Error("security: maxTries must be 1..15, got " + cfg.maxTries);
+  if (!(cfg.pinIterations >= 1 && cfg.pinIterations <= 65535)) throw new Error("security: pinIterations must be 1..65535, got " + cfg.pinIterations);
+  const env = ports.env;
+  const crypto = ports.crypto;
+  const log: RecordLog = openLog(env, LOG_NAMES, cfg.logBytes);
+  const counter: UnaryCounter = openCounter(env, COUNTER_NAMES, cfg.counterSlots);
+  // Room for one log rotation, one counter rotation and one spare of each (STORAGE.md §5).
+  const reserve = 2 * (creationBytes(cfg.logBytes) + creationBytes(16 + 2 * cfg.counterSlots));
+  let lockedUntil = 0;
+  let unlockedKey: string | null = null;
+
+  function state(): number {
+    const d = log.get(REC_DESTROYED);
+    const p = log.get(REC_PERSO);
+    if (p !== undefined && (d === undefined || p.seq > d.seq)) return STATE_PERSONALISED;
+    return d !== undefined ? STATE_DESTROYED : STATE_BLANK;
+  }
+
+  function triesLeft(): number {
+    if (state() !== STATE_PERSONALISED) return 0;
+    const left = cfg.maxTries - counter.failures();
+    return left < 0 ? 0 : left;
+  }
+
+  function wipeIsComplete(): boolean {
+    const keys = log.keys();
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== REC_DESTROYED) return false;
+    return !counter.exists() && env.storage.getStats().trashBytes === 0;
+  }
+
+  // Steps after the DESTROYED mark; each is idempotent, so a reboot simply runs them again.
+  function finishWipe(): void {
+    unlockedKey = null;
+    const keys = log.keys();
+    let secretsInLog = false;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== REC_DESTROYED) secretsInLog = true;
+    if (secretsInLog) {
+      try {
+        log.rotate(function (key: number) {
+          return key === REC_DESTROYED;
+        });
+      } catch (e) {
+        if (!isStoreFull(e)) throw e;
+        log.eraseAll(); // no room for the clean copy: drop the mark too (the carrier reads BLANK)
+      }
+    }
+    counter.eraseAll();
+    runMaintenance(env, 0, true);
+  }
+
+  function destroy(reason: number): void {
+    unlockedKey = null;
+    try {
+      if (state() !== STATE_DESTROYED) log.append(REC_DESTROYED, String.fromCharCode(reason));
+    } catch (e) {
+      if (!isStoreFull(e)) throw e;
+      // The mark does not fit: erase the secrets first so a cut leaves BLANK, never PERSONALISED.
+      log.eraseAll();
+    }
+    finishWipe();
+  }
+
+  function perso(): Perso {
+    return decodePerso(log.get(REC_PERSO)!.payload);
+  }
+
+  function armLockout(): number {
+    const d = delayAfterFailures(counter.failures());
+    lockedUntil = d > 0 ? ports.now() + d : 0;
+    return d;
+  }
+
+  function retryAfterMs(): number {
+    const left = lockedUntil - ports.now();
+    return left > 0 ? left : 0;
+  }
+
+  function storageFull(e: unknown): Outcome {
+    if (!isStoreFull(e)) throw e;
+    return outcome(STATUS_STORAGE_FULL, triesLeft(), 0, "storage full: " + e.reason);
+  }
+
+  // The counter discipline shared by VERIFY_PIN and CHANGE_PIN. On success returns the keys the
+  // PIN derives, with the success byte already written.
+  function checkPin(pin: string): { out: Outcome | null; kek: string } {
+    if (state() !== STATE_PERSONALISED) return { out: outcome(STATUS_NOT_ALLOWED_IN_STATE, 0, 0, "no PIN set"), kek: "" };
+    const wait = retryAfterMs();
+    if (wait > 0) return { out: outcome(STATUS_BUSY, triesLeft(), wait, "PIN locked out; retry after " + Math.ceil(wait) + " ms"), kek: "" };
+    if (counter.failures() >= cfg.maxTries) {
+      destroy(DESTROY_TRIES_EXHAUSTED);
+      return { out: outcome(STATUS_PIN_BLOCKED, 0, 0, "PIN blocked; carrier destroyed"), kek: "" };
+    }
+    let slot: number;
+    try {
+      slot = counter.beginAttempt(); // durable BEFORE the comparison
+    } catch (e) {
+      return { out: storageFull(e), kek: "" };
+    }
+    const p = perso();
+    const keys = derivePinKeys(crypto, pin, p.salt, p.deviceSecret, p.iterations);
+    if (!blindedEqual(crypto, keys.verifier, p.verifier)) {
+      const left = cfg.maxTries - counter.failures();
+      if (left <= 0) {
+        destroy(DESTROY_TRIES_EXHAUSTED);
+        return { out: outcome(STATUS_PIN_BLOCKED, 0, 0, "wrong PIN; no tries left; carrier destroyed"), kek: "" };
+      }
+      const d = armLockout();
+      return { out: outcome(STATUS_PIN_WRONG, left, d, "wrong PIN; " + left + " tries left"), kek: "" };
+    }
+    counter.markSuccess(slot);
+    lockedUntil = 0;
+    return { out: null, kek: keys.kek };
+  }
+
+  function personalise(pin: string, masterKey: string): void {
+    const salt = crypto.randomBytes(16);
+    const deviceSecret = crypto.randomBytes(32);
+    const keys = derivePinKeys(crypto, pin, salt, deviceSecret, cfg.pinIterations);
+    const record: Perso = { iterations: cfg.pinIterations, salt: salt, deviceSecret: deviceSecret, verifier: keys.verifier, wrappedKey: crypto.aesEncryptEcb(keys.kek, masterKey) };
+    log.append(REC_PERSO, encodePerso(record)); // the commit
+    unlockedKey = masterKey;
+  }
+
+  // Boot: finish what a power cut interrupted before anything answers.
+  if (state() === STATE_DESTROYED && !wipeIsComplete()) finishWipe();
+  // No counter file under a PIN cannot come from any power cut (SET_PIN creates the counter before
+  // its commit, rotation erases the old file only after the new one is valid): fail closed.
+  if (state() === STATE_PERSONALISED && (!counter.exists() || counter.failures() >= cfg.maxTries)) destroy(DESTROY_TRIES_EXHAUSTED);
+  if (state() === STATE_PERSONALISED) armLockout();
+
+  return {
+    state: state,
+    triesLeft: triesLeft,
+    retryAfterMs: retryAfterMs,
+    setPin: function (pin: unknown) {
+      const s = state();
+      if (s !== STATE_BLANK && s !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "SET_PIN only on a blank or destroyed carrier");
+      if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, 0, 0, "PIN must be 4-12 digits");
+      try {
+        counter.reset(0); // a fresh counter file: failures 0, new generation
+        personalise(pin, crypto.randomBytes(32));
+      } catch (e) {
+        return storageFull(e);
+      }
+      lockedUntil = 0;
+      return outcome(STATUS_OK, cfg.maxTries, 0, "PIN set");
+    },
+    verifyPin: function (pin: unknown) {
+      if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, triesLeft(), 0, "PIN must be 4-12 digits");
+      const r = checkPin(pin);
+      if (r.out !== null) return r.out;
+      unlockedKey = crypto.aesDecryptEcb(r.kek, perso().wrappedKey);
+      return outcome(STATUS_OK, cfg.maxTries, 0, "PIN verified");
+    },
+    changePin: function (oldPin: unknown, newPin: unknown) {
+      if (!isValidPin(oldPin) || !isValidPin(newPin)) return outcome(STATUS_PIN_BAD_FORMAT, triesLeft(), 0, "PINs must be 4-12 digits");
+      const r = checkPin(oldPin);
+      if (r.out !== null) return r.out;
+      try {
+        personalise(newPin, crypto.aesDecryptEcb(r.kek, perso().wrappedKey));
+      } catch (e) {
+        return storageFull(e);
+      }
+      return outcome(STATUS_OK, cfg.maxTries, 0, "PIN changed");
+    },
+    wipe: function () {
+      if (!ports.presence.takeConfirmation()) return outcome(STATUS_PRESENCE_REQUIRED, triesLeft(), 0, "hold the button, then resend WIPE");
+      destroy(DESTROY_WIPE_COMMAND);
+      return outcome(STATUS_OK, 0, 0, "carrier destroyed");
+    },
+    masterKey: function () {
+      return unlockedKey;
+    },
+    maintain: function () {
+      return runMaintenance(env, reserve).compacted;
+    },
+    reserveBytes: function () {
+      return reserve;
+    },
+  };
+}

@@ -1,0 +1,35 @@
+// Little-endian integers in byte strings. A handful of statements each: no per-byte loops.
+
+export function u16(v: number): string {
+  return String.fromCharCode(v & 255, (v >>> 8) & 255);
+}
+
+export function u32(v: number): string {
+  return String.fromCharCode(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
+}
+
+export function readU16(s: string, at: number): number {
+  return s.charCodeAt(at) | (s.charCodeAt(at + 1) << 8);
+}
+
+export function readU32(s: string, at: number): number {
+  return (s.charCodeAt(at) | (s.charCodeAt(at + 1) << 8) | (s.charCodeAt(at + 2) << 16) | (s.charCodeAt(at + 3) << 24)) >>> 0;
+}
+
+// A string of n bytes of value c, built by doubling (log n statements).
+export function filled(c: string, n: number): string {
+  let s = c;
+  while (s.length < n) s += s;
+  return s.substr(0, n);
+}
+
+export const ERASED_LINE = filled("\xff", 512);
+
+// True when every byte of s is 0xFF (erased flash), using native string compares only.
+export function isErasedString(s: string): boolean {
+  for (let at = 0; at < s.length; at += ERASED_LINE.length) {
+    const part = s.substr(at, ERASED_LINE.length);
+    if (part !== ERASED_LINE.substr(0, part.length)) return false;
+  }
+  return true;
+}

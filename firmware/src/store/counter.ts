@@ -1,0 +1,115 @@
+// Unary attempt counter for the PIN (STORAGE.md §4). A/B pair of pre-sized files:
+//   file    = header (16 B) + attempt bytes [slots] + success bytes [slots]
+//   header  = "KCC1" | gen u32 | carried u8 | 0 0 0 | crc32(previous 12 B) u32
+// Attempt i clears attempt byte i (one write-once offset write) BEFORE the PIN is compared; a
+// correct PIN then clears success byte i, which closes the epoch (the failure run) — no erase,
+// no rewrite. failures = attempts since the last success byte (+ carried, when this file has no
+// success yet). Any bit cleared counts as written, so a half-programmed attempt still counts and a
+// half-programmed success does not: a power cut can only make the counter more pessimistic.
+// A full file rotates: the other file is created with gen + 1 and carried = failures (its single
+// creating write is the commit), then the old one is erased.
+import { readU32, u32 } from "./bytes.ts";
+import { canCreate, eraseTornVariants } from "./space.ts";
+import { storeFull, type StoreEnv } from "./ports.ts";
+
+export const COUNTER_MAGIC = "KCC1";
+export const COUNTER_HEADER_BYTES = 16;
+
+export interface CounterState { current: number; gen: number; carried: number; used: number; failures: number }
+
+export interface UnaryCounter {
+  failures(): number;
+  // Durably record the start of an attempt; returns its slot. Rotates first if the file is full.
+  beginAttempt(): number;
+  // Durably record that the attempt in `slot` succeeded: failures drop to 0.
+  markSuccess(slot: number): void;
+  // Create a fresh file with `carried` failures (personalisation); erases any previous one.
+  reset(carried: number): void;
+  eraseAll(): void;
+  exists(): boolean;
+  info(): CounterState & { slots: number };
+}
+
+function fileSize(slots: number): number {
+  return COUNTER_HEADER_BYTES + 2 * slots;
+}
+
+export function scanCounter(env: StoreEnv, names: string[], slots: number): CounterState {
+  const st: CounterState = { current: -1, gen: 0, carried: 0, used: 0, failures: 0 };
+  let content = "";
+  for (let i = 0; i < names.length; i++) {
+    const s = env.storage.read(names[i]!);
+    if (s === undefined || s.length !== fileSize(slots) || s.substr(0, 4) !== COUNTER_MAGIC) continue;
+    if (readU32(s, 12) !== env.crc32(s.substr(0, 12))) continue;
+    const gen = readU32(s, 4);
+    if (st.current < 0 || gen > st.gen) {
+      st.current = i;
+      st.gen = gen;
+      st.carried = s.charCodeAt(8);
+      content = s;
+    }
+  }
+  if (st.current < 0) return st;
+  const attempts = content.substr(COUNTER_HEADER_BYTES, slots);
+  const used = attempts.indexOf("\xff");
+  st.used = used < 0 ? slots : used;
+  // Only a fully programmed success byte (0x00) counts: conservative after a torn write.
+  const lastSuccess = content.substr(COUNTER_HEADER_BYTES + slots, st.used).lastIndexOf("\x00");
+  st.failures = lastSuccess < 0 ? st.carried + st.used : st.used - 1 - lastSuccess;
+  return st;
+}
+
+export function openCounter(env: StoreEnv, names: string[], slots: number): UnaryCounter {
+  if (names.length !== 2) throw new Error("store: a counter needs exactly two file names (A/B), got " + names.length);
+  if (!(slots >= 16 && slots <= 4000)) throw new Error("store: counter slots must be 16..4000, got " + slots);
+  eraseTornVariants(env, names);
+  let st = scanCounter(env, names, slots);
+  const present = env.storage.list();
+  for (let i = 0; i < names.length; i++) {
+    if (i !== st.current && present.indexOf(names[i]!) >= 0) env.storage.erase(names[i]!);
+  }
+
+  function create(carried: number): void {
+    const target = st.current === 0 ? 1 : 0;
+    const targetName = names[target]!;
+    if (env.storage.list(targetName).indexOf(targetName) >= 0) env.storage.erase(targetName);
+    if (!canCreate(env, fileSize(slots))) storeFull("no room to rotate the PIN counter without compaction; run maintenance");
+    let header = COUNTER_MAGIC + u32(st.gen + 1) + String.fromCharCode(carried > 255 ? 255 : carried, 0, 0, 0);
+    header += u32(env.crc32(header));
+    env.storage.write(targetName, header, 0, fileSize(slots)); // the commit
+    if (st.current >= 0) env.storage.erase(names[st.current]!);
+    st = scanCounter(env, names, slots);
+  }
+
+  return {
+    failures: function () {
+      return st.current < 0 ? 0 : st.failures;
+    },
+    beginAttempt: function () {
+      if (st.current < 0 || st.used >= slots) create(st.current < 0 ? 0 : st.failures);
+      const slot = st.used;
+      env.storage.write(names[st.current]!, "\x00", COUNTER_HEADER_BYTES + slot);
+      st.used++;
+      st.failures++;
+      return slot;
+    },
+    markSuccess: function (slot: number) {
+      if (slot !== st.used - 1) throw new Error("store: markSuccess(" + slot + ") is not the latest attempt (" + (st.used - 1) + ")");
+      env.storage.write(names[st.current]!, "\x00", COUNTER_HEADER_BYTES + slots + slot);
+      st.failures = 0;
+    },
+    reset: function (carried: number) {
+      create(carried);
+    },
+    eraseAll: function () {
+      for (let i = 0; i < names.length; i++) if (env.storage.list(names[i]!).indexOf(names[i]!) >= 0) env.storage.erase(names[i]!);
+      st = scanCounter(env, names, slots);
+    },
+    exists: function () {
+      return st.current >= 0;
+    },
+    info: function () {
+      return { current: st.current, gen: st.gen, carried: st.carried, used: st.used, failures: st.failures, slots: slots };
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// The only place that lets Espruino compact Storage (STORAGE.md §5). Compaction erases pages from
+// a RAM copy; a power cut during it makes the next boot wipe the whole store. It therefore runs
+// only when the platform calls it while idle (at boot, before the link answers anything), and only
+// when trash has grown enough that the next rotations would not fit — rarely, by the §7 math.
+import type { StoreEnv } from "./ports.ts";
+
+export interface MaintenanceResult { compacted: boolean; freeBefore: number; freeAfter: number; trashBefore: number }
+
+export function needsCompaction(env: StoreEnv, reserveBytes: number): boolean {
+  const s = env.storage.getStats();
+  return s.trashBytes > 0 && s.freeBytes < reserveBytes;
+}
+
+export function runMaintenance(env: StoreEnv, reserveBytes: number, force?: boolean): MaintenanceResult {
+  const before = env.storage.getStats();
+  const result: MaintenanceResult = { compacted: false, freeBefore: before.freeBytes, freeAfter: before.freeBytes, trashBefore: before.trashBytes };
+  if (before.trashBytes > 0 && (force === true || before.freeBytes < reserveBytes)) {
+    env.storage.compact();
+    result.compacted = true;
+    result.freeAfter = env.storage.getFree();
+  }
+  return result;
+}

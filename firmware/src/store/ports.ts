@@ -1,0 +1,41 @@
+// What the store needs from the board, injected so the same code runs on Espruino (platform.ts
+// passes require("Storage") and E.CRC32) and under vitest (EspruinoStorage over NorFlash).
+// Byte strings (chars 0-255) are the currency, as on a board.
+
+export interface StorageStatsLike {
+  totalBytes: number;
+  freeBytes: number;
+  trashBytes: number;
+}
+
+export interface StoragePort {
+  read(name: string, offset?: number, length?: number): string | undefined;
+  write(name: string, data: string, offset?: number, size?: number): boolean;
+  erase(name: string): void;
+  list(filter?: string): string[];
+  getFree(): number;
+  getStats(): StorageStatsLike;
+  compact(): void;
+}
+
+export interface StoreEnv {
+  storage: StoragePort;
+  // CRC-32 (IEEE) of a byte string, as E.CRC32 computes it.
+  crc32(data: string): number;
+  // Erase unit of the Storage area (4096 on nRF52, 16384 on the Pico). Files are never created
+  // with their Espruino header in the last page: a torn header there makes the boot check wipe all.
+  pageBytes: number;
+}
+
+// Thrown (as a plain object: Espruino has no reliable `instanceof Error`, facts §1) when a write
+// would need more Storage than is free without letting Espruino auto-compact.
+export interface StoreFull { storeFull: true; reason: string }
+
+export function storeFull(reason: string): never {
+  const e: StoreFull = { storeFull: true, reason: reason };
+  throw e;
+}
+
+export function isStoreFull(e: unknown): e is StoreFull {
+  return typeof e === "object" && e !== null && (e as StoreFull).storeFull === true;
+}

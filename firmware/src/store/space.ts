@@ -1,0 +1,46 @@
+// Preflight for file creation. Espruino's Storage auto-compacts when no hole fits, and a power cut
+// during compaction wipes a multi-page store at the next boot (STORAGE.md §5). So nothing in a
+// command may ever create a file that does not fit in the free space after the last file.
+import type { StoreEnv } from "./ports.ts";
+
+export const ESPRUINO_HEADER_BYTES = 32;
+
+export function creationBytes(size: number): number {
+  return ESPRUINO_HEADER_BYTES + ((size + 3) & ~3);
+}
+
+// Whether a file of `size` data bytes can be created right now without compaction, and without
+// its Espruino header landing in the last page (where a torn header fails the boot check).
+export function canCreate(env: StoreEnv, size: number): boolean {
+  const stats = env.storage.getStats();
+  const headerAt = stats.totalBytes - stats.freeBytes;
+  if (stats.freeBytes < creationBytes(size)) return false;
+  if (headerAt === 0) return true; // empty store: a torn first header wipes nothing of value
+  return headerAt < stats.totalBytes - env.pageBytes;
+}
+
+// Names Espruino lists after a power cut tore the header of one of our files: every byte has at
+// least the bits of our name (bits only clear while programming) and some word is still 0xFF.
+export function isTornVariant(listed: string, ours: string): boolean {
+  if (listed === ours || listed.indexOf("\xff") < 0 || listed.length < ours.length) return false;
+  for (let i = 0; i < ours.length; i++) {
+    const t = ours.charCodeAt(i);
+    if ((listed.charCodeAt(i) & t) !== t) return false;
+  }
+  return true;
+}
+
+export function eraseTornVariants(env: StoreEnv, ours: string[]): number {
+  const names = env.storage.list();
+  let erased = 0;
+  for (let i = 0; i < names.length; i++) {
+    for (let j = 0; j < ours.length; j++) {
+      if (isTornVariant(names[i]!, ours[j]!)) {
+        env.storage.erase(names[i]!);
+        erased++;
+        break;
+      }
+    }
+  }
+  return erased;
+}

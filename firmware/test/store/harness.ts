@@ -1,0 +1,131 @@
+// Test wiring: the firmware's store/security modules over the virtual board's EspruinoStorage on
+// a NorFlash with the puckjs geometry (board/boards/puckjs.json: 40 KB, 4 KB pages, 4 B words,
+// 10,000 erase cycles), node:crypto for SHA-256/AES, and a seeded RNG so every run is repeatable.
+import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { NorFlash, type FlashGeometry } from "../../../board/src/flash.ts";
+import { EspruinoStorage, crc32, stringToBytes } from "../../../board/src/storage.ts";
+import type { StoreEnv } from "../../src/store/ports.ts";
+import type { CryptoPort } from "../../src/security/crypto-port.ts";
+import { openCarrier, DEFAULT_CONFIG, type Carrier, type CarrierConfig } from "../../src/security/carrier.ts";
+import type { Presence } from "../../src/security/presence.ts";
+
+export function profileGeometry(board: string): FlashGeometry {
+  const p = JSON.parse(readFileSync(new URL(`../../../board/boards/${board}.json`, import.meta.url), "utf8"));
+  return { size: p.storage.bytes, pageSize: p.storage.pageBytes, wordSize: p.storage.wordBytes, endurance: p.storage.eraseEndurance };
+}
+
+export const PUCK = profileGeometry("puckjs");
+
+// Stand-in for the firmware bundle Espruino keeps in Storage: makes the store multi-page, as on a
+// board, so a cut during compaction really is fatal (storage-model.md).
+export const BUNDLE_BYTES = 9000;
+
+export function bytes(s: string): Uint8Array {
+  return stringToBytes(s, "test data");
+}
+
+export function envOver(storage: EspruinoStorage, pageBytes: number): StoreEnv {
+  return {
+    storage: {
+      read: (n, o, l) => storage.read(n, o, l),
+      write: (n, d, o, s) => storage.write(n, d, o, s),
+      erase: (n) => storage.erase(n),
+      list: (f) => storage.list(f),
+      getFree: () => storage.getFree(),
+      getStats: () => storage.getStats(),
+      compact: () => storage.compact(),
+    },
+    crc32: (s) => crc32(bytes(s)),
+    pageBytes: pageBytes,
+  };
+}
+
+export function seededCrypto(seed: number): CryptoPort & { reseed(n: number): void } {
+  let counter = 0;
+  let base = seed;
+  const sha = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest("latin1");
+  const aes = (dir: "enc" | "dec", key: string, data: string) => {
+    if (key.length !== 32 || data.length % 16 !== 0) throw new Error(`test AES: key ${key.length} B / data ${data.length} B; need 32 / multiple of 16`);
+    const c = dir === "enc" ? createCipheriv("aes-256-ecb", Buffer.from(key, "latin1"), null) : createDecipheriv("aes-256-ecb", Buffer.from(key, "latin1"), null);
+    c.setAutoPadding(false);
+    return Buffer.concat([c.update(Buffer.from(data, "latin1")), c.final()]).toString("latin1");
+  };
+  return {
+    sha256: sha,
+    aesEncryptEcb: (k, d) => aes("enc", k, d),
+    aesDecryptEcb: (k, d) => aes("dec", k, d),
+    randomBytes: (n) => {
+      let out = "";
+      while (out.length < n) out += sha(`rng:${base}:${counter++}`);
+      return out.substr(0, n);
+    },
+    reseed: (n) => {
+      base = n;
+      counter = 0;
+    },
+  };
+}
+
+export class FakePresence implements Presence {
+  armed = false;
+  takeConfirmation(): boolean {
+    const a = this.armed;
+    this.armed = false;
+    return a;
+  }
+}
+
+// A test config: fewer stretching rounds (the count does not change any flash behaviour) and a
+// small counter so rotations happen within a short test.
+export const TEST_CONFIG: CarrierConfig = { ...DEFAULT_CONFIG, pinIterations: 2 };
+
+export interface Rig {
+  flash: NorFlash;
+  storage: EspruinoStorage;
+  env: StoreEnv;
+  crypto: ReturnType<typeof seededCrypto>;
+  presence: FakePresence;
+  clock: { ms: number };
+  config: CarrierConfig;
+  carrier: Carrier;
+  // power-cycle: new Storage over the same flash, Espruino's boot check, then openCarrier
+  reboot(): "ok" | "wiped";
+}
+
+export function makeRig(opts: { config?: CarrierConfig; geometry?: FlashGeometry; seed?: number; bundle?: boolean } = {}): Rig {
+  const geometry = opts.geometry ?? PUCK;
+  const flash = new NorFlash(geometry, { seed: opts.seed ?? 7 });
+  const first = new EspruinoStorage(flash);
+  if (opts.bundle !== false) first.write(".bootcde", "x".repeat(BUNDLE_BYTES));
+  const clock = { ms: 0 };
+  const crypto = seededCrypto(opts.seed ?? 7);
+  const presence = new FakePresence();
+  const config = opts.config ?? TEST_CONFIG;
+  const rig = {
+    flash,
+    storage: first,
+    env: envOver(first, geometry.pageSize),
+    crypto,
+    presence,
+    clock,
+    config,
+    carrier: undefined as unknown as Carrier,
+    reboot(): "ok" | "wiped" {
+      flash.cancelPowerCuts();
+      flash.powerOn();
+      rig.storage = new EspruinoStorage(flash);
+      const boot = rig.storage.bootCheck();
+      rig.env = envOver(rig.storage, geometry.pageSize);
+      rig.carrier = openCarrier({ env: rig.env, crypto, presence, now: () => clock.ms }, config);
+      return boot;
+    },
+  };
+  rig.carrier = openCarrier({ env: rig.env, crypto, presence, now: () => clock.ms }, config);
+  return rig;
+}
+
+// Does the raw flash image contain `needle` anywhere?
+export function flashContains(flash: NorFlash, needle: string): boolean {
+  return Buffer.from(flash.snapshot()).indexOf(Buffer.from(needle, "latin1")) >= 0;
+}
