@@ -1,0 +1,50 @@
+// Shared inputs of the bench sections: the release bundle (rebuilt when firmware sources are newer
+// than firmware/dist) and the board profiles.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { listProfiles, loadProfile, type BoardProfile } from "../board/src/profiles.ts";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const DIST = join(ROOT, "firmware", "dist");
+const REPORT = join(DIST, "build-report.json");
+const RELEASE = join(DIST, "keycarrier.js");
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+let built = false;
+/** Runs `npm run build` when the release bundle is missing or older than firmware/src. */
+export function ensureBuild(log: (line: string) => void = () => {}): void {
+  if (built) return;
+  const stale = !existsSync(REPORT) || !existsSync(RELEASE) || statSync(REPORT).mtimeMs < newestMtime(join(ROOT, "firmware", "src"));
+  if (stale) {
+    log("bench: firmware/dist is missing or older than firmware/src; running the build");
+    execFileSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "firmware", "build", "cli.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  }
+  if (!existsSync(RELEASE)) throw new Error("bench: the build did not produce firmware/dist/keycarrier.js; run `npm run build` and read its gate findings");
+  built = true;
+}
+
+export function releaseBundle(): string {
+  ensureBuild();
+  return readFileSync(RELEASE, "latin1");
+}
+
+export interface BuildReport { bytes: { release: number; debug: number }; estimatedJsVarsFromStorage: number; boards: { id: string; vars: number; varsPercent: number }[]; gate: { verdict: string } }
+
+export function buildReport(): BuildReport {
+  ensureBuild();
+  return JSON.parse(readFileSync(REPORT, "utf8")) as BuildReport;
+}
+
+export function boardProfiles(): BoardProfile[] {
+  return listProfiles().map((id) => loadProfile(id));
+}

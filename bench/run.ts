@@ -1,0 +1,79 @@
+// `npm run bench`: runs every section (bench/sections/index.ts, plus bench/storage.ts when it
+// exists), prints one table per section and writes bench/results.json. Exits 1 when a budget
+// (sections/index.ts) is broken. `--only <section>` runs one section.
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ROOT, ensureBuild } from "./context.ts";
+import { budgets, sections } from "./sections/index.ts";
+import type { Cell, Row, Section } from "./sections/types.ts";
+
+const CAVEAT = "Device ms and vars are cost-model ESTIMATES (board/docs/cost-model.md): profile calibrations come from instruction counts, good to about ±2x. Compare designs with them; don't promise a latency.";
+
+function isSection(x: unknown): x is Section {
+  return typeof x === "object" && x !== null && typeof (x as Section).name === "string" && typeof (x as Section).run === "function";
+}
+
+// bench/storage.ts belongs to the storage work; accept a default export, a `section` export or
+// the module itself shaped as a Section.
+async function optionalSections(): Promise<Section[]> {
+  const file = join(ROOT, "bench", "storage.ts");
+  if (!existsSync(file)) return [];
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const found = [mod["default"], mod["section"], mod["storageSection"], mod].find(isSection);
+  if (!found) throw new Error("bench/storage.ts exists but exports no Section ({name, run(): Promise<Row[]>}) as default, `section` or `storageSection`");
+  return [found];
+}
+
+function format(c: Cell): string {
+  if (typeof c === "number") return Number.isInteger(c) ? String(c) : c.toFixed(1);
+  return c === null ? "" : String(c);
+}
+
+export function table(rows: Row[]): string {
+  if (rows.length === 0) return "(no rows)";
+  const cols: string[] = [];
+  for (const r of rows) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
+  const cells = rows.map((r) => cols.map((c) => format(r[c] ?? null)));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (xs: string[]) => xs.map((x, i) => (i === xs.length - 1 ? x : x.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(cols), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+async function main(): Promise<number> {
+  const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+  const started = performance.now();
+  ensureBuild((l) => console.log(l));
+  console.log(CAVEAT + "\n");
+  const all = [...sections, ...(await optionalSections())].filter((s) => !only || s.name === only);
+  if (all.length === 0) throw new Error(`bench: no section named ${only}; sections: ${sections.map((s) => s.name).join(", ")}`);
+  const results: Record<string, { note?: string; ms: number; rows: Row[] }> = {};
+  for (const s of all) {
+    const t0 = performance.now();
+    const rows = await s.run();
+    const ms = Math.round(performance.now() - t0);
+    results[s.name] = { ...(s.note ? { note: s.note } : {}), ms, rows };
+    console.log(`== ${s.name} (${ms} ms)${s.note ? "\n" + s.note : ""}\n${table(rows)}\n`);
+  }
+  let broken = 0;
+  const verdicts = [];
+  for (const b of budgets) {
+    const rows = results[b.section]?.rows.filter(b.where) ?? [];
+    for (const r of rows) {
+      const v = Number(r[b.column]);
+      const ok = v <= b.max;
+      if (!ok) broken++;
+      verdicts.push({ why: b.why, value: v, max: b.max, ok });
+      console.log(`${ok ? "PASS" : "FAIL"} ${b.why}: ${v} (max ${b.max})`);
+    }
+  }
+  const out = join(ROOT, "bench", "results.json");
+  writeFileSync(out, JSON.stringify({ caveat: CAVEAT, generatedAt: new Date().toISOString(), node: process.version, sections: results, budgets: verdicts }, null, 2) + "\n");
+  console.log(`\nwrote ${out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return broken === 0 ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (e: unknown) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  process.exit(2);
+});

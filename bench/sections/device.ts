@@ -1,0 +1,66 @@
+// Device time and memory per command on every board profile, from the cost model.
+import type { BoardProfile } from "../../board/src/profiles.ts";
+import { boardProfiles, releaseBundle } from "../context.ts";
+import { bootMetered, measureRequest, pingBody, requestFrame, type MeteredDevice } from "../device-cost.ts";
+import type { Row, Section } from "./types.ts";
+
+// PROTOCOL.md §7.2: PING carries at most 500 bytes (a 512-byte body minus the map and bstr heads).
+export const PING_MAX_DATA = 500;
+export const PING_SIZES = [16, 128, 512];
+// USB full-speed CDC delivers at most 64 bytes per packet, so a real board sees long frames in pieces.
+const USB_PACKET = 64;
+
+function pingData(n: number): string {
+  let s = "";
+  for (let i = 0; i < n; i++) s += String.fromCharCode((i * 31 + 7) & 255);
+  return s;
+}
+
+function row(profile: BoardProfile, device: MeteredDevice, command: string, frame: string, chunks = 1, note = ""): Row {
+  const r = measureRequest(device, profile, frame, chunks);
+  const charsPerVar = profile.memoryFromStorage.ramStringCharsPerVar;
+  // Code and globals (cost model walk; closures are invisible to it) + the request and the
+  // response strings alive while the request runs.
+  const vars = r.vars + Math.ceil(frame.length / charsPerVar) + Math.ceil(r.response.length / charsPerVar);
+  const top = Object.entries(r.estimate.breakdown).filter(([k, v]) => typeof v === "number" && k !== "native").sort((a, b) => (b[1] as number) - (a[1] as number))[0]!;
+  return {
+    board: profile.id, command, chunks,
+    deviceMs: Math.round(r.ms * 10) / 10,
+    nativeMs: Math.round(r.estimate.breakdown.native * 10) / 10,
+    jsStatements: r.estimate.counts.statements,
+    jsCalls: r.estimate.counts.entries,
+    biggestJsPart: `${top[0]} ${(top[1] as number).toFixed(1)} ms`,
+    estVars: vars,
+    varsPctOfBoard: Math.round((vars / profile.vars.count) * 1000) / 10,
+    wireBytes: frame.length + r.response.length,
+    roundTrips: 1,
+    note,
+  };
+}
+
+export function deviceRows(profiles: BoardProfile[] = boardProfiles(), bundle = releaseBundle()): Row[] {
+  const rows: Row[] = [];
+  for (const profile of profiles) {
+    const device = bootMetered(bundle, profile);
+    const bootMs = device.meter.estimate(profile).ms;
+    const usbNote = profile.peripherals.usb ? "" : "no USB on this board: the link's code path on its calibration";
+    const first = row(profile, device, "INFO (first after boot)", requestFrame(200, 1, "\xa0"), 1, `boot itself ~${bootMs.toFixed(0)} ms. ${usbNote}`.trim());
+    rows.push(first);
+    rows.push(row(profile, device, "INFO", requestFrame(1, 1, "\xa0"), 1, usbNote));
+    let seq = 2;
+    for (const size of PING_SIZES) {
+      const n = Math.min(size, PING_MAX_DATA);
+      const note = n < size ? `capped at PING's ${PING_MAX_DATA}-byte maximum (PROTOCOL.md §7.2)` : "";
+      rows.push(row(profile, device, `PING ${size}`, requestFrame(seq++, 2, pingBody(pingData(n))), 1, [note, usbNote].filter(Boolean).join("; ")));
+    }
+    const big = requestFrame(seq++, 2, pingBody(pingData(PING_MAX_DATA)));
+    rows.push(row(profile, device, `PING ${PING_MAX_DATA} in ${USB_PACKET} B chunks`, big, Math.ceil(big.length / USB_PACKET), "as USB full-speed packets arrive"));
+  }
+  return rows;
+}
+
+export const deviceSection: Section = {
+  name: "device",
+  note: "cost-model estimate of one request (release bundle, one chunk unless stated): deviceMs = JS + native; estVars = code run from Storage + globals + the request/response strings",
+  run: async () => deviceRows(),
+};

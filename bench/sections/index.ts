@@ -1,0 +1,16 @@
+// The bench's sections, in print order. A later issue adds its figures by appending a Section here
+// (bench/storage.ts, when present, is picked up by run.ts without an edit).
+import { buildSection } from "./build.ts";
+import { deviceSection } from "./device.ts";
+import { tcpSection } from "./tcp.ts";
+import type { Budget, Section } from "./types.ts";
+
+export const sections: Section[] = [buildSection, deviceSection, tcpSection];
+
+export const budgets: Budget[] = [
+  {
+    section: "device", column: "deviceMs", max: 30,
+    where: (r) => r["board"] === "puckjs" && r["command"] === "INFO",
+    why: "issue 4: INFO costs <= 30 ms estimated device time on puckjs (steady state; first-after-boot is reported too)",
+  },
+];
