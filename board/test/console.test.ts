@@ -69,9 +69,22 @@ describe("REPL echo, result and prompt", () => {
     expect(out.endsWith("\r\n>")).toBe(true);
   });
 
-  it("prints uncaught errors and no =result", () => {
+  it("prints uncaught errors with line, column and caret, and no =result", () => {
     const { b } = freshBoard();
-    expect(type(b, "foo()\r")).toBe("foo()\r\nUncaught ReferenceError: foo is not defined\r\n>");
+    // the column is where the sandbox's engine (V8) places the failing statement
+    expect(type(b, "var x=1; foo()\r")).toBe("var x=1; foo()\r\nUncaught ReferenceError: foo is not defined\r\n at line 1 col 10\r\nvar x=1; foo()\r\n         ^\r\n>");
+  });
+
+  it("cuts long error lines to 60 chars around the column, as jsiConsolePrintTokenLineMarker does", () => {
+    const { b } = freshBoard();
+    const line = "var a = 1;".repeat(5) + "nope();" + " var b = 2;".repeat(4);
+    b.console.receive("\x10" + line + "\n");
+    const out = b.take().split("\r\n");
+    expect(out[0]).toBe("Uncaught ReferenceError: nope is not defined");
+    expect(out[1]).toBe(" at line 1 col 51");
+    expect(out[2]).toBe("..." + line.slice(23, 83) + "...");
+    expect(out[3]!.indexOf("^")).toBe(3 + 50 - 23);
+    expect(out[2]!.slice(out[3]!.indexOf("^"), out[3]!.indexOf("^") + 4)).toBe("nope");
   });
 
   it("rubs out a character on backspace", () => {
@@ -100,7 +113,7 @@ describe("async output", () => {
     b.console.print("tock\n");
     b.console.idle();
     expect(b.take()).toBe("\x1b[D\x1b[D\r\x1b[Jtick\r\ntock\r\n>ab");
-    expect(type(b, "c\r")).toBe("c\r\nUncaught ReferenceError: abc is not defined\r\n>");
+    expect(type(b, "c\r")).toBe("c\r\nUncaught ReferenceError: abc is not defined\r\n at line 1 col 1\r\nabc\r\n^\r\n>");
   });
 
   it("reprints a multi-line input with ':' continuation prefixes", () => {

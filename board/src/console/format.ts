@@ -245,3 +245,43 @@ export function formatToJS(v: unknown): string {
   p.value(v, 0);
   return p.out;
 }
+
+/**
+ * "Uncaught …" text for an error, Espruino style: `String(error)`, then — when the error's stack
+ * places it in the evaluated REPL text — ` at line L col C`, the source line (long lines cut to
+ * 60 chars around the column with "...", as jsiConsolePrintTokenLineMarker does) and a caret.
+ * `frameFile` is the file name the board evaluates REPL input under (a Node vm stack frame name).
+ */
+export function formatUncaught(error: unknown, source: string | undefined, frameFile = "REPL"): string {
+  let text = errorToString(error);
+  const stack = error !== null && typeof error === "object" ? (error as { stack?: unknown }).stack : undefined;
+  if (source === undefined || typeof stack !== "string") return text;
+  const escaped = frameFile.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const m = new RegExp(`\\n\\s+at (?:[^\\n]*\\()?${escaped}:(\\d+):(\\d+)\\)?`).exec(stack);
+  if (!m) return text;
+  const line = Number(m[1]);
+  let col = Number(m[2]);
+  let src = source.split("\n")[line - 1];
+  if (src === undefined) return text;
+  text += `\n at line ${line} col ${col}\n`;
+  let prefix = "";
+  if (src.length > 60 && col - 1 > 30) {
+    const skip = col - 1 - 30;
+    prefix = "...";
+    src = src.slice(skip + 3);
+    col -= skip;
+  }
+  text += prefix + src.slice(0, 60) + (src.length > 60 ? "..." : "") + "\n" + " ".repeat(Math.max(0, col - 1)) + "^";
+  return text;
+}
+
+/** `%v` of an error: "Type: message" for error objects (Espruino has no .name), else the value. */
+function errorToString(error: unknown): string {
+  if (error !== null && typeof error === "object" && "message" in error) {
+    const e = error as { type?: unknown; name?: unknown; message?: unknown };
+    const type = e.type ?? e.name ?? "Error";
+    const msg = String(e.message);
+    return msg ? `${String(type)}: ${msg}` : String(type);
+  }
+  return String(error);
+}

@@ -12,7 +12,7 @@
  * The cursor always stays at the end of the line: arrow keys, Home/End and history are read and
  * ignored (their escape sequences never leak into the line).
  */
-import { formatReplValue, formatToJS } from "./format.ts";
+import { formatReplValue, formatToJS, formatUncaught } from "./format.ts";
 import { heatshrinkDecompress } from "./heatshrink.ts";
 import { countOpenBrackets, parseLooseJson } from "./lex.ts";
 import {
@@ -52,8 +52,13 @@ export interface ConsoleHost {
   /** E.emit('packetUpload', info) — optional; called once per DATA block written. */
   emitPacketUpload?(info: PacketUploadInfo): void;
   clock: ConsoleClock;
-  /** Text after "Uncaught " for an error (may span lines with "\n"); default String(error). */
-  describeError?(error: unknown): string;
+  /**
+   * Text after "Uncaught " for an error (may span lines with "\n"). `source` is the REPL text that
+   * was evaluated, when the error came from it. Default: formatUncaught with frame file `replFile`.
+   */
+  describeError?(error: unknown, source?: string): string;
+  /** The file name the host's evaluate() gives REPL code in stack frames (default "REPL"). */
+  readonly replFile?: string;
   /** REPL text after "=" (default: Espruino's pretty printer). */
   formatResult?(value: unknown): string;
   /** E.toJS(value) (default: Espruino's compact printer). */
@@ -189,8 +194,8 @@ export class EspruinoConsole {
   }
 
   /** An uncaught error from a callback, printed like jsiCheckErrors does. */
-  reportUncaught(error: unknown): void {
-    this.print("Uncaught " + this.describe(error) + "\n");
+  reportUncaught(error: unknown, source?: string): void {
+    this.print("Uncaught " + this.describe(error, source) + "\n");
   }
 
   /** End of an event-loop turn: put the prompt back if something took it away. */
@@ -335,7 +340,7 @@ export class EspruinoConsole {
       if (result.ok) {
         if (this.echoEnabled() && !isEmpty) this.printRaw("=" + this.formatResult(result.value) + "\n");
       } else {
-        this.reportUncaught(result.error);
+        this.reportUncaught(result.error, line);
       }
       this.echoOffForLine = false;
       return;
@@ -384,9 +389,9 @@ export class EspruinoConsole {
     return this.host.formatResult ? this.host.formatResult(v) : formatReplValue(v);
   }
 
-  private describe(error: unknown): string {
-    if (this.host.describeError) return this.host.describeError(error);
-    return String(error);
+  private describe(error: unknown, source?: string): string {
+    if (this.host.describeError) return this.host.describeError(error, source);
+    return formatUncaught(error, source, this.host.replFile ?? "REPL");
   }
 
   // ---------------------------------------------------------------- packets

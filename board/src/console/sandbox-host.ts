@@ -145,7 +145,7 @@ export class SandboxBoard {
   private evaluate(code: string, lineNumberOffset: number): EvalResult {
     this.evaluations.push({ code, lineNumberOffset });
     try {
-      return { ok: true, value: vm.runInContext(code, this.context) };
+      return { ok: true, value: vm.runInContext(code, this.context, { filename: "REPL" }) };
     } catch (error) {
       return { ok: false, error };
     }
