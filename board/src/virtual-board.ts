@@ -6,7 +6,9 @@ import vm from "node:vm";
 import { NorFlash, PowerCut } from "./flash.ts";
 import { EspruinoStorage } from "./storage.ts";
 import { loadProfile, validateProfile, type BoardProfile } from "./profiles.ts";
-import { getSizeOf, estimateVars } from "./cost/index.ts";
+import { getSizeOf, estimateVars, codeVars, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
+  type CostCounts, type CostEstimate, type ScopeRecord, type ProfileLike, type VarEstimate } from "./cost/index.ts";
+import { unhoistFunctions } from "./runtime/no-hoist.ts";
 import { VirtualClock } from "./runtime/clock.ts";
 import { Emitter, type RuntimeCore } from "./runtime/core.ts";
 import { BoardHang, Realm } from "./runtime/realm.ts";
@@ -25,12 +27,30 @@ export { BoardHang } from "./runtime/realm.ts";
 export const ESPRUINO_VERSION = "2v29";
 export type DeviceName = "USB" | "Serial1" | "LoopbackA" | "LoopbackB";
 
-/** The cost model's hook (board/src/cost CostMeter satisfies it). */
+/**
+ * The cost model's hook (board/src/cost CostMeter satisfies it). Only `native` is required; each
+ * optional member switches on one part of the wiring (board/docs/cost-model.md "Wiring").
+ */
 export interface CostMeterLike {
   native(kind: string, bytes: number, units?: number): void;
   /** Defines the hidden global instrumented code calls; run on every fresh context. */
   install?(globalObject: object): void;
+  /** Instruments source before the board compiles it (boot files, evaluate, string callbacks, modules, eval). */
+  prepare?(code: string, filename?: string): string;
+  /** Opens/closes the cost scope of one event-loop entry ("timer", "USB.data", "watch", "NFCrx", "boot", "eval", …). */
+  begin?(label: string): void;
+  end?(): ScopeRecord;
+  /** Counts so far inside the innermost open scope `label` (NFCrx: read when the firmware replies). */
+  peek?(label?: string): ScopeRecord | undefined;
+  estimate?(profile?: ProfileLike | null, counts?: CostCounts): CostEstimate;
+  /** Called by instrumented code every `everyHits` counter hits; used to sample memory while code runs. */
+  setTick?(everyHits: number, fn: (() => void) | null): void;
 }
+
+/** What the cost wiring reports to the harness (also printed on the console, prefixed "[virtual board]"). */
+export type CostEvent =
+  | { kind: "nfc-late"; atMs: number; ms: number; budgetMs: number }
+  | { kind: "out-of-memory"; atMs: number; entry: string; needed: number; limit: number };
 
 /** What the console module (board/src/console) plugs in when it owns the console device. */
 export interface ConsoleAttachment {
@@ -147,6 +167,15 @@ export class VirtualBoard {
   private builtinGlobals = new Set<string>();
   private bootCount = 0;
   private bootCodeBytes = 0;
+  private moduleCodeBytes = 0;
+  private contextGlobal: Record<string, unknown> | undefined;
+  /** Set while an out-of-memory interrupts the running entry: every native call and counter tick rethrows it. */
+  private outOfMemory: OutOfMemory | undefined;
+  /** Usage last reported as out of memory; a report repeats only when usage grows past it. */
+  private oomWatermark = 0;
+  private errorFlags: string[] = [];
+  private readonly costEventList: CostEvent[] = [];
+  private readonly costEventListeners: ((e: CostEvent) => void)[] = [];
 
   constructor(opts: VirtualBoardOptions) {
     this.profile = typeof opts.board === "string" ? loadProfile(opts.board) : validateProfile(opts.board, opts.board.id ?? "(inline)");
@@ -358,14 +387,35 @@ export class VirtualBoard {
     let outcome: EvalOutcome = { ok: false, error: new Error("evaluation did not run") };
     this.enter("evaluate", () => {
       try {
-        const script = new vm.Script(code, { filename: opts.filename ?? "REPL", lineOffset: opts.lineOffset ?? 0 });
+        const filename = opts.filename ?? "REPL";
+        const script = new vm.Script(this.prepareSource(code, filename), { filename, lineOffset: opts.lineOffset ?? 0 });
         outcome = { ok: true, value: script.runInContext(this.context!) };
       } catch (error) {
         if (error instanceof PowerCut) throw error;
-        outcome = { ok: false, error };
+        outcome = { ok: false, error }; // an OutOfMemory interrupt ends up here too (already printed)
       }
     });
     return outcome;
+  }
+
+  /** Cost events so far (late NFC replies, out-of-memory), oldest first; only with a cost meter. */
+  costEvents(): readonly CostEvent[] {
+    return this.costEventList;
+  }
+
+  /** Calls `cb` for every cost event as it happens. Returns an unsubscribe function. */
+  onCostEvent(cb: (e: CostEvent) => void): () => void {
+    this.costEventListeners.push(cb);
+    return () => {
+      const i = this.costEventListeners.indexOf(cb);
+      if (i >= 0) this.costEventListeners.splice(i, 1);
+    };
+  }
+
+  /** The JsVars estimate process.memory() reports: code run from Storage plus the firmware's live globals. */
+  memoryEstimate(): VarEstimate {
+    this.requireOn("memoryEstimate()");
+    return this.estimateMemory();
   }
 
   /** E.emit(event, ...args) from the host (e.g. the console's 'packet' events); returns listener count. */
@@ -403,6 +453,10 @@ export class VirtualBoard {
       printLine: (line) => this.printLine(line),
       assertPowered: () => this.assertPowered(),
       pump: () => this.pump(),
+      costScope: (label, fn) => this.costScope(label, fn),
+      nfcReplyEstimate: () => this.nfcReplyEstimate(),
+      nfcLateReply: (ms) => this.reportCostEvent({ kind: "nfc-late", atMs: this.clock.now(), ms, budgetMs: NFC_FRAME_BUDGET_MS },
+        `NFC reply estimated at ${ms.toFixed(2)} ms on ${this.profile.id}, after the ${NFC_FRAME_BUDGET_MS} ms frame delay: the reader got no reply`),
     };
   }
 
@@ -426,14 +480,19 @@ export class VirtualBoard {
   /** Runs `fn` (host code that calls into the firmware) as one event-loop entry. */
   private enter(label: string, fn: () => void): void {
     if (!this.context) return;
+    const scope = costLabelOf(label);
     if (this.entryDepth > 0) {
       // Re-entered from firmware (E.emit, a Loopback write...): run inline; promise jobs, restarts
       // and power cuts are handled once, when the outermost entry ends, as on the board.
+      this.costBegin(scope);
       try {
         fn();
       } catch (e) {
         if (e instanceof PowerCut) { this.dead = e; throw e; }
+        if (e === this.outOfMemory) throw e; // interrupts the whole stack, not just this handler
         this.reportUncaught(e);
+      } finally {
+        this.costEnd(scope);
       }
       return;
     }
@@ -443,10 +502,13 @@ export class VirtualBoard {
         fn();
       } catch (e) {
         if (e instanceof PowerCut) { this.dead = e; return; }
-        this.reportUncaught(e);
+        if (e !== this.outOfMemory) this.reportUncaught(e); // OUT OF MEMORY was printed when it struck
       }
+      this.endInterrupt();
       this.runMicrotasks();
+      this.endInterrupt();
     };
+    this.costBegin(scope);
     this.entryDepth++;
     try {
       this.entryScript.runInContext(this.context, { timeout: this.timeoutMs, breakOnSigint: false });
@@ -457,7 +519,10 @@ export class VirtualBoard {
     } finally {
       this.entryDepth--;
       this.pendingEntry = previous;
+      this.endInterrupt();
+      this.costEnd(scope);
     }
+    if (this.powered && !this.dead) this.checkMemory(label, false);
     if (this.dead) {
       this.dead = undefined;
       this.powerCut();
@@ -473,7 +538,8 @@ export class VirtualBoard {
         rejections = this.drainMicrotasks();
       } catch (e) {
         if (e instanceof PowerCut) { this.dead = e; return; }
-        this.reportUncaught(e);
+        if (e !== this.outOfMemory) this.reportUncaught(e);
+        this.endInterrupt();
         continue;
       }
       if (this.dead) return;
@@ -489,7 +555,7 @@ export class VirtualBoard {
     if (!this.context) return;
     this.enter(label, () => {
       if (typeof fn === "string") {
-        new vm.Script(fn, { filename: label }).runInContext(this.context!);
+        new vm.Script(this.prepareSource(fn, label), { filename: label }).runInContext(this.context!);
       } else if (typeof fn === "function") {
         (fn as (...a: unknown[]) => unknown)(...args);
       }
@@ -525,6 +591,7 @@ export class VirtualBoard {
 
   private native(kind: string, bytes: number, units?: number): void {
     this.assertPowered();
+    if (this.outOfMemory) throw this.outOfMemory;
     this.cost?.native(kind, bytes, units);
     for (const arm of this.nativeCutArm) {
       if (arm.kind === kind && --arm.remaining === 0) {
@@ -564,13 +631,24 @@ export class VirtualBoard {
     }
     const nrf52 = NRF52_BOARDS.test(this.profile.espruinoBoard);
     const skip = (kind === "powerOn" || kind === "reboot") && nrf52 && this.pins.buttonHeld(1);
+    // One "boot" cost scope for the boot files and E.on('init'); ended before a restart boots again.
+    this.costBegin("boot");
+    try {
+      this.runBootFiles(kind, skip, file);
+    } finally {
+      this.costEnd("boot");
+    }
+    if (this.powered && !this.restart) this.console?.onBoot?.(kind);
+  }
+
+  private runBootFiles(kind: BootKind, skip: boolean, file: string | undefined): void {
     if (!skip) {
       const run = (name: string): boolean => {
         if (!this.powered || this.restart) return false;
         const code = this.storage.read(name);
         if (code === undefined) return false;
         this.bootCodeBytes += code.length;
-        this.enter(name, () => { new vm.Script(code, { filename: name }).runInContext(this.context!); });
+        this.enter(name, () => { new vm.Script(this.prepareSource(code, name), { filename: name }).runInContext(this.context!); });
         return true;
       };
       if (kind === "powerOn") run(".bootPowerOn");
@@ -587,7 +665,6 @@ export class VirtualBoard {
     if (this.powered && !this.restart) {
       for (const fn of this.events.E.get("init")) this.invoke("E.on('init')", fn, []);
     }
-    if (this.powered && !this.restart) this.console?.onBoot?.(kind);
   }
 
   private processRestart(): void {
@@ -608,12 +685,17 @@ export class VirtualBoard {
     this.events.NRF.clear();
     for (const d of this.devices.values()) d.clear();
     this.cachedModules = new Map();
+    this.moduleCodeBytes = 0;
+    this.outOfMemory = undefined;
+    this.oomWatermark = 0;
+    this.errorFlags = [];
     this.mathRandom = stream(this.hwRand(), "Math.random"); // nRF52 seeds rand() from the hardware RNG at init
     const ctx = vm.createContext({}, { name: `KeyCarrier ${this.profile.id}`, codeGeneration: { strings: true, wasm: false } });
     this.context = ctx;
     const realm = new Realm(ctx);
     this.currentRealm = realm;
     const g = vm.runInContext("this", ctx) as Record<string, unknown>;
+    this.contextGlobal = g;
     Object.defineProperty(g, ENTRY_GLOBAL, { value: () => this.pendingEntry?.(), enumerable: false });
     g["__kc_host"] = {
       nowMs: () => this.timeSeconds() * 1000,
@@ -624,7 +706,15 @@ export class VirtualBoard {
     };
     vm.runInContext(PRELUDE, ctx, { filename: "espruino-prelude" });
     this.installGlobals(g, realm);
+    // The firmware's own eval goes through the same no-hoisting pass and instrumentation. Called from
+    // here it is an indirect eval: the code runs at global scope (see board/README.md).
+    const contextEval = vm.runInContext("eval", ctx) as (code: string) => unknown;
+    Object.defineProperty(g, "eval", {
+      value: (code: unknown) => (typeof code === "string" ? contextEval(this.prepareSource(code, "eval")) : code),
+      writable: true, configurable: true, enumerable: false,
+    });
     this.cost?.install?.(g);
+    this.cost?.setTick?.(MEMORY_TICK_HITS, this.cost.estimate ? () => this.memoryTick() : null);
     this.builtinGlobals = new Set(Object.getOwnPropertyNames(g));
   }
 
@@ -734,7 +824,7 @@ export class VirtualBoard {
     E["getTemperature"] = () => 21.25;
     E["setFlags"] = () => {};
     E["getFlags"] = () => realm.object();
-    E["getErrorFlags"] = () => realm.array([]);
+    E["getErrorFlags"] = () => { const f = this.errorFlags; this.errorFlags = []; return realm.array(f); }; // read-and-clear, as on a board
     E["setConsole"] = (dev: unknown) => this.setConsole(dev);
     E["setPassword"] = (pw: unknown) => {
       const s = pw === undefined ? undefined : String(pw);
@@ -811,6 +901,7 @@ export class VirtualBoard {
       }
       const code = this.storage.read(name);
       if (code !== undefined) {
+        this.moduleCodeBytes += code.length; // a module from Storage keeps its function text in flash
         const exports = this.loadModule(name, code, realm);
         this.cachedModules.set(name, exports);
         return exports;
@@ -829,7 +920,7 @@ export class VirtualBoard {
     module["exports"] = exports;
     const fn = typeof code === "function"
       ? (code as (e: unknown, m: unknown) => unknown)
-      : (new vm.Script(`(function (exports, module) {${String(code)}\n})`, { filename: name }).runInContext(this.context!) as (e: unknown, m: unknown) => unknown);
+      : (new vm.Script(this.prepareSource(`(function (exports, module) {${String(code)}\n})`, name), { filename: name }).runInContext(this.context!) as (e: unknown, m: unknown) => unknown);
     fn(exports, module);
     return module["exports"];
   }
@@ -899,13 +990,115 @@ export class VirtualBoard {
     const p = this.profile;
     let usage: number;
     try {
-      // Boot code runs from Storage, so its functions cost what facts §8 measured for code in flash.
-      const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
-      usage = estimateVars(this.globalObject(), { profile: p, exclude: this.builtinGlobals, ...code }).total;
+      usage = this.estimateMemory().total;
     } catch {
       usage = 0;
     }
     return realm.copyIn({ free: Math.max(0, p.vars.count - usage), usage, total: p.vars.count, history: 0, gc: 0, gctime: 0, blocksize: p.vars.bytesPerVar });
+  }
+
+  // ───────────────────────────────────────── cost model wiring (board/docs/cost-model.md "Wiring")
+
+  /** Every source the board compiles passes here: functions un-hoisted, then instrumented when metered. */
+  private prepareSource(code: string, filename: string): string {
+    const unhoisted = unhoistFunctions(code);
+    // Code a caller already instrumented (evaluate(meter.prepare(src))) is not instrumented twice.
+    if (!this.cost?.prepare || unhoisted.includes(COST_GLOBAL)) return unhoisted;
+    return this.cost.prepare(unhoisted, filename);
+  }
+
+  private costBegin(label: string | null): void {
+    if (label !== null) this.cost?.begin?.(label);
+  }
+
+  private costEnd(label: string | null): void {
+    if (label === null || !this.cost?.end) return;
+    try {
+      this.cost.end();
+    } catch {
+      // the harness reset the meter inside this entry: its open scopes are gone, nothing to close
+    }
+  }
+
+  private costScope<T>(label: string, fn: () => T): T {
+    this.costBegin(label);
+    try {
+      return fn();
+    } finally {
+      this.costEnd(label);
+    }
+  }
+
+  /** Estimated time from the start of the NFCrx frame to now (the firmware's nfcSend), if metered. */
+  private nfcReplyEstimate(): { ms: number; inTime: boolean } | undefined {
+    const c = this.cost;
+    if (!c?.peek || !c.estimate) return undefined;
+    const record = c.peek("NFCrx");
+    if (!record) return undefined;
+    const { ms, inTime } = nfcFrameVerdict({ estimate: (p, counts) => c.estimate!(p, counts) }, this.profile, record);
+    return { ms, inTime };
+  }
+
+  private reportCostEvent(event: CostEvent, line: string): void {
+    this.printLine(`[virtual board] ${line}`);
+    this.costEventList.push(event);
+    if (this.costEventList.length > 1000) this.costEventList.shift();
+    for (const l of [...this.costEventListeners]) l(event);
+  }
+
+  /** Code run from Storage (boot files: facts §8 eval figures; modules: require figures) plus live globals. */
+  private estimateMemory(): VarEstimate {
+    const p = this.profile;
+    const g = this.contextGlobal ?? this.globalObject();
+    const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
+    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code });
+    if (this.moduleCodeBytes > 0) {
+      const modules = codeVars(this.moduleCodeBytes, "require", p);
+      est.code += modules;
+      est.total += modules;
+      est.byType["modules"] = modules;
+    }
+    return est;
+  }
+
+  /** Counter tick while metered code runs: samples memory and interrupts the code when it ran out. */
+  private memoryTick(): void {
+    if (this.outOfMemory) throw this.outOfMemory;
+    if (this.entryDepth > 0 && this.powered && !this.dead) this.checkMemory("running code", true);
+  }
+
+  /**
+   * Out of memory (facts §8): Espruino prints OUT OF MEMORY, sets the MEMORY error flag and
+   * interrupts the running code; the board carries on in its event loop. Checked at the end of every
+   * entry and every MEMORY_TICK_HITS counter hits inside metered code (only with a cost meter).
+   */
+  private checkMemory(where: string, interrupt: boolean): void {
+    if (!this.cost?.estimate) return;
+    const limit = this.profile.vars.count;
+    let usage: number;
+    try {
+      usage = this.estimateMemory().total;
+    } catch {
+      return;
+    }
+    if (usage <= limit) { this.oomWatermark = 0; return; }
+    if (usage <= this.oomWatermark) return; // already reported at this level; nothing new was allocated
+    this.oomWatermark = usage;
+    if (!this.errorFlags.includes(OUT_OF_MEMORY_FLAG)) this.errorFlags.push(OUT_OF_MEMORY_FLAG);
+    this.printLine("OUT OF MEMORY");
+    this.reportCostEvent({ kind: "out-of-memory", atMs: this.clock.now(), entry: where, needed: usage, limit },
+      `about ${usage} vars needed, ${limit} on ${this.profile.id} (${where}${interrupt ? ", interrupted" : ", after the entry finished"})`);
+    if (interrupt) {
+      this.outOfMemory = new OutOfMemory(usage, limit);
+      this.cost.setTick?.(1, () => this.memoryTick()); // every later counter hit rethrows until the entry ends
+      throw this.outOfMemory;
+    }
+  }
+
+  private endInterrupt(): void {
+    if (!this.outOfMemory) return;
+    this.outOfMemory = undefined;
+    this.cost?.setTick?.(MEMORY_TICK_HITS, () => this.memoryTick());
   }
 
   private enableWatchdog(timeoutS: number, auto: boolean): void {
@@ -962,6 +1155,24 @@ export class VirtualBoard {
     }
     if (level !== pressed) this.pins.setButton(n, pressed);
   }
+}
+
+/** Counter hits between memory samples inside metered code: often enough to stop a runaway loop early. */
+const MEMORY_TICK_HITS = 4096;
+
+/**
+ * The cost scope label of an entry (null: no scope of its own; boot files and E.on('init') share the
+ * "boot" scope, NFCrx handlers the frame's "NFCrx" scope opened by the NFC model).
+ */
+function costLabelOf(entryLabel: string): string | null {
+  if (entryLabel === "evaluate") return "eval";
+  if (entryLabel === "setTimeout" || entryLabel === "setInterval") return "timer";
+  if (entryLabel.startsWith("setWatch(")) return "watch";
+  if (entryLabel.startsWith("console input on ")) return "console";
+  if (entryLabel.startsWith(".") || entryLabel === "E.on('init')" || entryLabel === "NRF.on('NFCrx')") return null;
+  const on = /^(\w+)\.on\('([^']*)'\)$/.exec(entryLabel);
+  if (on) return on[1] === "NRF" ? on[2]! : `${on[1]}.${on[2]}`;
+  return entryLabel;
 }
 
 function describeError(e: unknown): string {

@@ -1,12 +1,14 @@
 // The cost model wired to the real VirtualBoard through its public hooks: the board calls
-// meter.native() from its natives and meter.install() on each fresh context; code handed to
-// board.evaluate() is instrumented first with meter.prepare().
+// meter.native() from its natives and meter.install() on each fresh context. Code handed to
+// board.evaluate() already instrumented with meter.prepare() (as the bench does) is not
+// instrumented a second time. The runtime wiring itself: cost-runtime.test.ts.
 import { describe, expect, it } from "vitest";
 import { VirtualBoard } from "../src/virtual-board.ts";
 import { loadProfile } from "../src/profiles.ts";
 import { CostMeter } from "../src/cost/meter.ts";
 import { nfcFrameVerdict } from "../src/cost/nfc-budget.ts";
 import { estimateVars, globalNames } from "../src/cost/vars.ts";
+import { NfcLateReply } from "../src/runtime/nfc.ts";
 
 function meteredBoard(id: string) {
   const meter = new CostMeter();
@@ -38,32 +40,38 @@ describe("CostMeter on the VirtualBoard", () => {
     expect(meter.estimate(loadProfile("puckjs"), record.counts).breakdown.flash).toBeGreaterThan(0);
   });
 
+  // The board opens one "NFCrx" scope per frame and judges the reply at the moment of nfcSend
+  // (nfcFrameVerdict); a late reply is rejected as no reply (NfcLateReply).
   async function nfcTiming(handler: string, frameBytes: number) {
     const { meter, board, run } = meteredBoard("puckjs");
     run(`var c = require('crypto'), key = new Uint8Array(16), pad = new Uint8Array(256), out = new Uint8Array(256);
       NRF.on('NFCrx', ${handler});
       NRF.nfcStart();`);
     board.nfc.fieldOn();
-    meter.begin("NFCrx");
-    const reply = await board.nfc.transceive(new Uint8Array(frameBytes).fill(7));
-    return { reply, verdict: nfcFrameVerdict(meter, loadProfile("puckjs"), meter.end()) };
+    const outcome = await board.nfc.transceive(new Uint8Array(frameBytes).fill(7)).then((reply) => ({ reply, error: undefined }), (error: unknown) => ({ reply: undefined, error }));
+    const frame = meter.lastScope("NFCrx")!;
+    return { ...outcome, board, verdict: nfcFrameVerdict(meter, loadProfile("puckjs"), frame) };
   }
 
   it("NFCrx: a handler that XORs the frame in JS misses the 4.8 ms frame delay", async () => {
-    const { verdict } = await nfcTiming("function (ab) { var f = new Uint8Array(ab); for (var i = 0; i < f.length; i++) out[i] = f[i] ^ pad[i]; NRF.nfcSend(out.subarray(0, 4)); }", 255);
+    const { error, verdict, board } = await nfcTiming("function (ab) { var f = new Uint8Array(ab); for (var i = 0; i < f.length; i++) out[i] = f[i] ^ pad[i]; NRF.nfcSend(out.subarray(0, 4)); }", 255);
+    expect(error).toBeInstanceOf(NfcLateReply);
     expect(verdict.inTime).toBe(false);
     expect(verdict.ms).toBeGreaterThan(100);
+    expect(board.costEvents().map((e) => e.kind)).toEqual(["nfc-late"]);
   });
 
   it("NFCrx: a lean handler around one native AES block makes it, with ~0.3 ms to spare", async () => {
-    const { reply, verdict } = await nfcTiming("function (ab) { NRF.nfcSend(c.AES.encrypt(ab, key, { mode: 'ECB' })); }", 16);
-    expect(reply.length).toBe(16);
+    const { reply, verdict, board } = await nfcTiming("function (ab) { NRF.nfcSend(c.AES.encrypt(ab, key, { mode: 'ECB' })); }", 16);
+    expect(reply?.length).toBe(16);
     expect(verdict.inTime, JSON.stringify(verdict.estimate.breakdown)).toBe(true);
     expect(verdict.ms).toBeGreaterThan(4);
+    expect(board.costEvents()).toEqual([]);
   });
 
   it("NFCrx: three more statements around the same AES block already miss it", async () => {
-    const { verdict } = await nfcTiming("function (ab) { var f = new Uint8Array(ab); var r = c.AES.encrypt(f, key, { mode: 'ECB' }); var n = r.byteLength; NRF.nfcSend(r); }", 16);
+    const { error, verdict } = await nfcTiming("function (ab) { var f = new Uint8Array(ab); var r = c.AES.encrypt(f, key, { mode: 'ECB' }); var n = r.byteLength; NRF.nfcSend(r); }", 16);
+    expect(error).toBeInstanceOf(NfcLateReply);
     expect(verdict.inTime, JSON.stringify(verdict.estimate.breakdown)).toBe(false);
   });
 

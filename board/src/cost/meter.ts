@@ -112,9 +112,36 @@ export class CostMeter {
   private flashBaseErases = 0;
   private open: Snapshot[] = [];
 
+  private tickEvery = Infinity;
+  private tickLeft = Infinity;
+  private tickFn: (() => void) | null = null;
+
   constructor() {
-    // Kept tiny: it runs once per basic block of the firmware.
-    this.hooks = Object.freeze({ b: (siteId: number): void => { this.hits[siteId]!++; } });
+    // Kept tiny: it runs once per basic block of the firmware. With no tick set, tickLeft stays
+    // Infinity and the test never fires.
+    this.hooks = Object.freeze({
+      b: (siteId: number): void => {
+        this.hits[siteId]!++;
+        if (--this.tickLeft <= 0) this.fireTick();
+      },
+    });
+  }
+
+  /**
+   * Calls `fn` from inside the running firmware once every `everyHits` counter hits (null: never).
+   * The runtime uses it to sample memory while code runs; an exception thrown by `fn` propagates
+   * into the firmware at that point, which is how an out-of-memory interrupts running code.
+   */
+  setTick(everyHits: number, fn: (() => void) | null): void {
+    if (fn !== null && !(Number.isInteger(everyHits) && everyHits >= 1)) throw new RangeError(`CostMeter.setTick(everyHits, fn): everyHits must be an integer >= 1, got ${everyHits}`);
+    this.tickFn = fn;
+    this.tickEvery = fn ? everyHits : Infinity;
+    this.tickLeft = this.tickEvery;
+  }
+
+  private fireTick(): void {
+    this.tickLeft = this.tickEvery;
+    this.tickFn?.();
   }
 
   /** Instruments `source` with this meter's site ids; evaluate the returned code after install(). */
@@ -205,6 +232,26 @@ export class CostMeter {
   end(): ScopeRecord {
     const snap = this.open.pop();
     if (!snap) throw new Error("CostMeter.end() without a matching begin(label)");
+    const record = { label: snap.label, counts: this.countsSince(snap) };
+    this.scopes.push(record);
+    if (this.scopes.length > this.maxScopeRecords) this.scopes.splice(0, this.scopes.length - this.maxScopeRecords);
+    return record;
+  }
+
+  /**
+   * What happened so far inside the innermost open scope labelled `label` (any label when omitted),
+   * without ending it; undefined when no such scope is open. The runtime reads an NFCrx scope at
+   * the moment the firmware replies, because the reply time is what the reader waits for.
+   */
+  peek(label?: string): ScopeRecord | undefined {
+    for (let i = this.open.length - 1; i >= 0; i--) {
+      const snap = this.open[i]!;
+      if (label === undefined || snap.label === label) return { label: snap.label, counts: this.countsSince(snap) };
+    }
+    return undefined;
+  }
+
+  private countsSince(snap: Snapshot): CostCounts {
     const c = emptyCounts();
     for (const site of this.sites) {
       const n = this.hits[site.id]! - (snap.hits[site.id] ?? 0);
@@ -217,10 +264,7 @@ export class CostMeter {
     const [words, erases] = this.flashNow();
     c.flashWordWrites = words - snap.words;
     c.flashPageErases = erases - snap.erases;
-    const record = { label: snap.label, counts: c };
-    this.scopes.push(record);
-    if (this.scopes.length > this.maxScopeRecords) this.scopes.splice(0, this.scopes.length - this.maxScopeRecords);
-    return record;
+    return c;
   }
 
   /** Runs fn inside begin(label)/end() and returns fn's result; read the cost with lastScope(label). */

@@ -36,7 +36,7 @@ export function nfcFrameBudget<T>(meter: CostMeter, profile: ProfileLike | null 
  * time of a finished NFCrx scope and whether its reply would have started in time. A late reply
  * should be treated like no reply (the reader gives up).
  */
-export function nfcFrameVerdict(meter: CostMeter, profile: ProfileLike | null | undefined, record: ScopeRecord, budgetMs = NFC_FRAME_BUDGET_MS): { ms: number; inTime: boolean; estimate: CostEstimate } {
+export function nfcFrameVerdict(meter: Pick<CostMeter, "estimate">, profile: ProfileLike | null | undefined, record: ScopeRecord, budgetMs = NFC_FRAME_BUDGET_MS): { ms: number; inTime: boolean; estimate: CostEstimate } {
   const estimate = meter.estimate(profile, record.counts);
   return { ms: estimate.ms, inTime: estimate.ms <= budgetMs, estimate };
 }

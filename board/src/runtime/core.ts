@@ -19,6 +19,12 @@ export interface RuntimeCore {
   assertPowered(): void;
   /** Runs due events now if the host is not already inside the event loop. */
   pump(): void;
+  /** Runs `fn` inside a cost-model scope (no-op wrapper without a meter). */
+  costScope<T>(label: string, fn: () => T): T;
+  /** Estimated board time since the NFCrx frame arrived, and whether it is within the frame delay (undefined: not metered). */
+  nfcReplyEstimate(): { ms: number; inTime: boolean } | undefined;
+  /** Reports a reply that came too late (console line + cost event). */
+  nfcLateReply(ms: number): void;
 }
 
 /** Espruino's Object.prototype.on/emit, kept per object by the host. */

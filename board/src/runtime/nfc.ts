@@ -21,13 +21,25 @@ export class NfcError extends Error {
   }
 }
 
+/** The firmware replied, but the cost model estimates the reply started after the frame delay. */
+export class NfcLateReply extends NfcError {
+  constructor(readonly estimatedMs: number, readonly reply: NfcReply) {
+    super(`the NFCrx handler replied after an estimated ${estimatedMs.toFixed(2)} ms, past the 4.8 ms frame delay (FRAMEDELAYMAX): ` +
+      "the reader got no reply. Precompute the answer or keep the handler to one native call before nfcSend (see meter hotspots)");
+    this.name = "NfcLateReply";
+  }
+}
+
 /** A reply: bytes, a 4-bit ACK/NACK (`ack4`), or nothing (`rearm`). */
 export type NfcReply = Uint8Array & { ack4?: number; rearm?: boolean };
+
+/** One frame waiting for its reply; `lateMs` is set when the cost model says the reply came too late. */
+interface Waiting { reply?: NfcReply; lateMs?: number }
 
 export class NfcController {
   private started = false;
   private field = false;
-  private waiting: { reply?: NfcReply } | undefined;
+  private waiting: Waiting | undefined;
   readonly sent: NfcReply[] = [];
 
   constructor(
@@ -74,7 +86,12 @@ export class NfcController {
       }
       this.core.native("NRF.nfcSend", reply.length);
       this.sent.push(reply);
-      if (this.waiting && !this.waiting.reply) this.waiting.reply = reply;
+      if (this.waiting && !this.waiting.reply) {
+        this.waiting.reply = reply;
+        // The reader waits for the start of the reply: judge the time spent up to this call.
+        const timing = reply.rearm ? undefined : this.core.nfcReplyEstimate();
+        if (timing && !timing.inTime) this.waiting.lateMs = timing.ms;
+      }
     };
   }
 
@@ -97,12 +114,20 @@ export class NfcController {
       return Promise.reject(new NfcError(`an ISO14443-3A frame after SELECT is 1..${NFC_MAX_FRAME} bytes, got ${frame.length}`));
     if (!this.started) return Promise.reject(new NfcError("the tag is not active: the firmware has not called NRF.nfcStart()"));
     if (!this.field) return Promise.reject(new NfcError("the reader field is off: call board.nfc.fieldOn() first"));
-    const waiting: { reply?: NfcReply } = {};
+    const waiting: Waiting = {};
     this.waiting = waiting;
-    this.emit("NFCrx", [this.core.realm().arrayBuffer(frame)]);
+    // One cost scope per frame: every NFCrx listener's work delays the reply.
+    this.core.costScope("NFCrx", () => this.emit("NFCrx", [this.core.realm().arrayBuffer(frame)]));
     if (opts.loseFieldAfterRx) {
       this.fieldOff();
       return Promise.reject(new NfcError("field lost after the frame was received (injected fault); no reply reached the reader"));
+    }
+    if (waiting.lateMs !== undefined) {
+      // A reply the cost model puts after FRAMEDELAYMAX never reaches the reader: treat it as none.
+      this.core.nfcLateReply(waiting.lateMs);
+      if (this.waiting === waiting) this.waiting = undefined;
+      this.advance(NFC_FRAME_DELAY_MS);
+      return Promise.reject(new NfcLateReply(waiting.lateMs, waiting.reply!));
     }
     if (!waiting.reply) this.advance(NFC_FRAME_DELAY_MS);
     if (this.waiting === waiting) this.waiting = undefined;
