@@ -1,0 +1,229 @@
+// The carrier end of the secure channel (docs/CHANNEL.md): mutual authentication by challenge and
+// response, fresh session keys per session, and sealed messages with strict per-direction counters.
+// Per message only native calls do byte work: one AES-ECB block (per-message key), one AES-CTR pass,
+// two SHA-256 calls (HMAC with pads precomputed per session) and, on receive, one AES-ECB call that
+// blinds both tags so `===` compares values an attacker cannot predict.
+import { hmacPads, hmacSha256, readU32be, u32be, type CryptoPrimitives, type HmacPads } from "../crypto/primitives.ts";
+import {
+  CHANNEL_VERSION, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_LIFETIME_MS, DEFAULT_MAX_REJECTED_FRAMES, DIRECTION_TO_CARRIER,
+  DIRECTION_TO_PLATFORM, ID_MAX_BYTES, ID_MIN_BYTES, MAX_COUNTER, MAX_PLAINTEXT_BYTES, MAX_SEALED_BYTES, MESSAGE_KEY_MAGIC,
+  NONCE_BYTES, PROOF_BYTES, PROTOCOL_MAJOR_BOUND, PURPOSE_CARRIER_PROOF, PURPOSE_PLATFORM_PROOF, PURPOSE_SESSION_ENC,
+  PURPOSE_SESSION_MAC, SEALED_FORMAT, SEALED_HEADER_BYTES, SESSION_ENC_KEY_BYTES, STATIC_CHANNEL_KEY_BYTES,
+  STATUS_CHANNEL_AUTH_FAILED, STATUS_CHANNEL_BAD_COUNTER, STATUS_CHANNEL_BAD_MAC, STATUS_CHANNEL_NOT_OPEN, TAG_BYTES,
+  TRANSCRIPT_MAGIC,
+} from "./constants.ts";
+
+/** What personalisation installed (or the transport identity of a blank carrier). Byte strings. */
+export interface ChannelIdentity {
+  carrierId: string;   // 4-32 bytes
+  platformId: string;  // 4-32 bytes: the platform this carrier trusts
+  channelKey: string;  // 32 bytes, diversified by the issuer (host/src/channel/keys.ts)
+}
+
+export interface CarrierChannelOptions {
+  now(): number; // milliseconds, monotonic enough for timeouts
+  idleTimeoutMs?: number;
+  lifetimeMs?: number;
+  maxRejectedFrames?: number;
+}
+
+// status 0 means success; otherwise a PROTOCOL.md status code and a short reason.
+export interface ChannelResult { status: number; detail?: string }
+export interface OpenResult extends ChannelResult { carrierId?: string; carrierNonce?: string; carrierProof?: string }
+export interface UnwrapResult extends ChannelResult { plaintext?: string }
+
+export interface CarrierChannel {
+  open(platformNonce: string): OpenResult;
+  confirm(platformProof: string): ChannelResult;
+  unwrap(sealed: string): UnwrapResult;
+  /** Seals the answer to the request unwrap() last accepted (same counter, other direction). */
+  wrap(plaintext: string): string;
+  close(): void;
+  isOpen(): boolean;
+  /** Next expected platform→carrier counter, -1 when no session is open (for tests and INFO). */
+  expectedCounter(): number;
+}
+
+export const CHANNEL_OK: ChannelResult = { status: 0 };
+
+interface Session {
+  encKey: string;
+  macPads: HmacPads;
+  expectedPlatformProof: string; // until confirmed
+  confirmed: boolean;
+  rxCounter: number;   // next expected platform→carrier counter
+  replyCounter: number; // counter of the accepted request awaiting its reply, -1 if none
+  rejected: number;
+  openedAt: number;
+  lastUsed: number;
+}
+
+function fail(status: number, detail: string): ChannelResult {
+  return { status: status, detail: detail };
+}
+
+function checkId(id: string, what: string): void {
+  if (typeof id !== "string" || id.length < ID_MIN_BYTES || id.length > ID_MAX_BYTES) {
+    throw new Error("channel: " + what + " must be " + ID_MIN_BYTES + "-" + ID_MAX_BYTES + " bytes; re-personalise the carrier");
+  }
+}
+
+/** T = "KCT1" ‖ major ‖ channel version ‖ len‖carrierId ‖ len‖platformId ‖ Np ‖ Nc (§3). */
+export function channelTranscript(carrierId: string, platformId: string, platformNonce: string, carrierNonce: string): string {
+  return TRANSCRIPT_MAGIC + String.fromCharCode(PROTOCOL_MAJOR_BOUND, CHANNEL_VERSION, carrierId.length) + carrierId +
+    String.fromCharCode(platformId.length) + platformId + platformNonce + carrierNonce;
+}
+
+/** The 16-byte block AES-ECB(K_enc) turns into the per-message key (§4). */
+export function messageKeyBlock(direction: number, counter: number): string {
+  return MESSAGE_KEY_MAGIC + String.fromCharCode(direction, 0, 0, 0, 0, 0, 0, 0) + u32be(counter);
+}
+
+export function createCarrierChannel(
+  prims: CryptoPrimitives, identity: () => ChannelIdentity | undefined, opts: CarrierChannelOptions,
+): CarrierChannel {
+  const idleTimeoutMs = opts.idleTimeoutMs || DEFAULT_IDLE_TIMEOUT_MS;
+  const lifetimeMs = opts.lifetimeMs || DEFAULT_LIFETIME_MS;
+  const maxRejected = opts.maxRejectedFrames || DEFAULT_MAX_REJECTED_FRAMES;
+  let session: Session | undefined;
+  // Pads of the static key: one per-byte loop per boot (per key), not per session.
+  let staticKey = "";
+  let staticPads: HmacPads | undefined;
+
+  function padsOf(key: string): HmacPads {
+    if (staticPads === undefined || key !== staticKey) {
+      staticPads = hmacPads(key);
+      staticKey = key;
+    }
+    return staticPads;
+  }
+
+  function live(): Session | undefined {
+    if (session !== undefined) {
+      const t = opts.now();
+      if (t - session.lastUsed > idleTimeoutMs || t - session.openedAt > lifetimeMs) session = undefined;
+    }
+    return session;
+  }
+
+  function reject(s: Session, status: number, detail: string): UnwrapResult {
+    s.rejected++;
+    if (s.rejected >= maxRejected) {
+      session = undefined;
+      return fail(status, detail + "; too many rejected frames, session closed");
+    }
+    return fail(status, detail);
+  }
+
+  return {
+    open: function (platformNonce: string): OpenResult {
+      // A new OPEN always discards the old session: the host can cut the link anyway.
+      session = undefined;
+      if (typeof platformNonce !== "string" || platformNonce.length !== NONCE_BYTES) {
+        return fail(STATUS_CHANNEL_AUTH_FAILED, "platform nonce must be " + NONCE_BYTES + " bytes");
+      }
+      const id = identity();
+      if (id === undefined) return fail(STATUS_CHANNEL_NOT_OPEN, "no channel keys on this carrier");
+      checkId(id.carrierId, "carrier id");
+      checkId(id.platformId, "platform id");
+      if (id.channelKey.length !== STATIC_CHANNEL_KEY_BYTES) throw new Error("channel: static key must be 32 bytes; re-personalise the carrier");
+      const carrierNonce = prims.random(NONCE_BYTES);
+      const t = channelTranscript(id.carrierId, id.platformId, platformNonce, carrierNonce);
+      const pads = padsOf(id.channelKey);
+      const now = opts.now();
+      session = {
+        encKey: hmacSha256(prims, pads, PURPOSE_SESSION_ENC + t).substr(0, SESSION_ENC_KEY_BYTES),
+        macPads: hmacPads(hmacSha256(prims, pads, PURPOSE_SESSION_MAC + t)),
+        expectedPlatformProof: hmacSha256(prims, pads, PURPOSE_PLATFORM_PROOF + t).substr(0, PROOF_BYTES),
+        confirmed: false,
+        rxCounter: 0,
+        replyCounter: -1,
+        rejected: 0,
+        openedAt: now,
+        lastUsed: now,
+      };
+      return {
+        status: 0,
+        carrierId: id.carrierId,
+        carrierNonce: carrierNonce,
+        carrierProof: hmacSha256(prims, pads, PURPOSE_CARRIER_PROOF + t).substr(0, PROOF_BYTES),
+      };
+    },
+
+    confirm: function (platformProof: string): ChannelResult {
+      const s = live();
+      if (s === undefined || s.confirmed) {
+        session = undefined;
+        return fail(STATUS_CHANNEL_NOT_OPEN, "no channel handshake in progress; send CHANNEL_OPEN first");
+      }
+      // One attempt per handshake: a wrong proof ends it (no online guessing).
+      session = undefined;
+      if (typeof platformProof !== "string" || platformProof.length !== PROOF_BYTES) {
+        return fail(STATUS_CHANNEL_AUTH_FAILED, "platform proof must be " + PROOF_BYTES + " bytes");
+      }
+      const blinded = prims.aesEcb(s.encKey, s.expectedPlatformProof + platformProof);
+      if (blinded.substr(0, 16) !== blinded.substr(16, 16)) {
+        return fail(STATUS_CHANNEL_AUTH_FAILED, "platform proof wrong: not our platform, or the nonces were altered");
+      }
+      s.confirmed = true;
+      s.expectedPlatformProof = "";
+      s.lastUsed = opts.now();
+      session = s;
+      return CHANNEL_OK;
+    },
+
+    unwrap: function (sealed: string): UnwrapResult {
+      const s = live();
+      if (s === undefined || !s.confirmed) return fail(STATUS_CHANNEL_NOT_OPEN, "no open channel session (closed, expired or never opened)");
+      const n = sealed.length;
+      if (n <= SEALED_HEADER_BYTES + TAG_BYTES || n > MAX_SEALED_BYTES) {
+        return reject(s, STATUS_CHANNEL_BAD_MAC, "sealed message of " + n + " bytes is outside " + (SEALED_HEADER_BYTES + TAG_BYTES + 1) + "-" + MAX_SEALED_BYTES);
+      }
+      const headerAndCiphertext = sealed.substr(0, n - TAG_BYTES);
+      // Authenticate before reading anything the header claims (format, direction, counter).
+      const tag = hmacSha256(prims, s.macPads, headerAndCiphertext).substr(0, TAG_BYTES);
+      const counter = readU32be(sealed, 2);
+      const keyBlock = messageKeyBlock(DIRECTION_TO_CARRIER, counter);
+      // One native call: the per-message key and both tags blinded under K_enc.
+      const blocks = prims.aesEcb(s.encKey, keyBlock + tag + sealed.substr(n - TAG_BYTES));
+      if (blocks.substr(16, 16) !== blocks.substr(32, 16)) return reject(s, STATUS_CHANNEL_BAD_MAC, "message authentication failed: altered or not from this session");
+      if (sealed.charCodeAt(0) !== SEALED_FORMAT || sealed.charCodeAt(1) !== DIRECTION_TO_CARRIER) {
+        return reject(s, STATUS_CHANNEL_BAD_MAC, "sealed message has the wrong format or direction");
+      }
+      if (counter !== s.rxCounter) {
+        return reject(s, STATUS_CHANNEL_BAD_COUNTER, "counter " + counter + " but expected " + s.rxCounter + ": replayed or reordered");
+      }
+      s.rxCounter = counter + 1;
+      s.replyCounter = counter;
+      s.rejected = 0;
+      s.lastUsed = opts.now();
+      if (s.rxCounter > MAX_COUNTER) session = undefined; // last possible message; reopen afterwards
+      return { status: 0, plaintext: prims.aesCtr0(blocks.substr(0, 16), sealed.substr(SEALED_HEADER_BYTES, n - SEALED_HEADER_BYTES - TAG_BYTES)) };
+    },
+
+    wrap: function (plaintext: string): string {
+      const s = session;
+      if (s === undefined || s.replyCounter < 0) throw new Error("channel: wrap() needs a request accepted by unwrap() first");
+      if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) throw new Error("channel: reply plaintext must be 1-" + MAX_PLAINTEXT_BYTES + " bytes");
+      const counter = s.replyCounter;
+      s.replyCounter = -1;
+      const messageKey = prims.aesEcb(s.encKey, messageKeyBlock(DIRECTION_TO_PLATFORM, counter));
+      const headerAndCiphertext = String.fromCharCode(SEALED_FORMAT, DIRECTION_TO_PLATFORM) + u32be(counter) + prims.aesCtr0(messageKey, plaintext);
+      return headerAndCiphertext + hmacSha256(prims, s.macPads, headerAndCiphertext).substr(0, TAG_BYTES);
+    },
+
+    close: function (): void {
+      session = undefined;
+    },
+
+    isOpen: function (): boolean {
+      const s = live();
+      return s !== undefined && s.confirmed;
+    },
+
+    expectedCounter: function (): number {
+      const s = live();
+      return s !== undefined && s.confirmed ? s.rxCounter : -1;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// The channel's outer commands (PROTOCOL.md §7.3): CHANNEL_OPEN, CHANNEL_CONFIRM, CHANNEL_MESSAGE,
+// CHANNEL_CLOSE. CHANNEL_MESSAGE unwraps an inner request (command id ‖ CBOR body), hands it to the
+// inner dispatcher (the commands that only run inside the channel: PIN, payments, personalisation)
+// and seals its reply (status ‖ CBOR body) under the same counter.
+import { errorReply, ok, okRaw, refuse, unknownField, type Command, type Dispatcher } from "../dispatch.ts";
+import type { CborMap } from "../codec.ts";
+import { STATE_BLANK, STATE_LOCKED, STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_TOO_LARGE } from "../protocol.ts";
+import type { CarrierChannel } from "./channel.ts";
+import {
+  CMD_CHANNEL_CLOSE, CMD_CHANNEL_CONFIRM, CMD_CHANNEL_MESSAGE, CMD_CHANNEL_OPEN, MAX_PLAINTEXT_BYTES, MAX_SEALED_BYTES,
+  NONCE_BYTES, PROOF_BYTES,
+} from "./constants.ts";
+
+// A blank carrier talks through its transport key (personalisation); LOCKED needs the channel for
+// the authenticated wipe; DESTROYED has no keys.
+export const CHANNEL_STATES_MASK = (1 << STATE_BLANK) | (1 << STATE_PERSONALISED) | (1 << STATE_LOCKED);
+const EMPTY_MAP = "\xa0";
+
+function bytesField(args: CborMap, length: number): string | undefined {
+  const v = args[1];
+  if (typeof v !== "string" || v.length !== length) return undefined;
+  return v;
+}
+
+// {1: bstr} for a byte string of 24-65535 bytes, without the generic encoder (each JS statement
+// costs ~0.2 ms on the board).
+export function sealedBody(sealed: string): string {
+  const n = sealed.length;
+  return (n < 256 ? "\xa1\x01\x58" + String.fromCharCode(n) : "\xa1\x01\x59" + String.fromCharCode(n >> 8, n & 255)) + sealed;
+}
+
+export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher): Command[] {
+  return [
+    {
+      id: CMD_CHANNEL_OPEN, name: "CHANNEL_OPEN", allowedStates: CHANNEL_STATES_MASK,
+      run: function (args: CborMap) {
+        const nonce = unknownField(args, [1]) < 0 ? bytesField(args, NONCE_BYTES) : undefined;
+        if (nonce === undefined) return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_OPEN takes {1: " + NONCE_BYTES + "-byte nonce}");
+        const r = channel.open(nonce);
+        if (r.status !== 0) return refuse(r.status, r.detail || "channel open failed");
+        const m: CborMap = {};
+        m[1] = r.carrierId!;
+        m[2] = r.carrierNonce!;
+        m[3] = r.carrierProof!;
+        return ok(m);
+      },
+    },
+    {
+      id: CMD_CHANNEL_CONFIRM, name: "CHANNEL_CONFIRM", allowedStates: CHANNEL_STATES_MASK,
+      run: function (args: CborMap) {
+        const proof = unknownField(args, [1]) < 0 ? bytesField(args, PROOF_BYTES) : undefined;
+        if (proof === undefined) {
+          channel.close();
+          return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_CONFIRM takes {1: " + PROOF_BYTES + "-byte proof}");
+        }
+        const r = channel.confirm(proof);
+        return r.status !== 0 ? refuse(r.status, r.detail || "channel confirm failed") : okRaw(EMPTY_MAP);
+      },
+    },
+    {
+      id: CMD_CHANNEL_MESSAGE, name: "CHANNEL_MESSAGE", allowedStates: CHANNEL_STATES_MASK,
+      run: function (args: CborMap) {
+        const sealed = args[1];
+        if (unknownField(args, [1]) >= 0 || typeof sealed !== "string") return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_MESSAGE takes {1: sealed bytes}");
+        if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "sealed message over " + MAX_SEALED_BYTES + " bytes");
+        const r = channel.unwrap(sealed);
+        if (r.status !== 0) return refuse(r.status, r.detail || "channel message rejected");
+        const plaintext = r.plaintext!;
+        const reply = inner(plaintext.charCodeAt(0), plaintext.substr(1));
+        let answer = String.fromCharCode(reply.status) + reply.body;
+        if (answer.length > MAX_PLAINTEXT_BYTES) {
+          const tooLarge = errorReply(STATUS_TOO_LARGE, "reply over " + MAX_PLAINTEXT_BYTES + " bytes does not fit the channel");
+          answer = String.fromCharCode(tooLarge.status) + tooLarge.body;
+        }
+        return okRaw(sealedBody(channel.wrap(answer)));
+      },
+    },
+    {
+      id: CMD_CHANNEL_CLOSE, name: "CHANNEL_CLOSE", allowedStates: CHANNEL_STATES_MASK,
+      run: function (args: CborMap) {
+        channel.close();
+        return unknownField(args, []) >= 0 ? refuse(STATUS_BAD_ARGUMENT, "CHANNEL_CLOSE takes {}") : okRaw(EMPTY_MAP);
+      },
+    },
+  ];
+}

@@ -1,0 +1,51 @@
+// CryptoPrimitives backed by Espruino's native crypto module (facts §3). The module object and E
+// are parameters, so this file touches no Espruino global itself; platform.ts wires them:
+//   createEspruinoPrimitives(require("crypto"), E)
+import type { CryptoPrimitives } from "./primitives.ts";
+
+export interface EspruinoCryptoModule {
+  SHA256?: (message: string) => ArrayBuffer | undefined;
+  AES?: { encrypt(message: string, key: string, options: { mode: string }): ArrayBuffer | undefined };
+}
+
+export interface EspruinoE {
+  toString(data: ArrayBuffer): string;
+  hwRand(): number;
+}
+
+function need(result: ArrayBuffer | undefined, what: string): ArrayBuffer {
+  // Crypto failures print "ERROR: ..." and return undefined instead of throwing (facts §3).
+  if (result === undefined) throw new Error(what + " failed natively (see the ERROR line above): out of memory or a bad key length");
+  return result;
+}
+
+export function createEspruinoPrimitives(crypto: EspruinoCryptoModule, e: EspruinoE): CryptoPrimitives {
+  const sha = crypto.SHA256;
+  const aes = crypto.AES;
+  if (typeof sha !== "function" || aes === undefined || aes === null) {
+    throw new Error("crypto: this board lacks native SHA256 or AES; the secure channel needs both (Puck.js, Pico)");
+  }
+  const ecb = { mode: "ECB" };
+  const ctr = { mode: "CTR" };
+  return {
+    sha256: function (bytes: string): string {
+      return e.toString(need(sha(bytes), "SHA256"));
+    },
+    aesEcb: function (key: string, data: string): string {
+      return e.toString(need(aes.encrypt(data, key, ecb), "AES-ECB"));
+    },
+    // The board's CTR ignores the IV and starts the counter at 0; decrypting is encrypting again.
+    aesCtr0: function (key: string, data: string): string {
+      return e.toString(need(aes.encrypt(data, key, ctr), "AES-CTR"));
+    },
+    // E.hwRand() is the nRF52 hardware RNG (facts §4); Math.random() is C rand() and never used.
+    random: function (n: number): string {
+      let s = "";
+      while (s.length < n) {
+        const r = e.hwRand();
+        s += String.fromCharCode((r >>> 24) & 255, (r >>> 16) & 255, (r >>> 8) & 255, r & 255);
+      }
+      return s.substr(0, n);
+    },
+  };
+}
