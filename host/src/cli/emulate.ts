@@ -26,18 +26,24 @@ export interface EmulateOptions {
   ptyPath: string | undefined;
   controlPort: number;
   flashFile: string | undefined;
+  firmwareFile: string | undefined;
+  stdio: boolean;
   seed: number;
   virtualClock: boolean;
   banner: boolean;
 }
 
 export const EMULATE_USAGE = `Usage: keycarrier emulate --board nrf52840 [--tcp PORT] [--pty [PATH]] [--control PORT]
-                          [--flash FILE] [--seed N] [--virtual-clock] [--no-banner]
+                          [--flash FILE] [--firmware FILE] [--stdio] [--seed N] [--virtual-clock] [--no-banner]
   --board ID        board profile (board/boards/ID.json): nrf52840, puckjs, pico
   --tcp PORT        serve the USB console on 127.0.0.1:PORT (default: a free port)
   --pty [PATH]      also expose it as a PTY at PATH (default /tmp/keycarrier-<pid>; needs socat)
   --control PORT    JSON-lines control port (buttons, LEDs, power, NFC, clock); default: a free port
   --flash FILE      load the flash image from FILE if present; save it there on exit
+  --firmware FILE   pre-flash FILE (e.g. firmware/dist/keycarrier.js) as .bootcde before power-on,
+                    as a board flashed with \`espruino --storage .bootcde:FILE\` would hold it
+  --stdio           also speak the USB console on stdin/stdout (for \`--port "exec:keycarrier emulate ... --stdio"\`);
+                    the start line and logs then go to stderr, and the emulator exits when stdin closes
   --seed N          RNG / serial number / NFC UID seed (default 1)
   --virtual-clock   deterministic time, moved only by the control port's "advance"
   --no-banner       skip Espruino's start-up banner on boots
@@ -56,7 +62,7 @@ function portArg(flag: string, v: string | undefined): number {
 export function parseEmulateArgs(argv: string[]): EmulateOptions {
   const o: EmulateOptions = {
     board: "", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0,
-    flashFile: undefined, seed: 1, virtualClock: false, banner: true,
+    flashFile: undefined, firmwareFile: undefined, stdio: false, seed: 1, virtualClock: false, banner: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -75,6 +81,13 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
         o.flashFile = f;
         break;
       }
+      case "--firmware": {
+        const f = next();
+        if (!f) throw new EmulateUsageError("--firmware needs a file path (run `npm run build` for firmware/dist/keycarrier.js)");
+        if (!existsSync(f)) throw new EmulateUsageError(`--firmware: no such file ${JSON.stringify(f)} (run \`npm run build\` first?)`);
+        o.firmwareFile = f;
+        break;
+      }
       case "--seed": {
         const v = next();
         const n = Number(v);
@@ -82,6 +95,7 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
         o.seed = n;
         break;
       }
+      case "--stdio": o.stdio = true; break;
       case "--virtual-clock": o.virtualClock = true; break;
       case "--no-banner": o.banner = false; break;
       default: throw new EmulateUsageError(`unknown option ${JSON.stringify(a)}\n${EMULATE_USAGE}`);
@@ -109,6 +123,10 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
     board: o.board, seed: o.seed, clock: o.virtualClock ? "virtual" : "real",
     ...(flashImage ? { flashImage } : {}),
   });
+  if (o.firmwareFile) {
+    // Storage holds byte strings; the bundle is ASCII, and latin1 keeps any other byte as one char.
+    board.storage.write(".bootcde", readFileSync(o.firmwareFile).toString("latin1"));
+  }
   const bc = new BoardConsole(board, { banner: o.banner });
   bc.powerOn();
 
@@ -174,11 +192,20 @@ export async function runEmulate(argv: string[]): Promise<number> {
     process.stderr.write(`keycarrier emulate: ${(e as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(emu.announce + "\n");
   await new Promise<void>((resolve) => {
     const done = (): void => resolve();
     process.once("SIGINT", done);
     process.once("SIGTERM", done);
+    if (opts.stdio) {
+      process.stderr.write(emu.announce + "\n");
+      const consolePort = emu.board.profile.peripherals.usb ? emu.board.usb : emu.board.serial1;
+      consolePort.onData((bytes) => process.stdout.write(bytes));
+      process.stdin.on("data", (chunk: Buffer) => consolePort.write(new Uint8Array(chunk)));
+      process.stdin.once("end", done);
+      process.stdin.once("close", done);
+    } else {
+      process.stdout.write(emu.announce + "\n");
+    }
   });
   await emu.stop();
   return 0;
