@@ -216,6 +216,9 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
   // its commit, rotation erases the old file only after the new one is valid): fail closed.
   if (state() === STATE_PERSONALISED && (!counter.exists() || counter.failures() >= cfg.maxTries)) destroy(DESTROY_TRIES_EXHAUSTED);
   if (state() === STATE_PERSONALISED) armLockout();
+  // A cut in the purge compaction can drop the DESTROYED record and leave erased bytes of the old
+  // files as trash: a BLANK carrier has nothing to lose, so it always purges its trash at boot.
+  if (state() === STATE_BLANK && env.storage.getStats().trashBytes > 0) runMaintenance(env, 0, true);
 
   return {
     state: state,

@@ -93,11 +93,12 @@ export interface Rig {
   reboot(): "ok" | "wiped";
 }
 
-export function makeRig(opts: { config?: CarrierConfig; geometry?: FlashGeometry; seed?: number; bundle?: boolean } = {}): Rig {
+export function makeRig(opts: { config?: CarrierConfig; geometry?: FlashGeometry; seed?: number; bundle?: boolean; image?: Uint8Array } = {}): Rig {
   const geometry = opts.geometry ?? PUCK;
   const flash = new NorFlash(geometry, { seed: opts.seed ?? 7 });
+  if (opts.image) flash.restore(opts.image);
   const first = new EspruinoStorage(flash);
-  if (opts.bundle !== false) first.write(".bootcde", "x".repeat(BUNDLE_BYTES));
+  if (opts.bundle !== false && !opts.image) first.write(".bootcde", "x".repeat(BUNDLE_BYTES));
   const clock = { ms: 0 };
   const crypto = seededCrypto(opts.seed ?? 7);
   const presence = new FakePresence();
