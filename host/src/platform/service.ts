@@ -1,0 +1,473 @@
+/**
+ * The reference payment platform's logic, independent of HTTP: issuers and carriers, merchants,
+ * payment codes, orders, authorizations and exactly-once settlement, over the durable Ledger.
+ * Every method is synchronous between its checks and its writes, so requests cannot interleave
+ * inside one; the ledger's unique constraints are the second line of defence.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { diversifyCarrierKeys, verifyAuthorizationCryptogram, CRYPTOGRAM_BYTES, MAX_ATC, type AuthorizationFields, type CarrierKeys } from "../channel/keys.ts";
+import { Ledger, type Row } from "./ledger.ts";
+import { SecretSealer, type KeyProtection } from "./keystore.ts";
+import {
+  signPaymentCode, verifyPaymentCode, paymentCodeText, PaymentCodeError, ORDER_REF_BYTES, NONCE_BYTES, QR_KEY_BYTES,
+} from "../qr/payload.ts";
+import { assertAmountMinor, assertCurrency, AmountError, formatAmount } from "../qr/currency.ts";
+
+/** A refused request: an HTTP status, a stable reason id for programs, and a message for people. */
+export class PlatformError extends Error {
+  constructor(readonly httpStatus: number, readonly reason: string, message: string) {
+    super(message);
+    this.name = "PlatformError";
+  }
+}
+
+export const DEFAULT_ISSUER = "dev-issuer";
+export const CARRIER_ID_BYTES = 8;
+export const ORDER_ID_BYTES = 12;
+export const DEFAULT_CODE_TTL_SECONDS = 600;
+export const MAX_CODE_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface PlatformOptions {
+  /** Ledger file; omitted = in memory (tests, benchmarks). */
+  dbFile?: string;
+  /** 32-byte key sealing secrets at rest; omitted = DEV mode (plaintext secrets, see keystore.ts). */
+  platformKey?: Uint8Array;
+  /** Wall clock in Unix milliseconds (tests move it). */
+  now?: () => number;
+  /** Fault injection for tests: runs after an authorization is verified and recorded, before it settles. */
+  faults?: { afterVerify?: (authorizationId: number) => void };
+}
+
+export interface CarrierView { carrierId: string; issuerId: string; state: string; lastAtc: number; createdAt: number }
+export interface MerchantView { merchantId: number; name: string; createdAt: number }
+export interface PaymentCodeView {
+  code: string; codeHex: string; merchantId: number; orderRef: string; amount: number; currency: string;
+  display: string; expiresAt: number;
+}
+export interface ValidatedCodeView {
+  valid: true; merchantId: number; merchantName: string; orderRef: string; amount: number; currency: string;
+  display: string; expiresAt: number;
+}
+export interface OrderView {
+  orderId: string; merchantId: number; merchantName: string; orderRef: string; amount: number; currency: string;
+  display: string; state: "open" | "settled"; createdAt: number;
+  /** Exactly what the carrier's cryptogram covers (besides carrier id and ATC), as hex/ints. */
+  cryptogramFields: { orderId: string; merchantId: string; amount: number; currency: string };
+  settlement?: SettlementView;
+}
+export interface SettlementView {
+  settlementId: string; orderId: string; merchantId: number; carrierId: string; atc: number; amount: number;
+  currency: string; display: string; settledAt: number;
+}
+export interface AuditRow { seq: number; at: number; entity: string; entityId: string; action: string; detail: unknown }
+export interface AuthorizationRequest { orderId: string; carrierId: string; atc: number; cryptogram: string }
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, "hex"));
+
+function isHex(v: unknown, nBytes?: number): v is string {
+  return typeof v === "string" && /^([0-9a-f]{2})+$/.test(v) && (nBytes === undefined || v.length === nBytes * 2);
+}
+function requireHex(field: string, v: unknown, nBytes: number): string {
+  if (!isHex(v, nBytes)) throw new PlatformError(400, "bad-request", `${field} must be ${nBytes * 2} lowercase hex digits, got ${JSON.stringify(v)}`);
+  return v;
+}
+/** The cryptogram's merchant id field: the merchant number as 4 bytes big-endian. */
+export function merchantIdBytes(merchantId: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, merchantId);
+  return out;
+}
+
+function requestHash(endpoint: string, request: unknown): string {
+  return createHash("sha256").update(endpoint).update("\0").update(JSON.stringify(request)).digest("hex");
+}
+
+export function assertIdempotencyKey(key: unknown): asserts key is string | undefined {
+  if (key !== undefined && (typeof key !== "string" || !/^[\x21-\x7e]{1,64}$/.test(key))) {
+    throw new PlatformError(400, "bad-request", "Idempotency-Key must be 1–64 printable ASCII characters without spaces (a UUID is a good choice)");
+  }
+}
+
+export class Platform {
+  private readonly sealer: SecretSealer;
+  private readonly now: () => number;
+
+  private constructor(readonly ledger: Ledger, private readonly opts: PlatformOptions) {
+    this.sealer = new SecretSealer(opts.platformKey);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Opens the ledger (migrating it) and settles any authorization a crash left verified but unsettled. */
+  static async open(opts: PlatformOptions = {}): Promise<Platform> {
+    const platform = new Platform(await Ledger.open(opts.dbFile), opts);
+    platform.recoverPending();
+    return platform;
+  }
+
+  get keyProtection(): KeyProtection {
+    return this.sealer.protection;
+  }
+
+  close(): void {
+    this.ledger.close();
+  }
+
+  /** Drops the platform without any further write, as a process crash would. */
+  crash(): void {
+    this.ledger.abandon();
+  }
+
+  health(): { ok: true; schemaVersion: number; keyProtection: KeyProtection } {
+    return { ok: true, schemaVersion: this.ledger.schemaVersion, keyProtection: this.sealer.protection };
+  }
+
+  private audit(entity: string, entityId: string | number, action: string, detail: object): void {
+    this.ledger.run("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (?, ?, ?, ?, ?)", [
+      this.now(), entity, String(entityId), action, JSON.stringify(detail),
+    ]);
+  }
+
+  /** Records a refusal in the audit trail (durably), then throws it. */
+  private reject(entity: string, entityId: string, err: PlatformError): never {
+    this.ledger.transaction(() => this.audit(entity, entityId, "rejected", { reason: err.reason, message: err.message }));
+    throw err;
+  }
+
+  /**
+   * Runs `run` once per Idempotency-Key: a repeat with the same request gets the stored answer,
+   * a repeat with a different request is refused. The stored answer commits with the effect.
+   */
+  private idempotent<T>(key: string | undefined, endpoint: string, request: unknown, run: () => T): T {
+    assertIdempotencyKey(key);
+    if (key === undefined) return this.ledger.transaction(run);
+    const hash = requestHash(endpoint, request);
+    return this.ledger.transaction(() => {
+      const stored = this.storedAnswer<T>(key, hash);
+      if (stored !== undefined) return stored;
+      const result = run();
+      this.storeAnswer(key, endpoint, hash, result);
+      return result;
+    });
+  }
+
+  private storedAnswer<T>(key: string, hash: string): T | undefined {
+    const row = this.ledger.get("SELECT request_hash, response FROM idempotency WHERE idempotency_key = ?", [key]);
+    if (!row) return undefined;
+    if (row.request_hash !== hash) {
+      throw new PlatformError(409, "idempotency-key-reused", `Idempotency-Key "${key}" was already used for a different request — use a fresh key per intent`);
+    }
+    return JSON.parse(String(row.response)) as T;
+  }
+
+  private storeAnswer(key: string, endpoint: string, hash: string, result: unknown): void {
+    this.ledger.run("INSERT INTO idempotency (idempotency_key, endpoint, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)", [
+      key, endpoint, hash, 200, JSON.stringify(result), this.now(),
+    ]);
+  }
+
+  // ---- issuers and carriers -------------------------------------------------------------
+
+  private issuerMasterKey(issuerId: string): Uint8Array {
+    const row = this.ledger.get("SELECT master_key, key_protection FROM issuers WHERE issuer_id = ?", [issuerId]);
+    if (!row) throw new PlatformError(404, "unknown-issuer", `issuer "${issuerId}" does not exist`);
+    return this.sealer.open(row.master_key as Uint8Array, String(row.key_protection), `issuer ${issuerId} master key`);
+  }
+
+  private ensureIssuer(issuerId: string): void {
+    if (this.ledger.get("SELECT 1 FROM issuers WHERE issuer_id = ?", [issuerId])) return;
+    const sealed = this.sealer.seal(randomBytes(32), `issuer ${issuerId} master key`);
+    this.ledger.run("INSERT INTO issuers (issuer_id, master_key, key_protection, created_at) VALUES (?, ?, ?, ?)", [
+      issuerId, sealed, this.sealer.protection, this.now(),
+    ]);
+    this.audit("issuer", issuerId, "created", { keyProtection: this.sealer.protection });
+  }
+
+  /** Creates a carrier identity under an issuer (created with a fresh master key if new). */
+  issueCarrier(req: { issuerId?: unknown } = {}, idempotencyKey?: string): CarrierView {
+    const issuerId = req.issuerId ?? DEFAULT_ISSUER;
+    if (typeof issuerId !== "string" || !/^[a-z0-9-]{1,32}$/.test(issuerId)) {
+      throw new PlatformError(400, "bad-request", `issuerId must be 1–32 characters of a-z, 0-9 and "-", got ${JSON.stringify(issuerId)}`);
+    }
+    return this.idempotent(idempotencyKey, "issue-carrier", { issuerId }, () => {
+      this.ensureIssuer(issuerId);
+      const carrierId = hex(randomBytes(CARRIER_ID_BYTES));
+      const at = this.now();
+      this.ledger.run("INSERT INTO carriers (carrier_id, issuer_id, state, last_atc, created_at) VALUES (?, ?, 'issued', 0, ?)", [carrierId, issuerId, at]);
+      this.audit("carrier", carrierId, "issued", { issuerId });
+      return { carrierId, issuerId, state: "issued", lastAtc: 0, createdAt: at };
+    });
+  }
+
+  getCarrier(carrierId: string): CarrierView {
+    const row = this.ledger.get("SELECT * FROM carriers WHERE carrier_id = ?", [carrierId]);
+    if (!row) throw new PlatformError(404, "unknown-carrier", `carrier ${carrierId} was never issued by this platform`);
+    return { carrierId, issuerId: String(row.issuer_id), state: String(row.state), lastAtc: Number(row.last_atc), createdAt: Number(row.created_at) };
+  }
+
+  /**
+   * The carrier's diversified keys, for the personalisation session (in-process only: the HTTP
+   * API never returns keys). Derived on demand from the issuer master key; never stored.
+   */
+  carrierKeys(carrierId: string): CarrierKeys {
+    const carrier = this.getCarrier(carrierId);
+    return diversifyCarrierKeys(this.issuerMasterKey(carrier.issuerId), bytes(carrierId));
+  }
+
+  // ---- merchants and payment codes ------------------------------------------------------
+
+  registerMerchant(req: { name?: unknown; merchantId?: unknown }, idempotencyKey?: string): MerchantView {
+    const { name, merchantId } = req;
+    if (typeof name !== "string" || name.trim() === "" || name.length > 64) {
+      throw new PlatformError(400, "bad-request", `name must be 1–64 characters, got ${JSON.stringify(name)}`);
+    }
+    if (merchantId !== undefined && (typeof merchantId !== "number" || !Number.isInteger(merchantId) || merchantId < 1 || merchantId > 0xffffffff)) {
+      throw new PlatformError(400, "bad-request", `merchantId must be an integer 1 … 4294967295, got ${JSON.stringify(merchantId)}`);
+    }
+    return this.idempotent(idempotencyKey, "register-merchant", { name, merchantId }, () => {
+      const id = merchantId ?? Number(this.ledger.get("SELECT coalesce(max(merchant_id), 0) + 1 AS next FROM merchants")!.next);
+      if (this.ledger.get("SELECT 1 FROM merchants WHERE merchant_id = ?", [id])) {
+        throw new PlatformError(409, "merchant-exists", `merchant ${id} is already registered — omit merchantId to get a new one`);
+      }
+      const sealed = this.sealer.seal(randomBytes(QR_KEY_BYTES), `merchant ${id} QR key`);
+      const at = this.now();
+      this.ledger.run("INSERT INTO merchants (merchant_id, name, qr_key, key_protection, created_at) VALUES (?, ?, ?, ?, ?)", [id, name, sealed, this.sealer.protection, at]);
+      this.audit("merchant", id, "registered", { name });
+      return { merchantId: id, name, createdAt: at };
+    });
+  }
+
+  private merchantRow(merchantId: number): Row | undefined {
+    return this.ledger.get("SELECT * FROM merchants WHERE merchant_id = ?", [merchantId]);
+  }
+
+  private merchantQrKey(merchantId: number): Uint8Array | undefined {
+    const row = this.merchantRow(merchantId);
+    return row ? this.sealer.open(row.qr_key as Uint8Array, String(row.key_protection), `merchant ${merchantId} QR key`) : undefined;
+  }
+
+  /** Issues a signed payment code for an amount the merchant asks; the QR text is `code`. */
+  issuePaymentCode(req: { merchantId?: unknown; amount?: unknown; currency?: unknown; orderRef?: unknown; ttlSeconds?: unknown }, idempotencyKey?: string): PaymentCodeView {
+    const { merchantId, amount, currency } = req;
+    const ttl = req.ttlSeconds ?? DEFAULT_CODE_TTL_SECONDS;
+    try {
+      assertAmountMinor(amount);
+      assertCurrency(currency);
+    } catch (e) {
+      throw new PlatformError(400, "bad-request", (e as AmountError).message);
+    }
+    if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_CODE_TTL_SECONDS) {
+      throw new PlatformError(400, "bad-request", `ttlSeconds must be an integer 1 … ${MAX_CODE_TTL_SECONDS}, got ${JSON.stringify(ttl)}`);
+    }
+    const orderRef = req.orderRef === undefined ? undefined : requireHex("orderRef", req.orderRef, ORDER_REF_BYTES);
+    if (typeof merchantId !== "number") throw new PlatformError(400, "bad-request", `merchantId must be a number, got ${JSON.stringify(merchantId)}`);
+    return this.idempotent(idempotencyKey, "issue-code", { merchantId, amount, currency, orderRef, ttl }, () => {
+      const qrKey = this.merchantQrKey(merchantId);
+      if (!qrKey) throw new PlatformError(404, "unknown-merchant", `merchant ${merchantId} is not registered — run \`keycarrier merchant register\` first`);
+      const ref = orderRef ?? hex(randomBytes(ORDER_REF_BYTES));
+      if (this.ledger.get("SELECT 1 FROM payment_codes WHERE merchant_id = ? AND order_ref = ?", [merchantId, ref])) {
+        throw new PlatformError(409, "order-ref-used", `merchant ${merchantId} already has a payment code for order reference ${ref}`);
+      }
+      const expiresAt = Math.floor(this.now() / 1000) + ttl;
+      const nonce = randomBytes(NONCE_BYTES);
+      const code = signPaymentCode({ merchantId, orderRef: bytes(ref), amount, currency, expiresAt, nonce }, qrKey);
+      this.ledger.run(
+        "INSERT INTO payment_codes (merchant_id, order_ref, nonce, amount, currency, expires_at_s, code_hex, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [merchantId, ref, hex(nonce), amount, currency, expiresAt, hex(code), this.now()],
+      );
+      const codeId = Number(this.ledger.get("SELECT last_insert_rowid() AS id")!.id);
+      this.audit("payment_code", codeId, "issued", { merchantId, orderRef: ref, amount, currency, expiresAt });
+      return { code: paymentCodeText(code), codeHex: hex(code), merchantId, orderRef: ref, amount, currency, display: formatAmount(amount, currency), expiresAt };
+    });
+  }
+
+  /** Authenticates a scanned code; refuses it with the reason (expired, forged, truncated, not ours …). */
+  private checkCode(code: unknown): { row: Row; merchantName: string; parsed: ReturnType<typeof verifyPaymentCode> } {
+    if (typeof code !== "string" || code.length === 0 || code.length > 512) {
+      throw new PlatformError(400, "bad-request", "code must be the payment code text as scanned (a non-empty string)");
+    }
+    let parsed;
+    try {
+      parsed = verifyPaymentCode(code, (id) => this.merchantQrKey(id), Math.floor(this.now() / 1000));
+    } catch (e) {
+      if (e instanceof PaymentCodeError) throw new PlatformError(422, e.reason, e.message);
+      throw e;
+    }
+    const row = this.ledger.get("SELECT * FROM payment_codes WHERE code_hex = ?", [hex(parsed.bytes)]);
+    // A valid MAC means the platform signed it; a missing row means the ledger lost it (restored backup).
+    if (!row) throw new PlatformError(422, "unknown-code", "this payment code is authentic but not in the ledger — ask the merchant for a new one");
+    return { row, merchantName: String(this.merchantRow(parsed.merchantId)!.name), parsed };
+  }
+
+  validatePaymentCode(req: { code?: unknown }): ValidatedCodeView {
+    const { row, merchantName, parsed } = this.checkCode(req.code);
+    const order = this.ledger.get("SELECT state FROM orders WHERE code_id = ?", [row.code_id!]);
+    if (order?.state === "settled") throw new PlatformError(409, "code-already-paid", "this payment code was already paid — ask the merchant for a new one");
+    return {
+      valid: true, merchantId: parsed.merchantId, merchantName, orderRef: hex(parsed.orderRef), amount: parsed.amount,
+      currency: parsed.currency, display: formatAmount(parsed.amount, parsed.currency), expiresAt: parsed.expiresAt,
+    };
+  }
+
+  /** One order per code: creating it again returns the same open order. */
+  createOrder(req: { code?: unknown }, idempotencyKey?: string): OrderView & { created: boolean } {
+    assertIdempotencyKey(idempotencyKey);
+    const request = { code: req.code };
+    if (idempotencyKey !== undefined) {
+      const stored = this.storedAnswer<OrderView & { created: boolean }>(idempotencyKey, requestHash("create-order", request));
+      if (stored) return stored;
+    }
+    let checked: ReturnType<Platform["checkCode"]>;
+    try {
+      checked = this.checkCode(req.code);
+    } catch (e) {
+      if (e instanceof PlatformError) this.reject("payment_code", "scanned", e);
+      throw e;
+    }
+    const { row, parsed } = checked;
+    return this.idempotent(idempotencyKey, "create-order", request, () => {
+      const existing = this.ledger.get("SELECT order_id, state FROM orders WHERE code_id = ?", [row.code_id!]);
+      if (existing?.state === "settled") throw new PlatformError(409, "code-already-paid", `this payment code was already paid (order ${String(existing.order_id)}) — ask the merchant for a new one`);
+      if (existing) return { ...this.getOrder(String(existing.order_id)), created: false };
+      const orderId = hex(randomBytes(ORDER_ID_BYTES));
+      this.ledger.run("INSERT INTO orders (order_id, code_id, merchant_id, amount, currency, state, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?)", [
+        orderId, row.code_id!, parsed.merchantId, parsed.amount, parsed.currency, this.now(),
+      ]);
+      this.audit("order", orderId, "created", { merchantId: parsed.merchantId, amount: parsed.amount, currency: parsed.currency, codeId: row.code_id });
+      return { ...this.getOrder(orderId), created: true };
+    });
+  }
+
+  getOrder(orderId: string): OrderView {
+    const row = isHex(orderId, ORDER_ID_BYTES)
+      ? this.ledger.get("SELECT o.*, m.name AS merchant_name, c.order_ref FROM orders o JOIN merchants m USING (merchant_id) JOIN payment_codes c USING (code_id) WHERE o.order_id = ?", [orderId])
+      : undefined;
+    if (!row) throw new PlatformError(404, "unknown-order", `order ${orderId} does not exist — create it from a payment code first`);
+    const amount = Number(row.amount);
+    const currency = String(row.currency);
+    const merchantId = Number(row.merchant_id);
+    const view: OrderView = {
+      orderId, merchantId, merchantName: String(row.merchant_name), orderRef: String(row.order_ref), amount, currency,
+      display: formatAmount(amount, currency), state: row.state as OrderView["state"], createdAt: Number(row.created_at),
+      cryptogramFields: { orderId, merchantId: hex(merchantIdBytes(merchantId)), amount, currency },
+    };
+    const settlement = this.ledger.get("SELECT settlement_id FROM settlements WHERE order_id = ?", [orderId]);
+    if (settlement) view.settlement = this.getSettlement(String(settlement.settlement_id));
+    return view;
+  }
+
+  getSettlement(settlementId: string): SettlementView {
+    const row = this.ledger.get("SELECT s.*, a.atc FROM settlements s JOIN authorizations a USING (authorization_id) WHERE settlement_id = ?", [settlementId]);
+    if (!row) throw new PlatformError(404, "unknown-settlement", `settlement ${settlementId} does not exist`);
+    const amount = Number(row.amount);
+    const currency = String(row.currency);
+    return {
+      settlementId, orderId: String(row.order_id), merchantId: Number(row.merchant_id), carrierId: String(row.carrier_id),
+      atc: Number(row.atc), amount, currency, display: formatAmount(amount, currency), settledAt: Number(row.created_at),
+    };
+  }
+
+  // ---- authorization and settlement -----------------------------------------------------
+
+  /**
+   * Verifies the carrier's cryptogram for an order and settles it, exactly once:
+   * 1. (one transaction) the verified authorization is recorded, claiming (carrier, ATC) and the order;
+   * 2. (one transaction) the settlement row, the order and authorization states, the audit rows and
+   *    the idempotent answer commit together.
+   * A crash between 1 and 2 leaves a 'verified' authorization that the next start settles
+   * (recoverPending), and a retry of the same request finds it and gets the same settlement.
+   */
+  authorize(req: Partial<Record<keyof AuthorizationRequest, unknown>>, idempotencyKey?: string): SettlementView {
+    assertIdempotencyKey(idempotencyKey);
+    const orderId = requireHex("orderId", req.orderId, ORDER_ID_BYTES);
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    const cryptogram = requireHex("cryptogram", req.cryptogram, CRYPTOGRAM_BYTES);
+    const atc = req.atc;
+    if (typeof atc !== "number" || !Number.isInteger(atc) || atc < 1 || atc > MAX_ATC) {
+      throw new PlatformError(400, "bad-request", `atc must be an integer 1 … ${MAX_ATC}, got ${JSON.stringify(atc)}`);
+    }
+    const request: AuthorizationRequest = { orderId, carrierId, atc, cryptogram };
+    const hash = requestHash("authorize", request);
+
+    if (idempotencyKey !== undefined) {
+      const stored = this.storedAnswer<SettlementView>(idempotencyKey, hash);
+      if (stored) return stored;
+    }
+    const order = this.getOrder(orderId);
+    const carrier = this.getCarrier(carrierId);
+    if (carrier.state !== "issued") this.reject("carrier", carrierId, new PlatformError(403, "carrier-blocked", `carrier ${carrierId} is blocked`));
+    const fields: AuthorizationFields = {
+      carrierId: bytes(carrierId), orderId: bytes(orderId), merchantId: merchantIdBytes(order.merchantId),
+      amount: order.amount, currency: order.currency, atc,
+    };
+    const { cryptogramKey } = diversifyCarrierKeys(this.issuerMasterKey(carrier.issuerId), fields.carrierId);
+
+    const same = this.ledger.get("SELECT * FROM authorizations WHERE carrier_id = ? AND atc = ? AND order_id = ? AND cryptogram = ?", [carrierId, atc, orderId, cryptogram]);
+    if (same) {
+      // This very authorization was verified before. Finish it, or say it is a replay.
+      const mine = idempotencyKey !== undefined && same.idempotency_key === idempotencyKey;
+      if (same.state === "verified") return this.settle(Number(same.authorization_id), "resumed");
+      if (mine) return this.getSettlement(String(this.ledger.get("SELECT settlement_id FROM settlements WHERE authorization_id = ?", [same.authorization_id!])!.settlement_id));
+      const s = this.ledger.get("SELECT settlement_id FROM settlements WHERE authorization_id = ?", [same.authorization_id!]);
+      this.reject("order", orderId, new PlatformError(409, "replayed", `this authorization (carrier ${carrierId}, ATC ${atc}) was already settled as ${String(s?.settlement_id)} — a replayed or duplicated request; nothing was charged again`));
+    }
+    const verdict = verifyAuthorizationCryptogram(cryptogramKey, fields, bytes(cryptogram), {
+      lastAtc: carrier.lastAtc,
+      orderAlreadyAuthorized: this.ledger.get("SELECT 1 FROM authorizations WHERE order_id = ?", [orderId]) !== undefined,
+    });
+    if (!verdict.ok) {
+      const status = verdict.reason === "bad-cryptogram" ? 422 : 409;
+      this.reject("order", orderId, new PlatformError(status, verdict.reason, verdict.detail));
+    }
+    const authorizationId = this.ledger.transaction(() => {
+      this.ledger.run(
+        "INSERT INTO authorizations (order_id, carrier_id, atc, cryptogram, idempotency_key, request_hash, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'verified', ?)",
+        [orderId, carrierId, atc, cryptogram, idempotencyKey ?? null, hash, this.now()],
+      );
+      const id = Number(this.ledger.get("SELECT last_insert_rowid() AS id")!.id);
+      this.ledger.run("UPDATE carriers SET last_atc = ? WHERE carrier_id = ? AND last_atc < ?", [atc, carrierId, atc]);
+      this.audit("authorization", id, "verified", { orderId, carrierId, atc });
+      return id;
+    });
+    this.opts.faults?.afterVerify?.(authorizationId);
+    return this.settle(authorizationId, "settled");
+  }
+
+  /** Step 2: one transaction; the unique constraints make a second settlement of the order impossible. */
+  private settle(authorizationId: number, how: "settled" | "resumed" | "recovered"): SettlementView {
+    return this.ledger.transaction(() => {
+      const auth = this.ledger.get("SELECT a.*, o.merchant_id, o.amount, o.currency FROM authorizations a JOIN orders o USING (order_id) WHERE authorization_id = ?", [authorizationId])!;
+      const settlementId = hex(randomBytes(8));
+      this.ledger.run(
+        "INSERT INTO settlements (settlement_id, order_id, authorization_id, merchant_id, carrier_id, amount, currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [settlementId, auth.order_id!, authorizationId, auth.merchant_id!, auth.carrier_id!, auth.amount!, auth.currency!, this.now()],
+      );
+      if (this.ledger.run("UPDATE orders SET state = 'settled' WHERE order_id = ? AND state = 'open'", [auth.order_id!]) !== 1) {
+        throw new PlatformError(409, "order-settled", `order ${String(auth.order_id)} is not open`);
+      }
+      this.ledger.run("UPDATE authorizations SET state = 'settled' WHERE authorization_id = ? AND state = 'verified'", [authorizationId]);
+      this.audit("order", String(auth.order_id), "settled", { settlementId, authorizationId, how });
+      const view = this.getSettlement(settlementId);
+      if (auth.idempotency_key !== null) this.storeAnswer(String(auth.idempotency_key), "authorize", String(auth.request_hash), view);
+      return view;
+    });
+  }
+
+  /** Settles authorizations a crash left verified; runs at every open. Returns how many. */
+  recoverPending(): number {
+    const pending = this.ledger.all("SELECT authorization_id FROM authorizations WHERE state = 'verified' ORDER BY authorization_id");
+    for (const p of pending) this.settle(Number(p.authorization_id), "recovered");
+    return pending.length;
+  }
+
+  auditTrail(opts: { afterSeq?: number; entity?: string; entityId?: string; limit?: number } = {}): AuditRow[] {
+    const where: string[] = ["seq > ?"];
+    const params: (string | number)[] = [opts.afterSeq ?? 0];
+    if (opts.entity !== undefined) { where.push("entity = ?"); params.push(opts.entity); }
+    if (opts.entityId !== undefined) { where.push("entity_id = ?"); params.push(opts.entityId); }
+    params.push(Math.min(opts.limit ?? 1000, 1000));
+    return this.ledger.all(`SELECT * FROM audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params).map((r) => ({
+      seq: Number(r.seq), at: Number(r.at), entity: String(r.entity), entityId: String(r.entity_id), action: String(r.action), detail: JSON.parse(String(r.detail)),
+    }));
+  }
+}
