@@ -1081,7 +1081,11 @@ export class VirtualBoard {
     } catch {
       return;
     }
-    if (usage <= limit) { this.oomWatermark = 0; return; }
+    if (usage <= limit) {
+      this.oomWatermark = 0;
+      this.cost.setTick?.(memoryTickHits(limit - usage), () => this.memoryTick());
+      return;
+    }
     if (usage <= this.oomWatermark) return; // already reported at this level; nothing new was allocated
     this.oomWatermark = usage;
     if (!this.errorFlags.includes(OUT_OF_MEMORY_FLAG)) this.errorFlags.push(OUT_OF_MEMORY_FLAG);
@@ -1157,8 +1161,17 @@ export class VirtualBoard {
   }
 }
 
-/** Counter hits between memory samples inside metered code: often enough to stop a runaway loop early. */
-const MEMORY_TICK_HITS = 4096;
+/** Counter hits before the first memory sample of a fresh context. */
+const MEMORY_TICK_HITS = 1024;
+
+/**
+ * Counter hits until the next memory sample, from the vars still free: a counter hit stands for a
+ * run of statements, assumed to allocate at most ~2 vars, so the pool cannot overflow by much
+ * between samples; far from the limit the (walking) estimate runs rarely.
+ */
+function memoryTickHits(freeVars: number): number {
+  return Math.max(128, Math.min(16_384, Math.floor(freeVars / 2)));
+}
 
 /**
  * The cost scope label of an entry (null: no scope of its own; boot files and E.on('init') share the
