@@ -256,6 +256,7 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
       return outcome(STATUS_OK, cfg.maxTries, 0, "PIN changed");
     },
     wipe: function () {
+      if (state() !== STATE_PERSONALISED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, 0, 0, "nothing to wipe");
       if (!ports.presence.takeConfirmation()) return outcome(STATUS_PRESENCE_REQUIRED, triesLeft(), 0, "hold the button, then resend WIPE");
       destroy(DESTROY_WIPE_COMMAND);
       return outcome(STATUS_OK, 0, 0, "carrier destroyed");

@@ -19,7 +19,7 @@ export const PUCK = profileGeometry("puckjs");
 
 // Stand-in for the firmware bundle Espruino keeps in Storage: makes the store multi-page, as on a
 // board, so a cut during compaction really is fatal (storage-model.md).
-export const BUNDLE_BYTES = 9000;
+export const BUNDLE_BYTES = 5000;
 
 export function bytes(s: string): Uint8Array {
   return stringToBytes(s, "test data");
