@@ -545,6 +545,7 @@ export class VirtualBoard {
       if (this.dead) return;
       if (rejections.length === 0) return;
       for (const r of rejections) {
+        if (r instanceof OutOfMemory) continue; // a promise job interrupted by OUT OF MEMORY (already printed)
         const text = r !== null && typeof r === "object" && "message" in r ? String(r) : formatForPrint(r);
         this.reportUncaught(this.realmOrThrow().newError("Error", `Unhandled promise rejection: ${text}`));
       }

@@ -136,6 +136,16 @@ describe("out of memory (facts §8)", () => {
     expect(board.evaluate("E.CRC32('a')")).toEqual({ ok: true, value: 0xe8b7be43 }); // CRC-32("a"), standard check value
   });
 
+  it("inside a promise job: interrupted too, with no 'Unhandled promise rejection' for the interrupt", () => {
+    const { board } = metered();
+    // a global (the estimate walks globals; a function's locals are invisible to it)
+    board.evaluate(`var big; Promise.resolve().then(function () { big = []; for (var i = 0; i < 3000; i++) big.push(i + 0.5); print('job finished'); }).then(function () { print('next job'); });`);
+    const out = board.transcript();
+    expect(out).toContain("OUT OF MEMORY\r\n");
+    expect(out).not.toMatch(/job finished|next job|Unhandled/);
+    expect(board.evaluate("1 + 1")).toEqual({ ok: true, value: 2 });
+  });
+
   it("is not enforced without a meter (no estimate is made)", () => {
     const board = new VirtualBoard({ board: "puckjs" });
     board.powerOn();
