@@ -6,15 +6,20 @@ import type { StoreEnv } from "./ports.ts";
 
 export interface MaintenanceResult { compacted: boolean; freeBefore: number; freeAfter: number; trashBefore: number }
 
+// Free bytes a new file can use: canCreate() keeps new headers out of the last page.
+export function usableFreeBytes(env: StoreEnv): number {
+  const free = env.storage.getStats().freeBytes - env.pageBytes;
+  return free > 0 ? free : 0;
+}
+
 export function needsCompaction(env: StoreEnv, reserveBytes: number): boolean {
-  const s = env.storage.getStats();
-  return s.trashBytes > 0 && s.freeBytes < reserveBytes;
+  return env.storage.getStats().trashBytes > 0 && usableFreeBytes(env) < reserveBytes;
 }
 
 export function runMaintenance(env: StoreEnv, reserveBytes: number, force?: boolean): MaintenanceResult {
   const before = env.storage.getStats();
   const result: MaintenanceResult = { compacted: false, freeBefore: before.freeBytes, freeAfter: before.freeBytes, trashBefore: before.trashBytes };
-  if (before.trashBytes > 0 && (force === true || before.freeBytes < reserveBytes)) {
+  if (before.trashBytes > 0 && (force === true || usableFreeBytes(env) < reserveBytes)) {
     env.storage.compact();
     result.compacted = true;
     result.freeAfter = env.storage.getFree();

@@ -44,7 +44,7 @@ export function envOver(storage: EspruinoStorage, pageBytes: number): StoreEnv {
 export function seededCrypto(seed: number): CryptoPort & { reseed(n: number): void } {
   let counter = 0;
   let base = seed;
-  const sha = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest("latin1");
+  const sha = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest().toString("latin1");
   const aes = (dir: "enc" | "dec", key: string, data: string) => {
     if (key.length !== 32 || data.length % 16 !== 0) throw new Error(`test AES: key ${key.length} B / data ${data.length} B; need 32 / multiple of 16`);
     const c = dir === "enc" ? createCipheriv("aes-256-ecb", Buffer.from(key, "latin1"), null) : createDecipheriv("aes-256-ecb", Buffer.from(key, "latin1"), null);
