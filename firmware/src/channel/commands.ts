@@ -22,10 +22,12 @@ function bytesField(args: CborMap, length: number): string | undefined {
   return v;
 }
 
-// {1: bstr} for a byte string of 24-65535 bytes, without the generic encoder (each JS statement
-// costs ~0.2 ms on the board).
+// Canonical {1: bstr} for up to 65535 bytes, without the generic encoder (each JS statement costs
+// ~0.2 ms on the board). Replies are at least 24 bytes sealed (status + a CBOR body), but the short
+// form is kept canonical anyway.
 export function sealedBody(sealed: string): string {
   const n = sealed.length;
+  if (n < 24) return "\xa1\x01" + String.fromCharCode(0x40 + n) + sealed;
   return (n < 256 ? "\xa1\x01\x58" + String.fromCharCode(n) : "\xa1\x01\x59" + String.fromCharCode(n >> 8, n & 255)) + sealed;
 }
 

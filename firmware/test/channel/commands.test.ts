@@ -66,6 +66,10 @@ describe("channel commands", () => {
     expect(plain[0]).toBe(STATUS_TOO_LARGE);
   });
 
+  it("sealedBody is the canonical encoding of {1: bstr} at every length class", () => {
+    for (const n of [0, 23, 24, 255, 256, 507]) expect(binToHex(sealedBody("\x07".repeat(n)))).toBe(binToHex(encode({ 1: "\x07".repeat(n) })));
+  });
+
   it("a DESTROYED carrier refuses channel commands before parsing them", () => {
     const d = device([], STATE_DESTROYED);
     expect(d.call(CMD_CHANNEL_OPEN, { 1: hexToBin(hs.platformNonce) }).status).toBe(STATUS_NOT_ALLOWED_IN_STATE);
