@@ -4,6 +4,9 @@ import { registryDir } from "../registry.ts";
 import { KeyCarrier, MAX_PING_BYTES } from "../client.ts";
 import { KeyCarrierError, ProtocolError } from "../errors.ts";
 import { formatFrameTrace } from "../link.ts";
+import {
+  cmdPlatformServe, cmdMerchantRegister, cmdMerchantQr, cmdPay, PlatformUsageError, DEFAULT_PLATFORM_PORT,
+} from "../platform/cli.ts";
 
 /** Where the CLI writes; tests pass collectors, the bin passes process streams. */
 export interface CliIo {
@@ -36,6 +39,10 @@ Commands:
   info                 show the device's identity, firmware and protocol version
   ping [--size N]      round-trip N random bytes (default 16) and time it
   emulate [...]        run a virtual board (see keycarrier emulate --help)
+  platform serve       run the reference payment platform on 127.0.0.1
+  merchant register    register a merchant with the platform
+  merchant qr          issue a merchant payment QR code (terminal and PNG/JPEG)
+  pay --qr <image>     scan a payment QR code, validate it and create the order
 
 ${GLOBAL_HELP}
 
@@ -60,6 +67,27 @@ Options:
   --size <N>           payload bytes, 0–500 (default 16)
 
 ${GLOBAL_HELP}`,
+  platform: `Usage: keycarrier platform serve [--port P] [--db FILE] [--json]
+
+Runs the reference payment platform (HTTP + JSON, docs/PLATFORM.md) on 127.0.0.1 until Ctrl-C.
+  --port <P>           TCP port (default ${DEFAULT_PLATFORM_PORT}; 0 picks a free one and prints it)
+  --db <FILE>          SQLite ledger file (default $KEYCARRIER_HOME/platform.sqlite, ~/.keycarrier/platform.sqlite)
+Secrets at rest are sealed with $KEYCARRIER_PLATFORM_KEY (64 hex digits); without it the platform
+runs in DEV mode with plaintext keys and says so.`,
+  merchant: `Usage: keycarrier merchant register --name NAME [--id N] [--platform URL]
+       keycarrier merchant qr --merchant N --amount 12.34 --currency EUR [--out code.png|code.jpg]
+                              [--ttl SECONDS] [--order-ref HEX16] [--platform URL]
+
+register  registers a merchant; the platform creates and keeps its QR key
+qr        asks the platform for a signed payment code and shows it as a QR code in the terminal
+          (and writes an image with --out)
+  --platform <URL>     platform address (default $KEYCARRIER_PLATFORM or http://127.0.0.1:${DEFAULT_PLATFORM_PORT})`,
+  pay: `Usage: keycarrier pay --qr <image.png|image.jpg> [--platform URL] [--json]
+       keycarrier pay --code <text> [--platform URL] [--json]
+
+Reads the merchant's payment QR code, has the platform validate it (refused when expired, forged,
+truncated or not ours, with the reason) and creates the order, then prints it.
+  --platform <URL>     platform address (default $KEYCARRIER_PLATFORM or http://127.0.0.1:${DEFAULT_PLATFORM_PORT})`,
   emulate: `Usage: keycarrier emulate [options]
 
 Runs a virtual board reachable over TCP / a PTY. Options are those of the emulator module.`,
@@ -170,7 +198,7 @@ async function cmdEmulate(rest: string[], io: CliIo): Promise<number> {
 }
 
 function reportError(err: unknown, globals: GlobalOptions | undefined, io: CliIo): number {
-  const usage = err instanceof UsageError;
+  const usage = err instanceof UsageError || err instanceof PlatformUsageError;
   const code = usage ? EXIT_USAGE : EXIT_DEVICE;
   const message = err instanceof Error ? err.message : String(err);
   if (globals?.json) {
@@ -179,6 +207,8 @@ function reportError(err: unknown, globals: GlobalOptions | undefined, io: CliIo
       error.status = err.status;
       error.statusName = err.statusName;
     }
+    // Platform and payment-code refusals carry a stable reason id (expired, forged, replayed, …).
+    if (err instanceof Error && typeof (err as { reason?: unknown }).reason === "string") error.reason = (err as unknown as { reason: string }).reason;
     io.stdout(JSON.stringify({ ok: false, error }) + "\n");
   } else {
     io.stderr(`keycarrier: ${message}\n`);
@@ -205,7 +235,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout(HELP[topic] + "\n");
       return EXIT_OK;
     }
-    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate)`);
+    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay)`);
     if (globals.help && command !== "emulate") {
       io.stdout(HELP[command] + "\n");
       return EXIT_OK;
@@ -223,6 +253,32 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         checkOptions(command, parsed.options, ["size"]);
         if (parsed.positionals.length) throw new UsageError(`ping takes no positional arguments (use --size N), got "${parsed.positionals[0]}"`);
         return await cmdPing(globals, parsed.options, io);
+      case "platform": {
+        const sub = parsed.positionals[0];
+        if (sub !== "serve" || parsed.positionals.length > 1) throw new UsageError(`platform takes one subcommand, "serve" (got ${sub === undefined ? "none" : `"${parsed.positionals.join(" ")}"`})`);
+        checkOptions("platform serve", parsed.options, ["db"]);
+        // --port is the global device option; only an explicit one is the platform's HTTP port ($KEYCARRIER_PORT names a device).
+        const explicitPort = argv.some((a) => a === "--port" || a === "-p" || a.startsWith("--port="));
+        const stop = new Promise<void>((done) => {
+          process.once("SIGINT", () => done());
+          process.once("SIGTERM", () => done());
+        });
+        return await cmdPlatformServe(explicitPort ? globals.port : undefined, parsed.options, io, globals.json, stop);
+      }
+      case "merchant": {
+        const sub = parsed.positionals[0];
+        if (parsed.positionals.length !== 1 || (sub !== "register" && sub !== "qr")) throw new UsageError(`merchant takes one subcommand, "register" or "qr" (got ${sub === undefined ? "none" : `"${parsed.positionals.join(" ")}"`})`);
+        if (sub === "register") {
+          checkOptions("merchant register", parsed.options, ["name", "id", "platform"]);
+          return await cmdMerchantRegister(parsed.options, io, globals.json);
+        }
+        checkOptions("merchant qr", parsed.options, ["merchant", "amount", "currency", "out", "ttl", "order-ref", "platform"]);
+        return await cmdMerchantQr(parsed.options, io, globals.json);
+      }
+      case "pay":
+        checkOptions("pay", parsed.options, ["qr", "code", "platform"]);
+        if (parsed.positionals.length) throw new UsageError(`pay takes no positional arguments (use --qr <image>), got "${parsed.positionals[0]}"`);
+        return await cmdPay(parsed.options, io, globals.json);
       case "emulate":
         // `keycarrier --help emulate` asks the emulator for its help, like `emulate --help`.
         return await cmdEmulate(globals.help ? ["--help", ...parsed.rest] : parsed.rest, io);

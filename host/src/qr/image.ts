@@ -16,7 +16,8 @@ export class QrImageError extends Error {
 
 function segments(text: string): QRCode.QRCodeSegment[] {
   // Alphanumeric mode packs base45 at 5.5 bits per character; qrcode would otherwise pick byte mode.
-  return [{ data: text, mode: "alphanumeric" }];
+  // Other text (not a payment code) is left to qrcode's own choice of modes.
+  return /^[0-9A-Z $%*+\-./:]*$/.test(text) ? [{ data: text, mode: "alphanumeric" }] : [{ data: text, mode: "byte" }];
 }
 
 export interface RenderOptions {
