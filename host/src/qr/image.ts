@@ -17,7 +17,7 @@ export class QrImageError extends Error {
 function segments(text: string): QRCode.QRCodeSegment[] {
   // Alphanumeric mode packs base45 at 5.5 bits per character; qrcode would otherwise pick byte mode.
   // Other text (not a payment code) is left to qrcode's own choice of modes.
-  return /^[0-9A-Z $%*+\-./:]*$/.test(text) ? [{ data: text, mode: "alphanumeric" }] : [{ data: text, mode: "byte" }];
+  return /^[0-9A-Z $%*+\-./:]*$/.test(text) ? [{ data: text, mode: "alphanumeric" }] : [{ data: Buffer.from(text, "utf8"), mode: "byte" }];
 }
 
 export interface RenderOptions {
