@@ -86,6 +86,15 @@ describe("no hoisting on the board", () => {
     expect(b.evaluate("eval('function e2() { return 7; } e2()')")).toEqual({ ok: true, value: 7 });
   });
 
+  it("applies to Modules.addCached source and to the boot files load() reruns", () => {
+    const b = board();
+    b.evaluate("Modules.addCached('m2', 'exports.x = g(); function g() { return 1; }')");
+    expect(b.evaluate("require('m2')").ok).toBe(false);
+    b.storage.write(".bootcde", "run();\nfunction run() {}\n");
+    b.evaluate("load()");
+    expect(b.transcript()).toContain("Uncaught TypeError: run is not a function");
+  });
+
   it("stays correct with a cost meter attached (un-hoist, then instrument)", () => {
     const meter = new CostMeter();
     const b = board({ cost: meter });
