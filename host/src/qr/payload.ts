@@ -94,8 +94,16 @@ function toBytes(input: Uint8Array | string): Uint8Array {
   try {
     return decodeBase45(input);
   } catch (e) {
-    if (input.length % 3 === 1 && /^[0-9A-Z $%*+\-./:]*$/.test(input)) {
-      throw new PaymentCodeError("truncated", `payment code text is cut short (${input.length} characters; a complete code has ${Math.ceil(CODE_BYTES / 2) * 3}) — scan it again`);
+    // Cut text ends mid-group; if the whole groups before the cut start like our code, it was cut short.
+    let prefix: Uint8Array | undefined;
+    try {
+      prefix = decodeBase45(input.slice(0, input.length - (input.length % 3)));
+    } catch {
+      prefix = undefined;
+    }
+    const ours = [...CODE_MAGIC, CODE_VERSION];
+    if (prefix && input.length % 3 !== 0 && prefix.length < CODE_BYTES && prefix.subarray(0, 3).every((b, i) => b === ours[i])) {
+      throw new PaymentCodeError("truncated", `payment code text is cut short (${input.length} characters; a complete code has ${(CODE_BYTES / 2) * 3}) — scan it again`);
     }
     throw new PaymentCodeError("not-ours", `not a KeyCarrier payment code: ${(e as Base45Error).message}`);
   }
