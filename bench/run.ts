@@ -1,29 +1,13 @@
-// `npm run bench`: runs every section (bench/sections/index.ts, plus bench/storage.ts when it
-// exists), prints one table per section and writes bench/results.json. Exits 1 when a budget
-// (sections/index.ts) is broken. `--only <section>` runs one section.
-import { existsSync, writeFileSync } from "node:fs";
+// `npm run bench`: runs every section (bench/sections/index.ts), prints one table per section and
+// writes bench/results.json. Exits 1 when a budget (sections/index.ts) is broken.
+// `--only <section>` runs one section.
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { ROOT, ensureBuild } from "./context.ts";
 import { budgets, sections } from "./sections/index.ts";
-import type { Cell, Row, Section } from "./sections/types.ts";
+import type { Cell, Row } from "./sections/types.ts";
 
 const CAVEAT = "Device ms and vars are cost-model ESTIMATES (board/docs/cost-model.md): profile calibrations come from instruction counts, good to about ±2x. Compare designs with them; don't promise a latency.";
-
-function isSection(x: unknown): x is Section {
-  return typeof x === "object" && x !== null && typeof (x as Section).name === "string" && typeof (x as Section).run === "function";
-}
-
-// bench/storage.ts belongs to the storage work; accept a default export, a `section` export or
-// the module itself shaped as a Section.
-async function optionalSections(): Promise<Section[]> {
-  const file = join(ROOT, "bench", "storage.ts");
-  if (!existsSync(file)) return [];
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const found = [mod["default"], mod["section"], mod["storageSection"], mod].find(isSection);
-  if (!found) throw new Error("bench/storage.ts exists but exports no Section ({name, run(): Promise<Row[]>}) as default, `section` or `storageSection`");
-  return [found];
-}
 
 function format(c: Cell): string {
   if (typeof c === "number") return Number.isInteger(c) ? String(c) : c.toFixed(1);
@@ -45,7 +29,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   ensureBuild((l) => console.log(l));
   console.log(CAVEAT + "\n");
-  const all = [...sections, ...(await optionalSections())].filter((s) => !only || s.name === only);
+  const all = sections.filter((s) => !only || s.name === only);
   if (all.length === 0) throw new Error(`bench: no section named ${only}; sections: ${sections.map((s) => s.name).join(", ")}`);
   const results: Record<string, { note?: string; ms: number; rows: Row[] }> = {};
   for (const s of all) {

@@ -1,11 +1,11 @@
-// The bench's sections, in print order. A later issue adds its figures by appending a Section here
-// (bench/storage.ts, when present, is picked up by run.ts without an edit).
+// The bench's sections, in print order. A later issue adds its figures by appending a Section here.
+import { section as storageSection } from "../storage.ts";
 import { buildSection } from "./build.ts";
 import { deviceSection } from "./device.ts";
 import { tcpSection } from "./tcp.ts";
 import type { Budget, Section } from "./types.ts";
 
-export const sections: Section[] = [buildSection, deviceSection, tcpSection];
+export const sections: Section[] = [buildSection, deviceSection, tcpSection, storageSection];
 
 export const budgets: Budget[] = [
   {
