@@ -26,8 +26,8 @@ export interface EmulateOptions {
   ptyPath: string | undefined;
   controlPort: number;
   flashFile: string | undefined;
-  firmwareFile: string | undefined;
-  stdio: boolean;
+  firmwareFile?: string | undefined;
+  stdio?: boolean;
   seed: number;
   virtualClock: boolean;
   banner: boolean;
