@@ -41,7 +41,7 @@ export interface CarrierConfig {
 }
 
 // Defaults for every board profile; SECURITY.md §4 and STORAGE.md §7 derive them.
-export const DEFAULT_CONFIG: CarrierConfig = { maxTries: 10, pinIterations: 48, logBytes: 1024, counterSlots: 500 };
+export const DEFAULT_CONFIG: CarrierConfig = { maxTries: 10, pinIterations: 30, logBytes: 1024, counterSlots: 500 };
 
 export interface CarrierPorts {
   env: StoreEnv;
