@@ -26,6 +26,8 @@ export const CARRIER_ID_BYTES = 8;
 export const ORDER_ID_BYTES = 12;
 export const DEFAULT_CODE_TTL_SECONDS = 600;
 export const MAX_CODE_TTL_SECONDS = 7 * 24 * 3600;
+/** An order may still be authorized this long after its code expired (the carrier step takes time). */
+export const AUTHORIZATION_GRACE_SECONDS = 120;
 
 export interface PlatformOptions {
   /** Ledger file; omitted = in memory (tests, benchmarks). */
@@ -410,6 +412,11 @@ export class Platform {
       if (mine) return this.getSettlement(String(this.ledger.get("SELECT settlement_id FROM settlements WHERE authorization_id = ?", [same.authorization_id!])!.settlement_id));
       const s = this.ledger.get("SELECT settlement_id FROM settlements WHERE authorization_id = ?", [same.authorization_id!]);
       this.reject("order", orderId, new PlatformError(409, "replayed", `this authorization (carrier ${carrierId}, ATC ${atc}) was already settled as ${String(s?.settlement_id)} — a replayed or duplicated request; nothing was charged again`));
+    }
+    // Only new authorizations expire: one already verified (above) is finished whatever the time.
+    const expiresAt = Number(this.ledger.get("SELECT c.expires_at_s FROM orders o JOIN payment_codes c USING (code_id) WHERE o.order_id = ?", [orderId])!.expires_at_s);
+    if (order.state === "open" && this.now() / 1000 >= expiresAt + AUTHORIZATION_GRACE_SECONDS) {
+      this.reject("order", orderId, new PlatformError(409, "order-expired", `order ${orderId} expired (its payment code ran out at ${new Date(expiresAt * 1000).toISOString()}, plus ${AUTHORIZATION_GRACE_SECONDS} s grace) — ask the merchant for a new code`));
     }
     const verdict = verifyAuthorizationCryptogram(cryptogramKey, fields, bytes(cryptogram), {
       lastAtc: carrier.lastAtc,

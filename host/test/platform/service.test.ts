@@ -113,6 +113,23 @@ describe("platform rejections, each with its reason", () => {
   });
 });
 
+describe("order expiry", () => {
+  it("an open order can be authorized until its code's expiry plus the grace period, not after", async () => {
+    let clock = 1_800_000_000_000;
+    const p = await open({ now: () => clock });
+    const merchant = p.registerMerchant({ name: "M" });
+    const carrier = p.issueCarrier();
+    const orderFor = () => p.createOrder({ code: p.issuePaymentCode({ merchantId: merchant.merchantId, amount: 10, currency: "EUR", ttlSeconds: 60 }).code });
+    const late = orderFor();
+    const inGrace = orderFor();
+    clock += (60 + 119) * 1000;
+    expect(p.authorize(carrierAuthorization(p, carrier.carrierId, inGrace, 1)).orderId).toBe(inGrace.orderId);
+    clock += 1000;
+    expect(reasonOf(() => p.authorize(carrierAuthorization(p, carrier.carrierId, late, 2)))).toBe("order-expired");
+    expect(p.getOrder(late.orderId).state).toBe("open");
+  });
+});
+
 describe("exactly-once settlement", () => {
   it("a duplicated authorization is rejected as replayed; a retry with its idempotency key gets the same settlement", async () => {
     const p = await open();
