@@ -3,7 +3,7 @@
 // seeded subset of its bits clears), power on, run Espruino's boot check and the store's recovery,
 // then check the invariants and that the carrier still works. Flash: puckjs geometry.
 import { describe, expect, test } from "vitest";
-import { PowerCut, type WordCutMode } from "../../../board/src/flash.ts";
+import { PowerCut, type EraseCutMode, type WordCutMode } from "../../../board/src/flash.ts";
 import { makeRig, TEST_CONFIG, flashContains, type Rig } from "./harness.ts";
 import { REC_PERSO, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, type CarrierConfig } from "../../src/security/carrier.ts";
 import { LOG_NAMES } from "../../src/security/carrier.ts";
@@ -233,6 +233,39 @@ function runScenario(s: Scenario, mode: WordCutMode, tally: Tally): void {
   }
 }
 
+// Page erases happen only in the self-destruct's purge compaction: cut at each of them too
+// ("none": the page keeps its data; "some-words": a seeded mix of erased and old words).
+function runEraseCuts(s: Scenario, mode: EraseCutMode, tally: Tally): void {
+  const base = makeRig({ config: s.config });
+  const ctx = s.setup(base);
+  const image = base.flash.snapshot();
+  for (let n = 0; ; n++) {
+    const rig = makeRig({ config: s.config, image });
+    rig.clock.ms = base.clock.ms;
+    rig.flash.cutPowerAfterPageErases(n, mode);
+    let cut = false;
+    try {
+      s.op(rig);
+    } catch (e) {
+      if (!(e instanceof PowerCut)) throw e;
+      cut = true;
+    }
+    if (!cut) break;
+    const boot = rig.reboot();
+    tally.cuts++;
+    tally.byScenario[s.name + " (page erases)"] = (tally.byScenario[s.name + " (page erases)"] ?? 0) + 1;
+    const where = `${s.name}, erase ${mode}, cut at page erase ${n}`;
+    if (boot === "wiped") tally.wiped++;
+    try {
+      if (boot === "wiped") expect(rig.carrier.state()).toBe(STATE_BLANK);
+      s.check(rig, ctx);
+      for (const sec of ctx.secrets) expect(flashContains(rig.flash, sec), "secret left in flash").toBe(false);
+    } catch (e) {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    }
+  }
+}
+
 describe("power-cut campaign (puckjs flash, every word write)", () => {
   const tally: Tally = { cuts: 0, wiped: 0, byScenario: {}, residual: [] };
   for (const mode of ["none", "some-bits"] as WordCutMode[])
@@ -240,9 +273,14 @@ describe("power-cut campaign (puckjs flash, every word write)", () => {
       test(`${s.name} [${mode}]`, () => {
         runScenario(s, mode, tally);
       });
+  for (const mode of ["none", "some-words"] as EraseCutMode[])
+    for (const s of scenarios.filter((x) => x.wipeAllowed))
+      test(`${s.name} [page erase ${mode}]`, () => {
+        runEraseCuts(s, mode, tally);
+      });
   test("coverage", () => {
     console.log(
-      `power-cut campaign: ${tally.cuts} cut points (${scenarios.length} operations × 2 partial modes), ` +
+      `power-cut campaign: ${tally.cuts} cut points (${scenarios.length} operations × 2 partial modes at every word write, + every page erase of the self-destructs), ` +
         `${tally.wiped} ended in a boot-check wipe (all inside the self-destruct's compaction, secrets gone); per operation: ` +
         Object.entries(tally.byScenario).map(([k, v]) => `${k} ${v}`).join(", ") +
         `; residual torn Espruino size words (some-bits only): ${tally.residual.length} [${tally.residual.join("; ")}]`,
