@@ -41,7 +41,8 @@ export interface CarrierConfig {
 }
 
 // Defaults for every board profile; SECURITY.md §4 and STORAGE.md §7 derive them.
-export const DEFAULT_CONFIG: CarrierConfig = { maxTries: 10, pinIterations: 30, logBytes: 1024, counterSlots: 500 };
+// counterSlots 488 = (1024 - 48) / 2: the counter file is exactly as large as a log file.
+export const DEFAULT_CONFIG: CarrierConfig = { maxTries: 10, pinIterations: 28, logBytes: 1024, counterSlots: 488 };
 
 export interface CarrierPorts {
   env: StoreEnv;
@@ -68,17 +69,19 @@ export interface Carrier {
   reserveBytes(): number;
 }
 
-// PERSO record: version u8 | iterations u16 | salt 16 | device secret 32 | verifier 32 | wrapped MK 32
+// PERSO record: version u8 | iterations u16 | salt 16 | device-secret share A 32 | verifier 32 | wrapped MK 32
+// The device secret is SHA-256("KCds" | share A | share B), share B living in the counter file's
+// header: two files, so no single torn erase can leave both shares behind (SECURITY.md §5).
 const PERSO_VERSION = 1;
-interface Perso { iterations: number; salt: string; deviceSecret: string; verifier: string; wrappedKey: string }
+interface Perso { iterations: number; salt: string; shareA: string; verifier: string; wrappedKey: string }
 
 function encodePerso(p: Perso): string {
-  return String.fromCharCode(PERSO_VERSION) + u16(p.iterations) + p.salt + p.deviceSecret + p.verifier + p.wrappedKey;
+  return String.fromCharCode(PERSO_VERSION) + u16(p.iterations) + p.salt + p.shareA + p.verifier + p.wrappedKey;
 }
 
 function decodePerso(s: string): Perso {
   if (s.length !== 115 || s.charCodeAt(0) !== PERSO_VERSION) throw new Error("security: PERSO record has version " + s.charCodeAt(0) + " / " + s.length + " B; expected v1 / 115 B");
-  return { iterations: readU16(s, 1), salt: s.substr(3, 16), deviceSecret: s.substr(19, 32), verifier: s.substr(51, 32), wrappedKey: s.substr(83, 32) };
+  return { iterations: readU16(s, 1), salt: s.substr(3, 16), shareA: s.substr(19, 32), verifier: s.substr(51, 32), wrappedKey: s.substr(83, 32) };
 }
 
 function outcome(status: number, triesLeft: number, retryAfterMs: number, detail: string): Outcome {
@@ -92,9 +95,12 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
   const env = ports.env;
   const crypto = ports.crypto;
   const log: RecordLog = openLog(env, LOG_NAMES, cfg.logBytes);
-  const counter: UnaryCounter = openCounter(env, COUNTER_NAMES, cfg.counterSlots);
-  // Room for one log rotation, one counter rotation and one spare of each (STORAGE.md §5).
-  const reserve = 2 * (creationBytes(cfg.logBytes) + creationBytes(16 + 2 * cfg.counterSlots));
+  // Every file the store creates has the same size (the log's), hence the same Espruino size word:
+  // a size word torn by a power cut holds a superset of its 1-bits, so the next creation at that
+  // slot — always one of ours — completes it instead of clashing (STORAGE.md §6).
+  const counter: UnaryCounter = openCounter(env, COUNTER_NAMES, cfg.counterSlots, cfg.logBytes);
+  // Room for two rotations of each file (STORAGE.md §5).
+  const reserve = 4 * creationBytes(cfg.logBytes);
   let lockedUntil = 0;
   let unlockedKey: string | null = null;
 
@@ -186,7 +192,7 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
       return { out: storageFull(e), kek: "" };
     }
     const p = perso();
-    const keys = derivePinKeys(crypto, pin, p.salt, p.deviceSecret, p.iterations);
+    const keys = derivePinKeys(crypto, pin, p.salt, deviceSecret(p.shareA), p.iterations);
     if (!blindedEqual(crypto, keys.verifier, p.verifier)) {
       const left = cfg.maxTries - counter.failures();
       if (left <= 0) {
@@ -201,11 +207,14 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     return { out: null, kek: keys.kek };
   }
 
-  function personalise(pin: string, masterKey: string): void {
+  function deviceSecret(shareA: string): string {
+    return crypto.sha256("KCds" + shareA + counter.share());
+  }
+
+  function personalise(pin: string, masterKey: string, shareA: string): void {
     const salt = crypto.randomBytes(16);
-    const deviceSecret = crypto.randomBytes(32);
-    const keys = derivePinKeys(crypto, pin, salt, deviceSecret, cfg.pinIterations);
-    const record: Perso = { iterations: cfg.pinIterations, salt: salt, deviceSecret: deviceSecret, verifier: keys.verifier, wrappedKey: crypto.aesEncryptEcb(keys.kek, masterKey) };
+    const keys = derivePinKeys(crypto, pin, salt, deviceSecret(shareA), cfg.pinIterations);
+    const record: Perso = { iterations: cfg.pinIterations, salt: salt, shareA: shareA, verifier: keys.verifier, wrappedKey: crypto.aesEncryptEcb(keys.kek, masterKey) };
     log.append(REC_PERSO, encodePerso(record)); // the commit
     unlockedKey = masterKey;
   }
@@ -229,8 +238,8 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
       if (s !== STATE_BLANK && s !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "SET_PIN only on a blank or destroyed carrier");
       if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, 0, 0, "PIN must be 4-12 digits");
       try {
-        counter.reset(0); // a fresh counter file: failures 0, new generation
-        personalise(pin, crypto.randomBytes(32));
+        counter.reset(0, crypto.randomBytes(32)); // fresh counter: failures 0, new share B
+        personalise(pin, crypto.randomBytes(32), crypto.randomBytes(32));
       } catch (e) {
         return storageFull(e);
       }
@@ -249,7 +258,8 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
       const r = checkPin(oldPin);
       if (r.out !== null) return r.out;
       try {
-        personalise(newPin, crypto.aesDecryptEcb(r.kek, perso().wrappedKey));
+        const p = perso();
+        personalise(newPin, crypto.aesDecryptEcb(r.kek, p.wrappedKey), p.shareA);
       } catch (e) {
         return storageFull(e);
       }

@@ -1,6 +1,8 @@
 // Unary attempt counter for the PIN (STORAGE.md §4). A/B pair of pre-sized files:
 //   file    = header (16 B) + attempt bytes [slots] + success bytes [slots]
-//   header  = "KCC1" | gen u32 | carried u8 | 0 0 0 | crc32(previous 12 B) u32
+//   header  = "KCC1" | gen u32 | carried u8 | 0 0 0 | share (32 B) | crc32(previous 44 B) u32
+// `share` is an opaque 32-byte value the owner keeps with the counter (the carrier stores one of
+// the two shares of its device secret here, SECURITY.md §5); rotation copies it.
 // Attempt i clears attempt byte i (one write-once offset write) BEFORE the PIN is compared; a
 // correct PIN then clears success byte i, which closes the epoch (the failure run) — no erase,
 // no rewrite. failures = attempts since the last success byte (+ carried, when this file has no
@@ -13,9 +15,10 @@ import { canCreate, eraseTornVariants } from "./space.ts";
 import { storeFull, type StoreEnv } from "./ports.ts";
 
 export const COUNTER_MAGIC = "KCC1";
-export const COUNTER_HEADER_BYTES = 16;
+export const COUNTER_SHARE_BYTES = 32;
+export const COUNTER_HEADER_BYTES = 48;
 
-export interface CounterState { current: number; gen: number; carried: number; used: number; failures: number }
+export interface CounterState { current: number; gen: number; carried: number; used: number; failures: number; share: string }
 
 export interface UnaryCounter {
   failures(): number;
@@ -23,29 +26,30 @@ export interface UnaryCounter {
   beginAttempt(): number;
   // Durably record that the attempt in `slot` succeeded: failures drop to 0.
   markSuccess(slot: number): void;
-  // Create a fresh file with `carried` failures (personalisation); erases any previous one.
-  reset(carried: number): void;
+  // Create a fresh file with `carried` failures and `share` (personalisation); erases the old one.
+  reset(carried: number, share: string): void;
+  share(): string;
   eraseAll(): void;
   exists(): boolean;
   info(): CounterState & { slots: number };
 }
 
-function fileSize(slots: number): number {
-  return COUNTER_HEADER_BYTES + 2 * slots;
-}
-
-export function scanCounter(env: StoreEnv, names: string[], slots: number): CounterState {
-  const st: CounterState = { current: -1, gen: 0, carried: 0, used: 0, failures: 0 };
+// fileBytes may exceed header + 2 * slots (the tail stays 0xFF): the carrier gives every store file
+// the same size so a torn Espruino size word is completed by the next creation (STORAGE.md §6).
+export function scanCounter(env: StoreEnv, names: string[], slots: number, fileBytes?: number): CounterState {
+  const size = fileBytes === undefined ? COUNTER_HEADER_BYTES + 2 * slots : fileBytes;
+  const st: CounterState = { current: -1, gen: 0, carried: 0, used: 0, failures: 0, share: "" };
   let content = "";
   for (let i = 0; i < names.length; i++) {
     const s = env.storage.read(names[i]!);
-    if (s === undefined || s.length !== fileSize(slots) || s.substr(0, 4) !== COUNTER_MAGIC) continue;
-    if (readU32(s, 12) !== env.crc32(s.substr(0, 12))) continue;
+    if (s === undefined || s.length !== size || s.substr(0, 4) !== COUNTER_MAGIC) continue;
+    if (readU32(s, COUNTER_HEADER_BYTES - 4) !== env.crc32(s.substr(0, COUNTER_HEADER_BYTES - 4))) continue;
     const gen = readU32(s, 4);
     if (st.current < 0 || gen > st.gen) {
       st.current = i;
       st.gen = gen;
       st.carried = s.charCodeAt(8);
+      st.share = s.substr(12, COUNTER_SHARE_BYTES);
       content = s;
     }
   }
@@ -59,26 +63,29 @@ export function scanCounter(env: StoreEnv, names: string[], slots: number): Coun
   return st;
 }
 
-export function openCounter(env: StoreEnv, names: string[], slots: number): UnaryCounter {
+export function openCounter(env: StoreEnv, names: string[], slots: number, fileBytes?: number): UnaryCounter {
   if (names.length !== 2) throw new Error("store: a counter needs exactly two file names (A/B), got " + names.length);
   if (!(slots >= 16 && slots <= 4000)) throw new Error("store: counter slots must be 16..4000, got " + slots);
+  const size = fileBytes === undefined ? COUNTER_HEADER_BYTES + 2 * slots : fileBytes;
+  if (size < COUNTER_HEADER_BYTES + 2 * slots) throw new Error("store: counter file of " + size + " B cannot hold " + slots + " slots; use at least " + (COUNTER_HEADER_BYTES + 2 * slots));
   eraseTornVariants(env, names);
-  let st = scanCounter(env, names, slots);
+  let st = scanCounter(env, names, slots, size);
   const present = env.storage.list();
   for (let i = 0; i < names.length; i++) {
     if (i !== st.current && present.indexOf(names[i]!) >= 0) env.storage.erase(names[i]!);
   }
 
-  function create(carried: number): void {
+  function create(carried: number, share: string): void {
+    if (share.length !== COUNTER_SHARE_BYTES) throw new Error("store: counter share must be " + COUNTER_SHARE_BYTES + " bytes, got " + share.length);
     const target = st.current === 0 ? 1 : 0;
     const targetName = names[target]!;
     if (env.storage.list(targetName).indexOf(targetName) >= 0) env.storage.erase(targetName);
-    if (!canCreate(env, fileSize(slots))) storeFull("no room to rotate the PIN counter without compaction; run maintenance");
-    let header = COUNTER_MAGIC + u32(st.gen + 1) + String.fromCharCode(carried > 255 ? 255 : carried, 0, 0, 0);
+    if (!canCreate(env, size)) storeFull("no room to rotate the PIN counter without compaction; run maintenance");
+    let header = COUNTER_MAGIC + u32(st.gen + 1) + String.fromCharCode(carried > 255 ? 255 : carried, 0, 0, 0) + share;
     header += u32(env.crc32(header));
-    env.storage.write(targetName, header, 0, fileSize(slots)); // the commit
+    env.storage.write(targetName, header, 0, size); // the commit
     if (st.current >= 0) env.storage.erase(names[st.current]!);
-    st = scanCounter(env, names, slots);
+    st = scanCounter(env, names, slots, size);
   }
 
   return {
@@ -86,7 +93,8 @@ export function openCounter(env: StoreEnv, names: string[], slots: number): Unar
       return st.current < 0 ? 0 : st.failures;
     },
     beginAttempt: function () {
-      if (st.current < 0 || st.used >= slots) create(st.current < 0 ? 0 : st.failures);
+      if (st.current < 0) throw new Error("store: no counter file; reset() it at personalisation first");
+      if (st.used >= slots) create(st.failures, st.share);
       const slot = st.used;
       env.storage.write(names[st.current]!, "\x00", COUNTER_HEADER_BYTES + slot);
       st.used++;
@@ -98,18 +106,21 @@ export function openCounter(env: StoreEnv, names: string[], slots: number): Unar
       env.storage.write(names[st.current]!, "\x00", COUNTER_HEADER_BYTES + slots + slot);
       st.failures = 0;
     },
-    reset: function (carried: number) {
-      create(carried);
+    reset: function (carried: number, share: string) {
+      create(carried, share);
+    },
+    share: function () {
+      return st.share;
     },
     eraseAll: function () {
       for (let i = 0; i < names.length; i++) if (env.storage.list(names[i]!).indexOf(names[i]!) >= 0) env.storage.erase(names[i]!);
-      st = scanCounter(env, names, slots);
+      st = scanCounter(env, names, slots, size);
     },
     exists: function () {
       return st.current >= 0;
     },
     info: function () {
-      return { current: st.current, gen: st.gen, carried: st.carried, used: st.used, failures: st.failures, slots: slots };
+      return { current: st.current, gen: st.gen, carried: st.carried, used: st.used, failures: st.failures, share: st.share, slots: slots };
     },
   };
 }

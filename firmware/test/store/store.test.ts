@@ -39,7 +39,7 @@ describe("format vectors", () => {
   test("a counter file with the vector header carries 4 failures", () => {
     const { env, storage } = fresh();
     storage.write(CNAMES[0]!, hexToStr(vectors.counterHeader.hex), 0, COUNTER_HEADER_BYTES + 2 * 16);
-    expect(openCounter(env, CNAMES, 16).info()).toMatchObject({ gen: 2, carried: 4, failures: 4, used: 0 });
+    expect(openCounter(env, CNAMES, 16).info()).toMatchObject({ gen: 2, carried: 4, failures: 4, used: 0, share: hexToStr(vectors.counterHeader.shareHex) });
   });
 });
 
@@ -86,20 +86,20 @@ describe("unary counter", () => {
   test("attempt before success; failures = attempts since the last success; rotation carries them", () => {
     const { env } = fresh();
     const c = openCounter(env, CNAMES, 16);
-    c.reset(0);
+    c.reset(0, "S".repeat(32));
     for (let i = 0; i < 15; i++) c.markSuccess(c.beginAttempt());
     c.beginAttempt();
     expect(openCounter(env, CNAMES, 16).failures()).toBe(1);
     c.beginAttempt(); // slot 16 of 16: rotates first, carrying 1
     const again = openCounter(env, CNAMES, 16);
-    expect(again.info()).toMatchObject({ failures: 2, carried: 1, used: 1, gen: 2 });
+    expect(again.info()).toMatchObject({ failures: 2, carried: 1, used: 1, gen: 2, share: "S".repeat(32) });
     again.markSuccess(0);
     expect(openCounter(env, CNAMES, 16).failures()).toBe(0);
   });
   test("a half-programmed success byte does not count; a half-programmed attempt does", () => {
     const { env, flash } = fresh();
     const c = openCounter(env, CNAMES, 16);
-    c.reset(0);
+    c.reset(0, "S".repeat(32));
     const slot = c.beginAttempt();
     flash.cutPowerAfterWordWrites(0, "some-bits");
     expect(() => c.markSuccess(slot)).toThrow(/power cut/);
