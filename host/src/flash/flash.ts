@@ -1,0 +1,264 @@
+/**
+ * `keycarrier flash`: put a firmware bundle into a board's `.bootcde` the way real boards are
+ * flashed — with EspruinoTools over the board's REPL — then prove it landed and boot it.
+ *
+ *   1. preflight  EVAL `process.env.VERSION` over the packet protocol: is there a REPL at all?
+ *                 (a carrier running KeyCarrier has moved its console off USB; a personalised one
+ *                 refuses, see FlashError reasons)
+ *   2. upload     EspruinoTools as a library in a child process (espruino-driver.cjs), progress
+ *                 reported as bytes handed to the port / bytes to send
+ *   3. verify     length and E.CRC32 of `.bootcde` read on the board == the local file's
+ *   4. reboot     E.reboot() (a hardware reset on boards), then INFO until the firmware answers
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { crc32 } from "../crc32.ts";
+import { KeyCarrier, type DeviceInfo } from "../client.ts";
+import { ConsoleWire, encodeEvalPacket } from "./console-wire.ts";
+
+export const DEFAULT_FIRMWARE_FILE = "firmware/dist/keycarrier.js";
+export const BOOT_FILE = ".bootcde";
+const DRIVER = fileURLToPath(new URL("./espruino-driver.cjs", import.meta.url));
+
+export type FlashFailure =
+  | "firmware-file"     // the local bundle is missing or not uploadable
+  | "console-locked"    // a personalised carrier (or a password-locked REPL)
+  | "firmware-running"  // a BLANK carrier running KeyCarrier: its console is off USB
+  | "no-repl"           // nothing Espruino-like answered
+  | "upload-failed"     // EspruinoTools failed or timed out
+  | "verify-mismatch"   // .bootcde on the board differs from the local file
+  | "no-boot";          // the rebooted board did not answer INFO
+
+/** A refusal or failure of `flash`; `reason` is stable for scripts (`--json`). */
+export class FlashError extends Error {
+  constructor(readonly reason: FlashFailure, message: string) {
+    super(message);
+    this.name = "FlashError";
+  }
+}
+
+export const CONSOLE_LOCKED_MESSAGE =
+  "console locked: this carrier is personalised; only a BLANK carrier or BTN1-at-boot recovery accepts new firmware";
+
+export interface FlashOptions {
+  /** Port spec: a serial path or tcp://host:port (exec: has no REPL to upload to). */
+  port: string;
+  firmwareFile: string;
+  baudRate?: number;
+  /** Bytes handed to the port so far, of the total EspruinoTools will send. */
+  onProgress?: (sent: number, total: number) => void;
+  /** Step lines and EspruinoTools' own output (verbose). */
+  log?: (line: string) => void;
+  /** Reboot after verifying and wait for the firmware's INFO (default true). */
+  reboot?: boolean;
+  /** Whole-upload limit in ms (default 120,000). */
+  uploadTimeoutMs?: number;
+}
+
+export interface FlashResult {
+  bytes: number;
+  crc32: number;
+  espruinoVersion: string;
+  uploadMs: number;
+  /** INFO from the rebooted board, when reboot was asked for. */
+  booted?: DeviceInfo;
+}
+
+/** Reads and checks the bundle: EspruinoTools' code writer turns control bytes and chars > 255 into "?". */
+export function readFirmware(file: string): { code: Buffer; crc32: number } {
+  if (!existsSync(file)) {
+    throw new FlashError("firmware-file", `no firmware at ${file} — run \`npm run build\` to produce firmware/dist/keycarrier.js, or pass --firmware FILE`);
+  }
+  const code = readFileSync(file);
+  if (code.length === 0) throw new FlashError("firmware-file", `${file} is empty — rebuild it with \`npm run build\``);
+  for (let i = 0; i < code.length; i++) {
+    const b = code[i]!;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) {
+      throw new FlashError("firmware-file", `${file} has control byte 0x${b.toString(16).padStart(2, "0")} at offset ${i}; EspruinoTools would upload it as "?" — escape it in the source`);
+    }
+  }
+  return { code, crc32: crc32(code) };
+}
+
+/** Decodes E.toJS output for the simple values flash asks for (numbers, strings, arrays of them). */
+function parseToJs(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FlashError("no-repl", `the board answered ${JSON.stringify(text.slice(0, 80))}, which is not a value flash understands`);
+  }
+}
+
+/** Works out why the REPL did not answer: locked, KeyCarrier firmware running, or nothing at all. */
+async function diagnoseSilence(port: string, consoleText: string, baudRate: number | undefined): Promise<FlashError> {
+  if (/password>|Invalid password/.test(consoleText)) return new FlashError("console-locked", CONSOLE_LOCKED_MESSAGE);
+  let info: DeviceInfo | undefined;
+  try {
+    const kc = await KeyCarrier.open(port, { timeoutMs: 800, retries: 1, ...(baudRate !== undefined ? { baudRate } : {}) });
+    info = kc.handshakeInfo;
+    await kc.close();
+  } catch {
+    info = undefined;
+  }
+  if (info && info.stateName !== "BLANK") return new FlashError("console-locked", `${CONSOLE_LOCKED_MESSAGE} (INFO says ${info.stateName})`);
+  if (info) {
+    return new FlashError("firmware-running",
+      `the carrier on ${port} runs KeyCarrier ${info.firmwareVersion} (BLANK), which has moved the console off USB; ` +
+      "power it on with BTN1 held (Espruino's recovery: boot code skipped, REPL kept) and run flash again " +
+      "(virtual board: control port `press`, `power-cycle`, `release`)");
+  }
+  return new FlashError("no-repl",
+    `no Espruino REPL answered on ${port} within the preflight timeout — check the port, that the board runs Espruino, ` +
+    "and that no other program (terminal, IDE) holds the port");
+}
+
+/** Runs espruino-driver.cjs and relays its progress. */
+function upload(opts: FlashOptions, version: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const job = JSON.stringify({ port: opts.port, file: opts.firmwareFile, storageFile: BOOT_FILE, version, ...(opts.baudRate ? { baud: opts.baudRate } : {}) });
+    const child = spawn(process.execPath, [DRIVER, job], { stdio: ["ignore", "pipe", "pipe", "pipe"] });
+    let done = false;
+    let failure: string | undefined;
+    let tail = "";
+    const keep = (d: Buffer): void => {
+      const text = d.toString("latin1");
+      tail = (tail + text).slice(-2000);
+      if (opts.log) for (const line of text.split("\n")) if (line.trim() && !line.startsWith("serial: Sending")) opts.log(`espruino: ${line}`);
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    let buffered = "";
+    (child.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => {
+      buffered += d.toString("utf8");
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        let ev: { event?: string; sent?: number; total?: number; message?: string };
+        try {
+          ev = JSON.parse(line) as typeof ev;
+        } catch {
+          continue;
+        }
+        if (ev.event === "progress" && typeof ev.sent === "number" && typeof ev.total === "number") opts.onProgress?.(ev.sent, ev.total);
+        else if (ev.event === "done") done = true;
+        else if (ev.event === "error") failure = ev.message;
+      }
+    });
+    const limit = opts.uploadTimeoutMs ?? 120_000;
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      failure = `EspruinoTools did not finish within ${limit} ms`;
+    }, limit);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (done && code === 0) resolve();
+      else reject(new FlashError("upload-failed", `upload failed: ${failure ?? `EspruinoTools exited with ${code}`}${tail ? `; last output:\n${tail.trim().split("\n").slice(-5).join("\n")}` : ""}`));
+    });
+  });
+}
+
+/** Asks the board for INFO until it answers (the firmware starts its link at boot). */
+async function waitForFirmware(port: string, baudRate: number | undefined, withinMs: number): Promise<DeviceInfo> {
+  const deadline = Date.now() + withinMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const kc = await KeyCarrier.open(port, { timeoutMs: 1000, retries: 2, ...(baudRate !== undefined ? { baudRate } : {}) });
+      const info = kc.handshakeInfo!;
+      await kc.close();
+      return info;
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 300)); // a rebooting USB board re-enumerates
+    }
+  }
+  throw new FlashError("no-boot", `the board was flashed and verified but did not answer INFO within ${withinMs} ms after the reboot (${(last as Error)?.message ?? "no answer"}) — is the bundle a KeyCarrier build?`);
+}
+
+/** Preflight → upload → verify → reboot. Throws FlashError with a reason on every refusal. */
+export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
+  if (/^exec:/i.test(opts.port)) throw new FlashError("no-repl", "flash needs a serial port or tcp://host:port; exec: ports carry no REPL EspruinoTools can upload to");
+  const log = opts.log ?? (() => {});
+  const firmware = readFirmware(opts.firmwareFile);
+
+  let wire = await ConsoleWire.open(opts.port, opts.baudRate);
+  let version: string;
+  try {
+    const outcome = await wire.evaluate("process.env.VERSION", 1500);
+    if (outcome.kind !== "value") {
+      const text = outcome.text;
+      await wire.close();
+      throw outcome.kind === "error"
+        ? new FlashError("no-repl", `the REPL refused a simple EVAL (${text.trim().slice(0, 120)})`)
+        : await diagnoseSilence(opts.port, text, opts.baudRate);
+    }
+    version = String(parseToJs(outcome.text));
+  } finally {
+    await wire.close();
+  }
+  log(`Espruino ${version} REPL found on ${opts.port}; uploading ${firmware.code.length} bytes to ${BOOT_FILE}`);
+
+  const started = performance.now();
+  await upload(opts, version);
+  const uploadMs = Math.round(performance.now() - started);
+
+  wire = await ConsoleWire.open(opts.port, opts.baudRate);
+  try {
+    const expr = `(function(s){return s===undefined?[-1,0]:[s.length,E.CRC32(s)>>>0];})(require("Storage").read(${JSON.stringify(BOOT_FILE)}))`;
+    const outcome = await wire.evaluate(expr, 5000);
+    if (outcome.kind !== "value") throw new FlashError("verify-mismatch", `could not read ${BOOT_FILE} back after the upload (${outcome.text.trim().slice(0, 120) || "no answer"})`);
+    const [length, crc] = parseToJs(outcome.text) as [number, number];
+    if (length !== firmware.code.length || crc !== firmware.crc32) {
+      throw new FlashError("verify-mismatch",
+        `${BOOT_FILE} on the board is ${length < 0 ? "missing" : `${length} bytes, CRC-32 ${hex8(crc)}`} but the file is ${firmware.code.length} bytes, CRC-32 ${hex8(firmware.crc32)} — ` +
+        "the upload was corrupted or Storage is full; run flash again (check free space with require(\"Storage\").getFree())");
+    }
+    log(`verified: ${BOOT_FILE} is ${length} bytes, CRC-32 ${hex8(crc)}, identical to ${opts.firmwareFile}`);
+    if (opts.reboot ?? true) {
+      // A hardware reset on boards: no reply to wait for.
+      await wire.writeRaw(encodeEvalPacket("E.reboot()"));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await wire.close();
+  }
+  const result: FlashResult = { bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs };
+  if (opts.reboot ?? true) {
+    result.booted = await waitForFirmware(opts.port, opts.baudRate, 10_000);
+    log(`rebooted: KeyCarrier ${result.booted.firmwareVersion} on ${result.booted.board}, state ${result.booted.stateName}`);
+  }
+  return result;
+}
+
+function hex8(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, "0");
+}
+
+/** A one-line progress bar for a terminal (`\r`-redrawn) or a log (a line per 10 %). */
+export function progressBar(write: (text: string) => void, isTty: boolean): { update(sent: number, total: number): void; finish(): void } {
+  let lastDecile = -1;
+  let drawn = false;
+  return {
+    update(sent, total) {
+      const fraction = total > 0 ? Math.min(1, sent / total) : 0;
+      const width = 30;
+      const filled = Math.round(fraction * width);
+      const line = `uploading [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}% ${sent}/${total} bytes`;
+      if (isTty) {
+        write(`\r${line}`);
+        drawn = true;
+      } else {
+        const decile = Math.floor(fraction * 10);
+        if (decile !== lastDecile) {
+          lastDecile = decile;
+          write(line + "\n");
+        }
+      }
+    },
+    finish() {
+      if (drawn) write("\n");
+    },
+  };
+}
