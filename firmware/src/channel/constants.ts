@@ -1,5 +1,5 @@
-// Wire constants of the secure channel (docs/CHANNEL.md; PROTOCOL.md §7.3). Mirrored by
-// host/src/channel/constants.ts; firmware/vectors/channel.json pins the byte layouts.
+// Wire constants of the secure channel (docs/CHANNEL.md; PROTOCOL.md §7.3). Also imported by the
+// host's channel endpoint (host/src/channel/session.ts); firmware/vectors/channel.json pins the byte layouts.
 
 // Outer command ids (PROTOCOL.md §7, range 0x30-0x3f).
 export const CMD_CHANNEL_OPEN = 0x30;

@@ -5,26 +5,17 @@ import { ctr, ecb } from "@noble/ciphers/aes.js";
 import { randomBytes } from "node:crypto";
 import { concatBytes, constantTimeEqual, hmacSha256 } from "./keys.ts";
 
-export const CMD_CHANNEL_OPEN = 0x30;
-export const CMD_CHANNEL_CONFIRM = 0x31;
-export const CMD_CHANNEL_MESSAGE = 0x32;
-export const CMD_CHANNEL_CLOSE = 0x33;
-export const STATUS_CHANNEL_NOT_OPEN = 0x30;
-export const STATUS_CHANNEL_AUTH_FAILED = 0x31;
-export const STATUS_CHANNEL_BAD_MAC = 0x32;
-export const STATUS_CHANNEL_BAD_COUNTER = 0x33;
-
-export const NONCE_BYTES = 16;
-export const PROOF_BYTES = 16;
-export const TAG_BYTES = 16;
-export const SEALED_HEADER_BYTES = 6;
-export const MAX_SEALED_BYTES = 507;
+// One source for the wire constants: the firmware's module is plain TypeScript, so both ends share it.
+import {
+  CHANNEL_VERSION, DIRECTION_TO_CARRIER, DIRECTION_TO_PLATFORM, MAX_SEALED_BYTES, NONCE_BYTES,
+  PROOF_BYTES, PROTOCOL_MAJOR_BOUND as PROTOCOL_MAJOR, SEALED_FORMAT, SEALED_HEADER_BYTES, TAG_BYTES,
+} from "../../../firmware/src/channel/constants.ts";
+export {
+  CMD_CHANNEL_CLOSE, CMD_CHANNEL_CONFIRM, CMD_CHANNEL_MESSAGE, CMD_CHANNEL_OPEN, DIRECTION_TO_CARRIER,
+  DIRECTION_TO_PLATFORM, MAX_SEALED_BYTES, NONCE_BYTES, PROOF_BYTES, SEALED_HEADER_BYTES,
+  STATUS_CHANNEL_AUTH_FAILED, STATUS_CHANNEL_BAD_COUNTER, STATUS_CHANNEL_BAD_MAC, STATUS_CHANNEL_NOT_OPEN, TAG_BYTES,
+} from "../../../firmware/src/channel/constants.ts";
 export const MAX_PLAINTEXT_BYTES = MAX_SEALED_BYTES - SEALED_HEADER_BYTES - TAG_BYTES;
-export const DIRECTION_TO_CARRIER = 1;
-export const DIRECTION_TO_PLATFORM = 2;
-const SEALED_FORMAT = 1;
-const PROTOCOL_MAJOR = 1;
-const CHANNEL_VERSION = 1;
 const MAX_COUNTER = 0xffffffff;
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
