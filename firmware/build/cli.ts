@@ -8,7 +8,7 @@ import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 
 // Measured vars kept after running minified, function-heavy code from Storage with
 // eval(require("Storage").read(f)) on the Puck.js layout (13 B vars): 5 KB → 200, 10 KB → 368,
-// 20 KB → 696 (team espruino-facts §8 "Memory"). Between points we interpolate linearly; outside
+// 20 KB → 696 (docs/espruino-facts.md §8 "Memory"). Between points we interpolate linearly; outside
 // them we extend the nearest segment (≈33.6 vars/KB below 5 KB, ≈32.8 vars/KB above 20 KB).
 // 1 KB = 1024 bytes.
 const VARS_FROM_STORAGE: ReadonlyArray<readonly [bytes: number, vars: number]> = [
@@ -92,7 +92,7 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
     entry: path.relative(REPO_ROOT, path.resolve(opts.entry)),
     bytes,
     estimatedJsVarsFromStorage: vars,
-    estimateNote: "vars kept after eval(require('Storage').read(f)) of the release bundle, Puck.js layout; linear in facts §8 points 5KB→200, 10KB→368, 20KB→696",
+    estimateNote: "vars kept after eval(require('Storage').read(f)) of the release bundle, Puck.js layout; linear in docs/espruino-facts.md §8 points 5KB→200, 10KB→368, 20KB→696",
     polyfills: release.polyfills,
     boards: targets.boards,
     boardsSource: targets.source,
