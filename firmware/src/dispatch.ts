@@ -11,7 +11,8 @@ import type { HandlerReply } from "./link.ts";
 // On OK a handler returns either value (encoded by the dispatcher) or raw: an already-encoded
 // canonical CBOR map, for responses that are constant or equal to the request (each JS statement
 // costs ~0.2 ms on the board, and generic encoding is the most statement-heavy step).
-export interface CommandResult { status: number; value?: CborMap; raw?: string; detail?: string }
+// On an error, fields (if any) are added to the error body {1: detail} (e.g. PIN_WRONG's tries left).
+export interface CommandResult { status: number; value?: CborMap; raw?: string; detail?: string; fields?: CborMap }
 
 export interface Command {
   id: number;
@@ -45,8 +46,13 @@ export function unknownField(args: CborMap, allowed: number[]): number {
   return -1;
 }
 
-export function errorReply(status: number, detail: string): HandlerReply {
+export function refuseWith(status: number, detail: string, fields: CborMap): CommandResult {
+  return { status: status, detail: detail, fields: fields };
+}
+
+export function errorReply(status: number, detail: string, fields?: CborMap): HandlerReply {
   const m: CborMap = {};
+  if (fields !== undefined) for (const k in fields) m[Number(k)] = fields[Number(k)]!;
   m[ERROR_FIELD_DETAIL] = text(detail);
   return { status: status, body: encode(m) };
 }
@@ -85,7 +91,7 @@ export function createDispatcher(commands: Command[], currentState: () => number
         args = decoded.value as CborMap;
       }
       const result = c.run(args, body);
-      if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || c.name + " failed");
+      if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || c.name + " failed", result.fields);
       const out = result.raw !== undefined ? result.raw : encode(result.value || {});
       if (out.length > MAX_BODY) return errorReply(STATUS_TOO_LARGE, c.name + " response over " + MAX_BODY + " bytes");
       return { status: STATUS_OK, body: out };

@@ -1,30 +1,161 @@
-// Bundle entry: wires platform, link, dispatcher and commands.
-import { boardId, boardSerial, capabilities, log, startUsbLink, storageFree, usbLinkDeps } from "./platform.ts";
+// Bundle entry: wires platform, store, carrier, channel, applets and link (docs/ARCHITECTURE.md).
+// Boot order matters: the carrier finishes an interrupted wipe and the application store drops
+// records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
+import {
+  boardId, boardSerial, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, lockConsole, log, nowMs,
+  readTransportKeyFile, setLed, setTimer, startUsbLink, storageFree, storeEnv, usbLinkDeps, watchButton,
+} from "./platform.ts";
 import { createDeviceLink } from "./link.ts";
-import { createDispatcher } from "./dispatch.ts";
+import { createDispatcher, type Command } from "./dispatch.ts";
 import { createInfoCommand } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
-import { STATE_BLANK } from "./protocol.ts";
+import { createVerifyPinCommand } from "./commands/verify-pin.ts";
+import { createChangePinCommand } from "./commands/change-pin.ts";
+import { createWipeCommand } from "./commands/wipe.ts";
+import { ALL_STATES_MASK, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
+import { openCarrier, type Carrier } from "./security/carrier.ts";
+import { createButtonPresence } from "./security/presence.ts";
+import { runMaintenance } from "./store/maintenance.ts";
+import { openAppStore, type AppStore } from "./perso/app-store.ts";
+import { createPersonaliseCommand } from "./perso/personalise.ts";
+import {
+  DEV_TRANSPORT_BATCH_KEY_HEX, hexToBytes, TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId, transportChannelKey,
+} from "./perso/transport.ts";
+import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
+import { createChannelCommands } from "./channel/commands.ts";
+import { CMD_CHANNEL_MESSAGE } from "./channel/constants.ts";
+import { createPaymentApplet } from "./applets/qr-payment.ts";
+import { createTrustedUi } from "./ui/confirm.ts";
+import type { CryptoPrimitives } from "./crypto/primitives.ts";
 
 export const FIRMWARE_VERSION = "0.1.0";
 
-// Until the store module exists every carrier is BLANK; the state source is the one seam to change.
-function currentState(): number {
-  return STATE_BLANK;
+const env = storeEnv();
+const presence = createButtonPresence(nowMs);
+const ui = createTrustedUi({ setLed: setLed, setTimer: setTimer, clearTimer: clearTimer, now: nowMs });
+watchButton(function () {
+  presence.buttonDown();
+  ui.buttonDown();
+}, function () {
+  presence.buttonUp();
+  ui.buttonUp();
+});
+
+// Everything behind the PIN needs native SHA-256/AES; a board without them only answers INFO/PING.
+function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; state: () => number; carrier: Carrier; store: AppStore } {
+  const carrier = openCarrier({ env: env, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
+  const store = openAppStore(env);
+  // Keys a wipe did not reach, or a personalisation cut before its PIN commit: erase and purge.
+  if (carrier.state() !== STATE_PERSONALISED && !store.isEmpty()) {
+    store.eraseAll();
+    runMaintenance(env, 0, true);
+  }
+  carrier.maintain();
+  if (carrier.state() !== STATE_BLANK) lockConsole();
+
+  let transport: ChannelIdentity | undefined;
+  function identity(): ChannelIdentity | undefined {
+    if (carrier.state() === STATE_PERSONALISED) {
+      const k = store.keys();
+      return k === undefined ? undefined : { carrierId: k.carrierId, platformId: k.platformId, channelKey: k.channelKey };
+    }
+    if (transport === undefined) {
+      const cid = transportCarrierId(boardSerial());
+      const fromFactory = readTransportKeyFile(TRANSPORT_KEY_FILE);
+      transport = { carrierId: cid, platformId: TRANSPORT_PLATFORM_ID, channelKey: fromFactory !== undefined ? fromFactory : transportChannelKey(prims, hexToBytes(DEV_TRANSPORT_BATCH_KEY_HEX), cid) };
+    }
+    return transport;
+  }
+
+  const channel = createCarrierChannel(prims, identity, { now: nowMs });
+  const payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims });
+  // A session must not outlive the identity it was opened with: closed after the sealed reply.
+  let closeAfterReply = false;
+
+  // After any command that can destroy the carrier: its application keys and log go too.
+  function purgeIfDestroyed(): void {
+    if (carrier.state() !== STATE_DESTROYED) return;
+    closeAfterReply = true;
+    payment.reset();
+    if (!store.isEmpty()) {
+      store.eraseAll();
+      runMaintenance(env, 0, true);
+    }
+  }
+  function guarded(c: Command): Command {
+    const run = c.run;
+    c.run = function (args, body) {
+      try {
+        return run(args, body);
+      } finally {
+        purgeIfDestroyed();
+      }
+    };
+    return c;
+  }
+
+  const paymentCommands = payment.commands();
+  const inner = createDispatcher([
+    guarded(createVerifyPinCommand(carrier)),
+    guarded(createChangePinCommand(carrier)),
+    paymentCommands[0]!,
+    guarded(paymentCommands[1]!),
+    createPersonaliseCommand({
+      carrier: carrier, store: store,
+      onPersonalised: function () {
+        closeAfterReply = true;
+        payment.reset();
+        lockConsole();
+      },
+    }),
+  ], carrier.state);
+
+  const channelCommands = createChannelCommands(channel, inner);
+  for (let i = 0; i < channelCommands.length; i++) {
+    const c = channelCommands[i]!;
+    // DESTROYED carriers answer with their transport identity, so PERSONALISE can revive them.
+    c.allowedStates = ALL_STATES_MASK;
+    if (c.id === CMD_CHANNEL_MESSAGE) {
+      const run = c.run;
+      c.run = function (args, body) {
+        const r = run(args, body);
+        if (closeAfterReply) {
+          closeAfterReply = false;
+          channel.close();
+        }
+        return r;
+      };
+    }
+  }
+  const commands = [guarded(createWipeCommand(carrier)), paymentCommands[2]!].concat(channelCommands);
+  return { commands: commands, state: carrier.state, carrier: carrier, store: store };
 }
 
-const dispatcher = createDispatcher([
-  createInfoCommand({
-    firmwareVersion: FIRMWARE_VERSION,
-    board: boardId,
-    serial: boardSerial,
-    state: currentState,
-    capabilities: capabilities,
-    storageFree: storageFree,
+const prims = cryptoPrimitives();
+const core = prims === null ? null : buildCarrierCommands(prims);
+const currentState = core === null ? function () { return STATE_BLANK; } : core.state;
+
+const commands: Command[] = [
+  createInfoCommand(core === null ? {
+    firmwareVersion: FIRMWARE_VERSION, board: boardId, serial: boardSerial, state: currentState, capabilities: capabilities, storageFree: storageFree,
+  } : {
+    firmwareVersion: FIRMWARE_VERSION, board: boardId, serial: boardSerial, state: currentState, capabilities: capabilities, storageFree: storageFree,
+    triesLeft: core.carrier.triesLeft,
+    channelCarrierId: function () {
+      if (currentState() === STATE_PERSONALISED) {
+        const k = core.store.keys();
+        return k === undefined ? "" : k.carrierId;
+      }
+      return transportCarrierId(boardSerial());
+    },
+    lastAtc: function () {
+      return currentState() === STATE_PERSONALISED ? core.store.lastAtc() : -1;
+    },
   }),
   createPingCommand(),
-], currentState);
+];
+const dispatcher = createDispatcher(core === null ? commands : commands.concat(core.commands), currentState);
 
-log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial());
+log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (no native crypto: INFO/PING only)" : ""));
 const link = createDeviceLink(usbLinkDeps(dispatcher));
 if (!startUsbLink(link.onData)) log("KeyCarrier: no USB on this board; the USB link is not started");

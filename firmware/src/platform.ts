@@ -2,6 +2,15 @@
 // Each function guards for boards that lack a peripheral (e.g. Puck.js has no USB).
 import type { LinkDeps } from "./link.ts";
 import { CAP_AES, CAP_NFC, CAP_SHA256, CAP_USB } from "./protocol.ts";
+import type { StoragePort, StoreEnv } from "./store/ports.ts";
+import type { CryptoPort } from "./security/crypto-port.ts";
+import type { CryptoPrimitives } from "./crypto/primitives.ts";
+import { createEspruinoPrimitives, type EspruinoCryptoModule, type EspruinoE } from "./crypto/espruino.ts";
+
+// Board pins the @types/espruino snapshot does not declare (every supported board has them).
+declare const LED1: Pin;
+declare const LED2: Pin;
+declare const BTN1: Pin;
 
 export function boardSerial(): string {
   return String(getSerial());
@@ -71,4 +80,99 @@ export function startUsbLink(onData: (chunk: string) => void): boolean {
 
 export function usbLinkDeps(handle: LinkDeps["handle"]): LinkDeps {
   return { write: usbWrite, crc32: crc32, setTimer: setTimer, clearTimer: clearTimer, handle: handle };
+}
+
+// ───────────── store, crypto, time (the carrier's ports)
+
+// Storage erase unit: 16 KB flash pages on the Pico (STM32F401), 4 KB on the nRF52 boards.
+export function storagePageBytes(): number {
+  return boardId().indexOf("PICO") === 0 ? 16384 : 4096;
+}
+
+// require stays inside try: esbuild then leaves Espruino's built-in module to the board.
+function storageModule(): StoragePort {
+  try {
+    return require("Storage") as unknown as StoragePort;
+  } catch (e) {
+    throw new Error("platform: this build has no Storage module; the carrier cannot keep its state");
+  }
+}
+
+export function storeEnv(): StoreEnv {
+  return { storage: storageModule(), crc32: crc32, pageBytes: storagePageBytes() };
+}
+
+export function nowMs(): number {
+  return getTime() * 1000;
+}
+
+// The crypto module, or null on builds without it (facts §3: NRF52840DK has none). require stays
+// inside try so esbuild leaves "crypto" to the board instead of bundling it.
+function cryptoModule(): EspruinoCryptoModule | null {
+  try {
+    const c = require("crypto") as EspruinoCryptoModule;
+    return typeof c.SHA256 === "function" && c.AES !== undefined ? c : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+export function cryptoPrimitives(): CryptoPrimitives | null {
+  const c = cryptoModule();
+  if (c === null) return null;
+  try {
+    return createEspruinoPrimitives(c, E as unknown as EspruinoE);
+  } catch (e) {
+    return null;
+  }
+}
+
+/** The security module's crypto: AES-256-ECB both ways (ECB decrypt is right on boards, facts §3). */
+export function carrierCrypto(prims: CryptoPrimitives): CryptoPort {
+  const aes = cryptoModule()!.AES as unknown as { decrypt(d: string, k: string, o: { mode: string }): ArrayBuffer };
+  const ecb = { mode: "ECB" };
+  return {
+    sha256: prims.sha256,
+    aesEncryptEcb: prims.aesEcb,
+    aesDecryptEcb: function (key: string, data: string): string {
+      return (E as unknown as EspruinoE).toString(aes.decrypt(data, key, ecb));
+    },
+    randomBytes: prims.random,
+  };
+}
+
+/** The factory-installed transport key (PROTOCOL.md §7.4), or undefined. */
+export function readTransportKeyFile(name: string): string | undefined {
+  const s = storageModule().read(name);
+  return typeof s === "string" && s.length === 32 ? s : undefined;
+}
+
+// ───────────── trusted UI and presence: LEDs and BTN1
+
+export function setLed(led: number, on: boolean): void {
+  digitalWrite(led === 1 ? LED1 : LED2, on ? 1 : 0);
+}
+
+// Both edges of BTN1, debounced by Espruino. Returns false on a board without BTN1.
+export function watchButton(down: () => void, up: () => void): boolean {
+  if (typeof BTN1 === "undefined") return false;
+  setWatch(function (e: { state: boolean }) {
+    if (e.state) down();
+    else up();
+  }, BTN1, { repeat: true, edge: "both", debounce: 25 });
+  return true;
+}
+
+// ───────────── console lockdown (PROTOCOL.md §9.1, SECURITY.md §7)
+
+// Takes the JavaScript console off every device (USB, Serial1, Bluetooth): nothing typed reaches
+// the interpreter any more. Nothing in the firmware gives it back; BTN1 held at power-on (which
+// skips the boot code) is the only way to a REPL.
+export function lockConsole(): void {
+  E.setConsole(null, { force: true });
+  try {
+    if (typeof NRF !== "undefined") (NRF as unknown as { setServices(s: object, o: object): void }).setServices({}, { uart: false });
+  } catch (e) {
+    // boards or builds without the BLE UART service: nothing to remove
+  }
 }

@@ -11,10 +11,16 @@ export interface InfoSource {
   // Read once, when the command is created: capabilities do not change while the firmware runs.
   capabilities(): number;
   storageFree(): number;
+  // Fields 9-11 (a minor addition): all three or none.
+  triesLeft?(): number;
+  channelCarrierId?(): string;
+  // the last ATC, or -1 when the carrier is not personalised (field 11 absent)
+  lastAtc?(): number;
 }
 
-const FIELD_COUNT = 8;
+const BASE_FIELD_COUNT = 8;
 const MAJOR_UINT = 0;
+const MAJOR_BSTR = 2;
 
 export function createInfoCommand(source: InfoSource): Command {
   // Fields 1-4, 6 and 8 never change while running: they are encoded once, at boot, and each
@@ -24,11 +30,14 @@ export function createInfoCommand(source: InfoSource): Command {
   fixed[2] = [PROTOCOL_MAJOR, PROTOCOL_MINOR];
   fixed[3] = text(source.board());
   fixed[4] = text(source.serial());
-  const fixedHead = String.fromCharCode(0xa0 + FIELD_COUNT) + encodeEntries(fixed) + "\x05";
+  const fixedBody = encodeEntries(fixed) + "\x05";
   const fixedCaps = "\x06" + head(MAJOR_UINT, source.capabilities()) + "\x07";
   const fixedTail = "\x08" + head(MAJOR_UINT, MAX_BODY);
   const state = source.state;
   const storageFree = source.storageFree;
+  const triesLeft = source.triesLeft;
+  const channelCarrierId = source.channelCarrierId;
+  const lastAtc = source.lastAtc;
   return {
     id: CMD_INFO,
     name: "INFO",
@@ -36,7 +45,14 @@ export function createInfoCommand(source: InfoSource): Command {
     run: function (_args: CborMap, body: string) {
       // The body is a canonical map (checked by the dispatcher), so any field makes it differ from {}.
       if (body !== "\xa0") return refuse(STATUS_BAD_ARGUMENT, "INFO takes no fields");
-      return { status: STATUS_OK, raw: fixedHead + head(MAJOR_UINT, state()) + fixedCaps + head(MAJOR_UINT, storageFree()) + fixedTail };
+      const base = fixedBody + head(MAJOR_UINT, state()) + fixedCaps + head(MAJOR_UINT, storageFree()) + fixedTail;
+      if (triesLeft === undefined || channelCarrierId === undefined || lastAtc === undefined) {
+        return { status: STATUS_OK, raw: String.fromCharCode(0xa0 + BASE_FIELD_COUNT) + base };
+      }
+      const cid = channelCarrierId();
+      const atc = lastAtc();
+      const extra = "\x09" + head(MAJOR_UINT, triesLeft()) + "\x0a" + head(MAJOR_BSTR, cid.length) + cid + (atc >= 0 ? "\x0b" + head(MAJOR_UINT, atc) : "");
+      return { status: STATUS_OK, raw: String.fromCharCode(0xa0 + BASE_FIELD_COUNT + (atc >= 0 ? 3 : 2)) + base + extra };
     },
   };
 }

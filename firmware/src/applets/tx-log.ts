@@ -1,0 +1,37 @@
+// The hash-chained transaction log (PROTOCOL.md §7.6): canonical entry bytes and the chain.
+//   entry = u32 ATC ‖ u8 result ‖ u8 len ‖ orderId ‖ u8 len ‖ merchantId ‖ u64 amount ‖ currency(3)
+//   h_i   = SHA-256("KCLG" ‖ h_(i-1) ‖ entry_i), h_0 = 32 zero bytes
+import { u32be } from "../crypto/primitives.ts";
+
+export const RESULT_DECLINED = 0;
+export const RESULT_AUTHORIZED = 1;
+export const CHAIN_MAGIC = "KCLG";
+export const ZERO_HASH = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+const TWO_POW_32 = 4294967296;
+
+export interface Order { orderId: string; merchantId: string; amount: number; currency: string }
+
+export function encodeEntry(atc: number, result: number, o: Order): string {
+  const high = Math.floor(o.amount / TWO_POW_32);
+  return u32be(atc) + String.fromCharCode(result, o.orderId.length) + o.orderId + String.fromCharCode(o.merchantId.length) + o.merchantId +
+    u32be(high) + u32be(o.amount - high * TWO_POW_32) + o.currency;
+}
+
+export function chainNext(sha256: (s: string) => string, prevHash: string, entry: string): string {
+  return sha256(CHAIN_MAGIC + prevHash + entry);
+}
+
+/** The result byte and the (merchant id, order id) key of an entry, without decoding the rest. */
+export function entryResult(entry: string): number {
+  return entry.charCodeAt(4);
+}
+
+export function entryOrderKey(entry: string): string {
+  const orderLen = entry.charCodeAt(5);
+  const merchantAt = 6 + orderLen;
+  return entry.substr(merchantAt, 1 + entry.charCodeAt(merchantAt)) + entry.substr(5, 1 + orderLen);
+}
+
+export function orderKey(o: Order): string {
+  return String.fromCharCode(o.merchantId.length) + o.merchantId + String.fromCharCode(o.orderId.length) + o.orderId;
+}

@@ -1,0 +1,107 @@
+// The application store (PROTOCOL.md §7.4, §7.6): the keys installed by PERSONALISE and the newest
+// transaction-log entries, as records of one A/B record log ("kc.pay.a/b", STORAGE.md format).
+//  - key 1: the personalisation record (ids, channel and cryptogram keys, amount limit)
+//  - keys 16…16+RING-1: log entry with ATC n lives at key 16 + n % RING, payload prevHash ‖ entry.
+// One append = one commit, so the ATC increment and its log entry can never be torn apart: the
+// current ATC is the highest ATC among the kept entries, which a wipe alone can lower.
+import { openLog, type RecordLog } from "../store/log.ts";
+import type { StoreEnv } from "../store/ports.ts";
+import { readU32be, u32be } from "../crypto/primitives.ts";
+
+export const APP_LOG_NAMES = ["kc.pay.a", "kc.pay.b"];
+// The same size as the carrier's files (security/carrier.ts logBytes): every file the store creates
+// must have the same Espruino size word (STORAGE.md §6, torn size words).
+export const APP_LOG_BYTES = 1024;
+export const REC_APP_KEYS = 1;
+export const ENTRY_KEY_BASE = 16;
+export const LOG_RING = 8;
+export const HASH_BYTES = 32;
+const TWO_POW_32 = 4294967296;
+
+export interface AppKeys {
+  carrierId: string;
+  platformId: string;
+  channelKey: string;
+  cryptogramKey: string;
+  maxAmount: number;
+}
+
+export interface StoredEntry { atc: number; prevHash: string; entry: string }
+
+export interface AppStore {
+  keys(): AppKeys | undefined;
+  installKeys(k: AppKeys): void;
+  // kept entries, oldest first
+  entries(): StoredEntry[];
+  lastAtc(): number;
+  appendEntry(atc: number, prevHash: string, entry: string): void;
+  isEmpty(): boolean;
+  eraseAll(): void;
+}
+
+export function encodeAppKeys(k: AppKeys): string {
+  const high = Math.floor(k.maxAmount / TWO_POW_32);
+  return String.fromCharCode(k.carrierId.length) + k.carrierId + String.fromCharCode(k.platformId.length) + k.platformId +
+    k.channelKey + k.cryptogramKey + u32be(high) + u32be(k.maxAmount - high * TWO_POW_32);
+}
+
+export function decodeAppKeys(s: string): AppKeys {
+  const cidLen = s.charCodeAt(0);
+  const pidAt = 1 + cidLen;
+  const pidLen = s.charCodeAt(pidAt);
+  const keysAt = pidAt + 1 + pidLen;
+  if (s.length !== keysAt + 72) throw new Error("app store: keys record is " + s.length + " B, expected " + (keysAt + 72) + "; re-personalise the carrier");
+  return {
+    carrierId: s.substr(1, cidLen),
+    platformId: s.substr(pidAt + 1, pidLen),
+    channelKey: s.substr(keysAt, 32),
+    cryptogramKey: s.substr(keysAt + 32, 32),
+    maxAmount: readU32be(s, keysAt + 64) * TWO_POW_32 + readU32be(s, keysAt + 68),
+  };
+}
+
+export function openAppStore(env: StoreEnv): AppStore {
+  const log: RecordLog = openLog(env, APP_LOG_NAMES, APP_LOG_BYTES);
+  let cachedKeys: AppKeys | undefined;
+
+  function entries(): StoredEntry[] {
+    const out: StoredEntry[] = [];
+    for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) {
+      const r = log.get(k);
+      if (r === undefined) continue;
+      out.push({ atc: readU32be(r.payload, HASH_BYTES), prevHash: r.payload.substr(0, HASH_BYTES), entry: r.payload.substr(HASH_BYTES) });
+    }
+    out.sort(function (a, b) { return a.atc - b.atc; });
+    return out;
+  }
+
+  return {
+    keys: function () {
+      if (cachedKeys === undefined) {
+        const r = log.get(REC_APP_KEYS);
+        if (r !== undefined) cachedKeys = decodeAppKeys(r.payload);
+      }
+      return cachedKeys;
+    },
+    installKeys: function (k: AppKeys) {
+      log.append(REC_APP_KEYS, encodeAppKeys(k));
+      cachedKeys = k;
+    },
+    entries: entries,
+    lastAtc: function () {
+      const e = entries();
+      return e.length === 0 ? 0 : e[e.length - 1]!.atc;
+    },
+    appendEntry: function (atc: number, prevHash: string, entry: string) {
+      if (prevHash.length !== HASH_BYTES || readU32be(entry, 0) !== atc) throw new Error("app store: entry must start with its ATC and follow a 32-byte hash");
+      log.append(ENTRY_KEY_BASE + (atc % LOG_RING), prevHash + entry);
+    },
+    isEmpty: function () {
+      return log.keys().length === 0;
+    },
+    eraseAll: function () {
+      log.eraseAll();
+      cachedKeys = undefined;
+    },
+  };
+}

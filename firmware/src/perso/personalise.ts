@@ -1,0 +1,69 @@
+// PERSONALISE (PROTOCOL.md §7.4): inner command of a transport session. Installs the carrier's
+// identity, keys and limit, then sets the PIN. The keys record is written first; the carrier's PIN
+// record (SET_PIN) is the commit that makes the carrier PERSONALISED. A cut in between leaves a
+// BLANK carrier with a stray keys record, which the boot path erases (main.ts).
+import { ok, refuse, unknownField, type Command } from "../dispatch.ts";
+import { isText, type CborMap, type CborValue } from "../codec.ts";
+import { STATE_BLANK, STATE_DESTROYED, STATUS_BAD_ARGUMENT, STATUS_OK } from "../protocol.ts";
+import type { Carrier } from "../security/carrier.ts";
+import type { AppKeys, AppStore } from "./app-store.ts";
+import { isStoreFull } from "../store/ports.ts";
+import { STATUS_PIN_BAD_FORMAT, STATUS_STORAGE_FULL } from "../security/status.ts";
+import { isValidPin } from "../security/pin.ts";
+
+export const CMD_PERSONALISE = 0x60;
+const MAX_AMOUNT = 9007199254740991;
+
+export interface PersonaliseDeps {
+  carrier: Carrier;
+  store: AppStore;
+  // called after the commit: the platform locks the console, the channel closes after its reply
+  onPersonalised(): void;
+}
+
+function bytes(v: CborValue | undefined, min: number, max: number): string | undefined {
+  return typeof v === "string" && v.length >= min && v.length <= max ? v : undefined;
+}
+
+export function parsePersonalisation(args: CborMap): { keys: AppKeys; pin: string } | string {
+  if (unknownField(args, [1, 2, 3, 4, 5, 6]) >= 0) return "PERSONALISE takes only fields 1-6";
+  const carrierId = bytes(args[1], 4, 32);
+  const platformId = bytes(args[2], 4, 32);
+  const channelKey = bytes(args[3], 32, 32);
+  const cryptogramKey = bytes(args[4], 32, 32);
+  if (carrierId === undefined || platformId === undefined) return "carrier id (1) and platform id (2) must be byte strings of 4-32 bytes";
+  if (channelKey === undefined || cryptogramKey === undefined) return "channel key (3) and cryptogram key (4) must be 32-byte strings";
+  const limit = args[5];
+  if (typeof limit !== "number" || limit < 1 || limit > MAX_AMOUNT || Math.floor(limit) !== limit) return "limit (5) must be an integer 1..2^53-1 (minor units)";
+  const pin = args[6];
+  if (pin === undefined || pin === null || !isText(pin)) return "PIN (6) must be a text string";
+  return { keys: { carrierId: carrierId, platformId: platformId, channelKey: channelKey, cryptogramKey: cryptogramKey, maxAmount: limit }, pin: pin.tstr };
+}
+
+export function createPersonaliseCommand(deps: PersonaliseDeps): Command {
+  return {
+    id: CMD_PERSONALISE,
+    name: "PERSONALISE",
+    allowedStates: (1 << STATE_BLANK) | (1 << STATE_DESTROYED),
+    run: function (args: CborMap) {
+      const p = parsePersonalisation(args);
+      if (typeof p === "string") return refuse(STATUS_BAD_ARGUMENT, p);
+      // Judged before anything is written, so a bad PIN leaves no stray record.
+      if (!isValidPin(p.pin)) return refuse(STATUS_PIN_BAD_FORMAT, "PIN must be 4-12 digits");
+      try {
+        // A stray keys record of an interrupted personalisation is simply superseded.
+        deps.store.installKeys(p.keys);
+      } catch (e) {
+        if (!isStoreFull(e)) throw e;
+        return refuse(STATUS_STORAGE_FULL, "storage full: " + e.reason);
+      }
+      const o = deps.carrier.setPin(p.pin);
+      if (o.status !== STATUS_OK) return refuse(o.status, o.detail);
+      deps.onPersonalised();
+      const m: CborMap = {};
+      m[1] = deps.carrier.state();
+      m[2] = o.triesLeft;
+      return ok(m);
+    },
+  };
+}

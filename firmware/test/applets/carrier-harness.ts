@@ -1,0 +1,171 @@
+// Test-side rig for the carrier firmware: boots the RELEASE bundle on the virtual board, talks
+// protocol v1 to it over the board's USB with the host library, and plays the platform end of the
+// secure channel with host/src/channel (the same code the platform uses).
+import { compile } from "../../build/pipeline.ts";
+import { VirtualBoard } from "../../../board/src/virtual-board.ts";
+import { CostMeter } from "../../../board/src/cost/meter.ts";
+import { KeyCarrier } from "../../../host/src/client.ts";
+import type { Transport } from "../../../host/src/transport/types.ts";
+import { decodeCbor, encodeCbor, type CborMap, type CborValue } from "../../../host/src/codec.ts";
+import { PlatformChannel } from "../../../host/src/channel/session.ts";
+import { diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
+import { createHash } from "node:crypto";
+
+export const CMD = { INFO: 0x01, VERIFY_PIN: 0x11, WIPE: 0x20, OPEN: 0x30, CONFIRM: 0x31, MESSAGE: 0x32, CLOSE: 0x33, PAY_BEGIN: 0x40, PAY_AUTHORIZE: 0x41, LOG_READ: 0x42, PERSONALISE: 0x60 } as const;
+export const ST = { OK: 0, NOT_ALLOWED: 0x04, BAD_ARGUMENT: 0x05, PIN_WRONG: 0x10, PIN_BLOCKED: 0x11, CHANNEL_NOT_OPEN: 0x30, BAD_MAC: 0x32, BAD_COUNTER: 0x33, PAY_PENDING: 0x40, PAY_DECLINED: 0x41, PAY_NO_ORDER: 0x42, PAY_OVER_LIMIT: 0x43 } as const;
+
+// PROTOCOL.md §7.4: SHA-256("KeyCarrier v1 dev transport batch key").
+export const DEV_TRANSPORT_BATCH_KEY = createHash("sha256").update("KeyCarrier v1 dev transport batch key").digest();
+export const TRANSPORT_PLATFORM_ID = new TextEncoder().encode("KC-TRANSPORT");
+
+let cachedBundle: Promise<string> | undefined;
+export function releaseBundle(): Promise<string> {
+  cachedBundle ??= compile({ entry: "firmware/src/main.ts", minify: true }).then((r) => r.code);
+  return cachedBundle;
+}
+
+export interface Identity { carrierId: Uint8Array; platformId: Uint8Array; channelKey: Uint8Array }
+
+export function transportIdentity(serial: string): Identity {
+  let id = serial.slice(0, 32);
+  while (id.length < 4) id += "_";
+  const carrierId = new TextEncoder().encode(id);
+  return { carrierId, platformId: TRANSPORT_PLATFORM_ID, channelKey: diversifyCarrierKeys(DEV_TRANSPORT_BATCH_KEY, carrierId).channelKey };
+}
+
+export interface Reply { status: number; body: CborMap; bytes: number }
+
+function boardTransport(board: VirtualBoard, wire: { bytes: number }): Transport {
+  const listeners: ((c: Uint8Array) => void)[] = [];
+  let open = false;
+  board.usb.onData((bytes) => {
+    wire.bytes += bytes.length;
+    for (const l of listeners) l(bytes);
+  });
+  return {
+    description: `virtual ${board.profile.id} USB`,
+    get isOpen() { return open; },
+    async open() { open = true; },
+    async close() { open = false; },
+    async write(bytes) {
+      wire.bytes += bytes.length;
+      board.usb.write(bytes);
+      board.runUntilIdle(5_000);
+    },
+    onData(l) { listeners.push(l); },
+    onClose() {},
+    onError() {},
+  };
+}
+
+export class CarrierRig {
+  readonly wire = { bytes: 0 };
+  kc!: KeyCarrier;
+  serial = "";
+  private constructor(readonly board: VirtualBoard, readonly meter?: CostMeter) {}
+
+  static async boot(opts: { board?: string; flashImage?: Uint8Array; meter?: boolean; installBundle?: boolean } = {}): Promise<CarrierRig> {
+    const meter = opts.meter ? new CostMeter() : undefined;
+    const board = new VirtualBoard({ board: opts.board ?? "pico", seed: 9, flashImage: opts.flashImage, cost: meter });
+    if (opts.installBundle !== false) board.storage.write(".bootcde", await releaseBundle());
+    board.powerOn();
+    if (meter) meter.attachFlash(board.flash);
+    board.runUntilIdle(5_000);
+    const rig = new CarrierRig(board, meter);
+    await rig.connect();
+    return rig;
+  }
+
+  async connect(): Promise<void> {
+    this.kc = await KeyCarrier.open(boardTransport(this.board, this.wire), { initialSeq: 7, timeoutMs: 300, retries: 1 });
+    this.serial = this.kc.handshakeInfo!.serial;
+  }
+
+  /** Power cycle from the flash as it is now (RAM lost), then reconnect. */
+  async reboot(): Promise<void> {
+    const image = this.board.flash.snapshot();
+    this.board.dispose();
+    const board = new VirtualBoard({ board: this.board.profile.id, seed: 10, flashImage: image });
+    board.powerOn();
+    board.runUntilIdle(5_000);
+    (this as { board: VirtualBoard }).board = board;
+    await this.connect();
+  }
+
+  async outer(command: number, body: CborMap = new Map()): Promise<Reply> {
+    const r = await this.kc.link.request(command, encodeCbor(body));
+    return { status: r.status, body: decodeCbor(r.body) as CborMap, bytes: r.body.length };
+  }
+
+  async info(): Promise<CborMap> {
+    const r = await this.outer(CMD.INFO);
+    if (r.status !== 0) throw new Error(`INFO failed with status ${r.status}`);
+    return r.body;
+  }
+
+  async openChannel(id: Identity): Promise<PlatformChannel> {
+    const ch = new PlatformChannel(id);
+    const open = await this.outer(CMD.OPEN, new Map([[1, ch.begin()]]));
+    if (open.status !== 0) throw new Error(`CHANNEL_OPEN status ${open.status}: ${String(open.body.get(1))}`);
+    const proof = ch.accept({ carrierId: open.body.get(1) as Uint8Array, carrierNonce: open.body.get(2) as Uint8Array, carrierProof: open.body.get(3) as Uint8Array });
+    const confirm = await this.outer(CMD.CONFIRM, new Map([[1, proof]]));
+    if (confirm.status !== 0) throw new Error(`CHANNEL_CONFIRM status ${confirm.status}`);
+    return ch;
+  }
+
+  /** Seals an inner request; returns the raw sealed bytes (for replay tests) and a sender. */
+  sealInner(ch: PlatformChannel, command: number, body: CborMap): Uint8Array {
+    const inner = encodeCbor(body);
+    const plain = new Uint8Array(1 + inner.length);
+    plain[0] = command;
+    plain.set(inner, 1);
+    return ch.seal(plain);
+  }
+
+  async sendSealed(ch: PlatformChannel | null, sealed: Uint8Array): Promise<Reply & { outer: number }> {
+    const r = await this.outer(CMD.MESSAGE, new Map([[1, sealed]]));
+    if (r.status !== 0 || ch === null) return { outer: r.status, status: -1, body: r.body, bytes: r.bytes };
+    const plain = ch.open(r.body.get(1) as Uint8Array);
+    return { outer: 0, status: plain[0]!, body: decodeCbor(plain.subarray(1)) as CborMap, bytes: r.bytes };
+  }
+
+  async inner(ch: PlatformChannel, command: number, body: CborMap = new Map()): Promise<Reply & { outer: number }> {
+    return this.sendSealed(ch, this.sealInner(ch, command, body));
+  }
+
+  press(holdMs = 120): void {
+    this.board.clickButton(1, holdMs);
+    this.board.runUntilIdle(1_000);
+  }
+}
+
+export function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString("hex");
+}
+
+export function bytesOf(v: CborValue | undefined): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new Error(`expected a byte string, got ${String(v)}`);
+  return v;
+}
+
+/** Verifies a LOG_READ page: end = fold(base, entries) with SHA-256("KCLG" ‖ h ‖ entry). */
+export function verifyLogPage(body: CborMap): { ok: boolean; entries: Uint8Array[] } {
+  const entries = body.get(1) as Uint8Array[];
+  let h = Buffer.from(bytesOf(body.get(2)));
+  for (const e of entries) h = createHash("sha256").update("KCLG").update(h).update(e).digest();
+  return { ok: h.equals(Buffer.from(bytesOf(body.get(3)))), entries };
+}
+
+export function parseEntry(e: Uint8Array): { atc: number; result: number; orderId: Uint8Array; merchantId: Uint8Array; amount: number; currency: string } {
+  const dv = new DataView(e.buffer, e.byteOffset, e.byteLength);
+  const atc = dv.getUint32(0);
+  const result = e[4]!;
+  const ol = e[5]!;
+  const orderId = e.slice(6, 6 + ol);
+  const ml = e[6 + ol]!;
+  const merchantId = e.slice(7 + ol, 7 + ol + ml);
+  const at = 7 + ol + ml;
+  const amount = dv.getUint32(at) * 2 ** 32 + dv.getUint32(at + 4);
+  const currency = new TextDecoder().decode(e.slice(at + 8, at + 11));
+  return { atc, result, orderId, merchantId, amount, currency };
+}
