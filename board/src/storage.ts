@@ -102,21 +102,9 @@ export function nameFieldToString(field: Uint8Array): string {
   return bytesToString(field.subarray(0, n));
 }
 
-let crcTable: Uint32Array | null = null;
-/** CRC-32 (IEEE), as E.CRC32 computes it. */
-export function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (const b of bytes) crc = crcTable[(crc ^ b) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 (IEEE), as E.CRC32 computes it; one implementation for the whole board. */
+import { crc32 } from "./runtime/bytes.ts";
+export { crc32 };
 
 export class EspruinoStorage {
   readonly flash: NorFlash;

@@ -56,7 +56,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     iife = await bundleToIife(lowered.code, lowered.map, polyfills);
   }
 
-  const final = await hoistAndMinify(iife.code, iife.map, opts.minify);
+  const final = await hoistAndMinify(restoreRequire(iife.code), iife.map, opts.minify);
   return { code: final.code, map: wantMap ? final.map : "", polyfills };
 }
 
@@ -67,6 +67,17 @@ function mergePolyfills(current: string[], detected: string[]): string[] {
 
 interface CodeAndMap { code: string; map: string }
 
+/**
+ * `require("Storage")` is Espruino's run-time module loader, not a bundler import: esbuild would try
+ * to bundle the module (an error), or, if marked external, wrap it in a `__require` shim built on
+ * Proxy (absent on Espruino). So stage 1 renames the global `require` to a placeholder of the same
+ * length (source-map columns stay valid) and the placeholder is renamed back before minifying.
+ */
+const REQUIRE_PLACEHOLDER = "__req__";
+function restoreRequire(code: string): string {
+  return code.replace(/\b__req__\b/g, "require");
+}
+
 async function bundleToEsm(entry: string): Promise<CodeAndMap> {
   const result = await esbuild.build({
     entryPoints: [entry],
@@ -74,6 +85,7 @@ async function bundleToEsm(entry: string): Promise<CodeAndMap> {
     format: "esm",
     target: "es2020",
     platform: "neutral",
+    define: { require: REQUIRE_PLACEHOLDER },
     write: false,
     sourcemap: "external",
     sourcesContent: true,

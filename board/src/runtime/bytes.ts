@@ -2,6 +2,8 @@
 // unicode), and E.toString / E.toUint8Array flatten any mix of string, number (one byte), array,
 // typed array, ArrayBuffer and {data,count} into bytes.
 
+import { crc32 as zlibCrc32 } from "node:zlib";
+
 export class ByteConversionError extends Error {}
 
 function isArrayBuffer(v: unknown): v is ArrayBuffer {
@@ -57,20 +59,9 @@ export function stringToBytes(s: string): Uint8Array {
   return out;
 }
 
-/** Standard CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320), unsigned. */
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
+/** Standard CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320), unsigned — what E.CRC32 returns. */
 export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return zlibCrc32(bytes) >>> 0;
 }
 
 /** Espruino prints doubles with 12 significant digits (facts §1); int32 values print exactly. */

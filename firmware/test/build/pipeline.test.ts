@@ -151,3 +151,18 @@ describe("exponent rewrite and polyfill detection", () => {
     expect(detectPolyfills("var s = 'Array.from Math.imul'; Math['trunc'](1.5); Object.is(a, b);")).toEqual(["Object.is", "Math.trunc"]);
   });
 });
+
+describe("Espruino run-time modules", () => {
+  it("keeps require(\"Storage\") as a plain call: no bundling attempt, no Proxy-based __require shim", async () => {
+    for (const minify of [true, false]) {
+      const { code } = await compile({ entry: fixture("espruino-require.ts"), minify });
+      expect(code).toMatch(/require\("Storage"\)/);
+      expect(code).not.toMatch(/__req__|__require|Proxy/);
+      expect(checkBundle(code)).toEqual([]);
+      const lines: string[] = [];
+      const run = new Function("require", "console", code);
+      run((name: string) => ({ getFree: () => (name === "Storage" ? 42 : -1) }), { log: (s: string) => lines.push(s) });
+      expect(lines).toEqual(["free 42"]);
+    }
+  });
+});
