@@ -62,16 +62,26 @@ export class CarrierRig {
   readonly wire = { bytes: 0 };
   kc!: KeyCarrier;
   serial = "";
+  bootcde = false;
   private constructor(readonly board: VirtualBoard, readonly meter?: CostMeter) {}
 
-  static async boot(opts: { board?: string; flashImage?: Uint8Array; meter?: boolean; installBundle?: boolean } = {}): Promise<CarrierRig> {
+  // The release bundle is 39.6 KB and the virtual nRF52 Storage 40 KB: stored as .bootcde it leaves
+  // no room for the carrier's files. Tests therefore run it from RAM (evaluated right after power-on,
+  // as an upload without save would), unless bootcde is asked for (console-lockdown tests).
+  static async boot(opts: { board?: string; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean } = {}): Promise<CarrierRig> {
     const meter = opts.meter ? new CostMeter() : undefined;
-    const board = new VirtualBoard({ board: opts.board ?? "pico", seed: 9, flashImage: opts.flashImage, cost: meter });
-    if (opts.installBundle !== false) board.storage.write(".bootcde", await releaseBundle());
+    const board = new VirtualBoard({ board: opts.board ?? "nrf52840", seed: 9, flashImage: opts.flashImage, cost: meter });
+    const bundle = await releaseBundle();
+    if (opts.bootcde) board.storage.write(".bootcde", bundle);
     board.powerOn();
     if (meter) meter.attachFlash(board.flash);
+    if (!opts.bootcde) {
+      const r = board.evaluate(meter ? meter.prepare(bundle, "boot") : bundle);
+      if (!r.ok) throw r.error;
+    }
     board.runUntilIdle(5_000);
     const rig = new CarrierRig(board, meter);
+    rig.bootcde = opts.bootcde === true;
     await rig.connect();
     return rig;
   }
@@ -85,11 +95,10 @@ export class CarrierRig {
   async reboot(): Promise<void> {
     const image = this.board.flash.snapshot();
     this.board.dispose();
-    const board = new VirtualBoard({ board: this.board.profile.id, seed: 10, flashImage: image });
-    board.powerOn();
-    board.runUntilIdle(5_000);
-    (this as { board: VirtualBoard }).board = board;
-    await this.connect();
+    const next = await CarrierRig.boot({ board: this.board.profile.id, flashImage: image, bootcde: this.bootcde });
+    (this as { board: VirtualBoard }).board = next.board;
+    this.kc = next.kc;
+    this.serial = next.serial;
   }
 
   async outer(command: number, body: CborMap = new Map()): Promise<Reply> {
