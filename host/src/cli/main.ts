@@ -7,6 +7,7 @@ import { formatFrameTrace } from "../link.ts";
 import {
   cmdPlatformServe, cmdMerchantRegister, cmdMerchantQr, cmdPay, PlatformUsageError, DEFAULT_PLATFORM_PORT,
 } from "../platform/cli.ts";
+import { FLOW_HELP, cmdFlash, cmdPersonalise, cmdPayWithCarrier, cmdLog } from "../flows/cli.ts";
 
 /** Where the CLI writes; tests pass collectors, the bin passes process streams. */
 export interface CliIo {
@@ -43,6 +44,10 @@ Commands:
   merchant register    register a merchant with the platform
   merchant qr          issue a merchant payment QR code (terminal and PNG/JPEG)
   pay --qr <image>     scan a payment QR code, validate it and create the order
+                       (with --port and --db: the carrier authorises it and the platform settles)
+  flash                upload firmware to a board's .bootcde with EspruinoTools, verify, reboot
+  personalise          install keys, identity, limit and PIN into a BLANK carrier
+  log                  read and verify the carrier's hash-chained transaction log
 
 ${GLOBAL_HELP}
 
@@ -87,7 +92,16 @@ qr        asks the platform for a signed payment code and shows it as a QR code 
 
 Reads the merchant's payment QR code, has the platform validate it (refused when expired, forged,
 truncated or not ours, with the reason) and creates the order, then prints it.
-  --platform <URL>     platform address (default $KEYCARRIER_PLATFORM or http://127.0.0.1:${DEFAULT_PLATFORM_PORT})`,
+  --platform <URL>     platform address (default $KEYCARRIER_PLATFORM or http://127.0.0.1:${DEFAULT_PLATFORM_PORT})
+
+With a carrier: keycarrier pay --qr <image> --port <spec> [--db FILE] [--pin DIGITS] [--control PORT]
+The platform runs in this process on its ledger --db (it holds the carrier keys the secure channel
+needs); the order goes to the carrier sealed, the user confirms with a short press on the carrier's
+button (--control PORT presses the virtual board's button through its control port), the PIN goes
+sealed (asked on the terminal without --pin), and the platform settles the cryptogram once.`,
+  flash: FLOW_HELP.flash,
+  personalise: FLOW_HELP.personalise,
+  log: FLOW_HELP.log,
   emulate: `Usage: keycarrier emulate [options]
 
 Runs a virtual board reachable over TCP / a PTY. Options are those of the emulator module.`,
@@ -235,7 +249,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout(HELP[topic] + "\n");
       return EXIT_OK;
     }
-    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay)`);
+    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, personalise, log)`);
     if (globals.help && command !== "emulate") {
       io.stdout(HELP[command] + "\n");
       return EXIT_OK;
@@ -276,9 +290,29 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await cmdMerchantQr(parsed.options, io, globals.json);
       }
       case "pay":
-        checkOptions("pay", parsed.options, ["qr", "code", "platform"]);
+        checkOptions("pay", parsed.options, ["qr", "code", "platform", "db", "pin", "control"]);
         if (parsed.positionals.length) throw new UsageError(`pay takes no positional arguments (use --qr <image>), got "${parsed.positionals[0]}"`);
+        if (globals.port !== undefined && argv.some((a) => a === "--port" || a === "-p" || a.startsWith("--port="))) {
+          const g = globals;
+          return await withDevice(g, io, (kc) => cmdPayWithCarrier(kc, parsed.options, io, g.json));
+        }
         return await cmdPay(parsed.options, io, globals.json);
+      case "flash":
+        checkOptions("flash", parsed.options, ["firmware", "no-reboot"]);
+        if (parsed.positionals.length) throw new UsageError(`flash takes no positional arguments (use --firmware FILE), got "${parsed.positionals[0]}"`);
+        return await cmdFlash(globals.port, globals.baudRate, parsed.options, { ...io, stderrIsTty: Boolean(process.stderr.isTTY) }, globals.json);
+      case "personalise": {
+        checkOptions("personalise", parsed.options, ["db", "pin", "limit", "issuer"]);
+        if (parsed.positionals.length) throw new UsageError(`personalise takes no positional arguments, got "${parsed.positionals[0]}"`);
+        const g = globals;
+        return await withDevice(g, io, (kc) => cmdPersonalise(kc, parsed.options, io, g.json));
+      }
+      case "log": {
+        checkOptions("log", parsed.options, []);
+        if (parsed.positionals.length) throw new UsageError(`log takes no arguments, got "${parsed.positionals[0]}"`);
+        const g = globals;
+        return await withDevice(g, io, (kc) => cmdLog(kc, io, g.json));
+      }
       case "emulate":
         // `keycarrier --help emulate` asks the emulator for its help, like `emulate --help`.
         return await cmdEmulate(globals.help ? ["--help", ...parsed.rest] : parsed.rest, io);

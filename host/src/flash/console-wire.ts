@@ -79,7 +79,7 @@ export class ConsoleWire {
     return new ConsoleWire(transport);
   }
 
-  /** Everything received so far that no EVAL consumed, as text (for diagnostics). */
+  /** Everything received since the last EVAL was sent, as text (for diagnostics). */
   get pendingText(): string {
     return latin1(this.received);
   }

@@ -188,7 +188,14 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   try {
     const outcome = await wire.evaluate("process.env.VERSION", 1500);
     if (outcome.kind !== "value") {
-      const text = outcome.text;
+      let text = outcome.text;
+      if (outcome.kind === "silent") {
+        // A locked console swallows the packet and prompts only at the end of a line: one empty
+        // password attempt (harmless) makes it say so; a firmware link discards the bytes.
+        await wire.writeRaw(Uint8Array.of(0x0d, 0x0a));
+        await new Promise((r) => setTimeout(r, 500));
+        text += wire.pendingText;
+      }
       await wire.close();
       throw outcome.kind === "error"
         ? new FlashError("no-repl", `the REPL refused a simple EVAL (${text.trim().slice(0, 120)})`)

@@ -1,0 +1,189 @@
+/**
+ * CLI commands of the host flows: `flash`, `personalise`, `pay` (with the carrier step) and `log`.
+ * main.ts parses the global options and calls these.
+ *
+ * Where the platform runs: the secure channel's platform end needs the carrier keys, which the
+ * platform keeps in-process (its HTTP API never returns keys). So `personalise` and the carrier
+ * step of `pay` run the platform IN THIS PROCESS on its ledger file (`--db FILE`, the file
+ * `platform serve --db` uses; not while a server has it open). See docs/FLOWS.md.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { randomInt } from "node:crypto";
+import type { KeyCarrier } from "../client.ts";
+import { Platform } from "../platform/service.ts";
+import { startPlatformServer } from "../platform/http.ts";
+import { platformKeyFromEnv, PLATFORM_KEY_ENV } from "../platform/keystore.ts";
+import { cmdPay, defaultLedgerFile, PlatformUsageError, type PlatformCliIo } from "../platform/cli.ts";
+import { formatAmount } from "../qr/currency.ts";
+import { ControlClient } from "../../../board/src/expose/control.ts";
+import { DEFAULT_FIRMWARE_FILE, flashFirmware, progressBar } from "../flash/flash.ts";
+import { personalise, DEFAULT_LIMIT_MINOR } from "./personalise.ts";
+import { authorizeOnCarrier } from "./pay.ts";
+import { personalisedCarrierId } from "./personalise.ts";
+import { readLog, type CarrierLog } from "./log.ts";
+
+type Options = Record<string, string | true>;
+
+export interface FlowCliIo extends PlatformCliIo {
+  /** Whether stderr is a terminal (progress bar redraws in place). */
+  stderrIsTty?: boolean;
+}
+
+function text(options: Options, name: string): string | undefined {
+  const v = options[name];
+  if (v === true) throw new PlatformUsageError(`--${name} needs a value`);
+  return v;
+}
+
+export const FLOW_HELP = {
+  flash: `Usage: keycarrier flash --port <serial path | tcp://host:port> [--firmware FILE] [--no-reboot] [--json]
+
+Uploads the firmware bundle (default ${DEFAULT_FIRMWARE_FILE}; \`npm run build\` makes it) into the
+board's .bootcde with EspruinoTools, showing progress on stderr; reads .bootcde back and compares its
+length and CRC-32 with the file; then reboots the board and waits for the firmware's INFO.
+Needs a live Espruino REPL: a blank board, or one powered on with BTN1 held (recovery). A carrier
+running KeyCarrier has its console off USB, and a personalised one refuses for good.`,
+  personalise: `Usage: keycarrier personalise --port <spec> [--db FILE] [--pin DIGITS] [--limit MINOR_UNITS] [--issuer ID] [--json]
+
+Issues a carrier on the platform and installs its keys, identity, per-payment limit and PIN into a
+BLANK carrier through a sealed transport session (PROTOCOL.md §7.4). The platform runs in this
+process on its ledger --db (default $KEYCARRIER_HOME/platform.sqlite; not while \`platform serve\` has
+it open). Without --pin a random 6-digit PIN is chosen and printed. --limit defaults to ${DEFAULT_LIMIT_MINOR}.`,
+  log: `Usage: keycarrier log --port <spec> [--json]
+
+Reads the carrier's hash-chained transaction log (PROTOCOL.md §7.6), verifies the chain, and prints
+the entries oldest first.`,
+} as const;
+
+/** `keycarrier flash` */
+export async function cmdFlash(port: string | undefined, baudRate: number | undefined, options: Options, io: FlowCliIo, json: boolean): Promise<number> {
+  if (!port) throw new PlatformUsageError("flash needs --port <serial path | tcp://host:port> (run `keycarrier devices`)");
+  const firmwareFile = text(options, "firmware") ?? DEFAULT_FIRMWARE_FILE;
+  const bar = progressBar(io.stderr, io.stderrIsTty ?? false);
+  try {
+    const result = await flashFirmware({
+      port, firmwareFile, reboot: options["no-reboot"] !== true,
+      ...(baudRate !== undefined ? { baudRate } : {}),
+      onProgress: (sent, total) => bar.update(sent, total),
+      log: (line) => { if (!line.startsWith("espruino: ")) io.stderr(`${line}\n`); },
+    });
+    bar.finish();
+    if (json) io.stdout(JSON.stringify({ ok: true, ...result }) + "\n");
+    else {
+      io.stdout(`flashed ${firmwareFile}: ${result.bytes} bytes in ${(result.uploadMs / 1000).toFixed(1)} s, CRC-32 ${result.crc32.toString(16).padStart(8, "0")} verified on the board\n`);
+      if (result.booted) io.stdout(`running KeyCarrier ${result.booted.firmwareVersion} on ${result.booted.board} (serial ${result.booted.serial}), state ${result.booted.stateName}\n`);
+    }
+    return 0;
+  } catch (e) {
+    bar.finish();
+    throw e;
+  }
+}
+
+async function openLedgerPlatform(options: Options, io: FlowCliIo): Promise<Platform> {
+  const dbFile = text(options, "db") ?? defaultLedgerFile(io.env);
+  mkdirSync(dirname(dbFile), { recursive: true });
+  const platform = await Platform.open({ dbFile, platformKey: platformKeyFromEnv(io.env) });
+  if (platform.keyProtection === "dev-plaintext") io.stderr(`note: DEV mode — issuer keys are stored in plaintext in ${dbFile}; set ${PLATFORM_KEY_ENV} to seal them\n`);
+  return platform;
+}
+
+/** `keycarrier personalise` */
+export async function cmdPersonalise(kc: KeyCarrier, options: Options, io: FlowCliIo, json: boolean): Promise<number> {
+  let pin = text(options, "pin");
+  const chosen = pin === undefined;
+  if (pin === undefined) pin = String(randomInt(0, 1_000_000)).padStart(6, "0");
+  if (!/^\d{4,12}$/.test(pin)) throw new PlatformUsageError("--pin needs 4–12 digits");
+  const limitText = text(options, "limit");
+  if (limitText !== undefined && !/^[1-9]\d{0,15}$/.test(limitText)) throw new PlatformUsageError(`--limit needs a whole number of minor units ≥ 1, got "${limitText}"`);
+  const issuerId = text(options, "issuer");
+  const platform = await openLedgerPlatform(options, io);
+  try {
+    const result = await personalise(kc, platform, {
+      pin, ...(limitText ? { limit: Number(limitText) } : {}), ...(issuerId ? { issuerId } : {}),
+      onStep: json ? undefined : (line) => io.stderr(`• ${line}\n`),
+    });
+    if (json) io.stdout(JSON.stringify({ ok: true, carrierId: result.carrierId, issuerId: result.issuerId, triesLeft: result.triesLeft, state: result.info.stateName, ...(chosen ? { pin } : {}) }) + "\n");
+    else {
+      io.stdout(`carrier ${result.carrierId} personalised (issuer ${result.issuerId}); PIN tries left ${result.triesLeft}; its console is locked from the next boot\n`);
+      if (chosen) io.stdout(`PIN: ${pin}  (chosen at random — write it down; it is not stored on this host)\n`);
+    }
+    return 0;
+  } finally {
+    platform.close();
+  }
+}
+
+async function askPin(): Promise<string> {
+  if (!process.stdin.isTTY) throw new PlatformUsageError("no --pin given and stdin is not a terminal to ask for it");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question("PIN (after confirming on the carrier): ")).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * `keycarrier pay` with a carrier (--port given): the platform runs in-process on --db (served on
+ * an ephemeral loopback port so the scan/validate/order/settle half is the same HTTP path as
+ * without a carrier), and the carrier step plugs into cmdPay's `authorize` hook.
+ */
+export async function cmdPayWithCarrier(kc: KeyCarrier, options: Options, io: FlowCliIo, json: boolean): Promise<number> {
+  if (text(options, "platform") !== undefined) {
+    throw new PlatformUsageError("pay with a carrier runs the platform in this process (it holds the carrier keys the secure channel needs): pass --db FILE instead of --platform, and stop `platform serve` on that file first");
+  }
+  const pinOption = text(options, "pin");
+  const controlPort = text(options, "control");
+  if (controlPort !== undefined && !/^\d{1,5}$/.test(controlPort)) throw new PlatformUsageError(`--control needs the emulator's control port number, got "${controlPort}"`);
+  const platform = await openLedgerPlatform(options, io);
+  const running = await startPlatformServer({ port: 0, platform });
+  try {
+    const carrierId = await personalisedCarrierId(kc);
+    if (!carrierId) throw new PlatformUsageError("this carrier is not personalised: run `keycarrier personalise` first");
+    const carrier = platform.getCarrier(carrierId);
+    const keys = platform.carrierKeys(carrierId);
+    return await cmdPay({ ...options, platform: running.url }, io, json, {
+      authorize: async (order) => {
+        const auth = await authorizeOnCarrier(kc, { carrierId, issuerId: carrier.issuerId, channelKey: keys.channelKey }, order, {
+          pin: pinOption ?? (() => askPin()),
+          confirm: controlPort !== undefined ? () => pressVirtualButton(Number(controlPort)) : async () => {},
+          onStep: json ? undefined : (line) => io.stderr(`• ${line}\n`),
+        });
+        return { orderId: auth.orderId, carrierId: auth.carrierId, atc: auth.atc, cryptogram: auth.cryptogram };
+      },
+    });
+  } finally {
+    await running.close();
+  }
+}
+
+/** A short press (100 ms) of BTN1 through the emulator's control port. */
+export async function pressVirtualButton(controlPort: number, holdMs = 100): Promise<void> {
+  const control = await ControlClient.connect(controlPort);
+  try {
+    await control.request("press", { button: 1 });
+    await new Promise((r) => setTimeout(r, holdMs));
+    await control.request("release", { button: 1 });
+  } finally {
+    control.close();
+  }
+}
+
+export function formatLog(log: CarrierLog): string {
+  const lines = log.entries.map((e) =>
+    `ATC ${String(e.atc).padStart(4)}  ${e.result.padEnd(10)}  ${formatAmount(e.amount, e.currency).padStart(14)}  merchant ${e.merchantId}  order ${e.orderId}  ${e.hash.slice(0, 16)}…`);
+  return [
+    ...(lines.length ? lines : ["(no entries)"]),
+    `${log.entries.length} of ${log.kept} kept entries; chain verified from base ${log.base.slice(0, 16)}… to head ${log.head.slice(0, 16)}…`,
+  ].join("\n") + "\n";
+}
+
+/** `keycarrier log` */
+export async function cmdLog(kc: KeyCarrier, io: FlowCliIo, json: boolean): Promise<number> {
+  const log = await readLog(kc);
+  io.stdout(json ? JSON.stringify(log) + "\n" : formatLog(log));
+  return 0;
+}
