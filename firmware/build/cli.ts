@@ -28,19 +28,29 @@ export function estimateJsVarsFromStorage(bytes: number): number {
   return Math.max(0, Math.round(y0 + ((bytes - x0) * (y1 - y0)) / (x1 - x0)));
 }
 
-export interface BoardTarget { id: string; name: string; vars: number; varsPercent: number }
+export interface BoardTarget {
+  id: string; name: string; vars: number; varsPercent: number;
+  /** The board's Storage size, and the share of it the bundle (+ its 32-byte header) occupies. */
+  storageBytes: number; storagePercent: number;
+}
+
+/**
+ * Budgets from the brief: idle memory ≤ 40% of the board's vars (code alone must leave room for
+ * state), and the bundle should leave at least half of Storage to the record store and its A/B files.
+ */
+export const BUDGET = { varsPercent: 40, storagePercent: 50 } as const;
 
 /** When board/boards has no profiles yet, these ids are reported (README's supported boards). */
 export const DEFAULT_BOARD_IDS = ["nrf52840", "puckjs", "pico"];
 
-export function loadBoardTargets(dir: string, estimatedVars: number): { boards: BoardTarget[]; source: string } {
+export function loadBoardTargets(dir: string, estimatedVars: number, bundleBytes = 0): { boards: BoardTarget[]; source: string } {
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "schema.json").sort() : [];
   if (files.length === 0) {
-    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0 })), source: "built-in default list (no board/boards/*.json found)" };
+    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0, storageBytes: 0, storagePercent: 0 })), source: "built-in default list (no board/boards/*.json found)" };
   }
   const boards = files.map((file) => {
     const full = path.join(dir, file);
-    let json: { id?: unknown; name?: unknown; vars?: unknown };
+    let json: { id?: unknown; name?: unknown; vars?: unknown; storage?: { bytes?: unknown } };
     try {
       json = JSON.parse(readFileSync(full, "utf8"));
     } catch (err) {
@@ -50,9 +60,27 @@ export function loadBoardTargets(dir: string, estimatedVars: number): { boards: 
     // Profiles state vars as a count or as { count, bytesPerVar }.
     const vars = typeof json.vars === "number" ? json.vars : typeof (json.vars as { count?: unknown })?.count === "number" ? (json.vars as { count: number }).count : 0;
     const name = typeof json.name === "string" ? json.name : json.id;
-    return { id: json.id, name, vars, varsPercent: vars > 0 ? Math.round((estimatedVars / vars) * 1000) / 10 : 0 };
+    const storageBytes = typeof json.storage?.bytes === "number" ? json.storage.bytes : 0;
+    return {
+      id: json.id, name, vars, varsPercent: percent(estimatedVars, vars),
+      storageBytes, storagePercent: percent(bundleBytes > 0 ? bundleBytes + 32 : 0, storageBytes),
+    };
   });
   return { boards, source: path.relative(REPO_ROOT, dir) };
+}
+
+function percent(part: number, whole: number): number {
+  return whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0;
+}
+
+/** One line per board whose budget the bundle exceeds (empty when all fit). */
+export function budgetWarnings(boards: BoardTarget[]): string[] {
+  const out: string[] = [];
+  for (const b of boards) {
+    if (b.vars > 0 && b.varsPercent > BUDGET.varsPercent) out.push(`${b.id}: code alone keeps ~${b.varsPercent}% of ${b.vars} vars (budget ${BUDGET.varsPercent}%)`);
+    if (b.storageBytes > 0 && b.storagePercent > BUDGET.storagePercent) out.push(`${b.id}: the bundle fills ${b.storagePercent}% of ${b.storageBytes} B of Storage (budget ${BUDGET.storagePercent}%)`);
+  }
+  return out;
 }
 
 export interface BuildReport {
@@ -63,6 +91,7 @@ export interface BuildReport {
   polyfills: string[];
   boards: BoardTarget[];
   boardsSource: string;
+  budget: { varsPercent: number; storagePercent: number; warnings: string[] };
   gate: { verdict: "pass" | "fail"; findings: (GateFinding & { bundle: "release" | "debug"; text: string })[] };
   buildMs: number;
 }
@@ -81,7 +110,7 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
   ];
   const bytes = { release: Buffer.byteLength(release.code, "latin1"), debug: Buffer.byteLength(debug.code, "latin1") };
   const vars = estimateJsVarsFromStorage(bytes.release);
-  const targets = loadBoardTargets(opts.boardsDir, vars);
+  const targets = loadBoardTargets(opts.boardsDir, vars, release.code.length);
 
   mkdirSync(opts.outDir, { recursive: true });
   writeFileSync(path.join(opts.outDir, "keycarrier.js"), release.code);
@@ -96,6 +125,7 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
     polyfills: release.polyfills,
     boards: targets.boards,
     boardsSource: targets.source,
+    budget: { ...BUDGET, warnings: budgetWarnings(targets.boards) },
     gate: { verdict: findings.length === 0 ? "pass" : "fail", findings },
     buildMs: Date.now() - started,
   };
@@ -122,6 +152,7 @@ async function main(): Promise<number> {
       (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
       `, polyfills: ${report.polyfills.length ? report.polyfills.join(", ") : "none"}, gate: pass, ${report.buildMs} ms`,
   );
+  for (const w of report.budget.warnings) console.warn(`build: over budget: ${w}`);
   return 0;
 }
 

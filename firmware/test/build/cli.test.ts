@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
-import { buildFirmware, estimateJsVarsFromStorage, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
+import { budgetWarnings, buildFirmware, estimateJsVarsFromStorage, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../../..");
@@ -29,14 +29,16 @@ describe("estimateJsVarsFromStorage", () => {
 describe("loadBoardTargets", () => {
   it("reads id/name/vars from profiles (count or {count}) and skips schema.json", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "kc-boards-"));
-    writeFileSync(path.join(dir, "a.json"), JSON.stringify({ id: "tiny", name: "Tiny", vars: { count: 1000, bytesPerVar: 13 } }));
+    writeFileSync(path.join(dir, "a.json"), JSON.stringify({ id: "tiny", name: "Tiny", vars: { count: 1000, bytesPerVar: 13 }, storage: { bytes: 10000 } }));
     writeFileSync(path.join(dir, "b.json"), JSON.stringify({ id: "flat", vars: 2000 }));
     writeFileSync(path.join(dir, "schema.json"), JSON.stringify({ title: "schema" }));
-    const { boards } = loadBoardTargets(dir, 250);
+    const { boards } = loadBoardTargets(dir, 250, 5968);
     expect(boards).toEqual([
-      { id: "tiny", name: "Tiny", vars: 1000, varsPercent: 25 },
-      { id: "flat", name: "flat", vars: 2000, varsPercent: 12.5 },
+      { id: "tiny", name: "Tiny", vars: 1000, varsPercent: 25, storageBytes: 10000, storagePercent: 60 },
+      { id: "flat", name: "flat", vars: 2000, varsPercent: 12.5, storageBytes: 0, storagePercent: 0 },
     ]);
+    expect(budgetWarnings(boards)).toEqual(["tiny: the bundle fills 60% of 10000 B of Storage (budget 50%)"]);
+    expect(budgetWarnings(loadBoardTargets(dir, 450).boards)).toEqual(["tiny: code alone keeps ~45% of 1000 vars (budget 40%)"]);
     writeFileSync(path.join(dir, "c.json"), "{ not json");
     expect(() => loadBoardTargets(dir, 1)).toThrow(/c\.json is not valid JSON/);
     rmSync(dir, { recursive: true });
