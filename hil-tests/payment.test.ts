@@ -1,7 +1,7 @@
 // Personalisation and the QR payment end to end, on the virtual board running the RELEASE bundle
 // (PROTOCOL.md §7.4-§7.7): the test plays the platform (host/src/platform Platform, in memory, and
 // host/src/channel for the secure channel) and the untrusted host relaying frames over USB.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Platform, PlatformError } from "../host/src/platform/service.ts";
 import type { PlatformChannel } from "../host/src/channel/session.ts";
 import type { CborMap } from "../host/src/codec.ts";
@@ -115,4 +115,155 @@ describe("personalisation and QR payment on the virtual board (release bundle)",
     expect(hex(log.entries[0]!.orderId)).toBe(order.orderId);
     expect((await rig.info()).get(11)).toBe(1);
   }, 60_000);
+});
+
+describe("attacks through the untrusted host (release bundle)", () => {
+  let counted = 0;
+  const attack = (name: string, fn: () => Promise<void>) => it(name, async () => { await fn(); counted++; }, 60_000);
+  afterAll(() => console.log(`attack tests: ${counted}`));
+
+  async function ready() {
+    const w = await world();
+    const rig = await CarrierRig.boot();
+    rigs.push(rig);
+    await personalise(rig, w);
+    const ch = await rig.openChannel(w.identity);
+    return { w, rig, ch };
+  }
+
+  attack("the host changes the amount in transit: the sealed order fails its tag, the genuine one still works", async () => {
+    const { w, rig, ch } = await ready();
+    const { body } = newOrder(w, 1234);
+    const sealed = rig.sealInner(ch, CMD.PAY_BEGIN, body);
+    // The amount sits in the ciphertext; flip bits there (any byte of C), as a relay would have to.
+    for (const at of [6, 20, sealed.length - 17]) {
+      const forged = sealed.slice();
+      forged[at]! ^= 0x04;
+      const r = await rig.sendSealed(null, forged);
+      expect(r.outer).toBe(ST.BAD_MAC);
+    }
+    const genuine = await rig.sendSealed(ch, sealed);
+    expect(genuine.status).toBe(ST.OK);
+  });
+
+  attack("the host swaps amount or payee at the platform: the cryptogram no longer verifies", async () => {
+    const { w, rig, ch } = await ready();
+    const a = newOrder(w, 1234);
+    const b = newOrder(w, 99_999);
+    const other = w.platform.registerMerchant({ name: "Mallory" }).merchantId;
+    const c = w.platform.createOrder({ code: w.platform.issuePaymentCode({ merchantId: other, amount: 1234, currency: "EUR" }).code });
+    const auth = await pay(rig, ch, a.body);
+    expect(auth.status).toBe(ST.OK);
+    const cryptogram = hex(bytesOf(auth.body.get(2)));
+    for (const orderId of [b.order.orderId, c.orderId]) {
+      expect(() => w.platform.authorize({ orderId, carrierId: w.carrierId, atc: 1, cryptogram })).toThrow(PlatformError);
+      try { w.platform.authorize({ orderId, carrierId: w.carrierId, atc: 1, cryptogram }); } catch (e) { expect((e as PlatformError).reason).toBe("bad-cryptogram"); }
+    }
+    expect(w.platform.authorize({ orderId: a.order.orderId, carrierId: w.carrierId, atc: 1, cryptogram }).atc).toBe(1);
+  });
+
+  attack("a replayed channel frame is refused (BAD_COUNTER) and authorizes nothing", async () => {
+    const { w, rig, ch } = await ready();
+    const { body } = newOrder(w);
+    expect((await rig.inner(ch, CMD.PAY_BEGIN, body)).status).toBe(ST.OK);
+    rig.press();
+    const sealed = rig.sealInner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
+    expect((await rig.sendSealed(ch, sealed)).status).toBe(ST.OK);
+    // The same sealed bytes in a new link frame (new seq): not a link retransmission, a replay.
+    const again = await rig.sendSealed(null, sealed);
+    expect(again.outer).toBe(ST.BAD_COUNTER);
+    expect((await readLog(rig)).entries).toHaveLength(1);
+    expect((await rig.info()).get(11)).toBe(1);
+  });
+
+  attack("a replayed cryptogram is refused by the platform; the order settles once", async () => {
+    const { w, rig, ch } = await ready();
+    const { order, body } = newOrder(w);
+    const auth = await pay(rig, ch, body);
+    const req = { orderId: order.orderId, carrierId: w.carrierId, atc: 1, cryptogram: hex(bytesOf(auth.body.get(2))) };
+    w.platform.authorize(req, "first");
+    let reason = "";
+    try { w.platform.authorize(req, "second"); } catch (e) { reason = (e as PlatformError).reason; }
+    expect(reason).toBe("replayed");
+  });
+
+  attack("wrong PIN mid-flow: tries left decreases, no ATC, no cryptogram; the right PIN then authorizes", async () => {
+    const { w, rig, ch } = await ready();
+    const { order, body } = newOrder(w);
+    const wrong = await pay(rig, ch, body, "111111");
+    expect(wrong.status).toBe(ST.PIN_WRONG);
+    expect(wrong.body.get(2)).toBe(9);
+    expect(wrong.body.get(1)).toMatch(/wrong PIN/);
+    expect((await rig.info()).get(9)).toBe(9);
+    expect((await rig.info()).get(11)).toBe(0);
+    expect((await readLog(rig)).entries).toHaveLength(0);
+    const right = await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
+    expect(right.status).toBe(ST.OK);
+    expect(right.body.get(1)).toBe(1);
+    expect((await rig.info()).get(9)).toBe(10);
+    w.platform.authorize({ orderId: order.orderId, carrierId: w.carrierId, atc: 1, cryptogram: hex(bytesOf(right.body.get(2))) });
+  });
+
+  attack("the PIN never crosses the host's wire in clear", async () => {
+    const { w, rig, ch } = await ready();
+    await pay(rig, ch, newOrder(w).body);
+    const all = Buffer.concat(rig.wire.chunks);
+    expect(all.includes(Buffer.from(PIN))).toBe(false);
+    const keys = w.platform.carrierKeys(w.carrierId);
+    expect(all.includes(Buffer.from(keys.cryptogramKey))).toBe(false);
+    expect(all.includes(Buffer.from(keys.channelKey))).toBe(false);
+  });
+
+  attack("no press, or a long press, declines: no cryptogram, a declined entry in the log", async () => {
+    const { w, rig, ch } = await ready();
+    expect((await rig.inner(ch, CMD.PAY_BEGIN, newOrder(w).body)).status).toBe(ST.OK);
+    rig.board.clickButton(1, 1_500);
+    rig.board.runUntilIdle(1_000);
+    expect((await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(ST.PAY_DECLINED);
+    expect((await rig.inner(ch, CMD.PAY_BEGIN, newOrder(w).body)).status).toBe(ST.OK);
+    rig.board.advance(31_000);
+    // the channel idles out after 120 s, not yet
+    expect((await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(ST.PAY_DECLINED);
+    expect((await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(ST.PAY_NO_ORDER);
+    const log = await readLog(rig);
+    expect(log.ok).toBe(true);
+    expect(log.entries.map((e) => [e.atc, e.result])).toEqual([[1, 0], [2, 0]]);
+    expect((await rig.info()).get(9)).toBe(10); // no PIN try spent
+  });
+
+  attack("over the installed limit: refused before the user is asked", async () => {
+    const { w, rig, ch } = await ready();
+    expect((await rig.inner(ch, CMD.PAY_BEGIN, newOrder(w, LIMIT + 1).body)).status).toBe(ST.PAY_OVER_LIMIT);
+    expect(rig.board.leds()[0]).toBe(false);
+  });
+
+  attack("payment and PIN commands exist only inside the channel; a personalised carrier refuses PERSONALISE and its transport key", async () => {
+    const { w, rig, ch } = await ready();
+    const { body } = newOrder(w);
+    expect((await rig.outer(CMD.PAY_BEGIN, body)).status).toBe(0x03);
+    expect((await rig.outer(CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(0x03);
+    expect((await rig.outer(CMD.VERIFY_PIN, new Map([[1, PIN]]))).status).toBe(0x03);
+    expect((await rig.outer(CMD.PERSONALISE, new Map())).status).toBe(0x03);
+    const keys = w.platform.carrierKeys(w.carrierId);
+    const again = await rig.inner(ch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([[1, w.identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1], [6, "000000"]]));
+    expect(again.status).toBe(ST.NOT_ALLOWED);
+    await expect(rig.openChannel(transportIdentity(rig.serial))).rejects.toThrow(/different carrier id|proof/);
+  });
+
+  attack("a retried order after a lost reply and a reboot gets the same ATC and cryptogram, never a second authorization", async () => {
+    const { w, rig, ch } = await ready();
+    const { order, body } = newOrder(w);
+    const first = await pay(rig, ch, body);
+    expect(first.status).toBe(ST.OK);
+    await rig.reboot();
+    const ch2 = await rig.openChannel(w.identity);
+    const second = await pay(rig, ch2, body);
+    expect(second.status).toBe(ST.OK);
+    expect(second.body.get(1)).toBe(first.body.get(1));
+    expect(hex(bytesOf(second.body.get(2)))).toBe(hex(bytesOf(first.body.get(2))));
+    expect((await readLog(rig)).entries).toHaveLength(1);
+    const req = { orderId: order.orderId, carrierId: w.carrierId, atc: 1, cryptogram: hex(bytesOf(second.body.get(2))) };
+    w.platform.authorize(req, "k1");
+    expect(() => w.platform.authorize(req, "k2")).toThrow(/already settled/);
+  });
 });

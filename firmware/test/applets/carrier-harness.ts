@@ -35,11 +35,12 @@ export function transportIdentity(serial: string): Identity {
 
 export interface Reply { status: number; body: CborMap; bytes: number }
 
-function boardTransport(board: VirtualBoard, wire: { bytes: number }): Transport {
+function boardTransport(board: VirtualBoard, wire: { bytes: number; chunks: Uint8Array[] }): Transport {
   const listeners: ((c: Uint8Array) => void)[] = [];
   let open = false;
   board.usb.onData((bytes) => {
     wire.bytes += bytes.length;
+    wire.chunks.push(bytes.slice());
     for (const l of listeners) l(bytes);
   });
   return {
@@ -49,6 +50,7 @@ function boardTransport(board: VirtualBoard, wire: { bytes: number }): Transport
     async close() { open = false; },
     async write(bytes) {
       wire.bytes += bytes.length;
+      wire.chunks.push(bytes.slice());
       board.usb.write(bytes);
       board.runUntilIdle(5_000);
     },
@@ -59,7 +61,7 @@ function boardTransport(board: VirtualBoard, wire: { bytes: number }): Transport
 }
 
 export class CarrierRig {
-  readonly wire = { bytes: 0 };
+  readonly wire = { bytes: 0, chunks: [] as Uint8Array[] };
   kc!: KeyCarrier;
   serial = "";
   bootcde = false;
