@@ -7,6 +7,7 @@ import type { PlatformChannel } from "../host/src/channel/session.ts";
 import type { CborMap } from "../host/src/codec.ts";
 import { encodeFrame } from "../host/src/link.ts";
 import { encodeCbor } from "../host/src/codec.ts";
+import { computeAuthorizationCryptogram } from "../host/src/channel/keys.ts";
 import {
   bytesOf, CarrierRig, CMD, hex, parseEntry, ST, transportIdentity, verifyLogPage, type Identity,
 } from "../firmware/test/applets/carrier-harness.ts";
@@ -67,8 +68,6 @@ async function readLog(rig: CarrierRig) {
   const page = verifyLogPage(r.body);
   return { ...page, head: bytesOf(r.body.get(3)), kept: r.body.get(4) as number, entries: page.entries.map(parseEntry) };
 }
-
-let attackTests = 0;
 
 describe("personalisation and QR payment on the virtual board (release bundle)", () => {
   it("personalise → pay (button) → cryptogram settles on the platform → log verifies", async () => {
@@ -266,4 +265,107 @@ describe("attacks through the untrusted host (release bundle)", () => {
     w.platform.authorize(req, "k1");
     expect(() => w.platform.authorize(req, "k2")).toThrow(/already settled/);
   });
+});
+
+describe("power cut at every flash write of a payment (release bundle)", () => {
+  // Sends a sealed inner request without waiting: the board loses power while handling it.
+  function sendAndCut(rig: CarrierRig, sealed: Uint8Array): void {
+    const frame = encodeFrame({ version: 1, type: 0, seq: 200, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, sealed]])) });
+    rig.board.usb.write(frame);
+    rig.board.runUntilIdle(5_000);
+  }
+
+  it("never two authorizations for one order, the ATC never repeats, the log stays verifiable", async () => {
+    const w = await world();
+    const setup = await CarrierRig.boot();
+    rigs.push(setup);
+    await personalise(setup, w);
+    const a = newOrder(w, 500);
+    // Payments before the campaign: order A (ATC 1) then declines, so that the campaign's append
+    // is measured both without and with a log rotation (the A/B file fills after a few entries).
+    const first = await pay(setup, await setup.openChannel(w.identity), a.body);
+    expect(first.status).toBe(ST.OK);
+    const keys = w.platform.carrierKeys(w.carrierId);
+    let cutPoints = 0;
+    let rotations = 0;
+
+    for (let round = 0; round < 2; round++) {
+      const base = setup.board.flash.snapshot();
+      const atcBefore = (await setup.info()).get(11) as number;
+      const b = newOrder(w, 4321 + round);
+      const f = b.order.cryptogramFields;
+      const expected = hex(computeAuthorizationCryptogram(keys.cryptogramKey, {
+        carrierId: w.identity.carrierId, orderId: Buffer.from(f.orderId, "hex"), merchantId: Buffer.from(f.merchantId, "hex"), amount: f.amount, currency: f.currency, atc: atcBefore + 1,
+      }));
+
+      // Reference run: how many word writes and page erases does PAY_AUTHORIZE make?
+      const ref = await CarrierRig.boot({ flashImage: base });
+      rigs.push(ref);
+      const refCh = await ref.openChannel(w.identity);
+      expect((await ref.inner(refCh, CMD.PAY_BEGIN, b.body)).status).toBe(ST.OK);
+      ref.press();
+      const w0 = ref.board.flash.wordWrites();
+      const e0 = ref.board.flash.erases();
+      const refAuth = await ref.inner(refCh, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
+      expect(refAuth.status).toBe(ST.OK);
+      expect(hex(bytesOf(refAuth.body.get(2)))).toBe(expected);
+      const writes = ref.board.flash.wordWrites() - w0;
+      const erases = ref.board.flash.erases() - e0;
+      if (writes > 100) rotations++; // an append alone is ~22 words; a rotation rewrites the live records
+      console.log(`payment round ${round}: PAY_AUTHORIZE makes ${writes} flash word writes and ${erases} page erases`);
+
+      const cuts: { kind: "word" | "erase"; n: number; partial: string }[] = [];
+      for (let n = 0; n < writes; n++) cuts.push({ kind: "word", n, partial: "none" }, { kind: "word", n, partial: "some-bits" });
+      for (let n = 0; n < erases; n++) cuts.push({ kind: "erase", n, partial: "some-words" });
+      for (const cut of cuts) {
+        const rig = await CarrierRig.boot({ flashImage: base });
+        rigs.push(rig);
+        const ch = await rig.openChannel(w.identity);
+        expect((await rig.inner(ch, CMD.PAY_BEGIN, b.body)).status).toBe(ST.OK);
+        rig.press();
+        if (cut.kind === "word") rig.board.cutPowerAfterFlashWrites(cut.n, cut.partial as "none" | "some-bits");
+        else rig.board.flash.cutPowerAfterPageErases(cut.n, cut.partial as "some-words");
+        sendAndCut(rig, rig.sealInner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]])));
+        expect(rig.board.flash.isPowered(), `cut ${cut.kind} ${cut.n} ${cut.partial} did not fire`).toBe(false);
+        cutPoints++;
+        await rig.reboot();
+
+        const label = `after a cut at ${cut.kind} ${cut.n} (${cut.partial})`;
+        const info = await rig.info();
+        expect(info.get(5), label).toBe(1);
+        const atc = info.get(11) as number;
+        expect([atcBefore, atcBefore + 1], label).toContain(atc);
+        const before = await readLog(rig);
+        expect(before.ok, label).toBe(true);
+        // The retry of the same order: the same ATC and cryptogram whether or not the cut came
+        // after the commit — never a second authorization, never a reused ATC.
+        const ch2 = await rig.openChannel(w.identity);
+        const retry = await pay(rig, ch2, b.body);
+        expect(retry.status, `${label}: ${String(retry.body.get(1))}`).toBe(ST.OK);
+        expect(retry.body.get(1), label).toBe(atcBefore + 1);
+        expect(hex(bytesOf(retry.body.get(2))), label).toBe(expected);
+        const after = await readLog(rig);
+        expect(after.ok, label).toBe(true);
+        const atcs = after.entries.map((e) => e.atc);
+        expect(atcs, label).toEqual([...atcs].sort((x, y) => x - y));
+        expect(new Set(atcs).size, label).toBe(atcs.length);
+        const forB = after.entries.filter((e) => e.result === 1 && hex(e.orderId) === f.orderId);
+        expect(forB, label).toHaveLength(1);
+        rig.board.dispose();
+      }
+      // Advance the setup carrier: settle B there, then declines, so the next round's append
+      // rotates the log file (A/B copy of the live records).
+      const ch = await setup.openChannel(w.identity);
+      expect((await pay(setup, ch, b.body)).status).toBe(ST.OK);
+      // 20 B header + keys record (~150 B) + 77 B per entry in a 1,024 B file: the 12th entry rotates.
+      for (let i = 0; i < 9; i++) {
+        expect((await setup.inner(ch, CMD.PAY_BEGIN, newOrder(w, 100 + i).body)).status).toBe(ST.OK);
+        setup.board.clickButton(1, 1_500);
+        setup.board.runUntilIdle(1_000);
+        expect((await setup.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(ST.PAY_DECLINED);
+      }
+    }
+    console.log(`payment power-cut campaign: ${cutPoints} cut points (${rotations} of 2 rounds include a log rotation)`);
+    expect(cutPoints).toBeGreaterThan(20);
+  }, 600_000);
 });
