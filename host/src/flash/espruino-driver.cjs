@@ -12,6 +12,7 @@
  * Runs in its own process because EspruinoTools writes globals (`Espruino`, `$`, `require`) and logs
  * with console.log. Usage (spawned by host/src/flash/upload.ts):
  *   node espruino-driver.cjs '{"port":"tcp://127.0.0.1:4000","file":"fw.js","storageFile":".bootcde","version":"2v29"}'
+ * ("storageFile": null sends the code to RAM instead.)
  * Reports JSON lines on fd 3: {"event":"progress","sent":N,"total":N} · {"event":"done"} ·
  * {"event":"error","message":"…"}. EspruinoTools' own chatter stays on stdout/stderr.
  */
@@ -40,7 +41,9 @@ try {
   fail("espruino-driver needs one JSON argument {port, file, storageFile, version}: " + e.message);
 }
 if (!job || typeof job.port !== "string" || typeof job.file !== "string") fail("espruino-driver: job needs \"port\" and \"file\" strings");
-const storageFile = job.storageFile || ".bootcde";
+// storageFile null: send the code to RAM (EspruinoTools' default "Send to Espruino"): it runs at
+// once and is gone at the next reset.
+const storageFile = job.storageFile === null ? null : job.storageFile || ".bootcde";
 const isTcp = job.port.indexOf("tcp://") === 0;
 
 const espruinoMain = require.resolve("espruino");
@@ -69,9 +72,13 @@ require(espruinoMain).init(function () {
   Espruino.Config.BLUETOOTH_LOW_ENERGY_DBUS = false;
   Espruino.Config.SET_TIME_ON_WRITE = false;
   Espruino.Config.ENV_ON_CONNECT = false;
-  Espruino.Config.SAVE_ON_SEND = 3; // to a Storage file
-  Espruino.Config.SAVE_STORAGE_FILE = storageFile;
-  Espruino.Config.LOAD_STORAGE_FILE = 0; // don't run it: the caller verifies over the REPL, then reboots
+  if (storageFile === null) {
+    Espruino.Config.SAVE_ON_SEND = 0; // to RAM
+  } else {
+    Espruino.Config.SAVE_ON_SEND = 3; // to a Storage file
+    Espruino.Config.SAVE_STORAGE_FILE = storageFile;
+    Espruino.Config.LOAD_STORAGE_FILE = 0; // don't run it: the caller verifies over the REPL, then reboots
+  }
   if (job.baud) Espruino.Config.BAUD_RATE = job.baud;
   if (isTcp) Espruino.Config.SERIAL_TCPIP = [job.port];
 

@@ -52,6 +52,12 @@ export interface FlashOptions {
   log?: (line: string) => void;
   /** Reboot after verifying and wait for the firmware's INFO (default true). */
   reboot?: boolean;
+  /**
+   * "bootcde" (default): write .bootcde, verify it, reboot into it. "ram": send the code to RAM the
+   * way EspruinoTools' plain upload does — it runs at once and is lost at the next reset; verified
+   * by the firmware answering INFO (a bundle too big to leave Storage room for the carrier's store).
+   */
+  target?: "bootcde" | "ram";
   /** Whole-upload limit in ms (default 120,000). */
   uploadTimeoutMs?: number;
 }
@@ -61,7 +67,8 @@ export interface FlashResult {
   crc32: number;
   espruinoVersion: string;
   uploadMs: number;
-  /** INFO from the rebooted board, when reboot was asked for. */
+  target: "bootcde" | "ram";
+  /** INFO from the rebooted board, when reboot was asked for (always for "ram"). */
   booted?: DeviceInfo;
 }
 
@@ -116,7 +123,7 @@ async function diagnoseSilence(port: string, consoleText: string, baudRate: numb
 /** Runs espruino-driver.cjs and relays its progress. */
 function upload(opts: FlashOptions, version: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const job = JSON.stringify({ port: opts.port, file: opts.firmwareFile, storageFile: BOOT_FILE, version, ...(opts.baudRate ? { baud: opts.baudRate } : {}) });
+    const job = JSON.stringify({ port: opts.port, file: opts.firmwareFile, storageFile: opts.target === "ram" ? null : BOOT_FILE, version, ...(opts.baudRate ? { baud: opts.baudRate } : {}) });
     const child = spawn(process.execPath, [DRIVER, job], { stdio: ["ignore", "pipe", "pipe", "pipe"] });
     let done = false;
     let failure: string | undefined;
@@ -205,11 +212,18 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   } finally {
     await wire.close();
   }
-  log(`Espruino ${version} REPL found on ${opts.port}; uploading ${firmware.code.length} bytes to ${BOOT_FILE}`);
+  const toRam = opts.target === "ram";
+  log(`Espruino ${version} REPL found on ${opts.port}; uploading ${firmware.code.length} bytes to ${toRam ? "RAM" : BOOT_FILE}`);
 
   const started = performance.now();
   await upload(opts, version);
   const uploadMs = Math.round(performance.now() - started);
+  if (toRam) {
+    // The code ran as it arrived; the firmware's link now owns the wire.
+    const booted = await waitForFirmware(opts.port, opts.baudRate, 10_000);
+    log(`running from RAM: KeyCarrier ${booted.firmwareVersion} on ${booted.board}, state ${booted.stateName} (gone at the next reset)`);
+    return { bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, booted, target: "ram" };
+  }
 
   wire = await ConsoleWire.open(opts.port, opts.baudRate);
   try {
@@ -231,7 +245,7 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   } finally {
     await wire.close();
   }
-  const result: FlashResult = { bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs };
+  const result: FlashResult = { bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, target: "bootcde" };
   if (opts.reboot ?? true) {
     result.booted = await waitForFirmware(opts.port, opts.baudRate, 10_000);
     log(`rebooted: KeyCarrier ${result.booted.firmwareVersion} on ${result.booted.board}, state ${result.booted.stateName}`);

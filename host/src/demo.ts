@@ -1,0 +1,171 @@
+/**
+ * `npm start`: the whole KeyCarrier story on this machine, step by step, for a newcomer.
+ *
+ *   build firmware (if missing) → boot a virtual carrier (a bare Espruino REPL) → `keycarrier flash`
+ *   it with EspruinoTools → start the payment platform (temporary ledger) → personalise the carrier
+ *   → register a merchant and show its payment QR → pay it (the virtual button is pressed through
+ *   the emulator's control port) → print the settlement and the carrier's verified log.
+ *
+ * Everything runs in this process except the firmware build and the EspruinoTools upload, and
+ * everything it creates lives in one temporary directory that is removed at the end.
+ * Options: --board pico|nrf52840|puckjs (default pico), --pin DIGITS (default 1234), --keep (keep the
+ * temp dir), --bootcde (flash .bootcde even when the bundle is over the build's Storage budget).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startEmulator, type RunningEmulator } from "./cli/emulate.ts";
+import { KeyCarrier } from "./client.ts";
+import { flashFirmware, progressBar, DEFAULT_FIRMWARE_FILE } from "./flash/flash.ts";
+import { startPlatformServer, type RunningPlatform } from "./platform/http.ts";
+import { PlatformClient } from "./platform/client.ts";
+import { renderQrPng, renderQrTerminal } from "./qr/image.ts";
+import { personalise } from "./flows/personalise.ts";
+import { pay, type PaymentPlatform } from "./flows/pay.ts";
+import { readLog } from "./flows/log.ts";
+import { formatLog, pressVirtualButton } from "./flows/cli.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const STEPS = 8;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const out = (text: string): void => { process.stdout.write(text); };
+const note = (text: string): void => { process.stdout.write(`   ${text}\n`); };
+let stepNo = 0;
+let stepStarted = 0;
+function step(title: string): void {
+  if (stepNo > 0) note(`(${((performance.now() - stepStarted) / 1000).toFixed(1)} s)`);
+  stepNo++;
+  stepStarted = performance.now();
+  out(`\n[${stepNo}/${STEPS}] ${title}\n`);
+}
+
+/** The build's Storage budget (firmware/build: the bundle may fill at most this share of Storage). */
+const STORAGE_BUDGET_PERCENT = 50;
+
+/**
+ * .bootcde when the bundle leaves the carrier's store its room (within the build's Storage budget),
+ * else RAM — the way the firmware's own payment test runs an over-budget release bundle.
+ */
+function flashTarget(board: string, firmwareFile: string, storageBytes: number): { ram: boolean; why: string } {
+  const bytes = statSync(firmwareFile).size;
+  const percent = Math.round((1000 * bytes) / storageBytes) / 10;
+  if (process.argv.includes("--bootcde") || percent <= STORAGE_BUDGET_PERCENT) {
+    return { ram: false, why: `the bundle fills ${percent}% of ${board}'s ${storageBytes} B Storage` };
+  }
+  return {
+    ram: true,
+    why: `the bundle (${bytes} B) would fill ${percent}% of ${board}'s ${storageBytes} B Storage (build budget ${STORAGE_BUDGET_PERCENT}%), ` +
+      "leaving the carrier's store too little room to personalise (STORAGE_FULL); so it goes to RAM, " +
+      "as EspruinoTools' plain upload does (pass --bootcde to try .bootcde anyway)",
+  };
+}
+
+async function main(): Promise<number> {
+  const board = arg("board", "pico");
+  const pin = arg("pin", "1234");
+  const keep = process.argv.includes("--keep");
+  const work = mkdtempSync(join(tmpdir(), "keycarrier-demo-"));
+  process.env.KEYCARRIER_HOME = work; // the emulator registry and the ledger stay in the temp dir
+  const started = performance.now();
+  let emu: RunningEmulator | undefined;
+  let platform: RunningPlatform | undefined;
+  let kc: KeyCarrier | undefined;
+  out("KeyCarrier demo: a virtual key carrier is flashed, personalised, and pays a merchant's QR code.\n");
+  try {
+    step("firmware bundle");
+    const firmwareFile = join(ROOT, DEFAULT_FIRMWARE_FILE);
+    if (existsSync(firmwareFile)) note(`using ${DEFAULT_FIRMWARE_FILE} (delete it or run \`npm run build\` to rebuild)`);
+    else {
+      note("not built yet: running the TypeScript → Espruino ES5 pipeline (npm run build) …");
+      const build = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "firmware/build/cli.ts")], { cwd: ROOT, encoding: "utf8" });
+      for (const line of `${build.stdout}${build.stderr}`.trim().split("\n")) if (line.trim()) note(line);
+      if (!existsSync(firmwareFile)) throw new Error(`the firmware build failed (exit ${build.status}); run \`npm run build\` to see why`);
+    }
+
+    step(`virtual carrier (board profile ${board}) with a bare Espruino REPL`);
+    emu = await startEmulator({
+      board, tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0, flashFile: undefined,
+      seed: Math.floor(Math.random() * 1e9), virtualClock: false, banner: true,
+    });
+    note(`console on ${emu.tcp.url}, control port 127.0.0.1:${emu.control.port} (buttons, LEDs, power)`);
+
+    const target = flashTarget(board, firmwareFile, emu.board.profile.storage.bytes);
+    step(`keycarrier flash --port ${emu.tcp.url}${target.ram ? " --ram" : ""} (EspruinoTools upload${target.ram ? " to RAM" : " to .bootcde, verify, reboot"})`);
+    note(target.why);
+    const bar = progressBar((t) => process.stdout.write(t), Boolean(process.stdout.isTTY));
+    const flashed = await flashFirmware({
+      port: emu.tcp.url, firmwareFile, target: target.ram ? "ram" : "bootcde",
+      onProgress: (sent, total) => bar.update(sent, total),
+      log: (line) => { if (!line.startsWith("espruino: ")) note(line); },
+    });
+    bar.finish();
+    note(`${flashed.bytes} bytes${target.ram ? "" : `, CRC-32 ${flashed.crc32.toString(16).padStart(8, "0")} verified`}; running KeyCarrier ${flashed.booted!.firmwareVersion}, state ${flashed.booted!.stateName}`);
+
+    step("payment platform (HTTP on loopback, SQLite ledger in the temp dir)");
+    platform = await startPlatformServer({ port: 0, dbFile: join(work, "platform.sqlite") });
+    note(`listening on ${platform.url}`);
+
+    step(`personalise the carrier (PIN ${pin})`);
+    kc = await KeyCarrier.open(emu.tcp.url, { timeoutMs: 2000, retries: 2 });
+    const personalised = await personalise(kc, platform.platform, { pin, onStep: note });
+    note(`carrier ${personalised.carrierId} is PERSONALISED; ${personalised.triesLeft} PIN tries`);
+
+    step("a merchant registers and shows a payment QR code");
+    const http = new PlatformClient(platform.url);
+    const merchant = await http.registerMerchant({ name: "Corner Café" });
+    const code = await http.issuePaymentCode(merchant.merchantId, { amount: 1250, currency: "EUR" });
+    out(await renderQrTerminal(code.code));
+    const png = join(work, "payment-code.png");
+    writeFileSync(png, await renderQrPng(code.code));
+    note(`merchant ${merchant.merchantId} (${merchant.name}) asks ${code.display}; code ${code.code}`);
+
+    step("pay: platform validates → order sealed to the carrier → button press → PIN sealed → cryptogram → settle");
+    const running = platform;
+    const paymentPlatform: PaymentPlatform = {
+      validatePaymentCode: (c) => http.validatePaymentCode(c),
+      createOrder: (c) => http.createOrder(c),
+      authorize: (req) => http.authorize(req),
+      getCarrier: (id) => running.platform.getCarrier(id),
+      carrierKeys: (id) => running.platform.carrierKeys(id),
+    };
+    const controlPort = emu.control.port;
+    const paid = await pay(kc, paymentPlatform, code.code, {
+      pin,
+      confirm: async () => {
+        note("pressing the carrier's button (short press) through the control port");
+        await pressVirtualButton(controlPort);
+      },
+      onStep: note,
+    });
+    const s = paid.settlement;
+    out(`\n   SETTLED ${s.display} to ${paid.order.merchantName}: settlement ${s.settlementId}, carrier ${s.carrierId}, ATC ${s.atc}\n`);
+    note(`wire after the channel opened: ${paid.authorization.wire.roundTrips} round trips, ${paid.authorization.wire.bytesOut + paid.authorization.wire.bytesIn} bytes`);
+
+    step("the carrier's transaction log (keycarrier log)");
+    const log = await readLog(kc);
+    for (const line of formatLog(log).trimEnd().split("\n")) note(line);
+    if (log.head !== paid.authorization.logHead) throw new Error("the log head differs from the one the carrier returned with the authorization");
+    note("log verified: the hash chain folds to the head the carrier returned with the cryptogram");
+    note(`(${((performance.now() - stepStarted) / 1000).toFixed(1)} s)`);
+    out(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s. Next: README.md "Quick start" shows the same steps as CLI commands.\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`\nnpm start failed at step ${stepNo}: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    await kc?.close().catch(() => {});
+    await platform?.close().catch(() => {});
+    await emu?.stop().catch(() => {});
+    if (keep) out(`temp files kept in ${work}\n`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();
