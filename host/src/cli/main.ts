@@ -298,7 +298,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         }
         return await cmdPay(parsed.options, io, globals.json);
       case "flash":
-        checkOptions("flash", parsed.options, ["firmware", "no-reboot"]);
+        checkOptions("flash", parsed.options, ["firmware", "no-reboot", "ram"]);
         if (parsed.positionals.length) throw new UsageError(`flash takes no positional arguments (use --firmware FILE), got "${parsed.positionals[0]}"`);
         return await cmdFlash(globals.port, globals.baudRate, parsed.options, { ...io, stderrIsTty: Boolean(process.stderr.isTTY) }, globals.json);
       case "personalise": {

@@ -38,13 +38,16 @@ function text(options: Options, name: string): string | undefined {
 }
 
 export const FLOW_HELP = {
-  flash: `Usage: keycarrier flash --port <serial path | tcp://host:port> [--firmware FILE] [--no-reboot] [--json]
+  flash: `Usage: keycarrier flash --port <serial path | tcp://host:port> [--firmware FILE] [--no-reboot] [--ram] [--json]
 
 Uploads the firmware bundle (default ${DEFAULT_FIRMWARE_FILE}; \`npm run build\` makes it) into the
 board's .bootcde with EspruinoTools, showing progress on stderr; reads .bootcde back and compares its
 length and CRC-32 with the file; then reboots the board and waits for the firmware's INFO.
 Needs a live Espruino REPL: a blank board, or one powered on with BTN1 held (recovery). A carrier
-running KeyCarrier has its console off USB, and a personalised one refuses for good.`,
+running KeyCarrier has its console off USB, and a personalised one refuses for good.
+  --ram                send the code to RAM instead (EspruinoTools' plain upload): it runs at once and
+                       is gone at the next reset; verified by the firmware answering INFO. For a bundle
+                       too big to leave the carrier's store room in Storage (see build-report.json).`,
   personalise: `Usage: keycarrier personalise --port <spec> [--db FILE] [--pin DIGITS] [--limit MINOR_UNITS] [--issuer ID] [--json]
 
 Issues a carrier on the platform and installs its keys, identity, per-payment limit and PIN into a
@@ -64,7 +67,7 @@ export async function cmdFlash(port: string | undefined, baudRate: number | unde
   const bar = progressBar(io.stderr, io.stderrIsTty ?? false);
   try {
     const result = await flashFirmware({
-      port, firmwareFile, reboot: options["no-reboot"] !== true,
+      port, firmwareFile, reboot: options["no-reboot"] !== true, target: options["ram"] === true ? "ram" : "bootcde",
       ...(baudRate !== undefined ? { baudRate } : {}),
       onProgress: (sent, total) => bar.update(sent, total),
       log: (line) => { if (!line.startsWith("espruino: ")) io.stderr(`${line}\n`); },
@@ -72,7 +75,10 @@ export async function cmdFlash(port: string | undefined, baudRate: number | unde
     bar.finish();
     if (json) io.stdout(JSON.stringify({ ok: true, ...result }) + "\n");
     else {
-      io.stdout(`flashed ${firmwareFile}: ${result.bytes} bytes in ${(result.uploadMs / 1000).toFixed(1)} s, CRC-32 ${result.crc32.toString(16).padStart(8, "0")} verified on the board\n`);
+      io.stdout(result.target === "ram"
+        ? `sent ${firmwareFile} to RAM: ${result.bytes} bytes in ${(result.uploadMs / 1000).toFixed(1)} s\n`
+        : `flashed ${firmwareFile}: ${result.bytes} bytes in ${(result.uploadMs / 1000).toFixed(1)} s, CRC-32 ${result.crc32.toString(16).padStart(8, "0")} verified on the board\n`);
+      if (result.target === "ram") io.stdout("(in RAM: lost at the next reset)\n");
       if (result.booted) io.stdout(`running KeyCarrier ${result.booted.firmwareVersion} on ${result.booted.board} (serial ${result.booted.serial}), state ${result.booted.stateName}\n`);
     }
     return 0;
