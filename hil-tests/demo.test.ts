@@ -1,0 +1,49 @@
+// `npm start` (host/src/demo.ts) as a newcomer runs it: a child process that must finish within a
+// minute, exit 0, show every step, a settled payment and a verified carrier log, and leave no
+// temporary directory behind.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = process.cwd();
+
+function runDemo(home: string): Promise<{ code: number | null; out: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "host/src/demo.ts")], {
+      cwd: ROOT, env: { ...process.env, KEYCARRIER_HOME: home }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => { out += d.toString(); });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`npm start did not finish within 60 s; output so far:\n${out}`));
+    }, 60_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, ms: Date.now() - started });
+    });
+  });
+}
+
+describe("npm start", () => {
+  it("flashes, personalises, pays and prints the settlement and a verified log within a minute", async () => {
+    const home = mkdtempSync(join(tmpdir(), "kc-demo-home-"));
+    const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith("keycarrier-demo-")));
+    const r = await runDemo(home);
+    expect(r.code, r.out).toBe(0);
+    expect(r.ms).toBeLessThan(60_000);
+    for (let n = 1; n <= 8; n++) expect(r.out).toContain(`[${n}/8]`);
+    expect(r.out).toMatch(/running KeyCarrier \d+\.\d+\.\d+, state BLANK/);
+    expect(r.out).toMatch(/carrier [0-9a-f]{16} is PERSONALISED/);
+    expect(r.out).toMatch(/SETTLED 12\.50 EUR to Corner Café: settlement [0-9a-f]+, carrier [0-9a-f]{16}, ATC 1/);
+    expect(r.out).toMatch(/ATC +1 +authorized +12\.50 EUR/);
+    expect(r.out).toContain("log verified: the hash chain folds to the head the carrier returned with the cryptogram");
+    // cleaned up: its temp dir is gone
+    const after = readdirSync(tmpdir()).filter((n) => n.startsWith("keycarrier-demo-") && !before.has(n));
+    expect(after).toEqual([]);
+  }, 70_000);
+});
