@@ -131,8 +131,21 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   return { commands: commands, state: carrier.state, carrier: carrier, store: store };
 }
 
+// A store that cannot be opened (a broken or foreign Storage) must not take the link down with it:
+// the carrier then answers INFO/PING only, and keeps the console locked because nobody can tell
+// whether the flash holds secrets (fail closed).
+function tryBuildCarrier(p: CryptoPrimitives): ReturnType<typeof buildCarrierCommands> | null {
+  try {
+    return buildCarrierCommands(p);
+  } catch (e) {
+    log("KeyCarrier: carrier store unavailable (" + String((e as { message?: unknown }).message || e) + "); INFO/PING only, console locked");
+    lockConsole();
+    return null;
+  }
+}
+
 const prims = cryptoPrimitives();
-const core = prims === null ? null : buildCarrierCommands(prims);
+const core = prims === null ? null : tryBuildCarrier(prims);
 const currentState = core === null ? function () { return STATE_BLANK; } : core.state;
 
 const commands: Command[] = [
