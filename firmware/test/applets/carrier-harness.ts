@@ -3,7 +3,8 @@
 // secure channel with host/src/channel (the same code the platform uses).
 import { compile } from "../../build/pipeline.ts";
 import { VirtualBoard } from "../../../board/src/virtual-board.ts";
-import { CostMeter } from "../../../board/src/cost/meter.ts";
+import { CostMeter, type ScopeRecord } from "../../../board/src/cost/meter.ts";
+import { loadProfile } from "../../../board/src/profiles.ts";
 import { KeyCarrier } from "../../../host/src/client.ts";
 import type { Transport } from "../../../host/src/transport/types.ts";
 import { decodeCbor, encodeCbor, type CborMap, type CborValue } from "../../../host/src/codec.ts";
@@ -35,7 +36,7 @@ export function transportIdentity(serial: string): Identity {
 
 export interface Reply { status: number; body: CborMap; bytes: number }
 
-function boardTransport(board: VirtualBoard, wire: { bytes: number; chunks: Uint8Array[] }): Transport {
+function boardTransport(board: VirtualBoard, wire: { bytes: number; chunks: Uint8Array[] }, meter?: CostMeter, records?: ScopeRecord[]): Transport {
   const listeners: ((c: Uint8Array) => void)[] = [];
   let open = false;
   board.usb.onData((bytes) => {
@@ -51,7 +52,11 @@ function boardTransport(board: VirtualBoard, wire: { bytes: number; chunks: Uint
     async write(bytes) {
       wire.bytes += bytes.length;
       wire.chunks.push(bytes.slice());
-      board.usb.write(bytes);
+      if (meter && records) {
+        // Only the request's own handling: 1 virtual ms runs the data event, not the UI's blink timer.
+        records.push(meter.measure("usb request", () => { board.usb.write(bytes); board.advance(1); }).record);
+      }
+      else board.usb.write(bytes);
       board.runUntilIdle(5_000);
     },
     onData(l) { listeners.push(l); },
@@ -65,6 +70,8 @@ export class CarrierRig {
   kc!: KeyCarrier;
   serial = "";
   bootcde = false;
+  // with a meter: one cost record per host write (one request frame each)
+  readonly costRecords: ScopeRecord[] = [];
   private constructor(readonly board: VirtualBoard, readonly meter?: CostMeter) {}
 
   // The release bundle is 39.6 KB and the virtual nRF52 Storage 40 KB: stored as .bootcde it leaves
@@ -89,7 +96,7 @@ export class CarrierRig {
   }
 
   async connect(): Promise<void> {
-    this.kc = await KeyCarrier.open(boardTransport(this.board, this.wire), { initialSeq: 7, timeoutMs: 300, retries: 1 });
+    this.kc = await KeyCarrier.open(boardTransport(this.board, this.wire, this.meter, this.costRecords), { initialSeq: 7, timeoutMs: 300, retries: 1 });
     this.serial = this.kc.handshakeInfo!.serial;
   }
 
@@ -142,6 +149,14 @@ export class CarrierRig {
 
   async inner(ch: PlatformChannel, command: number, body: CborMap = new Map()): Promise<Reply & { outer: number }> {
     return this.sendSealed(ch, this.sealInner(ch, command, body));
+  }
+
+  /** Cost-model estimate of the last request on `profile` (default puckjs), in ms, with its breakdown. */
+  lastCost(profile = "puckjs") {
+    if (!this.meter) throw new Error("boot the rig with { meter: true } to measure device time");
+    const r = this.costRecords[this.costRecords.length - 1];
+    if (!r) throw new Error("no request measured yet");
+    return this.meter.estimate(loadProfile(profile), r.counts);
   }
 
   press(holdMs = 120): void {
