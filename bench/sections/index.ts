@@ -3,9 +3,11 @@ import { section as storageSection } from "../storage.ts";
 import { buildSection } from "./build.ts";
 import { deviceSection } from "./device.ts";
 import { tcpSection } from "./tcp.ts";
+import { paymentSection } from "./payment.ts";
+import { platformSection } from "./platform.ts";
 import type { Budget, Section } from "./types.ts";
 
-export const sections: Section[] = [buildSection, deviceSection, tcpSection, storageSection];
+export const sections: Section[] = [buildSection, deviceSection, tcpSection, storageSection, paymentSection, platformSection];
 
 export const budgets: Budget[] = [
   {

@@ -1,0 +1,136 @@
+// One online authorization on the carrier (PROTOCOL.md §7.5), measured with the cost model: the
+// release bundle runs on a metered virtual nRF52840 (USB), personalised through the transport
+// session; then the channel open, PAY_BEGIN, the button press and PAY_AUTHORIZE are metered one by
+// one. Device ms are the same counts converted with each profile's calibration (as the device
+// section does for boards without USB); bytes and round trips are what crossed the USB wire.
+import { CarrierRig, CMD, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
+import { Platform } from "../../host/src/platform/service.ts";
+import { platformIdFor } from "../../host/src/flows/personalise.ts";
+import type { CborMap } from "../../host/src/codec.ts";
+import type { CostBreakdown } from "../../board/src/cost/meter.ts";
+import { boardProfiles } from "../context.ts";
+import type { Row, Section } from "./types.ts";
+
+const PIN = "482913";
+
+type Counts = ReturnType<NonNullable<CarrierRig["meter"]>["counts"]>;
+type Kind = "request" | "button" | "timers";
+interface Step { name: string; counts: Record<Kind, Counts | undefined>; wireBytes: number; roundTrips: number }
+
+/** Adds cost counts field by field (nested native tallies included). */
+function addCounts(a: Counts | undefined, b: Counts): Counts {
+  if (!a) return structuredClone(b);
+  const add = (x: Record<string, unknown>, y: Record<string, unknown>): void => {
+    for (const [k, v] of Object.entries(y)) {
+      if (typeof v === "number") x[k] = ((x[k] as number | undefined) ?? 0) + v;
+      else if (v && typeof v === "object") add((x[k] ??= {}) as Record<string, unknown>, v as Record<string, unknown>);
+    }
+  };
+  add(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>);
+  return a;
+}
+
+// Event-loop entries by what they are (virtual-board cost scopes): the request handler runs in
+// USB.data; the trusted UI's button in a setWatch callback; its LED blinking and the link's
+// timeouts in timers, which the rig's virtual clock runs for up to 5 s after each request.
+// Other labels (a harness's enclosing "usb request") wrap these and are skipped, not counted twice.
+function kindOf(label: string): Kind | undefined {
+  if (label === "USB.data") return "request";
+  if (label === "watch") return "button";
+  if (label === "timer") return "timers";
+  return undefined;
+}
+
+/** The three largest parts of an estimate ("native 256 ms (SHA256 140), calls 120 ms, …"). */
+function topParts(b: CostBreakdown): string {
+  const parts = Object.entries(b as unknown as Record<string, unknown>).filter((kv): kv is [string, number] => typeof kv[1] === "number" && kv[1] > 0);
+  const topNative = Object.entries(b.nativeByKind).sort((x, y) => y[1] - x[1])[0];
+  return parts.sort((x, y) => y[1] - x[1]).slice(0, 3)
+    .map(([k, v]) => `${k} ${v.toFixed(0)} ms${k === "native" && topNative ? ` (${topNative[0]} ${topNative[1].toFixed(0)})` : ""}`).join(", ");
+}
+
+export async function paymentRows(): Promise<Row[]> {
+  const platform = await Platform.open({});
+  const rig = await CarrierRig.boot({ board: "nrf52840", meter: true });
+  try {
+    const meter = rig.meter!;
+    const issued = platform.issueCarrier();
+    const keys = platform.carrierKeys(issued.carrierId);
+    const cid = Buffer.from(issued.carrierId, "hex");
+    const pid = platformIdFor(issued.issuerId);
+    const transport = await rig.openChannel(transportIdentity(rig.serial));
+    const perso = await rig.inner(transport, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
+      [1, cid], [2, pid], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1_000_000], [6, PIN],
+    ]));
+    if (perso.status !== 0) throw new Error(`bench: PERSONALISE failed with status ${perso.status}`);
+    const merchant = platform.registerMerchant({ name: "Bench" });
+
+    const steps: Step[] = [];
+    async function measure<T>(name: string, roundTrips: number, run: () => Promise<T>): Promise<T> {
+      meter.reset();
+      const before = rig.wire.bytes;
+      const result = await run();
+      const counts: Record<Kind, Counts | undefined> = { request: undefined, button: undefined, timers: undefined };
+      for (const scope of meter.scopes) {
+        const kind = kindOf(scope.label);
+        if (kind) counts[kind] = addCounts(counts[kind], scope.counts);
+      }
+      steps.push({ name, counts, wireBytes: rig.wire.bytes - before, roundTrips });
+      return result;
+    }
+
+    const channel = await measure("channel open (OPEN + CONFIRM)", 2, () => rig.openChannel({ carrierId: cid, platformId: pid, channelKey: keys.channelKey }));
+    const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" });
+    const order = platform.createOrder({ code: code.code });
+    const f = order.cryptogramFields;
+    const orderBody: CborMap = new Map<number, Uint8Array | number | string>([
+      [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
+    ]);
+    const begun = await measure("PAY_BEGIN", 1, () => rig.inner(channel, CMD.PAY_BEGIN, orderBody));
+    if (begun.status !== 0) throw new Error(`bench: PAY_BEGIN failed with status ${begun.status}`);
+    await measure("button press (trusted UI)", 0, async () => rig.press());
+    const auth = await measure("PAY_AUTHORIZE (PIN + ATC + cryptogram + log)", 1, () => rig.inner(channel, CMD.PAY_AUTHORIZE, new Map([[1, PIN]])));
+    if (auth.status !== 0) throw new Error(`bench: PAY_AUTHORIZE failed with status ${auth.status}`);
+    const settled = platform.authorize({ orderId: order.orderId, carrierId: issued.carrierId, atc: auth.body.get(1) as number, cryptogram: Buffer.from(auth.body.get(2) as Uint8Array).toString("hex") });
+    if (settled.amount !== 1234) throw new Error("bench: the platform did not settle the measured authorization");
+
+    const rows: Row[] = [];
+    for (const profile of boardProfiles()) {
+      let authMs = 0;
+      let authBytes = 0;
+      let authTrips = 0;
+      const round = (ms: number): number => Math.round(ms * 10) / 10;
+      const ms = (c: Counts | undefined): number => (c ? meter.estimate(profile, c).ms : 0);
+      for (const s of steps) {
+        const own = s.counts.request ?? s.counts.button;
+        const e = own ? meter.estimate(profile, own) : undefined;
+        const deviceMs = ms(s.counts.request) + ms(s.counts.button);
+        if (!s.name.startsWith("channel")) {
+          authMs += deviceMs;
+          authBytes += s.wireBytes;
+          authTrips += s.roundTrips;
+        }
+        rows.push({
+          board: profile.id, step: s.name, deviceMs: round(deviceMs), nativeMs: e ? round(e.breakdown.native) : 0,
+          jsStatements: e ? e.counts.statements : 0, flashWordWrites: own ? own.flashWordWrites : 0,
+          uiTimersMs: round(ms(s.counts.timers)), wireBytes: s.wireBytes, roundTrips: s.roundTrips,
+          whereTimeGoes: e ? topParts(e.breakdown) : "",
+        });
+      }
+      rows.push({
+        board: profile.id, step: "= authorization after the channel is open", deviceMs: round(authMs), nativeMs: null,
+        jsStatements: null, flashWordWrites: null, uiTimersMs: null, wireBytes: authBytes, roundTrips: authTrips, whereTimeGoes: "",
+      });
+    }
+    return rows;
+  } finally {
+    rig.board.dispose();
+    platform.close();
+  }
+}
+
+export const paymentSection: Section = {
+  name: "payment",
+  note: "cost model, release bundle on a metered virtual nRF52840 over USB; each board converts the same counts with its calibration (puckjs has no USB: the link path on its calibration). deviceMs = the request handler (USB.data) or the button callback; uiTimersMs = LED blinking and link timers in the 5 s of virtual time after each request (not in deviceMs); wireBytes = frames both ways",
+  run: paymentRows,
+};
