@@ -6,7 +6,8 @@
 import { ok, refuse, refuseWith, unknownField, type Command } from "../dispatch.ts";
 import { isText, type CborMap, type CborValue } from "../codec.ts";
 import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_OK } from "../protocol.ts";
-import { STATUS_PIN_WRONG } from "../security/status.ts";
+import { STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
+import { isStoreFull } from "../store/ports.ts";
 import type { Carrier } from "../security/carrier.ts";
 import { createCryptogramSigner, type CryptogramSigner } from "../channel/cryptogram.ts";
 import type { CryptoPrimitives } from "../crypto/primitives.ts";
@@ -42,15 +43,19 @@ export interface PaymentApplet {
   reset(): void;
 }
 
+// 16 bytes per id (the platform uses 12 and 4): LOG_RING entries plus the one a rotation is
+// replacing must fit one 1,024-byte log file next to the keys record (perso/app-store.ts).
+export const MAX_ID_BYTES = 16;
+
 function idField(v: CborValue | undefined): string | undefined {
-  return typeof v === "string" && v.length >= 1 && v.length <= 64 ? v : undefined;
+  return typeof v === "string" && v.length >= 1 && v.length <= MAX_ID_BYTES ? v : undefined;
 }
 
 function parseOrder(args: CborMap): Order | string {
   if (unknownField(args, [1, 2, 3, 4]) >= 0) return "PAY_BEGIN takes only fields 1-4";
   const orderId = idField(args[1]);
   const merchantId = idField(args[2]);
-  if (orderId === undefined || merchantId === undefined) return "order id (1) and merchant id (2) must be byte strings of 1-64 bytes";
+  if (orderId === undefined || merchantId === undefined) return "order id (1) and merchant id (2) must be byte strings of 1-" + MAX_ID_BYTES + " bytes";
   const amount = args[3];
   if (typeof amount !== "number" || amount < 0 || amount > MAX_AMOUNT || Math.floor(amount) !== amount) return "amount (3) must be an unsigned integer in minor units";
   const cur = args[4];
@@ -162,7 +167,16 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
       pending = null;
       ui.reset();
       const earlier = earlierAuthorization(o);
-      return ok(authorized(o, earlier > 0 ? earlier : appendEntry(RESULT_AUTHORIZED, o)));
+      let atc = earlier;
+      if (atc === 0) {
+        try {
+          atc = appendEntry(RESULT_AUTHORIZED, o);
+        } catch (e) {
+          if (!isStoreFull(e)) throw e;
+          return refuse(STATUS_STORAGE_FULL, "storage full, nothing authorized: " + e.reason);
+        }
+      }
+      return ok(authorized(o, atc));
     },
   };
 

@@ -1,0 +1,199 @@
+// Unit tests of the carrier applet modules in Node (the same TypeScript the bundle is built from):
+// trusted UI timing, transaction-log entry bytes and chain, the application store over the flash
+// model, and the payment applet's decisions with a real carrier (store + PIN) underneath.
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { makeRig } from "../store/harness.ts";
+import { nodePrimitives } from "../channel/node-primitives.ts";
+import { openAppStore, decodeAppKeys, encodeAppKeys, LOG_RING } from "../../src/perso/app-store.ts";
+import { chainNext, encodeEntry, entryOrderKey, orderKey, ZERO_HASH } from "../../src/applets/tx-log.ts";
+import { amountClass, createTrustedUi, DECISION_CONFIRMED, DECISION_DECLINED, DECISION_NONE, DECISION_PENDING } from "../../src/ui/confirm.ts";
+import { createPaymentApplet, STATUS_PAY_DECLINED, STATUS_PAY_NO_ORDER, STATUS_PAY_PENDING } from "../../src/applets/qr-payment.ts";
+import { createDispatcher } from "../../src/dispatch.ts";
+import { decode, encode, text, type CborMap } from "../../src/codec.ts";
+import { transportCarrierId, transportChannelKey, hexToBytes, DEV_TRANSPORT_BATCH_KEY_HEX } from "../../src/perso/transport.ts";
+import { diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
+
+const bin = (b: Uint8Array) => Buffer.from(b).toString("latin1");
+
+function fakeUiPorts() {
+  const leds: Record<number, boolean> = {};
+  const timers = new Map<number, { fn: () => void; at: number }>();
+  const clock = { ms: 0 };
+  let id = 0;
+  return {
+    leds, clock,
+    ports: {
+      setLed: (n: number, on: boolean) => { leds[n] = on; },
+      setTimer: (fn: () => void, ms: number) => { timers.set(++id, { fn, at: clock.ms + ms }); return id; },
+      clearTimer: (h: unknown) => { timers.delete(h as number); },
+      now: () => clock.ms,
+    },
+    advance(ms: number) {
+      const end = clock.ms + ms;
+      for (;;) {
+        const next = [...timers.entries()].sort((a, b) => a[1].at - b[1].at)[0];
+        if (!next || next[1].at > end) break;
+        timers.delete(next[0]);
+        clock.ms = next[1].at;
+        next[1].fn();
+      }
+      clock.ms = end;
+    },
+  };
+}
+
+describe("trusted UI", () => {
+  it("short press confirms, long press and silence decline, an early press does not count", () => {
+    const f = fakeUiPorts();
+    const ui = createTrustedUi(f.ports, 30_000);
+    expect(ui.decision()).toBe(DECISION_NONE);
+    f.ports.now(); ui.buttonDown(); // pressed before the question
+    ui.ask(2);
+    expect(f.leds[1]).toBe(true);
+    ui.buttonUp();
+    expect(ui.decision()).toBe(DECISION_PENDING);
+    ui.buttonDown(); f.advance(200); ui.buttonUp();
+    expect(ui.decision()).toBe(DECISION_CONFIRMED);
+    expect(f.leds[1]).toBe(false);
+
+    ui.ask(0);
+    ui.buttonDown(); f.advance(1_000); ui.buttonUp();
+    expect(ui.decision()).toBe(DECISION_DECLINED);
+
+    ui.ask(0);
+    f.advance(29_000);
+    expect(ui.decision()).toBe(DECISION_PENDING);
+    f.advance(1_200);
+    expect(ui.decision()).toBe(DECISION_DECLINED);
+  });
+
+  it("blinks LED2 class+1 times per cycle", () => {
+    const f = fakeUiPorts();
+    const ui = createTrustedUi(f.ports);
+    ui.ask(2);
+    let rises = 0;
+    let last = f.leds[2];
+    for (let t = 0; t < 13 * 150; t += 150) {
+      f.advance(150);
+      if (f.leds[2] && !last) rises++;
+      last = f.leds[2];
+    }
+    expect(rises).toBe(3);
+  });
+
+  it("amount classes at the documented thresholds", () => {
+    expect([999, 1000, 9999, 10000, 99999, 100000].map(amountClass)).toEqual([0, 1, 1, 2, 2, 3]);
+  });
+});
+
+describe("transaction log entries and chain (PROTOCOL.md §7.6)", () => {
+  it("entry bytes follow the documented layout; the chain is SHA-256(KCLG ‖ prev ‖ entry)", () => {
+    const o = { orderId: "\x01\x02\x03", merchantId: "\x00\x00\x00\x07", amount: 2 ** 32 + 5, currency: "EUR" };
+    const e = encodeEntry(9, 1, o);
+    expect(Buffer.from(e, "latin1").toString("hex")).toBe("00000009" + "01" + "03010203" + "0400000007" + "0000000100000005" + "455552");
+    const sha = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest().toString("latin1");
+    const expected = createHash("sha256").update("KCLG").update(Buffer.alloc(32)).update(Buffer.from(e, "latin1")).digest("hex");
+    expect(Buffer.from(chainNext(sha, ZERO_HASH, e), "latin1").toString("hex")).toBe(expected);
+    expect(entryOrderKey(e)).toBe(orderKey(o));
+  });
+});
+
+describe("transport identity (PROTOCOL.md §7.4)", () => {
+  it("matches diversifyCarrierKeys(TBK_DEV, serial) on the host", () => {
+    const cid = transportCarrierId("80a88fb4-c65b9bd2");
+    const host = diversifyCarrierKeys(Buffer.from(DEV_TRANSPORT_BATCH_KEY_HEX, "hex"), Buffer.from(cid, "latin1")).channelKey;
+    expect(transportChannelKey(nodePrimitives(), hexToBytes(DEV_TRANSPORT_BATCH_KEY_HEX), cid)).toBe(bin(host));
+    expect(transportCarrierId("ab")).toBe("ab__");
+    expect(transportCarrierId("x".repeat(40))).toHaveLength(32);
+  });
+});
+
+describe("application store", () => {
+  it("keys round-trip; entries keep the newest LOG_RING, ATC survives reboots and rotations", () => {
+    const rig = makeRig();
+    const keys = { carrierId: "C".repeat(8), platformId: "KC-PLATFORM", channelKey: "k".repeat(32), cryptogramKey: "a".repeat(32), maxAmount: 2 ** 40 + 3 };
+    expect(decodeAppKeys(encodeAppKeys(keys))).toEqual(keys);
+    let store = openAppStore(rig.env);
+    expect(store.isEmpty()).toBe(true);
+    store.installKeys(keys);
+    const o = { orderId: "O".repeat(12), merchantId: "\x00\x00\x00\x01", amount: 100, currency: "EUR" };
+    let prev = ZERO_HASH;
+    for (let atc = 1; atc <= 20; atc++) {
+      const e = encodeEntry(atc, 1, o);
+      store.appendEntry(atc, prev, e);
+      prev = createHash("sha256").update("KCLG").update(Buffer.from(prev, "latin1")).update(Buffer.from(e, "latin1")).digest().toString("latin1");
+      if (atc % 7 === 0) { rig.reboot(); store = openAppStore(rig.env); }
+    }
+    expect(store.lastAtc()).toBe(20);
+    expect(store.entries().map((e) => e.atc)).toEqual(Array.from({ length: LOG_RING }, (_, i) => 21 - LOG_RING + i));
+    expect(store.keys()).toEqual(keys);
+    store.eraseAll();
+    expect(store.isEmpty()).toBe(true);
+    expect(openAppStore(rig.env).lastAtc()).toBe(0);
+  });
+});
+
+describe("payment applet over a real carrier (Node crypto, flash model)", () => {
+  function setup() {
+    const rig = makeRig();
+    expect(rig.carrier.setPin("482913").status).toBe(0);
+    const store = openAppStore(rig.env);
+    const prims = nodePrimitives();
+    store.installKeys({ carrierId: "CARRIER1", platformId: "KC-PLATFORM", channelKey: "k".repeat(32), cryptogramKey: "a".repeat(32), maxAmount: 10_000 });
+    const f = fakeUiPorts();
+    const ui = createTrustedUi(f.ports);
+    const applet = createPaymentApplet({ carrier: rig.carrier, store, ui, prims });
+    const d = createDispatcher(applet.commands(), rig.carrier.state);
+    const call = (cmd: number, m: CborMap) => {
+      const r = d(cmd, encode(m));
+      const v = decode(r.body);
+      return { status: r.status, body: (v.ok ? v.value : {}) as CborMap };
+    };
+    return { rig, store, ui, f, call };
+  }
+  const order: CborMap = { 1: "ORDER-000001", 2: "\x00\x00\x00\x01", 3: 1234, 4: text("EUR") };
+
+  it("PENDING until the press, then OK; the same order again returns the same ATC and cryptogram", () => {
+    const { ui, call } = setup();
+    expect(call(0x41, { 1: text("482913") }).status).toBe(STATUS_PAY_NO_ORDER);
+    expect(call(0x40, order).status).toBe(0);
+    expect(call(0x41, { 1: text("482913") }).status).toBe(STATUS_PAY_PENDING);
+    ui.buttonDown(); ui.buttonUp();
+    const a = call(0x41, { 1: text("482913") });
+    expect(a.status).toBe(0);
+    expect(a.body[1]).toBe(1);
+    expect(call(0x40, order).status).toBe(0);
+    ui.buttonDown(); ui.buttonUp();
+    const b = call(0x41, { 1: text("482913") });
+    expect([b.body[1], b.body[2]]).toEqual([a.body[1], a.body[2]]);
+  });
+
+  it("rejects malformed orders and declines on a long press", () => {
+    const { ui, f, call, store } = setup();
+    for (const bad of [{ ...order, 1: "x".repeat(17) }, { ...order, 3: -1 }, { ...order, 4: text("eur") }, { ...order, 1: "" }, { ...order, 5: 1 }, { 1: "x", 2: "y", 3: 1 }]) {
+      expect(call(0x40, bad as CborMap).status).toBe(0x05);
+    }
+    expect(call(0x40, order).status).toBe(0);
+    ui.buttonDown(); f.advance(1_500); ui.buttonUp();
+    expect(call(0x41, { 1: text("482913") }).status).toBe(STATUS_PAY_DECLINED);
+    expect(store.entries().map((e) => e.entry.charCodeAt(4))).toEqual([0]);
+  });
+
+  it("LOG_READ pages stay within 400 bytes and chain to each other (largest ids, rotations included)", () => {
+    const { ui, call } = setup();
+    for (let i = 0; i < 3 * LOG_RING; i++) {
+      expect(call(0x40, { ...order, 1: "O".repeat(12) + String(i).padStart(4, "0"), 2: "M".repeat(16) }).status).toBe(0);
+      ui.buttonDown(); ui.buttonUp();
+      expect(call(0x41, { 1: text("482913") }).status).toBe(0);
+    }
+    const page0 = call(0x42, {});
+    const n0 = (page0.body[1] as string[]).length;
+    expect(n0).toBeGreaterThan(0);
+    expect(n0).toBeLessThan(LOG_RING);
+    const page1 = call(0x42, { 1: n0 });
+    expect(page1.body[3]).toBe(page0.body[2]);
+    expect((page1.body[1] as string[]).length + n0).toBeLessThanOrEqual(LOG_RING);
+    expect(page0.body[4]).toBe(LOG_RING);
+  });
+});
