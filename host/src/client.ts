@@ -3,6 +3,9 @@ import { parsePort } from "./transport/index.ts";
 import { HostLink, MAX_BODY, type FrameTraceEvent, type LinkResponse } from "./link.ts";
 import { decodeCbor, encodeCbor, CborError, type CborMap, type CborValue } from "./codec.ts";
 import { Command, Status, STATUS_ADVICE, statusFamily, statusName } from "./status.ts";
+import { CarrierSession, type SessionKeyInfo } from "./flows/session.ts";
+import { readLog, type CarrierLog } from "./flows/log.ts";
+import { personalisedCarrierId } from "./flows/personalise.ts";
 import {
   ArgumentError, BusyError, ChannelError, DeviceError, PaymentError, PinError, ProtocolError,
   RequestRejectedError, StorageError, UnsupportedVersionError, VendorError,
@@ -47,7 +50,10 @@ export interface DeviceInfo {
 /** PING's limit (§7.2). */
 export const MAX_PING_BYTES = 500;
 
-const COMMAND_NAMES: Record<number, string> = { [Command.INFO]: "INFO", [Command.PING]: "PING" };
+const COMMAND_NAMES: Record<number, string> = {
+  [Command.INFO]: "INFO", [Command.PING]: "PING",
+  0x30: "CHANNEL_OPEN", 0x31: "CHANNEL_CONFIRM", 0x32: "CHANNEL_MESSAGE", 0x33: "CHANNEL_CLOSE", 0x42: "LOG_READ",
+};
 
 function errorFor(command: number, res: LinkResponse): DeviceError {
   let detail = "";
@@ -198,6 +204,24 @@ export class KeyCarrier {
     if (data.length > MAX_PING_BYTES) throw new ArgumentError(`ping data is ${data.length} bytes; PING carries at most ${MAX_PING_BYTES}`);
     const res = await this.request(Command.PING, new Map([[1, data]]));
     return field(res, 1, "echoed data", isBytes);
+  }
+
+  /** The carrier id INFO reports once personalised (field 10, PROTOCOL.md §7.4), hex; undefined when BLANK. */
+  async carrierId(): Promise<string | undefined> {
+    return personalisedCarrierId(this);
+  }
+
+  /**
+   * Opens a secure-channel session (§7.3) relayed through this host; `keys` come from the platform
+   * (host/src/flows: personalise/pay use it). Inner commands then go through `session.call`.
+   */
+  async openSession(keys: SessionKeyInfo): Promise<CarrierSession> {
+    return CarrierSession.open(this, keys);
+  }
+
+  /** LOG_READ (§7.6): every kept entry, oldest first, with the hash chain verified. */
+  async readLog(): Promise<CarrierLog> {
+    return readLog(this);
   }
 
   async close(): Promise<void> {

@@ -29,3 +29,39 @@ export { listDevices } from "./devices.ts";
 export type { DeviceCandidate, DeviceListing } from "./devices.ts";
 export { registerEmulator, listEmulators, registryDir } from "./registry.ts";
 export type { EmulatorEntry } from "./registry.ts";
+
+// Secure channel (docs/CHANNEL.md): key diversification, cryptogram, platform end of a session.
+export {
+  diversifyCarrierKeys, diversifyKey, authorizationMessage, computeAuthorizationCryptogram, verifyAuthorizationCryptogram,
+} from "./channel/keys.ts";
+export type { CarrierKeys, AuthorizationFields, CryptogramHistory, CryptogramVerdict } from "./channel/keys.ts";
+export { PlatformChannel, sealMessage, openMessage, deriveSessionKeys, channelTranscript } from "./channel/session.ts";
+export { ChannelError as ChannelSessionError } from "./channel/session.ts";
+export type { PlatformChannelOptions, SessionKeys, OpenResponse } from "./channel/session.ts";
+
+// Reference payment platform (docs/PLATFORM.md).
+export { Platform, PlatformError, merchantIdBytes } from "./platform/service.ts";
+export type {
+  PlatformOptions, CarrierView, MerchantView, PaymentCodeView, ValidatedCodeView, OrderView, SettlementView, AuthorizationRequest, AuditRow,
+} from "./platform/service.ts";
+export { startPlatformServer } from "./platform/http.ts";
+export type { RunningPlatform } from "./platform/http.ts";
+export { PlatformClient, PlatformRequestError } from "./platform/client.ts";
+export { measurePlatformThroughput } from "./platform/bench.ts";
+
+// Merchant payment codes and QR images.
+export * from "./qr/index.ts";
+
+// Host flows (docs/FLOWS.md): flashing, personalisation, payment, log.
+export { flashFirmware, readFirmware, progressBar, FlashError, CONSOLE_LOCKED_MESSAGE, DEFAULT_FIRMWARE_FILE } from "./flash/flash.ts";
+export type { FlashOptions, FlashResult, FlashFailure } from "./flash/flash.ts";
+export { ConsoleWire, encodeEvalPacket, parseEvalReply } from "./flash/console-wire.ts";
+export { CarrierSession, frameBytes } from "./flows/session.ts";
+export type { SessionKeyInfo, WireStats } from "./flows/session.ts";
+export { personalise, personalisedCarrierId, platformIdFor, DEFAULT_LIMIT_MINOR } from "./flows/personalise.ts";
+export type { PersonaliseOptions, PersonaliseResult, IssuingPlatform } from "./flows/personalise.ts";
+export { pay, authorizeOnCarrier, inProcessPlatform } from "./flows/pay.ts";
+export type { PaymentPlatform, CarrierStepOptions, CarrierAuthorization, PayResult } from "./flows/pay.ts";
+export { readLog, foldLog, decodeLogEntry, chainStep } from "./flows/log.ts";
+export type { CarrierLog, LogEntry } from "./flows/log.ts";
+export { FlowCommand, FlowStatus, flowStatusName, innerError, transportCarrierId, TBK_DEV, TRANSPORT_PLATFORM_ID } from "./flows/protocol.ts";
