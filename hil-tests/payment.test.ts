@@ -249,6 +249,24 @@ describe("attacks through the untrusted host (release bundle)", () => {
     await expect(rig.openChannel(transportIdentity(rig.serial))).rejects.toThrow(/different carrier id|proof/);
   });
 
+  attack("a link retransmission of PAY_AUTHORIZE (same frame) is answered from the cache: one authorization", async () => {
+    const { w, rig, ch } = await ready();
+    expect((await rig.inner(ch, CMD.PAY_BEGIN, newOrder(w).body)).status).toBe(ST.OK);
+    rig.press();
+    const frame = encodeFrame({ version: 1, type: 0, seq: 99, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, rig.sealInner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))]])) });
+    const replies: Buffer[] = [];
+    rig.board.usb.onData((b) => replies.push(Buffer.from(b)));
+    for (let i = 0; i < 2; i++) {
+      rig.board.usb.write(frame);
+      rig.board.runUntilIdle(2_000);
+    }
+    const both = Buffer.concat(replies);
+    const half = both.length / 2;
+    expect(Number.isInteger(half) && half > 0).toBe(true);
+    expect(both.subarray(0, half).equals(both.subarray(half))).toBe(true); // byte for byte
+    expect((await readLog(rig)).entries).toHaveLength(1);
+  });
+
   attack("a retried order after a lost reply and a reboot gets the same ATC and cryptogram, never a second authorization", async () => {
     const { w, rig, ch } = await ready();
     const { order, body } = newOrder(w);
