@@ -18,6 +18,8 @@ import { KeyCarrier, type DeviceInfo } from "../client.ts";
 import { ConsoleWire, encodeEvalPacket } from "./console-wire.ts";
 
 export const DEFAULT_FIRMWARE_FILE = "firmware/dist/keycarrier.js";
+/** The repository's build output, wherever the CLI is run from. */
+export const DEFAULT_FIRMWARE_PATH = fileURLToPath(new URL("../../../firmware/dist/keycarrier.js", import.meta.url));
 export const BOOT_FILE = ".bootcde";
 const DRIVER = fileURLToPath(new URL("./espruino-driver.cjs", import.meta.url));
 

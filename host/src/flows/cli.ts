@@ -18,7 +18,7 @@ import { platformKeyFromEnv, PLATFORM_KEY_ENV } from "../platform/keystore.ts";
 import { cmdPay, defaultLedgerFile, PlatformUsageError, type PlatformCliIo } from "../platform/cli.ts";
 import { formatAmount } from "../qr/currency.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
-import { DEFAULT_FIRMWARE_FILE, flashFirmware, progressBar } from "../flash/flash.ts";
+import { DEFAULT_FIRMWARE_FILE, DEFAULT_FIRMWARE_PATH, flashFirmware, progressBar } from "../flash/flash.ts";
 import { personalise, DEFAULT_LIMIT_MINOR } from "./personalise.ts";
 import { authorizeOnCarrier } from "./pay.ts";
 import { personalisedCarrierId } from "./personalise.ts";
@@ -63,7 +63,7 @@ the entries oldest first.`,
 /** `keycarrier flash` */
 export async function cmdFlash(port: string | undefined, baudRate: number | undefined, options: Options, io: FlowCliIo, json: boolean): Promise<number> {
   if (!port) throw new PlatformUsageError("flash needs --port <serial path | tcp://host:port> (run `keycarrier devices`)");
-  const firmwareFile = text(options, "firmware") ?? DEFAULT_FIRMWARE_FILE;
+  const firmwareFile = text(options, "firmware") ?? DEFAULT_FIRMWARE_PATH;
   const bar = progressBar(io.stderr, io.stderrIsTty ?? false);
   try {
     const result = await flashFirmware({
