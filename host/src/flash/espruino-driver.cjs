@@ -97,9 +97,22 @@ require(espruinoMain).init(function () {
   serial.write = function (data, showStatus, callback) {
     total += data.length;
     if (data.length <= SHORT_WRITE_LIMIT && callback) {
-      serial.connection.write(data, function () {
-        return new Promise(function (resolve) {
-          setTimeout(function () { resolve(); callback(); }, 250);
+      // Like writeSerialWorker: pause 250 ms after Ctrl-C, reset() and load() so the board has
+      // finished them before the next bytes arrive; then call back.
+      const parts = [];
+      let rest = data;
+      for (;;) {
+        const m = /\x03|reset\(\);?\n|load\(\);?\n/.exec(rest);
+        if (!m) break;
+        parts.push(rest.slice(0, m.index + m[0].length));
+        rest = rest.slice(m.index + m[0].length);
+      }
+      if (rest) parts.push(rest);
+      parts.forEach(function (part, i) {
+        serial.connection.write(part, function () {
+          return new Promise(function (resolve) {
+            setTimeout(function () { resolve(); if (i === parts.length - 1) callback(); }, 250);
+          });
         });
       });
       return;

@@ -71,7 +71,7 @@ describe("keycarrier flash → keycarrier emulate over tcp", () => {
     expect((err as FlashError).message).toMatch(/BTN1/);
   }, 30_000);
 
-  it("accepts new firmware after BTN1-at-boot recovery (CLI, --json)", async () => {
+  it("accepts new firmware after BTN1-at-boot recovery (CLI --ram --json; .bootcde is covered above)", async () => {
     const control = await ControlClient.connect(emu.control.port);
     try {
       await control.request("press", { button: 1 });
@@ -82,17 +82,31 @@ describe("keycarrier flash → keycarrier emulate over tcp", () => {
     }
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(["flash", "--port", emu.tcp.url, "--firmware", firmware, "--json"], {
+    const code = await main(["flash", "--port", emu.tcp.url, "--firmware", firmware, "--ram", "--json"], {
       stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: { KEYCARRIER_HOME: work },
     });
     expect(code, err.join("")).toBe(0);
     const json = JSON.parse(out.join("")) as Record<string, unknown>;
-    expect(json).toMatchObject({ ok: true, bytes: bundle.length, booted: { stateName: "BLANK" } });
+    expect(json).toMatchObject({ ok: true, target: "ram", bytes: bundle.length, booted: { stateName: "BLANK" } });
     expect(err.join("")).toMatch(/uploading \[#+\] 100%/);
   }, 60_000);
 });
 
-describe("flash refusals", () => {
+describe("flash edge cases and refusals", () => {
+  it("a program that fits one 512-byte write block still finishes (the CLI would hang: toolchain facts)", async () => {
+    const emu = await emulator();
+    try {
+      const tiny = join(work, "tiny.js");
+      const program = 'var kcTiny = "fits in one block";\n';
+      writeFileSync(tiny, program);
+      const r = await flashFirmware({ port: emu.tcp.url, firmwareFile: tiny, reboot: false, uploadTimeoutMs: 20_000 });
+      expect(r.booted).toBeUndefined();
+      expect(emu.board.storage.read(".bootcde")).toBe(program);
+    } finally {
+      await emu.stop();
+    }
+  }, 30_000);
+
   it("a missing bundle says how to build it", () => {
     expect(() => readFirmware(join(work, "nope.js"))).toThrow(/npm run build/);
   });
