@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../../../firmware/build/pipeline.ts";
 import { startEmulator, type RunningEmulator } from "../../src/cli/emulate.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
+import { findSocat } from "../../../board/src/expose/pty.ts";
 import { main } from "../../src/cli/main.ts";
 import { crc32 } from "../../src/crc32.ts";
 import { FlashError, flashFirmware, readFirmware } from "../../src/flash/flash.ts";
@@ -106,6 +107,26 @@ describe("flash edge cases and refusals", () => {
       await emu.stop();
     }
   }, 30_000);
+
+  it("over a PTY path, which serialport.list() never reports (the driver adds it)", async (ctx) => {
+    const socat = findSocat();
+    if ("missing" in socat) {
+      console.log(`skipped: no PTY without socat (${socat.missing})`);
+      ctx.skip();
+    }
+    const path = join(work, "ttyKCflash");
+    const emu = await startEmulator({
+      board: "pico", tcpPort: 0, pty: true, ptyPath: path, controlPort: 0,
+      flashFile: undefined, seed: 3, virtualClock: false, banner: true,
+    });
+    try {
+      expect(emu.pty?.path).toBe(path);
+      const r = await flashFirmware({ port: path, firmwareFile: firmware, target: "ram" });
+      expect(r.booted).toMatchObject({ board: "PICO_R1_3", stateName: "BLANK" });
+    } finally {
+      await emu.stop();
+    }
+  }, 40_000);
 
   it("a missing bundle says how to build it", () => {
     expect(() => readFirmware(join(work, "nope.js"))).toThrow(/npm run build/);
