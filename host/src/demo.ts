@@ -77,6 +77,14 @@ async function main(): Promise<number> {
   let emu: RunningEmulator | undefined;
   let platform: RunningPlatform | undefined;
   let kc: KeyCarrier | undefined;
+  // Ctrl-C: the in-process emulator and platform die with the process; the temp dir must not stay.
+  const interrupted = (): void => {
+    if (!keep) rmSync(work, { recursive: true, force: true });
+    process.stderr.write("\nnpm start interrupted; temporary files removed\n");
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   out("KeyCarrier demo: a virtual key carrier is flashed, personalised, and pays a merchant's QR code.\n");
   try {
     step("firmware bundle");
@@ -163,6 +171,8 @@ async function main(): Promise<number> {
     await kc?.close().catch(() => {});
     await platform?.close().catch(() => {});
     await emu?.stop().catch(() => {});
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     if (keep) out(`temp files kept in ${work}\n`);
     else rmSync(work, { recursive: true, force: true });
   }
