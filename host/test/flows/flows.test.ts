@@ -17,6 +17,9 @@ import { inProcessPlatform, pay } from "../../src/flows/pay.ts";
 import { readLog, foldLog, decodeLogEntry } from "../../src/flows/log.ts";
 import { pressVirtualButton } from "../../src/flows/cli.ts";
 import { PaymentError, PinError } from "../../src/errors.ts";
+import { TcpTransport } from "../../src/transport/tcp.ts";
+import type { Transport } from "../../src/transport/types.ts";
+import { FrameParser, encodeFrame } from "../../src/link.ts";
 
 const work = mkdtempSync(join(tmpdir(), "kc-flows-"));
 const firmware = join(work, "keycarrier.js");
@@ -123,6 +126,14 @@ describe("personalise, pay and log through the library (release firmware, tcp)",
     expect(asked).toBe(false);
   }, 30_000);
 
+  it("a log altered on the way (EUR rewritten to USD by a relay) does not verify", async () => {
+    await kc.close();
+    kc = await KeyCarrier.open(currencyRewritingTransport(emu.tcp.port), { timeoutMs: 2000 });
+    await expect(readLog(kc)).rejects.toThrow(/log does not verify: .* the log was altered/);
+    await kc.close();
+    kc = await KeyCarrier.open(emu.tcp.url, { timeoutMs: 2000 });
+  }, 30_000);
+
   it("the whole log is a chain: re-folding the decoded entries from the base reproduces every hash", async () => {
     const log = await readLog(kc);
     expect(log.entries.length).toBeGreaterThanOrEqual(2);
@@ -131,6 +142,36 @@ describe("personalise, pay and log through the library (release firmware, tcp)",
     expect(log.entries.at(-1)!.hash).toBe(log.head);
   }, 30_000);
 });
+
+/**
+ * A relay that rewrites what the carrier says: every response frame's "EUR" becomes "USD" (same
+ * length, so the CBOR stays canonical) and the frame CRC is recomputed, as an attacker on the host
+ * side of the wire could. Everything else passes unchanged.
+ */
+function currencyRewritingTransport(port: number): Transport {
+  const inner = new TcpTransport("127.0.0.1", port);
+  const parser = new FrameParser();
+  const listeners: ((c: Uint8Array) => void)[] = [];
+  inner.onData((chunk) => {
+    for (const frame of parser.push(chunk)) {
+      const body = Buffer.from(frame.body);
+      let at: number;
+      while ((at = body.indexOf("EUR", 0, "latin1")) >= 0) body.write("USD", at, "latin1");
+      const bytes = encodeFrame({ ...frame, body: new Uint8Array(body) });
+      for (const l of listeners) l(bytes);
+    }
+  });
+  return {
+    get description() { return `currency-rewriting relay to ${inner.description}`; },
+    get isOpen() { return inner.isOpen; },
+    open: () => inner.open(),
+    close: () => inner.close(),
+    write: (b) => inner.write(b),
+    onData: (l) => { listeners.push(l); },
+    onClose: (l) => inner.onClose(l),
+    onError: (l) => inner.onError(l),
+  };
+}
 
 describe("log entry layout (PROTOCOL.md §7.6)", () => {
   it("decodes u32 ATC ‖ result ‖ len‖orderId ‖ len‖merchantId ‖ u64 amount ‖ currency and folds with SHA-256(\"KCLG\" ‖ h ‖ e)", async () => {
