@@ -2,7 +2,7 @@
 // minute, exit 0, show every step, a settled payment and a verified carrier log, and leave no
 // temporary directory behind.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -33,7 +33,7 @@ describe("npm start", () => {
   it("flashes, personalises, pays and prints the settlement and a verified log within a minute", async () => {
     const home = mkdtempSync(join(tmpdir(), "kc-demo-home-"));
     const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith("keycarrier-demo-")));
-    const r = await runDemo(home);
+    const r = await runDemo(home).finally(() => rmSync(home, { recursive: true, force: true }));
     expect(r.code, r.out).toBe(0);
     expect(r.ms).toBeLessThan(60_000);
     for (let n = 1; n <= 8; n++) expect(r.out).toContain(`[${n}/8]`);

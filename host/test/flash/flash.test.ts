@@ -2,7 +2,7 @@
 // the real EspruinoTools library uploads, the board's Storage then holds exactly the bundle, the
 // board reboots into it and answers INFO; a second flash is refused with a reason, and a
 // personalisation-free check of the packet helpers.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +25,8 @@ async function emulator(): Promise<RunningEmulator> {
     flashFile: undefined, seed: 7, virtualClock: false, banner: true,
   });
 }
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 beforeAll(async () => {
   process.env.KEYCARRIER_HOME = work; // keep the emulator registry out of ~

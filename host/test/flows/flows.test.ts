@@ -2,7 +2,7 @@
 // reach a board): personalise, pay with the virtual button, every refusal a user can meet, the
 // verified log, and the same through the CLI. The bundle goes to RAM with `flash --ram` because the
 // release bundle leaves the virtual boards' Storage no room for the carrier's store (build report).
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +24,8 @@ import { FrameParser, encodeFrame } from "../../src/link.ts";
 const work = mkdtempSync(join(tmpdir(), "kc-flows-"));
 const firmware = join(work, "keycarrier.js");
 const PIN = "482913";
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 beforeAll(async () => {
   process.env.KEYCARRIER_HOME = work;
