@@ -2,6 +2,7 @@
 // fuzz input must pass: no uncaught exception and no OUT OF MEMORY on the board's transcript, no
 // hang (BoardHang from the board's entry timeout, or timers that never settle), JsVars below the
 // profile's pool, and exactly one well-formed response per well-framed request.
+import { Status } from "../../host/src/status.ts";
 import { compile } from "../../firmware/build/pipeline.ts";
 import { BoardHang, VirtualBoard } from "../../board/src/virtual-board.ts";
 import { estimateVars } from "../../board/src/cost/index.ts";
@@ -16,7 +17,8 @@ export function releaseBundle(): Promise<string> {
 }
 
 // Status codes a v1 device may send (PROTOCOL.md §6).
-const KNOWN_STATUSES = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+// Every status PROTOCOL.md §6 defines (host/test/status-doc.test.ts keeps the two in step).
+const KNOWN_STATUSES = new Set<number>(Object.values(Status));
 const STATUS_INTERNAL = 8;
 // Virtual ms a board may take to settle after an input: every false start in the buffer costs one
 // 500 ms partial-frame timeout, and an input holds at most a few thousand bytes.

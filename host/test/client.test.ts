@@ -109,9 +109,9 @@ describe("KeyCarrier client", () => {
     const cases: [number, new (...a: never[]) => DeviceError, string][] = [
       [0x07, BusyError, "BUSY"],
       [0x08, RequestRejectedError, "INTERNAL"],
-      [0x12, PinError, "STATUS_0x12"],
-      [0x21, StorageError, "STATUS_0x21"],
-      [0x30, ChannelError, "STATUS_0x30"],
+      [0x12, PinError, "PIN_BAD_FORMAT"],
+      [0x21, StorageError, "PRESENCE_REQUIRED"],
+      [0x30, ChannelError, "CHANNEL_NOT_OPEN"],
       [0x5f, PaymentError, "STATUS_0x5f"],
       [0xf3, VendorError, "STATUS_0xf3"],
       [0x60, DeviceError, "STATUS_0x60"],
