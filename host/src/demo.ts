@@ -8,9 +8,10 @@
  *
  * Everything runs in this process except the firmware build and the EspruinoTools upload, and
  * everything it creates lives in one temporary directory that is removed at the end.
- * Options: --board pico|nrf52840|puckjs (default pico), --pin DIGITS (default 1234), --keep (keep the
+ * Options: --board nrf52840|pico|puckjs (default nrf52840, the primary target), --pin DIGITS (default 1234), --keep (keep the
  * temp dir), --bootcde (flash .bootcde even when the bundle is over the build's Storage budget).
  */
+import { BUDGET } from "../../firmware/build/cli.ts";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,8 +47,8 @@ function step(title: string): void {
   out(`\n[${stepNo}/${STEPS}] ${title}\n`);
 }
 
-/** The build's Storage budget (firmware/build: the bundle may fill at most this share of Storage). */
-const STORAGE_BUDGET_PERCENT = 50;
+/** The build's Storage budget: the bundle may fill at most this share of Storage. */
+const STORAGE_BUDGET_PERCENT = BUDGET.storagePercent;
 
 /**
  * .bootcde when the bundle leaves the carrier's store its room (within the build's Storage budget),
@@ -68,7 +69,7 @@ function flashTarget(board: string, firmwareFile: string, storageBytes: number):
 }
 
 async function main(): Promise<number> {
-  const board = arg("board", "pico");
+  const board = arg("board", "nrf52840");
   const pin = arg("pin", "1234");
   const keep = process.argv.includes("--keep");
   const work = mkdtempSync(join(tmpdir(), "keycarrier-demo-"));
