@@ -158,6 +158,7 @@ export async function cmdPay(options: Options, io: PlatformCliIo, json: boolean,
   if (!json) io.stdout(`payment code valid: ${validated.merchantName} (merchant ${validated.merchantId}) asks ${validated.display}\n`);
   const order = await client.createOrder(codeText);
   const result: PayResult = { order };
+  if (!json) io.stdout(`order ${order.orderId} created: ${order.display} to ${order.merchantName}\n`);
   if (pay.authorize) {
     const auth = await pay.authorize(order);
     result.settlement = await client.authorize(auth);
@@ -166,9 +167,8 @@ export async function cmdPay(options: Options, io: PlatformCliIo, json: boolean,
     io.stdout(JSON.stringify(result) + "\n");
     return 0;
   }
-  io.stdout(`order ${order.orderId}: ${order.display} to ${order.merchantName}, state ${order.state}\n`);
   if (result.settlement) io.stdout(`settled ${formatAmount(result.settlement.amount, result.settlement.currency)} as ${result.settlement.settlementId} (carrier ${result.settlement.carrierId}, ATC ${result.settlement.atc})\n`);
-  else io.stdout("next: the carrier authorizes this order (not wired into `pay` yet)\n");
+  else io.stdout(`the order is open (state ${order.state}); a carrier authorizes it with: keycarrier pay --code … --port <carrier> --db <ledger>\n`);
   return 0;
 }
 

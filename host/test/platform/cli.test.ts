@@ -51,7 +51,8 @@ describe("keycarrier merchant / pay against a running platform", () => {
     const pay = await cli(["pay", "--qr", png]);
     expect(pay).toMatchObject({ code: 0, err: "" });
     expect(pay.out).toContain("payment code valid: Corner Café");
-    expect(pay.out).toMatch(/^order [0-9a-f]{24}: 12\.34 EUR to Corner Café, state open$/m);
+    expect(pay.out).toMatch(/^order [0-9a-f]{24} created: 12\.34 EUR to Corner Café$/m);
+    expect(pay.out).toMatch(/^the order is open \(state open\)/m);
 
     const jpg = join(dir, "code.jpg");
     const qrJson = JSON.parse((await cli(["merchant", "qr", "--merchant", String(merchantId), "--amount", "1500", "--currency", "JPY", "--out", jpg, "--json"])).out);
