@@ -45,6 +45,12 @@ export interface DeviceInfo {
   capabilities: { bits: number; usb: boolean; nfc: boolean; nativeSha256: boolean; nativeAes: boolean };
   freeStorageBytes: number;
   maxBody: number;
+  /** PIN tries left (field 9; firmware that predates the PIN omits it). */
+  triesLeft?: number;
+  /** The carrier id the channel answers with now, hex (field 10). */
+  carrierId?: string;
+  /** ATC of the last authorization (field 11; PERSONALISED only). */
+  lastAtc?: number;
 }
 
 /** PING's limit (§7.2). */
@@ -122,6 +128,9 @@ export function parseInfo(map: CborMap): DeviceInfo {
     capabilities: { bits, usb: (bits & 0x01) !== 0, nfc: (bits & 0x02) !== 0, nativeSha256: (bits & 0x04) !== 0, nativeAes: (bits & 0x08) !== 0 },
     freeStorageBytes: field(map, 7, "free storage", isUint),
     maxBody: field(map, 8, "max body", isUint),
+    ...(map.has(9) ? { triesLeft: field(map, 9, "tries left", isUint) } : {}),
+    ...(map.has(10) ? { carrierId: Buffer.from(field(map, 10, "carrier id", isBytes)).toString("hex") } : {}),
+    ...(map.has(11) ? { lastAtc: field(map, 11, "last ATC", isUint) } : {}),
   };
 }
 

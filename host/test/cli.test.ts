@@ -49,8 +49,9 @@ describe("keycarrier CLI (in-process, against the firmware link over TCP)", () =
   it("info without --json prints aligned human-readable lines; KEYCARRIER_PORT works as the default port", async () => {
     const r = await cli(["info"], { KEYCARRIER_PORT: port });
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^firmwareVersion\s+0\.1\.0$/m);
-    expect(r.out).toMatch(/^board\s+PUCKJS$/m);
+    expect(r.out).toMatch(/^firmware\s+KeyCarrier 0\.1\.0 \(protocol 1\.0\)$/m);
+    expect(r.out).toMatch(/^board\s+PUCKJS, serial \S+$/m);
+    expect(r.out).toMatch(/^state\s+BLANK \(0\)$/m);
   });
 
   it("ping --size 500 --json reports ok, size and a round-trip time", async () => {

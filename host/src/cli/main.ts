@@ -1,7 +1,7 @@
 import { parseArgs, checkOptions, UsageError, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, type GlobalOptions } from "./args.ts";
 import { listDevices } from "../devices.ts";
 import { registryDir } from "../registry.ts";
-import { KeyCarrier, MAX_PING_BYTES } from "../client.ts";
+import { KeyCarrier, MAX_PING_BYTES, type DeviceInfo } from "../client.ts";
 import { KeyCarrierError, ProtocolError } from "../errors.ts";
 import { formatFrameTrace } from "../link.ts";
 import {
@@ -119,16 +119,6 @@ function jsonSafe(value: unknown): unknown {
   return value;
 }
 
-function printValue(value: unknown): string {
-  const shown = jsonSafe(value);
-  if (shown && typeof shown === "object" && !Array.isArray(shown)) {
-    const entries = Object.entries(shown as Record<string, unknown>);
-    const width = Math.max(0, ...entries.map(([k]) => k.length));
-    return entries.map(([k, v]) => `${k.padEnd(width)}  ${typeof v === "string" ? v : JSON.stringify(v)}`).join("\n") + "\n";
-  }
-  return JSON.stringify(shown) + "\n";
-}
-
 async function openDevice(globals: GlobalOptions, io: CliIo): Promise<KeyCarrier> {
   if (!globals.port) throw new UsageError("no device given: pass --port <spec> or set KEYCARRIER_PORT (run `keycarrier devices` to find one)");
   return KeyCarrier.open(globals.port, {
@@ -169,8 +159,24 @@ async function cmdDevices(globals: GlobalOptions, io: CliIo): Promise<number> {
 async function cmdInfo(globals: GlobalOptions, io: CliIo): Promise<number> {
   // The open handshake is an INFO (PROTOCOL.md §4); no need to ask twice.
   const info = await withDevice(globals, io, async (kc) => kc.handshakeInfo ?? kc.info());
-  io.stdout(globals.json ? JSON.stringify(jsonSafe(info)) + "\n" : printValue(info));
+  io.stdout(globals.json ? JSON.stringify(jsonSafe(info)) + "\n" : formatInfo(info));
   return EXIT_OK;
+}
+
+/** INFO for a person: one aligned line per fact, capabilities and versions in words. */
+export function formatInfo(info: DeviceInfo): string {
+  const caps = [info.capabilities.usb && "USB", info.capabilities.nfc && "NFC", info.capabilities.nativeSha256 && "native SHA-256", info.capabilities.nativeAes && "native AES"].filter(Boolean);
+  const rows: [string, string][] = [
+    ["firmware", `KeyCarrier ${info.firmwareVersion} (protocol ${info.protocolVersion.major}.${info.protocolVersion.minor})`],
+    ["board", `${info.board}, serial ${info.serial}`],
+    ["state", `${info.stateName} (${info.state})`],
+  ];
+  if (info.triesLeft !== undefined) rows.push(["PIN tries left", String(info.triesLeft)]);
+  if (info.carrierId !== undefined) rows.push(["carrier id", info.carrierId]);
+  if (info.lastAtc !== undefined) rows.push(["last ATC", String(info.lastAtc)]);
+  rows.push(["capabilities", caps.length ? caps.join(", ") : "none"], ["free storage", `${info.freeStorageBytes} B`], ["max frame body", `${info.maxBody} B`]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n") + "\n";
 }
 
 async function cmdPing(globals: GlobalOptions, options: Record<string, string | true>, io: CliIo): Promise<number> {
