@@ -56,7 +56,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     iife = await bundleToIife(lowered.code, lowered.map, polyfills);
   }
 
-  const final = await hoistAndMinify(restoreRequire(iife.code), iife.map, opts.minify);
+  const final = await hoistAndMinify(restoreRequire(iife.code), iife.map, opts.minify, entry === FIRMWARE_ENTRY);
   return { code: final.code, map: wantMap ? final.map : "", polyfills };
 }
 
@@ -184,13 +184,53 @@ function helperPath(name: string): string {
   return stock;
 }
 
-async function hoistAndMinify(code: string, map: string, release: boolean): Promise<CodeAndMap> {
+/**
+ * Property names that live only inside the firmware (its own objects and interfaces), so release
+ * builds may shorten them. An allowlist, not a reserved list: a name not listed is left alone, so a
+ * new Espruino API, CBOR field or Storage record can never be renamed by accident. A name belongs
+ * here only if it is not a property of any JavaScript built-in, not declared by @types/espruino or
+ * firmware/src/espruino-globals.d.ts, not used by the Espruino-facing interfaces (platform.ts,
+ * store/ports.ts, crypto/espruino.ts), and never spelled as a string literal in firmware/src
+ * (dynamic `o[name]` access); firmware/test/build/mangle.test.ts checks each rule. The firmware
+ * keeps no JSON and builds CBOR maps with integer keys only, so no listed name reaches the wire or
+ * Storage.
+ */
+export const INTERNAL_PROPERTIES: readonly string[] = [
+  "allowedStates", "amount", "append", "appendAt", "appendEntry", "ask", "atc", "badHeaders", "beginAttempt",
+  "body", "buffered", "buttonDown", "buttonUp", "carried", "carrier", "carrierId", "carrierNonce",
+  "carrierProof", "changePin", "channelCarrierId", "channelKey", "codecStatus", "commands", "compacted", "confirm",
+  "confirmed", "copied", "counterSlots", "crcErrors", "cryptogramKey", "currency", "current", "decision", "detail",
+  "dirty", "encKey", "entry", "eraseAll", "exists", "expectedCounter", "expectedPlatformProof", "failures", "fields",
+  "firmwareVersion", "framesHandled", "freeAfter", "freeBefore", "gen", "head", "idleTimeoutMs", "ignored", "info",
+  "inner", "installKeys", "isEmpty", "isOpen", "items", "iterations", "kek", "key", "lastAtc", "lastSeq", "lastUsed",
+  "lifetimeMs", "logBytes", "macPads", "maintain", "markSuccess", "masterKey", "maxAmount", "maxRejectedFrames",
+  "maxTries", "merchantId", "names", "ok", "onData", "onPersonalised", "open", "openedAt", "order", "orderId", "out",
+  "outer", "payload", "pin", "pinIterations", "plaintext", "platformId", "pos", "presence", "prevHash", "prims",
+  "records", "rejected", "replays", "replyCounter", "reserveBytes", "retryAfterMs", "rotate", "run", "rxCounter",
+  "salt", "seq", "setPin", "share", "shareA", "size", "slots", "stats", "store", "takeConfirmation", "timeouts",
+  "trashBefore", "triesLeft", "tstr", "ui", "unwrap", "used", "verifier", "verifyPin", "wipe", "wrap", "wrappedKey",
+];
+
+/**
+ * Only the shipped firmware gets its properties renamed: its sole interfaces are the wire and
+ * Espruino. Test entries expose firmware modules on globals and call them by name from the REPL,
+ * and other programs (conformance corpus, fixtures) may print objects whose keys share these words.
+ */
+export const FIRMWARE_ENTRY = path.join(REPO_ROOT, "firmware/src/main.ts");
+
+function internalPropertyPattern(): RegExp {
+  return new RegExp("^(?:" + INTERNAL_PROPERTIES.join("|") + ")$");
+}
+
+async function hoistAndMinify(code: string, map: string, release: boolean, firmware: boolean): Promise<CodeAndMap> {
   const out = await minify(code, {
     ecma: 5,
     // hoist_funs moves every function declaration to the top of its scope: Espruino executes as it
     // parses and does not hoist, so a call above its declaration is a ReferenceError (facts §1).
     compress: release ? { hoist_funs: true, hoist_vars: true, passes: 2 } : { defaults: false, hoist_funs: true, hoist_vars: true },
-    mangle: release,
+    // Release of the firmware: also shorten its internal property names (INTERNAL_PROPERTIES); `builtins`
+    // only lifts terser's own DOM-name reserve list, the allowlist still decides.
+    mangle: release ? (firmware ? { properties: { regex: internalPropertyPattern(), builtins: true } } : true) : false,
     // ascii_only: board builds have no unicode; escapes keep each char one byte (facts §1 Strings).
     format: release ? { ascii_only: true, comments: false } : { ascii_only: true, beautify: true, comments: false },
     sourceMap: { content: map, includeSources: true },
