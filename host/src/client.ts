@@ -2,7 +2,7 @@ import type { Transport, TransportOptions } from "./transport/types.ts";
 import { parsePort } from "./transport/index.ts";
 import { HostLink, MAX_BODY, type FrameTraceEvent, type LinkResponse } from "./link.ts";
 import { decodeCbor, encodeCbor, CborError, type CborMap, type CborValue } from "./codec.ts";
-import { Command, Status, STATUS_ADVICE, statusFamily, statusName } from "./status.ts";
+import { Command, Status, STATUS_ADVICE, commandName, statusFamily, statusName } from "./status.ts";
 import { CarrierSession, type SessionKeyInfo } from "./flows/session.ts";
 import { readLog, type CarrierLog } from "./flows/log.ts";
 import { personalisedCarrierId } from "./flows/personalise.ts";
@@ -56,10 +56,6 @@ export interface DeviceInfo {
 /** PING's limit (§7.2). */
 export const MAX_PING_BYTES = 500;
 
-const COMMAND_NAMES: Record<number, string> = {
-  [Command.INFO]: "INFO", [Command.PING]: "PING",
-  0x30: "CHANNEL_OPEN", 0x31: "CHANNEL_CONFIRM", 0x32: "CHANNEL_MESSAGE", 0x33: "CHANNEL_CLOSE", 0x42: "LOG_READ",
-};
 
 function errorFor(command: number, res: LinkResponse): DeviceError {
   let detail = "";
@@ -75,7 +71,7 @@ function errorFor(command: number, res: LinkResponse): DeviceError {
     detail = res.body.length ? "(error detail was not valid CBOR)" : "";
   }
   const name = statusName(res.status);
-  const args = [res.status, name, detail, COMMAND_NAMES[command] ?? `command 0x${command.toString(16)}`, STATUS_ADVICE[res.status]] as const;
+  const args = [res.status, name, detail, commandName(command), STATUS_ADVICE[res.status]] as const;
   if (res.status === Status.BUSY) return new BusyError(...args);
   if (res.status === Status.UNSUPPORTED_VERSION) {
     const err = new UnsupportedVersionError(...args);
@@ -184,7 +180,7 @@ export class KeyCarrier {
     try {
       bytes = encodeCbor(body);
     } catch (e) {
-      throw new ArgumentError(`cannot send ${COMMAND_NAMES[command] ?? "request"}: ${(e as Error).message}`);
+      throw new ArgumentError(`cannot send ${commandName(command)}: ${(e as Error).message}`);
     }
     const res = await this.link.request(command, bytes, opts);
     if (res.status !== Status.OK) throw errorFor(command, res);

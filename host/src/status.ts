@@ -29,7 +29,25 @@ export const Status = {
 export const Command = {
   INFO: 0x01,
   PING: 0x02,
+  VERIFY_PIN: 0x11,
+  CHANGE_PIN: 0x12,
+  WIPE: 0x20,
+  CHANNEL_OPEN: 0x30,
+  CHANNEL_CONFIRM: 0x31,
+  CHANNEL_MESSAGE: 0x32,
+  CHANNEL_CLOSE: 0x33,
+  PAY_BEGIN: 0x40,
+  PAY_AUTHORIZE: 0x41,
+  LOG_READ: 0x42,
+  PERSONALISE: 0x60,
 } as const;
+
+const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Command).map(([name, code]) => [code, name]));
+
+/** `PAY_BEGIN`, or `command 0x5e` for an id this host does not know. */
+export function commandName(command: number): string {
+  return COMMAND_NAMES[command] ?? `command 0x${command.toString(16)}`;
+}
 
 /** Status families (§6 ranges); each maps to one error class in the client. */
 export type StatusFamily = "general" | "pin" | "storage" | "channel" | "payment" | "vendor" | "reserved";
@@ -62,7 +80,7 @@ export const STATUS_ADVICE: Record<number, string> = {
   [Status.BUSY]: "the device is busy with another request — retry in a moment",
   [Status.INTERNAL]: "the device failed internally; its state did not change — retry, and report it if it persists",
   [Status.UNSUPPORTED_VERSION]: "the device speaks a different protocol major version — update the host or the firmware",
-  [Status.PIN_WRONG]: "wrong PIN; the try is spent — check the tries left before trying again",
+  [Status.PIN_WRONG]: "the PIN is wrong; each wrong PIN spends a try, and the last try destroys the carrier",
   [Status.PIN_BLOCKED]: "no PIN tries left: the carrier destroyed its keys — it must be personalised again",
   [Status.PIN_BAD_FORMAT]: "a PIN is 4–12 digits; no try was spent",
   [Status.STORAGE_FULL]: "the carrier's store is full; nothing changed — run maintenance or re-personalise",
@@ -72,7 +90,7 @@ export const STATUS_ADVICE: Record<number, string> = {
   [Status.CHANNEL_BAD_MAC]: "a sealed message was altered or truncated in transit — resend the genuine frame",
   [Status.CHANNEL_BAD_COUNTER]: "a sealed message was replayed or reordered — the host relayed stale traffic",
   [Status.PAY_PENDING]: "the carrier waits for the button press — press it, then ask again",
-  [Status.PAY_DECLINED]: "the payment was declined on the carrier (long press or timeout)",
-  [Status.PAY_NO_ORDER]: "no order is pending on the carrier — start the payment again",
-  [Status.PAY_OVER_LIMIT]: "the amount exceeds the limit set at personalisation",
+  [Status.PAY_DECLINED]: "the payment was declined on the carrier (long press, or no press within 30 s)",
+  [Status.PAY_NO_ORDER]: "the carrier has no pending order (rebooted, or already decided); start the payment again",
+  [Status.PAY_OVER_LIMIT]: "the amount is over the per-payment limit installed at personalisation",
 };

@@ -2,7 +2,7 @@
 // not know (or the other way round) fails here rather than surfacing as "STATUS_0x30" to a user.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { STATUS_ADVICE, Status, statusName } from "../src/status.ts";
+import { Command, STATUS_ADVICE, Status, statusName } from "../src/status.ts";
 
 function specStatuses(): Record<string, number> {
   const doc = readFileSync("PROTOCOL.md", "utf8");
@@ -11,6 +11,20 @@ function specStatuses(): Record<string, number> {
   for (const m of section.matchAll(/^\| 0x([0-9a-f]{2}) \| ([A-Z_]+) \|/gm)) rows[m[2]!] = parseInt(m[1]!, 16);
   return rows;
 }
+
+function specCommands(): Record<string, number> {
+  const doc = readFileSync("PROTOCOL.md", "utf8");
+  const section = doc.slice(doc.indexOf("## 7."), doc.indexOf("### 7.1"));
+  const rows: Record<string, number> = {};
+  for (const m of section.matchAll(/^\| 0x([0-9a-f]{2}) \| ([A-Z_]+) \|/gm)) rows[m[2]!] = parseInt(m[1]!, 16);
+  return rows;
+}
+
+describe("command ids", () => {
+  it("match the PROTOCOL.md §7 command table exactly", () => {
+    expect({ ...Command }).toEqual(specCommands());
+  });
+});
 
 describe("status codes", () => {
   it("match PROTOCOL.md §6 exactly", () => {
