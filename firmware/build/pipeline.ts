@@ -195,6 +195,10 @@ function helperPath(name: string): string {
  * keeps no JSON and builds CBOR maps with integer keys only, so no listed name reaches the wire or
  * Storage.
  */
+export const OWN_PORT_PROPERTIES: readonly string[] = [
+  "status", "storage", "crc32", "pageBytes", "storeFull", "reason", "sha256", "aesEcb", "aesCtr0", "aesEncryptEcb",
+  "aesDecryptEcb", "randomBytes", "setTimer", "clearTimer", "setLed",
+];
 export const INTERNAL_PROPERTIES: readonly string[] = [
   "allowedStates", "amount", "append", "appendAt", "appendEntry", "ask", "atc", "badHeaders", "beginAttempt",
   "body", "buffered", "buttonDown", "buttonUp", "carried", "carrier", "carrierId", "carrierNonce",
@@ -209,6 +213,10 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   "records", "rejected", "replays", "replyCounter", "reserveBytes", "retryAfterMs", "rotate", "run", "rxCounter",
   "salt", "seq", "setPin", "share", "shareA", "size", "slots", "stats", "store", "takeConfirmation", "timeouts",
   "trashBefore", "triesLeft", "tstr", "ui", "unwrap", "used", "verifier", "verifyPin", "wipe", "wrap", "wrappedKey",
+  // Members of the firmware's own port objects that platform.ts, store/ports.ts or crypto/espruino.ts
+  // build (StoreEnv, StoreFull, CryptoPort, CryptoPrimitives, LinkDeps, the UI ports), or that an
+  // unrelated Espruino typing happens to declare (Wifi `status`); never read off an Espruino object.
+  ...OWN_PORT_PROPERTIES,
 ];
 
 /**

@@ -171,4 +171,4 @@ const dispatcher = createDispatcher(core === null ? commands : commands.concat(c
 
 log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (no native crypto: INFO/PING only)" : ""));
 const link = createDeviceLink(usbLinkDeps(dispatcher));
-if (!startUsbLink(link.onData)) log("KeyCarrier: no USB on this board; the USB link is not started");
+if (!startUsbLink(link.onData)) log("KeyCarrier: no USB");

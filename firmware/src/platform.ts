@@ -94,7 +94,7 @@ function storageModule(): StoragePort {
   try {
     return require("Storage") as unknown as StoragePort;
   } catch (e) {
-    throw new Error("platform: this build has no Storage module; the carrier cannot keep its state");
+    throw new Error("platform: no Storage module");
   }
 }
 

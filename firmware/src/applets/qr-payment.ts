@@ -55,11 +55,11 @@ function parseOrder(args: CborMap): Order | string {
   if (unknownField(args, [1, 2, 3, 4]) >= 0) return "PAY_BEGIN takes only fields 1-4";
   const orderId = idField(args[1]);
   const merchantId = idField(args[2]);
-  if (orderId === undefined || merchantId === undefined) return "order id (1) and merchant id (2) must be byte strings of 1-" + MAX_ID_BYTES + " bytes";
+  if (orderId === undefined || merchantId === undefined) return "ids (1, 2) must be 1-" + MAX_ID_BYTES + " bytes";
   const amount = args[3];
-  if (typeof amount !== "number" || amount < 0 || amount > MAX_AMOUNT || Math.floor(amount) !== amount) return "amount (3) must be an unsigned integer in minor units";
+  if (typeof amount !== "number" || amount < 0 || amount > MAX_AMOUNT || Math.floor(amount) !== amount) return "amount (3) must be an unsigned integer";
   const cur = args[4];
-  if (cur === undefined || cur === null || !isText(cur) || !/^[A-Z][A-Z][A-Z]$/.test(cur.tstr)) return "currency (4) must be 3 capital letters (ISO 4217)";
+  if (cur === undefined || cur === null || !isText(cur) || !/^[A-Z][A-Z][A-Z]$/.test(cur.tstr)) return "currency (4) must be ISO 4217";
   return { orderId: orderId, merchantId: merchantId, amount: amount, currency: cur.tstr };
 }
 
@@ -83,7 +83,7 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
   // One record = ATC + entry: the commit. Returns the new ATC.
   function appendEntry(result: number, o: Order): number {
     const atc = store.lastAtc() + 1;
-    if (atc > MAX_ATC) throw new Error("payment: ATC exhausted; the carrier must be re-personalised");
+    if (atc > MAX_ATC) throw new Error("payment: ATC exhausted");
     const prev = head();
     const entry = encodeEntry(atc, result, o);
     store.appendEntry(atc, prev, entry);
@@ -122,8 +122,8 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
       const o = parseOrder(args);
       if (typeof o === "string") return refuse(STATUS_BAD_ARGUMENT, o);
       const k = store.keys();
-      if (k === undefined) throw new Error("payment: no keys record under a PIN; re-personalise the carrier");
-      if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "amount over this carrier's limit of " + k.maxAmount);
+      if (k === undefined) throw new Error("payment: no keys record");
+      if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "amount over the limit of " + k.maxAmount);
       pending = o;
       const cls = amountClass(o.amount);
       ui.ask(cls);
@@ -139,18 +139,18 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
     run: function (args: CborMap) {
       if (unknownField(args, [1]) >= 0) return refuse(STATUS_BAD_ARGUMENT, "PAY_AUTHORIZE takes only field 1");
       const pin = args[1];
-      if (pin === undefined || pin === null || !isText(pin)) return refuse(STATUS_BAD_ARGUMENT, "PAY_AUTHORIZE needs the PIN as a text string (1)");
+      if (pin === undefined || pin === null || !isText(pin)) return refuse(STATUS_BAD_ARGUMENT, "PIN (1) must be text");
       const o = pending;
       if (o === null) return refuse(STATUS_PAY_NO_ORDER, "no order: send PAY_BEGIN first");
       const d = ui.decision();
-      if (d === DECISION_PENDING) return refuse(STATUS_PAY_PENDING, "waiting for the button on the carrier");
+      if (d === DECISION_PENDING) return refuse(STATUS_PAY_PENDING, "waiting for the button");
       if (d === DECISION_DECLINED) {
         pending = null;
         ui.reset();
         appendEntry(RESULT_DECLINED, o);
-        return refuse(STATUS_PAY_DECLINED, "declined on the carrier (long press or timeout)");
+        return refuse(STATUS_PAY_DECLINED, "declined on the carrier");
       }
-      if (d !== DECISION_CONFIRMED) return refuse(STATUS_PAY_NO_ORDER, "the order is no longer shown: send PAY_BEGIN again");
+      if (d !== DECISION_CONFIRMED) return refuse(STATUS_PAY_NO_ORDER, "order no longer shown");
       const v = carrier.verifyPin(pin.tstr);
       if (v.status !== STATUS_OK) {
         if (v.status === STATUS_PIN_WRONG) {

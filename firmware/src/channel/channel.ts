@@ -126,7 +126,7 @@ export function createCarrierChannel(
       if (id === undefined) return fail(STATUS_CHANNEL_NOT_OPEN, "no channel keys on this carrier");
       checkId(id.carrierId, "carrier id");
       checkId(id.platformId, "platform id");
-      if (id.channelKey.length !== STATIC_CHANNEL_KEY_BYTES) throw new Error("channel: static key must be 32 bytes; re-personalise the carrier");
+      if (id.channelKey.length !== STATIC_CHANNEL_KEY_BYTES) throw new Error("channel: static key must be 32 bytes");
       const carrierNonce = prims.random(NONCE_BYTES);
       const t = channelTranscript(id.carrierId, id.platformId, platformNonce, carrierNonce);
       const pads = padsOf(id.channelKey);
@@ -154,7 +154,7 @@ export function createCarrierChannel(
       const s = live();
       if (s === undefined || s.confirmed) {
         session = undefined;
-        return fail(STATUS_CHANNEL_NOT_OPEN, "no channel handshake in progress; send CHANNEL_OPEN first");
+        return fail(STATUS_CHANNEL_NOT_OPEN, "no channel handshake");
       }
       // One attempt per handshake: a wrong proof ends it (no online guessing).
       session = undefined;
@@ -163,7 +163,7 @@ export function createCarrierChannel(
       }
       const blinded = prims.aesEcb(s.encKey, s.expectedPlatformProof + platformProof);
       if (blinded.substr(0, 16) !== blinded.substr(16, 16)) {
-        return fail(STATUS_CHANNEL_AUTH_FAILED, "platform proof wrong: not our platform, or the nonces were altered");
+        return fail(STATUS_CHANNEL_AUTH_FAILED, "platform proof wrong");
       }
       s.confirmed = true;
       s.expectedPlatformProof = "";
@@ -174,7 +174,7 @@ export function createCarrierChannel(
 
     unwrap: function (sealed: string): UnwrapResult {
       const s = live();
-      if (s === undefined || !s.confirmed) return fail(STATUS_CHANNEL_NOT_OPEN, "no open channel session (closed, expired or never opened)");
+      if (s === undefined || !s.confirmed) return fail(STATUS_CHANNEL_NOT_OPEN, "no open channel session");
       const n = sealed.length;
       if (n <= SEALED_HEADER_BYTES + TAG_BYTES || n > MAX_SEALED_BYTES) {
         return reject(s, STATUS_CHANNEL_BAD_MAC, "sealed message of " + n + " bytes is outside " + (SEALED_HEADER_BYTES + TAG_BYTES + 1) + "-" + MAX_SEALED_BYTES);
@@ -186,9 +186,9 @@ export function createCarrierChannel(
       const keyBlock = messageKeyBlock(DIRECTION_TO_CARRIER, counter);
       // One native call: the per-message key and both tags blinded under K_enc.
       const blocks = prims.aesEcb(s.encKey, keyBlock + tag + sealed.substr(n - TAG_BYTES));
-      if (blocks.substr(16, 16) !== blocks.substr(32, 16)) return reject(s, STATUS_CHANNEL_BAD_MAC, "message authentication failed: altered or not from this session");
+      if (blocks.substr(16, 16) !== blocks.substr(32, 16)) return reject(s, STATUS_CHANNEL_BAD_MAC, "message authentication failed");
       if (sealed.charCodeAt(0) !== SEALED_FORMAT || sealed.charCodeAt(1) !== DIRECTION_TO_CARRIER) {
-        return reject(s, STATUS_CHANNEL_BAD_MAC, "sealed message has the wrong format or direction");
+        return reject(s, STATUS_CHANNEL_BAD_MAC, "sealed message malformed");
       }
       if (counter !== s.rxCounter) {
         return reject(s, STATUS_CHANNEL_BAD_COUNTER, "counter " + counter + " but expected " + s.rxCounter + ": replayed or reordered");

@@ -63,7 +63,7 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
       id: CMD_CHANNEL_MESSAGE, name: "CHANNEL_MESSAGE", allowedStates: CHANNEL_STATES_MASK,
       run: function (args: CborMap) {
         const sealed = args[1];
-        if (unknownField(args, [1]) >= 0 || typeof sealed !== "string") return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_MESSAGE takes {1: sealed bytes}");
+        if (unknownField(args, [1]) >= 0 || typeof sealed !== "string") return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_MESSAGE takes {1: bytes}");
         if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "sealed message over " + MAX_SEALED_BYTES + " bytes");
         const r = channel.unwrap(sealed);
         if (r.status !== 0) return refuse(r.status, r.detail || "channel message rejected");

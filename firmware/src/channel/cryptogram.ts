@@ -32,12 +32,12 @@ export function authorizationMessage(f: AuthorizationFields): string {
   checkLength(f.orderId, "order id", 1, 64);
   checkLength(f.merchantId, "merchant id", 1, 64);
   const a = f.amount;
-  if (typeof a !== "number" || a < 0 || a > MAX_AMOUNT || Math.floor(a) !== a) throw new Error("cryptogram: amount must be an integer 0-2^53-1 in minor units");
+  if (typeof a !== "number" || a < 0 || a > MAX_AMOUNT || Math.floor(a) !== a) throw new Error("cryptogram: bad amount");
   const c = f.currency;
   if (typeof c !== "string" || c.length !== 3 || !isCapitalLetter(c.charCodeAt(0)) || !isCapitalLetter(c.charCodeAt(1)) || !isCapitalLetter(c.charCodeAt(2))) {
-    throw new Error("cryptogram: currency must be an ISO 4217 code of 3 capital letters");
+    throw new Error("cryptogram: currency not ISO 4217");
   }
-  if (typeof f.atc !== "number" || f.atc < 1 || f.atc > 0xffffffff || Math.floor(f.atc) !== f.atc) throw new Error("cryptogram: atc must be an integer 1-4294967295");
+  if (typeof f.atc !== "number" || f.atc < 1 || f.atc > 0xffffffff || Math.floor(f.atc) !== f.atc) throw new Error("cryptogram: bad atc");
   // Two 32-bit halves: the board never computes an integer beyond 2^53 (facts rule 9).
   const high = Math.floor(a / TWO_POW_32);
   return CRYPTOGRAM_MAGIC + String.fromCharCode(CRYPTOGRAM_FORMAT, f.carrierId.length) + f.carrierId +
@@ -50,7 +50,7 @@ export interface CryptogramSigner { sign(f: AuthorizationFields): string }
 // The key's HMAC pads are computed once, here, so signing costs two native SHA-256 calls. The
 // caller must durably commit f.atc as used BEFORE the cryptogram leaves the carrier (issue 6 §5).
 export function createCryptogramSigner(prims: CryptoPrimitives, cryptogramKey: string): CryptogramSigner {
-  if (typeof cryptogramKey !== "string" || cryptogramKey.length !== 32) throw new Error("cryptogram: key must be 32 bytes; re-personalise the carrier");
+  if (typeof cryptogramKey !== "string" || cryptogramKey.length !== 32) throw new Error("cryptogram: key must be 32 bytes");
   const pads = hmacPads(cryptogramKey);
   return {
     sign: function (f: AuthorizationFields): string {

@@ -15,13 +15,13 @@ export interface EspruinoE {
 
 // Crypto failures print "ERROR: ..." and return undefined instead of throwing (facts §3). The check
 // is inlined in each primitive: a JS function call costs ~0.3 ms on the board.
-const NATIVE_FAILED = " failed natively (see the ERROR line above): out of memory or a bad key length";
+const NATIVE_FAILED = " failed natively (out of memory or bad key)";
 
 export function createEspruinoPrimitives(crypto: EspruinoCryptoModule, e: EspruinoE): CryptoPrimitives {
   const sha = crypto.SHA256;
   const aes = crypto.AES;
   if (typeof sha !== "function" || aes === undefined || aes === null) {
-    throw new Error("crypto: this board lacks native SHA256 or AES; the secure channel needs both (Puck.js, Pico)");
+    throw new Error("crypto: no native SHA256/AES");
   }
   const ecb = { mode: "ECB" };
   const ctr = { mode: "CTR" };

@@ -24,7 +24,7 @@ export interface HmacPads { inner: string; outer: string }
 // never per message. Keys longer than a block are not needed by this firmware and are refused.
 export function hmacPads(key: string): HmacPads {
   if (typeof key !== "string" || key.length < 16 || key.length > HMAC_BLOCK_BYTES) {
-    throw new Error("hmac: key must be a byte string of 16-64 bytes, got " + (typeof key === "string" ? key.length + " bytes" : typeof key));
+    throw new Error("hmac: key must be 16-64 bytes, got " + (typeof key === "string" ? key.length + " bytes" : typeof key));
   }
   let inner = "";
   let outer = "";

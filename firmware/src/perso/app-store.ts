@@ -93,7 +93,7 @@ export function openAppStore(env: StoreEnv): AppStore {
       return e.length === 0 ? 0 : e[e.length - 1]!.atc;
     },
     appendEntry: function (atc: number, prevHash: string, entry: string) {
-      if (prevHash.length !== HASH_BYTES || readU32be(entry, 0) !== atc) throw new Error("app store: entry must start with its ATC and follow a 32-byte hash");
+      if (prevHash.length !== HASH_BYTES || readU32be(entry, 0) !== atc) throw new Error("app store: bad entry");
       log.append(ENTRY_KEY_BASE + (atc % LOG_RING), prevHash + entry);
     },
     isEmpty: function () {

@@ -31,10 +31,10 @@ export function parsePersonalisation(args: CborMap): { keys: AppKeys; pin: strin
   const platformId = bytes(args[2], 4, 32);
   const channelKey = bytes(args[3], 32, 32);
   const cryptogramKey = bytes(args[4], 32, 32);
-  if (carrierId === undefined || platformId === undefined) return "carrier id (1) and platform id (2) must be byte strings of 4-32 bytes";
-  if (channelKey === undefined || cryptogramKey === undefined) return "channel key (3) and cryptogram key (4) must be 32-byte strings";
+  if (carrierId === undefined || platformId === undefined) return "ids (1, 2) must be 4-32 bytes";
+  if (channelKey === undefined || cryptogramKey === undefined) return "keys (3, 4) must be 32 bytes";
   const limit = args[5];
-  if (typeof limit !== "number" || limit < 1 || limit > MAX_AMOUNT || Math.floor(limit) !== limit) return "limit (5) must be an integer 1..2^53-1 (minor units)";
+  if (typeof limit !== "number" || limit < 1 || limit > MAX_AMOUNT || Math.floor(limit) !== limit) return "limit (5) must be an integer >= 1";
   const pin = args[6];
   if (pin === undefined || pin === null || !isText(pin)) return "PIN (6) must be a text string";
   return { keys: { carrierId: carrierId, platformId: platformId, channelKey: channelKey, cryptogramKey: cryptogramKey, maxAmount: limit }, pin: pin.tstr };

@@ -197,7 +197,7 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
       const left = cfg.maxTries - counter.failures();
       if (left <= 0) {
         destroy(DESTROY_TRIES_EXHAUSTED);
-        return { out: outcome(STATUS_PIN_BLOCKED, 0, 0, "wrong PIN; no tries left; carrier destroyed"), kek: "" };
+        return { out: outcome(STATUS_PIN_BLOCKED, 0, 0, "wrong PIN; carrier destroyed"), kek: "" };
       }
       const d = armLockout();
       return { out: outcome(STATUS_PIN_WRONG, left, d, "wrong PIN; " + left + " tries left"), kek: "" };
@@ -235,7 +235,7 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     retryAfterMs: retryAfterMs,
     setPin: function (pin: unknown) {
       const s = state();
-      if (s !== STATE_BLANK && s !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "SET_PIN only on a blank or destroyed carrier");
+      if (s !== STATE_BLANK && s !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "SET_PIN only when BLANK or DESTROYED");
       if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, 0, 0, "PIN must be 4-12 digits");
       try {
         counter.reset(0, crypto.randomBytes(32)); // fresh counter: failures 0, new share B

@@ -64,7 +64,7 @@ export function scanCounter(env: StoreEnv, names: string[], slots: number, fileB
 }
 
 export function openCounter(env: StoreEnv, names: string[], slots: number, fileBytes?: number): UnaryCounter {
-  if (names.length !== 2) throw new Error("store: a counter needs exactly two file names (A/B), got " + names.length);
+  if (names.length !== 2) throw new Error("store: a counter needs 2 names, got " + names.length);
   if (!(slots >= 16 && slots <= 4000)) throw new Error("store: counter slots must be 16..4000, got " + slots);
   const size = fileBytes === undefined ? COUNTER_HEADER_BYTES + 2 * slots : fileBytes;
   if (size < COUNTER_HEADER_BYTES + 2 * slots) throw new Error("store: counter file of " + size + " B cannot hold " + slots + " slots; use at least " + (COUNTER_HEADER_BYTES + 2 * slots));
@@ -80,7 +80,7 @@ export function openCounter(env: StoreEnv, names: string[], slots: number, fileB
     const target = st.current === 0 ? 1 : 0;
     const targetName = names[target]!;
     if (env.storage.list(targetName).indexOf(targetName) >= 0) env.storage.erase(targetName);
-    if (!canCreate(env, size)) storeFull("no room to rotate the PIN counter without compaction; run maintenance");
+    if (!canCreate(env, size)) storeFull("no room to rotate the PIN counter");
     let header = COUNTER_MAGIC + u32(st.gen + 1) + String.fromCharCode(carried > 255 ? 255 : carried, 0, 0, 0) + share;
     header += u32(env.crc32(header));
     env.storage.write(targetName, header, 0, size); // the commit
@@ -93,7 +93,7 @@ export function openCounter(env: StoreEnv, names: string[], slots: number, fileB
       return st.current < 0 ? 0 : st.failures;
     },
     beginAttempt: function () {
-      if (st.current < 0) throw new Error("store: no counter file; reset() it at personalisation first");
+      if (st.current < 0) throw new Error("store: no counter file");
       if (st.used >= slots) create(st.failures, st.share);
       const slot = st.used;
       env.storage.write(names[st.current]!, "\x00", COUNTER_HEADER_BYTES + slot);

@@ -99,7 +99,7 @@ export function scanLog(env: StoreEnv, names: string[]): LogScan {
 // Opens the log and finishes whatever a power cut interrupted: erases the stale or torn other
 // file of the pair and any half-named header Espruino lists for one of our names.
 export function openLog(env: StoreEnv, names: string[], size: number): RecordLog {
-  if (names.length !== 2) throw new Error("store: a log needs exactly two file names (A/B), got " + names.length);
+  if (names.length !== 2) throw new Error("store: a log needs 2 names, got " + names.length);
   if (size < LOG_HEADER_BYTES + RECORD_OVERHEAD + MAX_PAYLOAD) throw new Error("store: log size " + size + " is too small; use at least " + (LOG_HEADER_BYTES + RECORD_OVERHEAD + MAX_PAYLOAD));
   eraseTornVariants(env, names);
   let scan = scanLog(env, names);
@@ -125,7 +125,7 @@ export function openLog(env: StoreEnv, names: string[], size: number): RecordLog
     const target = scan.current === 0 ? 1 : 0;
     const targetName = names[target]!;
     if (env.storage.list(targetName).indexOf(targetName) >= 0) env.storage.erase(targetName);
-    if (!canCreate(env, size)) storeFull("no room to rotate the record log without compaction; run maintenance");
+    if (!canCreate(env, size)) storeFull("no room to rotate the log");
     let header = LOG_MAGIC + u32(scan.gen + 1) + u32(body.length) + u32(env.crc32(body));
     header += u32(env.crc32(header));
     env.storage.write(targetName, header + body, 0, size); // the commit
@@ -147,7 +147,7 @@ export function openLog(env: StoreEnv, names: string[], size: number): RecordLog
     append: function (key: number, payload: string) {
       const rec = encodeRecord(env, key, scan.lastSeq + 1, payload);
       if (scan.current < 0 || scan.dirty || scan.appendAt + rec.length > size) rotate();
-      if (scan.appendAt + rec.length > size) storeFull("record of " + rec.length + " B does not fit the log after rotation");
+      if (scan.appendAt + rec.length > size) storeFull("record of " + rec.length + " B does not fit the log");
       env.storage.write(names[scan.current]!, rec, scan.appendAt);
       if (scan.records[key] === undefined) scan.order.push(key);
       scan.records[key] = { key: key, seq: scan.lastSeq + 1, payload: payload };
