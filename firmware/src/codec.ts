@@ -3,6 +3,7 @@
 // in {tstr} so the two stay distinct; maps are plain objects keyed by unsigned integers.
 // decode() never throws: every failure is a status code with a reason.
 import { MAX_BODY, STATUS_BAD_CBOR, STATUS_OK, STATUS_TOO_LARGE } from "./protocol.ts";
+import { chr } from "./store/bytes.ts";
 
 export interface CborText { tstr: string }
 export interface CborMap { [key: number]: CborValue }
@@ -156,14 +157,14 @@ export function decode(bytes: string): DecodeResult {
 // handlers splice pre-encoded pieces with it instead of running the generic encoder.
 export function head(major: number, n: number): string {
   const m = major << 5;
-  if (n < 24) return String.fromCharCode(m | n);
-  if (n < 256) return String.fromCharCode(m | 24, n);
-  if (n < 65536) return String.fromCharCode(m | 25, n >> 8, n & 255);
-  if (n < TWO_POW_32) return String.fromCharCode(m | 26, Math.floor(n / 16777216), (n >> 16) & 255, (n >> 8) & 255, n & 255);
+  if (n < 24) return chr(m | n);
+  if (n < 256) return chr(m | 24, n);
+  if (n < 65536) return chr(m | 25, n >> 8, n & 255);
+  if (n < TWO_POW_32) return chr(m | 26, Math.floor(n / 16777216), (n >> 16) & 255, (n >> 8) & 255, n & 255);
   const high = Math.floor(n / TWO_POW_32);
   const low = n - high * TWO_POW_32;
-  return String.fromCharCode(m | 27, high >> 24, (high >> 16) & 255, (high >> 8) & 255, high & 255) +
-    String.fromCharCode(Math.floor(low / 16777216), (low >> 16) & 255, (low >> 8) & 255, low & 255);
+  return chr(m | 27, high >> 24, (high >> 16) & 255, (high >> 8) & 255, high & 255) +
+    chr(Math.floor(low / 16777216), (low >> 16) & 255, (low >> 8) & 255, low & 255);
 }
 
 function encodeItem(v: CborValue, depth: number): string {

@@ -7,6 +7,7 @@ import {
   STATUS_TOO_LARGE, STATUS_UNKNOWN_COMMAND,
 } from "./protocol.ts";
 import type { HandlerReply } from "./link.ts";
+import { raise } from "./raise.ts";
 
 // On OK a handler returns either value (encoded by the dispatcher) or raw: an already-encoded
 // canonical CBOR map, for responses that are constant or equal to the request (each JS statement
@@ -67,7 +68,7 @@ export function createDispatcher(commands: Command[], currentState: () => number
   for (let i = 0; i < commands.length; i++) {
     const c = commands[i]!;
     if (!(c.id >= 1 && c.id <= 255) || byId[c.id] !== undefined) {
-      throw new Error("dispatch: command " + c.name + " has a bad or duplicate id " + c.id + "; ids are 1-255 and unique");
+      raise("dispatch: command " + c.name + " has a bad or duplicate id " + c.id + "; ids are 1-255 and unique");
     }
     byId[c.id] = c;
   }

@@ -9,6 +9,7 @@ import {
   ERROR_FIELD_DETAIL, ERROR_FIELD_SUPPORTED_MAJORS,
 } from "./protocol.ts";
 import { encode, text, type CborMap } from "./codec.ts";
+import { chr } from "./store/bytes.ts";
 
 export interface HandlerReply { status: number; body: string }
 
@@ -38,14 +39,14 @@ export interface DeviceLink {
 }
 
 // Bytes 0-3 of every version-1 request, and of every response this device sends (§3.1).
-const REQUEST_HEAD = MAGIC + String.fromCharCode(PROTOCOL_MAJOR, TYPE_REQUEST);
-const RESPONSE_HEAD = MAGIC + String.fromCharCode(PROTOCOL_MAJOR, TYPE_RESPONSE);
+const REQUEST_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_REQUEST);
+const RESPONSE_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_RESPONSE);
 const MAX_COVERED = HEADER_BYTES + MAX_BODY;
 
 export function buildFrame(crc32: (bytes: string) => number, type: number, seq: number, code: number, body: string): string {
-  const covered = MAGIC + String.fromCharCode(PROTOCOL_MAJOR, type, seq, code, body.length >> 8, body.length & 255) + body;
+  const covered = MAGIC + chr(PROTOCOL_MAJOR, type, seq, code, body.length >> 8, body.length & 255) + body;
   const c = crc32(covered);
-  return covered + String.fromCharCode(c >>> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255);
+  return covered + chr(c >>> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255);
 }
 
 const UNSUPPORTED_VERSION_BODY_VALUE: CborMap = {};
@@ -96,11 +97,11 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
     // Cache before writing: if the write is lost, the retransmission is served from the cache.
     const body = reply.body;
     const n = body.length;
-    const out = RESPONSE_HEAD + String.fromCharCode(seq, reply.status, n >> 8, n & 255) + body;
+    const out = RESPONSE_HEAD + chr(seq, reply.status, n >> 8, n & 255) + body;
     const c = crc32(out);
     cachedSeq = seq;
     cachedTrailer = trailer;
-    cachedFrame = out + String.fromCharCode(c >>> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255);
+    cachedFrame = out + chr(c >>> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255);
     write(cachedFrame);
   }
 
@@ -178,7 +179,7 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
           if (b.length === covered + CRC_BYTES) {
             // Exactly one whole frame: check the CRC and answer it, leaving nothing buffered.
             const c = crc32(b.substr(0, covered));
-            if (b.substr(covered) === String.fromCharCode(c >>> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255)) {
+            if (b.substr(covered) === chr(c >>> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255)) {
               buffer = "";
               if (timer !== null) {
                 deps.clearTimer(timer);

@@ -6,6 +6,7 @@ import type { StoragePort, StoreEnv } from "./store/ports.ts";
 import type { CryptoPort } from "./security/crypto-port.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
 import { createEspruinoPrimitives, type EspruinoCryptoModule, type EspruinoE } from "./crypto/espruino.ts";
+import { raise } from "./raise.ts";
 
 // Board pins the @types/espruino snapshot does not declare (every supported board has them).
 declare const LED1: Pin;
@@ -94,7 +95,7 @@ function storageModule(): StoragePort {
   try {
     return require("Storage") as unknown as StoragePort;
   } catch (e) {
-    throw new Error("platform: no Storage module");
+    raise("platform: no Storage module");
   }
 }
 

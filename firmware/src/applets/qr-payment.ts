@@ -16,6 +16,7 @@ import { amountClass, CONFIRM_TIMEOUT_MS, DECISION_CONFIRMED, DECISION_DECLINED,
 import {
   chainNext, encodeEntry, entryOrderKey, entryResult, orderKey, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
 } from "./tx-log.ts";
+import { raise } from "../raise.ts";
 
 export const CMD_PAY_BEGIN = 0x40;
 export const CMD_PAY_AUTHORIZE = 0x41;
@@ -83,7 +84,7 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
   // One record = ATC + entry: the commit. Returns the new ATC.
   function appendEntry(result: number, o: Order): number {
     const atc = store.lastAtc() + 1;
-    if (atc > MAX_ATC) throw new Error("payment: ATC exhausted");
+    if (atc > MAX_ATC) raise("payment: ATC exhausted");
     const prev = head();
     const entry = encodeEntry(atc, result, o);
     store.appendEntry(atc, prev, entry);
@@ -122,7 +123,7 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
       const o = parseOrder(args);
       if (typeof o === "string") return refuse(STATUS_BAD_ARGUMENT, o);
       const k = store.keys();
-      if (k === undefined) throw new Error("payment: no keys record");
+      if (k === undefined) raise("payment: no keys record");
       if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "amount over the limit of " + k.maxAmount);
       pending = o;
       const cls = amountClass(o.amount);

@@ -2,6 +2,7 @@
 //   entry = u32 ATC ‖ u8 result ‖ u8 len ‖ orderId ‖ u8 len ‖ merchantId ‖ u64 amount ‖ currency(3)
 //   h_i   = SHA-256("KCLG" ‖ h_(i-1) ‖ entry_i), h_0 = 32 zero bytes
 import { u32be } from "../crypto/primitives.ts";
+import { chr } from "../store/bytes.ts";
 
 export const RESULT_DECLINED = 0;
 export const RESULT_AUTHORIZED = 1;
@@ -13,7 +14,7 @@ export interface Order { orderId: string; merchantId: string; amount: number; cu
 
 export function encodeEntry(atc: number, result: number, o: Order): string {
   const high = Math.floor(o.amount / TWO_POW_32);
-  return u32be(atc) + String.fromCharCode(result, o.orderId.length) + o.orderId + String.fromCharCode(o.merchantId.length) + o.merchantId +
+  return u32be(atc) + chr(result, o.orderId.length) + o.orderId + chr(o.merchantId.length) + o.merchantId +
     u32be(high) + u32be(o.amount - high * TWO_POW_32) + o.currency;
 }
 
@@ -33,5 +34,5 @@ export function entryOrderKey(entry: string): string {
 }
 
 export function orderKey(o: Order): string {
-  return String.fromCharCode(o.merchantId.length) + o.merchantId + String.fromCharCode(o.orderId.length) + o.orderId;
+  return chr(o.merchantId.length) + o.merchantId + chr(o.orderId.length) + o.orderId;
 }

@@ -12,6 +12,8 @@ import {
   STATUS_CHANNEL_AUTH_FAILED, STATUS_CHANNEL_BAD_COUNTER, STATUS_CHANNEL_BAD_MAC, STATUS_CHANNEL_NOT_OPEN, TAG_BYTES,
   TRANSCRIPT_MAGIC,
 } from "./constants.ts";
+import { chr } from "../store/bytes.ts";
+import { raise } from "../raise.ts";
 
 /** What personalisation installed (or the transport identity of a blank carrier). Byte strings. */
 export interface ChannelIdentity {
@@ -64,19 +66,19 @@ function fail(status: number, detail: string): ChannelResult {
 
 function checkId(id: string, what: string): void {
   if (typeof id !== "string" || id.length < ID_MIN_BYTES || id.length > ID_MAX_BYTES) {
-    throw new Error("channel: " + what + " must be " + ID_MIN_BYTES + "-" + ID_MAX_BYTES + " bytes; re-personalise the carrier");
+    raise("channel: " + what + " must be " + ID_MIN_BYTES + "-" + ID_MAX_BYTES + " bytes; re-personalise the carrier");
   }
 }
 
 /** T = "KCT1" ‖ major ‖ channel version ‖ len‖carrierId ‖ len‖platformId ‖ Np ‖ Nc (§3). */
 export function channelTranscript(carrierId: string, platformId: string, platformNonce: string, carrierNonce: string): string {
-  return TRANSCRIPT_MAGIC + String.fromCharCode(PROTOCOL_MAJOR_BOUND, CHANNEL_VERSION, carrierId.length) + carrierId +
-    String.fromCharCode(platformId.length) + platformId + platformNonce + carrierNonce;
+  return TRANSCRIPT_MAGIC + chr(PROTOCOL_MAJOR_BOUND, CHANNEL_VERSION, carrierId.length) + carrierId +
+    chr(platformId.length) + platformId + platformNonce + carrierNonce;
 }
 
 /** The 16-byte block AES-ECB(K_enc) turns into the per-message key (§4). */
 export function messageKeyBlock(direction: number, counter: number): string {
-  return MESSAGE_KEY_MAGIC + String.fromCharCode(direction, 0, 0, 0, 0, 0, 0, 0) + u32be(counter);
+  return MESSAGE_KEY_MAGIC + chr(direction, 0, 0, 0, 0, 0, 0, 0) + u32be(counter);
 }
 
 export function createCarrierChannel(
@@ -126,7 +128,7 @@ export function createCarrierChannel(
       if (id === undefined) return fail(STATUS_CHANNEL_NOT_OPEN, "no channel keys on this carrier");
       checkId(id.carrierId, "carrier id");
       checkId(id.platformId, "platform id");
-      if (id.channelKey.length !== STATIC_CHANNEL_KEY_BYTES) throw new Error("channel: static key must be 32 bytes");
+      if (id.channelKey.length !== STATIC_CHANNEL_KEY_BYTES) raise("channel: static key must be 32 bytes");
       const carrierNonce = prims.random(NONCE_BYTES);
       const t = channelTranscript(id.carrierId, id.platformId, platformNonce, carrierNonce);
       const pads = padsOf(id.channelKey);
@@ -203,12 +205,12 @@ export function createCarrierChannel(
 
     wrap: function (plaintext: string): string {
       const s = session;
-      if (s === undefined || s.replyCounter < 0) throw new Error("channel: wrap() needs a request accepted by unwrap() first");
-      if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) throw new Error("channel: reply plaintext must be 1-" + MAX_PLAINTEXT_BYTES + " bytes");
+      if (s === undefined || s.replyCounter < 0) raise("channel: wrap() needs a request accepted by unwrap() first");
+      if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) raise("channel: reply plaintext must be 1-" + MAX_PLAINTEXT_BYTES + " bytes");
       const counter = s.replyCounter;
       s.replyCounter = -1;
       const messageKey = prims.aesEcb(s.encKey, messageKeyBlock(DIRECTION_TO_PLATFORM, counter));
-      const headerAndCiphertext = String.fromCharCode(SEALED_FORMAT, DIRECTION_TO_PLATFORM) + u32be(counter) + prims.aesCtr0(messageKey, plaintext);
+      const headerAndCiphertext = chr(SEALED_FORMAT, DIRECTION_TO_PLATFORM) + u32be(counter) + prims.aesCtr0(messageKey, plaintext);
       return headerAndCiphertext + hmacSha256(prims, s.macPads, headerAndCiphertext).substr(0, TAG_BYTES);
     },
 

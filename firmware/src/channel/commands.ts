@@ -10,6 +10,7 @@ import {
   CMD_CHANNEL_CLOSE, CMD_CHANNEL_CONFIRM, CMD_CHANNEL_MESSAGE, CMD_CHANNEL_OPEN, MAX_PLAINTEXT_BYTES, MAX_SEALED_BYTES,
   NONCE_BYTES, PROOF_BYTES,
 } from "./constants.ts";
+import { chr } from "../store/bytes.ts";
 
 // A blank carrier talks through its transport key (personalisation); LOCKED needs the channel for
 // the authenticated wipe; DESTROYED has no keys.
@@ -27,8 +28,8 @@ function bytesField(args: CborMap, length: number): string | undefined {
 // form is kept canonical anyway.
 export function sealedBody(sealed: string): string {
   const n = sealed.length;
-  if (n < 24) return "\xa1\x01" + String.fromCharCode(0x40 + n) + sealed;
-  return (n < 256 ? "\xa1\x01\x58" + String.fromCharCode(n) : "\xa1\x01\x59" + String.fromCharCode(n >> 8, n & 255)) + sealed;
+  if (n < 24) return "\xa1\x01" + chr(0x40 + n) + sealed;
+  return (n < 256 ? "\xa1\x01\x58" + chr(n) : "\xa1\x01\x59" + chr(n >> 8, n & 255)) + sealed;
 }
 
 export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher): Command[] {
@@ -69,10 +70,10 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
         if (r.status !== 0) return refuse(r.status, r.detail || "channel message rejected");
         const plaintext = r.plaintext!;
         const reply = inner(plaintext.charCodeAt(0), plaintext.substr(1));
-        let answer = String.fromCharCode(reply.status) + reply.body;
+        let answer = chr(reply.status) + reply.body;
         if (answer.length > MAX_PLAINTEXT_BYTES) {
           const tooLarge = errorReply(STATUS_TOO_LARGE, "reply over " + MAX_PLAINTEXT_BYTES + " bytes does not fit the channel");
-          answer = String.fromCharCode(tooLarge.status) + tooLarge.body;
+          answer = chr(tooLarge.status) + tooLarge.body;
         }
         return okRaw(sealedBody(channel.wrap(answer)));
       },

@@ -2,6 +2,8 @@
 // cryptogram key over a fixed binary layout of the order, the carrier and the ATC. Byte for byte
 // the layout of host/src/channel/keys.ts authorizationMessage(); channel.json pins both.
 import { hmacPads, hmacSha256, u32be, type CryptoPrimitives } from "../crypto/primitives.ts";
+import { chr } from "../store/bytes.ts";
+import { raise } from "../raise.ts";
 
 export const CRYPTOGRAM_BYTES = 16;
 export const CRYPTOGRAM_MAGIC = "KCAC";
@@ -20,7 +22,7 @@ export interface AuthorizationFields {
 }
 
 function checkLength(v: string, what: string, min: number, max: number): void {
-  if (typeof v !== "string" || v.length < min || v.length > max) throw new Error("cryptogram: " + what + " must be " + min + "-" + max + " bytes");
+  if (typeof v !== "string" || v.length < min || v.length > max) raise("cryptogram: " + what + " must be " + min + "-" + max + " bytes");
 }
 
 function isCapitalLetter(c: number): boolean {
@@ -32,16 +34,16 @@ export function authorizationMessage(f: AuthorizationFields): string {
   checkLength(f.orderId, "order id", 1, 64);
   checkLength(f.merchantId, "merchant id", 1, 64);
   const a = f.amount;
-  if (typeof a !== "number" || a < 0 || a > MAX_AMOUNT || Math.floor(a) !== a) throw new Error("cryptogram: bad amount");
+  if (typeof a !== "number" || a < 0 || a > MAX_AMOUNT || Math.floor(a) !== a) raise("cryptogram: bad amount");
   const c = f.currency;
   if (typeof c !== "string" || c.length !== 3 || !isCapitalLetter(c.charCodeAt(0)) || !isCapitalLetter(c.charCodeAt(1)) || !isCapitalLetter(c.charCodeAt(2))) {
-    throw new Error("cryptogram: currency not ISO 4217");
+    raise("cryptogram: currency not ISO 4217");
   }
-  if (typeof f.atc !== "number" || f.atc < 1 || f.atc > 0xffffffff || Math.floor(f.atc) !== f.atc) throw new Error("cryptogram: bad atc");
+  if (typeof f.atc !== "number" || f.atc < 1 || f.atc > 0xffffffff || Math.floor(f.atc) !== f.atc) raise("cryptogram: bad atc");
   // Two 32-bit halves: the board never computes an integer beyond 2^53 (facts rule 9).
   const high = Math.floor(a / TWO_POW_32);
-  return CRYPTOGRAM_MAGIC + String.fromCharCode(CRYPTOGRAM_FORMAT, f.carrierId.length) + f.carrierId +
-    String.fromCharCode(f.orderId.length) + f.orderId + String.fromCharCode(f.merchantId.length) + f.merchantId +
+  return CRYPTOGRAM_MAGIC + chr(CRYPTOGRAM_FORMAT, f.carrierId.length) + f.carrierId +
+    chr(f.orderId.length) + f.orderId + chr(f.merchantId.length) + f.merchantId +
     u32be(high) + u32be(a - high * TWO_POW_32) + c + u32be(f.atc);
 }
 
@@ -50,7 +52,7 @@ export interface CryptogramSigner { sign(f: AuthorizationFields): string }
 // The key's HMAC pads are computed once, here, so signing costs two native SHA-256 calls. The
 // caller must durably commit f.atc as used BEFORE the cryptogram leaves the carrier (issue 6 §5).
 export function createCryptogramSigner(prims: CryptoPrimitives, cryptogramKey: string): CryptogramSigner {
-  if (typeof cryptogramKey !== "string" || cryptogramKey.length !== 32) throw new Error("cryptogram: key must be 32 bytes");
+  if (typeof cryptogramKey !== "string" || cryptogramKey.length !== 32) raise("cryptogram: key must be 32 bytes");
   const pads = hmacPads(cryptogramKey);
   return {
     sign: function (f: AuthorizationFields): string {

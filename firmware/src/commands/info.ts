@@ -2,6 +2,7 @@
 import { refuse, type Command } from "../dispatch.ts";
 import { encodeEntries, head, text, type CborMap } from "../codec.ts";
 import { ALL_STATES_MASK, CMD_INFO, MAX_BODY, PROTOCOL_MAJOR, PROTOCOL_MINOR, STATUS_BAD_ARGUMENT, STATUS_OK } from "../protocol.ts";
+import { chr } from "../store/bytes.ts";
 
 export interface InfoSource {
   firmwareVersion: string;
@@ -47,12 +48,12 @@ export function createInfoCommand(source: InfoSource): Command {
       if (body !== "\xa0") return refuse(STATUS_BAD_ARGUMENT, "INFO takes no fields");
       const base = fixedBody + head(MAJOR_UINT, state()) + fixedCaps + head(MAJOR_UINT, storageFree()) + fixedTail;
       if (triesLeft === undefined || channelCarrierId === undefined || lastAtc === undefined) {
-        return { status: STATUS_OK, raw: String.fromCharCode(0xa0 + BASE_FIELD_COUNT) + base };
+        return { status: STATUS_OK, raw: chr(0xa0 + BASE_FIELD_COUNT) + base };
       }
       const cid = channelCarrierId();
       const atc = lastAtc();
       const extra = "\x09" + head(MAJOR_UINT, triesLeft()) + "\x0a" + head(MAJOR_BSTR, cid.length) + cid + (atc >= 0 ? "\x0b" + head(MAJOR_UINT, atc) : "");
-      return { status: STATUS_OK, raw: String.fromCharCode(0xa0 + BASE_FIELD_COUNT + (atc >= 0 ? 3 : 2)) + base + extra };
+      return { status: STATUS_OK, raw: chr(0xa0 + BASE_FIELD_COUNT + (atc >= 0 ? 3 : 2)) + base + extra };
     },
   };
 }

@@ -2,6 +2,8 @@
 // are parameters, so this file touches no Espruino global itself; platform.ts wires them:
 //   createEspruinoPrimitives(require("crypto"), E)
 import type { CryptoPrimitives } from "./primitives.ts";
+import { chr } from "../store/bytes.ts";
+import { raise } from "../raise.ts";
 
 export interface EspruinoCryptoModule {
   SHA256?: (message: string) => ArrayBuffer | undefined;
@@ -21,25 +23,25 @@ export function createEspruinoPrimitives(crypto: EspruinoCryptoModule, e: Esprui
   const sha = crypto.SHA256;
   const aes = crypto.AES;
   if (typeof sha !== "function" || aes === undefined || aes === null) {
-    throw new Error("crypto: no native SHA256/AES");
+    raise("crypto: no native SHA256/AES");
   }
   const ecb = { mode: "ECB" };
   const ctr = { mode: "CTR" };
   return {
     sha256: function (bytes: string): string {
       const r = sha(bytes);
-      if (r === undefined) throw new Error("SHA256" + NATIVE_FAILED);
+      if (r === undefined) raise("SHA256" + NATIVE_FAILED);
       return e.toString(r);
     },
     aesEcb: function (key: string, data: string): string {
       const r = aes.encrypt(data, key, ecb);
-      if (r === undefined) throw new Error("AES-ECB" + NATIVE_FAILED);
+      if (r === undefined) raise("AES-ECB" + NATIVE_FAILED);
       return e.toString(r);
     },
     // The board's CTR ignores the IV and starts the counter at 0; decrypting is encrypting again.
     aesCtr0: function (key: string, data: string): string {
       const r = aes.encrypt(data, key, ctr);
-      if (r === undefined) throw new Error("AES-CTR" + NATIVE_FAILED);
+      if (r === undefined) raise("AES-CTR" + NATIVE_FAILED);
       return e.toString(r);
     },
     // E.hwRand() is the nRF52 hardware RNG (facts §4); Math.random() is C rand() and never used.
@@ -47,7 +49,7 @@ export function createEspruinoPrimitives(crypto: EspruinoCryptoModule, e: Esprui
       let s = "";
       while (s.length < n) {
         const r = e.hwRand();
-        s += String.fromCharCode((r >>> 24) & 255, (r >>> 16) & 255, (r >>> 8) & 255, r & 255);
+        s += chr((r >>> 24) & 255, (r >>> 16) & 255, (r >>> 8) & 255, r & 255);
       }
       return s.substr(0, n);
     },

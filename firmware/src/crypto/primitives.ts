@@ -2,6 +2,8 @@
 // over byte strings (chars 0-255), injected so channel code runs unchanged under Node tests.
 // HMAC-SHA256 is composed here from two native SHA-256 calls with precomputed padded keys, so no
 // per-byte JavaScript runs per message (docs/CHANNEL.md §5).
+import { chr } from "../store/bytes.ts";
+import { raise } from "../raise.ts";
 
 export interface CryptoPrimitives {
   /** SHA-256 of a byte string: 32-byte string. */
@@ -24,14 +26,14 @@ export interface HmacPads { inner: string; outer: string }
 // never per message. Keys longer than a block are not needed by this firmware and are refused.
 export function hmacPads(key: string): HmacPads {
   if (typeof key !== "string" || key.length < 16 || key.length > HMAC_BLOCK_BYTES) {
-    throw new Error("hmac: key must be 16-64 bytes, got " + (typeof key === "string" ? key.length + " bytes" : typeof key));
+    raise("hmac: key must be 16-64 bytes, got " + (typeof key === "string" ? key.length + " bytes" : typeof key));
   }
   let inner = "";
   let outer = "";
   for (let i = 0; i < key.length; i++) {
     const k = key.charCodeAt(i);
-    inner += String.fromCharCode(k ^ 0x36);
-    outer += String.fromCharCode(k ^ 0x5c);
+    inner += chr(k ^ 0x36);
+    outer += chr(k ^ 0x5c);
   }
   // Bytes past the key are zero, so their pads are the pad constants themselves.
   const rest = HMAC_BLOCK_BYTES - key.length;
@@ -51,7 +53,7 @@ export function hmacSha256(prims: CryptoPrimitives, pads: HmacPads, message: str
 }
 
 export function u32be(n: number): string {
-  return String.fromCharCode((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
+  return chr((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
 }
 
 export function readU32be(s: string, at: number): number {

@@ -7,6 +7,8 @@
 import { openLog, type RecordLog } from "../store/log.ts";
 import type { StoreEnv } from "../store/ports.ts";
 import { readU32be, u32be } from "../crypto/primitives.ts";
+import { chr } from "../store/bytes.ts";
+import { raise } from "../raise.ts";
 
 export const APP_LOG_NAMES = ["kc.pay.a", "kc.pay.b"];
 // The same size as the carrier's files (security/carrier.ts logBytes): every file the store creates
@@ -41,7 +43,7 @@ export interface AppStore {
 
 export function encodeAppKeys(k: AppKeys): string {
   const high = Math.floor(k.maxAmount / TWO_POW_32);
-  return String.fromCharCode(k.carrierId.length) + k.carrierId + String.fromCharCode(k.platformId.length) + k.platformId +
+  return chr(k.carrierId.length) + k.carrierId + chr(k.platformId.length) + k.platformId +
     k.channelKey + k.cryptogramKey + u32be(high) + u32be(k.maxAmount - high * TWO_POW_32);
 }
 
@@ -50,7 +52,7 @@ export function decodeAppKeys(s: string): AppKeys {
   const pidAt = 1 + cidLen;
   const pidLen = s.charCodeAt(pidAt);
   const keysAt = pidAt + 1 + pidLen;
-  if (s.length !== keysAt + 72) throw new Error("app store: keys record is " + s.length + " B, expected " + (keysAt + 72) + "; re-personalise the carrier");
+  if (s.length !== keysAt + 72) raise("app store: keys record is " + s.length + " B, expected " + (keysAt + 72) + "; re-personalise the carrier");
   return {
     carrierId: s.substr(1, cidLen),
     platformId: s.substr(pidAt + 1, pidLen),
@@ -93,7 +95,7 @@ export function openAppStore(env: StoreEnv): AppStore {
       return e.length === 0 ? 0 : e[e.length - 1]!.atc;
     },
     appendEntry: function (atc: number, prevHash: string, entry: string) {
-      if (prevHash.length !== HASH_BYTES || readU32be(entry, 0) !== atc) throw new Error("app store: bad entry");
+      if (prevHash.length !== HASH_BYTES || readU32be(entry, 0) !== atc) raise("app store: bad entry");
       log.append(ENTRY_KEY_BASE + (atc % LOG_RING), prevHash + entry);
     },
     isEmpty: function () {

@@ -3,6 +3,8 @@
 // diversified from a batch transport key exactly as docs/CHANNEL.md §2 diversifies carrier keys,
 // so the platform reuses diversifyCarrierKeys(batchKey, transportCarrierId).channelKey.
 import { hmacPads, hmacSha256, type CryptoPrimitives } from "../crypto/primitives.ts";
+import { chr } from "../store/bytes.ts";
+import { raise } from "../raise.ts";
 
 export const TRANSPORT_PLATFORM_ID = "KC-TRANSPORT";
 export const CHANNEL_KEY_LABEL = "KeyCarrier v1 channel";
@@ -14,9 +16,9 @@ const ID_MIN = 4;
 const ID_MAX = 32;
 
 export function hexToBytes(hex: string): string {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new Error("transport: hex string expected, got " + hex.length + " chars");
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) raise("transport: hex string expected, got " + hex.length + " chars");
   let s = "";
-  for (let i = 0; i < hex.length; i += 2) s += String.fromCharCode(parseInt(hex.substr(i, 2), 16));
+  for (let i = 0; i < hex.length; i += 2) s += chr(parseInt(hex.substr(i, 2), 16));
   return s;
 }
 
@@ -29,6 +31,6 @@ export function transportCarrierId(serial: string): string {
 
 /** HMAC(batchKey, label ‖ 00 ‖ u8 len(cid) ‖ cid): the carrier's transport channel key. */
 export function transportChannelKey(prims: CryptoPrimitives, batchKey: string, carrierId: string): string {
-  if (batchKey.length !== 32) throw new Error("transport: batch key must be 32 bytes, got " + batchKey.length);
-  return hmacSha256(prims, hmacPads(batchKey), CHANNEL_KEY_LABEL + "\x00" + String.fromCharCode(carrierId.length) + carrierId);
+  if (batchKey.length !== 32) raise("transport: batch key must be 32 bytes, got " + batchKey.length);
+  return hmacSha256(prims, hmacPads(batchKey), CHANNEL_KEY_LABEL + "\x00" + chr(carrierId.length) + carrierId);
 }

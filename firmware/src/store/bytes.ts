@@ -1,11 +1,15 @@
 // Little-endian integers in byte strings. A handful of statements each: no per-byte loops.
 
+// String.fromCharCode under a short name: the bundle spells it ~45 times. Espruino's fromCharCode is
+// a static native that takes no `this` (src/jswrap_string.c), so a detached reference behaves alike.
+export const chr: (...codes: number[]) => string = String.fromCharCode;
+
 export function u16(v: number): string {
-  return String.fromCharCode(v & 255, (v >>> 8) & 255);
+  return chr(v & 255, (v >>> 8) & 255);
 }
 
 export function u32(v: number): string {
-  return String.fromCharCode(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
+  return chr(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
 }
 
 export function readU16(s: string, at: number): number {

@@ -10,9 +10,10 @@
 // half-programmed success does not: a power cut can only make the counter more pessimistic.
 // A full file rotates: the other file is created with gen + 1 and carried = failures (its single
 // creating write is the commit), then the old one is erased.
-import { readU32, u32 } from "./bytes.ts";
+import { readU32, u32, chr } from "./bytes.ts";
 import { canCreate, eraseTornVariants } from "./space.ts";
 import { storeFull, type StoreEnv } from "./ports.ts";
+import { raise } from "../raise.ts";
 
 export const COUNTER_MAGIC = "KCC1";
 export const COUNTER_SHARE_BYTES = 32;
@@ -64,10 +65,10 @@ export function scanCounter(env: StoreEnv, names: string[], slots: number, fileB
 }
 
 export function openCounter(env: StoreEnv, names: string[], slots: number, fileBytes?: number): UnaryCounter {
-  if (names.length !== 2) throw new Error("store: a counter needs 2 names, got " + names.length);
-  if (!(slots >= 16 && slots <= 4000)) throw new Error("store: counter slots must be 16..4000, got " + slots);
+  if (names.length !== 2) raise("store: a counter needs 2 names, got " + names.length);
+  if (!(slots >= 16 && slots <= 4000)) raise("store: counter slots must be 16..4000, got " + slots);
   const size = fileBytes === undefined ? COUNTER_HEADER_BYTES + 2 * slots : fileBytes;
-  if (size < COUNTER_HEADER_BYTES + 2 * slots) throw new Error("store: counter file of " + size + " B cannot hold " + slots + " slots; use at least " + (COUNTER_HEADER_BYTES + 2 * slots));
+  if (size < COUNTER_HEADER_BYTES + 2 * slots) raise("store: counter file of " + size + " B cannot hold " + slots + " slots; use at least " + (COUNTER_HEADER_BYTES + 2 * slots));
   eraseTornVariants(env, names);
   let st = scanCounter(env, names, slots, size);
   const present = env.storage.list();
@@ -76,12 +77,12 @@ export function openCounter(env: StoreEnv, names: string[], slots: number, fileB
   }
 
   function create(carried: number, share: string): void {
-    if (share.length !== COUNTER_SHARE_BYTES) throw new Error("store: counter share must be " + COUNTER_SHARE_BYTES + " bytes, got " + share.length);
+    if (share.length !== COUNTER_SHARE_BYTES) raise("store: counter share must be " + COUNTER_SHARE_BYTES + " bytes, got " + share.length);
     const target = st.current === 0 ? 1 : 0;
     const targetName = names[target]!;
     if (env.storage.list(targetName).indexOf(targetName) >= 0) env.storage.erase(targetName);
     if (!canCreate(env, size)) storeFull("no room to rotate the PIN counter");
-    let header = COUNTER_MAGIC + u32(st.gen + 1) + String.fromCharCode(carried > 255 ? 255 : carried, 0, 0, 0) + share;
+    let header = COUNTER_MAGIC + u32(st.gen + 1) + chr(carried > 255 ? 255 : carried, 0, 0, 0) + share;
     header += u32(env.crc32(header));
     env.storage.write(targetName, header, 0, size); // the commit
     if (st.current >= 0) env.storage.erase(names[st.current]!);
@@ -93,7 +94,7 @@ export function openCounter(env: StoreEnv, names: string[], slots: number, fileB
       return st.current < 0 ? 0 : st.failures;
     },
     beginAttempt: function () {
-      if (st.current < 0) throw new Error("store: no counter file");
+      if (st.current < 0) raise("store: no counter file");
       if (st.used >= slots) create(st.failures, st.share);
       const slot = st.used;
       env.storage.write(names[st.current]!, "\x00", COUNTER_HEADER_BYTES + slot);
@@ -102,7 +103,7 @@ export function openCounter(env: StoreEnv, names: string[], slots: number, fileB
       return slot;
     },
     markSuccess: function (slot: number) {
-      if (slot !== st.used - 1) throw new Error("store: markSuccess(" + slot + ") is not the latest attempt (" + (st.used - 1) + ")");
+      if (slot !== st.used - 1) raise("store: markSuccess(" + slot + ") is not the latest attempt (" + (st.used - 1) + ")");
       env.storage.write(names[st.current]!, "\x00", COUNTER_HEADER_BYTES + slots + slot);
       st.failures = 0;
     },

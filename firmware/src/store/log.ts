@@ -7,9 +7,10 @@
 // len 0 is a tombstone. A torn record ends the log: nothing is ever appended after it, the next
 // append rotates instead. Rotation copies the live records into the other file (gen + 1) in its
 // single creating write; that write is the commit, and only after it is the old file erased.
-import { isErasedString, readU16, readU32, u16, u32 } from "./bytes.ts";
+import { isErasedString, readU16, readU32, u16, u32, chr } from "./bytes.ts";
 import { canCreate, eraseTornVariants } from "./space.ts";
 import { storeFull, type StoreEnv } from "./ports.ts";
+import { raise } from "../raise.ts";
 
 export const LOG_MAGIC = "KCL1";
 export const LOG_HEADER_BYTES = 20;
@@ -43,8 +44,8 @@ export interface RecordLog {
 }
 
 export function encodeRecord(env: StoreEnv, key: number, seq: number, payload: string): string {
-  if (payload.length > MAX_PAYLOAD) throw new Error("store: record payload of " + payload.length + " bytes is over " + MAX_PAYLOAD + "; split it");
-  const body = u16(payload.length) + String.fromCharCode(key & 255) + u32(seq) + payload;
+  if (payload.length > MAX_PAYLOAD) raise("store: record payload of " + payload.length + " bytes is over " + MAX_PAYLOAD + "; split it");
+  const body = u16(payload.length) + chr(key & 255) + u32(seq) + payload;
   return body + u32(env.crc32(body));
 }
 
@@ -99,8 +100,8 @@ export function scanLog(env: StoreEnv, names: string[]): LogScan {
 // Opens the log and finishes whatever a power cut interrupted: erases the stale or torn other
 // file of the pair and any half-named header Espruino lists for one of our names.
 export function openLog(env: StoreEnv, names: string[], size: number): RecordLog {
-  if (names.length !== 2) throw new Error("store: a log needs 2 names, got " + names.length);
-  if (size < LOG_HEADER_BYTES + RECORD_OVERHEAD + MAX_PAYLOAD) throw new Error("store: log size " + size + " is too small; use at least " + (LOG_HEADER_BYTES + RECORD_OVERHEAD + MAX_PAYLOAD));
+  if (names.length !== 2) raise("store: a log needs 2 names, got " + names.length);
+  if (size < LOG_HEADER_BYTES + RECORD_OVERHEAD + MAX_PAYLOAD) raise("store: log size " + size + " is too small; use at least " + (LOG_HEADER_BYTES + RECORD_OVERHEAD + MAX_PAYLOAD));
   eraseTornVariants(env, names);
   let scan = scanLog(env, names);
   const present = env.storage.list();
