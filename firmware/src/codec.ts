@@ -44,7 +44,7 @@ function fail(status: number, reason: string): never {
 }
 
 export function isCodecFailure(e: unknown): e is CodecFailure {
-  return typeof e === "object" && e !== null && typeof (e as CodecFailure).codecStatus === "number";
+  return e !== null && e !== undefined && typeof (e as CodecFailure).codecStatus === "number";
 }
 
 interface Cursor { s: string; pos: number; end: number; items: number }

@@ -108,6 +108,8 @@ export function createDispatcher(commands: Command[], currentState: () => number
 
 // A short, byte-safe description of whatever was thrown (Espruino errors have .message, no .name).
 function describeThrown(e: unknown): string {
-  const message = typeof e === "object" && e !== null ? (e as { message?: unknown; reason?: unknown }).message || (e as { reason?: unknown }).reason : e;
+  // Errors carry .message, store/codec failures .reason; anything else is shown as itself.
+  const o = e as { message?: unknown; reason?: unknown };
+  const message = e !== null && e !== undefined && (o.message || o.reason) || e;
   return ("handler fault: " + String(message)).substr(0, 60);
 }

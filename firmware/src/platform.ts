@@ -49,7 +49,7 @@ export function capabilities(): number {
     // require("crypto") throws on builds without the module (facts §3: NRF52840DK, Pixl.js SHA1 only).
     const crypto = require("crypto") as { SHA256?: unknown; AES?: unknown };
     if (typeof crypto.SHA256 === "function") caps |= CAP_SHA256;
-    if (typeof crypto.AES === "object" && crypto.AES !== null) caps |= CAP_AES;
+    if (crypto.AES !== undefined && crypto.AES !== null) caps |= CAP_AES;
   } catch (e) {
     // no crypto module: no native crypto capabilities
   }

@@ -7,7 +7,7 @@ import { chr } from "../store/bytes.ts";
 export const RESULT_DECLINED = 0;
 export const RESULT_AUTHORIZED = 1;
 export const CHAIN_MAGIC = "KCLG";
-export const ZERO_HASH = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+export const ZERO_HASH = "\x00".repeat(32);
 const TWO_POW_32 = 4294967296;
 
 export interface Order { orderId: string; merchantId: string; amount: number; currency: string }

@@ -26,7 +26,7 @@ export interface HmacPads { inner: string; outer: string }
 // never per message. Keys longer than a block are not needed by this firmware and are refused.
 export function hmacPads(key: string): HmacPads {
   if (typeof key !== "string" || key.length < 16 || key.length > HMAC_BLOCK_BYTES) {
-    raise("hmac: key must be 16-64 bytes, got " + (typeof key === "string" ? key.length + " bytes" : typeof key));
+    raise("hmac: key must be 16-64 bytes, got " + (typeof key === "string" ? key.length : "a non-string"));
   }
   let inner = "";
   let outer = "";

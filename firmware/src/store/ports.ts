@@ -37,5 +37,7 @@ export function storeFull(reason: string): never {
 }
 
 export function isStoreFull(e: unknown): e is StoreFull {
-  return typeof e === "object" && e !== null && (e as StoreFull).storeFull === true;
+  // No `typeof e === "object"` (the ES5 pipeline makes it a helper call); a thrown primitive has no
+  // storeFull property, and Espruino reads a missing one with `.` as undefined (facts §1).
+  return e !== null && e !== undefined && (e as StoreFull).storeFull === true;
 }
