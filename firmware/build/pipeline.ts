@@ -231,17 +231,32 @@ function internalPropertyPattern(): RegExp {
 }
 
 async function hoistAndMinify(code: string, map: string, release: boolean, firmware: boolean): Promise<CodeAndMap> {
-  const out = await minify(code, {
+  // Release compresses first without hoist_vars: hoisting every var to one `var a,b,…` at the top
+  // of its scope turns constants into late assignments that terser can no longer inline (~1 KB on
+  // the firmware). A second pass then only hoists, and mangles.
+  let input: CodeAndMap = { code, map };
+  if (release) {
+    const compressed = await minify(code, {
+      ecma: 5,
+      compress: { hoist_funs: true, passes: 2 },
+      mangle: false,
+      format: { ascii_only: true, comments: false },
+      sourceMap: { content: map, includeSources: true },
+    });
+    if (typeof compressed.code !== "string" || typeof compressed.map !== "string") throw new Error("compile: terser produced no output (compress pass)");
+    input = { code: compressed.code, map: compressed.map };
+  }
+  const out = await minify(input.code, {
     ecma: 5,
     // hoist_funs moves every function declaration to the top of its scope: Espruino executes as it
     // parses and does not hoist, so a call above its declaration is a ReferenceError (facts §1).
-    compress: release ? { hoist_funs: true, hoist_vars: true, passes: 2 } : { defaults: false, hoist_funs: true, hoist_vars: true },
+    compress: { defaults: false, hoist_funs: true, hoist_vars: true },
     // Release of the firmware: also shorten its internal property names (INTERNAL_PROPERTIES); `builtins`
     // only lifts terser's own DOM-name reserve list, the allowlist still decides.
     mangle: release ? (firmware ? { properties: { regex: internalPropertyPattern(), builtins: true } } : true) : false,
     // ascii_only: board builds have no unicode; escapes keep each char one byte (facts §1 Strings).
     format: release ? { ascii_only: true, comments: false } : { ascii_only: true, beautify: true, comments: false },
-    sourceMap: { content: map, includeSources: true },
+    sourceMap: { content: input.map, includeSources: true },
   });
   if (typeof out.code !== "string" || typeof out.map !== "string") throw new Error("compile: terser produced no output");
   return { code: out.code, map: out.map };
