@@ -3,7 +3,7 @@
 // in {tstr} so the two stay distinct; maps are plain objects keyed by unsigned integers.
 // decode() never throws: every failure is a status code with a reason.
 import { MAX_BODY, STATUS_BAD_CBOR, STATUS_OK, STATUS_TOO_LARGE } from "./protocol.ts";
-import { chr } from "./store/bytes.ts";
+import { chr, readU32be, u32be } from "./store/bytes.ts";
 
 export interface CborText { tstr: string }
 export interface CborMap { [key: number]: CborValue }
@@ -75,15 +75,15 @@ function readArgument(c: Cursor, info: number): number {
   }
   if (info === 26) {
     if (c.end - p < 4) truncated(c, 4);
-    v = s.charCodeAt(p) * 16777216 + ((s.charCodeAt(p + 1) << 16) | (s.charCodeAt(p + 2) << 8) | s.charCodeAt(p + 3));
+    v = readU32be(s, p);
     c.pos = p + 4;
     if (v < 65536) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 4 bytes");
     return v;
   }
   if (info === 27) {
     if (c.end - p < 8) truncated(c, 8);
-    const high = s.charCodeAt(p) * 16777216 + ((s.charCodeAt(p + 1) << 16) | (s.charCodeAt(p + 2) << 8) | s.charCodeAt(p + 3));
-    const low = s.charCodeAt(p + 4) * 16777216 + ((s.charCodeAt(p + 5) << 16) | (s.charCodeAt(p + 6) << 8) | s.charCodeAt(p + 7));
+    const high = readU32be(s, p);
+    const low = readU32be(s, p + 4);
     c.pos = p + 8;
     if (high > MAX_HIGH_HALF) fail(STATUS_BAD_CBOR, "integer beyond 2^53-1 at offset " + (p - 1));
     if (high === 0) fail(STATUS_BAD_CBOR, "non-canonical: " + low + " encoded in 8 bytes");
@@ -160,11 +160,9 @@ export function head(major: number, n: number): string {
   if (n < 24) return chr(m | n);
   if (n < 256) return chr(m | 24, n);
   if (n < 65536) return chr(m | 25, n >> 8, n & 255);
-  if (n < TWO_POW_32) return chr(m | 26, Math.floor(n / 16777216), (n >> 16) & 255, (n >> 8) & 255, n & 255);
+  if (n < TWO_POW_32) return chr(m | 26) + u32be(n);
   const high = Math.floor(n / TWO_POW_32);
-  const low = n - high * TWO_POW_32;
-  return chr(m | 27, high >> 24, (high >> 16) & 255, (high >> 8) & 255, high & 255) +
-    chr(Math.floor(low / 16777216), (low >> 16) & 255, (low >> 8) & 255, low & 255);
+  return chr(m | 27) + u32be(high) + u32be(n - high * TWO_POW_32);
 }
 
 function encodeItem(v: CborValue, depth: number): string {

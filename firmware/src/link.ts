@@ -9,7 +9,7 @@ import {
   ERROR_FIELD_DETAIL, ERROR_FIELD_SUPPORTED_MAJORS,
 } from "./protocol.ts";
 import { encode, text, type CborMap } from "./codec.ts";
-import { chr } from "./store/bytes.ts";
+import { chr, readU32be, u32be } from "./store/bytes.ts";
 
 export interface HandlerReply { status: number; body: string }
 
@@ -46,7 +46,7 @@ const MAX_COVERED = HEADER_BYTES + MAX_BODY;
 export function buildFrame(crc32: (bytes: string) => number, type: number, seq: number, code: number, body: string): string {
   const covered = MAGIC + chr(PROTOCOL_MAJOR, type, seq, code, body.length >> 8, body.length & 255) + body;
   const c = crc32(covered);
-  return covered + chr(c >>> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255);
+  return covered + u32be(c);
 }
 
 const UNSUPPORTED_VERSION_BODY_VALUE: CborMap = {};
@@ -101,7 +101,7 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
     const c = crc32(out);
     cachedSeq = seq;
     cachedTrailer = trailer;
-    cachedFrame = out + chr(c >>> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255);
+    cachedFrame = out + u32be(c);
     write(cachedFrame);
   }
 
@@ -126,7 +126,7 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
         continue;
       }
       if (b.length < covered + CRC_BYTES) return;
-      const crc = b.charCodeAt(covered) * 16777216 + ((b.charCodeAt(covered + 1) << 16) | (b.charCodeAt(covered + 2) << 8) | b.charCodeAt(covered + 3));
+      const crc = readU32be(b, covered);
       if (crc32(b.substr(0, covered)) !== crc) {
         stats.crcErrors += 1;
         buffer = b.substr(1);
@@ -179,7 +179,7 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
           if (b.length === covered + CRC_BYTES) {
             // Exactly one whole frame: check the CRC and answer it, leaving nothing buffered.
             const c = crc32(b.substr(0, covered));
-            if (b.substr(covered) === chr(c >>> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255)) {
+            if (b.substr(covered) === u32be(c)) {
               buffer = "";
               if (timer !== null) {
                 deps.clearTimer(timer);

@@ -2,7 +2,7 @@
 // are parameters, so this file touches no Espruino global itself; platform.ts wires them:
 //   createEspruinoPrimitives(require("crypto"), E)
 import type { CryptoPrimitives } from "./primitives.ts";
-import { chr } from "../store/bytes.ts";
+import { u32be } from "../store/bytes.ts";
 import { raise } from "../raise.ts";
 
 export interface EspruinoCryptoModule {
@@ -49,7 +49,7 @@ export function createEspruinoPrimitives(crypto: EspruinoCryptoModule, e: Esprui
       let s = "";
       while (s.length < n) {
         const r = e.hwRand();
-        s += chr((r >>> 24) & 255, (r >>> 16) & 255, (r >>> 8) & 255, r & 255);
+        s += u32be(r);
       }
       return s.substr(0, n);
     },

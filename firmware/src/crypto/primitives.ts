@@ -52,10 +52,5 @@ export function hmacSha256(prims: CryptoPrimitives, pads: HmacPads, message: str
   return prims.sha256(pads.outer + prims.sha256(pads.inner + message));
 }
 
-export function u32be(n: number): string {
-  return chr((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
-}
-
-export function readU32be(s: string, at: number): number {
-  return ((s.charCodeAt(at) << 24) | (s.charCodeAt(at + 1) << 16) | (s.charCodeAt(at + 2) << 8) | s.charCodeAt(at + 3)) >>> 0;
-}
+// The big-endian packers live with the little-endian ones (store/bytes.ts); re-exported for callers.
+export { readU32be, u32be } from "../store/bytes.ts";

@@ -12,6 +12,15 @@ export function u32(v: number): string {
   return chr(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
 }
 
+// Big-endian (network order): the link's CRC trailer, CBOR arguments, channel counters, ATCs.
+export function u32be(n: number): string {
+  return chr((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
+}
+
+export function readU32be(s: string, at: number): number {
+  return ((s.charCodeAt(at) << 24) | (s.charCodeAt(at + 1) << 16) | (s.charCodeAt(at + 2) << 8) | s.charCodeAt(at + 3)) >>> 0;
+}
+
 export function readU16(s: string, at: number): number {
   return s.charCodeAt(at) | (s.charCodeAt(at + 1) << 8);
 }
