@@ -53,6 +53,10 @@ function truncated(c: Cursor, n: number): never {
   return fail(STATUS_BAD_CBOR, "truncated: needs " + n + " more bytes at offset " + c.pos);
 }
 
+function nonCanonical(v: number, bytes: number): never {
+  return fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in " + (bytes === 1 ? "1 extra byte" : bytes + " bytes"));
+}
+
 // The argument of an initial byte (RFC 8949 §3), shortest form enforced (§4.2.1). Integers above
 // 32 bits are read as two 32-bit halves so nothing is computed beyond 2^53.
 function readArgument(c: Cursor, info: number): number {
@@ -63,21 +67,21 @@ function readArgument(c: Cursor, info: number): number {
     if (c.end - p < 1) truncated(c, 1);
     v = s.charCodeAt(p);
     c.pos = p + 1;
-    if (v < 24) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 1 extra byte");
+    if (v < 24) nonCanonical(v, 1);
     return v;
   }
   if (info === 25) {
     if (c.end - p < 2) truncated(c, 2);
     v = (s.charCodeAt(p) << 8) | s.charCodeAt(p + 1);
     c.pos = p + 2;
-    if (v < 256) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 2 bytes");
+    if (v < 256) nonCanonical(v, 2);
     return v;
   }
   if (info === 26) {
     if (c.end - p < 4) truncated(c, 4);
     v = readU32be(s, p);
     c.pos = p + 4;
-    if (v < 65536) fail(STATUS_BAD_CBOR, "non-canonical: " + v + " encoded in 4 bytes");
+    if (v < 65536) nonCanonical(v, 4);
     return v;
   }
   if (info === 27) {
@@ -86,7 +90,7 @@ function readArgument(c: Cursor, info: number): number {
     const low = readU32be(s, p + 4);
     c.pos = p + 8;
     if (high > MAX_HIGH_HALF) fail(STATUS_BAD_CBOR, "integer beyond 2^53-1 at offset " + (p - 1));
-    if (high === 0) fail(STATUS_BAD_CBOR, "non-canonical: " + low + " encoded in 8 bytes");
+    if (high === 0) nonCanonical(low, 8);
     return high * TWO_POW_32 + low;
   }
   if (info === 31) fail(STATUS_BAD_CBOR, "indefinite length is not allowed");
