@@ -60,41 +60,23 @@ function nonCanonical(v: number, bytes: number): never {
 // The argument of an initial byte (RFC 8949 §3), shortest form enforced (§4.2.1). Integers above
 // 32 bits are read as two 32-bit halves so nothing is computed beyond 2^53.
 function readArgument(c: Cursor, info: number): number {
+  if (info === 31) fail(STATUS_BAD_CBOR, "indefinite length is not allowed");
+  if (info > 27) fail(STATUS_BAD_CBOR, "reserved additional information " + info);
   const s = c.s;
   const p = c.pos;
-  let v: number;
-  if (info === 24) {
-    if (c.end - p < 1) truncated(c, 1);
-    v = s.charCodeAt(p);
-    c.pos = p + 1;
-    if (v < 24) nonCanonical(v, 1);
-    return v;
-  }
-  if (info === 25) {
-    if (c.end - p < 2) truncated(c, 2);
-    v = (s.charCodeAt(p) << 8) | s.charCodeAt(p + 1);
-    c.pos = p + 2;
-    if (v < 256) nonCanonical(v, 2);
-    return v;
-  }
-  if (info === 26) {
-    if (c.end - p < 4) truncated(c, 4);
-    v = readU32be(s, p);
-    c.pos = p + 4;
-    if (v < 65536) nonCanonical(v, 4);
-    return v;
-  }
-  if (info === 27) {
-    if (c.end - p < 8) truncated(c, 8);
+  const n = 1 << (info - 24); // 1, 2, 4 or 8 argument bytes
+  if (c.end - p < n) truncated(c, n);
+  c.pos = p + n;
+  if (n === 8) {
     const high = readU32be(s, p);
     const low = readU32be(s, p + 4);
-    c.pos = p + 8;
     if (high > MAX_HIGH_HALF) fail(STATUS_BAD_CBOR, "integer beyond 2^53-1 at offset " + (p - 1));
     if (high === 0) nonCanonical(low, 8);
     return high * TWO_POW_32 + low;
   }
-  if (info === 31) fail(STATUS_BAD_CBOR, "indefinite length is not allowed");
-  return fail(STATUS_BAD_CBOR, "reserved additional information " + info);
+  const v = n === 1 ? s.charCodeAt(p) : n === 2 ? (s.charCodeAt(p) << 8) | s.charCodeAt(p + 1) : readU32be(s, p);
+  if (v < (n === 1 ? 24 : n === 2 ? 256 : 65536)) nonCanonical(v, n);
+  return v;
 }
 
 function readItem(c: Cursor, depth: number): CborValue {

@@ -7,7 +7,7 @@ import {
 } from "./platform.ts";
 import { createDeviceLink } from "./link.ts";
 import { createDispatcher, type Command } from "./dispatch.ts";
-import { createInfoCommand } from "./commands/info.ts";
+import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createVerifyPinCommand } from "./commands/verify-pin.ts";
 import { createChangePinCommand } from "./commands/change-pin.ts";
@@ -138,7 +138,7 @@ function tryBuildCarrier(p: CryptoPrimitives): ReturnType<typeof buildCarrierCom
   try {
     return buildCarrierCommands(p);
   } catch (e) {
-    log("KeyCarrier: carrier store unavailable (" + String((e as { message?: unknown }).message || e) + "); INFO/PING only, console locked");
+    log("KeyCarrier: store unavailable (" + String((e as { message?: unknown }).message || e) + "); INFO/PING only");
     lockConsole();
     return null;
   }
@@ -148,25 +148,23 @@ const prims = cryptoPrimitives();
 const core = prims === null ? null : tryBuildCarrier(prims);
 const currentState = core === null ? function () { return STATE_BLANK; } : core.state;
 
-const commands: Command[] = [
-  createInfoCommand(core === null ? {
-    firmwareVersion: FIRMWARE_VERSION, board: boardId, serial: boardSerial, state: currentState, capabilities: capabilities, storageFree: storageFree,
-  } : {
-    firmwareVersion: FIRMWARE_VERSION, board: boardId, serial: boardSerial, state: currentState, capabilities: capabilities, storageFree: storageFree,
-    triesLeft: core.carrier.triesLeft,
-    channelCarrierId: function () {
-      if (currentState() === STATE_PERSONALISED) {
-        const k = core.store.keys();
-        return k === undefined ? "" : k.carrierId;
-      }
-      return transportCarrierId(boardSerial());
-    },
-    lastAtc: function () {
-      return currentState() === STATE_PERSONALISED ? core.store.lastAtc() : -1;
-    },
-  }),
-  createPingCommand(),
-];
+const info: InfoSource = {
+  firmwareVersion: FIRMWARE_VERSION, board: boardId, serial: boardSerial, state: currentState, capabilities: capabilities, storageFree: storageFree,
+};
+if (core !== null) {
+  info.triesLeft = core.carrier.triesLeft;
+  info.channelCarrierId = function () {
+    if (currentState() === STATE_PERSONALISED) {
+      const k = core.store.keys();
+      return k === undefined ? "" : k.carrierId;
+    }
+    return transportCarrierId(boardSerial());
+  };
+  info.lastAtc = function () {
+    return currentState() === STATE_PERSONALISED ? core.store.lastAtc() : -1;
+  };
+}
+const commands: Command[] = [createInfoCommand(info), createPingCommand()];
 const dispatcher = createDispatcher(core === null ? commands : commands.concat(core.commands), currentState);
 
 log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (no native crypto: INFO/PING only)" : ""));

@@ -205,7 +205,7 @@ export function createCarrierChannel(
 
     wrap: function (plaintext: string): string {
       const s = session;
-      if (s === undefined || s.replyCounter < 0) raise("channel: wrap() needs a request accepted by unwrap() first");
+      if (s === undefined || s.replyCounter < 0) raise("channel: wrap() needs a request accepted by unwrap()");
       if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) raise("channel: reply plaintext must be 1-" + MAX_PLAINTEXT_BYTES + " bytes");
       const counter = s.replyCounter;
       s.replyCounter = -1;

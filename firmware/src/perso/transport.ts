@@ -31,6 +31,6 @@ export function transportCarrierId(serial: string): string {
 
 /** HMAC(batchKey, label ‖ 00 ‖ u8 len(cid) ‖ cid): the carrier's transport channel key. */
 export function transportChannelKey(prims: CryptoPrimitives, batchKey: string, carrierId: string): string {
-  if (batchKey.length !== 32) raise("transport: batch key must be 32 bytes, got " + batchKey.length);
+  if (batchKey.length !== 32) raise("transport: batch key must be 32 B, got " + batchKey.length);
   return hmacSha256(prims, hmacPads(batchKey), CHANNEL_KEY_LABEL + "\x00" + chr(carrierId.length) + carrierId);
 }

@@ -93,8 +93,8 @@ function outcome(status: number, triesLeft: number, retryAfterMs: number, detail
 
 export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrier {
   const cfg = config === undefined ? DEFAULT_CONFIG : config;
-  if (!(cfg.maxTries >= 1 && cfg.maxTries <= 15)) raise("security: maxTries must be 1..15, got " + cfg.maxTries);
-  if (!(cfg.pinIterations >= 1 && cfg.pinIterations <= 65535)) raise("security: pinIterations must be 1..65535, got " + cfg.pinIterations);
+  if (!(cfg.maxTries >= 1 && cfg.maxTries <= 15)) raise("security: maxTries 1..15, got " + cfg.maxTries);
+  if (!(cfg.pinIterations >= 1 && cfg.pinIterations <= 65535)) raise("security: pinIterations 1..65535, got " + cfg.pinIterations);
   const env = ports.env;
   const crypto = ports.crypto;
   const log: RecordLog = openLog(env, LOG_NAMES, cfg.logBytes);

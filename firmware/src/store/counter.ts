@@ -66,7 +66,7 @@ export function scanCounter(env: StoreEnv, names: string[], slots: number, fileB
 
 export function openCounter(env: StoreEnv, names: string[], slots: number, fileBytes?: number): UnaryCounter {
   if (names.length !== 2) raise("store: a counter needs 2 names, got " + names.length);
-  if (!(slots >= 16 && slots <= 4000)) raise("store: counter slots must be 16..4000, got " + slots);
+  if (!(slots >= 16 && slots <= 4000)) raise("store: counter slots 16..4000, got " + slots);
   const size = fileBytes === undefined ? COUNTER_HEADER_BYTES + 2 * slots : fileBytes;
   if (size < COUNTER_HEADER_BYTES + 2 * slots) raise("store: counter file of " + size + " B cannot hold " + slots + " slots; use at least " + (COUNTER_HEADER_BYTES + 2 * slots));
   eraseTornVariants(env, names);
