@@ -156,7 +156,7 @@ function encodeItem(v: CborValue, depth: number): string {
   if (v === true) return "\xf5";
   if (v === false) return "\xf4";
   if (typeof v === "number") {
-    if (Math.floor(v) !== v || v > MAX_SAFE || v < -MAX_SAFE) fail(STATUS_BAD_CBOR, "cannot encode " + v + ": only integers within +-(2^53-1)");
+    if (Math.floor(v) !== v || v > MAX_SAFE || v < -MAX_SAFE) fail(STATUS_BAD_CBOR, "cannot encode " + v + ": not a safe integer");
     return v >= 0 ? head(0, v) : head(1, -1 - v);
   }
   if (typeof v === "string") return head(2, v.length) + v;

@@ -66,7 +66,7 @@ function fail(status: number, detail: string): ChannelResult {
 
 function checkId(id: string, what: string): void {
   if (typeof id !== "string" || id.length < ID_MIN_BYTES || id.length > ID_MAX_BYTES) {
-    raise("channel: " + what + " must be " + ID_MIN_BYTES + "-" + ID_MAX_BYTES + " bytes; re-personalise the carrier");
+    raise("channel: " + what + " must be " + ID_MIN_BYTES + "-" + ID_MAX_BYTES + " bytes");
   }
 }
 

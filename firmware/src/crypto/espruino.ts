@@ -17,7 +17,7 @@ export interface EspruinoE {
 
 // Crypto failures print "ERROR: ..." and return undefined instead of throwing (facts §3). The check
 // is inlined in each primitive: a JS function call costs ~0.3 ms on the board.
-const NATIVE_FAILED = " failed natively (out of memory or bad key)";
+const NATIVE_FAILED = " failed natively";
 
 export function createEspruinoPrimitives(crypto: EspruinoCryptoModule, e: EspruinoE): CryptoPrimitives {
   const sha = crypto.SHA256;

@@ -52,7 +52,7 @@ export function decodeAppKeys(s: string): AppKeys {
   const pidAt = 1 + cidLen;
   const pidLen = s.charCodeAt(pidAt);
   const keysAt = pidAt + 1 + pidLen;
-  if (s.length !== keysAt + 72) raise("app store: keys record is " + s.length + " B, expected " + (keysAt + 72) + "; re-personalise the carrier");
+  if (s.length !== keysAt + 72) raise("app store: keys record is " + s.length + " B, expected " + (keysAt + 72));
   return {
     carrierId: s.substr(1, cidLen),
     platformId: s.substr(pidAt + 1, pidLen),
