@@ -1,9 +1,16 @@
 // Carrier state machine on the virtual board (release bundle): WIPE with the button, self-destruct
 // after the 10th wrong PIN inside a payment, the application keys purged with the carrier's own
-// secrets, revival through the transport identity, and an interrupted personalisation.
+// secrets, revival through the transport identity, and an interrupted personalisation. K_ac is
+// never in flash in the clear: only AES-256-ECB(MK, K_ac), checked against the MK a dump plus the
+// PIN yields, and gone with MK after a self-destruct.
 import { afterEach, describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
-import { bytesOf, CarrierRig, CMD, ST, transportIdentity, type Identity } from "../firmware/test/applets/carrier-harness.ts";
+import { bytesOf, CarrierRig, CMD, hex, ST, transportIdentity, type Identity } from "../firmware/test/applets/carrier-harness.ts";
+import { envOver, seededCrypto } from "../firmware/test/store/harness.ts";
+import { openLog } from "../firmware/src/store/log.ts";
+import { readU16 } from "../firmware/src/store/bytes.ts";
+import { DEFAULT_CONFIG, LOG_NAMES, REC_PERSO } from "../firmware/src/security/carrier.ts";
+import { derivePinKeys } from "../firmware/src/security/pin.ts";
 
 const PIN = "482913";
 const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
@@ -34,10 +41,49 @@ function flashHolds(rig: CarrierRig, secret: Uint8Array): boolean {
   return Buffer.from(rig.board.flash.snapshot()).includes(Buffer.from(secret));
 }
 
+// The keys record holds K_ch in the clear followed by the wrapped K_ac (STORAGE.md §8): the 32 B
+// after K_ch in the flash image.
+function wrappedKacInFlash(rig: CarrierRig, channelKey: Uint8Array): Uint8Array {
+  const image = Buffer.from(rig.board.flash.snapshot());
+  const at = image.indexOf(Buffer.from(channelKey));
+  expect(at, "K_ch in the flash image").toBeGreaterThanOrEqual(0);
+  return Uint8Array.from(image.subarray(at + 32, at + 64));
+}
+
+// What a flash dump plus the PIN yields: MK, unwrapped exactly as the carrier does (SECURITY.md §5).
+function masterKeyFromFlash(rig: CarrierRig, pin: string): Uint8Array {
+  const storage = rig.board.storage;
+  const p = openLog(envOver(storage, rig.board.profile.storage.pageBytes), LOG_NAMES, DEFAULT_CONFIG.logBytes).get(REC_PERSO)!.payload;
+  const shareB = storage.read("kc.ctr.a", 12, 32) ?? storage.read("kc.ctr.b", 12, 32)!;
+  const c = seededCrypto(0);
+  const kek = derivePinKeys(c, pin, p.substr(3, 16), c.sha256("KCds" + p.substr(19, 32) + shareB), readU16(p, 1)).kek;
+  return Buffer.from(c.aesDecryptEcb(kek, p.substr(83, 32)), "latin1");
+}
+
+// K_ac is stored only as AES-256-ECB(MK, K_ac): checked against the real MK, so the scans below
+// look for the bytes that are really there.
+function keysAtRest(rig: CarrierRig, pin: string, keys: { channelKey: Uint8Array; cryptogramKey: Uint8Array }) {
+  const mk = masterKeyFromFlash(rig, pin);
+  const wrapped = wrappedKacInFlash(rig, keys.channelKey);
+  const unwrapped = seededCrypto(0).aesDecryptEcb(Buffer.from(mk).toString("latin1"), Buffer.from(wrapped).toString("latin1"));
+  expect(hex(Buffer.from(unwrapped, "latin1"))).toBe(hex(keys.cryptogramKey));
+  expect(flashHolds(rig, keys.cryptogramKey), "K_ac in clear in the flash image").toBe(false);
+  return { mk, wrapped };
+}
+
 describe("carrier states on the virtual board (release bundle)", () => {
-  it("WIPE needs the 3 s button hold; it destroys the carrier and purges its application keys", async () => {
-    const { rig, keys } = await personalised();
-    expect(flashHolds(rig, keys.cryptogramKey)).toBe(true);
+  it("K_ac is in flash only wrapped under MK, authorizations verify at the platform; WIPE needs the 3 s button hold, destroys the carrier and purges K_ac, its wrapped form and MK", async () => {
+    const { rig, keys, platform, carrierId, identity } = await personalised();
+    const { mk, wrapped } = keysAtRest(rig, PIN, keys);
+    const merchantId = platform.registerMerchant({ name: "Corner Café" }).merchantId;
+    const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 1234, currency: "EUR" }).code });
+    const f = order.cryptogramFields;
+    const ch = await rig.openChannel(identity);
+    expect((await rig.inner(ch, CMD.PAY_BEGIN, new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]))).status).toBe(ST.OK);
+    rig.press();
+    const auth = await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
+    expect(auth.status).toBe(ST.OK);
+    platform.authorize({ orderId: order.orderId, carrierId, atc: auth.body.get(1) as number, cryptogram: hex(bytesOf(auth.body.get(2))) });
     expect((await rig.outer(CMD.WIPE)).status).toBe(0x21); // PRESENCE_REQUIRED
     rig.board.clickButton(1, 3_200);
     rig.board.runUntilIdle(1_000);
@@ -49,13 +95,13 @@ describe("carrier states on the virtual board (release bundle)", () => {
     expect(Buffer.from(bytesOf(info.get(10))).toString()).toBe(rig.serial); // transport identity again
     expect(info.has(11)).toBe(false);
     expect(rig.board.storage.read("kc.pay.a") ?? rig.board.storage.read("kc.pay.b")).toBeUndefined();
-    expect(flashHolds(rig, keys.cryptogramKey)).toBe(false);
-    expect(flashHolds(rig, keys.channelKey)).toBe(false);
+    for (const [name, secret] of Object.entries({ K_ac: keys.cryptogramKey, wrappedKac: wrapped, MK: mk, K_ch: keys.channelKey })) expect(flashHolds(rig, secret), `${name} in the flash image after WIPE`).toBe(false);
     expect((await rig.outer(CMD.LOG_READ)).status).toBe(ST.NOT_ALLOWED);
   }, 60_000);
 
   it("the 10th wrong PIN inside a payment destroys the carrier; a new personalisation revives it with new keys", async () => {
     const { rig, identity, keys, platform } = await personalised();
+    const { mk, wrapped } = keysAtRest(rig, PIN, keys);
     const ch = await rig.openChannel(identity);
     const order = new Map<number, Uint8Array | number | string>([[1, Buffer.from("0123456789ab")], [2, Uint8Array.of(0, 0, 0, 1)], [3, 500], [4, "EUR"]]);
     expect((await rig.inner(ch, CMD.PAY_BEGIN, order)).status).toBe(ST.OK);
@@ -71,7 +117,7 @@ describe("carrier states on the virtual board (release bundle)", () => {
     }
     expect(last).toBe(ST.PIN_BLOCKED);
     expect((await rig.info()).get(5)).toBe(3);
-    expect(flashHolds(rig, keys.cryptogramKey)).toBe(false);
+    for (const [name, secret] of Object.entries({ K_ac: keys.cryptogramKey, wrappedKac: wrapped, MK: mk, K_ch: keys.channelKey })) expect(flashHolds(rig, secret), `${name} in the flash image after the self-destruct`).toBe(false);
     await expect(rig.openChannel(identity)).rejects.toThrow();
 
     // Revival: the platform issues a new carrier identity and personalises through the transport key.
@@ -99,12 +145,15 @@ describe("carrier states on the virtual board (release bundle)", () => {
     await rig.sendSealed(null, sealed).catch(() => undefined);
     expect(rig.board.transcript()).toContain("power cut at native call Storage.write");
     expect(rig.board.storage.read("kc.pay.a") ?? rig.board.storage.read("kc.pay.b")).toBeTruthy(); // keys record written
-    expect(flashHolds(rig, keys.cryptogramKey)).toBe(true);
+    // only wrapped, under an MK that no PIN record ever stored: K_ac was never recoverable
+    const wrapped = wrappedKacInFlash(rig, keys.channelKey);
+    expect(flashHolds(rig, keys.cryptogramKey)).toBe(false);
     await rig.reboot();
     const info = await rig.info();
     expect(info.get(5)).toBe(0);
     expect(rig.board.storage.read("kc.pay.a") ?? rig.board.storage.read("kc.pay.b")).toBeUndefined();
     expect(flashHolds(rig, keys.cryptogramKey)).toBe(false);
+    expect(flashHolds(rig, wrapped)).toBe(false);
     const again = await rig.openChannel(transportIdentity(rig.serial));
     expect((await rig.inner(again, CMD.PERSONALISE, body)).status).toBe(ST.OK);
   }, 60_000);

@@ -94,7 +94,9 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
 
   function cryptogram(o: Order, atc: number): string {
     const k = store.keys()!;
-    if (signer === null) signer = createCryptogramSigner(deps.prims, k.cryptogramKey);
+    // K_ac is stored wrapped under MK; the PIN verified just before unlocked MK. The signer (K_ac's
+    // pads) then lives as long as MK does in RAM, until power-off or a wipe (SECURITY.md §7).
+    if (signer === null) signer = createCryptogramSigner(deps.prims, carrier.unwrapKey(k.wrappedCryptogramKey));
     return signer.sign({ carrierId: k.carrierId, orderId: o.orderId, merchantId: o.merchantId, amount: o.amount, currency: o.currency, atc: atc });
   }
 

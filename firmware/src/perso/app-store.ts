@@ -1,6 +1,7 @@
 // The application store (PROTOCOL.md §7.4, §7.6): the keys installed by PERSONALISE and the newest
 // transaction-log entries, as records of one A/B record log ("kc.pay.a/b", STORAGE.md format).
-//  - key 1: the personalisation record (ids, channel and cryptogram keys, amount limit)
+//  - key 1: the personalisation record (ids, channel key, cryptogram key wrapped under the carrier's
+//    master key, amount limit). K_ac is never stored in the clear (SECURITY.md §7).
 //  - keys 16…16+RING-1: log entry with ATC n lives at key 16 + n % RING, payload prevHash ‖ entry.
 // One append = one commit, so the ATC increment and its log entry can never be torn apart: the
 // current ATC is the highest ATC among the kept entries, which a wipe alone can lower.
@@ -24,7 +25,8 @@ export interface AppKeys {
   carrierId: string;
   platformId: string;
   channelKey: string;
-  cryptogramKey: string;
+  // AES-256-ECB(MK, K_ac): only Carrier.unwrapKey, after a correct PIN, recovers K_ac.
+  wrappedCryptogramKey: string;
   maxAmount: number;
 }
 
@@ -44,7 +46,7 @@ export interface AppStore {
 export function encodeAppKeys(k: AppKeys): string {
   const high = Math.floor(k.maxAmount / TWO_POW_32);
   return chr(k.carrierId.length) + k.carrierId + chr(k.platformId.length) + k.platformId +
-    k.channelKey + k.cryptogramKey + u32be(high) + u32be(k.maxAmount - high * TWO_POW_32);
+    k.channelKey + k.wrappedCryptogramKey + u32be(high) + u32be(k.maxAmount - high * TWO_POW_32);
 }
 
 export function decodeAppKeys(s: string): AppKeys {
@@ -57,7 +59,7 @@ export function decodeAppKeys(s: string): AppKeys {
     carrierId: s.substr(1, cidLen),
     platformId: s.substr(pidAt + 1, pidLen),
     channelKey: s.substr(keysAt, 32),
-    cryptogramKey: s.substr(keysAt + 32, 32),
+    wrappedCryptogramKey: s.substr(keysAt + 32, 32),
     maxAmount: readU32be(s, keysAt + 64) * TWO_POW_32 + readU32be(s, keysAt + 68),
   };
 }

@@ -1,12 +1,14 @@
 // PERSONALISE (PROTOCOL.md §7.4): inner command of a transport session. Installs the carrier's
-// identity, keys and limit, then sets the PIN. The keys record is written first; the carrier's PIN
-// record (SET_PIN) is the commit that makes the carrier PERSONALISED. A cut in between leaves a
-// BLANK carrier with a stray keys record, which the boot path erases (main.ts).
+// identity, keys and limit, then sets the PIN. A master key MK is drawn first and K_ac is stored
+// only wrapped under it; the keys record is written first, and the carrier's PIN record, which
+// wraps that same MK under the PIN-derived KEK, is the commit that makes the carrier PERSONALISED.
+// A cut in between leaves a BLANK carrier with a stray keys record whose MK was never stored, which
+// the boot path erases (main.ts).
 import { ok, refuse, unknownField, type Command } from "../dispatch.ts";
 import { isText, type CborMap, type CborValue } from "../codec.ts";
 import { STATE_BLANK, STATE_DESTROYED, STATUS_BAD_ARGUMENT, STATUS_OK } from "../protocol.ts";
 import type { Carrier } from "../security/carrier.ts";
-import type { AppKeys, AppStore } from "./app-store.ts";
+import type { AppStore } from "./app-store.ts";
 import { isStoreFull } from "../store/ports.ts";
 import { STATUS_PIN_BAD_FORMAT, STATUS_STORAGE_FULL } from "../security/status.ts";
 import { isValidPin } from "../security/pin.ts";
@@ -25,7 +27,17 @@ function bytes(v: CborValue | undefined, min: number, max: number): string | und
   return typeof v === "string" && v.length >= min && v.length <= max ? v : undefined;
 }
 
-export function parsePersonalisation(args: CborMap): { keys: AppKeys; pin: string } | string {
+// The request as received: K_ac in the clear, before it is wrapped.
+export interface Personalisation {
+  carrierId: string;
+  platformId: string;
+  channelKey: string;
+  cryptogramKey: string;
+  maxAmount: number;
+  pin: string;
+}
+
+export function parsePersonalisation(args: CborMap): Personalisation | string {
   if (unknownField(args, [1, 2, 3, 4, 5, 6]) >= 0) return "PERSONALISE takes only fields 1-6";
   const carrierId = bytes(args[1], 4, 32);
   const platformId = bytes(args[2], 4, 32);
@@ -37,7 +49,7 @@ export function parsePersonalisation(args: CborMap): { keys: AppKeys; pin: strin
   if (typeof limit !== "number" || limit < 1 || limit > MAX_AMOUNT || Math.floor(limit) !== limit) return "limit (5) must be an integer >= 1";
   const pin = args[6];
   if (pin === undefined || pin === null || !isText(pin)) return "PIN (6) must be a text string";
-  return { keys: { carrierId: carrierId, platformId: platformId, channelKey: channelKey, cryptogramKey: cryptogramKey, maxAmount: limit }, pin: pin.tstr };
+  return { carrierId: carrierId, platformId: platformId, channelKey: channelKey, cryptogramKey: cryptogramKey, maxAmount: limit, pin: pin.tstr };
 }
 
 export function createPersonaliseCommand(deps: PersonaliseDeps): Command {
@@ -50,14 +62,18 @@ export function createPersonaliseCommand(deps: PersonaliseDeps): Command {
       if (typeof p === "string") return refuse(STATUS_BAD_ARGUMENT, p);
       // Judged before anything is written, so a bad PIN leaves no stray record.
       if (!isValidPin(p.pin)) return refuse(STATUS_PIN_BAD_FORMAT, "PIN must be 4-12 digits");
+      const mk = deps.carrier.drawMasterKey();
       try {
         // A stray keys record of an interrupted personalisation is simply superseded.
-        deps.store.installKeys(p.keys);
+        deps.store.installKeys({
+          carrierId: p.carrierId, platformId: p.platformId, channelKey: p.channelKey,
+          wrappedCryptogramKey: deps.carrier.wrapKey(mk, p.cryptogramKey), maxAmount: p.maxAmount,
+        });
       } catch (e) {
         if (!isStoreFull(e)) throw e;
         return refuse(STATUS_STORAGE_FULL, "storage full: " + e.reason);
       }
-      const o = deps.carrier.setPin(p.pin);
+      const o = deps.carrier.setPin(p.pin, mk);
       if (o.status !== STATUS_OK) return refuse(o.status, o.detail);
       deps.onPersonalised();
       const m: CborMap = {};

@@ -59,12 +59,21 @@ export interface Carrier {
   state(): number;
   triesLeft(): number;
   retryAfterMs(): number;
-  setPin(pin: unknown): Outcome;
+  // masterKey: the MK that PERSONALISE already wrapped the application keys under; drawn here when
+  // absent (SET_PIN). The PIN record written here is what commits it (PROTOCOL.md §7.4).
+  setPin(pin: unknown, masterKey?: string): Outcome;
   verifyPin(pin: unknown): Outcome;
   changePin(oldPin: unknown, newPin: unknown): Outcome;
   wipe(): Outcome;
   // The unwrapped master key after a correct PIN in this power cycle, else null (never stored).
   masterKey(): string | null;
+  // A fresh master key, before any PIN exists: PERSONALISE wraps K_ac under it, then commits it
+  // with setPin(pin, masterKey). Nothing is stored until then.
+  drawMasterKey(): string;
+  // AES-256-ECB of a random 32 B key under a master key (SECURITY.md §5: why ECB suffices here).
+  wrapKey(masterKey: string, key: string): string;
+  // The inverse under the master key a correct PIN unlocked in this power cycle; throws if none.
+  unwrapKey(wrapped: string): string;
   // Compact Storage when trash leaves less than the reserve free; call only while idle.
   maintain(): boolean;
   reserveBytes(): number;
@@ -236,13 +245,14 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     state: state,
     triesLeft: triesLeft,
     retryAfterMs: retryAfterMs,
-    setPin: function (pin: unknown) {
+    setPin: function (pin: unknown, masterKey?: string) {
       const s = state();
       if (s !== STATE_BLANK && s !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "SET_PIN only when BLANK or DESTROYED");
       if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, 0, 0, "PIN must be 4-12 digits");
+      if (masterKey !== undefined && masterKey.length !== 32) raise("security: master key must be 32 B, got " + masterKey.length);
       try {
         counter.reset(0, crypto.randomBytes(32)); // fresh counter: failures 0, new share B
-        personalise(pin, crypto.randomBytes(32), crypto.randomBytes(32));
+        personalise(pin, masterKey === undefined ? crypto.randomBytes(32) : masterKey, crypto.randomBytes(32));
       } catch (e) {
         return storageFull(e);
       }
@@ -276,6 +286,16 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     },
     masterKey: function () {
       return unlockedKey;
+    },
+    drawMasterKey: function () {
+      return crypto.randomBytes(32);
+    },
+    wrapKey: function (masterKey: string, key: string) {
+      return crypto.aesEncryptEcb(masterKey, key);
+    },
+    unwrapKey: function (wrapped: string) {
+      if (unlockedKey === null) raise("security: no PIN verified, the master key is locked");
+      return crypto.aesDecryptEcb(unlockedKey, wrapped);
     },
     maintain: function () {
       return runMaintenance(env, reserve).compacted;

@@ -12,7 +12,10 @@ import { createPaymentApplet, STATUS_PAY_DECLINED, STATUS_PAY_NO_ORDER, STATUS_P
 import { createDispatcher } from "../../src/dispatch.ts";
 import { decode, encode, text, type CborMap } from "../../src/codec.ts";
 import { transportCarrierId, transportChannelKey, hexToBytes, DEV_TRANSPORT_BATCH_KEY_HEX } from "../../src/perso/transport.ts";
-import { diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
+import { computeAuthorizationCryptogram, diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
+import { createPersonaliseCommand } from "../../src/perso/personalise.ts";
+import { createChangePinCommand } from "../../src/commands/change-pin.ts";
+import { flashContains, type Rig } from "../store/harness.ts";
 
 const bin = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 
@@ -112,7 +115,7 @@ describe("transport identity (PROTOCOL.md §7.4)", () => {
 describe("application store", () => {
   it("keys round-trip; entries keep the newest LOG_RING, ATC survives reboots and rotations", () => {
     const rig = makeRig();
-    const keys = { carrierId: "C".repeat(8), platformId: "KC-PLATFORM", channelKey: "k".repeat(32), cryptogramKey: "a".repeat(32), maxAmount: 2 ** 40 + 3 };
+    const keys = { carrierId: "C".repeat(8), platformId: "KC-PLATFORM", channelKey: "k".repeat(32), wrappedCryptogramKey: "w".repeat(32), maxAmount: 2 ** 40 + 3 };
     expect(decodeAppKeys(encodeAppKeys(keys))).toEqual(keys);
     let store = openAppStore(rig.env);
     expect(store.isEmpty()).toBe(true);
@@ -135,16 +138,23 @@ describe("application store", () => {
 });
 
 describe("payment applet over a real carrier (Node crypto, flash model)", () => {
-  function setup() {
-    const rig = makeRig();
-    expect(rig.carrier.setPin("482913").status).toBe(0);
+  const PIN = "482913";
+  // Distinct random-looking keys, so a flash scan for them means something.
+  const sha = (label: string) => createHash("sha256").update(label).digest().toString("latin1");
+  const K_CH = sha("test channel key");
+  const K_AC = sha("test cryptogram key");
+  const CARRIER_ID = "CARRIER1";
+
+  // Carrier, application store, payment applet and PERSONALISE/CHANGE_PIN over one flash, as
+  // main.ts wires them (without the channel); `boot` again after rig.reboot() for a power cycle.
+  function boot(rig: Rig) {
     const store = openAppStore(rig.env);
     const prims = nodePrimitives();
-    store.installKeys({ carrierId: "CARRIER1", platformId: "KC-PLATFORM", channelKey: "k".repeat(32), cryptogramKey: "a".repeat(32), maxAmount: 10_000 });
     const f = fakeUiPorts();
     const ui = createTrustedUi(f.ports);
     const applet = createPaymentApplet({ carrier: rig.carrier, store, ui, prims });
-    const d = createDispatcher(applet.commands(), rig.carrier.state);
+    const perso = createPersonaliseCommand({ carrier: rig.carrier, store, onPersonalised: () => undefined });
+    const d = createDispatcher(applet.commands().concat([perso, createChangePinCommand(rig.carrier)]), rig.carrier.state);
     const call = (cmd: number, m: CborMap) => {
       const r = d(cmd, encode(m));
       const v = decode(r.body);
@@ -152,7 +162,80 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     };
     return { rig, store, ui, f, call };
   }
+  function setup() {
+    const rig = makeRig();
+    const b = boot(rig);
+    const r = b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000, 6: text(PIN) });
+    expect(r.status, String(r.body[1])).toBe(0);
+    return b;
+  }
+  // The cryptogram the reference platform code (host/src/channel/keys.ts) expects under K_ac.
+  function expectedCryptogram(o: CborMap, atc: number): string {
+    const fields = { carrierId: Buffer.from(CARRIER_ID, "latin1"), orderId: Buffer.from(o[1] as string, "latin1"), merchantId: Buffer.from(o[2] as string, "latin1"), amount: o[3] as number, currency: "EUR", atc };
+    return Buffer.from(computeAuthorizationCryptogram(Buffer.from(K_AC, "latin1"), fields)).toString("latin1");
+  }
+  function pay(b: ReturnType<typeof boot>, o: CborMap, pin = PIN) {
+    expect(b.call(0x40, o).status).toBe(0);
+    b.ui.buttonDown(); b.ui.buttonUp();
+    return b.call(0x41, { 1: text(pin) });
+  }
   const order: CborMap = { 1: "ORDER-000001", 2: "\x00\x00\x00\x01", 3: 1234, 4: text("EUR") };
+
+  it("PERSONALISE stores K_ac only wrapped under MK; authorizations verify under K_ac, also after a reboot", () => {
+    const b = setup();
+    const mk = b.rig.carrier.masterKey()!;
+    const wrapped = b.store.keys()!.wrappedCryptogramKey;
+    expect(b.rig.crypto.aesDecryptEcb(mk, wrapped)).toBe(K_AC); // the wrapping is AES-256-ECB under the committed MK
+    expect(flashContains(b.rig.flash, wrapped)).toBe(true);
+    expect(flashContains(b.rig.flash, K_AC)).toBe(false);
+    expect(flashContains(b.rig.flash, mk)).toBe(false);
+    expect(flashContains(b.rig.flash, K_CH)).toBe(true); // K_ch cannot be PIN-wrapped (SECURITY.md §7)
+    const a = pay(b, order);
+    expect(a.status).toBe(0);
+    expect(a.body[2]).toBe(expectedCryptogram(order, 1));
+
+    b.rig.reboot();
+    const after = boot(b.rig);
+    expect(b.rig.carrier.masterKey()).toBeNull();
+    expect(() => b.rig.carrier.unwrapKey(wrapped)).toThrow(/master key is locked/);
+    const o2 = { ...order, 1: "ORDER-000002" };
+    expect(pay(after, o2, "000000").status).toBe(0x10); // a wrong PIN unlocks nothing
+    const c = pay(after, o2);
+    expect(c.status).toBe(0);
+    expect(c.body[2]).toBe(expectedCryptogram(o2, 2));
+  });
+
+  it("after CHANGE_PIN and a reboot the same MK unwraps K_ac: authorizations still verify", () => {
+    const b = setup();
+    const mk = b.rig.carrier.masterKey();
+    b.rig.reboot();
+    const b2 = boot(b.rig);
+    expect(b2.call(0x12, { 1: text(PIN), 2: text("135790") }).status).toBe(0);
+    b.rig.reboot();
+    const b3 = boot(b.rig);
+    expect(pay(b3, order, PIN).status).toBe(0x10);
+    const a = pay(b3, order, "135790");
+    expect(a.status).toBe(0);
+    expect(b.rig.carrier.masterKey()).toBe(mk);
+    expect(a.body[2]).toBe(expectedCryptogram(order, 1));
+  });
+
+  it("a PERSONALISE refused by a bad PIN or cut before its commit leaves K_ac unrecoverable", () => {
+    const rig = makeRig();
+    const b = boot(rig);
+    expect(b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000, 6: text("12") }).status).toBe(0x12);
+    expect(b.store.isEmpty()).toBe(true);
+    // the keys record lands, the PIN record (the commit) does not: its MK existed only in RAM
+    const setPin = rig.carrier.setPin;
+    rig.carrier.setPin = () => { throw new Error("power cut"); };
+    expect(b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000, 6: text(PIN) }).status).not.toBe(0);
+    rig.carrier.setPin = setPin;
+    expect(b.store.keys()!.wrappedCryptogramKey).toHaveLength(32);
+    expect(flashContains(rig.flash, K_AC)).toBe(false);
+    rig.reboot();
+    expect(rig.carrier.state()).toBe(0);
+    expect(rig.carrier.masterKey()).toBeNull();
+  });
 
   it("PENDING until the press, then OK; the same order again returns the same ATC and cryptogram", () => {
     const { ui, call } = setup();
