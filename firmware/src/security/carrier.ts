@@ -249,7 +249,6 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
       const s = state();
       if (s !== STATE_BLANK && s !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "SET_PIN only when BLANK or DESTROYED");
       if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, 0, 0, "PIN must be 4-12 digits");
-      if (masterKey !== undefined && masterKey.length !== 32) raise("security: master key must be 32 B, got " + masterKey.length);
       try {
         counter.reset(0, crypto.randomBytes(32)); // fresh counter: failures 0, new share B
         personalise(pin, masterKey === undefined ? crypto.randomBytes(32) : masterKey, crypto.randomBytes(32));
@@ -294,7 +293,7 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
       return crypto.aesEncryptEcb(masterKey, key);
     },
     unwrapKey: function (wrapped: string) {
-      if (unlockedKey === null) raise("security: no PIN verified, the master key is locked");
+      if (unlockedKey === null) raise("security: master key locked (no PIN verified)");
       return crypto.aesDecryptEcb(unlockedKey, wrapped);
     },
     maintain: function () {
