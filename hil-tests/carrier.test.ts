@@ -41,7 +41,7 @@ function flashHolds(rig: CarrierRig, secret: Uint8Array): boolean {
   return Buffer.from(rig.board.flash.snapshot()).includes(Buffer.from(secret));
 }
 
-// The keys record holds K_ch in the clear followed by the wrapped K_ac (STORAGE.md §8): the 32 B
+// The keys record holds K_ch in the clear followed by the wrapped K_ac (STORAGE.md §2): the 32 B
 // after K_ch in the flash image.
 function wrappedKacInFlash(rig: CarrierRig, channelKey: Uint8Array): Uint8Array {
   const image = Buffer.from(rig.board.flash.snapshot());

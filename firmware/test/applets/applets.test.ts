@@ -2,6 +2,7 @@
 // trusted UI timing, transaction-log entry bytes and chain, the application store over the flash
 // model, and the payment applet's decisions with a real carrier (store + PIN) underneath.
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { makeRig } from "../store/harness.ts";
 import { nodePrimitives } from "../channel/node-primitives.ts";
@@ -113,6 +114,18 @@ describe("transport identity (PROTOCOL.md §7.4)", () => {
 });
 
 describe("application store", () => {
+  it("the keys record matches the vector of STORAGE.md §2: K_ac stored as AES-256-ECB(MK, K_ac)", () => {
+    const v = JSON.parse(readFileSync(new URL("../../vectors/store-format.json", import.meta.url), "utf8")).appKeysRecord;
+    const h = (x: string) => Buffer.from(x, "hex").toString("latin1");
+    const carrier = makeRig().carrier;
+    const wrapped = carrier.wrapKey(h(v.masterKeyHex), h(v.cryptogramKeyHex));
+    expect(Buffer.from(wrapped, "latin1").toString("hex")).toBe(v.wrappedCryptogramKeyHex);
+    const keys = { carrierId: h(v.carrierIdHex), platformId: h(v.platformIdHex), channelKey: h(v.channelKeyHex), wrappedCryptogramKey: wrapped, maxAmount: v.maxAmount };
+    expect(Buffer.from(encodeAppKeys(keys), "latin1").toString("hex")).toBe(v.payloadHex);
+    expect(decodeAppKeys(h(v.payloadHex))).toEqual(keys);
+    expect(() => decodeAppKeys(h(v.payloadHex).substr(1))).toThrow(/keys record is/);
+    expect(readFileSync(new URL("../../../STORAGE.md", import.meta.url), "utf8").replace(/\s+/g, "")).toContain(v.payloadHex);
+  });
   it("keys round-trip; entries keep the newest LOG_RING, ATC survives reboots and rotations", () => {
     const rig = makeRig();
     const keys = { carrierId: "C".repeat(8), platformId: "KC-PLATFORM", channelKey: "k".repeat(32), wrappedCryptogramKey: "w".repeat(32), maxAmount: 2 ** 40 + 3 };
