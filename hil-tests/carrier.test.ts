@@ -5,6 +5,8 @@
 // PIN yields, and gone with MK after a self-destruct.
 import { afterEach, describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
+import { encodeFrame } from "../host/src/link.ts";
+import { encodeCbor } from "../host/src/codec.ts";
 import { bytesOf, CarrierRig, CMD, hex, ST, transportIdentity, type Identity } from "../firmware/test/applets/carrier-harness.ts";
 import { envOver, seededCrypto } from "../firmware/test/store/harness.ts";
 import { openLog } from "../firmware/src/store/log.ts";
@@ -157,4 +159,78 @@ describe("carrier states on the virtual board (release bundle)", () => {
     const again = await rig.openChannel(transportIdentity(rig.serial));
     expect((await rig.inner(again, CMD.PERSONALISE, body)).status).toBe(ST.OK);
   }, 60_000);
+});
+
+describe("power cut at every flash write of PERSONALISE (release bundle)", () => {
+  it("leaves BLANK with nothing of the keys record, or PERSONALISED with a K_ac that authorizes; K_ac never in the clear", async () => {
+    const platform = await Platform.open({});
+    platforms.push(platform);
+    const carrierId = platform.issueCarrier().carrierId;
+    const keys = platform.carrierKeys(carrierId);
+    const merchantId = platform.registerMerchant({ name: "Corner Café" }).merchantId;
+    const identity: Identity = { carrierId: Buffer.from(carrierId, "hex"), platformId: PLATFORM_ID, channelKey: keys.channelKey };
+    const body = new Map<number, Uint8Array | number | string>([[1, identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 100_000], [6, PIN]]);
+    let amount = 100;
+    // A committed personalisation: the MK in the PIN record is the one K_ac was wrapped under, so
+    // a payment's cryptogram verifies at the platform.
+    async function authorizes(rig: CarrierRig, label: string): Promise<void> {
+      const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: amount++, currency: "EUR" }).code });
+      const f = order.cryptogramFields;
+      const ch = await rig.openChannel(identity);
+      expect((await rig.inner(ch, CMD.PAY_BEGIN, new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]))).status, label).toBe(ST.OK);
+      rig.press();
+      const auth = await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
+      expect(auth.status, label).toBe(ST.OK);
+      platform.authorize({ orderId: order.orderId, carrierId, atc: auth.body.get(1) as number, cryptogram: hex(bytesOf(auth.body.get(2))) });
+    }
+    const blank = await CarrierRig.boot();
+    rigs.push(blank);
+    const base = blank.board.flash.snapshot();
+
+    // Reference run: how many word writes does PERSONALISE make?
+    const ref = await CarrierRig.boot({ flashImage: base });
+    rigs.push(ref);
+    const refCh = await ref.openChannel(transportIdentity(ref.serial));
+    const w0 = ref.board.flash.wordWrites();
+    expect((await ref.inner(refCh, CMD.PERSONALISE, body)).status).toBe(ST.OK);
+    const writes = ref.board.flash.wordWrites() - w0;
+    await ref.reboot();
+    await authorizes(ref, "uncut reference");
+
+    const outcomes = { blank: 0, personalised: 0 };
+    for (let n = 0; n < writes; n++) {
+      for (const partial of ["none", "some-bits"] as const) {
+        const label = `cut at word write ${n} (${partial})`;
+        const rig = await CarrierRig.boot({ flashImage: base });
+        const tch = await rig.openChannel(transportIdentity(rig.serial));
+        rig.board.cutPowerAfterFlashWrites(n, partial);
+        const frame = encodeFrame({ version: 1, type: 0, seq: 200, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, rig.sealInner(tch, CMD.PERSONALISE, body)]])) });
+        rig.board.usb.write(frame);
+        rig.board.runUntilIdle(5_000);
+        expect(rig.board.flash.isPowered(), `${label} did not fire`).toBe(false);
+        await rig.reboot();
+        try {
+          expect(flashHolds(rig, keys.cryptogramKey), label).toBe(false);
+          const state = (await rig.info()).get(5);
+          expect([0, 1], label).toContain(state);
+          if (state === 0) {
+            outcomes.blank++;
+            // the boot path erased even a keys record torn mid-write
+            expect(rig.board.storage.read("kc.pay.a") ?? rig.board.storage.read("kc.pay.b"), label).toBeUndefined();
+            const again = await rig.openChannel(transportIdentity(rig.serial));
+            expect((await rig.inner(again, CMD.PERSONALISE, body)).status, label).toBe(ST.OK);
+          } else {
+            outcomes.personalised++;
+            await authorizes(rig, label);
+          }
+        } finally {
+          rig.board.dispose();
+        }
+      }
+    }
+    // The PIN record's CRC word is PERSONALISE's last write, so every cut here lands before the
+    // commit; "some-bits" could complete that word by chance, hence the PERSONALISED branch.
+    console.log(`PERSONALISE power-cut campaign: ${writes} word writes × 2 partial modes → ${outcomes.blank} BLANK (re-personalised), ${outcomes.personalised} PERSONALISED (authorized, verified)`);
+    expect(outcomes.blank + outcomes.personalised).toBe(2 * writes);
+  }, 600_000);
 });

@@ -39,6 +39,7 @@ export interface AppStore {
   entries(): StoredEntry[];
   lastAtc(): number;
   appendEntry(atc: number, prevHash: string, entry: string): void;
+  // no record and no file: nothing left to erase
   isEmpty(): boolean;
   eraseAll(): void;
 }
@@ -101,7 +102,9 @@ export function openAppStore(env: StoreEnv): AppStore {
       log.append(ENTRY_KEY_BASE + (atc % LOG_RING), prevHash + entry);
     },
     isEmpty: function () {
-      return log.keys().length === 0;
+      // A file holding only a torn record (a PERSONALISE cut mid-write) is not empty: the boot path
+      // erases and purges it too, so no partial key bytes stay behind.
+      return log.keys().length === 0 && log.info().current === null;
     },
     eraseAll: function () {
       log.eraseAll();
