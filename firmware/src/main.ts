@@ -94,7 +94,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   }
 
   // PAY checks the PIN only once the user decided, in a later callback: it purges by itself.
-  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, afterPinCheck: purgeIfDestroyed });
+  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims }, purgeIfDestroyed);
   const paymentCommands = payment.commands();
   const inner = createDispatcher([
     guarded(createVerifyPinCommand(carrier)),
@@ -110,15 +110,12 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     }),
   ], carrier.state);
 
-  const channelCommands = createChannelCommands(channel, inner, {
-    afterReply: function () {
-      if (closeAfterReply) {
-        closeAfterReply = false;
-        channel.close();
-      }
-    },
-    abandon: payment.cancel,
-  });
+  const channelCommands = createChannelCommands(channel, inner, function () {
+    if (closeAfterReply) {
+      closeAfterReply = false;
+      channel.close();
+    }
+  }, payment.cancel);
   // DESTROYED carriers answer with their transport identity, so PERSONALISE can revive them.
   for (let i = 0; i < channelCommands.length; i++) channelCommands[i]!.allowedStates = ALL_STATES_MASK;
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!].concat(channelCommands);

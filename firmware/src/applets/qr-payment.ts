@@ -35,8 +35,6 @@ export interface PaymentDeps {
   store: AppStore;
   ui: TrustedUi;
   prims: CryptoPrimitives;
-  // Runs right after the PIN check of a decided PAY (main.ts: purge a carrier the 10th wrong PIN destroyed).
-  afterPinCheck?: () => void;
 }
 
 export interface PaymentApplet {
@@ -69,7 +67,9 @@ function parseOrder(args: CborMap): Order | string {
   return { orderId: orderId, merchantId: merchantId, amount: amount, currency: cur.tstr };
 }
 
-export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
+// afterPinCheck runs right after the PIN check of a decided PAY (main.ts: purge a carrier the 10th
+// wrong PIN destroyed); a parameter rather than a deps property because parameter names are minified.
+export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => void): PaymentApplet {
   const carrier = deps.carrier;
   const store = deps.store;
   const ui = deps.ui;
@@ -133,7 +133,7 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
       return refuse(STATUS_PAY_DECLINED, "declined on the carrier");
     }
     const v = carrier.verifyPin(pin);
-    if (deps.afterPinCheck !== undefined) deps.afterPinCheck();
+    if (afterPinCheck !== undefined) afterPinCheck();
     if (v.status !== STATUS_OK) {
       if (v.status !== STATUS_PIN_WRONG) return refuse(v.status, v.detail);
       const f: CborMap = {};
@@ -164,7 +164,7 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
     try {
       result = settle(o, pin, decision);
     } catch (e) {
-      result = refuse(STATUS_INTERNAL, "PAY failed: " + String((e as { message?: unknown }).message || e).substr(0, 40));
+      result = refuse(STATUS_INTERNAL, "PAY failed");
     }
     late(result);
   }
@@ -189,7 +189,7 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
       const k = store.keys();
       if (k === undefined) raise("payment: no keys record");
       if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "amount over the limit of " + k.maxAmount);
-      if (pending !== null) return refuse(STATUS_BUSY, "another PAY waits for the user");
+      if (pending !== null) return refuse(STATUS_BUSY, "PAY waits for the user");
       const wait = carrier.retryAfterMs();
       if (wait > 0) return refuse(STATUS_BUSY, "PIN locked out; retry after " + Math.ceil(wait) + " ms");
       pending = o;

@@ -4,7 +4,7 @@
 // and seals its reply (status ‖ CBOR body) under the same counter.
 // A deferred inner reply (PAY waits for the user, PROTOCOL.md §7.5) is sealed when it comes, under
 // the counter of the request it answers: while it waits no other CHANNEL_MESSAGE is unwrapped (BUSY,
-// the channel's counters untouched), and OPEN/CONFIRM/CLOSE abandon it first (hooks.abandon), so a
+// the channel's counters untouched), and OPEN/CONFIRM/CLOSE abandon it first (`abandon`), so a
 // late reply can never be sealed into another session.
 import {
   DEFERRED, errorReply, ok, okRaw, refuse, STATUS_DEFERRED, unknownField, type Command, type Dispatcher,
@@ -40,16 +40,11 @@ export function sealedBody(sealed: string): string {
   return (n < 256 ? "\xa1\x01\x58" + chr(n) : "\xa1\x01\x59" + chr(n >> 8, n & 255)) + sealed;
 }
 
-export interface ChannelHooks {
-  // After every sealed reply, at once or late (main.ts closes a session that must not outlive it).
-  afterReply?(): void;
-  // Abandon the inner request whose reply is deferred (the payment applet's cancel): it must
-  // complete with late(null), or not at all.
-  abandon?(): void;
-}
-
-export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher, hooks?: ChannelHooks): Command[] {
-  const h: ChannelHooks = hooks || {};
+// afterReply runs after every sealed reply, at once or late (main.ts closes a session that must not
+// outlive it). abandon drops the inner request whose reply is deferred (the payment applet's
+// cancel): it completes it with late(null), or not at all. Plain parameters, not an options object:
+// parameter names are minified, property names are not.
+export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher, afterReply?: () => void, abandon?: () => void): Command[] {
   // The outer completion of the CHANNEL_MESSAGE whose inner reply is deferred; null: none waits.
   let deferredOuter: LateResult | null = null;
 
@@ -60,10 +55,6 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
       answer = chr(tooLarge.status) + tooLarge.body;
     }
     return sealedBody(channel.wrap(answer));
-  }
-
-  function afterReply(): void {
-    if (h.afterReply !== undefined) h.afterReply();
   }
 
   // The inner dispatcher's late reply: sealed under the waiting request's counter, if the session
@@ -78,17 +69,17 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
     }
     if (!channel.isOpen()) {
       // Only the 15-minute session lifetime can end it here (OPEN/CONFIRM/CLOSE abandon first).
-      outer(refuse(STATUS_CHANNEL_NOT_OPEN, "session ended while the carrier waited for the user"));
+      outer(refuse(STATUS_CHANNEL_NOT_OPEN, "session ended during PAY"));
       return;
     }
     outer(okRaw(seal(reply)));
-    afterReply();
+    if (afterReply !== undefined) afterReply();
   }
 
   // OPEN, CONFIRM and CLOSE change the session: a reply still waiting for the user is dropped.
   function abandonDeferred(): void {
     if (deferredOuter === null) return;
-    if (h.abandon !== undefined) h.abandon();
+    if (abandon !== undefined) abandon();
     // if the hook did not complete it, drop it here
     const outer = deferredOuter;
     deferredOuter = null;
@@ -131,7 +122,7 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
         if (unknownField(args, [1]) >= 0 || typeof sealed !== "string") return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_MESSAGE takes {1: bytes}");
         if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "sealed message over " + MAX_SEALED_BYTES + " bytes");
         // Not unwrapped while a reply waits: its counter is the one the late reply is sealed under.
-        if (deferredOuter !== null) return refuse(STATUS_BUSY, "the carrier waits for the user to decide the pending PAY");
+        if (deferredOuter !== null) return refuse(STATUS_BUSY, "PAY waits for the user");
         const r = channel.unwrap(sealed);
         if (r.status !== 0) return refuse(r.status, r.detail || "channel message rejected");
         const plaintext = r.plaintext!;
@@ -141,7 +132,7 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
           return DEFERRED;
         }
         const out = okRaw(seal(reply));
-        afterReply();
+        if (afterReply !== undefined) afterReply();
         return out;
       },
     },

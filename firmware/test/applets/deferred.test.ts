@@ -124,10 +124,7 @@ describe("CHANNEL_MESSAGE: a deferred inner reply", () => {
     const inner = createDispatcher([createPingCommand(), later.cmd], () => STATE_PERSONALISED);
     let abandoned = 0;
     let replies = 0;
-    const outer = createDispatcher(createChannelCommands(channel, inner, {
-      abandon: () => { abandoned++; later.finish(null); },
-      afterReply: () => { replies++; },
-    }), () => STATE_PERSONALISED);
+    const outer = createDispatcher(createChannelCommands(channel, inner, () => { replies++; }, () => { abandoned++; later.finish(null); }), () => STATE_PERSONALISED);
     const sink: (HandlerReply | null)[] = [];
     const call = (cmd: number, body: Record<number, string>) => outer(cmd, encode(body), (r) => sink.push(r));
     const open = () => {
