@@ -166,7 +166,11 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     } catch (e) {
       result = refuse(STATUS_INTERNAL, "PAY failed");
     }
-    late(result);
+    try {
+      late(result);
+    } catch (e) {
+      // runs in a button or timer callback: nothing may escape into Espruino's event loop
+    }
   }
 
   function cancel(): void {

@@ -11,7 +11,9 @@ import {
   type LateResult,
 } from "../dispatch.ts";
 import type { CborMap } from "../codec.ts";
-import { STATE_BLANK, STATE_LOCKED, STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_TOO_LARGE } from "../protocol.ts";
+import {
+  STATE_BLANK, STATE_LOCKED, STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_TOO_LARGE,
+} from "../protocol.ts";
 import type { CarrierChannel } from "./channel.ts";
 import type { HandlerReply } from "../link.ts";
 import {
@@ -72,7 +74,14 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
       outer(refuse(STATUS_CHANNEL_NOT_OPEN, "session ended during PAY"));
       return;
     }
-    outer(okRaw(seal(reply)));
+    let sealed: string;
+    try {
+      sealed = seal(reply);
+    } catch (e) {
+      outer(refuse(STATUS_INTERNAL, "seal failed"));
+      return;
+    }
+    outer(okRaw(sealed));
     if (afterReply !== undefined) afterReply();
   }
 

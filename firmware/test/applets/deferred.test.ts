@@ -118,9 +118,10 @@ describe("CHANNEL_MESSAGE: a deferred inner reply", () => {
 
   function device() {
     const later = laterCommand();
+    const clock = { ms: 0 };
     const channel = createCarrierChannel(nodePrimitives(() => hexToBin(hs.carrierNonce)), () => ({
       carrierId: hexToBin(hs.carrierId), platformId: hexToBin(hs.platformId), channelKey: hexToBin(hs.channelKey),
-    }), { now: () => 0 });
+    }), { now: () => clock.ms, lifetimeMs: 60_000 });
     const inner = createDispatcher([createPingCommand(), later.cmd], () => STATE_PERSONALISED);
     let abandoned = 0;
     let replies = 0;
@@ -136,7 +137,7 @@ describe("CHANNEL_MESSAGE: a deferred inner reply", () => {
       const v = decode(r.body);
       return openMessage(keys, 2, counter, Uint8Array.from(Buffer.from((v as { value: Record<number, string> }).value[1]!, "latin1")));
     };
-    return { later, call, open, send, unseal, sink, abandoned: () => abandoned, replies: () => replies };
+    return { later, clock, call, open, send, unseal, sink, abandoned: () => abandoned, replies: () => replies };
   }
 
   it("seals the late reply under the waiting request's counter; other messages meanwhile get BUSY and consume no counter", () => {
@@ -168,5 +169,16 @@ describe("CHANNEL_MESSAGE: a deferred inner reply", () => {
       if (how === CMD_CHANNEL_OPEN) expect(d.send(0, [0x02, 0xa1, 0x01, 0x41, 0x61]).status).toBe(0); // the new session starts at counter 0
       else expect(d.send(1, [0x02, 0xa1, 0x01, 0x41, 0x61]).status).toBe(STATUS_CHANNEL_NOT_OPEN);
     }
+  });
+
+  it("a session that ended on its own meanwhile (lifetime) gets the outer CHANNEL_NOT_OPEN, nothing sealed", () => {
+    const d = device();
+    d.open();
+    expect(d.send(0, [0x40, 0xa1, 0x01, 0x41, 0x78]).status).toBe(STATUS_DEFERRED);
+    d.clock.ms = 61_000;
+    d.later.finish("paid");
+    expect(d.sink).toHaveLength(1);
+    expect(d.sink[0]!.status).toBe(STATUS_CHANNEL_NOT_OPEN);
+    expect(d.replies()).toBe(0);
   });
 });
