@@ -372,8 +372,17 @@ describe("the deferred PAY reply and exactly-once (PROTOCOL.md §7.5, §8; relea
       expect(busy.outer).toBe(ST.BUSY);
       expect(String(busy.body.get(1))).toMatch(/PAY waits for the user/);
     }
+    // The same as a raw frame: answered BUSY (and cached) while PAY waits; the identical frame
+    // after PAY was answered is executed (the late reply replaced the cache entry).
+    const madeUp = encodeFrame({ version: 1, type: 0, seq: 77, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, new Uint8Array(60).fill(9)]])) });
+    rig.board.usb.write(madeUp);
+    rig.board.runUntilIdle(100);
+    expect(responses(out).filter((x) => x.seq === 77).map((x) => x.status)).toEqual([ST.BUSY]);
     expect(rig.board.leds()[0]).toBe(true); // the order is still shown
     rig.press();
+    rig.board.usb.write(madeUp);
+    rig.board.runUntilIdle(100);
+    expect(responses(out).filter((x) => x.seq === 77).map((x) => x.status)).toEqual([ST.BUSY, ST.BAD_MAC]);
     const late = responses(out).filter((x) => x.seq === 50);
     expect(late).toHaveLength(1);
     expect(openInner(ch, late[0]!).status).toBe(ST.OK);
