@@ -81,9 +81,7 @@ describe("carrier states on the virtual board (release bundle)", () => {
     const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 1234, currency: "EUR" }).code });
     const f = order.cryptogramFields;
     const ch = await rig.openChannel(identity);
-    expect((await rig.inner(ch, CMD.PAY_BEGIN, new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]))).status).toBe(ST.OK);
-    rig.press();
-    const auth = await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
+    const auth = await rig.pay(ch, new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]), PIN);
     expect(auth.status).toBe(ST.OK);
     platform.authorize({ orderId: order.orderId, carrierId, atc: auth.body.get(1) as number, cryptogram: hex(bytesOf(auth.body.get(2))) });
     expect((await rig.outer(CMD.WIPE)).status).toBe(0x21); // PRESENCE_REQUIRED
@@ -106,14 +104,14 @@ describe("carrier states on the virtual board (release bundle)", () => {
     const { mk, wrapped } = keysAtRest(rig, PIN, keys);
     const ch = await rig.openChannel(identity);
     const order = new Map<number, Uint8Array | number | string>([[1, Buffer.from("0123456789ab")], [2, Uint8Array.of(0, 0, 0, 1)], [3, 500], [4, "EUR"]]);
-    expect((await rig.inner(ch, CMD.PAY_BEGIN, order)).status).toBe(ST.OK);
-    rig.press();
     let last = -1;
     let session = ch;
     for (let i = 1; i <= 10; i++) {
-      rig.board.advance(61_000); // past the lockout window (and the channel's 120 s idle limit soon)
-      session = await rig.openChannel(identity);
-      const r = await rig.inner(session, CMD.PAY_AUTHORIZE, new Map([[1, "000000"]]));
+      if (i > 1) {
+        rig.board.advance(61_000); // past the lockout window (and the channel's 120 s idle limit soon)
+        session = await rig.openChannel(identity);
+      }
+      const r = await rig.pay(session, order, "000000");
       last = r.status;
       if (i < 10) expect([r.status, r.body.get(2)], `try ${i}`).toEqual([ST.PIN_WRONG, 10 - i]);
     }
@@ -177,9 +175,7 @@ describe("power cut at every flash write of PERSONALISE (release bundle)", () =>
       const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: amount++, currency: "EUR" }).code });
       const f = order.cryptogramFields;
       const ch = await rig.openChannel(identity);
-      expect((await rig.inner(ch, CMD.PAY_BEGIN, new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]))).status, label).toBe(ST.OK);
-      rig.press();
-      const auth = await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
+      const auth = await rig.pay(ch, new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]), PIN);
       expect(auth.status, label).toBe(ST.OK);
       platform.authorize({ orderId: order.orderId, carrierId, atc: auth.body.get(1) as number, cryptogram: hex(bytesOf(auth.body.get(2))) });
     }

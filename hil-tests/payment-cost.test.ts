@@ -1,4 +1,4 @@
-// Device time per authorization (issue 6 item 8, target ≤ 100 ms on puckjs): the RELEASE bundle
+// Device time per authorization (issue 6 item 8, target ≤ 100 ms on puckjs): one PAY (PROTOCOL.md §7.5): the RELEASE bundle
 // on the virtual nRF52840 (same 64 MHz nRF52 calibration as the Puck.js, and it has USB), metered by
 // the cost model (board/docs/cost-model.md, ±2×) and estimated for the puckjs profile.
 import { afterAll, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import { CarrierRig, CMD, ST, transportIdentity } from "../firmware/test/applets
 const rigs: CarrierRig[] = [];
 afterAll(() => { for (const r of rigs) r.board.dispose(); });
 
-it("meters PAY_BEGIN and PAY_AUTHORIZE (puckjs estimate) and says where the time goes", async () => {
+it("meters PAY — the request, then the decision after the press — (puckjs estimate) and says where the time goes", async () => {
   const platform = await Platform.open({});
   try {
     const carrierId = platform.issueCarrier().carrierId;
@@ -29,17 +29,16 @@ it("meters PAY_BEGIN and PAY_AUTHORIZE (puckjs estimate) and says where the time
       const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 1234 + i, currency: "EUR" }).code });
       const f = order.cryptogramFields;
       const body = new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]);
-      expect((await rig.inner(ch, CMD.PAY_BEGIN, body)).status).toBe(ST.OK);
-      const begin = rig.lastCost();
-      rig.press();
-      const auth = await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, "482913"]]));
+      const auth = await rig.pay(ch, body, "482913");
       expect(auth.status).toBe(ST.OK);
+      // the request (unwrap, checks, UI started), then the press (PIN, commit, cryptogram, sealed reply)
+      const request = rig.lastCost("puckjs", 1);
       const a = rig.lastCost();
       const b = a.breakdown;
-      const total = begin.ms + a.ms;
+      const total = request.ms + a.ms;
       worst = Math.max(worst, total);
-      rows.push(`payment ${i + 1}${i === 0 ? " (first: K_ac pads)" : ""}: PAY_BEGIN ${begin.ms.toFixed(0)} ms + PAY_AUTHORIZE ${a.ms.toFixed(0)} ms = ${total.toFixed(0)} ms` +
-        ` [PAY_BEGIN: native ${begin.breakdown.native.toFixed(0)}, JS ${(begin.ms - begin.breakdown.native).toFixed(0)}; PAY_AUTHORIZE: native ${b.native.toFixed(0)}, flash ${b.flash.toFixed(0)}, JS ${(a.ms - b.native - b.flash).toFixed(0)}; SHA-256 calls ${a.counts.native["SHA256"]?.calls ?? 0}]`);
+      rows.push(`payment ${i + 1}${i === 0 ? " (first: K_ac pads)" : ""}: PAY request ${request.ms.toFixed(0)} ms + decision ${a.ms.toFixed(0)} ms = ${total.toFixed(0)} ms` +
+        ` [request: native ${request.breakdown.native.toFixed(0)}, JS ${(request.ms - request.breakdown.native).toFixed(0)}; decision: native ${b.native.toFixed(0)}, flash ${b.flash.toFixed(0)}, JS ${(a.ms - b.native - b.flash).toFixed(0)}; SHA-256 calls ${a.counts.native["SHA256"]?.calls ?? 0}]`);
     }
     console.log(`device time per authorization on puckjs (cost model):\n  ${rows.join("\n  ")}\n  PERSONALISE ${persoMs.toFixed(0)} ms`);
     // The PIN check alone is ~290 ms by design (SECURITY.md §4), so the 100 ms target is not met;

@@ -6,7 +6,7 @@ import { Platform, PlatformError } from "../host/src/platform/service.ts";
 import type { PlatformChannel } from "../host/src/channel/session.ts";
 import type { CborMap } from "../host/src/codec.ts";
 import { encodeFrame } from "../host/src/link.ts";
-import { encodeCbor } from "../host/src/codec.ts";
+import { decodeCbor, encodeCbor } from "../host/src/codec.ts";
 import { computeAuthorizationCryptogram } from "../host/src/channel/keys.ts";
 import {
   bytesOf, CarrierRig, CMD, hex, parseEntry, ST, transportIdentity, verifyLogPage, type Identity,
@@ -55,11 +55,43 @@ function newOrder(w: World, amount = 1234, currency = "EUR") {
   return { order, body };
 }
 
-async function pay(rig: CarrierRig, ch: PlatformChannel, orderBody: CborMap, pin = PIN) {
-  const begin = await rig.inner(ch, CMD.PAY_BEGIN, orderBody);
-  expect(begin.status, String(begin.body.get(1))).toBe(ST.OK);
-  rig.press();
-  return rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, pin]]));
+/** PAY (§7.5): one sealed request with order + PIN, answered after the user's short press. */
+function pay(rig: CarrierRig, ch: PlatformChannel, orderBody: CborMap, pin = PIN) {
+  return rig.pay(ch, orderBody, pin);
+}
+
+/** The sealed PAY request as a link frame with a fixed seq, for raw retransmission tests. */
+function payFrame(rig: CarrierRig, ch: PlatformChannel, orderBody: CborMap, seq: number, pin = PIN): Uint8Array {
+  const body = new Map(orderBody);
+  body.set(5, pin);
+  return encodeFrame({ version: 1, type: 0, seq, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, rig.sealInner(ch, CMD.PAY, body)]])) });
+}
+
+/** Everything the carrier writes on USB from now on, as one growing list of chunks. */
+function tap(rig: CarrierRig): Buffer[] {
+  const replies: Buffer[] = [];
+  rig.board.usb.onData((b) => replies.push(Buffer.from(b)));
+  return replies;
+}
+
+/** Decodes response frames (any status) from raw chunks. */
+function responses(chunks: Buffer[]): { seq: number; status: number; body: Uint8Array; bytes: Buffer }[] {
+  const all = Buffer.concat(chunks);
+  const out: { seq: number; status: number; body: Uint8Array; bytes: Buffer }[] = [];
+  for (let at = all.indexOf(Buffer.from([0xf5, 0x4b])); at >= 0 && at + 12 <= all.length; at = all.indexOf(Buffer.from([0xf5, 0x4b]), at + 1)) {
+    const len = (all[at + 6]! << 8) | all[at + 7]!;
+    if (all[at + 3] !== 1 || at + 12 + len > all.length) continue;
+    out.push({ seq: all[at + 4]!, status: all[at + 5]!, body: all.subarray(at + 8, at + 8 + len), bytes: all.subarray(at, at + 12 + len) });
+    at += 11 + len;
+  }
+  return out;
+}
+
+/** Opens the inner reply carried by a CHANNEL_MESSAGE response frame. */
+function openInner(ch: PlatformChannel, r: { status: number; body: Uint8Array }) {
+  expect(r.status).toBe(ST.OK);
+  const plain = ch.open((decodeCbor(r.body) as CborMap).get(1) as Uint8Array);
+  return { status: plain[0]!, body: decodeCbor(plain.subarray(1)) as CborMap };
 }
 
 async function readLog(rig: CarrierRig) {
@@ -70,7 +102,7 @@ async function readLog(rig: CarrierRig) {
 }
 
 describe("personalisation and QR payment on the virtual board (release bundle)", () => {
-  it("personalise → pay (button) → cryptogram settles on the platform → log verifies", async () => {
+  it("personalise → PAY (button) → cryptogram settles on the platform → log verifies", async () => {
     const w = await world();
     const rig = await CarrierRig.boot();
     rigs.push(rig);
@@ -85,20 +117,17 @@ describe("personalisation and QR payment on the virtual board (release bundle)",
     const ch = await rig.openChannel(w.identity);
     const { order, body } = newOrder(w);
     const b0 = rig.wire.bytes;
-    const begin = await rig.inner(ch, CMD.PAY_BEGIN, body);
+    let ledsWhileAsked: boolean[] = [];
+    const auth = await rig.pay(ch, body, PIN, () => {
+      ledsWhileAsked = rig.board.leds();
+      rig.press();
+    });
     const b1 = rig.wire.bytes;
-    expect(begin.status).toBe(ST.OK);
-    expect(begin.body.get(2)).toBe(1); // 12.34: class 1
-    expect(rig.board.leds()[0]).toBe(true); // "confirm?"
-    expect((await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(ST.PAY_PENDING);
-    const b2 = rig.wire.bytes;
-    rig.press();
+    expect(ledsWhileAsked[0]).toBe(true); // "confirm?" while the reply waited
     expect(rig.board.leds()[0]).toBe(false);
-    const auth = await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
     expect(auth.status, String(auth.body.get(1))).toBe(ST.OK);
-    const b3 = rig.wire.bytes;
-    const perAuthorization = (b1 - b0) + (b3 - b2);
-    console.log(`wire per authorization after the channel is open: ${perAuthorization} B in 2 round trips (PAY_BEGIN ${b1 - b0} B, PAY_AUTHORIZE ${b3 - b2} B); each PAY_PENDING poll ${b2 - b1} B`);
+    const perAuthorization = b1 - b0;
+    console.log(`wire per authorization after the channel is open: ${perAuthorization} B in 1 round trip (PAY request + deferred reply)`);
     expect(perAuthorization).toBeLessThanOrEqual(400);
     expect(auth.body.get(1)).toBe(1);
     const cryptogram = hex(bytesOf(auth.body.get(2)));
@@ -130,18 +159,21 @@ describe("attacks through the untrusted host (release bundle)", () => {
     return { w, rig, ch };
   }
 
-  attack("the host changes the amount in transit: the sealed order fails its tag, the genuine one still works", async () => {
+  attack("the host changes the amount in transit: the sealed order fails its tag, nothing is shown, the genuine one still works", async () => {
     const { w, rig, ch } = await ready();
     const { body } = newOrder(w, 1234);
-    const sealed = rig.sealInner(ch, CMD.PAY_BEGIN, body);
+    const withPin = new Map(body);
+    withPin.set(5, PIN);
+    const sealed = rig.sealInner(ch, CMD.PAY, withPin);
     // The amount sits in the ciphertext; flip bits there (any byte of C), as a relay would have to.
     for (const at of [6, 20, sealed.length - 17]) {
       const forged = sealed.slice();
       forged[at]! ^= 0x04;
       const r = await rig.sendSealed(null, forged);
       expect(r.outer).toBe(ST.BAD_MAC);
+      expect(rig.board.leds()[0]).toBe(false);
     }
-    const genuine = await rig.sendSealed(ch, sealed);
+    const genuine = await rig.sendSealed(ch, sealed, () => rig.press());
     expect(genuine.status).toBe(ST.OK);
   });
 
@@ -163,13 +195,12 @@ describe("attacks through the untrusted host (release bundle)", () => {
 
   attack("a replayed channel frame is refused (BAD_COUNTER) and authorizes nothing", async () => {
     const { w, rig, ch } = await ready();
-    const { body } = newOrder(w);
-    expect((await rig.inner(ch, CMD.PAY_BEGIN, body)).status).toBe(ST.OK);
-    rig.press();
-    const sealed = rig.sealInner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
-    expect((await rig.sendSealed(ch, sealed)).status).toBe(ST.OK);
+    const withPin = new Map(newOrder(w).body);
+    withPin.set(5, PIN);
+    const sealed = rig.sealInner(ch, CMD.PAY, withPin);
+    expect((await rig.sendSealed(ch, sealed, () => rig.press())).status).toBe(ST.OK);
     // The same sealed bytes in a new link frame (new seq): not a link retransmission, a replay.
-    const again = await rig.sendSealed(null, sealed);
+    const again = await rig.sendSealed(null, sealed, () => rig.press());
     expect(again.outer).toBe(ST.BAD_COUNTER);
     expect((await readLog(rig)).entries).toHaveLength(1);
     expect((await rig.info()).get(11)).toBe(1);
@@ -186,21 +217,35 @@ describe("attacks through the untrusted host (release bundle)", () => {
     expect(reason).toBe("replayed");
   });
 
-  attack("wrong PIN mid-flow: tries left decreases, no ATC, no cryptogram; the right PIN then authorizes", async () => {
+  attack("wrong PIN: after the press tries left decreases, no ATC, no cryptogram, no entry; PAY again with the right PIN authorizes", async () => {
     const { w, rig, ch } = await ready();
     const { order, body } = newOrder(w);
     const wrong = await pay(rig, ch, body, "111111");
     expect(wrong.status).toBe(ST.PIN_WRONG);
     expect(wrong.body.get(2)).toBe(9);
     expect(wrong.body.get(1)).toMatch(/wrong PIN/);
+    expect(wrong.body.has(3)).toBe(false);
     expect((await rig.info()).get(9)).toBe(9);
     expect((await rig.info()).get(11)).toBe(0);
     expect((await readLog(rig)).entries).toHaveLength(0);
-    const right = await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
-    expect(right.status).toBe(ST.OK);
+    rig.board.advance(2_000); // past the lockout after one failure, if any
+    const right = await pay(rig, ch, body);
+    expect(right.status, String(right.body.get(1))).toBe(ST.OK);
     expect(right.body.get(1)).toBe(1);
     expect((await rig.info()).get(9)).toBe(10);
     w.platform.authorize({ orderId: order.orderId, carrierId: w.carrierId, atc: 1, cryptogram: hex(bytesOf(right.body.get(2))) });
+  });
+
+  attack("checked up front, answered at once, the user never asked: over the limit, a malformed PIN, a missing field", async () => {
+    const { w, rig, ch } = await ready();
+    let asked = false;
+    const look = () => { asked = rig.board.leds()[0] === true; };
+    expect((await rig.pay(ch, newOrder(w, LIMIT + 1).body, PIN, look)).status).toBe(ST.PAY_OVER_LIMIT);
+    expect((await rig.pay(ch, newOrder(w).body, "12a4", look)).status).toBe(ST.PIN_BAD_FORMAT);
+    expect((await rig.inner(ch, CMD.PAY, newOrder(w).body, look)).status).toBe(ST.BAD_ARGUMENT); // no PIN (5)
+    expect(asked).toBe(false);
+    expect((await rig.info()).get(9)).toBe(10); // no try spent
+    expect((await readLog(rig)).entries).toHaveLength(0);
   });
 
   attack("the PIN never crosses the host's wire in clear", async () => {
@@ -213,58 +258,30 @@ describe("attacks through the untrusted host (release bundle)", () => {
     expect(all.includes(Buffer.from(keys.channelKey))).toBe(false);
   });
 
-  attack("no press, or a long press, declines: no cryptogram, a declined entry in the log", async () => {
+  attack("a long press, or no press within 30 s, declines: no PIN try, no cryptogram, a declined entry each", async () => {
     const { w, rig, ch } = await ready();
-    expect((await rig.inner(ch, CMD.PAY_BEGIN, newOrder(w).body)).status).toBe(ST.OK);
-    rig.board.clickButton(1, 1_500);
-    rig.board.runUntilIdle(1_000);
-    expect((await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(ST.PAY_DECLINED);
-    expect((await rig.inner(ch, CMD.PAY_BEGIN, newOrder(w).body)).status).toBe(ST.OK);
-    rig.board.advance(31_000);
-    // the channel idles out after 120 s, not yet
-    expect((await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(ST.PAY_DECLINED);
-    expect((await rig.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(ST.PAY_NO_ORDER);
+    const long = await rig.pay(ch, newOrder(w).body, PIN, "long");
+    expect(long.status).toBe(ST.PAY_DECLINED);
+    expect(long.body.has(2)).toBe(false);
+    const silence = await rig.pay(ch, newOrder(w).body, PIN, "silence"); // the channel idles out after 120 s, not yet
+    expect(silence.status).toBe(ST.PAY_DECLINED);
     const log = await readLog(rig);
     expect(log.ok).toBe(true);
     expect(log.entries.map((e) => [e.atc, e.result])).toEqual([[1, 0], [2, 0]]);
     expect((await rig.info()).get(9)).toBe(10); // no PIN try spent
   });
 
-  attack("over the installed limit: refused before the user is asked", async () => {
-    const { w, rig, ch } = await ready();
-    expect((await rig.inner(ch, CMD.PAY_BEGIN, newOrder(w, LIMIT + 1).body)).status).toBe(ST.PAY_OVER_LIMIT);
-    expect(rig.board.leds()[0]).toBe(false);
-  });
-
-  attack("payment and PIN commands exist only inside the channel; a personalised carrier refuses PERSONALISE and its transport key", async () => {
+  attack("payment and PIN commands exist only inside the channel; the retired PAY_AUTHORIZE id is unknown; a personalised carrier refuses PERSONALISE", async () => {
     const { w, rig, ch } = await ready();
     const { body } = newOrder(w);
-    expect((await rig.outer(CMD.PAY_BEGIN, body)).status).toBe(0x03);
-    expect((await rig.outer(CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(0x03);
+    expect((await rig.outer(CMD.PAY, body)).status).toBe(0x03);
     expect((await rig.outer(CMD.VERIFY_PIN, new Map([[1, PIN]]))).status).toBe(0x03);
     expect((await rig.outer(CMD.PERSONALISE, new Map())).status).toBe(0x03);
+    expect((await rig.inner(ch, 0x41, new Map([[1, PIN]]))).status).toBe(0x03);
     const keys = w.platform.carrierKeys(w.carrierId);
     const again = await rig.inner(ch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([[1, w.identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1], [6, "000000"]]));
     expect(again.status).toBe(ST.NOT_ALLOWED);
     await expect(rig.openChannel(transportIdentity(rig.serial))).rejects.toThrow(/different carrier id|proof/);
-  });
-
-  attack("a link retransmission of PAY_AUTHORIZE (same frame) is answered from the cache: one authorization", async () => {
-    const { w, rig, ch } = await ready();
-    expect((await rig.inner(ch, CMD.PAY_BEGIN, newOrder(w).body)).status).toBe(ST.OK);
-    rig.press();
-    const frame = encodeFrame({ version: 1, type: 0, seq: 99, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, rig.sealInner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))]])) });
-    const replies: Buffer[] = [];
-    rig.board.usb.onData((b) => replies.push(Buffer.from(b)));
-    for (let i = 0; i < 2; i++) {
-      rig.board.usb.write(frame);
-      rig.board.runUntilIdle(2_000);
-    }
-    const both = Buffer.concat(replies);
-    const half = both.length / 2;
-    expect(Number.isInteger(half) && half > 0).toBe(true);
-    expect(both.subarray(0, half).equals(both.subarray(half))).toBe(true); // byte for byte
-    expect((await readLog(rig)).entries).toHaveLength(1);
   });
 
   attack("a retried order after a lost reply and a reboot gets the same ATC and cryptogram, never a second authorization", async () => {
@@ -285,14 +302,140 @@ describe("attacks through the untrusted host (release bundle)", () => {
   });
 });
 
-describe("power cut at every flash write of a payment (release bundle)", () => {
-  // Sends a sealed inner request without waiting: the board loses power while handling it.
-  function sendAndCut(rig: CarrierRig, sealed: Uint8Array): void {
-    const frame = encodeFrame({ version: 1, type: 0, seq: 200, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, sealed]])) });
-    rig.board.usb.write(frame);
-    rig.board.runUntilIdle(5_000);
+describe("the deferred PAY reply and exactly-once (PROTOCOL.md §7.5, §8; release bundle)", () => {
+  async function ready() {
+    const w = await world();
+    const rig = await CarrierRig.boot();
+    rigs.push(rig);
+    await personalise(rig, w);
+    const ch = await rig.openChannel(w.identity);
+    return { w, rig, ch };
   }
 
+  it("retransmissions while the user decides are not executed and not answered; the late reply is lost and the next retransmission gets it from the cache, byte for byte", async () => {
+    const { w, rig, ch } = await ready();
+    const frame = payFrame(rig, ch, newOrder(w).body, 99);
+    const out = tap(rig);
+    rig.board.usb.write(frame);
+    rig.board.runUntilIdle(2_000);
+    expect(responses(out)).toHaveLength(0); // deferred: nothing yet
+    expect(rig.board.leds()[0]).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      rig.board.usb.write(frame);
+      rig.board.runUntilIdle(1_000);
+    }
+    expect(responses(out)).toHaveLength(0);
+    rig.press(); // the late reply goes out now; pretend it was lost on the wire
+    const late = responses(out);
+    expect(late).toHaveLength(1);
+    expect(late[0]!.seq).toBe(99);
+    rig.board.usb.write(frame);
+    rig.board.runUntilIdle(1_000);
+    const all = responses(out);
+    expect(all).toHaveLength(2);
+    expect(all[1]!.bytes.equals(all[0]!.bytes)).toBe(true);
+    const r = openInner(ch, all[1]!);
+    expect(r.status, String(r.body.get(1))).toBe(ST.OK);
+    expect(r.body.get(1)).toBe(1);
+    const log = await readLog(rig);
+    expect(log.entries).toHaveLength(1); // one authorization
+    expect((await rig.info()).get(9)).toBe(10); // one PIN try, and it was right
+  });
+
+  it("no decision within 30 s: the late reply is PAY_DECLINED and a declined entry is logged", async () => {
+    const { w, rig, ch } = await ready();
+    const out = tap(rig);
+    rig.board.usb.write(payFrame(rig, ch, newOrder(w, 777).body, 42));
+    rig.board.advance(29_000);
+    expect(responses(out)).toHaveLength(0);
+    rig.board.advance(2_000);
+    const r = responses(out);
+    expect(r.map((x) => x.seq)).toEqual([42]);
+    expect(openInner(ch, r[0]!).status).toBe(ST.PAY_DECLINED);
+    expect(rig.board.leds()[0]).toBe(false);
+    const log = await readLog(rig);
+    expect(log.entries.map((e) => [e.atc, e.result, e.amount])).toEqual([[1, 0, 777]]);
+  });
+
+  it("while PAY waits: INFO and LOG_READ are served, any other sealed message gets BUSY without being unwrapped (counters and session untouched)", async () => {
+    const { w, rig, ch } = await ready();
+    const out = tap(rig);
+    rig.board.usb.write(payFrame(rig, ch, newOrder(w).body, 50));
+    rig.board.runUntilIdle(1_000);
+    expect((await rig.info()).get(5)).toBe(1);
+    expect((await rig.outer(CMD.LOG_READ)).status).toBe(ST.OK);
+    // The platform's channel is stop-and-wait, so "another" sealed message here is one a relay made
+    // up: it is refused BUSY before it is unwrapped (not BAD_MAC, no rejected-frame count). The
+    // rig runs 5 s of virtual time per request: three keep us inside the 30 s the UI waits.
+    for (let i = 0; i < 3; i++) {
+      const busy = await rig.sendSealed(null, Uint8Array.from({ length: 60 }, (_, k) => (k * 7 + i) & 0xff));
+      expect(busy.outer).toBe(ST.BUSY);
+      expect(String(busy.body.get(1))).toMatch(/PAY waits for the user/);
+    }
+    // The same as a raw frame: answered BUSY (and cached) while PAY waits; the identical frame
+    // after PAY was answered is executed (the late reply replaced the cache entry).
+    const madeUp = encodeFrame({ version: 1, type: 0, seq: 77, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, new Uint8Array(60).fill(9)]])) });
+    rig.board.usb.write(madeUp);
+    rig.board.runUntilIdle(100);
+    expect(responses(out).filter((x) => x.seq === 77).map((x) => x.status)).toEqual([ST.BUSY]);
+    expect(rig.board.leds()[0]).toBe(true); // the order is still shown
+    rig.press();
+    rig.board.usb.write(madeUp);
+    rig.board.runUntilIdle(100);
+    expect(responses(out).filter((x) => x.seq === 77).map((x) => x.status)).toEqual([ST.BUSY, ST.BAD_MAC]);
+    const late = responses(out).filter((x) => x.seq === 50);
+    expect(late).toHaveLength(1);
+    expect(openInner(ch, late[0]!).status).toBe(ST.OK);
+    // Nothing was unwrapped meanwhile: the counters are as the PAY left them, so the platform's
+    // next message is accepted.
+    const next = await rig.inner(ch, CMD.VERIFY_PIN, new Map([[1, PIN]]));
+    expect(next.status).toBe(ST.OK);
+    expect(next.body.get(1)).toBe(10);
+  });
+
+  it("a channel reopened or closed while PAY waits drops the order: no reply into the new session, nothing written, a new PAY works", async () => {
+    const { w, rig, ch } = await ready();
+    for (const how of ["reopen", "close"] as const) {
+      const out = tap(rig);
+      const atc = (await rig.info()).get(11) as number;
+      const entries = (await readLog(rig)).entries.length;
+      rig.board.usb.write(payFrame(rig, how === "reopen" ? ch : ch2!, newOrder(w).body, 60));
+      rig.board.runUntilIdle(1_000);
+      expect(rig.board.leds()[0]).toBe(true);
+      let fresh: PlatformChannel;
+      if (how === "reopen") fresh = await rig.openChannel(w.identity);
+      else {
+        expect((await rig.outer(CMD.CLOSE)).status).toBe(ST.OK);
+        fresh = await rig.openChannel(w.identity);
+      }
+      expect(rig.board.leds()[0], how).toBe(false); // the order is no longer shown
+      rig.press(); // a press now answers nothing
+      rig.board.advance(31_000);
+      expect(responses(out).filter((x) => x.seq === 60), how).toHaveLength(0);
+      expect((await rig.info()).get(11), how).toBe(atc);
+      expect((await readLog(rig)).entries, how).toHaveLength(entries);
+      const again = await pay(rig, fresh, newOrder(w).body);
+      expect(again.status, how).toBe(ST.OK);
+      expect(again.body.get(1), how).toBe(atc + 1);
+      ch2 = fresh;
+    }
+  });
+  let ch2: PlatformChannel | undefined;
+
+  it("a reboot while PAY waits loses the order and nothing else", async () => {
+    const { w, rig, ch } = await ready();
+    rig.board.usb.write(payFrame(rig, ch, newOrder(w).body, 70));
+    rig.board.runUntilIdle(1_000);
+    expect(rig.board.leds()[0]).toBe(true);
+    await rig.reboot();
+    const info = await rig.info();
+    expect([info.get(5), info.get(9), info.get(11)]).toEqual([1, 10, 0]);
+    expect((await readLog(rig)).entries).toHaveLength(0);
+    expect(rig.board.leds()[0]).toBe(false);
+  });
+});
+
+describe("power cut at every flash write of a payment (release bundle)", () => {
   it("never two authorizations for one order, the ATC never repeats, the log stays verifiable", async () => {
     const w = await world();
     const setup = await CarrierRig.boot();
@@ -316,21 +459,23 @@ describe("power cut at every flash write of a payment (release bundle)", () => {
         carrierId: w.identity.carrierId, orderId: Buffer.from(f.orderId, "hex"), merchantId: Buffer.from(f.merchantId, "hex"), amount: f.amount, currency: f.currency, atc: atcBefore + 1,
       }));
 
-      // Reference run: how many word writes and page erases does PAY_AUTHORIZE make?
+      // Reference run: how many word writes and page erases does the decided PAY make?
       const ref = await CarrierRig.boot({ flashImage: base });
       rigs.push(ref);
       const refCh = await ref.openChannel(w.identity);
-      expect((await ref.inner(refCh, CMD.PAY_BEGIN, b.body)).status).toBe(ST.OK);
-      ref.press();
-      const w0 = ref.board.flash.wordWrites();
-      const e0 = ref.board.flash.erases();
-      const refAuth = await ref.inner(refCh, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]));
+      let writes = 0;
+      let erases = 0;
+      const refAuth = await ref.pay(refCh, b.body, PIN, () => {
+        const w0 = ref.board.flash.wordWrites();
+        const e0 = ref.board.flash.erases();
+        ref.press();
+        writes = ref.board.flash.wordWrites() - w0;
+        erases = ref.board.flash.erases() - e0;
+      });
       expect(refAuth.status).toBe(ST.OK);
       expect(hex(bytesOf(refAuth.body.get(2)))).toBe(expected);
-      const writes = ref.board.flash.wordWrites() - w0;
-      const erases = ref.board.flash.erases() - e0;
       if (writes > 100) rotations++; // an append alone is ~22 words; a rotation rewrites the live records
-      console.log(`payment round ${round}: PAY_AUTHORIZE makes ${writes} flash word writes and ${erases} page erases`);
+      console.log(`payment round ${round}: the decided PAY makes ${writes} flash word writes and ${erases} page erases`);
 
       const cuts: { kind: "word" | "erase"; n: number; partial: string }[] = [];
       for (let n = 0; n < writes; n++) cuts.push({ kind: "word", n, partial: "none" }, { kind: "word", n, partial: "some-bits" });
@@ -339,11 +484,14 @@ describe("power cut at every flash write of a payment (release bundle)", () => {
         const rig = await CarrierRig.boot({ flashImage: base });
         rigs.push(rig);
         const ch = await rig.openChannel(w.identity);
-        expect((await rig.inner(ch, CMD.PAY_BEGIN, b.body)).status).toBe(ST.OK);
-        rig.press();
+        // PAY arrives and waits (nothing written yet); the cut is armed, then the press runs the
+        // PIN try, the commit and the cryptogram until the power goes.
+        rig.board.usb.write(payFrame(rig, ch, b.body, 200));
+        rig.board.runUntilIdle(1_000);
         if (cut.kind === "word") rig.board.cutPowerAfterFlashWrites(cut.n, cut.partial as "none" | "some-bits");
         else rig.board.flash.cutPowerAfterPageErases(cut.n, cut.partial as "some-words");
-        sendAndCut(rig, rig.sealInner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]])));
+        rig.board.clickButton(1, 120);
+        rig.board.runUntilIdle(5_000);
         expect(rig.board.flash.isPowered(), `cut ${cut.kind} ${cut.n} ${cut.partial} did not fire`).toBe(false);
         cutPoints++;
         await rig.reboot();
@@ -377,10 +525,7 @@ describe("power cut at every flash write of a payment (release bundle)", () => {
       expect((await pay(setup, ch, b.body)).status).toBe(ST.OK);
       // 20 B header + keys record (~150 B) + 77 B per entry in a 1,024 B file: the 12th entry rotates.
       for (let i = 0; i < 9; i++) {
-        expect((await setup.inner(ch, CMD.PAY_BEGIN, newOrder(w, 100 + i).body)).status).toBe(ST.OK);
-        setup.board.clickButton(1, 1_500);
-        setup.board.runUntilIdle(1_000);
-        expect((await setup.inner(ch, CMD.PAY_AUTHORIZE, new Map([[1, PIN]]))).status).toBe(ST.PAY_DECLINED);
+        expect((await setup.pay(ch, newOrder(w, 100 + i).body, PIN, "long")).status).toBe(ST.PAY_DECLINED);
       }
     }
     console.log(`payment power-cut campaign: ${cutPoints} cut points (${rotations} of 2 rounds include a log rotation)`);

@@ -15,4 +15,14 @@ export const budgets: Budget[] = [
     where: (r) => r["board"] === "puckjs" && r["command"] === "INFO",
     why: "issue 4: INFO costs <= 30 ms estimated device time on puckjs (steady state; first-after-boot is reported too)",
   },
+  {
+    section: "payment", column: "roundTrips", max: 1,
+    where: (r) => String(r["step"]).startsWith("= authorization"),
+    why: "mission: one round trip per authorization after the secure channel is open (PAY, PROTOCOL.md §7.5)",
+  },
+  {
+    section: "payment", column: "wireBytes", max: 400,
+    where: (r) => String(r["step"]).startsWith("= authorization"),
+    why: "mission: at most 400 bytes on the wire per authorization after the secure channel is open",
+  },
 ];

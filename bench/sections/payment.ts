@@ -1,7 +1,8 @@
 // One online authorization on the carrier (PROTOCOL.md §7.5), measured with the cost model: the
 // release bundle runs on a metered virtual nRF52840 (USB), personalised through the transport
-// session; then the channel open, PAY_BEGIN, the button press and PAY_AUTHORIZE are metered one by
-// one. Device ms are the same counts converted with each profile's calibration (as the device
+// session; then the channel open and the one PAY round trip are metered: the PAY request (order +
+// PIN; checks, trusted UI started, reply deferred) and the user's press (PIN check, ATC + log commit,
+// cryptogram, the sealed late reply), each with its own wire bytes. Device ms are the same counts converted with each profile's calibration (as the device
 // section does for boards without USB); bytes and round trips are what crossed the USB wire.
 import { CarrierRig, CMD, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../../host/src/platform/service.ts";
@@ -86,11 +87,19 @@ export async function paymentRows(): Promise<Row[]> {
     const orderBody: CborMap = new Map<number, Uint8Array | number | string>([
       [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
     ]);
-    const begun = await measure("PAY_BEGIN", 1, () => rig.inner(channel, CMD.PAY_BEGIN, orderBody));
-    if (begun.status !== 0) throw new Error(`bench: PAY_BEGIN failed with status ${begun.status}`);
-    await measure("button press (trusted UI)", 0, async () => rig.press());
-    const auth = await measure("PAY_AUTHORIZE (PIN + ATC + cryptogram + log)", 1, () => rig.inner(channel, CMD.PAY_AUTHORIZE, new Map([[1, PIN]])));
-    if (auth.status !== 0) throw new Error(`bench: PAY_AUTHORIZE failed with status ${auth.status}`);
+    let requestBytes = 0;
+    const payStart = rig.wire.bytes;
+    const auth = await measure("PAY", 1, () => rig.pay(channel, orderBody, PIN, () => {
+      requestBytes = rig.wire.bytes - payStart;
+      rig.press();
+    }));
+    if (auth.status !== 0) throw new Error(`bench: PAY failed with status ${auth.status}`);
+    // One round trip, two device entries: split the PAY step into its request and its decision.
+    const paid = steps.pop()!;
+    steps.push(
+      { name: "PAY request (order + PIN sealed; checks, trusted UI shown, reply deferred)", counts: { request: paid.counts.request, button: undefined, timers: undefined }, wireBytes: requestBytes, roundTrips: 1 },
+      { name: "button press → PIN check, ATC + log commit, cryptogram, sealed late reply", counts: { request: undefined, button: paid.counts.button, timers: paid.counts.timers }, wireBytes: paid.wireBytes - requestBytes, roundTrips: 0 },
+    );
     const settled = platform.authorize({ orderId: order.orderId, carrierId: issued.carrierId, atc: auth.body.get(1) as number, cryptogram: Buffer.from(auth.body.get(2) as Uint8Array).toString("hex") });
     if (settled.amount !== 1234) throw new Error("bench: the platform did not settle the measured authorization");
 

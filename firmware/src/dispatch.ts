@@ -1,6 +1,9 @@
 // Routes a request to its command handler (PROTOCOL.md §7): command id, then state permission,
 // then body decoding, then the handler. No exception escapes: a throwing handler or an
 // unencodable result becomes STATUS_INTERNAL with the device state untouched by the dispatcher.
+// A handler that needs the user (PAY waits for the button, §7.5) answers DEFERRED and completes
+// later through the `late` function it was given; the dispatcher turns that late result into a
+// reply exactly as it would have at once and hands it to the `late` sink of its own caller.
 import { decode, encode, text, type CborMap } from "./codec.ts";
 import {
   ERROR_FIELD_DETAIL, MAX_BODY, STATUS_BAD_ARGUMENT, STATUS_INTERNAL, STATUS_NOT_ALLOWED_IN_STATE, STATUS_OK,
@@ -15,13 +18,24 @@ import { raise } from "./raise.ts";
 // On an error, fields (if any) are added to the error body {1: detail} (e.g. PIN_WRONG's tries left).
 export interface CommandResult { status: number; value?: CborMap; raw?: string; detail?: string; fields?: CborMap }
 
+// Never on the wire: "the reply follows later". One deferred request at a time per dispatcher.
+export const STATUS_DEFERRED = -1;
+export const DEFERRED: CommandResult = { status: STATUS_DEFERRED };
+export const DEFERRED_REPLY: HandlerReply = { status: STATUS_DEFERRED, body: "" };
+
+// Completes a deferred request, always from a later event (a button or timer callback), never from
+// inside run(). null: the request was abandoned (channel reopened, carrier wiped); nothing is sent.
+export type LateResult = (result: CommandResult | null) => void;
+export type LateReply = (reply: HandlerReply | null) => void;
+
 export interface Command {
   id: number;
   name: string;
   // Bit (1 << state) set for every device state in which the command may run.
   allowedStates: number;
-  // body is the request's canonical CBOR, already decoded into args.
-  run(args: CborMap, body: string): CommandResult;
+  // body is the request's canonical CBOR, already decoded into args. A command that returns
+  // DEFERRED must later call late() exactly once.
+  run(args: CborMap, body: string, late: LateResult): CommandResult;
 }
 
 export function ok(value: CborMap): CommandResult {
@@ -61,7 +75,8 @@ export function errorReply(status: number, detail: string, fields?: CborMap): Ha
 // Canonical CBOR of {} (PROTOCOL.md §5).
 const EMPTY_MAP = "\xa0";
 
-export type Dispatcher = (command: number, body: string) => HandlerReply;
+// late receives the reply of a request answered DEFERRED_REPLY (callers that never defer omit it).
+export type Dispatcher = (command: number, body: string, late?: LateReply) => HandlerReply;
 
 export function createDispatcher(commands: Command[], currentState: () => number): Dispatcher {
   const byId: { [id: number]: Command } = {};
@@ -74,8 +89,36 @@ export function createDispatcher(commands: Command[], currentState: () => number
   }
   const internalFallback = errorReply(STATUS_INTERNAL, "internal error");
 
+  function replyOf(c: Command, result: CommandResult): HandlerReply {
+    if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || c.name + " failed", result.fields);
+    const out = result.raw !== undefined ? result.raw : encode(result.value || {});
+    if (out.length > MAX_BODY) return errorReply(STATUS_TOO_LARGE, c.name + " response over " + MAX_BODY + " bytes");
+    return { status: STATUS_OK, body: out };
+  }
+
+  // The one deferred request (set only after its run() returned DEFERRED); one shared function is
+  // handed to every run(), so no closure is allocated per request.
+  let deferredCommand: Command | null = null;
+  let deferredSink: LateReply | null = null;
+  function lateResult(result: CommandResult | null): void {
+    const c = deferredCommand;
+    const sink = deferredSink;
+    if (c === null || sink === null) return; // nothing deferred (or already completed)
+    deferredCommand = null;
+    deferredSink = null;
+    let reply: HandlerReply | null = null;
+    if (result !== null) {
+      try {
+        reply = replyOf(c, result);
+      } catch (e) {
+        reply = internalFallback;
+      }
+    }
+    sink(reply);
+  }
+
   // One flat function: each JS statement costs ~0.2 ms and each call ~0.3 ms on the board.
-  return function (command: number, body: string): HandlerReply {
+  return function (command: number, body: string, late?: LateReply): HandlerReply {
     try {
       const c = byId[command];
       if (c === undefined) return errorReply(STATUS_UNKNOWN_COMMAND, "unknown command");
@@ -91,11 +134,13 @@ export function createDispatcher(commands: Command[], currentState: () => number
         if ((body.charCodeAt(0) & 0xe0) !== 0xa0) return errorReply(STATUS_BAD_ARGUMENT, "body must be a map");
         args = decoded.value as CborMap;
       }
-      const result = c.run(args, body);
-      if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || c.name + " failed", result.fields);
-      const out = result.raw !== undefined ? result.raw : encode(result.value || {});
-      if (out.length > MAX_BODY) return errorReply(STATUS_TOO_LARGE, c.name + " response over " + MAX_BODY + " bytes");
-      return { status: STATUS_OK, body: out };
+      const result = c.run(args, body, lateResult);
+      if (result.status === STATUS_DEFERRED) {
+        deferredCommand = c;
+        deferredSink = late || null;
+        return DEFERRED_REPLY;
+      }
+      return replyOf(c, result);
     } catch (e) {
       try {
         return errorReply(STATUS_INTERNAL, describeThrown(e));

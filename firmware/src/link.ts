@@ -13,6 +13,10 @@ import { chr, readU32be, u32be } from "./store/bytes.ts";
 
 export interface HandlerReply { status: number; body: string }
 
+// handle() answers this (status -1, never on the wire: dispatch.ts STATUS_DEFERRED) when the reply
+// comes later through the `late` function it was given (PROTOCOL.md §8 "Deferred replies").
+const DEFERRED_STATUS = -1;
+
 export interface LinkDeps {
   write(bytes: string): void;
   // Standard CRC-32 of a byte string (E.CRC32 on the board), as an unsigned 32-bit integer.
@@ -20,7 +24,8 @@ export interface LinkDeps {
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
   // Runs one request; must not throw (the dispatcher guarantees it, the link double-checks).
-  handle(command: number, body: string): HandlerReply;
+  // A DEFERRED reply (status -1) is completed later by late(reply), or late(null) if abandoned.
+  handle(command: number, body: string, late: (reply: HandlerReply | null) => void): HandlerReply;
 }
 
 export interface LinkStats {
@@ -30,6 +35,8 @@ export interface LinkStats {
   badHeaders: number;     // false magics dropped for an invalid header
   timeouts: number;       // partial frames dropped after the inactivity timeout
   ignored: number;        // valid frames of the wrong type
+  deferred: number;       // requests whose reply came later (PAY waits for the user)
+  pendingRepeats: number; // retransmissions of a deferred request, ignored while it waits
 }
 
 export interface DeviceLink {
@@ -67,7 +74,11 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
   let cachedSeq = -1;
   let cachedTrailer = "";
   let cachedFrame = "";
-  const stats: LinkStats = { framesHandled: 0, replays: 0, crcErrors: 0, badHeaders: 0, timeouts: 0, ignored: 0 };
+  // §8: the one request whose reply is deferred, keyed like the cache; its reply is cached and sent
+  // when it comes. -1: none.
+  let deferredSeq = -1;
+  let deferredTrailer = "";
+  const stats: LinkStats = { framesHandled: 0, replays: 0, crcErrors: 0, badHeaders: 0, timeouts: 0, ignored: 0, deferred: 0, pendingRepeats: 0 };
   const unsupportedVersionBody = encode(UNSUPPORTED_VERSION_BODY_VALUE);
   const internalErrorBody = encode(errorBody("link: handler threw"));
   const crc32 = deps.crc32;
@@ -87,14 +98,30 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
       write(buildFrame(crc32, TYPE_RESPONSE, seq, STATUS_UNSUPPORTED_VERSION, unsupportedVersionBody));
       return;
     }
+    if (seq === deferredSeq && trailer === deferredTrailer) {
+      // The same request again while its reply waits for the user: not executed twice, and not
+      // answered either; the reply goes out (and into the cache) when it comes.
+      stats.pendingRepeats += 1;
+      return;
+    }
     let reply: HandlerReply;
     try {
-      reply = deps.handle(frame.charCodeAt(5), frame.substr(HEADER_BYTES, covered - HEADER_BYTES));
+      reply = deps.handle(frame.charCodeAt(5), frame.substr(HEADER_BYTES, covered - HEADER_BYTES), lateReply);
     } catch (e) {
       reply = { status: STATUS_INTERNAL, body: internalErrorBody };
     }
     stats.framesHandled += 1;
-    // Cache before writing: if the write is lost, the retransmission is served from the cache.
+    if (reply.status === DEFERRED_STATUS) {
+      stats.deferred += 1;
+      deferredSeq = seq;
+      deferredTrailer = trailer;
+      return;
+    }
+    send(seq, trailer, reply);
+  }
+
+  // Cache before writing: if the write is lost, the retransmission is served from the cache.
+  function send(seq: number, trailer: string, reply: HandlerReply): void {
     const body = reply.body;
     const n = body.length;
     const out = RESPONSE_HEAD + chr(seq, reply.status, n >> 8, n & 255) + body;
@@ -103,6 +130,20 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
     cachedTrailer = trailer;
     cachedFrame = out + u32be(c);
     write(cachedFrame);
+  }
+
+  // The late reply of the deferred request, from a button or timer callback: framed with the
+  // request's seq, cached under its key, sent. Nothing escapes into Espruino's event loop.
+  function lateReply(reply: HandlerReply | null): void {
+    const seq = deferredSeq;
+    if (seq < 0) return;
+    deferredSeq = -1;
+    if (reply === null) return; // abandoned: no reply will ever come for that request
+    try {
+      send(seq, deferredTrailer, reply);
+    } catch (e) {
+      // only a failing write or crc32 gets here; the host retransmits and meets the cache or a re-run
+    }
   }
 
   // §3.3 steps 1-6; returns when the buffer holds no complete candidate frame. Written flat, with

@@ -23,7 +23,6 @@ import {
 } from "./perso/transport.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
-import { CMD_CHANNEL_MESSAGE } from "./channel/constants.ts";
 import { createPaymentApplet } from "./applets/qr-payment.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
@@ -68,15 +67,15 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   }
 
   const channel = createCarrierChannel(prims, identity, { now: nowMs });
-  const payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims });
   // A session must not outlive the identity it was opened with: closed after the sealed reply.
   let closeAfterReply = false;
+  let payment: ReturnType<typeof createPaymentApplet> | null = null;
 
   // After any command that can destroy the carrier: its application keys and log go too.
   function purgeIfDestroyed(): void {
     if (carrier.state() !== STATE_DESTROYED) return;
     closeAfterReply = true;
-    payment.reset();
+    if (payment !== null) payment.reset();
     if (!store.isEmpty()) {
       store.eraseAll();
       runMaintenance(env, 0, true);
@@ -84,9 +83,9 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   }
   function guarded(c: Command): Command {
     const run = c.run;
-    c.run = function (args, body) {
+    c.run = function (args, body, late) {
       try {
-        return run(args, body);
+        return run(args, body, late);
       } finally {
         purgeIfDestroyed();
       }
@@ -94,40 +93,32 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     return c;
   }
 
+  // PAY checks the PIN only once the user decided, in a later callback: it purges by itself.
+  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims }, purgeIfDestroyed);
   const paymentCommands = payment.commands();
   const inner = createDispatcher([
     guarded(createVerifyPinCommand(carrier)),
     guarded(createChangePinCommand(carrier)),
     paymentCommands[0]!,
-    guarded(paymentCommands[1]!),
     createPersonaliseCommand({
       carrier: carrier, store: store,
       onPersonalised: function () {
         closeAfterReply = true;
-        payment.reset();
+        payment!.reset();
         lockConsole();
       },
     }),
   ], carrier.state);
 
-  const channelCommands = createChannelCommands(channel, inner);
-  for (let i = 0; i < channelCommands.length; i++) {
-    const c = channelCommands[i]!;
-    // DESTROYED carriers answer with their transport identity, so PERSONALISE can revive them.
-    c.allowedStates = ALL_STATES_MASK;
-    if (c.id === CMD_CHANNEL_MESSAGE) {
-      const run = c.run;
-      c.run = function (args, body) {
-        const r = run(args, body);
-        if (closeAfterReply) {
-          closeAfterReply = false;
-          channel.close();
-        }
-        return r;
-      };
+  const channelCommands = createChannelCommands(channel, inner, function () {
+    if (closeAfterReply) {
+      closeAfterReply = false;
+      channel.close();
     }
-  }
-  const commands = [guarded(createWipeCommand(carrier)), paymentCommands[2]!].concat(channelCommands);
+  }, payment.cancel);
+  // DESTROYED carriers answer with their transport identity, so PERSONALISE can revive them.
+  for (let i = 0; i < channelCommands.length; i++) channelCommands[i]!.allowedStates = ALL_STATES_MASK;
+  const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!].concat(channelCommands);
   return { commands: commands, state: carrier.state, carrier: carrier, store: store };
 }
 

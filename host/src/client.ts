@@ -1,6 +1,6 @@
 import type { Transport, TransportOptions } from "./transport/types.ts";
 import { parsePort } from "./transport/index.ts";
-import { HostLink, MAX_BODY, type FrameTraceEvent, type LinkResponse } from "./link.ts";
+import { HostLink, MAX_BODY, type FrameTraceEvent, type LinkResponse, type RequestOptions } from "./link.ts";
 import { decodeCbor, encodeCbor, CborError, type CborMap, type CborValue } from "./codec.ts";
 import { Command, Status, STATUS_ADVICE, commandName, statusFamily, statusName } from "./status.ts";
 import { CarrierSession, type SessionKeyInfo } from "./flows/session.ts";
@@ -175,7 +175,7 @@ export class KeyCarrier {
    * Sends any command with a CBOR map body and returns the OK response map; a non-OK status
    * throws the DeviceError subclass for its family. The building block for future commands.
    */
-  async request(command: number, body: CborMap = new Map(), opts: { extraTimeoutMs?: number } = {}): Promise<CborMap> {
+  async request(command: number, body: CborMap = new Map(), opts: RequestOptions = {}): Promise<CborMap> {
     let bytes: Uint8Array;
     try {
       bytes = encodeCbor(body);

@@ -135,7 +135,7 @@ async function main(): Promise<number> {
     writeFileSync(png, await renderQrPng(code.code));
     note(`merchant ${merchant.merchantId} (${merchant.name}) asks ${code.display}; code ${code.code}`);
 
-    step("pay: platform validates → order sealed to the carrier → button press → PIN sealed → cryptogram → settle");
+    step("pay: platform validates → order + PIN sealed to the carrier in one PAY → button press → cryptogram → settle");
     const running = platform;
     const paymentPlatform: PaymentPlatform = {
       validatePaymentCode: (c) => http.validatePaymentCode(c),
@@ -147,9 +147,9 @@ async function main(): Promise<number> {
     const controlPort = emu.control.port;
     const paid = await pay(kc, paymentPlatform, code.code, {
       pin,
-      confirm: async () => {
-        note("pressing the carrier's button (short press) through the control port");
-        await pressVirtualButton(controlPort);
+      confirm: async (signal) => {
+        note("pressing the carrier's button (short press) through the control port once it shows the order");
+        await pressVirtualButton(controlPort, 100, signal);
       },
       onStep: note,
     });

@@ -22,6 +22,23 @@ export const PARTIAL_FRAME_TIMEOUT_MS = 500;
 /** §8: base per-request timeout and retransmission count. */
 export const DEFAULT_TIMEOUT_MS = 1000;
 export const DEFAULT_RETRIES = 3;
+/** §8: with a per-call deadline, the wait between retransmissions doubles up to this. */
+export const MAX_RETRANSMIT_INTERVAL_MS = 8000;
+
+/** Per-call options of `HostLink.request`. */
+export interface RequestOptions {
+  /** Added to the link's base timeout for this command's expected device time. */
+  extraTimeoutMs?: number;
+  /**
+   * For a command whose reply may be deferred (PAY waits for the user, PROTOCOL.md §7.5): keep
+   * waiting up to this many ms in total. Retransmissions of the identical frame then back off
+   * (base + extra, doubling, at most MAX_RETRANSMIT_INTERVAL_MS) instead of counting `retries`:
+   * the device ignores them while the reply waits and answers the first one after it from its cache.
+   */
+  deadlineMs?: number;
+  /** Called once the first transmission was written (e.g. to tell the user to press the button). */
+  onSent?: () => void;
+}
 
 export interface Frame {
   version: number;
@@ -241,22 +258,29 @@ export class HostLink {
    * serialised (stop-and-wait). Rejects with TimeoutError after 1 + retries unanswered
    * transmissions, or TransportError when the pipe fails.
    */
-  request(command: number, body: Uint8Array, opts: { extraTimeoutMs?: number } = {}): Promise<LinkResponse> {
+  request(command: number, body: Uint8Array, opts: RequestOptions = {}): Promise<LinkResponse> {
     assertByte("command", command);
     if (body.length > MAX_BODY) return Promise.reject(new ArgumentError(`request body is ${body.length} bytes; at most ${MAX_BODY} allowed`));
-    const run = this.queue.then(() => this.exchange(command, body, opts.extraTimeoutMs ?? 0));
+    if (opts.deadlineMs !== undefined && !(Number.isInteger(opts.deadlineMs) && opts.deadlineMs > 0)) {
+      return Promise.reject(new ArgumentError(`deadlineMs must be a positive integer, got ${opts.deadlineMs}`));
+    }
+    const run = this.queue.then(() => this.exchange(command, body, opts));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async exchange(command: number, body: Uint8Array, extraMs: number): Promise<LinkResponse> {
+  private async exchange(command: number, body: Uint8Array, opts: RequestOptions): Promise<LinkResponse> {
     if (this.closedCause) throw this.closedCause;
     const seq = this.nextSeq;
     this.nextSeq = (this.nextSeq + 1) & 0xff;
     const frame: Frame = { version: PROTOCOL_MAJOR, type: FRAME_REQUEST, seq, code: command, body };
     const bytes = encodeFrame(frame);
-    const waitMs = this.timeoutMs + extraMs;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
+    const firstWaitMs = this.timeoutMs + (opts.extraTimeoutMs ?? 0);
+    const started = Date.now();
+    const deadline = opts.deadlineMs === undefined ? undefined : started + opts.deadlineMs;
+    let waitMs = deadline === undefined ? firstWaitMs : Math.min(firstWaitMs, opts.deadlineMs!);
+    let attempt = 0;
+    for (;; attempt++) {
       const answer = new Promise<Frame>((resolve, reject) => {
         this.pending = { seq, resolve, reject };
       });
@@ -269,6 +293,7 @@ export class HostLink {
       try {
         this.trace({ kind: "tx", frame, bytes, attempt });
         await this.transport.write(bytes);
+        if (attempt === 0) opts.onSent?.();
         const got = await Promise.race([answer, timeout]);
         if (got !== "timeout") return { status: got.code, body: got.body, seq, attempts: attempt + 1 };
         this.trace({ kind: "timeout", seq, attempt, waitedMs: waitMs });
@@ -276,11 +301,19 @@ export class HostLink {
         clearTimeout(timer);
         this.pending = undefined;
       }
+      if (deadline === undefined) {
+        if (attempt >= this.retries) break;
+      } else {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        waitMs = Math.min(waitMs * 2, MAX_RETRANSMIT_INTERVAL_MS, left);
+      }
     }
-    const tries = this.retries + 1;
+    const tries = attempt + 1;
+    const how = deadline === undefined ? `of ${waitMs} ms each` : `over ${Date.now() - started} ms`;
     throw new TimeoutError(
       `no response from ${this.transport.description} to ${COMMAND_NAMES[command] ?? `command 0x${command.toString(16)}`} ` +
-        `(seq ${seq}) after ${tries} transmission${tries > 1 ? "s" : ""} of ${waitMs} ms each — ` +
+        `(seq ${seq}) after ${tries} transmission${tries > 1 ? "s" : ""} ${how} — ` +
         "is it a KeyCarrier running its firmware (not the bare REPL) on this port? Try --verbose to see the bytes, or a longer --timeout",
     );
   }

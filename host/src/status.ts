@@ -19,9 +19,7 @@ export const Status = {
   CHANNEL_AUTH_FAILED: 0x31,
   CHANNEL_BAD_MAC: 0x32,
   CHANNEL_BAD_COUNTER: 0x33,
-  PAY_PENDING: 0x40,
   PAY_DECLINED: 0x41,
-  PAY_NO_ORDER: 0x42,
   PAY_OVER_LIMIT: 0x43,
 } as const;
 
@@ -36,15 +34,14 @@ export const Command = {
   CHANNEL_CONFIRM: 0x31,
   CHANNEL_MESSAGE: 0x32,
   CHANNEL_CLOSE: 0x33,
-  PAY_BEGIN: 0x40,
-  PAY_AUTHORIZE: 0x41,
+  PAY: 0x40,
   LOG_READ: 0x42,
   PERSONALISE: 0x60,
 } as const;
 
 const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Command).map(([name, code]) => [code, name]));
 
-/** `PAY_BEGIN`, or `command 0x5e` for an id this host does not know. */
+/** `PAY`, or `command 0x5e` for an id this host does not know. */
 export function commandName(command: number): string {
   return COMMAND_NAMES[command] ?? `command 0x${command.toString(16)}`;
 }
@@ -77,7 +74,7 @@ export const STATUS_ADVICE: Record<number, string> = {
   [Status.NOT_ALLOWED_IN_STATE]: "the device's state does not allow this command — check `keycarrier info` for the state",
   [Status.BAD_ARGUMENT]: "a request field was missing, unknown or out of range — check the arguments",
   [Status.TOO_LARGE]: "the request or its answer is over a size limit — send less per request",
-  [Status.BUSY]: "the device is busy with another request — retry in a moment",
+  [Status.BUSY]: "the device is busy with another request (a PAY waiting for the button, or the PIN lockout) — retry in a moment",
   [Status.INTERNAL]: "the device failed internally; its state did not change — retry, and report it if it persists",
   [Status.UNSUPPORTED_VERSION]: "the device speaks a different protocol major version — update the host or the firmware",
   [Status.PIN_WRONG]: "the PIN is wrong; each wrong PIN spends a try, and the last try destroys the carrier",
@@ -89,8 +86,6 @@ export const STATUS_ADVICE: Record<number, string> = {
   [Status.CHANNEL_AUTH_FAILED]: "the secure channel handshake failed — wrong platform or carrier keys, or the nonces were altered",
   [Status.CHANNEL_BAD_MAC]: "a sealed message was altered or truncated in transit — resend the genuine frame",
   [Status.CHANNEL_BAD_COUNTER]: "a sealed message was replayed or reordered — the host relayed stale traffic",
-  [Status.PAY_PENDING]: "the carrier waits for the button press — press it, then ask again",
   [Status.PAY_DECLINED]: "the payment was declined on the carrier (long press, or no press within 30 s)",
-  [Status.PAY_NO_ORDER]: "the carrier has no pending order (rebooted, or already decided); start the payment again",
   [Status.PAY_OVER_LIMIT]: "the amount is over the per-payment limit installed at personalisation",
 };

@@ -1,29 +1,30 @@
-// The QR-payment authorization applet (PROTOCOL.md §7.5, §7.6): PAY_BEGIN and PAY_AUTHORIZE run
-// inside the secure channel; LOG_READ is an outer command. Order of durable effects per
-// authorization: PIN try (carrier.verifyPin: spent before the comparison) → one record holding the
-// new ATC and its log entry → only then the cryptogram. An order already authorized (found in the
-// kept log) is answered with its original ATC and cryptogram: never a second authorization.
-import { ok, refuse, refuseWith, unknownField, type Command } from "../dispatch.ts";
+// The QR-payment authorization applet (PROTOCOL.md §7.5, §7.6): PAY runs inside the secure channel;
+// LOG_READ is an outer command. PAY carries order and PIN in one request: what can be checked at
+// once is answered at once; otherwise the trusted UI asks the user and the reply is DEFERRED until
+// the user decided. Order of durable effects per authorization: PIN try (carrier.verifyPin: spent
+// before the comparison) → one record holding the new ATC and its log entry → only then the
+// cryptogram. An order already authorized (found in the kept log) is answered with its original
+// ATC and cryptogram: never a second authorization. Nothing is written before the user decided, so
+// a reboot while PAY waits loses the order and nothing else.
+import { DEFERRED, ok, refuse, refuseWith, unknownField, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
 import { isText, type CborMap, type CborValue } from "../codec.ts";
-import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_OK } from "../protocol.ts";
-import { STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
+import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_OK } from "../protocol.ts";
+import { STATUS_PIN_BAD_FORMAT, STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
+import { isValidPin } from "../security/pin.ts";
 import { isStoreFull } from "../store/ports.ts";
 import type { Carrier } from "../security/carrier.ts";
 import { createCryptogramSigner, type CryptogramSigner } from "../channel/cryptogram.ts";
 import type { CryptoPrimitives } from "../crypto/primitives.ts";
 import type { AppStore } from "../perso/app-store.ts";
-import { amountClass, CONFIRM_TIMEOUT_MS, DECISION_CONFIRMED, DECISION_DECLINED, DECISION_PENDING, type TrustedUi } from "../ui/confirm.ts";
+import { amountClass, DECISION_CONFIRMED, type TrustedUi } from "../ui/confirm.ts";
 import {
   chainNext, encodeEntry, entryOrderKey, entryResult, orderKey, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
 } from "./tx-log.ts";
 import { raise } from "../raise.ts";
 
-export const CMD_PAY_BEGIN = 0x40;
-export const CMD_PAY_AUTHORIZE = 0x41;
+export const CMD_PAY = 0x40;
 export const CMD_LOG_READ = 0x42;
-export const STATUS_PAY_PENDING = 0x40;
 export const STATUS_PAY_DECLINED = 0x41;
-export const STATUS_PAY_NO_ORDER = 0x42;
 export const STATUS_PAY_OVER_LIMIT = 0x43;
 export const LOG_READ_MAX_BYTES = 400;
 const MAX_AMOUNT = 9007199254740991;
@@ -40,8 +41,10 @@ export interface PaymentApplet {
   commands(): Command[];
   // hash after the newest kept entry (h_0 when the log is empty)
   head(): string;
-  // forget RAM state (after a wipe)
+  // forget RAM state (after a wipe); a PAY waiting for the user is abandoned (no reply)
   reset(): void;
+  // abandon a PAY waiting for the user (channel closed or reopened): LEDs off, nothing written, no reply
+  cancel(): void;
 }
 
 // 16 bytes per id (the platform uses 12 and 4): LOG_RING entries plus the one a rotation is
@@ -53,7 +56,7 @@ function idField(v: CborValue | undefined): string | undefined {
 }
 
 function parseOrder(args: CborMap): Order | string {
-  if (unknownField(args, [1, 2, 3, 4]) >= 0) return "PAY_BEGIN takes only fields 1-4";
+  if (unknownField(args, [1, 2, 3, 4, 5]) >= 0) return "PAY takes only fields 1-5";
   const orderId = idField(args[1]);
   const merchantId = idField(args[2]);
   if (orderId === undefined || merchantId === undefined) return "ids (1, 2) must be 1-" + MAX_ID_BYTES + " bytes";
@@ -64,12 +67,17 @@ function parseOrder(args: CborMap): Order | string {
   return { orderId: orderId, merchantId: merchantId, amount: amount, currency: cur.tstr };
 }
 
-export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
+// afterPinCheck runs right after the PIN check of a decided PAY (main.ts: purge a carrier the 10th
+// wrong PIN destroyed); a parameter rather than a deps property because parameter names are minified.
+export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => void): PaymentApplet {
   const carrier = deps.carrier;
   const store = deps.store;
   const ui = deps.ui;
   const sha256 = function (s: string): string { return deps.prims.sha256(s); };
+  // The PAY waiting for the user: its order, PIN and completion. At most one.
   let pending: Order | null = null;
+  let pendingPin = "";
+  let pendingLate: LateResult | null = null;
   let signer: CryptogramSigner | null = null;
   let cachedHead: string | null = null;
 
@@ -119,67 +127,82 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
   }
 
   const personalisedOnly = 1 << STATE_PERSONALISED;
-  const begin: Command = {
-    id: CMD_PAY_BEGIN, name: "PAY_BEGIN", allowedStates: personalisedOnly,
-    run: function (args: CborMap) {
+
+  // What the user's decision leads to (runs in the button or timer callback that decided).
+  function settle(o: Order, pin: string, decision: number): CommandResult {
+    if (decision !== DECISION_CONFIRMED) {
+      appendEntry(RESULT_DECLINED, o);
+      return refuse(STATUS_PAY_DECLINED, "declined on the carrier");
+    }
+    const v = carrier.verifyPin(pin);
+    if (afterPinCheck !== undefined) afterPinCheck();
+    if (v.status !== STATUS_OK) {
+      if (v.status !== STATUS_PIN_WRONG) return refuse(v.status, v.detail);
+      const f: CborMap = {};
+      f[2] = v.triesLeft;
+      return refuseWith(v.status, v.detail, f);
+    }
+    let atc = earlierAuthorization(o);
+    if (atc === 0) {
+      try {
+        atc = appendEntry(RESULT_AUTHORIZED, o);
+      } catch (e) {
+        if (!isStoreFull(e)) throw e;
+        return refuse(STATUS_STORAGE_FULL, "storage full, nothing authorized: " + e.reason);
+      }
+    }
+    return ok(authorized(o, atc));
+  }
+
+  function decided(decision: number): void {
+    const o = pending;
+    const late = pendingLate;
+    const pin = pendingPin;
+    pending = null;
+    pendingLate = null;
+    pendingPin = "";
+    if (o === null || late === null) return;
+    let result: CommandResult;
+    try {
+      result = settle(o, pin, decision);
+    } catch (e) {
+      result = refuse(STATUS_INTERNAL, "PAY failed");
+    }
+    try {
+      late(result);
+    } catch (e) {
+      // runs in a button or timer callback: nothing may escape into Espruino's event loop
+    }
+  }
+
+  function cancel(): void {
+    const late = pendingLate;
+    pending = null;
+    pendingLate = null;
+    pendingPin = "";
+    ui.reset();
+    if (late !== null) late(null);
+  }
+
+  const pay: Command = {
+    id: CMD_PAY, name: "PAY", allowedStates: personalisedOnly,
+    run: function (args: CborMap, _body: string, late: LateResult) {
       const o = parseOrder(args);
       if (typeof o === "string") return refuse(STATUS_BAD_ARGUMENT, o);
+      const pin = args[5];
+      if (pin === undefined || pin === null || !isText(pin)) return refuse(STATUS_BAD_ARGUMENT, "PIN (5) must be text");
+      if (!isValidPin(pin.tstr)) return refuse(STATUS_PIN_BAD_FORMAT, "PIN must be 4-12 digits");
       const k = store.keys();
       if (k === undefined) raise("payment: no keys record");
       if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "amount over the limit of " + k.maxAmount);
+      if (pending !== null) return refuse(STATUS_BUSY, "PAY waits for the user");
+      const wait = carrier.retryAfterMs();
+      if (wait > 0) return refuse(STATUS_BUSY, "PIN locked out; retry after " + Math.ceil(wait) + " ms");
       pending = o;
-      const cls = amountClass(o.amount);
-      ui.ask(cls);
-      const m: CborMap = {};
-      m[1] = CONFIRM_TIMEOUT_MS;
-      m[2] = cls;
-      return ok(m);
-    },
-  };
-
-  const authorize: Command = {
-    id: CMD_PAY_AUTHORIZE, name: "PAY_AUTHORIZE", allowedStates: personalisedOnly,
-    run: function (args: CborMap) {
-      if (unknownField(args, [1]) >= 0) return refuse(STATUS_BAD_ARGUMENT, "PAY_AUTHORIZE takes only field 1");
-      const pin = args[1];
-      if (pin === undefined || pin === null || !isText(pin)) return refuse(STATUS_BAD_ARGUMENT, "PIN (1) must be text");
-      const o = pending;
-      if (o === null) return refuse(STATUS_PAY_NO_ORDER, "no order: send PAY_BEGIN first");
-      const d = ui.decision();
-      if (d === DECISION_PENDING) return refuse(STATUS_PAY_PENDING, "waiting for the button");
-      if (d === DECISION_DECLINED) {
-        pending = null;
-        ui.reset();
-        appendEntry(RESULT_DECLINED, o);
-        return refuse(STATUS_PAY_DECLINED, "declined on the carrier");
-      }
-      if (d !== DECISION_CONFIRMED) return refuse(STATUS_PAY_NO_ORDER, "order no longer shown");
-      const v = carrier.verifyPin(pin.tstr);
-      if (v.status !== STATUS_OK) {
-        if (v.status === STATUS_PIN_WRONG) {
-          const f: CborMap = {};
-          f[2] = v.triesLeft;
-          return refuseWith(v.status, v.detail, f);
-        }
-        if (carrier.state() !== STATE_PERSONALISED) {
-          pending = null;
-          ui.reset();
-        }
-        return refuse(v.status, v.detail);
-      }
-      pending = null;
-      ui.reset();
-      const earlier = earlierAuthorization(o);
-      let atc = earlier;
-      if (atc === 0) {
-        try {
-          atc = appendEntry(RESULT_AUTHORIZED, o);
-        } catch (e) {
-          if (!isStoreFull(e)) throw e;
-          return refuse(STATUS_STORAGE_FULL, "storage full, nothing authorized: " + e.reason);
-        }
-      }
-      return ok(authorized(o, atc));
+      pendingPin = pin.tstr;
+      pendingLate = late;
+      ui.ask(amountClass(o.amount), decided);
+      return DEFERRED;
     },
   };
 
@@ -210,14 +233,14 @@ export function createPaymentApplet(deps: PaymentDeps): PaymentApplet {
 
   return {
     commands: function () {
-      return [begin, authorize, logRead];
+      return [pay, logRead];
     },
     head: head,
     reset: function () {
-      pending = null;
+      cancel();
       signer = null;
       cachedHead = null;
-      ui.reset();
     },
+    cancel: cancel,
   };
 }

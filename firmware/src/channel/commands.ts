@@ -2,13 +2,23 @@
 // CHANNEL_CLOSE. CHANNEL_MESSAGE unwraps an inner request (command id ‖ CBOR body), hands it to the
 // inner dispatcher (the commands that only run inside the channel: PIN, payments, personalisation)
 // and seals its reply (status ‖ CBOR body) under the same counter.
-import { errorReply, ok, okRaw, refuse, unknownField, type Command, type Dispatcher } from "../dispatch.ts";
+// A deferred inner reply (PAY waits for the user, PROTOCOL.md §7.5) is sealed when it comes, under
+// the counter of the request it answers: while it waits no other CHANNEL_MESSAGE is unwrapped (BUSY,
+// the channel's counters untouched), and OPEN/CONFIRM/CLOSE abandon it first (`abandon`), so a
+// late reply can never be sealed into another session.
+import {
+  DEFERRED, errorReply, ok, okRaw, refuse, STATUS_DEFERRED, unknownField, type Command, type Dispatcher,
+  type LateResult,
+} from "../dispatch.ts";
 import type { CborMap } from "../codec.ts";
-import { STATE_BLANK, STATE_LOCKED, STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_TOO_LARGE } from "../protocol.ts";
+import {
+  STATE_BLANK, STATE_LOCKED, STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_TOO_LARGE,
+} from "../protocol.ts";
 import type { CarrierChannel } from "./channel.ts";
+import type { HandlerReply } from "../link.ts";
 import {
   CMD_CHANNEL_CLOSE, CMD_CHANNEL_CONFIRM, CMD_CHANNEL_MESSAGE, CMD_CHANNEL_OPEN, MAX_PLAINTEXT_BYTES, MAX_SEALED_BYTES,
-  NONCE_BYTES, PROOF_BYTES,
+  NONCE_BYTES, PROOF_BYTES, STATUS_CHANNEL_NOT_OPEN,
 } from "./constants.ts";
 import { chr } from "../store/bytes.ts";
 
@@ -32,11 +42,64 @@ export function sealedBody(sealed: string): string {
   return (n < 256 ? "\xa1\x01\x58" + chr(n) : "\xa1\x01\x59" + chr(n >> 8, n & 255)) + sealed;
 }
 
-export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher): Command[] {
+// afterReply runs after every sealed reply, at once or late (main.ts closes a session that must not
+// outlive it). abandon drops the inner request whose reply is deferred (the payment applet's
+// cancel): it completes it with late(null), or not at all. Plain parameters, not an options object:
+// parameter names are minified, property names are not.
+export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher, afterReply?: () => void, abandon?: () => void): Command[] {
+  // The outer completion of the CHANNEL_MESSAGE whose inner reply is deferred; null: none waits.
+  let deferredOuter: LateResult | null = null;
+
+  function seal(reply: HandlerReply): string {
+    let answer = chr(reply.status) + reply.body;
+    if (answer.length > MAX_PLAINTEXT_BYTES) {
+      const tooLarge = errorReply(STATUS_TOO_LARGE, "reply over " + MAX_PLAINTEXT_BYTES + " bytes does not fit the channel");
+      answer = chr(tooLarge.status) + tooLarge.body;
+    }
+    return sealedBody(channel.wrap(answer));
+  }
+
+  // The inner dispatcher's late reply: sealed under the waiting request's counter, if the session
+  // it was accepted in is still the open one.
+  function innerLate(reply: HandlerReply | null): void {
+    const outer = deferredOuter;
+    deferredOuter = null;
+    if (outer === null) return;
+    if (reply === null) {
+      outer(null);
+      return;
+    }
+    if (!channel.isOpen()) {
+      // Only the 15-minute session lifetime can end it here (OPEN/CONFIRM/CLOSE abandon first).
+      outer(refuse(STATUS_CHANNEL_NOT_OPEN, "session ended during PAY"));
+      return;
+    }
+    let sealed: string;
+    try {
+      sealed = seal(reply);
+    } catch (e) {
+      outer(refuse(STATUS_INTERNAL, "seal failed"));
+      return;
+    }
+    outer(okRaw(sealed));
+    if (afterReply !== undefined) afterReply();
+  }
+
+  // OPEN, CONFIRM and CLOSE change the session: a reply still waiting for the user is dropped.
+  function abandonDeferred(): void {
+    if (deferredOuter === null) return;
+    if (abandon !== undefined) abandon();
+    // if the hook did not complete it, drop it here
+    const outer = deferredOuter;
+    deferredOuter = null;
+    if (outer !== null) outer(null);
+  }
+
   return [
     {
       id: CMD_CHANNEL_OPEN, name: "CHANNEL_OPEN", allowedStates: CHANNEL_STATES_MASK,
       run: function (args: CborMap) {
+        abandonDeferred();
         const nonce = unknownField(args, [1]) < 0 ? bytesField(args, NONCE_BYTES) : undefined;
         if (nonce === undefined) return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_OPEN takes {1: " + NONCE_BYTES + "-byte nonce}");
         const r = channel.open(nonce);
@@ -51,6 +114,7 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
     {
       id: CMD_CHANNEL_CONFIRM, name: "CHANNEL_CONFIRM", allowedStates: CHANNEL_STATES_MASK,
       run: function (args: CborMap) {
+        abandonDeferred();
         const proof = unknownField(args, [1]) < 0 ? bytesField(args, PROOF_BYTES) : undefined;
         if (proof === undefined) {
           channel.close();
@@ -62,25 +126,29 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
     },
     {
       id: CMD_CHANNEL_MESSAGE, name: "CHANNEL_MESSAGE", allowedStates: CHANNEL_STATES_MASK,
-      run: function (args: CborMap) {
+      run: function (args: CborMap, _body: string, late: LateResult) {
         const sealed = args[1];
         if (unknownField(args, [1]) >= 0 || typeof sealed !== "string") return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_MESSAGE takes {1: bytes}");
         if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "sealed message over " + MAX_SEALED_BYTES + " bytes");
+        // Not unwrapped while a reply waits: its counter is the one the late reply is sealed under.
+        if (deferredOuter !== null) return refuse(STATUS_BUSY, "PAY waits for the user");
         const r = channel.unwrap(sealed);
         if (r.status !== 0) return refuse(r.status, r.detail || "channel message rejected");
         const plaintext = r.plaintext!;
-        const reply = inner(plaintext.charCodeAt(0), plaintext.substr(1));
-        let answer = chr(reply.status) + reply.body;
-        if (answer.length > MAX_PLAINTEXT_BYTES) {
-          const tooLarge = errorReply(STATUS_TOO_LARGE, "reply over " + MAX_PLAINTEXT_BYTES + " bytes does not fit the channel");
-          answer = chr(tooLarge.status) + tooLarge.body;
+        const reply = inner(plaintext.charCodeAt(0), plaintext.substr(1), innerLate);
+        if (reply.status === STATUS_DEFERRED) {
+          deferredOuter = late;
+          return DEFERRED;
         }
-        return okRaw(sealedBody(channel.wrap(answer)));
+        const out = okRaw(seal(reply));
+        if (afterReply !== undefined) afterReply();
+        return out;
       },
     },
     {
       id: CMD_CHANNEL_CLOSE, name: "CHANNEL_CLOSE", allowedStates: CHANNEL_STATES_MASK,
       run: function (args: CborMap) {
+        abandonDeferred();
         channel.close();
         return unknownField(args, []) >= 0 ? refuse(STATUS_BAD_ARGUMENT, "CHANNEL_CLOSE takes {}") : okRaw(EMPTY_MAP);
       },

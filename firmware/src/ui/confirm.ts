@@ -1,6 +1,8 @@
 // The trusted UI (PROTOCOL.md §7.7): the carrier's own LEDs ask "confirm?" and show the amount
 // class; BTN1 answers. Short press (released < LONG_PRESS_MS) confirms; a long press or silence for
 // TIMEOUT_MS declines. Everything runs from timer and button callbacks: nothing ever blocks the link.
+// The decision is reported once, to the listener given to ask(), from that timer or button callback
+// (never from inside ask()); reset() and a new ask() cancel silently.
 export const DECISION_NONE = 0;     // nothing asked
 export const DECISION_PENDING = 1;  // asked, no answer yet
 export const DECISION_CONFIRMED = 2;
@@ -20,7 +22,7 @@ export interface UiPorts {
 }
 
 export interface TrustedUi {
-  ask(amountClass: number): void;
+  ask(amountClass: number, onDecision?: (decision: number) => void): void;
   decision(): number;
   // the decision is consumed: back to DECISION_NONE, LEDs off
   reset(): void;
@@ -41,6 +43,7 @@ export function createTrustedUi(ports: UiPorts, timeoutMs?: number): TrustedUi {
   let askedAt = 0;
   let downAt = -1;
   let timer: unknown = null;
+  let listener: ((decision: number) => void) | null = null;
 
   function stop(d: number): void {
     decision = d;
@@ -50,11 +53,19 @@ export function createTrustedUi(ports: UiPorts, timeoutMs?: number): TrustedUi {
     ports.setLed(2, false);
   }
 
+  // The user decided (button or timeout): LEDs off, then the one listener hears it.
+  function decide(d: number): void {
+    stop(d);
+    const l = listener;
+    listener = null;
+    if (l !== null) l(d);
+  }
+
   function tick(): void {
     timer = null;
     if (decision !== DECISION_PENDING) return;
     if (ports.now() - askedAt >= timeout) {
-      stop(DECISION_DECLINED);
+      decide(DECISION_DECLINED);
       return;
     }
     step = (step + 1) % BLINK_CYCLE_STEPS;
@@ -63,8 +74,9 @@ export function createTrustedUi(ports: UiPorts, timeoutMs?: number): TrustedUi {
   }
 
   return {
-    ask: function (cls: number) {
+    ask: function (cls: number, onDecision?: (decision: number) => void) {
       stop(DECISION_PENDING);
+      listener = onDecision || null;
       blinks = cls + 1;
       step = 0;
       askedAt = ports.now();
@@ -77,6 +89,7 @@ export function createTrustedUi(ports: UiPorts, timeoutMs?: number): TrustedUi {
       return decision;
     },
     reset: function () {
+      listener = null;
       stop(DECISION_NONE);
     },
     buttonDown: function () {
@@ -86,7 +99,7 @@ export function createTrustedUi(ports: UiPorts, timeoutMs?: number): TrustedUi {
       if (decision !== DECISION_PENDING || downAt < 0) return;
       const held = ports.now() - downAt;
       downAt = -1;
-      stop(held < LONG_PRESS_MS ? DECISION_CONFIRMED : DECISION_DECLINED);
+      decide(held < LONG_PRESS_MS ? DECISION_CONFIRMED : DECISION_DECLINED);
     },
   };
 }

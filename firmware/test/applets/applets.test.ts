@@ -9,8 +9,9 @@ import { nodePrimitives } from "../channel/node-primitives.ts";
 import { openAppStore, decodeAppKeys, encodeAppKeys, LOG_RING } from "../../src/perso/app-store.ts";
 import { chainNext, encodeEntry, entryOrderKey, orderKey, ZERO_HASH } from "../../src/applets/tx-log.ts";
 import { amountClass, createTrustedUi, DECISION_CONFIRMED, DECISION_DECLINED, DECISION_NONE, DECISION_PENDING } from "../../src/ui/confirm.ts";
-import { createPaymentApplet, STATUS_PAY_DECLINED, STATUS_PAY_NO_ORDER, STATUS_PAY_PENDING } from "../../src/applets/qr-payment.ts";
-import { createDispatcher } from "../../src/dispatch.ts";
+import { createPaymentApplet, CMD_PAY, STATUS_PAY_DECLINED, STATUS_PAY_OVER_LIMIT } from "../../src/applets/qr-payment.ts";
+import { createDispatcher, STATUS_DEFERRED } from "../../src/dispatch.ts";
+import type { HandlerReply } from "../../src/link.ts";
 import { decode, encode, text, type CborMap } from "../../src/codec.ts";
 import { transportCarrierId, transportChannelKey, hexToBytes, DEV_TRANSPORT_BATCH_KEY_HEX } from "../../src/perso/transport.ts";
 import { computeAuthorizationCryptogram, diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
@@ -70,6 +71,27 @@ describe("trusted UI", () => {
     expect(ui.decision()).toBe(DECISION_PENDING);
     f.advance(1_200);
     expect(ui.decision()).toBe(DECISION_DECLINED);
+  });
+
+  it("reports the decision once, from the button or the timer, never from ask(); reset and a new ask cancel silently", () => {
+    const f = fakeUiPorts();
+    const ui = createTrustedUi(f.ports, 30_000);
+    const heard: number[] = [];
+    ui.ask(1, (d) => heard.push(d));
+    expect(heard).toEqual([]);
+    ui.buttonDown(); f.advance(100); ui.buttonUp();
+    ui.buttonDown(); f.advance(100); ui.buttonUp(); // a second press answers nothing
+    expect(heard).toEqual([DECISION_CONFIRMED]);
+    ui.ask(1, (d) => heard.push(d));
+    f.advance(31_000);
+    expect(heard).toEqual([DECISION_CONFIRMED, DECISION_DECLINED]);
+    ui.ask(1, (d) => heard.push(-1 * d));
+    ui.reset();
+    f.advance(31_000);
+    ui.ask(1, (d) => heard.push(-2 * d));
+    ui.ask(1, (d) => heard.push(d)); // replaces the listener before it heard anything
+    ui.buttonDown(); f.advance(1_200); ui.buttonUp();
+    expect(heard).toEqual([DECISION_CONFIRMED, DECISION_DECLINED, DECISION_DECLINED]);
   });
 
   it("blinks LED2 class+1 times per cycle", () => {
@@ -168,12 +190,23 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     const applet = createPaymentApplet({ carrier: rig.carrier, store, ui, prims });
     const perso = createPersonaliseCommand({ carrier: rig.carrier, store, onPersonalised: () => undefined });
     const d = createDispatcher(applet.commands().concat([perso, createChangePinCommand(rig.carrier)]), rig.carrier.state);
-    const call = (cmd: number, m: CborMap) => {
-      const r = d(cmd, encode(m));
+    const late: (HandlerReply | null)[] = [];
+    const decodeReply = (r: HandlerReply) => {
       const v = decode(r.body);
       return { status: r.status, body: (v.ok ? v.value : {}) as CborMap };
     };
-    return { rig, store, ui, f, call };
+    const call = (cmd: number, m: CborMap) => decodeReply(d(cmd, encode(m), (r) => late.push(r)));
+    const press = (holdMs = 100) => { ui.buttonDown(); f.advance(holdMs); ui.buttonUp(); };
+    // PAY, then the user's answer; returns the late reply
+    const pay = (m: CborMap, answer: () => void = press) => {
+      const now = call(CMD_PAY, m);
+      if (now.status !== STATUS_DEFERRED) return now;
+      const before = late.length;
+      answer();
+      expect(late.length).toBe(before + 1);
+      return decodeReply(late[late.length - 1]!);
+    };
+    return { rig, store, ui, f, call, pay, press, late, applet };
   }
   function setup() {
     const rig = makeRig();
@@ -187,12 +220,8 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     const fields = { carrierId: Buffer.from(CARRIER_ID, "latin1"), orderId: Buffer.from(o[1] as string, "latin1"), merchantId: Buffer.from(o[2] as string, "latin1"), amount: o[3] as number, currency: "EUR", atc };
     return Buffer.from(computeAuthorizationCryptogram(Buffer.from(K_AC, "latin1"), fields)).toString("latin1");
   }
-  function pay(b: ReturnType<typeof boot>, o: CborMap, pin = PIN) {
-    expect(b.call(0x40, o).status).toBe(0);
-    b.ui.buttonDown(); b.ui.buttonUp();
-    return b.call(0x41, { 1: text(pin) });
-  }
-  const order: CborMap = { 1: "ORDER-000001", 2: "\x00\x00\x00\x01", 3: 1234, 4: text("EUR") };
+  const order: CborMap = { 1: "ORDER-000001", 2: "\x00\x00\x00\x01", 3: 1234, 4: text("EUR"), 5: text(PIN) };
+  const withPin = (o: CborMap, pin: string): CborMap => ({ ...o, 5: text(pin) });
 
   it("PERSONALISE stores K_ac only wrapped under MK; authorizations verify under K_ac, also after a reboot", () => {
     const b = setup();
@@ -203,7 +232,7 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     expect(flashContains(b.rig.flash, K_AC)).toBe(false);
     expect(flashContains(b.rig.flash, mk)).toBe(false);
     expect(flashContains(b.rig.flash, K_CH)).toBe(true); // K_ch cannot be PIN-wrapped (SECURITY.md §7)
-    const a = pay(b, order);
+    const a = b.pay(order);
     expect(a.status).toBe(0);
     expect(a.body[2]).toBe(expectedCryptogram(order, 1));
 
@@ -212,8 +241,9 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     expect(b.rig.carrier.masterKey()).toBeNull();
     expect(() => b.rig.carrier.unwrapKey(wrapped)).toThrow(/master key locked/);
     const o2 = { ...order, 1: "ORDER-000002" };
-    expect(pay(after, o2, "000000").status).toBe(0x10); // a wrong PIN unlocks nothing
-    const c = pay(after, o2);
+    expect(after.pay(withPin(o2, "000000")).status).toBe(0x10); // a wrong PIN unlocks nothing
+    after.f.advance(60_000);
+    const c = after.pay(o2);
     expect(c.status).toBe(0);
     expect(c.body[2]).toBe(expectedCryptogram(o2, 2));
   });
@@ -226,8 +256,9 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     expect(b2.call(0x12, { 1: text(PIN), 2: text("135790") }).status).toBe(0);
     b.rig.reboot();
     const b3 = boot(b.rig);
-    expect(pay(b3, order, PIN).status).toBe(0x10);
-    const a = pay(b3, order, "135790");
+    expect(b3.pay(order).status).toBe(0x10);
+    b3.f.advance(60_000);
+    const a = b3.pay(withPin(order, "135790"));
     expect(a.status).toBe(0);
     expect(b.rig.carrier.masterKey()).toBe(mk);
     expect(a.body[2]).toBe(expectedCryptogram(order, 1));
@@ -250,38 +281,64 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     expect(rig.carrier.masterKey()).toBeNull();
   });
 
-  it("PENDING until the press, then OK; the same order again returns the same ATC and cryptogram", () => {
-    const { ui, call } = setup();
-    expect(call(0x41, { 1: text("482913") }).status).toBe(STATUS_PAY_NO_ORDER);
-    expect(call(0x40, order).status).toBe(0);
-    expect(call(0x41, { 1: text("482913") }).status).toBe(STATUS_PAY_PENDING);
-    ui.buttonDown(); ui.buttonUp();
-    const a = call(0x41, { 1: text("482913") });
-    expect(a.status).toBe(0);
-    expect(a.body[1]).toBe(1);
-    expect(call(0x40, order).status).toBe(0);
-    ui.buttonDown(); ui.buttonUp();
-    const b = call(0x41, { 1: text("482913") });
-    expect([b.body[1], b.body[2]]).toEqual([a.body[1], a.body[2]]);
+  it("PAY defers until the press, then OK; the same order again returns the same ATC and cryptogram after the press", () => {
+    const { call, pay, press, late } = setup();
+    expect(call(CMD_PAY, order).status).toBe(STATUS_DEFERRED);
+    expect(late).toEqual([]);
+    press();
+    expect(late).toHaveLength(1);
+    const decoded = decode(late[0]!.body);
+    expect(late[0]!.status).toBe(0);
+    const a = (decoded.ok ? decoded.value : {}) as CborMap;
+    expect(a[1]).toBe(1);
+    const b = pay(order);
+    expect(b.status).toBe(0);
+    expect([b.body[1], b.body[2]]).toEqual([a[1], a[2]]);
   });
 
-  it("rejects malformed orders and declines on a long press", () => {
-    const { ui, f, call, store } = setup();
-    for (const bad of [{ ...order, 1: "x".repeat(17) }, { ...order, 3: -1 }, { ...order, 4: text("eur") }, { ...order, 1: "" }, { ...order, 5: 1 }, { 1: "x", 2: "y", 3: 1 }]) {
-      expect(call(0x40, bad as CborMap).status).toBe(0x05);
+  it("answers what it can check at once: bad fields, PIN format, limit, a second PAY while one waits", () => {
+    const { call, press, late, rig } = setup();
+    for (const bad of [{ ...order, 1: "x".repeat(17) }, { ...order, 3: -1 }, { ...order, 4: text("eur") }, { ...order, 1: "" }, { ...order, 6: 1 }, { 1: "x", 2: "y", 3: 1 }, { ...order, 5: "482913" }]) {
+      expect(call(CMD_PAY, bad as CborMap).status).toBe(0x05);
     }
-    expect(call(0x40, order).status).toBe(0);
-    ui.buttonDown(); f.advance(1_500); ui.buttonUp();
-    expect(call(0x41, { 1: text("482913") }).status).toBe(STATUS_PAY_DECLINED);
+    expect(call(CMD_PAY, { ...order, 5: text("12") }).status).toBe(0x12);
+    expect(call(CMD_PAY, { ...order, 3: 10_001 }).status).toBe(STATUS_PAY_OVER_LIMIT);
+    expect(call(CMD_PAY, order).status).toBe(STATUS_DEFERRED);
+    expect(call(CMD_PAY, order).status).toBe(0x07); // BUSY: one waits already
+    press();
+    expect(late).toHaveLength(1);
+    expect(rig.carrier.triesLeft()).toBe(10);
+  });
+
+  it("a long press declines and logs it, no PIN try; a wrong PIN after the press spends a try and drops the order", () => {
+    const { pay, press, store, rig, f } = setup();
+    expect(pay(order, () => press(1_500)).status).toBe(STATUS_PAY_DECLINED);
     expect(store.entries().map((e) => e.entry.charCodeAt(4))).toEqual([0]);
+    expect(rig.carrier.triesLeft()).toBe(10);
+    const wrong = pay({ ...order, 5: text("111111") });
+    expect([wrong.status, wrong.body[2]]).toEqual([0x10, 9]);
+    expect(store.entries()).toHaveLength(1);
+    f.advance(60_000);
+    expect(pay(order).status).toBe(0);
+  });
+
+  it("cancel() abandons the waiting PAY: late(null), LEDs off, a later press answers nothing, nothing written", () => {
+    const { call, press, late, applet, f, store } = setup();
+    expect(call(CMD_PAY, order).status).toBe(STATUS_DEFERRED);
+    expect(f.leds[1]).toBe(true);
+    applet.cancel();
+    expect(late).toEqual([null]);
+    expect(f.leds[1]).toBe(false);
+    press();
+    f.advance(40_000);
+    expect(late).toEqual([null]);
+    expect(store.entries()).toHaveLength(0);
   });
 
   it("LOG_READ pages stay within 400 bytes and chain to each other (largest ids, rotations included)", () => {
-    const { ui, call } = setup();
+    const { call, pay } = setup();
     for (let i = 0; i < 3 * LOG_RING; i++) {
-      expect(call(0x40, { ...order, 1: "O".repeat(12) + String(i).padStart(4, "0"), 2: "M".repeat(16) }).status).toBe(0);
-      ui.buttonDown(); ui.buttonUp();
-      expect(call(0x41, { 1: text("482913") }).status).toBe(0);
+      expect(pay({ ...order, 1: "O".repeat(12) + String(i).padStart(4, "0"), 2: "M".repeat(16) }).status).toBe(0);
     }
     const page0 = call(0x42, {});
     const n0 = (page0.body[1] as string[]).length;

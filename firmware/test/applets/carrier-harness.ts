@@ -12,8 +12,8 @@ import { PlatformChannel } from "../../../host/src/channel/session.ts";
 import { diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
 import { createHash } from "node:crypto";
 
-export const CMD = { INFO: 0x01, VERIFY_PIN: 0x11, WIPE: 0x20, OPEN: 0x30, CONFIRM: 0x31, MESSAGE: 0x32, CLOSE: 0x33, PAY_BEGIN: 0x40, PAY_AUTHORIZE: 0x41, LOG_READ: 0x42, PERSONALISE: 0x60 } as const;
-export const ST = { OK: 0, NOT_ALLOWED: 0x04, BAD_ARGUMENT: 0x05, PIN_WRONG: 0x10, PIN_BLOCKED: 0x11, CHANNEL_NOT_OPEN: 0x30, BAD_MAC: 0x32, BAD_COUNTER: 0x33, PAY_PENDING: 0x40, PAY_DECLINED: 0x41, PAY_NO_ORDER: 0x42, PAY_OVER_LIMIT: 0x43 } as const;
+export const CMD = { INFO: 0x01, VERIFY_PIN: 0x11, WIPE: 0x20, OPEN: 0x30, CONFIRM: 0x31, MESSAGE: 0x32, CLOSE: 0x33, PAY: 0x40, LOG_READ: 0x42, PERSONALISE: 0x60 } as const;
+export const ST = { OK: 0, NOT_ALLOWED: 0x04, BAD_ARGUMENT: 0x05, BUSY: 0x07, PIN_WRONG: 0x10, PIN_BLOCKED: 0x11, PIN_BAD_FORMAT: 0x12, CHANNEL_NOT_OPEN: 0x30, BAD_MAC: 0x32, BAD_COUNTER: 0x33, PAY_DECLINED: 0x41, PAY_OVER_LIMIT: 0x43 } as const;
 
 // PROTOCOL.md §7.4: SHA-256("KeyCarrier v1 dev transport batch key").
 export const DEV_TRANSPORT_BATCH_KEY = createHash("sha256").update("KeyCarrier v1 dev transport batch key").digest();
@@ -36,7 +36,11 @@ export function transportIdentity(serial: string): Identity {
 
 export interface Reply { status: number; body: CborMap; bytes: number }
 
-function boardTransport(board: VirtualBoard, wire: { bytes: number; chunks: Uint8Array[] }, meter?: CostMeter, records?: ScopeRecord[]): Transport {
+// `during` (set by CarrierRig.inner for one request): what happens on the board after the request
+// arrived and before the host waits for the reply, e.g. the user's press while PAY waits (§7.5).
+interface Pending { during?: (() => void) | undefined }
+
+function boardTransport(board: VirtualBoard, wire: { bytes: number; chunks: Uint8Array[] }, pending: Pending, meter?: CostMeter, records?: ScopeRecord[]): Transport {
   const listeners: ((c: Uint8Array) => void)[] = [];
   let open = false;
   board.usb.onData((bytes) => {
@@ -57,6 +61,12 @@ function boardTransport(board: VirtualBoard, wire: { bytes: number; chunks: Uint
         records.push(meter.measure("usb request", () => { board.usb.write(bytes); board.advance(1); }).record);
       }
       else board.usb.write(bytes);
+      const during = pending.during;
+      pending.during = undefined;
+      if (during) {
+        if (meter && records) records.push(meter.measure("decision", during).record);
+        else during();
+      }
       board.runUntilIdle(5_000);
     },
     onData(l) { listeners.push(l); },
@@ -72,6 +82,7 @@ export class CarrierRig {
   bootcde = false;
   // with a meter: one cost record per host write (one request frame each)
   readonly costRecords: ScopeRecord[] = [];
+  private readonly pending: Pending = {};
   private constructor(readonly board: VirtualBoard, readonly meter?: CostMeter) {}
 
   // The release bundle is 39.6 KB and the virtual nRF52 Storage 40 KB: stored as .bootcde it leaves
@@ -96,7 +107,7 @@ export class CarrierRig {
   }
 
   async connect(): Promise<void> {
-    this.kc = await KeyCarrier.open(boardTransport(this.board, this.wire, this.meter, this.costRecords), { initialSeq: 7, timeoutMs: 300, retries: 1 });
+    this.kc = await KeyCarrier.open(boardTransport(this.board, this.wire, this.pending, this.meter, this.costRecords), { initialSeq: 7, timeoutMs: 300, retries: 1 });
     this.serial = this.kc.handshakeInfo!.serial;
   }
 
@@ -106,11 +117,13 @@ export class CarrierRig {
     this.board.dispose();
     const next = await CarrierRig.boot({ board: this.board.profile.id, flashImage: image, bootcde: this.bootcde });
     (this as { board: VirtualBoard }).board = next.board;
-    this.kc = next.kc;
-    this.serial = next.serial;
+    // this rig's own link (its `during` and wire counters) on the new board
+    await this.connect();
   }
 
-  async outer(command: number, body: CborMap = new Map()): Promise<Reply> {
+  /** `during` runs on the board right after the request arrived (a press while PAY waits). */
+  async outer(command: number, body: CborMap = new Map(), during?: () => void): Promise<Reply> {
+    this.pending.during = during;
     const r = await this.kc.link.request(command, encodeCbor(body));
     return { status: r.status, body: decodeCbor(r.body) as CborMap, bytes: r.body.length };
   }
@@ -140,21 +153,29 @@ export class CarrierRig {
     return ch.seal(plain);
   }
 
-  async sendSealed(ch: PlatformChannel | null, sealed: Uint8Array): Promise<Reply & { outer: number }> {
-    const r = await this.outer(CMD.MESSAGE, new Map([[1, sealed]]));
+  async sendSealed(ch: PlatformChannel | null, sealed: Uint8Array, during?: () => void): Promise<Reply & { outer: number }> {
+    const r = await this.outer(CMD.MESSAGE, new Map([[1, sealed]]), during);
     if (r.status !== 0 || ch === null) return { outer: r.status, status: -1, body: r.body, bytes: r.bytes };
     const plain = ch.open(r.body.get(1) as Uint8Array);
     return { outer: 0, status: plain[0]!, body: decodeCbor(plain.subarray(1)) as CborMap, bytes: r.bytes };
   }
 
-  async inner(ch: PlatformChannel, command: number, body: CborMap = new Map()): Promise<Reply & { outer: number }> {
-    return this.sendSealed(ch, this.sealInner(ch, command, body));
+  async inner(ch: PlatformChannel, command: number, body: CborMap = new Map(), during?: () => void): Promise<Reply & { outer: number }> {
+    return this.sendSealed(ch, this.sealInner(ch, command, body), during);
   }
 
-  /** Cost-model estimate of the last request on `profile` (default puckjs), in ms, with its breakdown. */
-  lastCost(profile = "puckjs") {
+  /** PAY (§7.5) with the user's answer on the carrier: a short press by default. */
+  async pay(ch: PlatformChannel, order: CborMap, pin: string, during: (() => void) | "press" | "long" | "silence" = "press"): Promise<Reply & { outer: number }> {
+    const body = new Map(order);
+    body.set(5, pin);
+    const act = during === "press" ? () => this.press() : during === "long" ? () => { this.board.clickButton(1, 1_500); this.board.runUntilIdle(2_000); } : during === "silence" ? () => this.board.advance(31_000) : during;
+    return this.inner(ch, CMD.PAY, body, act);
+  }
+
+  /** Cost-model estimate of the last metered record (back = 0; after a `during`, that is the decision and back = 1 the request) on `profile` (default puckjs), in ms, with its breakdown. */
+  lastCost(profile = "puckjs", back = 0) {
     if (!this.meter) throw new Error("boot the rig with { meter: true } to measure device time");
-    const r = this.costRecords[this.costRecords.length - 1];
+    const r = this.costRecords[this.costRecords.length - 1 - back];
     if (!r) throw new Error("no request measured yet");
     return this.meter.estimate(loadProfile(profile), r.counts);
   }

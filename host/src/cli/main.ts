@@ -96,9 +96,9 @@ truncated or not ours, with the reason) and creates the order, then prints it.
 
 With a carrier: keycarrier pay --qr <image> --port <spec> [--db FILE] [--pin DIGITS] [--control PORT]
 The platform runs in this process on its ledger --db (it holds the carrier keys the secure channel
-needs); the order goes to the carrier sealed, the user confirms with a short press on the carrier's
-button (--control PORT presses the virtual board's button through its control port), the PIN goes
-sealed (asked on the terminal without --pin), and the platform settles the cryptogram once.`,
+needs); the order and the PIN (asked on the terminal without --pin) go to the carrier sealed in one
+PAY, the user confirms with a short press on the carrier's button (--control PORT presses the virtual
+board's button through its control port), and the platform settles the cryptogram once.`,
   flash: FLOW_HELP.flash,
   personalise: FLOW_HELP.personalise,
   log: FLOW_HELP.log,

@@ -155,7 +155,7 @@ export async function cmdPayWithCarrier(kc: KeyCarrier, options: Options, io: Fl
       authorize: async (order) => {
         const auth = await authorizeOnCarrier(kc, { carrierId, issuerId: carrier.issuerId, channelKey: keys.channelKey }, order, {
           pin: pinOption ?? (() => askPin()),
-          confirm: controlPort !== undefined ? () => pressVirtualButton(Number(controlPort)) : async () => {},
+          confirm: controlPort !== undefined ? async (signal) => { await pressVirtualButton(Number(controlPort), 100, signal); } : async () => {},
           onStep: json ? undefined : (line) => io.stderr(`• ${line}\n`),
         });
         return { orderId: auth.orderId, carrierId: auth.carrierId, atc: auth.atc, cryptogram: auth.cryptogram };
@@ -166,13 +166,27 @@ export async function cmdPayWithCarrier(kc: KeyCarrier, options: Options, io: Fl
   }
 }
 
-/** A short press (100 ms) of BTN1 through the emulator's control port. */
-export async function pressVirtualButton(controlPort: number, holdMs = 100): Promise<void> {
+/**
+ * A short press (100 ms) of BTN1 through the emulator's control port, as a person would do it: once
+ * the carrier shows the order (LED1 lit, PROTOCOL.md §7.7). Resolves false without pressing when
+ * `signal` aborts first (the carrier answered without asking, e.g. PAY_OVER_LIMIT) or LED1 stays
+ * dark for `waitMs`.
+ */
+export async function pressVirtualButton(controlPort: number, holdMs = 100, signal?: AbortSignal, waitMs = 10_000): Promise<boolean> {
   const control = await ControlClient.connect(controlPort);
   try {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      if (signal?.aborted) return false;
+      const leds = (await control.request("leds")).leds as boolean[] | undefined;
+      if (leds?.[0]) break;
+      if (Date.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     await control.request("press", { button: 1 });
     await new Promise((r) => setTimeout(r, holdMs));
     await control.request("release", { button: 1 });
+    return true;
   } finally {
     control.close();
   }

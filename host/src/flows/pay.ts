@@ -1,8 +1,9 @@
 /**
  * The online QR payment, host side (PROTOCOL.md §7.5, docs/PLATFORM.md):
- *   merchant code → platform validates → order → session with the carrier's K_ch → PAY_BEGIN
- *   (sealed) → the user confirms on the carrier (trusted UI, button) → PAY_AUTHORIZE with the PIN
- *   (sealed) → ATC + cryptogram → platform verifies and settles exactly once.
+ *   merchant code → platform validates → order → session with the carrier's K_ch → one sealed PAY
+ *   with the order and the PIN → the carrier shows the order (trusted UI) and answers only once the
+ *   user pressed its button (or declined, or 30 s passed) → ATC + cryptogram → platform verifies
+ *   and settles exactly once.
  * `authorizeOnCarrier` is the carrier step alone (plugs into `cmdPay`'s `authorize` hook).
  */
 import type { KeyCarrier } from "../client.ts";
@@ -11,7 +12,7 @@ import type { AuthorizationRequest, OrderView, SettlementView, ValidatedCodeView
 import { parsePaymentCode, PaymentCodeError } from "../qr/payload.ts";
 import { KeyCarrierError } from "../errors.ts";
 import { CarrierSession, type WireStats } from "./session.ts";
-import { FlowCommand, FlowStatus, fromHex, innerError, toHex } from "./protocol.ts";
+import { FlowCommand, fromHex, innerError, toHex } from "./protocol.ts";
 import { personalisedCarrierId, platformIdFor } from "./personalise.ts";
 
 type MaybePromise<T> = T | Promise<T>;
@@ -44,60 +45,68 @@ export function inProcessPlatform(p: {
 }
 
 export interface CarrierStepOptions {
-  /** The PIN, or a prompt that returns it once the user confirmed on the carrier. */
+  /** The PIN; a prompt is asked before anything is sent (PAY carries it with the order). */
   pin: string | (() => Promise<string>);
   /**
-   * Called after PAY_BEGIN, while the carrier shows the order: tell the user to press the button
-   * (a real carrier), or press it (the virtual board's control port).
+   * Called once PAY went out, while the carrier shows the order and waits: tell the user to press
+   * the button (a real carrier), or press it (the virtual board's control port). `signal` aborts
+   * when the carrier's answer arrived (it may answer at once without asking, e.g. PAY_OVER_LIMIT).
    */
-  confirm?: () => Promise<void>;
-  /** How long to keep asking while the user has not pressed yet (default 35 s: the carrier's 30 s + slack). */
+  confirm?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * How long to wait for the carrier's answer in total (default: the carrier's 30 s UI timeout +
+   * PAY_DECISION_MARGIN_MS for the PIN check, the commit and the link).
+   */
   confirmTimeoutMs?: number;
   onStep?: (line: string) => void;
 }
 
 export interface CarrierAuthorization extends AuthorizationRequest {
   logHead: string;
-  /** Wire cost after the channel was open (PAY_BEGIN … final PAY_AUTHORIZE). */
+  /** Wire cost after the channel was open (the one PAY round trip). */
   wire: WireStats;
 }
 
-const POLL_MS = 250;
+/** PROTOCOL.md §7.7: the carrier declines by itself after this long without a press. */
+export const CARRIER_CONFIRM_TIMEOUT_MS = 30_000;
+/** On top of the UI timeout: the PIN check (~0.5 s on a Puck.js), the commit, the link. */
+export const PAY_DECISION_MARGIN_MS = 5_000;
+/** First retransmission of PAY after this (the device's share of a PAY is ~0.7 s): a lost request is found quickly; later ones back off. */
+const PAY_FIRST_WAIT_EXTRA_MS = 2_000;
 
 /** The carrier step: given the platform's order, get the carrier's authorization for exactly it. */
 export async function authorizeOnCarrier(
   kc: KeyCarrier, keys: { carrierId: string; issuerId: string; channelKey: Uint8Array }, order: OrderView, opts: CarrierStepOptions,
 ): Promise<CarrierAuthorization> {
   const step = opts.onStep ?? (() => {});
+  const pin = typeof opts.pin === "string" ? opts.pin : await opts.pin();
   const session = await CarrierSession.open(kc, { channelKey: keys.channelKey, carrierId: fromHex(keys.carrierId), platformId: platformIdFor(keys.issuerId) });
   step(`secure session open with carrier ${keys.carrierId}`);
   try {
     const f = order.cryptogramFields;
-    const begun = await session.call(FlowCommand.PAY_BEGIN, new Map<number, Uint8Array | number | string>([
-      [1, fromHex(f.orderId)], [2, fromHex(f.merchantId)], [3, f.amount], [4, f.currency],
-    ]));
-    const carrierTimeout = typeof begun.get(1) === "number" ? (begun.get(1) as number) : 30_000;
-    step(`the carrier shows ${order.display} to ${order.merchantName}: confirm with a short press on its button (long press declines, ${Math.round(carrierTimeout / 1000)} s)`);
-    if (opts.confirm) await opts.confirm();
-    const pin = typeof opts.pin === "string" ? opts.pin : await opts.pin();
-    const deadline = Date.now() + (opts.confirmTimeoutMs ?? carrierTimeout + 5000);
-    for (;;) {
-      const r = await session.exchange(FlowCommand.PAY_AUTHORIZE, new Map([[1, pin]]), { extraTimeoutMs: 3000 });
-      if (r.status === FlowStatus.PAY_PENDING) {
-        if (Date.now() > deadline) throw innerError(FlowCommand.PAY_AUTHORIZE, FlowStatus.PAY_DECLINED, new Map([[1, "no confirmation on the carrier in time"]]));
-        await new Promise((res) => setTimeout(res, POLL_MS));
-        continue;
-      }
-      if (r.status !== 0) throw innerError(FlowCommand.PAY_AUTHORIZE, r.status, r.body);
-      const atc = r.body?.get(1);
-      const ac = r.body?.get(2);
-      const head = r.body?.get(3);
-      if (typeof atc !== "number" || !(ac instanceof Uint8Array) || !(head instanceof Uint8Array)) {
-        throw new KeyCarrierError(0x102, "PROTOCOL", "PAY_AUTHORIZE answer lacks {1: ATC, 2: cryptogram, 3: log head} — firmware and host disagree on §7.5");
-      }
-      step(`the carrier authorised: ATC ${atc}, cryptogram ${toHex(ac)}`);
-      return { orderId: order.orderId, carrierId: keys.carrierId, atc, cryptogram: toHex(ac), logHead: toHex(head), wire: { ...session.stats } };
+    let confirming: Promise<void> | undefined;
+    const answered = new AbortController();
+    const r = await session.exchange(FlowCommand.PAY, new Map<number, Uint8Array | number | string>([
+      [1, fromHex(f.orderId)], [2, fromHex(f.merchantId)], [3, f.amount], [4, f.currency], [5, pin],
+    ]), {
+      extraTimeoutMs: PAY_FIRST_WAIT_EXTRA_MS,
+      deadlineMs: opts.confirmTimeoutMs ?? CARRIER_CONFIRM_TIMEOUT_MS + PAY_DECISION_MARGIN_MS,
+      onSent: () => {
+        step(`the carrier shows ${order.display} to ${order.merchantName}: confirm with a short press on its button (long press declines, ${CARRIER_CONFIRM_TIMEOUT_MS / 1000} s)`);
+        // A failing press hook must not leave a rejection unhandled while the reply is awaited.
+        if (opts.confirm) confirming = opts.confirm(answered.signal).catch((e: unknown) => step(`pressing the button failed: ${(e as Error).message}`));
+      },
+    }).finally(() => answered.abort());
+    await confirming;
+    if (r.status !== 0) throw innerError(FlowCommand.PAY, r.status, r.body);
+    const atc = r.body?.get(1);
+    const ac = r.body?.get(2);
+    const head = r.body?.get(3);
+    if (typeof atc !== "number" || !(ac instanceof Uint8Array) || !(head instanceof Uint8Array)) {
+      throw new KeyCarrierError(0x102, "PROTOCOL", "PAY answer lacks {1: ATC, 2: cryptogram, 3: log head} — firmware and host disagree on §7.5");
     }
+    step(`the carrier authorised: ATC ${atc}, cryptogram ${toHex(ac)}`);
+    return { orderId: order.orderId, carrierId: keys.carrierId, atc, cryptogram: toHex(ac), logHead: toHex(head), wire: { ...session.stats } };
   } finally {
     await session.close();
   }

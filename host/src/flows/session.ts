@@ -9,6 +9,7 @@ import { ProtocolError } from "../errors.ts";
 import { PlatformChannel } from "../channel/session.ts";
 import { concatBytes } from "../channel/keys.ts";
 import { FlowCommand, decodeMap, innerError } from "./protocol.ts";
+import type { RequestOptions } from "../link.ts";
 
 export interface SessionKeyInfo {
   channelKey: Uint8Array;
@@ -41,7 +42,7 @@ export class CarrierSession {
   }
 
   /** One sealed inner request; returns the inner status and body (non-OK statuses are not thrown). */
-  async exchange(command: number, body: CborMap, opts: { extraTimeoutMs?: number } = {}): Promise<{ status: number; body: CborMap | undefined }> {
+  async exchange(command: number, body: CborMap, opts: RequestOptions = {}): Promise<{ status: number; body: CborMap | undefined }> {
     const sealed = this.channel.seal(concatBytes(Uint8Array.of(command), encodeCbor(body)));
     const reply = await this.kc.request(FlowCommand.CHANNEL_MESSAGE, new Map([[1, sealed]]), opts);
     const sealedReply = reply.get(1);
@@ -54,7 +55,7 @@ export class CarrierSession {
   }
 
   /** Like exchange, but a non-OK inner status throws the matching DeviceError. */
-  async call(command: number, body: CborMap, opts: { extraTimeoutMs?: number } = {}): Promise<CborMap> {
+  async call(command: number, body: CborMap, opts: RequestOptions = {}): Promise<CborMap> {
     const r = await this.exchange(command, body, opts);
     if (r.status !== 0) throw innerError(command, r.status, r.body);
     return r.body ?? new Map();

@@ -42,8 +42,8 @@ async function carrier(board = "nrf52840"): Promise<RunningEmulator> {
 }
 
 /** A long press: held past the trusted UI's 1,000 ms, which declines (PROTOCOL.md §7.7). */
-async function longPress(controlPort: number): Promise<void> {
-  await pressVirtualButton(controlPort, 1300);
+async function longPress(controlPort: number, signal: AbortSignal): Promise<void> {
+  await pressVirtualButton(controlPort, 1300, signal);
 }
 
 describe("personalise, pay and log through the library (release firmware, tcp)", () => {
@@ -67,7 +67,7 @@ describe("personalise, pay and log through the library (release firmware, tcp)",
   });
 
   const code = (amount: number, ttlSeconds = 600): string => platform.issuePaymentCode({ merchantId, amount, currency: "EUR", ttlSeconds }).code;
-  const press = (): Promise<void> => pressVirtualButton(emu.control.port);
+  const press = async (signal: AbortSignal): Promise<void> => { await pressVirtualButton(emu.control.port, 100, signal); };
 
   it("personalises a BLANK carrier; INFO then says PERSONALISED", async () => {
     const steps: string[] = [];
@@ -87,7 +87,9 @@ describe("personalise, pay and log through the library (release firmware, tcp)",
     const r = await pay(kc, inProcessPlatform(platform), code(1250), { pin: PIN, confirm: press });
     expect(r.settlement).toMatchObject({ amount: 1250, currency: "EUR", carrierId, atc: 1, orderId: r.order.orderId });
     expect(platform.getOrder(r.order.orderId).state).toBe("settled");
+    expect(r.authorization.wire.roundTrips).toBe(1);
     expect(r.authorization.wire.bytesOut + r.authorization.wire.bytesIn).toBeGreaterThan(0);
+    expect(r.authorization.wire.bytesOut + r.authorization.wire.bytesIn).toBeLessThanOrEqual(400);
     const log = await readLog(kc);
     expect(log.head).toBe(r.authorization.logHead);
     expect(log.entries.at(-1)).toMatchObject({ atc: 1, result: "authorized", amount: 1250, currency: "EUR", orderId: r.order.orderId });
@@ -104,18 +106,20 @@ describe("personalise, pay and log through the library (release firmware, tcp)",
   }, 30_000);
 
   it("a long press declines on the device; the decline is logged with its own ATC", async () => {
-    const err = await pay(kc, inProcessPlatform(platform), code(400), { pin: PIN, confirm: () => longPress(emu.control.port) }).catch((e: unknown) => e);
+    const err = await pay(kc, inProcessPlatform(platform), code(400), { pin: PIN, confirm: (signal) => longPress(emu.control.port, signal) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PaymentError);
     expect((err as Error).message).toMatch(/PAY_DECLINED/);
     const log = await readLog(kc);
     expect(log.entries.at(-1)).toMatchObject({ result: "declined", amount: 400 });
   }, 30_000);
 
-  it("an amount over the personalised limit is refused before the user is asked", async () => {
-    let asked = false;
-    const err = await pay(kc, inProcessPlatform(platform), code(60_000), { pin: PIN, confirm: async () => { asked = true; } }).catch((e: unknown) => e);
+  it("an amount over the personalised limit is refused at once: the carrier never shows it, nothing is pressed", async () => {
+    let pressed: boolean | undefined;
+    const err = await pay(kc, inProcessPlatform(platform), code(60_000), {
+      pin: PIN, confirm: async (signal) => { pressed = await pressVirtualButton(emu.control.port, 100, signal); },
+    }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/PAY_OVER_LIMIT/);
-    expect(asked).toBe(false);
+    expect(pressed).toBe(false);
   }, 30_000);
 
   it("an expired code is refused by the platform with its reason; the carrier is never asked", async () => {
