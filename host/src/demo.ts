@@ -155,7 +155,7 @@ async function main(): Promise<number> {
     });
     const s = paid.settlement;
     out(`\n   SETTLED ${s.display} to ${paid.order.merchantName}: settlement ${s.settlementId}, carrier ${s.carrierId}, ATC ${s.atc}\n`);
-    note(`wire after the channel opened: ${paid.authorization.wire.roundTrips} round trips, ${paid.authorization.wire.bytesOut + paid.authorization.wire.bytesIn} bytes`);
+    note(`wire after the channel opened: ${paid.authorization.wire.roundTrips} round trip${paid.authorization.wire.roundTrips === 1 ? "" : "s"}, ${paid.authorization.wire.bytesOut + paid.authorization.wire.bytesIn} bytes`);
 
     step("the carrier's transaction log (keycarrier log)");
     const log = await readLog(kc);
