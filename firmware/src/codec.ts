@@ -181,15 +181,15 @@ export function head(major: number, n: number): string {
   return chr(m | 27) + u32be(high) + u32be(n - high * TWO_POW_32);
 }
 
+// Numbers and byte strings first, the small integers without a head() call: they are most of what
+// replies carry, and every statement on the way costs ~0.2 ms on the board.
 function encodeItem(v: CborValue, depth: number): string {
-  if (v === null) return "\xf6";
-  if (v === true) return "\xf5";
-  if (v === false) return "\xf4";
   if (typeof v === "number") {
     if (Math.floor(v) !== v || v > MAX_SAFE || v < -MAX_SAFE) fail(STATUS_BAD_CBOR, "cannot encode " + v + ": not a safe integer");
-    return v >= 0 ? head(0, v) : head(1, -1 - v);
+    return v < 0 ? head(1, -1 - v) : v < 24 ? chr(v) : head(0, v);
   }
   if (typeof v === "string") return head(2, v.length) + v;
+  if (v === null || v === true || v === false) return v === null ? "\xf6" : v ? "\xf5" : "\xf4";
   if (depth > MAX_DEPTH) fail(STATUS_TOO_LARGE, "cannot encode: nested deeper than " + MAX_DEPTH);
   if (Array.isArray(v)) {
     let out = head(4, v.length);

@@ -96,6 +96,8 @@ export function createCarrierChannel(
   const lifetimeMs = opts.lifetimeMs || DEFAULT_LIFETIME_MS;
   const maxRejected = opts.maxRejectedFrames || DEFAULT_MAX_REJECTED_FRAMES;
   let session: Session | undefined;
+  // The clock as live() last read it: unwrap stamps the session with it instead of reading again.
+  let checkedAt = 0;
   // Pads of the static key: one per-byte loop per boot (per key), not per session.
   let staticKey = "";
   let staticPads: HmacPads | undefined;
@@ -110,7 +112,7 @@ export function createCarrierChannel(
 
   function live(): Session | undefined {
     if (session !== undefined) {
-      const t = opts.now();
+      const t = checkedAt = opts.now();
       if (t - session.lastUsed > idleTimeoutMs || t - session.openedAt > lifetimeMs) session = undefined;
     }
     return session;
@@ -209,7 +211,7 @@ export function createCarrierChannel(
       s.replyCounter = counter;
       s.replyKey = blocks.substr(16, 16);
       s.rejected = 0;
-      s.lastUsed = opts.now();
+      s.lastUsed = checkedAt;
       if (s.rxCounter > MAX_COUNTER) session = undefined; // last possible message; reopen afterwards
       return { status: 0, plaintext: prims.aesCtr0(blocks.substr(0, 16), sealed.substr(SEALED_HEADER_BYTES, n - SEALED_HEADER_BYTES - TAG_BYTES)) };
     },
