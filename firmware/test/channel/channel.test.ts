@@ -51,7 +51,7 @@ describe("crypto primitives composed as on the board", () => {
     expect(prims.calls["sha256"]).toBe(4); // two native calls per MAC
   });
 
-  it("hmacPads handles every 16-64 byte key exactly like HMAC (node:crypto), lengths off its 8-byte step included", () => {
+  it("hmacPads handles every 16-64 byte key exactly like HMAC (node:crypto), lengths off its 4-byte step included", () => {
     const prims = nodePrimitives();
     for (let len = 16; len <= 64; len++) {
       // Distinct bytes (0xff and 0x00 included) so a swapped, dropped or repeated position shows.
