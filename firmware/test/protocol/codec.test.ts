@@ -123,8 +123,9 @@ describe("{1: bstr} bodies (the channel commands' shortcut)", () => {
   it("rejects the same body with a non-canonical length, a missing or an extra byte", () => {
     for (const n of [0, 5, 23, 24, 100, 255, 256, 300]) {
       const p = payload(n);
-      if (n < 24) expect(decode("\xa1\x01\x58" + String.fromCharCode(n) + p).reason).toMatch(/non-canonical/);
-      if (n < 256) expect(decode("\xa1\x01\x59" + String.fromCharCode(0, n) + p).reason).toMatch(/non-canonical/);
+      const nonCanonical = { ok: false, status: STATUS_BAD_CBOR, reason: expect.stringMatching(/^non-canonical/) };
+      if (n < 24) expect(decode("\xa1\x01\x58" + String.fromCharCode(n) + p)).toMatchObject(nonCanonical);
+      if (n < 256) expect(decode("\xa1\x01\x59" + String.fromCharCode(0, n) + p)).toMatchObject(nonCanonical);
       expect(decode("\xa1\x01" + head(n) + p + "\x00")).toMatchObject({ ok: false, status: STATUS_BAD_CBOR, reason: "1 trailing bytes" });
       if (n > 0) expect(decode("\xa1\x01" + head(n) + p.slice(1))).toMatchObject({ ok: false, status: STATUS_BAD_CBOR });
     }
