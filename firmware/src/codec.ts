@@ -135,8 +135,8 @@ function readItem(c: Cursor, depth: number): CborValue {
   return map;
 }
 
-// {1: bstr}, canonical and nothing after it: the body of CHANNEL_OPEN, CHANNEL_CONFIRM and every
-// CHANNEL_MESSAGE (PROTOCOL.md §7.3). Recognised by comparing its head with the canonical one for
+// {1: bstr}, canonical and nothing after it: the body of CHANNEL_OPEN, CHANNEL_CONFIRM, every
+// CHANNEL_MESSAGE (PROTOCOL.md §7.3) and PING. Recognised by comparing its head with the canonical one for
 // its length, so the generic reader's statements (three items' worth, ~10 ms on the board) run
 // only for other bodies; anything else takes the generic path, which gives the same value or failure.
 function singleBytesMap(bytes: string): CborMap | undefined {

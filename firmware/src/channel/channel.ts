@@ -98,7 +98,7 @@ export function createCarrierChannel(
   let session: Session | undefined;
   // The clock as live() last read it: unwrap stamps the session with it instead of reading again.
   let checkedAt = 0;
-  // Pads of the static key: one per-byte loop per boot (per key), not per session.
+  // Pads of the static key: one hmacPads loop per boot (per key), not per session.
   let staticKey = "";
   let staticPads: HmacPads | undefined;
 
