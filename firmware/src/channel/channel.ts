@@ -1,8 +1,10 @@
 // The carrier end of the secure channel (docs/CHANNEL.md): mutual authentication by challenge and
 // response, fresh session keys per session, and sealed messages with strict per-direction counters.
-// Per message only native calls do byte work: one AES-ECB block (per-message key), one AES-CTR pass,
-// two SHA-256 calls (HMAC with pads precomputed per session) and, on receive, one AES-ECB call that
-// blinds both tags so `===` compares values an attacker cannot predict.
+// Per message only native calls do byte work: two SHA-256 calls (HMAC with pads precomputed per
+// session) and one AES-CTR pass each way, plus one AES-ECB call on receive that derives both the
+// request's and the reply's per-message keys and blinds both tags, so `===` compares values an
+// attacker cannot predict (docs/CHANNEL.md §8: a native call costs ~2-3 ms on the board, and each
+// result needs another E.toString).
 import { hmacPads, hmacSha256, readU32be, u32be, type CryptoPrimitives, type HmacPads } from "../crypto/primitives.ts";
 import {
   CHANNEL_VERSION, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_LIFETIME_MS, DEFAULT_MAX_REJECTED_FRAMES, DIRECTION_TO_CARRIER,
@@ -55,6 +57,7 @@ interface Session {
   confirmed: boolean;
   rxCounter: number;   // next expected platform→carrier counter
   replyCounter: number; // counter of the accepted request awaiting its reply, -1 if none
+  replyKey: string;     // K_msg of that reply, derived in the request's ECB call
   rejected: number;
   openedAt: number;
   lastUsed: number;
@@ -76,10 +79,15 @@ export function channelTranscript(carrierId: string, platformId: string, platfor
     chr(platformId.length) + platformId + platformNonce + carrierNonce;
 }
 
-/** The 16-byte block AES-ECB(K_enc) turns into the per-message key (§4). */
-export function messageKeyBlock(direction: number, counter: number): string {
-  return MESSAGE_KEY_MAGIC + chr(direction, 0, 0, 0, 0, 0, 0, 0) + u32be(counter);
+/** The first 12 bytes of the block AES-ECB(K_enc) turns into the per-message key (§4); the
+ *  big-endian counter completes it. */
+function messageKeyPrefix(direction: number): string {
+  return MESSAGE_KEY_MAGIC + chr(direction, 0, 0, 0, 0, 0, 0, 0);
 }
+
+// Built once: per message only the 4 counter bytes are appended.
+const TO_CARRIER_KEY_PREFIX = messageKeyPrefix(DIRECTION_TO_CARRIER);
+const TO_PLATFORM_KEY_PREFIX = messageKeyPrefix(DIRECTION_TO_PLATFORM);
 
 export function createCarrierChannel(
   prims: CryptoPrimitives, identity: () => ChannelIdentity | undefined, opts: CarrierChannelOptions,
@@ -88,7 +96,9 @@ export function createCarrierChannel(
   const lifetimeMs = opts.lifetimeMs || DEFAULT_LIFETIME_MS;
   const maxRejected = opts.maxRejectedFrames || DEFAULT_MAX_REJECTED_FRAMES;
   let session: Session | undefined;
-  // Pads of the static key: one per-byte loop per boot (per key), not per session.
+  // The clock as live() last read it: unwrap stamps the session with it instead of reading again.
+  let checkedAt = 0;
+  // Pads of the static key: one hmacPads loop per boot (per key), not per session.
   let staticKey = "";
   let staticPads: HmacPads | undefined;
 
@@ -102,7 +112,7 @@ export function createCarrierChannel(
 
   function live(): Session | undefined {
     if (session !== undefined) {
-      const t = opts.now();
+      const t = checkedAt = opts.now();
       if (t - session.lastUsed > idleTimeoutMs || t - session.openedAt > lifetimeMs) session = undefined;
     }
     return session;
@@ -140,6 +150,7 @@ export function createCarrierChannel(
         confirmed: false,
         rxCounter: 0,
         replyCounter: -1,
+        replyKey: "",
         rejected: 0,
         openedAt: now,
         lastUsed: now,
@@ -185,10 +196,11 @@ export function createCarrierChannel(
       // Authenticate before reading anything the header claims (format, direction, counter).
       const tag = hmacSha256(prims, s.macPads, headerAndCiphertext).substr(0, TAG_BYTES);
       const counter = readU32be(sealed, 2);
-      const keyBlock = messageKeyBlock(DIRECTION_TO_CARRIER, counter);
-      // One native call: the per-message key and both tags blinded under K_enc.
-      const blocks = prims.aesEcb(s.encKey, keyBlock + tag + sealed.substr(n - TAG_BYTES));
-      if (blocks.substr(16, 16) !== blocks.substr(32, 16)) return reject(s, STATUS_CHANNEL_BAD_MAC, "message authentication failed");
+      // One native call: this message's key, its reply's key (same counter, other direction) and
+      // both tags blinded under K_enc. The key blocks take the counter bytes straight from the header.
+      const counterBytes = sealed.substr(2, 4);
+      const blocks = prims.aesEcb(s.encKey, TO_CARRIER_KEY_PREFIX + counterBytes + TO_PLATFORM_KEY_PREFIX + counterBytes + tag + sealed.substr(n - TAG_BYTES));
+      if (blocks.substr(32, 16) !== blocks.substr(48, 16)) return reject(s, STATUS_CHANNEL_BAD_MAC, "message authentication failed");
       if (sealed.charCodeAt(0) !== SEALED_FORMAT || sealed.charCodeAt(1) !== DIRECTION_TO_CARRIER) {
         return reject(s, STATUS_CHANNEL_BAD_MAC, "sealed message malformed");
       }
@@ -197,8 +209,9 @@ export function createCarrierChannel(
       }
       s.rxCounter = counter + 1;
       s.replyCounter = counter;
+      s.replyKey = blocks.substr(16, 16);
       s.rejected = 0;
-      s.lastUsed = opts.now();
+      s.lastUsed = checkedAt;
       if (s.rxCounter > MAX_COUNTER) session = undefined; // last possible message; reopen afterwards
       return { status: 0, plaintext: prims.aesCtr0(blocks.substr(0, 16), sealed.substr(SEALED_HEADER_BYTES, n - SEALED_HEADER_BYTES - TAG_BYTES)) };
     },
@@ -209,8 +222,7 @@ export function createCarrierChannel(
       if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) raise("channel: reply plaintext must be 1-" + MAX_PLAINTEXT_BYTES + " bytes");
       const counter = s.replyCounter;
       s.replyCounter = -1;
-      const messageKey = prims.aesEcb(s.encKey, messageKeyBlock(DIRECTION_TO_PLATFORM, counter));
-      const headerAndCiphertext = chr(SEALED_FORMAT, DIRECTION_TO_PLATFORM) + u32be(counter) + prims.aesCtr0(messageKey, plaintext);
+      const headerAndCiphertext = chr(SEALED_FORMAT, DIRECTION_TO_PLATFORM) + u32be(counter) + prims.aesCtr0(s.replyKey, plaintext);
       return headerAndCiphertext + hmacSha256(prims, s.macPads, headerAndCiphertext).substr(0, TAG_BYTES);
     },
 

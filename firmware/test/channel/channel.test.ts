@@ -51,11 +51,15 @@ describe("crypto primitives composed as on the board", () => {
     expect(prims.calls["sha256"]).toBe(4); // two native calls per MAC
   });
 
-  it("hmacPads handles 16-64 byte keys exactly like HMAC (node:crypto)", () => {
+  it("hmacPads handles every 16-64 byte key exactly like HMAC (node:crypto), lengths off its 4-byte step included", () => {
     const prims = nodePrimitives();
-    for (const len of [16, 32, 63, 64]) {
-      const key = toBin(Buffer.alloc(len, 0xa5));
-      expect(binToHex(hmacSha256(prims, hmacPads(key), "message"))).toBe(createHmac("sha256", Buffer.alloc(len, 0xa5)).update("message").digest("hex"));
+    for (let len = 16; len <= 64; len++) {
+      // Distinct bytes (0xff and 0x00 included) so a swapped, dropped or repeated position shows.
+      const raw = Buffer.from(Array.from({ length: len }, (_, i) => (i === 0 ? 0xff : i === 1 ? 0 : (i * 37 + len) & 255)));
+      const pads = hmacPads(toBin(raw));
+      expect(pads.inner.length).toBe(64);
+      expect(pads.outer.length).toBe(64);
+      expect(binToHex(hmacSha256(prims, pads, "message"))).toBe(createHmac("sha256", raw).update("message").digest("hex"));
     }
   });
 

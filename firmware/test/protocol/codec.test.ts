@@ -105,3 +105,32 @@ describe("codec limits and edges", () => {
     }), { numRuns: 2000, seed: 42 });
   });
 });
+
+// decode() recognises {1: bstr} (every channel command body) by its canonical head instead of
+// running the item reader; these pin that the shortcut accepts exactly what the reader accepts.
+describe("{1: bstr} bodies (the channel commands' shortcut)", () => {
+  const head = (n: number): string => (n < 24 ? String.fromCharCode(0x40 + n) : n < 256 ? "\x58" + String.fromCharCode(n) : "\x59" + String.fromCharCode(n >> 8, n & 255));
+  const payload = (n: number): string => Array.from({ length: n }, (_, i) => String.fromCharCode((i * 7 + n) & 255)).join("");
+
+  it("decodes {1: bstr} of every length 0-507 to the byte string, and agrees with cbor-x", () => {
+    for (let n = 0; n <= 507; n++) {
+      const body = "\xa1\x01" + head(n) + payload(n);
+      expect(decode(body)).toEqual({ ok: true, status: STATUS_OK, value: { 1: payload(n) } });
+      expect(body).toBe(Buffer.from(new Encoder({ mapsAsObjects: false }).encode(new Map([[1, Buffer.from(payload(n), "latin1")]]))).toString("latin1"));
+    }
+  });
+
+  it("rejects the same body with a non-canonical length, a missing or an extra byte", () => {
+    for (const n of [0, 5, 23, 24, 100, 255, 256, 300]) {
+      const p = payload(n);
+      const nonCanonical = { ok: false, status: STATUS_BAD_CBOR, reason: expect.stringMatching(/^non-canonical/) };
+      if (n < 24) expect(decode("\xa1\x01\x58" + String.fromCharCode(n) + p)).toMatchObject(nonCanonical);
+      if (n < 256) expect(decode("\xa1\x01\x59" + String.fromCharCode(0, n) + p)).toMatchObject(nonCanonical);
+      expect(decode("\xa1\x01" + head(n) + p + "\x00")).toMatchObject({ ok: false, status: STATUS_BAD_CBOR, reason: "1 trailing bytes" });
+      if (n > 0) expect(decode("\xa1\x01" + head(n) + p.slice(1))).toMatchObject({ ok: false, status: STATUS_BAD_CBOR });
+    }
+    expect(decode("\xa1\x02\x41z")).toEqual({ ok: true, status: STATUS_OK, value: { 2: "z" } });
+    expect(decode("\xa1\x01\x61z")).toEqual({ ok: true, status: STATUS_OK, value: { 1: text("z") } });
+    for (const cut of ["\xa1", "\xa1\x01", "\xa1\x01\x58", "\xa1\x01\x59\x01"]) expect(decode(cut)).toMatchObject({ ok: false, status: STATUS_BAD_CBOR });
+  });
+});
