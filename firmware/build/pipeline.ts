@@ -205,14 +205,14 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   "carrierProof", "changePin", "channelCarrierId", "channelKey", "codecStatus", "commands", "compacted", "confirm",
   "confirmed", "copied", "counterSlots", "crcErrors", "cryptogramKey", "currency", "current", "decision", "detail",
   "dirty", "encKey", "entry", "eraseAll", "exists", "expectedCounter", "expectedPlatformProof", "failures", "fields",
-  "firmwareVersion", "framesHandled", "freeAfter", "freeBefore", "gen", "head", "idleTimeoutMs", "ignored", "info",
+  "firmwareVersion", "framesHandled", "gen", "head", "idleTimeoutMs", "ignored", "info",
   "inner", "installKeys", "isEmpty", "isOpen", "items", "iterations", "kek", "key", "lastAtc", "lastSeq", "lastUsed",
   "lifetimeMs", "logBytes", "macPads", "maintain", "markSuccess", "masterKey", "maxAmount", "maxRejectedFrames",
   "maxTries", "merchantId", "names", "ok", "onData", "onPersonalised", "open", "openedAt", "order", "orderId", "out",
   "outer", "payload", "pin", "pinIterations", "plaintext", "platformId", "pos", "presence", "prevHash", "prims",
   "records", "rejected", "replays", "replyCounter", "reserveBytes", "retryAfterMs", "rotate", "run", "rxCounter",
   "salt", "seq", "setPin", "share", "shareA", "size", "slots", "stats", "store", "takeConfirmation", "timeouts",
-  "trashBefore", "triesLeft", "tstr", "ui", "unwrap", "used", "verifier", "verifyPin", "wipe", "wrap", "wrappedKey",
+  "triesLeft", "tstr", "ui", "unwrap", "used", "verifier", "verifyPin", "wipe", "wrap", "wrappedKey",
   // Members of the firmware's own port objects that platform.ts, store/ports.ts or crypto/espruino.ts
   // build (StoreEnv, StoreFull, CryptoPort, CryptoPrimitives, LinkDeps, the UI ports), or that an
   // unrelated Espruino typing happens to declare (Wifi `status`); never read off an Espruino object.

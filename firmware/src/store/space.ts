@@ -1,7 +1,7 @@
 // Preflight for file creation. Espruino's Storage auto-compacts when no hole fits, and a power cut
 // during compaction wipes a multi-page store at the next boot (STORAGE.md §5). So nothing in a
 // command may ever create a file that does not fit in the free space after the last file.
-import type { StoreEnv } from "./ports.ts";
+import { storeFull, type StoreEnv } from "./ports.ts";
 
 export const ESPRUINO_HEADER_BYTES = 32;
 
@@ -56,4 +56,24 @@ export function eraseTornVariants(env: StoreEnv, ours: string[]): number {
     }
   }
   return erased;
+}
+
+export function isListed(env: StoreEnv, name: string): boolean {
+  return env.storage.list(name).indexOf(name) >= 0;
+}
+
+// Erases every name of the pair except the current file (-1: all of them).
+export function eraseOthers(env: StoreEnv, names: string[], current: number): void {
+  for (let i = 0; i < names.length; i++) if (i !== current && isListed(env, names[i]!)) env.storage.erase(names[i]!);
+}
+
+// The one way a log or counter file is replaced (STORAGE.md §3): the other name of the pair is
+// created with `data` in its single creating write — the commit — and only then is the current
+// file erased. Refused (StoreFull, nothing changed but a stale other file) when canCreate says no.
+export function createOther(env: StoreEnv, names: string[], current: number, size: number, data: string): void {
+  const target = names[current === 0 ? 1 : 0]!;
+  if (isListed(env, target)) env.storage.erase(target);
+  if (!canCreate(env, size)) storeFull("no room for " + target);
+  env.storage.write(target, data, 0, size);
+  if (current >= 0) env.storage.erase(names[current]!);
 }
