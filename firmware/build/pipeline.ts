@@ -238,7 +238,10 @@ async function hoistAndMinify(code: string, map: string, release: boolean, firmw
   if (release) {
     const compressed = await minify(code, {
       ecma: 5,
-      compress: { hoist_funs: true, passes: 2 },
+      // pure_getters only for the shipped firmware, which defines no getter (conformance programs
+      // may): a property read is then as free to drop or move as a variable read. passes 3 finds a
+      // few more folds (firmware −54 B together).
+      compress: { hoist_funs: true, passes: 3, pure_getters: firmware ? true : "strict" },
       mangle: false,
       format: { ascii_only: true, comments: false },
       sourceMap: { content: map, includeSources: true },

@@ -139,7 +139,7 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
     rig.board.clickButton(1, WIPE_HOLD_MS);
     rig.board.runUntilIdle(1_000);
     const wipe = await rig.outer(CMD.WIPE);
-    if (!note("wipe", wipe.status === ST.OK && wipe.body.get(1) === 3, wipe.status, String(wipe.body.get(1)))) return done();
+    if (!note("wipe", wipe.status === ST.OK && wipe.body.get(1) === 3, wipe.status, "state " + String(wipe.body.get(1)))) return done();
     const left = rig.board.storage.list().filter((n) => n.startsWith("kc."));
     if (!note("wipe leaves only the carrier log", left.every((n) => n.startsWith("kc.log.")), undefined, left.join(","))) return done();
 
