@@ -74,9 +74,9 @@ export class CarrierRig {
   readonly costRecords: ScopeRecord[] = [];
   private constructor(readonly board: VirtualBoard, readonly meter?: CostMeter) {}
 
-  // The release bundle is 39.6 KB and the virtual nRF52 Storage 40 KB: stored as .bootcde it leaves
-  // no room for the carrier's files. Tests therefore run it from RAM (evaluated right after power-on,
-  // as an upload without save would), unless bootcde is asked for (console-lockdown tests).
+  // Tests run the release bundle from RAM (evaluated right after power-on, as an upload without save
+  // would), unless bootcde is asked for (console-lockdown and small-board tests): the Storage room a
+  // bundle leaves the carrier's files is measured on its own (STORAGE.md §7.1).
   // bootcdeStandIn (capacity measurements, STORAGE.md §7): a `.bootcde` of that many bytes that only
   // holds a comment takes the bundle's place in Storage, and the release bundle runs from RAM — so a
   // bundle of any size can be laid out in Storage, smaller than today's too.
