@@ -96,9 +96,7 @@ export function openCounter(env: StoreEnv, names: string[], slots: number, fileB
       env.storage.write(names[st.current]!, "\x00", COUNTER_HEADER_BYTES + slots + slot);
       st.failures = 0;
     },
-    reset: function (carried: number, share: string) {
-      create(carried, share);
-    },
+    reset: create,
     share: function () {
       return st.share;
     },

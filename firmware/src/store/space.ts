@@ -19,28 +19,23 @@ export function canCreate(env: StoreEnv, size: number): boolean {
   return headerAt < stats.totalBytes - env.pageBytes;
 }
 
-// Names Espruino lists after a power cut tore the header of one of our files: every byte has at
-// least the bits of our name (bits only clear while programming) and some word is still 0xFF.
-export function isTornVariant(listed: string, ours: string): boolean {
-  if (listed === ours || listed.indexOf("\xff") < 0 || listed.length < ours.length) return false;
+// Names Espruino lists after a power cut tore one of our files' header or delete mark:
+//  - a torn header: every byte has at least the bits of our name (bits only clear while
+//    programming) and some byte is still 0xFF;
+//  - a torn delete mark (erase clears the first 4 name bytes in one word write): those 4 bytes hold
+//    a subset of our bits, the rest is our name. (If one of them reached 0 the name is cut short and
+//    cannot be erased through the Storage API at all: STORAGE.md §6 lists that residual.)
+export function isTorn(listed: string, ours: string): boolean {
+  if (listed === ours || listed.length < ours.length) return false;
+  let header = listed.indexOf("\xff") >= 0;
+  let mark = listed.length === ours.length && listed.substr(4) === ours.substr(4);
   for (let i = 0; i < ours.length; i++) {
-    const t = ours.charCodeAt(i);
-    if ((listed.charCodeAt(i) & t) !== t) return false;
-  }
-  return true;
-}
-
-// Names Espruino lists after a power cut tore the delete mark of one of our files (erase clears
-// the first 4 name bytes in one word write): those 4 bytes hold a subset of our bits, the rest
-// is our name. (If one of them reached 0 the name is cut short and cannot be erased through the
-// Storage API at all: STORAGE.md §6 lists that residual.)
-export function isTornDelete(listed: string, ours: string): boolean {
-  if (listed === ours || listed.length !== ours.length || listed.substr(4) !== ours.substr(4)) return false;
-  for (let i = 0; i < 4 && i < ours.length; i++) {
     const c = listed.charCodeAt(i);
-    if ((c & ours.charCodeAt(i)) !== c) return false;
+    const t = ours.charCodeAt(i);
+    if ((c & t) !== t) header = false;
+    if (i < 4 && (c & t) !== c) mark = false;
   }
-  return true;
+  return header || mark;
 }
 
 export function eraseTornVariants(env: StoreEnv, ours: string[]): number {
@@ -48,7 +43,7 @@ export function eraseTornVariants(env: StoreEnv, ours: string[]): number {
   let erased = 0;
   for (let i = 0; i < names.length; i++) {
     for (let j = 0; j < ours.length; j++) {
-      if (isTornVariant(names[i]!, ours[j]!) || isTornDelete(names[i]!, ours[j]!)) {
+      if (isTorn(names[i]!, ours[j]!)) {
         env.storage.erase(names[i]!);
         erased++;
         break;
