@@ -16,6 +16,7 @@ import { transform as swcTransform } from "@swc/core";
 import { minify } from "terser";
 import { rewriteExponent } from "./exponent.ts";
 import { detectPolyfills, POLYFILL_NAMES } from "./polyfill-detect.ts";
+import { poolStrings } from "./pool-strings.ts";
 
 export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean }
 export interface CompileResult { code: string; map: string; polyfills: string[] }
@@ -248,6 +249,7 @@ async function hoistAndMinify(code: string, map: string, release: boolean, firmw
     });
     if (typeof compressed.code !== "string" || typeof compressed.map !== "string") throw new Error("compile: terser produced no output (compress pass)");
     input = { code: compressed.code, map: compressed.map };
+    if (firmware) input = poolStrings(input.code, input.map);
   }
   const out = await minify(input.code, {
     ecma: 5,

@@ -47,13 +47,14 @@ export function encodeRecord(env: StoreEnv, key: number, seq: number, payload: s
   return body + u32(env.crc32(body));
 }
 
-function parseHeader(env: StoreEnv, s: string | undefined): { gen: number; copied: number } | null {
-  if (s === undefined || s.length < LOG_HEADER_BYTES || s.substr(0, 4) !== LOG_MAGIC) return null;
-  if (readU32(s, 16) !== env.crc32(s.substr(0, 16))) return null;
+// The file's gen when its header and copied block are valid, else -1.
+function validGen(env: StoreEnv, s: string | undefined): number {
+  if (s === undefined || s.length < LOG_HEADER_BYTES || s.substr(0, 4) !== LOG_MAGIC) return -1;
+  if (readU32(s, 16) !== env.crc32(s.substr(0, 16))) return -1;
   const copied = readU32(s, 8);
-  if (LOG_HEADER_BYTES + copied > s.length) return null;
-  if (readU32(s, 12) !== env.crc32(s.substr(LOG_HEADER_BYTES, copied))) return null;
-  return { gen: readU32(s, 4), copied: copied };
+  if (LOG_HEADER_BYTES + copied > s.length) return -1;
+  if (readU32(s, 12) !== env.crc32(s.substr(LOG_HEADER_BYTES, copied))) return -1;
+  return readU32(s, 4);
 }
 
 // Read both files and replay the current one. Never writes.
@@ -62,10 +63,10 @@ export function scanLog(env: StoreEnv, names: string[]): LogScan {
   let content = "";
   for (let i = 0; i < names.length; i++) {
     const s = env.storage.read(names[i]!);
-    const h = parseHeader(env, s);
-    if (h !== null && (scan.current < 0 || h.gen > scan.gen)) {
+    const gen = validGen(env, s);
+    if (gen >= 0 && (scan.current < 0 || gen > scan.gen)) {
       scan.current = i;
-      scan.gen = h.gen;
+      scan.gen = gen;
       content = s!;
     }
   }

@@ -38,19 +38,10 @@ export function isTorn(listed: string, ours: string): boolean {
   return header || mark;
 }
 
-export function eraseTornVariants(env: StoreEnv, ours: string[]): number {
+// ours: the A/B pair of names
+export function eraseTornVariants(env: StoreEnv, ours: string[]): void {
   const names = env.storage.list();
-  let erased = 0;
-  for (let i = 0; i < names.length; i++) {
-    for (let j = 0; j < ours.length; j++) {
-      if (isTorn(names[i]!, ours[j]!)) {
-        env.storage.erase(names[i]!);
-        erased++;
-        break;
-      }
-    }
-  }
-  return erased;
+  for (let i = 0; i < names.length; i++) if (isTorn(names[i]!, ours[0]!) || isTorn(names[i]!, ours[1]!)) env.storage.erase(names[i]!);
 }
 
 export function isListed(env: StoreEnv, name: string): boolean {
