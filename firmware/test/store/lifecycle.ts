@@ -23,7 +23,7 @@ export const WIPE_HOLD_MS = 3_200;
 export function profileFor(id: string, usbStandIn = false): BoardProfile {
   const p = loadProfile(id);
   if (!usbStandIn || p.peripherals.usb) return p;
-  return { ...p, id: p.id, peripherals: { ...p.peripherals, usb: true }, notes: [...p.notes, "test: USB link as a stand-in for the Bluetooth console"] };
+  return { ...p, peripherals: { ...p.peripherals, usb: true }, notes: [...p.notes, "test: USB link as a stand-in for the Bluetooth console"] };
 }
 
 export interface LifecycleOptions {
