@@ -19,7 +19,7 @@ import { runMaintenance } from "./store/maintenance.ts";
 import { openAppStore, type AppStore } from "./perso/app-store.ts";
 import { createPersonaliseCommand } from "./perso/personalise.ts";
 import {
-  DEV_TRANSPORT_BATCH_KEY_HEX, hexToBytes, TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId, transportChannelKey,
+  TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId, transportChannelKey,
 } from "./perso/transport.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
@@ -61,7 +61,8 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     if (transport === undefined) {
       const cid = transportCarrierId(boardSerial());
       const fromFactory = readTransportKeyFile(TRANSPORT_KEY_FILE);
-      transport = { carrierId: cid, platformId: TRANSPORT_PLATFORM_ID, channelKey: fromFactory !== undefined ? fromFactory : transportChannelKey(prims, hexToBytes(DEV_TRANSPORT_BATCH_KEY_HEX), cid) };
+      // The dev batch key is SHA-256 of its label (PROTOCOL.md §7.4): one native call, not 64 hex digits and a parser (−218 B).
+      transport = { carrierId: cid, platformId: TRANSPORT_PLATFORM_ID, channelKey: fromFactory !== undefined ? fromFactory : transportChannelKey(prims, prims.sha256("KeyCarrier v1 dev transport batch key"), cid) };
     }
     return transport;
   }

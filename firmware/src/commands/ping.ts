@@ -13,9 +13,8 @@ export function createPingCommand(): Command {
     run: function (args: CborMap, body: string) {
       // The body is a canonical map (checked by the dispatcher): it holds field 1 and nothing
       // else exactly when it starts a1 01 (one pair, key 1).
-      if (body.substr(0, 2) !== "\xa1\x01") return refuse(STATUS_BAD_ARGUMENT, "PING takes only field 1");
       const data = args[FIELD_DATA];
-      if (typeof data !== "string") return refuse(STATUS_BAD_ARGUMENT, "PING field 1 must be a byte string");
+      if (body.substr(0, 2) !== "\xa1\x01" || typeof data !== "string") return refuse(STATUS_BAD_ARGUMENT, "PING takes {1: bytes}");
       if (data.length > PING_MAX_DATA) return refuse(STATUS_TOO_LARGE, "PING data over " + PING_MAX_DATA + " bytes");
       // The request {1: data} is canonical, so its bytes are exactly the response's.
       return { status: STATUS_OK, raw: body };

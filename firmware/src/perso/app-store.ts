@@ -104,7 +104,7 @@ export function openAppStore(env: StoreEnv): AppStore {
     isEmpty: function () {
       // A file holding only a torn record (a PERSONALISE cut mid-write) is not empty: the boot path
       // erases and purges it too, so no partial key bytes stay behind.
-      return log.keys().length === 0 && log.info().current === null;
+      return log.keys().length === 0 && env.storage.read(APP_LOG_NAMES[0]!, 0, 1) === undefined && env.storage.read(APP_LOG_NAMES[1]!, 0, 1) === undefined;
     },
     eraseAll: function () {
       log.eraseAll();

@@ -1,17 +1,21 @@
 // Shared request parsing and replies of the PIN commands (SECURITY.md §6).
 import { isText, type CborMap } from "../codec.ts";
-import { ok, refuse, type CommandResult } from "../dispatch.ts";
+import { ok, refuse, unknownField, type CommandResult } from "../dispatch.ts";
 import type { Outcome } from "./carrier.ts";
-import { STATUS_BAD_ARGUMENT, STATUS_OK } from "../protocol.ts";
+import { STATUS_OK } from "../protocol.ts";
 
-// A PIN field is a text string of digits; anything else is BAD_ARGUMENT (format is judged later).
-export function pinField(args: CborMap, key: number): string | null {
-  const v = args[key];
-  return v !== undefined && isText(v) ? v.tstr : null;
-}
-
-export function missingPin(name: string): CommandResult {
-  return refuse(STATUS_BAD_ARGUMENT, name + " needs the PIN as a text string");
+// The PINs in fields 1..count, each a text string (its format is judged later), with no other
+// field; null when the request is anything else (BAD_ARGUMENT).
+export function pinFields(args: CborMap, count: number): string[] | null {
+  const allowed: number[] = [];
+  const pins: string[] = [];
+  for (let k = 1; k <= count; k++) {
+    const v = args[k];
+    if (v === undefined || !isText(v)) return null;
+    allowed.push(k);
+    pins.push(v.tstr);
+  }
+  return unknownField(args, allowed) < 0 ? pins : null;
 }
 
 // OK → {1: tries left}; a failure carries tries left (and the lockout) in its detail text.

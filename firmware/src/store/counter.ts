@@ -11,8 +11,8 @@
 // A full file rotates: the other file is created with gen + 1 and carried = failures (its single
 // creating write is the commit), then the old one is erased.
 import { readU32, u32, chr } from "./bytes.ts";
-import { canCreate, eraseTornVariants } from "./space.ts";
-import { storeFull, type StoreEnv } from "./ports.ts";
+import { createOther, eraseOthers, eraseTornVariants } from "./space.ts";
+import type { StoreEnv } from "./ports.ts";
 import { raise } from "../raise.ts";
 
 export const COUNTER_MAGIC = "KCC1";
@@ -32,7 +32,6 @@ export interface UnaryCounter {
   share(): string;
   eraseAll(): void;
   exists(): boolean;
-  info(): CounterState & { slots: number };
 }
 
 // fileBytes may exceed header + 2 * slots (the tail stays 0xFF): the carrier gives every store file
@@ -65,27 +64,17 @@ export function scanCounter(env: StoreEnv, names: string[], slots: number, fileB
 }
 
 export function openCounter(env: StoreEnv, names: string[], slots: number, fileBytes?: number): UnaryCounter {
-  if (names.length !== 2) raise("store: a counter needs 2 names, got " + names.length);
-  if (!(slots >= 16 && slots <= 4000)) raise("store: counter slots 16..4000, got " + slots);
   const size = fileBytes === undefined ? COUNTER_HEADER_BYTES + 2 * slots : fileBytes;
-  if (size < COUNTER_HEADER_BYTES + 2 * slots) raise("store: counter file of " + size + " B cannot hold " + slots + " slots; use at least " + (COUNTER_HEADER_BYTES + 2 * slots));
+  // 2 names, 16-4000 slots, and room for them in the file
+  if (names.length !== 2 || !(slots >= 16 && slots <= 4000) || size < COUNTER_HEADER_BYTES + 2 * slots) raise("store: bad counter: " + names.length + " names, " + slots + " slots, " + size + " B");
   eraseTornVariants(env, names);
   let st = scanCounter(env, names, slots, size);
-  const present = env.storage.list();
-  for (let i = 0; i < names.length; i++) {
-    if (i !== st.current && present.indexOf(names[i]!) >= 0) env.storage.erase(names[i]!);
-  }
+  eraseOthers(env, names, st.current);
 
   function create(carried: number, share: string): void {
-    if (share.length !== COUNTER_SHARE_BYTES) raise("store: counter share must be " + COUNTER_SHARE_BYTES + " bytes, got " + share.length);
-    const target = st.current === 0 ? 1 : 0;
-    const targetName = names[target]!;
-    if (env.storage.list(targetName).indexOf(targetName) >= 0) env.storage.erase(targetName);
-    if (!canCreate(env, size)) storeFull("no room to rotate the PIN counter");
-    let header = COUNTER_MAGIC + u32(st.gen + 1) + chr(carried > 255 ? 255 : carried, 0, 0, 0) + share;
-    header += u32(env.crc32(header));
-    env.storage.write(targetName, header, 0, size); // the commit
-    if (st.current >= 0) env.storage.erase(names[st.current]!);
+    if (share.length !== COUNTER_SHARE_BYTES) raise("store: counter share of " + share.length + " B");
+    const header = COUNTER_MAGIC + u32(st.gen + 1) + chr(carried > 255 ? 255 : carried, 0, 0, 0) + share;
+    createOther(env, names, st.current, size, header + u32(env.crc32(header)));
     st = scanCounter(env, names, slots, size);
   }
 
@@ -103,25 +92,20 @@ export function openCounter(env: StoreEnv, names: string[], slots: number, fileB
       return slot;
     },
     markSuccess: function (slot: number) {
-      if (slot !== st.used - 1) raise("store: markSuccess(" + slot + ") is not the latest attempt (" + (st.used - 1) + ")");
+      if (slot !== st.used - 1) raise("store: slot " + slot + " is not the last attempt");
       env.storage.write(names[st.current]!, "\x00", COUNTER_HEADER_BYTES + slots + slot);
       st.failures = 0;
     },
-    reset: function (carried: number, share: string) {
-      create(carried, share);
-    },
+    reset: create,
     share: function () {
       return st.share;
     },
     eraseAll: function () {
-      for (let i = 0; i < names.length; i++) if (env.storage.list(names[i]!).indexOf(names[i]!) >= 0) env.storage.erase(names[i]!);
+      eraseOthers(env, names, -1);
       st = scanCounter(env, names, slots, size);
     },
     exists: function () {
       return st.current >= 0;
-    },
-    info: function () {
-      return { current: st.current, gen: st.gen, carried: st.carried, used: st.used, failures: st.failures, share: st.share, slots: slots };
     },
   };
 }

@@ -8,7 +8,7 @@
 // append rotates instead. Rotation copies the live records into the other file (gen + 1) in its
 // single creating write; that write is the commit, and only after it is the old file erased.
 import { isErasedString, readU16, readU32, u16, u32, chr } from "./bytes.ts";
-import { canCreate, eraseTornVariants } from "./space.ts";
+import { createOther, eraseOthers, eraseTornVariants } from "./space.ts";
 import { storeFull, type StoreEnv } from "./ports.ts";
 import { raise } from "../raise.ts";
 
@@ -39,23 +39,22 @@ export interface RecordLog {
   rotate(keep?: (key: number) => boolean): void;
   // Erase both files (the wipe); the log reads as blank afterwards.
   eraseAll(): void;
-  names(): string[];
-  info(): { gen: number; appendAt: number; dirty: boolean; size: number; current: string | null };
 }
 
 export function encodeRecord(env: StoreEnv, key: number, seq: number, payload: string): string {
-  if (payload.length > MAX_PAYLOAD) raise("store: record payload of " + payload.length + " bytes is over " + MAX_PAYLOAD + "; split it");
+  if (payload.length > MAX_PAYLOAD) raise("store: payload of " + payload.length + " B");
   const body = u16(payload.length) + chr(key & 255) + u32(seq) + payload;
   return body + u32(env.crc32(body));
 }
 
-function parseHeader(env: StoreEnv, s: string | undefined): { gen: number; copied: number } | null {
-  if (s === undefined || s.length < LOG_HEADER_BYTES || s.substr(0, 4) !== LOG_MAGIC) return null;
-  if (readU32(s, 16) !== env.crc32(s.substr(0, 16))) return null;
+// The file's gen when its header and copied block are valid, else -1.
+function validGen(env: StoreEnv, s: string | undefined): number {
+  if (s === undefined || s.length < LOG_HEADER_BYTES || s.substr(0, 4) !== LOG_MAGIC) return -1;
+  if (readU32(s, 16) !== env.crc32(s.substr(0, 16))) return -1;
   const copied = readU32(s, 8);
-  if (LOG_HEADER_BYTES + copied > s.length) return null;
-  if (readU32(s, 12) !== env.crc32(s.substr(LOG_HEADER_BYTES, copied))) return null;
-  return { gen: readU32(s, 4), copied: copied };
+  if (LOG_HEADER_BYTES + copied > s.length) return -1;
+  if (readU32(s, 12) !== env.crc32(s.substr(LOG_HEADER_BYTES, copied))) return -1;
+  return readU32(s, 4);
 }
 
 // Read both files and replay the current one. Never writes.
@@ -64,10 +63,10 @@ export function scanLog(env: StoreEnv, names: string[]): LogScan {
   let content = "";
   for (let i = 0; i < names.length; i++) {
     const s = env.storage.read(names[i]!);
-    const h = parseHeader(env, s);
-    if (h !== null && (scan.current < 0 || h.gen > scan.gen)) {
+    const gen = validGen(env, s);
+    if (gen >= 0 && (scan.current < 0 || gen > scan.gen)) {
       scan.current = i;
-      scan.gen = h.gen;
+      scan.gen = gen;
       content = s!;
     }
   }
@@ -100,14 +99,11 @@ export function scanLog(env: StoreEnv, names: string[]): LogScan {
 // Opens the log and finishes whatever a power cut interrupted: erases the stale or torn other
 // file of the pair and any half-named header Espruino lists for one of our names.
 export function openLog(env: StoreEnv, names: string[], size: number): RecordLog {
-  if (names.length !== 2) raise("store: a log needs 2 names, got " + names.length);
-  if (size < LOG_HEADER_BYTES + RECORD_OVERHEAD + MAX_PAYLOAD) raise("store: log size " + size + " is too small; use at least " + (LOG_HEADER_BYTES + RECORD_OVERHEAD + MAX_PAYLOAD));
+  // 2 names, and room for one maximal record
+  if (names.length !== 2 || size < LOG_HEADER_BYTES + RECORD_OVERHEAD + MAX_PAYLOAD) raise("store: bad log: " + names.length + " names, " + size + " B");
   eraseTornVariants(env, names);
   let scan = scanLog(env, names);
-  const present = env.storage.list();
-  for (let i = 0; i < names.length; i++) {
-    if (i !== scan.current && present.indexOf(names[i]!) >= 0) env.storage.erase(names[i]!);
-  }
+  eraseOthers(env, names, scan.current);
 
   function liveBody(keep?: (key: number) => boolean): string {
     let body = "";
@@ -122,16 +118,9 @@ export function openLog(env: StoreEnv, names: string[], size: number): RecordLog
 
   function rotate(keep?: (key: number) => boolean): void {
     const body = liveBody(keep);
-    if (LOG_HEADER_BYTES + body.length > size) storeFull("live records (" + body.length + " B) no longer fit a " + size + " B log file");
-    const target = scan.current === 0 ? 1 : 0;
-    const targetName = names[target]!;
-    if (env.storage.list(targetName).indexOf(targetName) >= 0) env.storage.erase(targetName);
-    if (!canCreate(env, size)) storeFull("no room to rotate the log");
-    let header = LOG_MAGIC + u32(scan.gen + 1) + u32(body.length) + u32(env.crc32(body));
-    header += u32(env.crc32(header));
-    env.storage.write(targetName, header + body, 0, size); // the commit
-    const old = scan.current;
-    if (old >= 0) env.storage.erase(names[old]!);
+    if (LOG_HEADER_BYTES + body.length > size) storeFull("live records over " + size + " B");
+    const header = LOG_MAGIC + u32(scan.gen + 1) + u32(body.length) + u32(env.crc32(body));
+    createOther(env, names, scan.current, size, header + u32(env.crc32(header)) + body);
     scan = scanLog(env, names);
   }
 
@@ -148,7 +137,7 @@ export function openLog(env: StoreEnv, names: string[], size: number): RecordLog
     append: function (key: number, payload: string) {
       const rec = encodeRecord(env, key, scan.lastSeq + 1, payload);
       if (scan.current < 0 || scan.dirty || scan.appendAt + rec.length > size) rotate();
-      if (scan.appendAt + rec.length > size) storeFull("record of " + rec.length + " B does not fit the log");
+      if (scan.appendAt + rec.length > size) storeFull("record of " + rec.length + " B");
       env.storage.write(names[scan.current]!, rec, scan.appendAt);
       if (scan.records[key] === undefined) scan.order.push(key);
       scan.records[key] = { key: key, seq: scan.lastSeq + 1, payload: payload };
@@ -157,14 +146,8 @@ export function openLog(env: StoreEnv, names: string[], size: number): RecordLog
     },
     rotate: rotate,
     eraseAll: function () {
-      for (let i = 0; i < names.length; i++) if (env.storage.list(names[i]!).indexOf(names[i]!) >= 0) env.storage.erase(names[i]!);
+      eraseOthers(env, names, -1);
       scan = scanLog(env, names);
-    },
-    names: function () {
-      return names.slice();
-    },
-    info: function () {
-      return { gen: scan.gen, appendAt: scan.appendAt, dirty: scan.dirty, size: size, current: scan.current < 0 ? null : names[scan.current]! };
     },
   };
 }

@@ -4,7 +4,7 @@
 // when trash has grown enough that the next rotations would not fit — rarely, by the §7 math.
 import type { StoreEnv } from "./ports.ts";
 
-export interface MaintenanceResult { compacted: boolean; freeBefore: number; freeAfter: number; trashBefore: number }
+export interface MaintenanceResult { compacted: boolean }
 
 // Free bytes a new file can use: canCreate() keeps new headers out of the last page.
 export function usableFreeBytes(env: StoreEnv): number {
@@ -17,12 +17,7 @@ export function needsCompaction(env: StoreEnv, reserveBytes: number): boolean {
 }
 
 export function runMaintenance(env: StoreEnv, reserveBytes: number, force?: boolean): MaintenanceResult {
-  const before = env.storage.getStats();
-  const result: MaintenanceResult = { compacted: false, freeBefore: before.freeBytes, freeAfter: before.freeBytes, trashBefore: before.trashBytes };
-  if (before.trashBytes > 0 && (force === true || usableFreeBytes(env) < reserveBytes)) {
-    env.storage.compact();
-    result.compacted = true;
-    result.freeAfter = env.storage.getFree();
-  }
-  return result;
+  const compacted = force === true ? env.storage.getStats().trashBytes > 0 : needsCompaction(env, reserveBytes);
+  if (compacted) env.storage.compact();
+  return { compacted: compacted };
 }

@@ -7,7 +7,7 @@ import { PowerCut, type EraseCutMode, type WordCutMode } from "../../../board/sr
 import { makeRig, TEST_CONFIG, flashContains, type Rig } from "./harness.ts";
 import { REC_PERSO, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, type CarrierConfig } from "../../src/security/carrier.ts";
 import { LOG_NAMES } from "../../src/security/carrier.ts";
-import { openLog } from "../../src/store/log.ts";
+import { openLog, scanLog } from "../../src/store/log.ts";
 
 const PIN = "123456";
 const NEW_PIN = "987654";
@@ -139,7 +139,7 @@ const scenarios: Scenario[] = [
     setup: (rig) => {
       const ctx = personalised(rig, 0);
       // PERSO records are 126 B: 7 fill the 1 KB log, the next change must rotate
-      const appendAt = () => openLog(rig.env, LOG_NAMES, rig.config.logBytes).info().appendAt;
+      const appendAt = () => scanLog(rig.env, LOG_NAMES).appendAt;
       let pin = PIN;
       while (appendAt() + 126 <= rig.config.logBytes) {
         const next = pin === PIN ? NEW_PIN : PIN;
