@@ -80,7 +80,7 @@ export const STATUS_ADVICE: Record<number, string> = {
   [Status.PIN_WRONG]: "the PIN is wrong; each wrong PIN spends a try, and the last try destroys the carrier",
   [Status.PIN_BLOCKED]: "no PIN tries left: the carrier destroyed its keys — it must be personalised again",
   [Status.PIN_BAD_FORMAT]: "a PIN is 4–12 digits; no try was spent",
-  [Status.STORAGE_FULL]: "the carrier's store is full; nothing changed — run maintenance or re-personalise",
+  [Status.STORAGE_FULL]: "the carrier's store is full; nothing changed — power-cycle the carrier (it reclaims space at boot) and send it again",
   [Status.PRESENCE_REQUIRED]: "hold the carrier's button for 3 s, then send the command again within 10 s",
   [Status.CHANNEL_NOT_OPEN]: "no secure channel is open (or it expired) — open one with the platform first",
   [Status.CHANNEL_AUTH_FAILED]: "the secure channel handshake failed — wrong platform or carrier keys, or the nonces were altered",
