@@ -9,9 +9,9 @@
  * Everything runs in this process except the firmware build and the EspruinoTools upload, and
  * everything it creates lives in one temporary directory that is removed at the end.
  * Options: --board nrf52840|pico|puckjs (default nrf52840, the primary target), --pin DIGITS (default 1234), --keep (keep the
- * temp dir), --bootcde (flash .bootcde even when the bundle is over the build's Storage budget).
+ * temp dir), --bootcde (flash .bootcde even when the bundle leaves the store too little room).
  */
-import { BUDGET } from "../../firmware/build/cli.ts";
+import { largestBundleBytes } from "../../firmware/build/cli.ts";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,24 +47,22 @@ function step(title: string): void {
   out(`\n[${stepNo}/${STEPS}] ${title}\n`);
 }
 
-/** The build's Storage budget: the bundle may fill at most this share of Storage. */
-const STORAGE_BUDGET_PERCENT = BUDGET.storagePercent;
-
 /**
- * .bootcde when the bundle leaves the carrier's store its room (within the build's Storage budget),
- * else RAM — the way the firmware's own payment test runs an over-budget release bundle.
+ * .bootcde when the bundle leaves the carrier's store the room it needs (STORAGE.md §7.1: its files
+ * and one rotation per boot, no file header in the last page), else RAM — the way the firmware's own
+ * payment test runs a bundle too big for a board's Storage.
  */
-function flashTarget(board: string, firmwareFile: string, storageBytes: number): { ram: boolean; why: string } {
+function flashTarget(board: string, firmwareFile: string, storage: { bytes: number; pageBytes: number }): { ram: boolean; why: string } {
   const bytes = statSync(firmwareFile).size;
-  const percent = Math.round((1000 * bytes) / storageBytes) / 10;
-  if (process.argv.includes("--bootcde") || percent <= STORAGE_BUDGET_PERCENT) {
-    return { ram: false, why: `the bundle fills ${percent}% of ${board}'s ${storageBytes} B Storage` };
+  const largest = largestBundleBytes(storage.bytes, storage.pageBytes);
+  if (process.argv.includes("--bootcde") || bytes <= largest) {
+    return { ram: false, why: `the bundle (${bytes} B) leaves ${board}'s store its room (largest bundle ${largest} B of ${storage.bytes} B Storage)` };
   }
   return {
     ram: true,
-    why: `the bundle (${bytes} B) would fill ${percent}% of ${board}'s ${storageBytes} B Storage (build budget ${STORAGE_BUDGET_PERCENT}%), ` +
-      "leaving the carrier's store too little room to personalise (STORAGE_FULL); so it goes to RAM, " +
-      "as EspruinoTools' plain upload does (pass --bootcde to try .bootcde anyway)",
+    why: `the bundle (${bytes} B) is over the ${largest} B that leave ${board}'s store its room in ${storage.bytes} B of Storage ` +
+      "(personalisation would answer STORAGE_FULL); so it goes to RAM, as EspruinoTools' plain upload does " +
+      "(pass --bootcde to try .bootcde anyway)",
   };
 }
 
@@ -105,7 +103,7 @@ async function main(): Promise<number> {
     });
     note(`console on ${emu.tcp.url}, control port 127.0.0.1:${emu.control.port} (buttons, LEDs, power)`);
 
-    const target = flashTarget(board, firmwareFile, emu.board.profile.storage.bytes);
+    const target = flashTarget(board, firmwareFile, emu.board.profile.storage);
     step(`keycarrier flash --port ${emu.tcp.url}${target.ram ? " --ram" : ""} (EspruinoTools upload${target.ram ? " to RAM" : " to .bootcde, verify, reboot"})`);
     note(target.why);
     const bar = progressBar((t) => process.stdout.write(t), Boolean(process.stdout.isTTY));
