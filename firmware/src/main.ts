@@ -12,7 +12,7 @@ import { createPingCommand } from "./commands/ping.ts";
 import { createVerifyPinCommand } from "./commands/verify-pin.ts";
 import { createChangePinCommand } from "./commands/change-pin.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
-import { ALL_STATES_MASK, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
+import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
 import { openCarrier, type Carrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
@@ -116,8 +116,6 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
       channel.close();
     }
   }, payment.cancel);
-  // DESTROYED carriers answer with their transport identity, so PERSONALISE can revive them.
-  for (let i = 0; i < channelCommands.length; i++) channelCommands[i]!.allowedStates = ALL_STATES_MASK;
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!].concat(channelCommands);
   return { commands: commands, state: carrier.state, carrier: carrier, store: store };
 }
