@@ -19,7 +19,7 @@ import { runMaintenance } from "./store/maintenance.ts";
 import { openAppStore, type AppStore } from "./perso/app-store.ts";
 import { createPersonaliseCommand } from "./perso/personalise.ts";
 import {
-  DEV_TRANSPORT_BATCH_KEY_HEX, hexToBytes, TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId, transportChannelKey,
+  DEV_TRANSPORT_BATCH_LABEL, TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId, transportChannelKey,
 } from "./perso/transport.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
@@ -54,14 +54,12 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
 
   let transport: ChannelIdentity | undefined;
   function identity(): ChannelIdentity | undefined {
-    if (carrier.state() === STATE_PERSONALISED) {
-      const k = store.keys();
-      return k === undefined ? undefined : { carrierId: k.carrierId, platformId: k.platformId, channelKey: k.channelKey };
-    }
+    // The keys record carries the three identity fields under the same names.
+    if (carrier.state() === STATE_PERSONALISED) return store.keys();
     if (transport === undefined) {
       const cid = transportCarrierId(boardSerial());
       const fromFactory = readTransportKeyFile(TRANSPORT_KEY_FILE);
-      transport = { carrierId: cid, platformId: TRANSPORT_PLATFORM_ID, channelKey: fromFactory !== undefined ? fromFactory : transportChannelKey(prims, hexToBytes(DEV_TRANSPORT_BATCH_KEY_HEX), cid) };
+      transport = { carrierId: cid, platformId: TRANSPORT_PLATFORM_ID, channelKey: fromFactory !== undefined ? fromFactory : transportChannelKey(prims, prims.sha256(DEV_TRANSPORT_BATCH_LABEL), cid) };
     }
     return transport;
   }
@@ -127,7 +125,7 @@ function tryBuildCarrier(p: CryptoPrimitives): ReturnType<typeof buildCarrierCom
   try {
     return buildCarrierCommands(p);
   } catch (e) {
-    log("KeyCarrier: store unavailable (" + String((e as { message?: unknown }).message || e) + "); INFO/PING only");
+    log("KeyCarrier: no store: " + String((e as { message?: unknown }).message || e));
     lockConsole();
     return null;
   }
@@ -156,6 +154,6 @@ if (core !== null) {
 const commands: Command[] = [createInfoCommand(info), createPingCommand()];
 const dispatcher = createDispatcher(core === null ? commands : commands.concat(core.commands), currentState);
 
-log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (no native crypto: INFO/PING only)" : ""));
+log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (INFO/PING only)" : ""));
 const link = createDeviceLink(usbLinkDeps(dispatcher));
 if (!startUsbLink(link.onData)) log("KeyCarrier: no USB");

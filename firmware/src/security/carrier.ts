@@ -76,7 +76,6 @@ export interface Carrier {
   unwrapKey(wrapped: string): string;
   // Compact Storage when trash leaves less than the reserve free; call only while idle.
   maintain(): boolean;
-  reserveBytes(): number;
 }
 
 // PERSO record: version u8 | iterations u16 | salt 16 | device-secret share A 32 | verifier 32 | wrapped MK 32
@@ -84,10 +83,6 @@ export interface Carrier {
 // header: two files, so no single torn erase can leave both shares behind (SECURITY.md §5).
 const PERSO_VERSION = 1;
 interface Perso { iterations: number; salt: string; shareA: string; verifier: string; wrappedKey: string }
-
-function encodePerso(p: Perso): string {
-  return chr(PERSO_VERSION) + u16(p.iterations) + p.salt + p.shareA + p.verifier + p.wrappedKey;
-}
 
 function decodePerso(s: string): Perso {
   // A throw statement (not raise()) here: with raise(), terser inlines this function into its one
@@ -222,8 +217,8 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
   function personalise(pin: string, masterKey: string, shareA: string): void {
     const salt = crypto.randomBytes(16);
     const keys = derivePinKeys(crypto, pin, salt, deviceSecret(shareA), cfg.pinIterations);
-    const record: Perso = { iterations: cfg.pinIterations, salt: salt, shareA: shareA, verifier: keys.verifier, wrappedKey: crypto.aesEncryptEcb(keys.kek, masterKey) };
-    log.append(REC_PERSO, encodePerso(record)); // the commit
+    // the commit: the PERSO record (layout above)
+    log.append(REC_PERSO, chr(PERSO_VERSION) + u16(cfg.pinIterations) + salt + shareA + keys.verifier + crypto.aesEncryptEcb(keys.kek, masterKey));
     unlockedKey = masterKey;
   }
 
@@ -296,9 +291,6 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     },
     maintain: function () {
       return runMaintenance(env, reserve).compacted;
-    },
-    reserveBytes: function () {
-      return reserve;
     },
   };
 }
