@@ -23,7 +23,7 @@ export const STATUS_DEFERRED = -1;
 export const DEFERRED: CommandResult = { status: STATUS_DEFERRED };
 export const DEFERRED_REPLY: HandlerReply = { status: STATUS_DEFERRED, body: "" };
 // The BUSY detail while a deferred reply waits (from PAY itself and from CHANNEL_MESSAGE).
-export const PAY_WAITS = "PAY waits for the user";
+export const PAY_WAITS = "PAY waits";
 
 // Completes a deferred request, always from a later event (a button or timer callback), never from
 // inside run(). null: the request was abandoned (channel reopened, carrier wiped); nothing is sent.

@@ -50,12 +50,6 @@ const REQUEST_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_REQUEST);
 const RESPONSE_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_RESPONSE);
 const MAX_COVERED = HEADER_BYTES + MAX_BODY;
 
-export function buildFrame(crc32: (bytes: string) => number, type: number, seq: number, code: number, body: string): string {
-  const covered = MAGIC + chr(PROTOCOL_MAJOR, type, seq, code, body.length >> 8, body.length & 255) + body;
-  const c = crc32(covered);
-  return covered + u32be(c);
-}
-
 const UNSUPPORTED_VERSION_BODY_VALUE: CborMap = {};
 UNSUPPORTED_VERSION_BODY_VALUE[ERROR_FIELD_DETAIL] = text("unsupported protocol major");
 UNSUPPORTED_VERSION_BODY_VALUE[ERROR_FIELD_SUPPORTED_MAJORS] = [PROTOCOL_MAJOR];
@@ -80,7 +74,7 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
   let deferredTrailer = "";
   const stats: LinkStats = { framesHandled: 0, replays: 0, crcErrors: 0, badHeaders: 0, timeouts: 0, ignored: 0, deferred: 0, pendingRepeats: 0 };
   const unsupportedVersionBody = encode(UNSUPPORTED_VERSION_BODY_VALUE);
-  const internalErrorBody = encode(errorBody("link: handler threw"));
+  const internalErrorBody = encode(errorBody("handler threw"));
   const crc32 = deps.crc32;
   const write = deps.write;
 
@@ -95,7 +89,9 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
       return;
     }
     if (frame.charCodeAt(2) !== PROTOCOL_MAJOR) {
-      write(buildFrame(crc32, TYPE_RESPONSE, seq, STATUS_UNSUPPORTED_VERSION, unsupportedVersionBody));
+      // never cached (§8); the body is shorter than 256 bytes
+      const out = RESPONSE_HEAD + chr(seq, STATUS_UNSUPPORTED_VERSION, 0, unsupportedVersionBody.length) + unsupportedVersionBody;
+      write(out + u32be(crc32(out)));
       return;
     }
     if (seq === deferredSeq && trailer === deferredTrailer) {
