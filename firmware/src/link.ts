@@ -5,10 +5,10 @@
 // case — one whole request per chunk — takes a short fast path with the same outcome as the scan.
 import {
   CRC_BYTES, HEADER_BYTES, HIGHEST_VERSION_BYTE, MAGIC, MAGIC_FIRST_BYTE, MAX_BODY, PARTIAL_FRAME_TIMEOUT_MS,
-  PROTOCOL_MAJOR, STATUS_INTERNAL, STATUS_UNSUPPORTED_VERSION, TYPE_REQUEST, TYPE_RESPONSE,
-  ERROR_FIELD_DETAIL, ERROR_FIELD_SUPPORTED_MAJORS,
+  PROTOCOL_MAJOR, STATUS_INTERNAL, STATUS_UNSUPPORTED_VERSION, TYPE_REQUEST, TYPE_RESPONSE, ERROR_FIELD_SUPPORTED_MAJORS,
 } from "./protocol.ts";
-import { encode, text, type CborMap } from "./codec.ts";
+import type { CborMap } from "./codec.ts";
+import { errorReply } from "./dispatch.ts";
 import { chr, readU32be, u32be } from "./store/bytes.ts";
 
 export interface HandlerReply { status: number; body: string }
@@ -50,16 +50,6 @@ const REQUEST_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_REQUEST);
 const RESPONSE_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_RESPONSE);
 const MAX_COVERED = HEADER_BYTES + MAX_BODY;
 
-const UNSUPPORTED_VERSION_BODY_VALUE: CborMap = {};
-UNSUPPORTED_VERSION_BODY_VALUE[ERROR_FIELD_DETAIL] = text("unsupported protocol major");
-UNSUPPORTED_VERSION_BODY_VALUE[ERROR_FIELD_SUPPORTED_MAJORS] = [PROTOCOL_MAJOR];
-
-function errorBody(detail: string): CborMap {
-  const m: CborMap = {};
-  m[ERROR_FIELD_DETAIL] = text(detail);
-  return m;
-}
-
 export function createDeviceLink(deps: LinkDeps): DeviceLink {
   let buffer = "";
   let timer: unknown = null;
@@ -73,8 +63,10 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
   let deferredSeq = -1;
   let deferredTrailer = "";
   const stats: LinkStats = { framesHandled: 0, replays: 0, crcErrors: 0, badHeaders: 0, timeouts: 0, ignored: 0, deferred: 0, pendingRepeats: 0 };
-  const unsupportedVersionBody = encode(UNSUPPORTED_VERSION_BODY_VALUE);
-  const internalErrorBody = encode(errorBody("handler threw"));
+  const supportedMajors: CborMap = {};
+  supportedMajors[ERROR_FIELD_SUPPORTED_MAJORS] = [PROTOCOL_MAJOR];
+  const unsupportedVersionBody = errorReply(STATUS_UNSUPPORTED_VERSION, "unsupported protocol major", supportedMajors).body;
+  const internalErrorBody = errorReply(STATUS_INTERNAL, "handler threw").body;
   const crc32 = deps.crc32;
   const write = deps.write;
 
