@@ -214,6 +214,9 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   "records", "rejected", "replays", "replyCounter", "reserveBytes", "retryAfterMs", "rotate", "run", "rxCounter",
   "salt", "seq", "setPin", "share", "shareA", "size", "slots", "stats", "store", "takeConfirmation", "timeouts",
   "triesLeft", "tstr", "ui", "unwrap", "unwrapKey", "used", "verifier", "verifyPin", "wipe", "wrap", "wrapKey", "wrappedCryptogramKey", "wrappedKey",
+  // --- added by SIZE2 (payment/link/personalisation shrink): LinkStats, CommandResult, PaymentApplet members ---
+  "cancel", "deferred", "pendingRepeats",
+  // --- end SIZE2 ---
   // Members of the firmware's own port objects that platform.ts, store/ports.ts or crypto/espruino.ts
   // build (StoreEnv, StoreFull, CryptoPort, CryptoPrimitives, LinkDeps, the UI ports), or that an
   // unrelated Espruino typing happens to declare (Wifi `status`); never read off an Espruino object.

@@ -4,7 +4,7 @@
 // A handler that needs the user (PAY waits for the button, §7.5) answers DEFERRED and completes
 // later through the `late` function it was given; the dispatcher turns that late result into a
 // reply exactly as it would have at once and hands it to the `late` sink of its own caller.
-import { decode, encode, text, type CborMap } from "./codec.ts";
+import { decode, encode, isText, text, type CborMap, type CborValue } from "./codec.ts";
 import {
   ERROR_FIELD_DETAIL, MAX_BODY, STATUS_BAD_ARGUMENT, STATUS_INTERNAL, STATUS_NOT_ALLOWED_IN_STATE, STATUS_OK,
   STATUS_TOO_LARGE, STATUS_UNKNOWN_COMMAND,
@@ -22,6 +22,8 @@ export interface CommandResult { status: number; value?: CborMap; raw?: string; 
 export const STATUS_DEFERRED = -1;
 export const DEFERRED: CommandResult = { status: STATUS_DEFERRED };
 export const DEFERRED_REPLY: HandlerReply = { status: STATUS_DEFERRED, body: "" };
+// The BUSY detail while a deferred reply waits (from PAY itself and from CHANNEL_MESSAGE).
+export const PAY_WAITS = "PAY waits";
 
 // Completes a deferred request, always from a later event (a button or timer callback), never from
 // inside run(). null: the request was abandoned (channel reopened, carrier wiped); nothing is sent.
@@ -30,9 +32,14 @@ export type LateReply = (reply: HandlerReply | null) => void;
 
 export interface Command {
   id: number;
-  name: string;
+  // Not used on the device (hosts name commands by id in their own messages); kept optional so
+  // command tables that still carry one compile.
+  name?: string;
   // Bit (1 << state) set for every device state in which the command may run.
   allowedStates: number;
+  // Highest request field the command takes, when the dispatcher checks them: a body with key 0 or
+  // a key above it is BAD_ARGUMENT before run() (PROTOCOL.md §5: unknown fields are refused).
+  fields?: number;
   // body is the request's canonical CBOR, already decoded into args. A command that returns
   // DEFERRED must later call late() exactly once.
   run(args: CborMap, body: string, late: LateResult): CommandResult;
@@ -46,8 +53,9 @@ export function okRaw(raw: string): CommandResult {
   return { status: STATUS_OK, raw: raw };
 }
 
-export function refuse(status: number, detail: string): CommandResult {
-  return { status: status, detail: detail };
+// fields: extra error-body fields next to the detail (PAY's PIN_WRONG: {2: tries left}).
+export function refuse(status: number, detail: string, fields?: CborMap): CommandResult {
+  return { status: status, detail: detail, fields: fields };
 }
 
 // Returns the first key of args that is not in allowed, or -1. Unknown request fields are
@@ -61,19 +69,40 @@ export function unknownField(args: CborMap, allowed: number[]): number {
   return -1;
 }
 
-export function refuseWith(status: number, detail: string, fields: CborMap): CommandResult {
-  return { status: status, detail: detail, fields: fields };
+// Whether args has a key outside 1..highest (map keys are unsigned integers, §5).
+export function fieldOutside(args: CborMap, highest: number): boolean {
+  for (const name in args) {
+    const key = Number(name);
+    if (key < 1 || key > highest) return true;
+  }
+  return false;
 }
 
+// A byte string of min..max bytes, else undefined.
+export function bytesArg(v: CborValue | undefined, min: number, max: number): string | undefined {
+  return typeof v === "string" && v.length >= min && v.length <= max ? v : undefined;
+}
+
+// An integer min..2^53-1, else undefined.
+export function uintArg(v: CborValue | undefined, min: number): number | undefined {
+  return typeof v === "number" && v >= min && v <= MAX_SAFE_INTEGER && Math.floor(v) === v ? v : undefined;
+}
+
+// The text of a text-string argument, else undefined.
+export function textArg(v: CborValue | undefined): string | undefined {
+  return v !== undefined && v !== null && isText(v) ? v.tstr : undefined;
+}
+
+// fields (if any) is the error body itself; the detail goes in as field 1 (the encoder sorts keys).
 export function errorReply(status: number, detail: string, fields?: CborMap): HandlerReply {
-  const m: CborMap = {};
-  if (fields !== undefined) for (const k in fields) m[Number(k)] = fields[Number(k)]!;
+  const m: CborMap = fields || {};
   m[ERROR_FIELD_DETAIL] = text(detail);
   return { status: status, body: encode(m) };
 }
 
 // Canonical CBOR of {} (PROTOCOL.md §5).
 const EMPTY_MAP = "\xa0";
+const MAX_SAFE_INTEGER = 9007199254740991;
 
 // late receives the reply of a request answered DEFERRED_REPLY (callers that never defer omit it).
 export type Dispatcher = (command: number, body: string, late?: LateReply) => HandlerReply;
@@ -83,33 +112,30 @@ export function createDispatcher(commands: Command[], currentState: () => number
   for (let i = 0; i < commands.length; i++) {
     const c = commands[i]!;
     if (!(c.id >= 1 && c.id <= 255) || byId[c.id] !== undefined) {
-      raise("dispatch: command " + c.name + " has a bad or duplicate id " + c.id + "; ids are 1-255 and unique");
+      raise("dispatch: bad or duplicate id " + c.id);
     }
     byId[c.id] = c;
   }
   const internalFallback = errorReply(STATUS_INTERNAL, "internal error");
 
-  function replyOf(c: Command, result: CommandResult): HandlerReply {
-    if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || c.name + " failed", result.fields);
+  function replyOf(result: CommandResult): HandlerReply {
+    if (result.status !== STATUS_OK) return errorReply(result.status, result.detail || "", result.fields);
     const out = result.raw !== undefined ? result.raw : encode(result.value || {});
-    if (out.length > MAX_BODY) return errorReply(STATUS_TOO_LARGE, c.name + " response over " + MAX_BODY + " bytes");
+    if (out.length > MAX_BODY) return errorReply(STATUS_TOO_LARGE, "response over " + MAX_BODY + " B");
     return { status: STATUS_OK, body: out };
   }
 
   // The one deferred request (set only after its run() returned DEFERRED); one shared function is
   // handed to every run(), so no closure is allocated per request.
-  let deferredCommand: Command | null = null;
   let deferredSink: LateReply | null = null;
   function lateResult(result: CommandResult | null): void {
-    const c = deferredCommand;
     const sink = deferredSink;
-    if (c === null || sink === null) return; // nothing deferred (or already completed)
-    deferredCommand = null;
+    if (sink === null) return; // nothing deferred (or already completed)
     deferredSink = null;
     let reply: HandlerReply | null = null;
     if (result !== null) {
       try {
-        reply = replyOf(c, result);
+        reply = replyOf(result);
       } catch (e) {
         reply = internalFallback;
       }
@@ -123,7 +149,8 @@ export function createDispatcher(commands: Command[], currentState: () => number
       const c = byId[command];
       if (c === undefined) return errorReply(STATUS_UNKNOWN_COMMAND, "unknown command");
       const state = currentState();
-      if ((c.allowedStates & (1 << state)) === 0) return errorReply(STATUS_NOT_ALLOWED_IN_STATE, c.name + " not allowed in state " + state);
+      // The host names the command in its own message: the detail only says which state refused it.
+      if ((c.allowedStates & (1 << state)) === 0) return errorReply(STATUS_NOT_ALLOWED_IN_STATE, "state " + state);
       let args: CborMap;
       // The canonical empty map needs no decoder run (INFO and every argument-less command).
       if (body === EMPTY_MAP) args = {};
@@ -133,14 +160,14 @@ export function createDispatcher(commands: Command[], currentState: () => number
         // A well-formed body is a map exactly when its first byte has major type 5.
         if ((body.charCodeAt(0) & 0xe0) !== 0xa0) return errorReply(STATUS_BAD_ARGUMENT, "body must be a map");
         args = decoded.value as CborMap;
+        if (c.fields !== undefined && fieldOutside(args, c.fields)) return errorReply(STATUS_BAD_ARGUMENT, "unknown field");
       }
       const result = c.run(args, body, lateResult);
       if (result.status === STATUS_DEFERRED) {
-        deferredCommand = c;
         deferredSink = late || null;
         return DEFERRED_REPLY;
       }
-      return replyOf(c, result);
+      return replyOf(result);
     } catch (e) {
       try {
         return errorReply(STATUS_INTERNAL, describeThrown(e));
@@ -156,5 +183,5 @@ function describeThrown(e: unknown): string {
   // Errors carry .message, store/codec failures .reason; anything else is shown as itself.
   const o = e as { message?: unknown; reason?: unknown };
   const message = e !== null && e !== undefined && (o.message || o.reason) || e;
-  return ("handler fault: " + String(message)).substr(0, 60);
+  return String(message).substr(0, 60);
 }

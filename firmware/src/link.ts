@@ -5,10 +5,10 @@
 // case — one whole request per chunk — takes a short fast path with the same outcome as the scan.
 import {
   CRC_BYTES, HEADER_BYTES, HIGHEST_VERSION_BYTE, MAGIC, MAGIC_FIRST_BYTE, MAX_BODY, PARTIAL_FRAME_TIMEOUT_MS,
-  PROTOCOL_MAJOR, STATUS_INTERNAL, STATUS_UNSUPPORTED_VERSION, TYPE_REQUEST, TYPE_RESPONSE,
-  ERROR_FIELD_DETAIL, ERROR_FIELD_SUPPORTED_MAJORS,
+  PROTOCOL_MAJOR, STATUS_INTERNAL, STATUS_UNSUPPORTED_VERSION, TYPE_REQUEST, TYPE_RESPONSE, ERROR_FIELD_SUPPORTED_MAJORS,
 } from "./protocol.ts";
-import { encode, text, type CborMap } from "./codec.ts";
+import type { CborMap } from "./codec.ts";
+import { errorReply } from "./dispatch.ts";
 import { chr, readU32be, u32be } from "./store/bytes.ts";
 
 export interface HandlerReply { status: number; body: string }
@@ -50,22 +50,6 @@ const REQUEST_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_REQUEST);
 const RESPONSE_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_RESPONSE);
 const MAX_COVERED = HEADER_BYTES + MAX_BODY;
 
-export function buildFrame(crc32: (bytes: string) => number, type: number, seq: number, code: number, body: string): string {
-  const covered = MAGIC + chr(PROTOCOL_MAJOR, type, seq, code, body.length >> 8, body.length & 255) + body;
-  const c = crc32(covered);
-  return covered + u32be(c);
-}
-
-const UNSUPPORTED_VERSION_BODY_VALUE: CborMap = {};
-UNSUPPORTED_VERSION_BODY_VALUE[ERROR_FIELD_DETAIL] = text("unsupported protocol major");
-UNSUPPORTED_VERSION_BODY_VALUE[ERROR_FIELD_SUPPORTED_MAJORS] = [PROTOCOL_MAJOR];
-
-function errorBody(detail: string): CborMap {
-  const m: CborMap = {};
-  m[ERROR_FIELD_DETAIL] = text(detail);
-  return m;
-}
-
 export function createDeviceLink(deps: LinkDeps): DeviceLink {
   let buffer = "";
   let timer: unknown = null;
@@ -79,8 +63,10 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
   let deferredSeq = -1;
   let deferredTrailer = "";
   const stats: LinkStats = { framesHandled: 0, replays: 0, crcErrors: 0, badHeaders: 0, timeouts: 0, ignored: 0, deferred: 0, pendingRepeats: 0 };
-  const unsupportedVersionBody = encode(UNSUPPORTED_VERSION_BODY_VALUE);
-  const internalErrorBody = encode(errorBody("link: handler threw"));
+  const supportedMajors: CborMap = {};
+  supportedMajors[ERROR_FIELD_SUPPORTED_MAJORS] = [PROTOCOL_MAJOR];
+  const unsupportedVersionBody = errorReply(STATUS_UNSUPPORTED_VERSION, "unsupported protocol major", supportedMajors).body;
+  const internalErrorBody = errorReply(STATUS_INTERNAL, "handler threw").body;
   const crc32 = deps.crc32;
   const write = deps.write;
 
@@ -95,7 +81,9 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
       return;
     }
     if (frame.charCodeAt(2) !== PROTOCOL_MAJOR) {
-      write(buildFrame(crc32, TYPE_RESPONSE, seq, STATUS_UNSUPPORTED_VERSION, unsupportedVersionBody));
+      // never cached (§8); the body is shorter than 256 bytes
+      const out = RESPONSE_HEAD + chr(seq, STATUS_UNSUPPORTED_VERSION, 0, unsupportedVersionBody.length) + unsupportedVersionBody;
+      write(out + u32be(crc32(out)));
       return;
     }
     if (seq === deferredSeq && trailer === deferredTrailer) {

@@ -12,14 +12,14 @@ import { createPingCommand } from "./commands/ping.ts";
 import { createVerifyPinCommand } from "./commands/verify-pin.ts";
 import { createChangePinCommand } from "./commands/change-pin.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
-import { ALL_STATES_MASK, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
+import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
 import { openCarrier, type Carrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
 import { openAppStore, type AppStore } from "./perso/app-store.ts";
 import { createPersonaliseCommand } from "./perso/personalise.ts";
 import {
-  TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId, transportChannelKey,
+  DEV_TRANSPORT_BATCH_LABEL, TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId, transportChannelKey,
 } from "./perso/transport.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
@@ -54,15 +54,12 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
 
   let transport: ChannelIdentity | undefined;
   function identity(): ChannelIdentity | undefined {
-    if (carrier.state() === STATE_PERSONALISED) {
-      const k = store.keys();
-      return k === undefined ? undefined : { carrierId: k.carrierId, platformId: k.platformId, channelKey: k.channelKey };
-    }
+    // The keys record carries the three identity fields under the same names.
+    if (carrier.state() === STATE_PERSONALISED) return store.keys();
     if (transport === undefined) {
       const cid = transportCarrierId(boardSerial());
       const fromFactory = readTransportKeyFile(TRANSPORT_KEY_FILE);
-      // The dev batch key is SHA-256 of its label (PROTOCOL.md §7.4): one native call, not 64 hex digits and a parser (−218 B).
-      transport = { carrierId: cid, platformId: TRANSPORT_PLATFORM_ID, channelKey: fromFactory !== undefined ? fromFactory : transportChannelKey(prims, prims.sha256("KeyCarrier v1 dev transport batch key"), cid) };
+      transport = { carrierId: cid, platformId: TRANSPORT_PLATFORM_ID, channelKey: fromFactory !== undefined ? fromFactory : transportChannelKey(prims, prims.sha256(DEV_TRANSPORT_BATCH_LABEL), cid) };
     }
     return transport;
   }
@@ -117,8 +114,6 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
       channel.close();
     }
   }, payment.cancel);
-  // DESTROYED carriers answer with their transport identity, so PERSONALISE can revive them.
-  for (let i = 0; i < channelCommands.length; i++) channelCommands[i]!.allowedStates = ALL_STATES_MASK;
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!].concat(channelCommands);
   return { commands: commands, state: carrier.state, carrier: carrier, store: store };
 }
@@ -130,7 +125,7 @@ function tryBuildCarrier(p: CryptoPrimitives): ReturnType<typeof buildCarrierCom
   try {
     return buildCarrierCommands(p);
   } catch (e) {
-    log("KeyCarrier: store unavailable (" + String((e as { message?: unknown }).message || e) + "); INFO/PING only");
+    log("KeyCarrier: no store: " + String((e as { message?: unknown }).message || e));
     lockConsole();
     return null;
   }
@@ -159,6 +154,6 @@ if (core !== null) {
 const commands: Command[] = [createInfoCommand(info), createPingCommand()];
 const dispatcher = createDispatcher(core === null ? commands : commands.concat(core.commands), currentState);
 
-log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (no native crypto: INFO/PING only)" : ""));
+log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (INFO/PING only)" : ""));
 const link = createDeviceLink(usbLinkDeps(dispatcher));
 if (!startUsbLink(link.onData)) log("KeyCarrier: no USB");

@@ -6,11 +6,11 @@
 // cryptogram. An order already authorized (found in the kept log) is answered with its original
 // ATC and cryptogram: never a second authorization. Nothing is written before the user decided, so
 // a reboot while PAY waits loses the order and nothing else.
-import { DEFERRED, ok, refuse, refuseWith, unknownField, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
-import { isText, type CborMap, type CborValue } from "../codec.ts";
+import { bytesArg, DEFERRED, ok, PAY_WAITS, refuse, textArg, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
+import type { CborMap, CborValue } from "../codec.ts";
 import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_OK } from "../protocol.ts";
 import { STATUS_PIN_BAD_FORMAT, STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
-import { isValidPin } from "../security/pin.ts";
+import { isValidPin, lockedOut, PIN_FORMAT } from "../security/pin.ts";
 import { isStoreFull } from "../store/ports.ts";
 import type { Carrier } from "../security/carrier.ts";
 import { createCryptogramSigner, type CryptogramSigner } from "../channel/cryptogram.ts";
@@ -27,7 +27,6 @@ export const CMD_LOG_READ = 0x42;
 export const STATUS_PAY_DECLINED = 0x41;
 export const STATUS_PAY_OVER_LIMIT = 0x43;
 export const LOG_READ_MAX_BYTES = 400;
-const MAX_AMOUNT = 9007199254740991;
 const MAX_ATC = 4294967295;
 
 export interface PaymentDeps {
@@ -51,20 +50,17 @@ export interface PaymentApplet {
 // replacing must fit one 1,024-byte log file next to the keys record (perso/app-store.ts).
 export const MAX_ID_BYTES = 16;
 
-function idField(v: CborValue | undefined): string | undefined {
-  return typeof v === "string" && v.length >= 1 && v.length <= MAX_ID_BYTES ? v : undefined;
-}
-
+// Fields 1-4 of PAY (the dispatcher already refused any other field), else the detail of the first
+// bad one.
 function parseOrder(args: CborMap): Order | string {
-  if (unknownField(args, [1, 2, 3, 4, 5]) >= 0) return "PAY takes only fields 1-5";
-  const orderId = idField(args[1]);
-  const merchantId = idField(args[2]);
-  if (orderId === undefined || merchantId === undefined) return "ids (1, 2) must be 1-" + MAX_ID_BYTES + " bytes";
-  const amount = args[3];
-  if (typeof amount !== "number" || amount < 0 || amount > MAX_AMOUNT || Math.floor(amount) !== amount) return "amount (3) must be an unsigned integer";
-  const cur = args[4];
-  if (cur === undefined || cur === null || !isText(cur) || !/^[A-Z][A-Z][A-Z]$/.test(cur.tstr)) return "currency (4) must be ISO 4217";
-  return { orderId: orderId, merchantId: merchantId, amount: amount, currency: cur.tstr };
+  const orderId = bytesArg(args[1], 1, MAX_ID_BYTES);
+  const merchantId = bytesArg(args[2], 1, MAX_ID_BYTES);
+  if (orderId === undefined || merchantId === undefined) return "bad id";
+  const amount = uintArg(args[3], 0);
+  if (amount === undefined) return "bad amount";
+  const currency = textArg(args[4]);
+  if (currency === undefined || !/^[A-Z][A-Z][A-Z]$/.test(currency)) return "bad currency";
+  return { orderId: orderId, merchantId: merchantId, amount: amount, currency: currency };
 }
 
 // afterPinCheck runs right after the PIN check of a decided PAY (main.ts: purge a carrier the 10th
@@ -132,15 +128,15 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   function settle(o: Order, pin: string, decision: number): CommandResult {
     if (decision !== DECISION_CONFIRMED) {
       appendEntry(RESULT_DECLINED, o);
-      return refuse(STATUS_PAY_DECLINED, "declined on the carrier");
+      return refuse(STATUS_PAY_DECLINED, "declined");
     }
     const v = carrier.verifyPin(pin);
     if (afterPinCheck !== undefined) afterPinCheck();
     if (v.status !== STATUS_OK) {
-      if (v.status !== STATUS_PIN_WRONG) return refuse(v.status, v.detail);
+      if (v.status !== STATUS_PIN_WRONG) return v;
       const f: CborMap = {};
       f[2] = v.triesLeft;
-      return refuseWith(v.status, v.detail, f);
+      return refuse(v.status, v.detail, f);
     }
     let atc = earlierAuthorization(o);
     if (atc === 0) {
@@ -148,7 +144,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
         atc = appendEntry(RESULT_AUTHORIZED, o);
       } catch (e) {
         if (!isStoreFull(e)) throw e;
-        return refuse(STATUS_STORAGE_FULL, "storage full, nothing authorized: " + e.reason);
+        return refuse(STATUS_STORAGE_FULL, e.reason);
       }
     }
     return ok(authorized(o, atc));
@@ -166,7 +162,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     try {
       result = settle(o, pin, decision);
     } catch (e) {
-      result = refuse(STATUS_INTERNAL, "PAY failed");
+      result = refuse(STATUS_INTERNAL, "failed");
     }
     try {
       late(result);
@@ -185,21 +181,21 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   }
 
   const pay: Command = {
-    id: CMD_PAY, name: "PAY", allowedStates: personalisedOnly,
+    id: CMD_PAY, allowedStates: personalisedOnly, fields: 5,
     run: function (args: CborMap, _body: string, late: LateResult) {
       const o = parseOrder(args);
       if (typeof o === "string") return refuse(STATUS_BAD_ARGUMENT, o);
-      const pin = args[5];
-      if (pin === undefined || pin === null || !isText(pin)) return refuse(STATUS_BAD_ARGUMENT, "PIN (5) must be text");
-      if (!isValidPin(pin.tstr)) return refuse(STATUS_PIN_BAD_FORMAT, "PIN must be 4-12 digits");
+      const pin = textArg(args[5]);
+      if (pin === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad PIN");
+      if (!isValidPin(pin)) return refuse(STATUS_PIN_BAD_FORMAT, PIN_FORMAT);
       const k = store.keys();
-      if (k === undefined) raise("payment: no keys record");
-      if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "amount over the limit of " + k.maxAmount);
-      if (pending !== null) return refuse(STATUS_BUSY, "PAY waits for the user");
+      if (k === undefined) raise("payment: no keys");
+      if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "limit " + k.maxAmount);
+      if (pending !== null) return refuse(STATUS_BUSY, PAY_WAITS);
       const wait = carrier.retryAfterMs();
-      if (wait > 0) return refuse(STATUS_BUSY, "PIN locked out; retry after " + Math.ceil(wait) + " ms");
+      if (wait > 0) return refuse(STATUS_BUSY, lockedOut(wait));
       pending = o;
-      pendingPin = pin.tstr;
+      pendingPin = pin;
       pendingLate = late;
       ui.ask(amountClass(o.amount), decided);
       return DEFERRED;
@@ -207,10 +203,10 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   };
 
   const logRead: Command = {
-    id: CMD_LOG_READ, name: "LOG_READ", allowedStates: personalisedOnly,
+    id: CMD_LOG_READ, allowedStates: personalisedOnly, fields: 1,
     run: function (args: CborMap) {
-      const skip = args[1] === undefined ? 0 : args[1];
-      if (unknownField(args, [1]) >= 0 || typeof skip !== "number" || skip < 0 || Math.floor(skip) !== skip) return refuse(STATUS_BAD_ARGUMENT, "LOG_READ takes {} or {1: skip}");
+      const skip = args[1] === undefined ? 0 : uintArg(args[1], 0);
+      if (skip === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad skip");
       const e = store.entries();
       let end = e.length - skip;
       if (end < 0) end = 0;

@@ -12,10 +12,14 @@ const TWO_POW_32 = 4294967296;
 
 export interface Order { orderId: string; merchantId: string; amount: number; currency: string }
 
+// An integer 0..2^53-1 as 8 bytes big-endian (two 32-bit halves: Espruino's bit operators are 32-bit).
+export function u64be(n: number): string {
+  const high = Math.floor(n / TWO_POW_32);
+  return u32be(high) + u32be(n - high * TWO_POW_32);
+}
+
 export function encodeEntry(atc: number, result: number, o: Order): string {
-  const high = Math.floor(o.amount / TWO_POW_32);
-  return u32be(atc) + chr(result, o.orderId.length) + o.orderId + chr(o.merchantId.length) + o.merchantId +
-    u32be(high) + u32be(o.amount - high * TWO_POW_32) + o.currency;
+  return u32be(atc) + chr(result, o.orderId.length) + o.orderId + chr(o.merchantId.length) + o.merchantId + u64be(o.amount) + o.currency;
 }
 
 export function chainNext(sha256: (s: string) => string, prevHash: string, entry: string): string {

@@ -7,13 +7,11 @@
 // the channel's counters untouched), and OPEN/CONFIRM/CLOSE abandon it first (`abandon`), so a
 // late reply can never be sealed into another session.
 import {
-  DEFERRED, errorReply, ok, okRaw, refuse, STATUS_DEFERRED, unknownField, type Command, type Dispatcher,
-  type LateResult,
+  bytesArg, DEFERRED, errorReply, fieldOutside, ok, okRaw, PAY_WAITS, refuse, STATUS_DEFERRED, type Command,
+  type Dispatcher, type LateResult,
 } from "../dispatch.ts";
 import type { CborMap } from "../codec.ts";
-import {
-  STATE_BLANK, STATE_LOCKED, STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_TOO_LARGE,
-} from "../protocol.ts";
+import { ALL_STATES_MASK, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_TOO_LARGE } from "../protocol.ts";
 import type { CarrierChannel } from "./channel.ts";
 import type { HandlerReply } from "../link.ts";
 import {
@@ -22,15 +20,13 @@ import {
 } from "./constants.ts";
 import { chr } from "../store/bytes.ts";
 
-// A blank carrier talks through its transport key (personalisation); LOCKED needs the channel for
-// the authenticated wipe; DESTROYED has no keys.
-export const CHANNEL_STATES_MASK = (1 << STATE_BLANK) | (1 << STATE_PERSONALISED) | (1 << STATE_LOCKED);
+// Every state: a blank or DESTROYED carrier talks through its transport key (personalisation,
+// main.ts), a personalised one through its own.
 const EMPTY_MAP = "\xa0";
 
-function bytesField(args: CborMap, length: number): string | undefined {
-  const v = args[1];
-  if (typeof v !== "string" || v.length !== length) return undefined;
-  return v;
+// {1: exactly `length` bytes} and nothing else, else undefined.
+function onlyBytes(args: CborMap, length: number): string | undefined {
+  return fieldOutside(args, 1) ? undefined : bytesArg(args[1], length, length);
 }
 
 // Canonical {1: bstr} for up to 65535 bytes, without the generic encoder (each JS statement costs
@@ -53,7 +49,7 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
   function seal(reply: HandlerReply): string {
     let answer = chr(reply.status) + reply.body;
     if (answer.length > MAX_PLAINTEXT_BYTES) {
-      const tooLarge = errorReply(STATUS_TOO_LARGE, "reply over " + MAX_PLAINTEXT_BYTES + " bytes does not fit the channel");
+      const tooLarge = errorReply(STATUS_TOO_LARGE, "reply over " + MAX_PLAINTEXT_BYTES + " B");
       answer = chr(tooLarge.status) + tooLarge.body;
     }
     return sealedBody(channel.wrap(answer));
@@ -97,13 +93,13 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
 
   return [
     {
-      id: CMD_CHANNEL_OPEN, name: "CHANNEL_OPEN", allowedStates: CHANNEL_STATES_MASK,
+      id: CMD_CHANNEL_OPEN, allowedStates: ALL_STATES_MASK,
       run: function (args: CborMap) {
         abandonDeferred();
-        const nonce = unknownField(args, [1]) < 0 ? bytesField(args, NONCE_BYTES) : undefined;
-        if (nonce === undefined) return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_OPEN takes {1: " + NONCE_BYTES + "-byte nonce}");
+        const nonce = onlyBytes(args, NONCE_BYTES);
+        if (nonce === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad nonce");
         const r = channel.open(nonce);
-        if (r.status !== 0) return refuse(r.status, r.detail || "channel open failed");
+        if (r.status !== 0) return r;
         const m: CborMap = {};
         m[1] = r.carrierId!;
         m[2] = r.carrierNonce!;
@@ -112,28 +108,28 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
       },
     },
     {
-      id: CMD_CHANNEL_CONFIRM, name: "CHANNEL_CONFIRM", allowedStates: CHANNEL_STATES_MASK,
+      id: CMD_CHANNEL_CONFIRM, allowedStates: ALL_STATES_MASK,
       run: function (args: CborMap) {
         abandonDeferred();
-        const proof = unknownField(args, [1]) < 0 ? bytesField(args, PROOF_BYTES) : undefined;
+        const proof = onlyBytes(args, PROOF_BYTES);
         if (proof === undefined) {
           channel.close();
-          return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_CONFIRM takes {1: " + PROOF_BYTES + "-byte proof}");
+          return refuse(STATUS_BAD_ARGUMENT, "bad proof");
         }
         const r = channel.confirm(proof);
-        return r.status !== 0 ? refuse(r.status, r.detail || "channel confirm failed") : okRaw(EMPTY_MAP);
+        return r.status !== 0 ? r : okRaw(EMPTY_MAP);
       },
     },
     {
-      id: CMD_CHANNEL_MESSAGE, name: "CHANNEL_MESSAGE", allowedStates: CHANNEL_STATES_MASK,
+      id: CMD_CHANNEL_MESSAGE, allowedStates: ALL_STATES_MASK, fields: 1,
       run: function (args: CborMap, _body: string, late: LateResult) {
         const sealed = args[1];
-        if (unknownField(args, [1]) >= 0 || typeof sealed !== "string") return refuse(STATUS_BAD_ARGUMENT, "CHANNEL_MESSAGE takes {1: bytes}");
-        if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "sealed message over " + MAX_SEALED_BYTES + " bytes");
+        if (typeof sealed !== "string") return refuse(STATUS_BAD_ARGUMENT, "bad message");
+        if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "over " + MAX_SEALED_BYTES + " B");
         // Not unwrapped while a reply waits: its counter is the one the late reply is sealed under.
-        if (deferredOuter !== null) return refuse(STATUS_BUSY, "PAY waits for the user");
+        if (deferredOuter !== null) return refuse(STATUS_BUSY, PAY_WAITS);
         const r = channel.unwrap(sealed);
-        if (r.status !== 0) return refuse(r.status, r.detail || "channel message rejected");
+        if (r.status !== 0) return r;
         const plaintext = r.plaintext!;
         const reply = inner(plaintext.charCodeAt(0), plaintext.substr(1), innerLate);
         if (reply.status === STATUS_DEFERRED) {
@@ -146,11 +142,11 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
       },
     },
     {
-      id: CMD_CHANNEL_CLOSE, name: "CHANNEL_CLOSE", allowedStates: CHANNEL_STATES_MASK,
+      id: CMD_CHANNEL_CLOSE, allowedStates: ALL_STATES_MASK,
       run: function (args: CborMap) {
         abandonDeferred();
         channel.close();
-        return unknownField(args, []) >= 0 ? refuse(STATUS_BAD_ARGUMENT, "CHANNEL_CLOSE takes {}") : okRaw(EMPTY_MAP);
+        return fieldOutside(args, 0) ? refuse(STATUS_BAD_ARGUMENT, "unknown field") : okRaw(EMPTY_MAP);
       },
     },
   ];

@@ -7,7 +7,8 @@
 // current ATC is the highest ATC among the kept entries, which a wipe alone can lower.
 import { openLog, type RecordLog } from "../store/log.ts";
 import type { StoreEnv } from "../store/ports.ts";
-import { readU32be, u32be } from "../crypto/primitives.ts";
+import { readU32be } from "../crypto/primitives.ts";
+import { u64be } from "../applets/tx-log.ts";
 import { chr } from "../store/bytes.ts";
 import { raise } from "../raise.ts";
 
@@ -45,9 +46,7 @@ export interface AppStore {
 }
 
 export function encodeAppKeys(k: AppKeys): string {
-  const high = Math.floor(k.maxAmount / TWO_POW_32);
-  return chr(k.carrierId.length) + k.carrierId + chr(k.platformId.length) + k.platformId +
-    k.channelKey + k.wrappedCryptogramKey + u32be(high) + u32be(k.maxAmount - high * TWO_POW_32);
+  return chr(k.carrierId.length) + k.carrierId + chr(k.platformId.length) + k.platformId + k.channelKey + k.wrappedCryptogramKey + u64be(k.maxAmount);
 }
 
 export function decodeAppKeys(s: string): AppKeys {
@@ -55,7 +54,7 @@ export function decodeAppKeys(s: string): AppKeys {
   const pidAt = 1 + cidLen;
   const pidLen = s.charCodeAt(pidAt);
   const keysAt = pidAt + 1 + pidLen;
-  if (s.length !== keysAt + 72) raise("app store: keys record is " + s.length + " B, expected " + (keysAt + 72));
+  if (s.length !== keysAt + 72) raise("app store: bad keys record");
   return {
     carrierId: s.substr(1, cidLen),
     platformId: s.substr(pidAt + 1, pidLen),

@@ -8,15 +8,17 @@ import { raise } from "../raise.ts";
 
 export const TRANSPORT_PLATFORM_ID = "KC-TRANSPORT";
 export const CHANNEL_KEY_LABEL = "KeyCarrier v1 channel";
-// SHA-256("KeyCarrier v1 dev transport batch key"): public on purpose. A production batch writes
-// the diversified key itself into Storage file TRANSPORT_KEY_FILE at flashing time instead.
+// The development batch key is SHA-256 of this label, public on purpose (the device hashes the label
+// rather than carrying the 32 bytes). A production batch writes the diversified key itself into
+// Storage file TRANSPORT_KEY_FILE at flashing time instead.
+export const DEV_TRANSPORT_BATCH_LABEL = "KeyCarrier v1 dev transport batch key";
 export const DEV_TRANSPORT_BATCH_KEY_HEX = "d78292c7d2705a85eb630b68282c1c559d3e50e0bc77d81e5559b567bde73a3c";
 export const TRANSPORT_KEY_FILE = "kc.tk";
 const ID_MIN = 4;
 const ID_MAX = 32;
 
 export function hexToBytes(hex: string): string {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) raise("transport: hex string expected, got " + hex.length + " chars");
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) raise("transport: bad hex");
   let s = "";
   for (let i = 0; i < hex.length; i += 2) s += chr(parseInt(hex.substr(i, 2), 16));
   return s;
@@ -29,8 +31,7 @@ export function transportCarrierId(serial: string): string {
   return id;
 }
 
-/** HMAC(batchKey, label ‖ 00 ‖ u8 len(cid) ‖ cid): the carrier's transport channel key. */
+/** HMAC(batchKey, label ‖ 00 ‖ u8 len(cid) ‖ cid): the carrier's transport channel key (batchKey 32 B). */
 export function transportChannelKey(prims: CryptoPrimitives, batchKey: string, carrierId: string): string {
-  if (batchKey.length !== 32) raise("transport: batch key must be 32 B, got " + batchKey.length);
   return hmacSha256(prims, hmacPads(batchKey), CHANNEL_KEY_LABEL + "\x00" + chr(carrierId.length) + carrierId);
 }

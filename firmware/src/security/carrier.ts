@@ -12,7 +12,7 @@ import { runMaintenance } from "../store/maintenance.ts";
 import { creationBytes } from "../store/space.ts";
 import { isStoreFull, type StoreEnv } from "../store/ports.ts";
 import { readU16, u16, chr } from "../store/bytes.ts";
-import { blindedEqual, derivePinKeys, isValidPin } from "./pin.ts";
+import { blindedEqual, derivePinKeys, isValidPin, lockedOut, PIN_FORMAT } from "./pin.ts";
 import { delayAfterFailures } from "./lockout.ts";
 import type { CryptoPort } from "./crypto-port.ts";
 import type { Presence } from "./presence.ts";
@@ -76,7 +76,6 @@ export interface Carrier {
   unwrapKey(wrapped: string): string;
   // Compact Storage when trash leaves less than the reserve free; call only while idle.
   maintain(): boolean;
-  reserveBytes(): number;
 }
 
 // PERSO record: version u8 | iterations u16 | salt 16 | device-secret share A 32 | verifier 32 | wrapped MK 32
@@ -85,14 +84,10 @@ export interface Carrier {
 const PERSO_VERSION = 1;
 interface Perso { iterations: number; salt: string; shareA: string; verifier: string; wrappedKey: string }
 
-function encodePerso(p: Perso): string {
-  return chr(PERSO_VERSION) + u16(p.iterations) + p.salt + p.shareA + p.verifier + p.wrappedKey;
-}
-
 function decodePerso(s: string): Perso {
   // A throw statement (not raise()) here: with raise(), terser inlines this function into its one
   // caller through a variable of the enclosing scope, which the hoisting gate rightly rejects.
-  if (s.length !== 115 || s.charCodeAt(0) !== PERSO_VERSION) throw new Error("security: PERSO record has version " + s.charCodeAt(0) + " / " + s.length + " B; expected v1 / 115 B");
+  if (s.length !== 115 || s.charCodeAt(0) !== PERSO_VERSION) throw new Error("security: bad PERSO record");
   return { iterations: readU16(s, 1), salt: s.substr(3, 16), shareA: s.substr(19, 32), verifier: s.substr(51, 32), wrappedKey: s.substr(83, 32) };
 }
 
@@ -102,8 +97,8 @@ function outcome(status: number, triesLeft: number, retryAfterMs: number, detail
 
 export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrier {
   const cfg = config === undefined ? DEFAULT_CONFIG : config;
-  if (!(cfg.maxTries >= 1 && cfg.maxTries <= 15)) raise("security: maxTries 1..15, got " + cfg.maxTries);
-  if (!(cfg.pinIterations >= 1 && cfg.pinIterations <= 65535)) raise("security: pinIterations 1..65535, got " + cfg.pinIterations);
+  // maxTries 1..15, pinIterations 1..65535 (the PERSO record keeps them in a u16)
+  if (!(cfg.maxTries >= 1 && cfg.maxTries <= 15 && cfg.pinIterations >= 1 && cfg.pinIterations <= 65535)) raise("security: bad config");
   const env = ports.env;
   const crypto = ports.crypto;
   const log: RecordLog = openLog(env, LOG_NAMES, cfg.logBytes);
@@ -129,19 +124,16 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     return left < 0 ? 0 : left;
   }
 
-  function wipeIsComplete(): boolean {
+  function secretsInLog(): boolean {
     const keys = log.keys();
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== REC_DESTROYED) return false;
-    return !counter.exists() && env.storage.getStats().trashBytes === 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== REC_DESTROYED) return true;
+    return false;
   }
 
   // Steps after the DESTROYED mark; each is idempotent, so a reboot simply runs them again.
   function finishWipe(): void {
     unlockedKey = null;
-    const keys = log.keys();
-    let secretsInLog = false;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== REC_DESTROYED) secretsInLog = true;
-    if (secretsInLog) {
+    if (secretsInLog()) {
       try {
         log.rotate(function (key: number) {
           return key === REC_DESTROYED;
@@ -184,39 +176,38 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
 
   function storageFull(e: unknown): Outcome {
     if (!isStoreFull(e)) throw e;
-    return outcome(STATUS_STORAGE_FULL, triesLeft(), 0, "storage full: " + e.reason);
+    return outcome(STATUS_STORAGE_FULL, triesLeft(), 0, e.reason);
   }
 
-  // The counter discipline shared by VERIFY_PIN and CHANGE_PIN. On success returns the keys the
-  // PIN derives, with the success byte already written.
-  function checkPin(pin: string): { out: Outcome | null; kek: string } {
-    if (state() !== STATE_PERSONALISED) return { out: outcome(STATUS_NOT_ALLOWED_IN_STATE, 0, 0, "no PIN set"), kek: "" };
+  function blocked(): Outcome {
+    destroy(DESTROY_TRIES_EXHAUSTED);
+    return outcome(STATUS_PIN_BLOCKED, 0, 0, "carrier destroyed");
+  }
+
+  // The counter discipline shared by VERIFY_PIN and CHANGE_PIN. On success returns the master key
+  // the PIN unwraps (a string), with the success byte already written; else the refusal.
+  function checkPin(pin: string): Outcome | string {
+    if (state() !== STATE_PERSONALISED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, 0, 0, "no PIN set");
     const wait = retryAfterMs();
-    if (wait > 0) return { out: outcome(STATUS_BUSY, triesLeft(), wait, "PIN locked out; retry after " + Math.ceil(wait) + " ms"), kek: "" };
-    if (counter.failures() >= cfg.maxTries) {
-      destroy(DESTROY_TRIES_EXHAUSTED);
-      return { out: outcome(STATUS_PIN_BLOCKED, 0, 0, "PIN blocked; carrier destroyed"), kek: "" };
-    }
+    if (wait > 0) return outcome(STATUS_BUSY, triesLeft(), wait, lockedOut(wait));
+    if (counter.failures() >= cfg.maxTries) return blocked();
     let slot: number;
     try {
       slot = counter.beginAttempt(); // durable BEFORE the comparison
     } catch (e) {
-      return { out: storageFull(e), kek: "" };
+      return storageFull(e);
     }
     const p = perso();
     const keys = derivePinKeys(crypto, pin, p.salt, deviceSecret(p.shareA), p.iterations);
     if (!blindedEqual(crypto, keys.verifier, p.verifier)) {
       const left = cfg.maxTries - counter.failures();
-      if (left <= 0) {
-        destroy(DESTROY_TRIES_EXHAUSTED);
-        return { out: outcome(STATUS_PIN_BLOCKED, 0, 0, "wrong PIN; carrier destroyed"), kek: "" };
-      }
-      const d = armLockout();
-      return { out: outcome(STATUS_PIN_WRONG, left, d, "wrong PIN; " + left + " tries left"), kek: "" };
+      if (left <= 0) return blocked();
+      // hosts show the tries left of VERIFY_PIN/CHANGE_PIN from this text (PROTOCOL.md §6)
+      return outcome(STATUS_PIN_WRONG, left, armLockout(), left + " tries left");
     }
     counter.markSuccess(slot);
     lockedUntil = 0;
-    return { out: null, kek: keys.kek };
+    return crypto.aesDecryptEcb(keys.kek, p.wrappedKey);
   }
 
   function deviceSecret(shareA: string): string {
@@ -226,13 +217,16 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
   function personalise(pin: string, masterKey: string, shareA: string): void {
     const salt = crypto.randomBytes(16);
     const keys = derivePinKeys(crypto, pin, salt, deviceSecret(shareA), cfg.pinIterations);
-    const record: Perso = { iterations: cfg.pinIterations, salt: salt, shareA: shareA, verifier: keys.verifier, wrappedKey: crypto.aesEncryptEcb(keys.kek, masterKey) };
-    log.append(REC_PERSO, encodePerso(record)); // the commit
+    // the commit: the PERSO record (layout above)
+    log.append(REC_PERSO, chr(PERSO_VERSION) + u16(cfg.pinIterations) + salt + shareA + keys.verifier + crypto.aesEncryptEcb(keys.kek, masterKey));
     unlockedKey = masterKey;
   }
 
+  // Every successful SET_PIN, VERIFY_PIN and CHANGE_PIN answers this (an OK sends no detail).
+  const done = outcome(STATUS_OK, cfg.maxTries, 0, "");
+
   // Boot: finish what a power cut interrupted before anything answers.
-  if (state() === STATE_DESTROYED && !wipeIsComplete()) finishWipe();
+  if (state() === STATE_DESTROYED && (secretsInLog() || counter.exists() || env.storage.getStats().trashBytes !== 0)) finishWipe();
   // No counter file under a PIN cannot come from any power cut (SET_PIN creates the counter before
   // its commit, rotation erases the old file only after the new one is valid): fail closed.
   if (state() === STATE_PERSONALISED && (!counter.exists() || counter.failures() >= cfg.maxTries)) destroy(DESTROY_TRIES_EXHAUSTED);
@@ -247,8 +241,8 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     retryAfterMs: retryAfterMs,
     setPin: function (pin: unknown, masterKey?: string) {
       const s = state();
-      if (s !== STATE_BLANK && s !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "SET_PIN only when BLANK or DESTROYED");
-      if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, 0, 0, "PIN must be 4-12 digits");
+      if (s !== STATE_BLANK && s !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "PIN already set");
+      if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, 0, 0, PIN_FORMAT);
       try {
         counter.reset(0, crypto.randomBytes(32)); // fresh counter: failures 0, new share B
         personalise(pin, masterKey === undefined ? crypto.randomBytes(32) : masterKey, crypto.randomBytes(32));
@@ -256,32 +250,31 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
         return storageFull(e);
       }
       lockedUntil = 0;
-      return outcome(STATUS_OK, cfg.maxTries, 0, "PIN set");
+      return done;
     },
     verifyPin: function (pin: unknown) {
-      if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, triesLeft(), 0, "PIN must be 4-12 digits");
+      if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, triesLeft(), 0, PIN_FORMAT);
       const r = checkPin(pin);
-      if (r.out !== null) return r.out;
-      unlockedKey = crypto.aesDecryptEcb(r.kek, perso().wrappedKey);
-      return outcome(STATUS_OK, cfg.maxTries, 0, "PIN verified");
+      if (typeof r !== "string") return r;
+      unlockedKey = r;
+      return done;
     },
     changePin: function (oldPin: unknown, newPin: unknown) {
-      if (!isValidPin(oldPin) || !isValidPin(newPin)) return outcome(STATUS_PIN_BAD_FORMAT, triesLeft(), 0, "PINs must be 4-12 digits");
+      if (!isValidPin(oldPin) || !isValidPin(newPin)) return outcome(STATUS_PIN_BAD_FORMAT, triesLeft(), 0, PIN_FORMAT);
       const r = checkPin(oldPin);
-      if (r.out !== null) return r.out;
+      if (typeof r !== "string") return r;
       try {
-        const p = perso();
-        personalise(newPin, crypto.aesDecryptEcb(r.kek, p.wrappedKey), p.shareA);
+        personalise(newPin, r, perso().shareA);
       } catch (e) {
         return storageFull(e);
       }
-      return outcome(STATUS_OK, cfg.maxTries, 0, "PIN changed");
+      return done;
     },
     wipe: function () {
-      if (state() !== STATE_PERSONALISED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, 0, 0, "nothing to wipe");
-      if (!ports.presence.takeConfirmation()) return outcome(STATUS_PRESENCE_REQUIRED, triesLeft(), 0, "hold the button, then resend WIPE");
+      if (state() !== STATE_PERSONALISED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, 0, 0, "no PIN set");
+      if (!ports.presence.takeConfirmation()) return outcome(STATUS_PRESENCE_REQUIRED, triesLeft(), 0, "no presence");
       destroy(DESTROY_WIPE_COMMAND);
-      return outcome(STATUS_OK, 0, 0, "carrier destroyed");
+      return outcome(STATUS_OK, 0, 0, "");
     },
     masterKey: function () {
       return unlockedKey;
@@ -293,14 +286,11 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
       return crypto.aesEncryptEcb(masterKey, key);
     },
     unwrapKey: function (wrapped: string) {
-      if (unlockedKey === null) raise("security: master key locked (no PIN verified)");
+      if (unlockedKey === null) raise("security: master key locked");
       return crypto.aesDecryptEcb(unlockedKey, wrapped);
     },
     maintain: function () {
       return runMaintenance(env, reserve).compacted;
-    },
-    reserveBytes: function () {
-      return reserve;
     },
   };
 }

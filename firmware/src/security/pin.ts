@@ -9,6 +9,12 @@ export const PIN_MAX_DIGITS = 12;
 // the attacker 17 compressions per round for ~4.2 ms of device time (SECURITY.md §4).
 export const STRETCH_PAD_BYTES = 1024;
 
+// The detail of every PIN_BAD_FORMAT, and of every BUSY in the PIN lockout window.
+export const PIN_FORMAT = "PIN not 4-12 digits";
+export function lockedOut(waitMs: number): string {
+  return "retry after " + Math.ceil(waitMs) + " ms";
+}
+
 // Plain character checks: Espruino's regex lacks {n,m} (facts §1).
 export function isValidPin(pin: unknown): pin is string {
   if (typeof pin !== "string" || pin.length < PIN_MIN_DIGITS || pin.length > PIN_MAX_DIGITS) return false;

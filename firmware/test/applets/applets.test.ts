@@ -13,7 +13,7 @@ import { createPaymentApplet, CMD_PAY, STATUS_PAY_DECLINED, STATUS_PAY_OVER_LIMI
 import { createDispatcher, STATUS_DEFERRED } from "../../src/dispatch.ts";
 import type { HandlerReply } from "../../src/link.ts";
 import { decode, encode, text, type CborMap } from "../../src/codec.ts";
-import { transportCarrierId, transportChannelKey, hexToBytes, DEV_TRANSPORT_BATCH_KEY_HEX } from "../../src/perso/transport.ts";
+import { transportCarrierId, transportChannelKey, hexToBytes, DEV_TRANSPORT_BATCH_KEY_HEX, DEV_TRANSPORT_BATCH_LABEL } from "../../src/perso/transport.ts";
 import { computeAuthorizationCryptogram, diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
 import { createPersonaliseCommand } from "../../src/perso/personalise.ts";
 import { createChangePinCommand } from "../../src/commands/change-pin.ts";
@@ -130,6 +130,8 @@ describe("transport identity (PROTOCOL.md §7.4)", () => {
     const cid = transportCarrierId("80a88fb4-c65b9bd2");
     const host = diversifyCarrierKeys(Buffer.from(DEV_TRANSPORT_BATCH_KEY_HEX, "hex"), Buffer.from(cid, "latin1")).channelKey;
     expect(transportChannelKey(nodePrimitives(), hexToBytes(DEV_TRANSPORT_BATCH_KEY_HEX), cid)).toBe(bin(host));
+    // the device derives the batch key from its label (main.ts): the same 32 bytes
+    expect(Buffer.from(nodePrimitives().sha256(DEV_TRANSPORT_BATCH_LABEL), "latin1").toString("hex")).toBe(DEV_TRANSPORT_BATCH_KEY_HEX);
     expect(transportCarrierId("ab")).toBe("ab__");
     expect(transportCarrierId("x".repeat(40))).toHaveLength(32);
   });
@@ -145,7 +147,7 @@ describe("application store", () => {
     const keys = { carrierId: h(v.carrierIdHex), platformId: h(v.platformIdHex), channelKey: h(v.channelKeyHex), wrappedCryptogramKey: wrapped, maxAmount: v.maxAmount };
     expect(Buffer.from(encodeAppKeys(keys), "latin1").toString("hex")).toBe(v.payloadHex);
     expect(decodeAppKeys(h(v.payloadHex))).toEqual(keys);
-    expect(() => decodeAppKeys(h(v.payloadHex).substr(1))).toThrow(/keys record is/);
+    expect(() => decodeAppKeys(h(v.payloadHex).substr(1))).toThrow(/bad keys record/);
     expect(readFileSync(new URL("../../../STORAGE.md", import.meta.url), "utf8").replace(/\s+/g, "")).toContain(v.payloadHex);
   });
   it("keys round-trip; entries keep the newest LOG_RING, ATC survives reboots and rotations", () => {

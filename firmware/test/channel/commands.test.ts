@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { createDispatcher, okRaw, type Command } from "../../src/dispatch.ts";
 import { decode, encode } from "../../src/codec.ts";
 import { createPingCommand } from "../../src/commands/ping.ts";
-import { STATE_DESTROYED, STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_NOT_ALLOWED_IN_STATE, STATUS_TOO_LARGE } from "../../src/protocol.ts";
+import { STATE_DESTROYED, STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_TOO_LARGE } from "../../src/protocol.ts";
 import { createCarrierChannel } from "../../src/channel/channel.ts";
 import { createChannelCommands, sealedBody } from "../../src/channel/commands.ts";
 import {
@@ -70,8 +70,9 @@ describe("channel commands", () => {
     for (const n of [0, 23, 24, 255, 256, 507]) expect(binToHex(sealedBody("\x07".repeat(n)))).toBe(binToHex(encode({ 1: "\x07".repeat(n) })));
   });
 
-  it("a DESTROYED carrier refuses channel commands before parsing them", () => {
+  it("channel commands run in every state: a DESTROYED carrier opens a session (through its transport identity, main.ts)", () => {
     const d = device([], STATE_DESTROYED);
-    expect(d.call(CMD_CHANNEL_OPEN, { 1: hexToBin(hs.platformNonce) }).status).toBe(STATUS_NOT_ALLOWED_IN_STATE);
+    d.open();
+    expect(d.call(CMD_CHANNEL_CLOSE, {})).toEqual({ status: 0, body: "\xa0" });
   });
 });

@@ -160,7 +160,7 @@ describe("commands through the dispatcher", () => {
     expect(call(0x10, { 1: text("1234") }).status).toBe(0x04);
     const wrong = call(0x11, { 1: text("0000") });
     expect(wrong.status).toBe(0x10);
-    expect(wrong.body![1]).toEqual(text("wrong PIN; 9 tries left"));
+    expect(wrong.body![1]).toEqual(text("9 tries left"));
     expect(call(0x11, { 1: text("1234") })).toEqual({ status: 0, body: { 1: 10 } });
     expect(call(0x12, { 1: text("1234"), 2: text("55555") })).toEqual({ status: 0, body: { 1: 10 } });
     expect(call(0x11, { 1: text("55555"), 2: 1 }).status).toBe(0x05);
