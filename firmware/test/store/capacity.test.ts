@@ -26,7 +26,7 @@ describe("Storage capacity per board profile (STORAGE.md §7)", () => {
       expect(over.ok).toBe(false);
       // over by one word: the first creation that needs the room is refused, with STORAGE_FULL or,
       // for the wipe's clean copy of the log, by dropping the log (the carrier reads BLANK, not DESTROYED)
-      expect(over.failure).toMatch(c.reboots ? /^pay 12: status 0x20 storage full/ : /^wipe: status 0x0 state 0$/);
+      expect(over.failure).toMatch(c.reboots ? /^pay 12: status 0x20 no room for kc\.pay\.[ab]$/ : /^wipe: status 0x0 state 0$/);
       console.log(`${c.id} (${c.reboots ? "boot between phases" : "one power cycle"}): largest bundle ${largest} B; +4 B fails at ${over.failure}`);
     }, 60_000);
   }
