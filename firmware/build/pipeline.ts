@@ -119,7 +119,7 @@ async function lowerToEs5(code: string, inputMap: string): Promise<CodeAndMap> {
   }).catch((err: unknown) => {
     throw new Error(`compile: swc could not lower the bundle to ES5: ${describeError(err)}`);
   });
-  if (!out.map) throw new Error("compile: swc returned no source map; check the @swc/core version (1.16.22 expected)");
+  if (!out.map) throw new Error("compile: swc returned no source map; check the @swc/core version (the version package.json pins)");
   return { code: out.code, map: out.map };
 }
 
