@@ -15,14 +15,11 @@ export function lockedOut(waitMs: number): string {
   return "retry after " + Math.ceil(waitMs) + " ms";
 }
 
-// Plain character checks: Espruino's regex lacks {n,m} (facts §1).
+// A length check and one native regex test: Espruino's regex has ^ [0-9] + $ but lacks {n,m}
+// (facts §1), so the length bounds stay in JS.
+const DIGITS_ONLY = /^[0-9]+$/;
 export function isValidPin(pin: unknown): pin is string {
-  if (typeof pin !== "string" || pin.length < PIN_MIN_DIGITS || pin.length > PIN_MAX_DIGITS) return false;
-  for (let i = 0; i < pin.length; i++) {
-    const c = pin.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
+  return typeof pin === "string" && pin.length >= PIN_MIN_DIGITS && pin.length <= PIN_MAX_DIGITS && DIGITS_ONLY.test(pin);
 }
 
 export interface PinKeys { verifier: string; kek: string }

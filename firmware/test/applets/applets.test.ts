@@ -170,7 +170,26 @@ describe("application store", () => {
     expect(store.keys()).toEqual(keys);
     store.eraseAll();
     expect(store.isEmpty()).toBe(true);
+    expect(store.entries()).toEqual([]);
     expect(openAppStore(rig.env).lastAtc()).toBe(0);
+  });
+  it("the entries cache always equals a fresh scan of the flash: consecutive appends, a gap, a wipe", () => {
+    const rig = makeRig();
+    const store = openAppStore(rig.env);
+    const o = { orderId: "O".repeat(12), merchantId: "\x00\x00\x00\x01", amount: 100, currency: "EUR" };
+    const fresh = () => openAppStore(rig.env).entries();
+    expect(store.entries()).toEqual([]);
+    // 1..11 as PAY appends them, then ATC 15 (a gap: its slot held ATC 7) and 16 (its slot held 8)
+    for (const atc of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16]) {
+      store.appendEntry(atc, ZERO_HASH, encodeEntry(atc, 1, o));
+      expect(store.entries()).toEqual(fresh());
+      expect(store.lastAtc()).toBe(atc);
+    }
+    expect(store.entries().map((e) => e.atc)).toEqual([4, 5, 6, 9, 10, 11, 15, 16]);
+    store.eraseAll();
+    expect(store.entries()).toEqual([]);
+    store.appendEntry(1, ZERO_HASH, encodeEntry(1, 1, o));
+    expect(store.entries()).toEqual(fresh());
   });
 });
 
