@@ -75,9 +75,10 @@ export function openAppStore(env: StoreEnv): AppStore {
   function entries(): StoredEntry[] {
     if (cachedEntries !== null) return cachedEntries;
     const out: StoredEntry[] = [];
+    const records = log.records();
     for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) {
-      const r = log.get(k);
-      if (r === undefined) continue;
+      const r = records[k];
+      if (r === undefined || r.payload.length === 0) continue;
       out.push({ atc: readU32be(r.payload, HASH_BYTES), prevHash: r.payload.substr(0, HASH_BYTES), entry: r.payload.substr(HASH_BYTES) });
     }
     out.sort(function (a, b) { return a.atc - b.atc; });

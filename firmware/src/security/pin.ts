@@ -1,6 +1,6 @@
 // PIN format, PIN stretching and comparison (SECURITY.md §4).
 import type { CryptoPort } from "./crypto-port.ts";
-import { chr } from "../store/bytes.ts";
+import { chr, filled } from "../store/bytes.ts";
 
 export const PIN_MIN_DIGITS = 4;
 export const PIN_MAX_DIGITS = 12;
@@ -28,9 +28,7 @@ export interface PinKeys { verifier: string; kek: string }
 // h = SHA-256(h || pad), pad = the seed repeated to STRETCH_PAD_BYTES.
 export function derivePinKeys(crypto: CryptoPort, pin: string, salt: string, deviceSecret: string, iterations: number): PinKeys {
   const seed = "KCpin1" + chr(pin.length) + pin + salt + deviceSecret;
-  let pad = seed;
-  while (pad.length < STRETCH_PAD_BYTES) pad += pad;
-  pad = pad.substr(0, STRETCH_PAD_BYTES);
+  const pad = filled(seed, STRETCH_PAD_BYTES);
   let h = crypto.sha256(seed);
   for (let i = 0; i < iterations; i++) h = crypto.sha256(h + pad);
   return { verifier: crypto.sha256("KCver" + h), kek: crypto.sha256("KCkek" + h) };
