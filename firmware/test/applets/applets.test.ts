@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { makeRig } from "../store/harness.ts";
 import { nodePrimitives } from "../channel/node-primitives.ts";
 import { openAppStore, decodeAppKeys, encodeAppKeys, LOG_RING } from "../../src/perso/app-store.ts";
-import { chainNext, encodeEntry, entryOrderKey, orderKey, ZERO_HASH } from "../../src/applets/tx-log.ts";
+import { chainNext, encodeEntry, ENTRY_ORDER_AT, entryOrderPart, ZERO_HASH } from "../../src/applets/tx-log.ts";
 import { amountClass, createTrustedUi, DECISION_CONFIRMED, DECISION_DECLINED, DECISION_NONE, DECISION_PENDING } from "../../src/ui/confirm.ts";
 import { createPaymentApplet, CMD_PAY, STATUS_PAY_DECLINED, STATUS_PAY_OVER_LIMIT } from "../../src/applets/qr-payment.ts";
 import { createDispatcher, STATUS_DEFERRED } from "../../src/dispatch.ts";
@@ -121,7 +121,10 @@ describe("transaction log entries and chain (PROTOCOL.md §7.6)", () => {
     const sha = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest().toString("latin1");
     const expected = createHash("sha256").update("KCLG").update(Buffer.alloc(32)).update(Buffer.from(e, "latin1")).digest("hex");
     expect(Buffer.from(chainNext(sha, ZERO_HASH, e), "latin1").toString("hex")).toBe(expected);
-    expect(entryOrderKey(e)).toBe(orderKey(o));
+    expect(e.substr(ENTRY_ORDER_AT, entryOrderPart(1, o).length)).toBe(entryOrderPart(1, o));
+    expect(e.substr(ENTRY_ORDER_AT, entryOrderPart(0, o).length)).not.toBe(entryOrderPart(0, o));
+    // the length prefixes keep (order "ab", merchant "c") apart from (order "a", merchant "bc")
+    expect(entryOrderPart(1, { ...o, orderId: "ab", merchantId: "c" })).not.toBe(entryOrderPart(1, { ...o, orderId: "a", merchantId: "bc" }));
   });
 });
 
