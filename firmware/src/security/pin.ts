@@ -28,9 +28,7 @@ export interface PinKeys { verifier: string; kek: string }
 // h = SHA-256(h || pad), pad = the seed repeated to STRETCH_PAD_BYTES.
 export function derivePinKeys(crypto: CryptoPort, pin: string, salt: string, deviceSecret: string, iterations: number): PinKeys {
   const seed = "KCpin1" + chr(pin.length) + pin + salt + deviceSecret;
-  const pad = filled(seed, STRETCH_PAD_BYTES);
-  let h = crypto.sha256(seed);
-  for (let i = 0; i < iterations; i++) h = crypto.sha256(h + pad);
+  const h = crypto.sha256Rounds(seed, filled(seed, STRETCH_PAD_BYTES), iterations);
   return { verifier: crypto.sha256("KCver" + h), kek: crypto.sha256("KCkek" + h) };
 }
 
