@@ -183,6 +183,11 @@ export function head(major: number, n: number): string {
   return chr(m | 27) + u32be(high) + u32be(n - high * TWO_POW_32);
 }
 
+// A byte string as one canonical CBOR item: for replies spliced from pieces.
+export function bytesItem(bytes: string): string {
+  return head(2, bytes.length) + bytes;
+}
+
 // Numbers and byte strings first, the small integers without a head() call: they are most of what
 // replies carry, and every statement on the way costs ~0.2 ms on the board.
 function encodeItem(v: CborValue, depth: number): string {
