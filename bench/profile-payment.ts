@@ -2,7 +2,9 @@
 // bundle runs on a metered virtual nRF52840 over USB (as the bench's payment section does), and
 // each metered site is attributed to its TypeScript source function through the release source
 // map. For finding what to cut on the sealed-message path (docs/CHANNEL.md §8).
-//   npx tsx bench/profile-payment.ts [--lines=N]
+//   npx tsx bench/profile-payment.ts [--lines=N] [--after=N]
+// --after=N authorizes N orders first (unmetered), so the profiled PAY runs with N kept log entries
+// and its caches warm (8 or more: a full log ring, the steady state).
 // The release bundle is one line; it is split after every `;` and `{` token (a newline there never
 // changes the meaning), so the meter's per-line sites become per-statement sites.
 import { readFileSync } from "node:fs";
@@ -20,6 +22,7 @@ import type { CborMap } from "../host/src/codec.ts";
 
 const PIN = "482913";
 const shownLines = Number(process.argv.find((a) => a.startsWith("--lines="))?.slice(8) ?? 15);
+const paidBefore = Number(process.argv.find((a) => a.startsWith("--after="))?.slice(8) ?? 0);
 
 const release = await compile({ entry: "firmware/src/main.ts", minify: true, sourcemap: true });
 const cuts: number[] = [];
@@ -119,12 +122,19 @@ try {
   if (perso.status !== 0) throw new Error(`profile: PERSONALISE failed with status ${perso.status}`);
   const merchant = platform.registerMerchant({ name: "Bench" });
   const channel = await step("channel open (OPEN + CONFIRM)", () => rig.openChannel({ carrierId: cid, platformId: pid, channelKey: keys.channelKey }));
-  const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" });
-  const f = platform.createOrder({ code: code.code }).cryptogramFields;
-  const order: CborMap = new Map<number, Uint8Array | number | string>([
-    [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
-  ]);
-  const paid = await step("PAY (request + decision after the press)", () => rig.pay(channel, order, PIN), ["USB.data", "watch"]);
+  const newOrder = (): CborMap => {
+    const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" });
+    const f = platform.createOrder({ code: code.code }).cryptogramFields;
+    return new Map<number, Uint8Array | number | string>([
+      [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
+    ]);
+  };
+  for (let i = 0; i < paidBefore; i++) {
+    const earlier = await rig.pay(channel, newOrder(), PIN);
+    if (earlier.status !== 0) throw new Error(`profile: PAY ${i + 1} of --after failed with status ${earlier.status}`);
+  }
+  const order = newOrder();
+  const paid = await step(`PAY (request + decision after the press${paidBefore > 0 ? `, after ${paidBefore} authorizations` : ""})`, () => rig.pay(channel, order, PIN), ["USB.data", "watch"]);
   if (paid.status !== 0) throw new Error(`profile: PAY failed with status ${paid.status}`);
 } finally {
   board.dispose();

@@ -130,13 +130,24 @@ export function cryptoPrimitives(): CryptoPrimitives | null {
 
 /** The security module's crypto: AES-256-ECB both ways (ECB decrypt is right on boards, facts §3). */
 export function carrierCrypto(prims: CryptoPrimitives): CryptoPort {
-  const aes = cryptoModule()!.AES as unknown as { decrypt(d: string, k: string, o: { mode: string }): ArrayBuffer };
+  const c = cryptoModule()!;
+  const aes = c.AES as unknown as { decrypt(d: string, k: string, o: { mode: string }): ArrayBuffer };
+  const sha = c.SHA256!;
+  const e = E as unknown as EspruinoE;
   const ecb = { mode: "ECB" };
   return {
     sha256: prims.sha256,
+    // The PIN stretching's rounds, one statement each and no wrapper call per round. The digest is
+    // converted on its own and joined in JS: E.toString of digest and pad together would need a
+    // 1 KB flat string (contiguous vars) every round, which fragmented memory may refuse.
+    sha256Rounds: function (first: string, pad: string, rounds: number): string {
+      let h = e.toString(sha(first) || raise("SHA256 failed natively"));
+      for (let i = 0; i < rounds; i++) h = e.toString(sha(h + pad) || raise("SHA256 failed natively"));
+      return h;
+    },
     aesEncryptEcb: prims.aesEcb,
     aesDecryptEcb: function (key: string, data: string): string {
-      return (E as unknown as EspruinoE).toString(aes.decrypt(data, key, ecb));
+      return e.toString(aes.decrypt(data, key, ecb));
     },
     randomBytes: prims.random,
   };

@@ -6,8 +6,8 @@
 // cryptogram. An order already authorized (found in the kept log) is answered with its original
 // ATC and cryptogram: never a second authorization. Nothing is written before the user decided, so
 // a reboot while PAY waits loses the order and nothing else.
-import { bytesArg, DEFERRED, ok, PAY_WAITS, refuse, textArg, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
-import type { CborMap, CborValue } from "../codec.ts";
+import { bytesArg, DEFERRED, ok, okRaw, PAY_WAITS, refuse, textArg, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
+import { head as cborHead, type CborMap, type CborValue } from "../codec.ts";
 import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_OK } from "../protocol.ts";
 import { STATUS_PIN_BAD_FORMAT, STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
 import { isValidPin, lockedOut, PIN_FORMAT } from "../security/pin.ts";
@@ -18,7 +18,7 @@ import type { CryptoPrimitives } from "../crypto/primitives.ts";
 import type { AppStore } from "../perso/app-store.ts";
 import { amountClass, DECISION_CONFIRMED, type TrustedUi } from "../ui/confirm.ts";
 import {
-  chainNext, encodeEntry, entryOrderKey, entryResult, orderKey, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
+  chainNext, encodeEntry, ENTRY_ORDER_AT, entryOrderPart, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
 } from "./tx-log.ts";
 import { raise } from "../raise.ts";
 
@@ -104,20 +104,19 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     return signer.sign({ carrierId: k.carrierId, orderId: o.orderId, merchantId: o.merchantId, amount: o.amount, currency: o.currency, atc: atc });
   }
 
-  function authorized(o: Order, atc: number): CborMap {
-    const m: CborMap = {};
-    m[1] = atc;
-    m[2] = cryptogram(o, atc);
-    m[3] = head();
-    return m;
+  // {1: atc, 2: cryptogram (16 B), 3: log head (32 B)} spliced as canonical CBOR (keys ascending,
+  // shortest heads), without the generic encoder's statements.
+  function authorized(o: Order, atc: number): CommandResult {
+    return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02\x50" + cryptogram(o, atc) + "\x03\x58\x20" + head());
   }
 
   // The ATC of an earlier authorization of this order among the kept entries, or 0.
   function earlierAuthorization(o: Order): number {
-    const key = orderKey(o);
+    // one native compare per kept entry: an AUTHORIZED entry of this order starts with this part
+    const part = entryOrderPart(RESULT_AUTHORIZED, o);
     const e = store.entries();
     for (let i = e.length - 1; i >= 0; i--) {
-      if (entryResult(e[i]!.entry) === RESULT_AUTHORIZED && entryOrderKey(e[i]!.entry) === key) return e[i]!.atc;
+      if (e[i]!.entry.substr(ENTRY_ORDER_AT, part.length) === part) return e[i]!.atc;
     }
     return 0;
   }
@@ -147,7 +146,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
         return refuse(STATUS_STORAGE_FULL, e.reason);
       }
     }
-    return ok(authorized(o, atc));
+    return authorized(o, atc);
   }
 
   function decided(decision: number): void {

@@ -18,25 +18,17 @@ export function u64be(n: number): string {
   return u32be(high) + u32be(n - high * TWO_POW_32);
 }
 
+// Entry bytes 4… up to the amount: result ‖ len ‖ orderId ‖ len ‖ merchantId. The length prefixes
+// make it unambiguous, so comparing it finds an entry of this result for this (order, merchant).
+export const ENTRY_ORDER_AT = 4;
+export function entryOrderPart(result: number, o: Order): string {
+  return chr(result, o.orderId.length) + o.orderId + chr(o.merchantId.length) + o.merchantId;
+}
+
 export function encodeEntry(atc: number, result: number, o: Order): string {
-  return u32be(atc) + chr(result, o.orderId.length) + o.orderId + chr(o.merchantId.length) + o.merchantId + u64be(o.amount) + o.currency;
+  return u32be(atc) + entryOrderPart(result, o) + u64be(o.amount) + o.currency;
 }
 
 export function chainNext(sha256: (s: string) => string, prevHash: string, entry: string): string {
   return sha256(CHAIN_MAGIC + prevHash + entry);
-}
-
-/** The result byte and the (merchant id, order id) key of an entry, without decoding the rest. */
-export function entryResult(entry: string): number {
-  return entry.charCodeAt(4);
-}
-
-export function entryOrderKey(entry: string): string {
-  const orderLen = entry.charCodeAt(5);
-  const merchantAt = 6 + orderLen;
-  return entry.substr(merchantAt, 1 + entry.charCodeAt(merchantAt)) + entry.substr(5, 1 + orderLen);
-}
-
-export function orderKey(o: Order): string {
-  return chr(o.merchantId.length) + o.merchantId + chr(o.orderId.length) + o.orderId;
 }

@@ -7,10 +7,10 @@
 // the channel's counters untouched), and OPEN/CONFIRM/CLOSE abandon it first (`abandon`), so a
 // late reply can never be sealed into another session.
 import {
-  bytesArg, DEFERRED, errorReply, fieldOutside, ok, okRaw, PAY_WAITS, refuse, STATUS_DEFERRED, type Command,
+  bytesArg, DEFERRED, errorReply, fieldOutside, okRaw, PAY_WAITS, refuse, STATUS_DEFERRED, type Command,
   type Dispatcher, type LateResult,
 } from "../dispatch.ts";
-import type { CborMap } from "../codec.ts";
+import { bytesItem, type CborMap } from "../codec.ts";
 import { ALL_STATES_MASK, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_TOO_LARGE } from "../protocol.ts";
 import type { CarrierChannel } from "./channel.ts";
 import type { HandlerReply } from "../link.ts";
@@ -100,11 +100,9 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
         if (nonce === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad nonce");
         const r = channel.open(nonce);
         if (r.status !== 0) return r;
-        const m: CborMap = {};
-        m[1] = r.carrierId!;
-        m[2] = r.carrierNonce!;
-        m[3] = r.carrierProof!;
-        return ok(m);
+        // {1: carrier id, 2: carrier nonce, 3: carrier proof}, spliced as canonical CBOR (keys
+        // ascending, shortest heads) without the generic encoder's statements.
+        return okRaw("\xa3\x01" + bytesItem(r.carrierId!) + "\x02" + bytesItem(r.carrierNonce!) + "\x03" + bytesItem(r.carrierProof!));
       },
     },
     {

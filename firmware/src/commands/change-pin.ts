@@ -9,11 +9,11 @@ import { pinFields, reply } from "../security/pin-args.ts";
 export function createChangePinCommand(carrier: Carrier): Command {
   return {
     id: CMD_CHANGE_PIN,
-    name: "CHANGE_PIN",
     allowedStates: 1 << STATE_PERSONALISED,
+    fields: 2,
     run: function (args: CborMap) {
       const pins = pinFields(args, 2);
-      if (pins === null) return refuse(STATUS_BAD_ARGUMENT, "CHANGE_PIN takes old, new PIN texts in fields 1, 2");
+      if (pins === null) return refuse(STATUS_BAD_ARGUMENT, "bad PIN");
       return reply(carrier.changePin(pins[0]!, pins[1]!));
     },
   };

@@ -1,7 +1,7 @@
 // INFO (PROTOCOL.md §7.1): identity, versions, state and capabilities. Allowed in every state.
-import { refuse, type Command } from "../dispatch.ts";
+import type { Command } from "../dispatch.ts";
 import { encodeEntries, head, text, type CborMap } from "../codec.ts";
-import { ALL_STATES_MASK, CMD_INFO, MAX_BODY, PROTOCOL_MAJOR, PROTOCOL_MINOR, STATUS_BAD_ARGUMENT, STATUS_OK } from "../protocol.ts";
+import { ALL_STATES_MASK, CMD_INFO, MAX_BODY, PROTOCOL_MAJOR, PROTOCOL_MINOR, STATUS_OK } from "../protocol.ts";
 import { chr } from "../store/bytes.ts";
 
 export interface InfoSource {
@@ -41,11 +41,10 @@ export function createInfoCommand(source: InfoSource): Command {
   const lastAtc = source.lastAtc;
   return {
     id: CMD_INFO,
-    name: "INFO",
     allowedStates: ALL_STATES_MASK,
-    run: function (_args: CborMap, body: string) {
-      // The body is a canonical map (checked by the dispatcher), so any field makes it differ from {}.
-      if (body !== "\xa0") return refuse(STATUS_BAD_ARGUMENT, "INFO takes no fields");
+    // no fields: the dispatcher refuses any (BAD_ARGUMENT)
+    fields: 0,
+    run: function () {
       const base = fixedBody + head(MAJOR_UINT, state()) + fixedCaps + head(MAJOR_UINT, storageFree()) + fixedTail;
       if (triesLeft === undefined || channelCarrierId === undefined || lastAtc === undefined) {
         return { status: STATUS_OK, raw: chr(0xa0 + BASE_FIELD_COUNT) + base };

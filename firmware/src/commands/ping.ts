@@ -8,14 +8,13 @@ const FIELD_DATA = 1;
 export function createPingCommand(): Command {
   return {
     id: CMD_PING,
-    name: "PING",
     allowedStates: ALL_STATES_MASK,
+    // field 1 only: the dispatcher refuses any other (BAD_ARGUMENT)
+    fields: FIELD_DATA,
     run: function (args: CborMap, body: string) {
-      // The body is a canonical map (checked by the dispatcher): it holds field 1 and nothing
-      // else exactly when it starts a1 01 (one pair, key 1).
       const data = args[FIELD_DATA];
-      if (body.substr(0, 2) !== "\xa1\x01" || typeof data !== "string") return refuse(STATUS_BAD_ARGUMENT, "PING takes {1: bytes}");
-      if (data.length > PING_MAX_DATA) return refuse(STATUS_TOO_LARGE, "PING data over " + PING_MAX_DATA + " bytes");
+      if (typeof data !== "string") return refuse(STATUS_BAD_ARGUMENT, "bad data");
+      if (data.length > PING_MAX_DATA) return refuse(STATUS_TOO_LARGE, "over " + PING_MAX_DATA + " B");
       // The request {1: data} is canonical, so its bytes are exactly the response's.
       return { status: STATUS_OK, raw: body };
     },

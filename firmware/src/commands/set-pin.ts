@@ -9,11 +9,11 @@ import { pinFields, reply } from "../security/pin-args.ts";
 export function createSetPinCommand(carrier: Carrier): Command {
   return {
     id: CMD_SET_PIN,
-    name: "SET_PIN",
     allowedStates: (1 << STATE_BLANK) | (1 << STATE_DESTROYED),
+    fields: 1,
     run: function (args: CborMap) {
       const pins = pinFields(args, 1);
-      if (pins === null) return refuse(STATUS_BAD_ARGUMENT, "SET_PIN takes a PIN text in field 1");
+      if (pins === null) return refuse(STATUS_BAD_ARGUMENT, "bad PIN");
       return reply(carrier.setPin(pins[0]!));
     },
   };

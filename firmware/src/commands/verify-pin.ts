@@ -9,11 +9,11 @@ import { pinFields, reply } from "../security/pin-args.ts";
 export function createVerifyPinCommand(carrier: Carrier): Command {
   return {
     id: CMD_VERIFY_PIN,
-    name: "VERIFY_PIN",
     allowedStates: 1 << STATE_PERSONALISED,
+    fields: 1,
     run: function (args: CborMap) {
       const pins = pinFields(args, 1);
-      if (pins === null) return refuse(STATUS_BAD_ARGUMENT, "VERIFY_PIN takes a PIN text in field 1");
+      if (pins === null) return refuse(STATUS_BAD_ARGUMENT, "bad PIN");
       return reply(carrier.verifyPin(pins[0]!));
     },
   };

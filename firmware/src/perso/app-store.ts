@@ -68,15 +68,37 @@ export function openAppStore(env: StoreEnv): AppStore {
   const log: RecordLog = openLog(env, APP_LOG_NAMES, APP_LOG_BYTES);
   let cachedKeys: AppKeys | undefined;
 
+  // The kept entries, oldest first: scanned once per boot (a RAM cache, so a power cut only loses
+  // it) and then kept in step with every append; a wipe drops it.
+  let cachedEntries: StoredEntry[] | null = null;
+
   function entries(): StoredEntry[] {
+    if (cachedEntries !== null) return cachedEntries;
     const out: StoredEntry[] = [];
+    const records = log.records();
     for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) {
-      const r = log.get(k);
-      if (r === undefined) continue;
+      const r = records[k];
+      if (r === undefined || r.payload.length === 0) continue;
       out.push({ atc: readU32be(r.payload, HASH_BYTES), prevHash: r.payload.substr(0, HASH_BYTES), entry: r.payload.substr(HASH_BYTES) });
     }
     out.sort(function (a, b) { return a.atc - b.atc; });
+    cachedEntries = out;
     return out;
+  }
+
+  // After entry atc was committed: when the kept entries are the consecutive ATCs just below atc
+  // (what PAY always appends), atc's slot held the oldest one, so the cache follows without a
+  // rescan; any other shape is rescanned from the log on the next read.
+  function followAppend(atc: number, prevHash: string, entry: string): void {
+    const e = cachedEntries;
+    if (e === null) return;
+    const n = e.length;
+    if (n > 0 && (e[n - 1]!.atc !== atc - 1 || e[0]!.atc !== atc - n)) {
+      cachedEntries = null;
+      return;
+    }
+    if (n === LOG_RING) e.shift();
+    e.push({ atc: atc, prevHash: prevHash, entry: entry });
   }
 
   return {
@@ -99,6 +121,7 @@ export function openAppStore(env: StoreEnv): AppStore {
     appendEntry: function (atc: number, prevHash: string, entry: string) {
       if (prevHash.length !== HASH_BYTES || readU32be(entry, 0) !== atc) raise("app store: bad entry");
       log.append(ENTRY_KEY_BASE + (atc % LOG_RING), prevHash + entry);
+      followAppend(atc, prevHash, entry);
     },
     isEmpty: function () {
       // A file holding only a torn record (a PERSONALISE cut mid-write) is not empty: the boot path
@@ -108,6 +131,7 @@ export function openAppStore(env: StoreEnv): AppStore {
     eraseAll: function () {
       log.eraseAll();
       cachedKeys = undefined;
+      cachedEntries = null;
     },
   };
 }

@@ -111,11 +111,17 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
   let lockedUntil = 0;
   let unlockedKey: string | null = null;
 
+  // The state follows from the log's records; it is read twice per request (both dispatchers), so
+  // it is kept in RAM and forgotten right before every change to the log (nothing reads it while
+  // the log changes, and a change that throws leaves it forgotten: the next read asks the log).
+  let knownState = -1;
   function state(): number {
-    const d = log.get(REC_DESTROYED);
-    const p = log.get(REC_PERSO);
-    if (p !== undefined && (d === undefined || p.seq > d.seq)) return STATE_PERSONALISED;
-    return d !== undefined ? STATE_DESTROYED : STATE_BLANK;
+    if (knownState < 0) {
+      const d = log.get(REC_DESTROYED);
+      const p = log.get(REC_PERSO);
+      knownState = p !== undefined && (d === undefined || p.seq > d.seq) ? STATE_PERSONALISED : d !== undefined ? STATE_DESTROYED : STATE_BLANK;
+    }
+    return knownState;
   }
 
   function triesLeft(): number {
@@ -134,12 +140,14 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
   function finishWipe(): void {
     unlockedKey = null;
     if (secretsInLog()) {
+      knownState = -1;
       try {
         log.rotate(function (key: number) {
           return key === REC_DESTROYED;
         });
       } catch (e) {
         if (!isStoreFull(e)) throw e;
+        knownState = -1;
         log.eraseAll(); // no room for the clean copy: drop the mark too (the carrier reads BLANK)
       }
     }
@@ -150,10 +158,14 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
   function destroy(reason: number): void {
     unlockedKey = null;
     try {
-      if (state() !== STATE_DESTROYED) log.append(REC_DESTROYED, chr(reason));
+      if (state() !== STATE_DESTROYED) {
+        knownState = -1;
+        log.append(REC_DESTROYED, chr(reason));
+      }
     } catch (e) {
       if (!isStoreFull(e)) throw e;
       // The mark does not fit: erase the secrets first so a cut leaves BLANK, never PERSONALISED.
+      knownState = -1;
       log.eraseAll();
     }
     finishWipe();
@@ -218,6 +230,7 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     const salt = crypto.randomBytes(16);
     const keys = derivePinKeys(crypto, pin, salt, deviceSecret(shareA), cfg.pinIterations);
     // the commit: the PERSO record (layout above)
+    knownState = -1;
     log.append(REC_PERSO, chr(PERSO_VERSION) + u16(cfg.pinIterations) + salt + shareA + keys.verifier + crypto.aesEncryptEcb(keys.kek, masterKey));
     unlockedKey = masterKey;
   }

@@ -1,21 +1,20 @@
 // Shared request parsing and replies of the PIN commands (SECURITY.md §6).
-import { isText, type CborMap } from "../codec.ts";
-import { ok, refuse, unknownField, type CommandResult } from "../dispatch.ts";
+import type { CborMap } from "../codec.ts";
+import { ok, refuse, textArg, type CommandResult } from "../dispatch.ts";
 import type { Outcome } from "./carrier.ts";
 import { STATUS_OK } from "../protocol.ts";
 
-// The PINs in fields 1..count, each a text string (its format is judged later), with no other
-// field; null when the request is anything else (BAD_ARGUMENT).
+// The PINs in fields 1..count, each a text string (its format is judged later); null when one is
+// missing or not a text (BAD_ARGUMENT). Fields past count never get here: the command's `fields`
+// has the dispatcher refuse them.
 export function pinFields(args: CborMap, count: number): string[] | null {
-  const allowed: number[] = [];
   const pins: string[] = [];
   for (let k = 1; k <= count; k++) {
-    const v = args[k];
-    if (v === undefined || !isText(v)) return null;
-    allowed.push(k);
-    pins.push(v.tstr);
+    const pin = textArg(args[k]);
+    if (pin === undefined) return null;
+    pins.push(pin);
   }
-  return unknownField(args, allowed) < 0 ? pins : null;
+  return pins;
 }
 
 // OK → {1: tries left}; a failure carries tries left (and the lockout) in its detail text.

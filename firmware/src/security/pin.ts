@@ -1,6 +1,6 @@
 // PIN format, PIN stretching and comparison (SECURITY.md §4).
 import type { CryptoPort } from "./crypto-port.ts";
-import { chr } from "../store/bytes.ts";
+import { chr, filled } from "../store/bytes.ts";
 
 export const PIN_MIN_DIGITS = 4;
 export const PIN_MAX_DIGITS = 12;
@@ -15,14 +15,11 @@ export function lockedOut(waitMs: number): string {
   return "retry after " + Math.ceil(waitMs) + " ms";
 }
 
-// Plain character checks: Espruino's regex lacks {n,m} (facts §1).
+// A length check and one native regex test: Espruino's regex has ^ [0-9] + $ but lacks {n,m}
+// (facts §1), so the length bounds stay in JS.
+const DIGITS_ONLY = /^[0-9]+$/;
 export function isValidPin(pin: unknown): pin is string {
-  if (typeof pin !== "string" || pin.length < PIN_MIN_DIGITS || pin.length > PIN_MAX_DIGITS) return false;
-  for (let i = 0; i < pin.length; i++) {
-    const c = pin.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
+  return typeof pin === "string" && pin.length >= PIN_MIN_DIGITS && pin.length <= PIN_MAX_DIGITS && DIGITS_ONLY.test(pin);
 }
 
 export interface PinKeys { verifier: string; kek: string }
@@ -31,11 +28,7 @@ export interface PinKeys { verifier: string; kek: string }
 // h = SHA-256(h || pad), pad = the seed repeated to STRETCH_PAD_BYTES.
 export function derivePinKeys(crypto: CryptoPort, pin: string, salt: string, deviceSecret: string, iterations: number): PinKeys {
   const seed = "KCpin1" + chr(pin.length) + pin + salt + deviceSecret;
-  let pad = seed;
-  while (pad.length < STRETCH_PAD_BYTES) pad += pad;
-  pad = pad.substr(0, STRETCH_PAD_BYTES);
-  let h = crypto.sha256(seed);
-  for (let i = 0; i < iterations; i++) h = crypto.sha256(h + pad);
+  const h = crypto.sha256Rounds(seed, filled(seed, STRETCH_PAD_BYTES), iterations);
   return { verifier: crypto.sha256("KCver" + h), kek: crypto.sha256("KCkek" + h) };
 }
 

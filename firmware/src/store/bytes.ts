@@ -29,11 +29,10 @@ export function readU32(s: string, at: number): number {
   return (s.charCodeAt(at) | (s.charCodeAt(at + 1) << 8) | (s.charCodeAt(at + 2) << 16) | (s.charCodeAt(at + 3) << 24)) >>> 0;
 }
 
-// A string of n bytes of value c, built by doubling (log n statements).
+// c repeated to exactly n bytes (a byte, or a whole string cut at n): one native repeat, where a
+// doubling loop would cost statements on the board.
 export function filled(c: string, n: number): string {
-  let s = c;
-  while (s.length < n) s += s;
-  return s.substr(0, n);
+  return c.repeat(Math.ceil(n / c.length)).substr(0, n);
 }
 
 export const ERASED_LINE = filled("\xff", 512);

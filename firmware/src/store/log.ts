@@ -33,6 +33,9 @@ export interface LogScan {
 
 export interface RecordLog {
   get(key: number): LogRecord | undefined;
+  // The newest record of every key, tombstones (empty payload) included: for a caller reading many
+  // keys at once without a get() call per key. Read-only, and valid until the next change to the log.
+  records(): { [key: number]: LogRecord };
   keys(): number[];
   append(key: number, payload: string): void;
   // Rewrite the live records (optionally only those `keep` accepts) into the other file.
@@ -128,6 +131,9 @@ export function openLog(env: StoreEnv, names: string[], size: number): RecordLog
     get: function (key: number) {
       const r = scan.records[key];
       return r === undefined || r.payload.length === 0 ? undefined : r;
+    },
+    records: function () {
+      return scan.records;
     },
     keys: function () {
       const out: number[] = [];

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { makeRig } from "../store/harness.ts";
 import { nodePrimitives } from "../channel/node-primitives.ts";
 import { openAppStore, decodeAppKeys, encodeAppKeys, LOG_RING } from "../../src/perso/app-store.ts";
-import { chainNext, encodeEntry, entryOrderKey, orderKey, ZERO_HASH } from "../../src/applets/tx-log.ts";
+import { chainNext, encodeEntry, ENTRY_ORDER_AT, entryOrderPart, ZERO_HASH } from "../../src/applets/tx-log.ts";
 import { amountClass, createTrustedUi, DECISION_CONFIRMED, DECISION_DECLINED, DECISION_NONE, DECISION_PENDING } from "../../src/ui/confirm.ts";
 import { createPaymentApplet, CMD_PAY, STATUS_PAY_DECLINED, STATUS_PAY_OVER_LIMIT } from "../../src/applets/qr-payment.ts";
 import { createDispatcher, STATUS_DEFERRED } from "../../src/dispatch.ts";
@@ -121,7 +121,10 @@ describe("transaction log entries and chain (PROTOCOL.md §7.6)", () => {
     const sha = (s: string) => createHash("sha256").update(Buffer.from(s, "latin1")).digest().toString("latin1");
     const expected = createHash("sha256").update("KCLG").update(Buffer.alloc(32)).update(Buffer.from(e, "latin1")).digest("hex");
     expect(Buffer.from(chainNext(sha, ZERO_HASH, e), "latin1").toString("hex")).toBe(expected);
-    expect(entryOrderKey(e)).toBe(orderKey(o));
+    expect(e.substr(ENTRY_ORDER_AT, entryOrderPart(1, o).length)).toBe(entryOrderPart(1, o));
+    expect(e.substr(ENTRY_ORDER_AT, entryOrderPart(0, o).length)).not.toBe(entryOrderPart(0, o));
+    // the length prefixes keep (order "ab", merchant "c") apart from (order "a", merchant "bc")
+    expect(entryOrderPart(1, { ...o, orderId: "ab", merchantId: "c" })).not.toBe(entryOrderPart(1, { ...o, orderId: "a", merchantId: "bc" }));
   });
 });
 
@@ -170,7 +173,26 @@ describe("application store", () => {
     expect(store.keys()).toEqual(keys);
     store.eraseAll();
     expect(store.isEmpty()).toBe(true);
+    expect(store.entries()).toEqual([]);
     expect(openAppStore(rig.env).lastAtc()).toBe(0);
+  });
+  it("the entries cache always equals a fresh scan of the flash: consecutive appends, a gap, a wipe", () => {
+    const rig = makeRig();
+    const store = openAppStore(rig.env);
+    const o = { orderId: "O".repeat(12), merchantId: "\x00\x00\x00\x01", amount: 100, currency: "EUR" };
+    const fresh = () => openAppStore(rig.env).entries();
+    expect(store.entries()).toEqual([]);
+    // 1..11 as PAY appends them, then ATC 15 (a gap: its slot held ATC 7) and 16 (its slot held 8)
+    for (const atc of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16]) {
+      store.appendEntry(atc, ZERO_HASH, encodeEntry(atc, 1, o));
+      expect(store.entries()).toEqual(fresh());
+      expect(store.lastAtc()).toBe(atc);
+    }
+    expect(store.entries().map((e) => e.atc)).toEqual([4, 5, 6, 9, 10, 11, 15, 16]);
+    store.eraseAll();
+    expect(store.entries()).toEqual([]);
+    store.appendEntry(1, ZERO_HASH, encodeEntry(1, 1, o));
+    expect(store.entries()).toEqual(fresh());
   });
 });
 

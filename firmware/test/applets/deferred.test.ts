@@ -23,7 +23,7 @@ function laterCommand() {
   let pending: LateResult | null = null;
   let runs = 0;
   const cmd: Command = {
-    id: 0x40, name: "LATER", allowedStates: PERSONALISED,
+    id: 0x40, allowedStates: PERSONALISED,
     run: (args, _body, late) => {
       runs++;
       pending = late;

@@ -55,7 +55,7 @@ describe("channel commands", () => {
   });
 
   it("an inner reply too large for the channel comes back as a sealed TOO_LARGE", () => {
-    const big: Command = { id: 0x40, name: "BIG", allowedStates: 1 << STATE_PERSONALISED, run: () => okRaw("\xa1\x01\x59\x01\xf0" + "x".repeat(496)) };
+    const big: Command = { id: 0x40, allowedStates: 1 << STATE_PERSONALISED, run: () => okRaw("\xa1\x01\x59\x01\xf0" + "x".repeat(496)) };
     const d = device([big]);
     d.open();
     const keys = { encKey: unhex(hs.sessionEncKey), macKey: unhex(hs.sessionMacKey) };

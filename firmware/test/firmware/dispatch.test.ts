@@ -20,7 +20,7 @@ function detailOf(body: string): string {
 
 describe("dispatch permissions per state", () => {
   let executed = 0;
-  const blankOnly: Command = { id: 0x7a, name: "BLANK_ONLY", allowedStates: 1 << STATE_BLANK, run: () => { executed++; return ok({}); } };
+  const blankOnly: Command = { id: 0x7a, allowedStates: 1 << STATE_BLANK, run: () => { executed++; return ok({}); } };
   let state = STATE_BLANK;
   const dispatch = createDispatcher([blankOnly, createPingCommand()], () => state);
 
@@ -46,11 +46,11 @@ describe("dispatch permissions per state", () => {
 });
 
 describe("dispatch errors", () => {
-  const throwing: Command = { id: 0x70, name: "THROWS", allowedStates: 0xf, run: () => { throw new Error("kaboom"); } };
-  const throwsPlain: Command = { id: 0x71, name: "THROWS_PLAIN", allowedStates: 0xf, run: () => { throw "a string"; } };
-  const unencodable: Command = { id: 0x72, name: "FLOAT", allowedStates: 0xf, run: () => ok({ 1: 1.5 }) };
-  const huge: Command = { id: 0x73, name: "HUGE", allowedStates: 0xf, run: () => ok({ 1: "x".repeat(600) }) };
-  const refusing: Command = { id: 0x74, name: "REFUSES", allowedStates: 0xf, run: () => refuse(0x21, "reserved storage status") };
+  const throwing: Command = { id: 0x70, allowedStates: 0xf, run: () => { throw new Error("kaboom"); } };
+  const throwsPlain: Command = { id: 0x71, allowedStates: 0xf, run: () => { throw "a string"; } };
+  const unencodable: Command = { id: 0x72, allowedStates: 0xf, run: () => ok({ 1: 1.5 }) };
+  const huge: Command = { id: 0x73, allowedStates: 0xf, run: () => ok({ 1: "x".repeat(600) }) };
+  const refusing: Command = { id: 0x74, allowedStates: 0xf, run: () => refuse(0x21, "reserved storage status") };
   const dispatch = createDispatcher([throwing, throwsPlain, unencodable, huge, refusing], () => STATE_BLANK);
 
   it("unknown and zero command ids", () => {

@@ -17,7 +17,7 @@ import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "../../src/secu
 describe("PIN format", () => {
   test("4-12 ASCII digits only", () => {
     for (const ok of ["0000", "1234", "123456789012"]) expect(isValidPin(ok)).toBe(true);
-    for (const bad of ["123", "1234567890123", "12a4", "", " 1234", "１２３４", 1234, null]) expect(isValidPin(bad)).toBe(false);
+    for (const bad of ["123", "1234567890123", "12a4", "", " 1234", "1234\n", "\n1234", "12\n34", "１２３４", 1234, null]) expect(isValidPin(bad)).toBe(false);
   });
 });
 

@@ -53,6 +53,11 @@ export function seededCrypto(seed: number): CryptoPort & { reseed(n: number): vo
   };
   return {
     sha256: sha,
+    sha256Rounds: (first, pad, rounds) => {
+      let h = sha(first);
+      for (let i = 0; i < rounds; i++) h = sha(h + pad);
+      return h;
+    },
     aesEncryptEcb: (k, d) => aes("enc", k, d),
     aesDecryptEcb: (k, d) => aes("dec", k, d),
     randomBytes: (n) => {
