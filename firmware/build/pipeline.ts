@@ -197,7 +197,7 @@ function helperPath(name: string): string {
  * Storage.
  */
 export const OWN_PORT_PROPERTIES: readonly string[] = [
-  "status", "storage", "crc32", "pageBytes", "storeFull", "reason", "sha256", "aesEcb", "aesCtr0", "aesEncryptEcb",
+  "status", "storage", "crc32", "pageBytes", "storeFull", "reason", "sha256", "sha256Rounds", "aesEcb", "aesCtr0", "aesEncryptEcb",
   "aesDecryptEcb", "randomBytes", "setTimer", "clearTimer", "setLed", "capabilities", "storageFree",
 ];
 export const INTERNAL_PROPERTIES: readonly string[] = [
