@@ -25,4 +25,15 @@ export const budgets: Budget[] = [
     where: (r) => String(r["step"]).startsWith("= authorization"),
     why: "mission: at most 400 bytes on the wire per authorization after the secure channel is open",
   },
+  {
+    section: "payment", column: "deviceMs", max: 100,
+    where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("= authorization"),
+    why: "mission: at most 100 ms estimated device time per online authorization on puckjs",
+    knownMiss: "not met: the whereTimeGoes column and PROTOCOL.md §7.5 say where the time goes (the 28 PIN-stretching rounds ≈ 195 ms of it) and what would bring it down",
+  },
+  {
+    section: "build", column: "varsPct", max: 40,
+    where: (r) => r["board"] === "puckjs",
+    why: "mission: idle memory at most 40% of a 2,630-var board (code run from Storage, build estimate)",
+  },
 ];
