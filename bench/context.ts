@@ -5,6 +5,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { listProfiles, loadProfile, type BoardProfile } from "../board/src/profiles.ts";
+import { CMD, transportIdentity, type CarrierRig } from "../firmware/test/applets/carrier-harness.ts";
+import type { Platform } from "../host/src/platform/service.ts";
+import { platformIdFor } from "../host/src/flows/personalise.ts";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DIST = join(ROOT, "firmware", "dist");
@@ -47,4 +50,22 @@ export function buildReport(): BuildReport {
 
 export function boardProfiles(): BoardProfile[] {
   return listProfiles().map((id) => loadProfile(id));
+}
+
+/**
+ * Issues a carrier on the reference platform and personalises the rig's blank carrier with it
+ * through the transport session (PROTOCOL.md §7.4), as `keycarrier personalise` does: the bench's
+ * payment section and bench/profile-payment.ts start from here.
+ */
+export async function personaliseFromPlatform(rig: CarrierRig, platform: Platform, pin: string): Promise<{ cid: Uint8Array; pid: Uint8Array; keys: ReturnType<Platform["carrierKeys"]> }> {
+  const issued = platform.issueCarrier();
+  const keys = platform.carrierKeys(issued.carrierId);
+  const cid = Buffer.from(issued.carrierId, "hex");
+  const pid = platformIdFor(issued.issuerId);
+  const transport = await rig.openChannel(transportIdentity(rig.serial));
+  const perso = await rig.inner(transport, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
+    [1, cid], [2, pid], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1_000_000], [6, pin],
+  ]));
+  if (perso.status !== 0) throw new Error(`bench: PERSONALISE failed with status ${perso.status}`);
+  return { cid, pid, keys };
 }

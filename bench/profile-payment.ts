@@ -15,9 +15,9 @@ import { compile, REPO_ROOT } from "../firmware/build/pipeline.ts";
 import { VirtualBoard } from "../board/src/virtual-board.ts";
 import { CostMeter } from "../board/src/cost/meter.ts";
 import { loadProfile } from "../board/src/profiles.ts";
-import { CarrierRig, CMD, transportIdentity } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig } from "../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../host/src/platform/service.ts";
-import { platformIdFor } from "../host/src/flows/personalise.ts";
+import { personaliseFromPlatform } from "./context.ts";
 import type { CborMap } from "../host/src/codec.ts";
 
 const PIN = "482913";
@@ -111,15 +111,7 @@ async function step<T>(name: string, run: () => Promise<T>, labels: string[] = [
 
 const platform = await Platform.open({});
 try {
-  const issued = platform.issueCarrier();
-  const keys = platform.carrierKeys(issued.carrierId);
-  const cid = Buffer.from(issued.carrierId, "hex");
-  const pid = platformIdFor(issued.issuerId);
-  const transport = await rig.openChannel(transportIdentity(rig.serial));
-  const perso = await rig.inner(transport, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-    [1, cid], [2, pid], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1_000_000], [6, PIN],
-  ]));
-  if (perso.status !== 0) throw new Error(`profile: PERSONALISE failed with status ${perso.status}`);
+  const { cid, pid, keys } = await personaliseFromPlatform(rig, platform, PIN);
   const merchant = platform.registerMerchant({ name: "Bench" });
   const channel = await step("channel open (OPEN + CONFIRM)", () => rig.openChannel({ carrierId: cid, platformId: pid, channelKey: keys.channelKey }));
   const newOrder = (): CborMap => {

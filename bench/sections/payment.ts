@@ -4,12 +4,11 @@
 // PIN; checks, trusted UI started, reply deferred) and the user's press (PIN check, ATC + log commit,
 // cryptogram, the sealed late reply), each with its own wire bytes. Device ms are the same counts converted with each profile's calibration (as the device
 // section does for boards without USB); bytes and round trips are what crossed the USB wire.
-import { CarrierRig, CMD, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig } from "../../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../../host/src/platform/service.ts";
-import { platformIdFor } from "../../host/src/flows/personalise.ts";
 import type { CborMap } from "../../host/src/codec.ts";
 import type { CostBreakdown } from "../../board/src/cost/meter.ts";
-import { boardProfiles } from "../context.ts";
+import { boardProfiles, personaliseFromPlatform } from "../context.ts";
 import type { Row, Section } from "./types.ts";
 
 const PIN = "482913";
@@ -55,15 +54,7 @@ export async function paymentRows(): Promise<Row[]> {
   const rig = await CarrierRig.boot({ board: "nrf52840", meter: true });
   try {
     const meter = rig.meter!;
-    const issued = platform.issueCarrier();
-    const keys = platform.carrierKeys(issued.carrierId);
-    const cid = Buffer.from(issued.carrierId, "hex");
-    const pid = platformIdFor(issued.issuerId);
-    const transport = await rig.openChannel(transportIdentity(rig.serial));
-    const perso = await rig.inner(transport, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-      [1, cid], [2, pid], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1_000_000], [6, PIN],
-    ]));
-    if (perso.status !== 0) throw new Error(`bench: PERSONALISE failed with status ${perso.status}`);
+    const { cid, pid, keys } = await personaliseFromPlatform(rig, platform, PIN);
     const merchant = platform.registerMerchant({ name: "Bench" });
 
     const steps: Step[] = [];
@@ -100,7 +91,7 @@ export async function paymentRows(): Promise<Row[]> {
       { name: "PAY request (order + PIN sealed; checks, trusted UI shown, reply deferred)", counts: { request: paid.counts.request, button: undefined, timers: undefined }, wireBytes: requestBytes, roundTrips: 1 },
       { name: "button press → PIN check, ATC + log commit, cryptogram, sealed late reply", counts: { request: undefined, button: paid.counts.button, timers: paid.counts.timers }, wireBytes: paid.wireBytes - requestBytes, roundTrips: 0 },
     );
-    const settled = platform.authorize({ orderId: order.orderId, carrierId: issued.carrierId, atc: auth.body.get(1) as number, cryptogram: Buffer.from(auth.body.get(2) as Uint8Array).toString("hex") });
+    const settled = platform.authorize({ orderId: order.orderId, carrierId: Buffer.from(cid).toString("hex"), atc: auth.body.get(1) as number, cryptogram: Buffer.from(auth.body.get(2) as Uint8Array).toString("hex") });
     if (settled.amount !== 1234) throw new Error("bench: the platform did not settle the measured authorization");
 
     const rows: Row[] = [];
