@@ -1,4 +1,5 @@
-// SET_PIN (0x10): personalise a BLANK (or DESTROYED, wiped) carrier: {1: pin text} → {1: tries}.
+// SET_PIN as a command, for the security tests only: not on the wire (PROTOCOL.md §7: PERSONALISE
+// sets the PIN) and not in the bundle (main.ts does not import it). {1: pin text} → {1: tries}.
 import { refuse, type Command } from "../dispatch.ts";
 import type { CborMap } from "../codec.ts";
 import { STATUS_BAD_ARGUMENT } from "../protocol.ts";

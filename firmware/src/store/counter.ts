@@ -1,5 +1,5 @@
 // Unary attempt counter for the PIN (STORAGE.md §4). A/B pair of pre-sized files:
-//   file    = header (16 B) + attempt bytes [slots] + success bytes [slots]
+//   file    = header (48 B) + attempt bytes [slots] + success bytes [slots]
 //   header  = "KCC1" | gen u32 | carried u8 | 0 0 0 | share (32 B) | crc32(previous 44 B) u32
 // `share` is an opaque 32-byte value the owner keeps with the counter (the carrier stores one of
 // the two shares of its device secret here, SECURITY.md §5); rotation copies it.
