@@ -1,5 +1,5 @@
-// Status codes of the PIN (0x10-0x1f) and storage/wipe (0x20-0x2f) ranges of PROTOCOL.md §6,
-// listed in the PROTOCOL.md §6 table (SECURITY.md §6 explains them).
+// Status codes of the PIN (0x10-0x1f) and storage/wipe (0x20-0x2f) ranges, as in the PROTOCOL.md §6
+// table (SECURITY.md §6 says what each means for the PIN).
 export const STATUS_PIN_WRONG = 0x10;
 export const STATUS_PIN_BLOCKED = 0x11;
 export const STATUS_PIN_BAD_FORMAT = 0x12;
