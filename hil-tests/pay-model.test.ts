@@ -30,9 +30,8 @@ const MAX_REJECTED = 8;
 // Virtual-time uncertainty around a boundary (when exactly a callback ran inside an advance).
 const SLACK_MS = 200;
 const ST_CHANNEL_NOT_OPEN = 0x30;
-const ST_STORAGE_FULL = 0x15;
 
-const RUNS = Number(process.env.KC_PAYFUZZ_RUNS ?? 14);
+const RUNS = Number(process.env.KC_PAYFUZZ_RUNS ?? 150);
 const SEED = process.env.KC_PAYFUZZ_SEED !== undefined ? Number(process.env.KC_PAYFUZZ_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
 
 type Fault = "none" | "drop-request" | "drop-reply" | "duplicate";
@@ -43,7 +42,8 @@ type Op =
   | { kind: "retransmit"; fault: Fault }
   | { kind: "forged" } | { kind: "log" } | { kind: "info" } | { kind: "close" } | { kind: "reopen" }
   | { kind: "reboot"; cutAt: number | null; partial: "none" | "some-bits" }
-  | { kind: "clock"; ms: number };
+  | { kind: "clock"; ms: number }
+  | { kind: "age"; leftMs: number };
 
 const faultArb = fc.constantFrom<Fault>("none", "none", "none", "drop-request", "drop-reply", "duplicate");
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -59,6 +59,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: "reopen" as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("reboot" as const), cutAt: fc.option(fc.nat(40), { freq: 2 }), partial: fc.constantFrom("none" as const, "some-bits" as const) }) },
   { weight: 2, arbitrary: fc.integer({ min: 1_000, max: 200_000 }).map((ms) => ({ kind: "clock" as const, ms })) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 40_000 }).map((leftMs) => ({ kind: "age" as const, leftMs })) },
 );
 
 interface OrderRec { hex: string; body: CborMap; fields: { orderId: string; merchantId: string; amount: number; currency: string }; seen?: { atc: number; ac: string } }
@@ -68,7 +69,7 @@ interface SentFrame { seq: number; bytes: Uint8Array; key: string; sealed: boole
 interface Expected { outer: number[]; status?: number; atc?: number; triesLeft?: number; order: OrderRec }
 interface Outstanding { frame: SentFrame; order: OrderRec; what: PayKind; pinRight: boolean; expected?: Expected; delivered?: boolean }
 
-const totals = { sequences: 0, steps: 0, faults: 0, authorizations: 0, declines: 0, wrongPins: 0, repeatsAnswered: 0, cuts: 0, cutsFired: 0, lifetimeEnds: 0, outOfWindowRepeats: 0, platformRefusedLate: 0, busy: 0, cacheHits: 0, ignoredRepeats: 0 };
+const totals = { sequences: 0, steps: 0, faults: 0, authorizations: 0, declines: 0, wrongPins: 0, repeatsAnswered: 0, cuts: 0, cutsFired: 0, lifetimeEnds: 0, lateLifetimeEnds: 0, repeatsDecided: 0, abandoned: 0, outOfWindowRepeats: 0, platformRefusedLate: 0, busy: 0, cacheHits: 0, ignoredRepeats: 0 };
 
 class PayWorld {
   rig!: CarrierRig;
@@ -229,14 +230,15 @@ class PayWorld {
 
   // OPEN/CONFIRM/CLOSE drop a waiting PAY: nothing written, never answered.
   abandonOnBoard(): void {
-    if (this.pending) this.note("abandoned");
+    if (this.pending) { this.note("abandoned"); totals.abandoned++; }
     this.pending = null;
   }
 
   /** Which outer statuses the model allows for an unwrap at a time in [from, to]. */
   unwrapAllows(from: number, to: number): { ok: boolean; closed: boolean } {
     const dead = (t: number) => t - this.chLastUsed > IDLE_MS || t - this.chOpenedAt > LIFETIME_MS;
-    return { ok: !dead(to + SLACK_MS), closed: dead(from - SLACK_MS) };
+    // ok: it may still have been alive at the earliest moment; closed: it may have ended by the latest
+    return { ok: !dead(from - SLACK_MS), closed: dead(to + SLACK_MS) };
   }
 
   // ───────────── PAY
@@ -254,7 +256,10 @@ class PayWorld {
     if (this.outstanding) return this.retransmit(op.fault);
     if (!this.ch) this.openChannel();
     const payable = this.orders.filter((x) => x.fields.amount <= LIMIT);
-    const order = op.repeat !== null && payable.length > 0 && op.what === "ok" ? payable[op.repeat % payable.length]! : this.newOrder(op.what === "over" ? LIMIT + 1 : 100 + Math.floor(op.repeat ?? 7) * 1_111);
+    // half the repeats pick an order the carrier authorized (the exactly-once case)
+    const authorized = payable.filter((x) => this.log.some((e) => e.result === 1 && e.orderHex === x.hex));
+    const pool = op.repeat !== null && op.repeat % 2 === 0 && authorized.length > 0 ? authorized : payable;
+    const order = op.repeat !== null && payable.length > 0 && op.what === "ok" ? pool[Math.floor(op.repeat / 2) % pool.length]! : this.newOrder(op.what === "over" ? LIMIT + 1 : 100 + Math.floor(op.repeat ?? 7) * 1_111);
     const body = new Map(order.body);
     if (op.what === "bad-pin") body.set(5, "12a4");
     else if (op.what !== "missing") body.set(5, op.pin === "right" ? PIN : WRONG_PIN);
@@ -302,7 +307,7 @@ class PayWorld {
       return;
     }
     // executed now
-    let o = this.outstanding?.frame.key === f.key ? this.outstanding : null;
+    const o = this.outstanding?.frame.key === f.key ? this.outstanding : null;
     if (o?.delivered) {
       // executed before and its reply is no longer cached (another request replaced it): the
       // channel refuses it as a replay; the host reopens and asks again (§7.5 rule 3 makes that safe)
@@ -313,8 +318,7 @@ class PayWorld {
       this.ch = null;
       return;
     }
-    if (o && fault !== "drop-request") o.delivered = true;
-    if (o && fault === "drop-request") o = null;
+    if (o) o.delivered = true;
     if (o && mine.length === 0) {
       // deferred: PAY waits for the user
       if (o.what !== "ok") this.fail(`seq ${f.seq}: a PAY checked at once (${o.what}) was deferred`);
@@ -381,7 +385,7 @@ class PayWorld {
     if (!e) this.fail(`seq ${f.seq}: a reply came before the user decided`);
     this.outstanding = null;
     if (!e.outer.includes(r.status)) this.fail(`seq ${f.seq}: outer ${r.status}, model allows [${e.outer}]`);
-    if (r.status === ST_CHANNEL_NOT_OPEN) { totals.lifetimeEnds++; this.ch = null; return; }
+    if (r.status === ST_CHANNEL_NOT_OPEN) { totals.lateLifetimeEnds++; this.ch = null; return; }
     const plain = this.ch!.open(bytesOf((decodeCbor(Buffer.from(r.body, "latin1")) as CborMap).get(1)));
     const status = plain[0]!;
     const body = decodeCbor(plain.subarray(1)) as CborMap;
@@ -436,7 +440,7 @@ class PayWorld {
     this.pending = null;
     const chAlive = this.unwrapAllows(from, to);
     // a late reply in a session that reached its lifetime is CHANNEL_NOT_OPEN (§7.5); idle cannot end it
-    const outer = [...(chAlive.ok ? [0] : []), ...(chAlive.closed || !chAlive.ok ? [ST_CHANNEL_NOT_OPEN] : [])];
+    const outer = [...(chAlive.ok ? [0] : []), ...(chAlive.closed ? [ST_CHANNEL_NOT_OPEN] : [])];
     const e: Expected = { outer, order: o.order };
     if (how === "declined") {
       this.atc++;
@@ -456,7 +460,7 @@ class PayWorld {
     } else {
       this.failures = 0;
       const earlier = [...this.log.slice(-KEPT)].reverse().find((x) => x.result === 1 && x.orderHex === o.order.hex);
-      if (earlier) e.atc = earlier.atc;
+      if (earlier) { e.atc = earlier.atc; totals.repeatsDecided++; }
       else {
         this.atc++;
         this.log.push({ atc: this.atc, result: 1, orderHex: o.order.hex });
@@ -619,6 +623,22 @@ class PayWorld {
     } else this.fail(`ATC ${atc} after a cut (was ${a0})`);
   }
 
+  /**
+   * Keeps the session busy until it is `leftMs` short of its 15-minute lifetime: the next PAY may
+   * outlive it while the user decides. The keep-alive is a PAY refused at once (malformed PIN).
+   */
+  age(leftMs: number): void {
+    if (this.outstanding || !this.ch) return;
+    this.note(`age to ${leftMs} ms before the lifetime`);
+    for (;;) {
+      const remaining = this.chOpenedAt + LIFETIME_MS - leftMs - this.rig.board.now();
+      if (remaining <= 0) return;
+      this.advance(Math.min(remaining, 100_000));
+      this.pay({ kind: "pay", repeat: null, pin: "right", what: "bad-pin", fault: "none" });
+      if (!this.ch) return; // ended meanwhile (the model checked it was allowed to)
+    }
+  }
+
   clock(ms: number): void {
     this.note(`clock +${ms}`);
     this.advance(ms);
@@ -649,6 +669,7 @@ async function runSequence(steps: [Op, boolean][]): Promise<void> {
         case "reopen": w.note("reopen"); w.openChannel(); break;
         case "reboot": await w.reboot(op.cutAt, op.partial); break;
         case "clock": w.clock(op.ms); break;
+        case "age": w.age(op.leftMs); break;
       }
       // the carrier answers INFO (no wedge) and matches the model; not after every step, so that
       // retransmissions also meet the reply cache (INFO would replace it)
@@ -663,13 +684,13 @@ async function runSequence(steps: [Op, boolean][]): Promise<void> {
 describe("deferred PAY vs a model, with link faults, reboots and power cuts (release bundle)", () => {
   afterAll(() => {
     console.log(`[payfuzz] seed ${SEED}, ${RUNS} runs: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.faults} link faults, ` +
-      `${totals.authorizations} settled authorizations, ${totals.repeatsAnswered} repeats answered with the same ATC, ${totals.declines} declines, ${totals.wrongPins} wrong PINs, ` +
+      `${totals.authorizations} settled authorizations, ${totals.repeatsDecided} repeats of an authorized order confirmed (${totals.repeatsAnswered} seen twice by the host), ${totals.declines} declines, ${totals.wrongPins} wrong PINs, ` +
       `${totals.busy} BUSY, ${totals.cacheHits} cache hits, ${totals.ignoredRepeats} ignored retransmissions, ${totals.cuts} power cuts armed (${totals.cutsFired} fired), ` +
-      `${totals.lifetimeEnds} session ends, ${totals.outOfWindowRepeats} repeats past the kept window, ${totals.platformRefusedLate} late authorizations the platform refused (ATC order)`);
+      `${totals.lifetimeEnds} sessions found ended, ${totals.lateLifetimeEnds} late replies after the lifetime, ${totals.abandoned} waiting orders abandoned, ${totals.outOfWindowRepeats} repeats past the kept window, ${totals.platformRefusedLate} late authorizations the platform refused (ATC order)`);
   });
 
   it(`random sequences (fast-check, seed ${SEED}; KC_PAYFUZZ_RUNS / KC_PAYFUZZ_SEED)`, async () => {
-    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean()), { minLength: 8, maxLength: 45 }), runSequence), { seed: SEED, numRuns: RUNS });
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean()), { minLength: 8, maxLength: 60 }), runSequence), { seed: SEED, numRuns: RUNS });
     expect(totals.steps).toBeGreaterThan(RUNS * 8);
   }, 600_000);
 });
