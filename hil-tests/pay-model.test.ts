@@ -31,8 +31,11 @@ const MAX_REJECTED = 8;
 const SLACK_MS = 200;
 const ST_CHANNEL_NOT_OPEN = 0x30;
 
-const RUNS = Number(process.env.KC_PAYFUZZ_RUNS ?? 150);
+const RUNS = Number(process.env.KC_PAYFUZZ_RUNS ?? 500);
 const SEED = process.env.KC_PAYFUZZ_SEED !== undefined ? Number(process.env.KC_PAYFUZZ_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
+
+// a failure prints its seed and path: KC_PAYFUZZ_SEED=… KC_PAYFUZZ_PATH=… replays exactly that sequence
+const PATH = process.env.KC_PAYFUZZ_PATH;
 
 type Fault = "none" | "drop-request" | "drop-reply" | "duplicate";
 type PayKind = "ok" | "over" | "bad-pin" | "missing" | "bad-currency";
@@ -59,7 +62,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: "reopen" as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("reboot" as const), cutAt: fc.option(fc.nat(40), { freq: 2 }), partial: fc.constantFrom("none" as const, "some-bits" as const) }) },
   { weight: 2, arbitrary: fc.integer({ min: 1_000, max: 200_000 }).map((ms) => ({ kind: "clock" as const, ms })) },
-  { weight: 1, arbitrary: fc.integer({ min: 0, max: 40_000 }).map((leftMs) => ({ kind: "age" as const, leftMs })) },
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 40_000 }).map((leftMs) => ({ kind: "age" as const, leftMs })) },
 );
 
 interface OrderRec { hex: string; body: CborMap; fields: { orderId: string; merchantId: string; amount: number; currency: string }; seen?: { atc: number; ac: string } }
@@ -129,9 +132,10 @@ class PayWorld {
     this.platform.close();
   }
 
-  note(s: string): void { this.trace.push(s); }
+  note(s: string): void { this.trace.push(process.env.KC_PAYFUZZ_DEBUG ? `${this.rig.board.now()} ${s}` : s); }
 
   fail(msg: string): never {
+    if (process.env.KC_PAYFUZZ_DEBUG) console.log(this.trace.join("\n"));
     throw new Error(`${msg}\n  trace: ${this.trace.slice(-25).join(" | ")}`);
   }
 
@@ -142,6 +146,20 @@ class PayWorld {
     const f = { seq: this.seq, bytes, key: hex(bytes), sealed };
     this.framesBySeq.set(f.seq, f);
     return f;
+  }
+
+  /**
+   * A request is answered at the start of its delivery's advance; if the UI timeout fell inside
+   * that advance, the request would see the state before the decline and the model the state after.
+   * So a timeout that is due within `ms` happens first, and the request arrives after it.
+   */
+  timeoutFirst(ms = 20): void {
+    if (!this.pending) return;
+    const now = this.rig.board.now();
+    if (now + ms >= this.pending.askFrom + UI_TIMEOUT_MS - 1) {
+      this.advance(this.pending.askTo + UI_TIMEOUT_MS + 2 - now);
+      this.handleLate(this.collect());
+    }
   }
 
   /** Delivers (or loses) a frame and lets the board run `ms` virtual ms; returns the responses. */
@@ -201,6 +219,7 @@ class PayWorld {
 
   /** One outer request answered at once (INFO, LOG_READ, OPEN, CONFIRM, CLOSE). */
   request(code: number, body: CborMap = new Map()): { status: number; body: CborMap } {
+    this.timeoutFirst();
     const f = this.frame(code, body);
     const rs = this.deliver(f);
     this.handleLate(rs.filter((r) => r.seq !== f.seq));
@@ -283,6 +302,7 @@ class PayWorld {
 
   /** Delivers a frame the way the carrier's link must treat it (§8), and checks what came back. */
   send(f: SentFrame, fault: Fault): void {
+    this.timeoutFirst();
     const before = this.rig.board.now();
     const pendingFrame = this.pending?.out.frame.key === f.key;
     const cached = this.cache?.key === f.key ? this.cache.bytes : null;
@@ -323,6 +343,7 @@ class PayWorld {
       // deferred: PAY waits for the user
       if (o.what !== "ok") this.fail(`seq ${f.seq}: a PAY checked at once (${o.what}) was deferred`);
       if (this.pending) this.fail(`seq ${f.seq}: a second PAY was deferred`);
+      this.note(`deferred seq ${f.seq}`);
       if (this.destroyed) this.fail("a destroyed carrier deferred a PAY");
       if (!this.unwrapAllows(before, after).ok) this.fail(`seq ${f.seq}: PAY was unwrapped in an ended session`);
       this.chLastUsed = after;
@@ -495,6 +516,7 @@ class PayWorld {
 
   // ───────────── other steps
   forged(): void {
+    this.timeoutFirst();
     const f = this.frame(CMD.MESSAGE, new Map([[1, Uint8Array.from({ length: 60 }, (_, k) => (k * 13 + this.seq) & 0xff)]]), true);
     const before = this.rig.board.now();
     const rs = this.deliver(f);
@@ -690,7 +712,7 @@ describe("deferred PAY vs a model, with link faults, reboots and power cuts (rel
   });
 
   it(`random sequences (fast-check, seed ${SEED}; KC_PAYFUZZ_RUNS / KC_PAYFUZZ_SEED)`, async () => {
-    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean()), { minLength: 8, maxLength: 60 }), runSequence), { seed: SEED, numRuns: RUNS });
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean()), { minLength: 8, maxLength: 60 }), runSequence), { seed: SEED, numRuns: RUNS, ...(PATH !== undefined ? { path: PATH } : {}) });
     expect(totals.steps).toBeGreaterThan(RUNS * 8);
   }, 600_000);
 });
