@@ -5,7 +5,8 @@
 // waits, LOG_READ, INFO, CHANNEL_CLOSE / reopen, reboots (some with a power cut at a random flash
 // write of the decision) and the virtual clock moving (session lifetime). The host side is played
 // frame by frame (raw frames on the board's USB, the platform's channel code, the reference
-// platform), and after every step the carrier is checked against a small model (see `invariants`).
+// platform), and after each step the carrier is checked against a small model (the invariants are
+// listed in PROTOCOL.md §8; each check is a `this.fail(...)` below).
 import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Platform, PlatformError } from "../host/src/platform/service.ts";
