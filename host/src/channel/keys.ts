@@ -113,8 +113,14 @@ export function computeAuthorizationCryptogram(cryptogramKey: Uint8Array, f: Aut
 
 /** What the platform already knows about this carrier, from its ledger. */
 export interface CryptogramHistory {
-  /** Highest ATC accepted so far for this carrier (0 if none). */
-  lastAtc: number;
+  /**
+   * True if this carrier's ATC was already accepted with an authorization. Uniqueness, not "above the
+   * highest": a carrier answers a repeated order with its ORIGINAL ATC (PROTOCOL.md §7.5), so a host
+   * that lost that reply and paid a newer order meanwhile submits a lower ATC that was never used.
+   * The cryptogram binds order and ATC, each order settles once and each ATC once per carrier, so a
+   * lower unused ATC replays nothing.
+   */
+  atcUsed: boolean;
   /** True if an authorization for this order was already accepted (from any carrier). */
   orderAlreadyAuthorized: boolean;
 }
@@ -132,8 +138,8 @@ export function verifyAuthorizationCryptogram(
   if (!(cryptogram instanceof Uint8Array) || !constantTimeEqual(expected, cryptogram)) {
     return { ok: false, reason: "bad-cryptogram", detail: "the cryptogram does not match these fields under this carrier's key: altered amount, payee, order or counter, or the wrong carrier" };
   }
-  if (f.atc <= history.lastAtc) {
-    return { ok: false, reason: "atc-replayed", detail: `ATC ${f.atc} is not above the last accepted ${history.lastAtc}: a replayed or out-of-order authorization` };
+  if (history.atcUsed) {
+    return { ok: false, reason: "atc-replayed", detail: `ATC ${f.atc} of this carrier was already accepted: a replayed authorization` };
   }
   if (history.orderAlreadyAuthorized) {
     return { ok: false, reason: "order-already-authorized", detail: "this order already has an accepted authorization; it settles once" };

@@ -419,7 +419,7 @@ export class Platform {
       this.reject("order", orderId, new PlatformError(409, "order-expired", `order ${orderId} expired (its payment code ran out at ${new Date(expiresAt * 1000).toISOString()}, plus ${AUTHORIZATION_GRACE_SECONDS} s grace) — ask the merchant for a new code`));
     }
     const verdict = verifyAuthorizationCryptogram(cryptogramKey, fields, bytes(cryptogram), {
-      lastAtc: carrier.lastAtc,
+      atcUsed: this.ledger.get("SELECT 1 FROM authorizations WHERE carrier_id = ? AND atc = ?", [carrierId, atc]) !== undefined,
       orderAlreadyAuthorized: this.ledger.get("SELECT 1 FROM authorizations WHERE order_id = ?", [orderId]) !== undefined,
     });
     if (!verdict.ok) {

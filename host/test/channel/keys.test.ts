@@ -50,15 +50,15 @@ describe("host channel keys", () => {
     const key = unhex(c.cryptogramKey);
     const f = fieldsOf(c.fields);
     const mac = unhex(c.cryptogram);
-    const fresh = { lastAtc: 6, orderAlreadyAuthorized: false };
+    const fresh = { atcUsed: false, orderAlreadyAuthorized: false };
     expect(verifyAuthorizationCryptogram(key, f, mac, fresh)).toEqual({ ok: true });
     for (const altered of [{ amount: f.amount + 1 }, { currency: "USD" }, { merchantId: unhex("4d45524348414e542d3433") }, { orderId: unhex("4f524445522d30303032") }, { atc: 8 }]) {
       expect(verifyAuthorizationCryptogram(key, { ...f, ...altered }, mac, fresh)).toMatchObject({ ok: false, reason: "bad-cryptogram" });
     }
     const flipped = mac.slice(); flipped[0] ^= 0x80;
     expect(verifyAuthorizationCryptogram(key, f, flipped, fresh)).toMatchObject({ ok: false, reason: "bad-cryptogram" });
-    expect(verifyAuthorizationCryptogram(key, f, mac, { lastAtc: 7, orderAlreadyAuthorized: false })).toMatchObject({ ok: false, reason: "atc-replayed" });
-    expect(verifyAuthorizationCryptogram(key, f, mac, { lastAtc: 3, orderAlreadyAuthorized: true })).toMatchObject({ ok: false, reason: "order-already-authorized" });
+    expect(verifyAuthorizationCryptogram(key, f, mac, { atcUsed: true, orderAlreadyAuthorized: false })).toMatchObject({ ok: false, reason: "atc-replayed" });
+    expect(verifyAuthorizationCryptogram(key, f, mac, { atcUsed: false, orderAlreadyAuthorized: true })).toMatchObject({ ok: false, reason: "order-already-authorized" });
   });
 
   it("rejects malformed authorization fields", () => {

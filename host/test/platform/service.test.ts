@@ -143,7 +143,7 @@ describe("exactly-once settlement", () => {
     expect(settlementCount(p)).toBe(1);
   });
 
-  it("a second authorization of the same order (new ATC) and an old ATC on a new order are refused", async () => {
+  it("a second authorization of the same order (new ATC) and a used ATC on a new order are refused; a lower unused ATC is not", async () => {
     const p = await open();
     const { carrier, order, merchant } = setupOrder(p);
     p.authorize(carrierAuthorization(p, carrier.carrierId, order, 5));
@@ -151,9 +151,14 @@ describe("exactly-once settlement", () => {
     const code2 = p.issuePaymentCode({ merchantId: merchant.merchantId, amount: 99, currency: "EUR" });
     const order2 = p.createOrder({ code: code2.code });
     expect(reasonOf(() => p.authorize(carrierAuthorization(p, carrier.carrierId, order2, 5)))).toBe("atc-replayed");
-    expect(reasonOf(() => p.authorize(carrierAuthorization(p, carrier.carrierId, order2, 4)))).toBe("atc-replayed");
     expect(p.authorize(carrierAuthorization(p, carrier.carrierId, order2, 7)).atc).toBe(7);
-    expect(settlementCount(p)).toBe(2);
+    // The carrier answers a repeated order with its original ATC: the host lost ATC 6's reply for
+    // order3, paid order2 with ATC 7 meanwhile, then repeated order3 (PROTOCOL.md §7.5). It settles.
+    const order3 = p.createOrder({ code: p.issuePaymentCode({ merchantId: merchant.merchantId, amount: 42, currency: "EUR" }).code });
+    expect(reasonOf(() => p.authorize(carrierAuthorization(p, carrier.carrierId, order3, 7)))).toBe("atc-replayed");
+    expect(p.authorize(carrierAuthorization(p, carrier.carrierId, order3, 6)).atc).toBe(6);
+    expect(p.getCarrier(carrier.carrierId).lastAtc).toBe(7);
+    expect(settlementCount(p)).toBe(3);
   });
 
   it("a crash between verify and settle: the restarted platform settles it once, and the retry gets that settlement", async () => {
