@@ -145,19 +145,21 @@ describe("personalisation and QR payment on the virtual board (release bundle)",
   }, 60_000);
 });
 
+/** A personalised carrier (release bundle) with a session open under its channel key. */
+async function ready() {
+  const w = await world();
+  const rig = await CarrierRig.boot();
+  rigs.push(rig);
+  await personalise(rig, w);
+  const ch = await rig.openChannel(w.identity);
+  return { w, rig, ch };
+}
+
 describe("attacks through the untrusted host (release bundle)", () => {
   let counted = 0;
   const attack = (name: string, fn: () => Promise<void>) => it(name, async () => { await fn(); counted++; }, 60_000);
   afterAll(() => console.log(`attack tests: ${counted}`));
 
-  async function ready() {
-    const w = await world();
-    const rig = await CarrierRig.boot();
-    rigs.push(rig);
-    await personalise(rig, w);
-    const ch = await rig.openChannel(w.identity);
-    return { w, rig, ch };
-  }
 
   attack("the host changes the amount in transit: the sealed order fails its tag, nothing is shown, the genuine one still works", async () => {
     const { w, rig, ch } = await ready();
@@ -303,14 +305,6 @@ describe("attacks through the untrusted host (release bundle)", () => {
 });
 
 describe("the deferred PAY reply and exactly-once (PROTOCOL.md §7.5, §8; release bundle)", () => {
-  async function ready() {
-    const w = await world();
-    const rig = await CarrierRig.boot();
-    rigs.push(rig);
-    await personalise(rig, w);
-    const ch = await rig.openChannel(w.identity);
-    return { w, rig, ch };
-  }
 
   it("retransmissions while the user decides are not executed and not answered; the late reply is lost and the next retransmission gets it from the cache, byte for byte", async () => {
     const { w, rig, ch } = await ready();
