@@ -126,7 +126,13 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   // What the user's decision leads to (runs in the button or timer callback that decided).
   function settle(o: Order, pin: string, decision: number): CommandResult {
     if (decision !== DECISION_CONFIRMED) {
-      appendEntry(RESULT_DECLINED, o);
+      // A full store must not turn the user's "no" into INTERNAL: nothing is authorized either way.
+      try {
+        appendEntry(RESULT_DECLINED, o);
+      } catch (e) {
+        if (!isStoreFull(e)) throw e;
+        return refuse(STATUS_PAY_DECLINED, "declined, not logged: " + e.reason);
+      }
       return refuse(STATUS_PAY_DECLINED, "declined");
     }
     const v = carrier.verifyPin(pin);

@@ -346,6 +346,21 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     expect(pay(order).status).toBe(0);
   });
 
+  it("a decline on a full store is still PAY_DECLINED (not logged), and an authorization there is STORAGE_FULL with the try restored", () => {
+    const { pay, press, store, rig } = setup();
+    const full = () => { throw { storeFull: true, reason: "no room for kc.pay.b" }; };
+    const append = store.appendEntry;
+    store.appendEntry = full;
+    const declined = pay(order, () => press(1_500));
+    expect([declined.status, declined.body[1]]).toEqual([STATUS_PAY_DECLINED, text("declined, not logged: no room for kc.pay.b")]);
+    const refused = pay(order);
+    expect([refused.status, refused.body[1]]).toEqual([0x20, text("no room for kc.pay.b")]);
+    expect(rig.carrier.triesLeft()).toBe(10);
+    store.appendEntry = append;
+    expect(store.entries()).toHaveLength(0);
+    expect(pay(order).status).toBe(0);
+  });
+
   it("cancel() abandons the waiting PAY: late(null), LEDs off, a later press answers nothing, nothing written", () => {
     const { call, press, late, applet, f, store } = setup();
     expect(call(CMD_PAY, order).status).toBe(STATUS_DEFERRED);
