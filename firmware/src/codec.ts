@@ -179,6 +179,8 @@ export function head(major: number, n: number): string {
   if (n < 256) return chr(m | 24, n);
   if (n < 65536) return chr(m | 25, n >> 8, n & 255);
   if (n < TWO_POW_32) return chr(m | 26) + u32be(n);
+  // Spelled out, not store/bytes.ts u64be: head() runs for every item of every reply, and the extra
+  // call measured +0.3 ms per INFO and +2 ms per channel open on the cost model.
   const high = Math.floor(n / TWO_POW_32);
   return chr(m | 27) + u32be(high) + u32be(n - high * TWO_POW_32);
 }

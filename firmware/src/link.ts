@@ -8,14 +8,10 @@ import {
   PROTOCOL_MAJOR, STATUS_INTERNAL, STATUS_UNSUPPORTED_VERSION, TYPE_REQUEST, TYPE_RESPONSE, ERROR_FIELD_SUPPORTED_MAJORS,
 } from "./protocol.ts";
 import type { CborMap } from "./codec.ts";
-import { errorReply } from "./dispatch.ts";
+import { errorReply, STATUS_DEFERRED } from "./dispatch.ts";
 import { chr, readU32be, u32be } from "./store/bytes.ts";
 
 export interface HandlerReply { status: number; body: string }
-
-// handle() answers this (status -1, never on the wire: dispatch.ts STATUS_DEFERRED) when the reply
-// comes later through the `late` function it was given (PROTOCOL.md §8 "Deferred replies").
-const DEFERRED_STATUS = -1;
 
 export interface LinkDeps {
   write(bytes: string): void;
@@ -24,7 +20,7 @@ export interface LinkDeps {
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
   // Runs one request; must not throw (the dispatcher guarantees it, the link double-checks).
-  // A DEFERRED reply (status -1) is completed later by late(reply), or late(null) if abandoned.
+  // A STATUS_DEFERRED reply is completed later by late(reply), or late(null) if abandoned.
   handle(command: number, body: string, late: (reply: HandlerReply | null) => void): HandlerReply;
 }
 
@@ -99,7 +95,8 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
       reply = { status: STATUS_INTERNAL, body: internalErrorBody };
     }
     stats.framesHandled += 1;
-    if (reply.status === DEFERRED_STATUS) {
+    // handle() answers STATUS_DEFERRED when the reply comes later through `late` (PROTOCOL.md §8).
+    if (reply.status === STATUS_DEFERRED) {
       stats.deferred += 1;
       deferredSeq = seq;
       deferredTrailer = trailer;

@@ -5,7 +5,7 @@ import { CAP_AES, CAP_NFC, CAP_SHA256, CAP_USB } from "./protocol.ts";
 import type { StoragePort, StoreEnv } from "./store/ports.ts";
 import type { CryptoPort } from "./security/crypto-port.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
-import { createEspruinoPrimitives, type EspruinoCryptoModule, type EspruinoE } from "./crypto/espruino.ts";
+import { createEspruinoPrimitives, failed, type EspruinoCryptoModule, type EspruinoE } from "./crypto/espruino.ts";
 import { raise } from "./raise.ts";
 
 // Board pins the @types/espruino snapshot does not declare (every supported board has them).
@@ -141,8 +141,8 @@ export function carrierCrypto(prims: CryptoPrimitives): CryptoPort {
     // converted on its own and joined in JS: E.toString of digest and pad together would need a
     // 1 KB flat string (contiguous vars) every round, which fragmented memory may refuse.
     sha256Rounds: function (first: string, pad: string, rounds: number): string {
-      let h = e.toString(sha(first) || raise("SHA256 failed natively"));
-      for (let i = 0; i < rounds; i++) h = e.toString(sha(h + pad) || raise("SHA256 failed natively"));
+      let h = e.toString(sha(first) || failed("SHA256"));
+      for (let i = 0; i < rounds; i++) h = e.toString(sha(h + pad) || failed("SHA256"));
       return h;
     },
     aesEncryptEcb: prims.aesEcb,

@@ -19,7 +19,7 @@ export interface EspruinoE {
 // primitive is one statement, `toString(result || failed(...))`: the PIN stretching alone makes 28
 // of these calls and a sealed message 7, and a statement costs ~0.2 ms on the board. A result is
 // an ArrayBuffer, which Espruino's jsvGetBool (like JS) always counts as true, even when empty.
-function failed(what: string): never {
+export function failed(what: string): never {
   return raise(what + " failed natively");
 }
 

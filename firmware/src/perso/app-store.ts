@@ -7,9 +7,7 @@
 // current ATC is the highest ATC among the kept entries, which a wipe alone can lower.
 import { openLog, type RecordLog } from "../store/log.ts";
 import type { StoreEnv } from "../store/ports.ts";
-import { readU32be } from "../crypto/primitives.ts";
-import { u64be } from "../applets/tx-log.ts";
-import { chr } from "../store/bytes.ts";
+import { chr, readU32be, readU64be, u64be } from "../store/bytes.ts";
 import { raise } from "../raise.ts";
 
 export const APP_LOG_NAMES = ["kc.pay.a", "kc.pay.b"];
@@ -20,7 +18,6 @@ export const REC_APP_KEYS = 1;
 export const ENTRY_KEY_BASE = 16;
 export const LOG_RING = 8;
 export const HASH_BYTES = 32;
-const TWO_POW_32 = 4294967296;
 
 export interface AppKeys {
   carrierId: string;
@@ -60,7 +57,7 @@ export function decodeAppKeys(s: string): AppKeys {
     platformId: s.substr(pidAt + 1, pidLen),
     channelKey: s.substr(keysAt, 32),
     wrappedCryptogramKey: s.substr(keysAt + 32, 32),
-    maxAmount: readU32be(s, keysAt + 64) * TWO_POW_32 + readU32be(s, keysAt + 68),
+    maxAmount: readU64be(s, keysAt + 64),
   };
 }
 

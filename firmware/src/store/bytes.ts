@@ -21,6 +21,18 @@ export function readU32be(s: string, at: number): number {
   return ((s.charCodeAt(at) << 24) | (s.charCodeAt(at + 1) << 16) | (s.charCodeAt(at + 2) << 8) | s.charCodeAt(at + 3)) >>> 0;
 }
 
+// An integer 0..2^53-1 as 8 bytes big-endian, in two 32-bit halves (Espruino's bit operators are
+// 32-bit; facts rule 9): amounts in log entries, the keys record and the cryptogram message.
+const TWO_POW_32 = 4294967296;
+export function u64be(n: number): string {
+  const high = Math.floor(n / TWO_POW_32);
+  return u32be(high) + u32be(n - high * TWO_POW_32);
+}
+
+export function readU64be(s: string, at: number): number {
+  return readU32be(s, at) * TWO_POW_32 + readU32be(s, at + 4);
+}
+
 export function readU16(s: string, at: number): number {
   return s.charCodeAt(at) | (s.charCodeAt(at + 1) << 8);
 }
