@@ -15,7 +15,7 @@ import { compile, REPO_ROOT } from "../firmware/build/pipeline.ts";
 import { VirtualBoard } from "../board/src/virtual-board.ts";
 import { CostMeter } from "../board/src/cost/meter.ts";
 import { loadProfile } from "../board/src/profiles.ts";
-import { CarrierRig } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, payOrderBody } from "../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../host/src/platform/service.ts";
 import { personaliseFromPlatform } from "./context.ts";
 import type { CborMap } from "../host/src/codec.ts";
@@ -117,9 +117,7 @@ try {
   const newOrder = (): CborMap => {
     const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" });
     const f = platform.createOrder({ code: code.code }).cryptogramFields;
-    return new Map<number, Uint8Array | number | string>([
-      [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
-    ]);
+    return payOrderBody(f);
   };
   for (let i = 0; i < paidBefore; i++) {
     const earlier = await rig.pay(channel, newOrder(), PIN);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
 import { encodeFrame } from "../host/src/link.ts";
 import { encodeCbor } from "../host/src/codec.ts";
-import { bytesOf, CarrierRig, CMD, hex, ST, transportIdentity, type Identity } from "../firmware/test/applets/carrier-harness.ts";
+import { bytesOf, CarrierRig, CMD, hex, payOrderBody, ST, transportIdentity, type Identity } from "../firmware/test/applets/carrier-harness.ts";
 import { envOver, seededCrypto } from "../firmware/test/store/harness.ts";
 import { openLog } from "../firmware/src/store/log.ts";
 import { readU16 } from "../firmware/src/store/bytes.ts";
@@ -81,7 +81,7 @@ describe("carrier states on the virtual board (release bundle)", () => {
     const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 1234, currency: "EUR" }).code });
     const f = order.cryptogramFields;
     const ch = await rig.openChannel(identity);
-    const auth = await rig.pay(ch, new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]), PIN);
+    const auth = await rig.pay(ch, payOrderBody(f), PIN);
     expect(auth.status).toBe(ST.OK);
     platform.authorize({ orderId: order.orderId, carrierId, atc: auth.body.get(1) as number, cryptogram: hex(bytesOf(auth.body.get(2))) });
     expect((await rig.outer(CMD.WIPE)).status).toBe(0x21); // PRESENCE_REQUIRED
@@ -175,7 +175,7 @@ describe("power cut at every flash write of PERSONALISE (release bundle)", () =>
       const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: amount++, currency: "EUR" }).code });
       const f = order.cryptogramFields;
       const ch = await rig.openChannel(identity);
-      const auth = await rig.pay(ch, new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]), PIN);
+      const auth = await rig.pay(ch, payOrderBody(f), PIN);
       expect(auth.status, label).toBe(ST.OK);
       platform.authorize({ orderId: order.orderId, carrierId, atc: auth.body.get(1) as number, cryptogram: hex(bytesOf(auth.body.get(2))) });
     }

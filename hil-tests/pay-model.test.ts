@@ -14,7 +14,7 @@ import { PlatformChannel } from "../host/src/channel/session.ts";
 import { computeAuthorizationCryptogram } from "../host/src/channel/keys.ts";
 import { encodeFrame } from "../host/src/link.ts";
 import { decodeCbor, encodeCbor, type CborMap } from "../host/src/codec.ts";
-import { bytesOf, CarrierRig, CMD, hex, parseEntry, ST, transportIdentity, verifyLogPage, type Identity } from "../firmware/test/applets/carrier-harness.ts";
+import { bytesOf, CarrierRig, CMD, hex, parseEntry, payOrderBody, ST, transportIdentity, verifyLogPage, type Identity } from "../firmware/test/applets/carrier-harness.ts";
 import { splitResponses, type Response } from "./fuzz/frames.ts";
 import { checkResponse } from "./fuzz/rig.ts";
 
@@ -269,7 +269,7 @@ class PayWorld {
     const code = this.platform.issuePaymentCode({ merchantId: this.merchantId, amount, currency: "EUR" });
     const order = this.platform.createOrder({ code: code.code });
     const f = order.cryptogramFields;
-    const body: CborMap = new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]);
+    const body: CborMap = payOrderBody(f);
     const rec = { hex: f.orderId, body, fields: f };
     this.orders.push(rec);
     return rec;

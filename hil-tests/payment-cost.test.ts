@@ -3,7 +3,7 @@
 // the cost model (board/docs/cost-model.md, ±2×) and estimated for the puckjs profile.
 import { afterAll, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
-import { CarrierRig, CMD, ST, transportIdentity } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, CMD, payOrderBody, ST, transportIdentity } from "../firmware/test/applets/carrier-harness.ts";
 
 const rigs: CarrierRig[] = [];
 afterAll(() => { for (const r of rigs) r.board.dispose(); });
@@ -28,7 +28,7 @@ it("meters PAY — the request, then the decision after the press — (puckjs es
     for (let i = 0; i < 2; i++) {
       const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 1234 + i, currency: "EUR" }).code });
       const f = order.cryptogramFields;
-      const body = new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]);
+      const body = payOrderBody(f);
       const auth = await rig.pay(ch, body, "482913");
       expect(auth.status).toBe(ST.OK);
       // the request (unwrap, checks, UI started), then the press (PIN, commit, cryptogram, sealed reply)

@@ -9,7 +9,7 @@ import { encodeFrame } from "../host/src/link.ts";
 import { decodeCbor, encodeCbor } from "../host/src/codec.ts";
 import { computeAuthorizationCryptogram } from "../host/src/channel/keys.ts";
 import {
-  bytesOf, CarrierRig, CMD, hex, parseEntry, ST, transportIdentity, verifyLogPage, type Identity,
+  bytesOf, CarrierRig, CMD, hex, parseEntry, payOrderBody, ST, transportIdentity, verifyLogPage, type Identity,
 } from "../firmware/test/applets/carrier-harness.ts";
 
 const PIN = "482913";
@@ -49,9 +49,7 @@ function newOrder(w: World, amount = 1234, currency = "EUR") {
   const code = w.platform.issuePaymentCode({ merchantId: w.merchantId, amount, currency });
   const order = w.platform.createOrder({ code: code.code });
   const f = order.cryptogramFields;
-  const body: CborMap = new Map<number, Uint8Array | number | string>([
-    [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
-  ]);
+  const body: CborMap = payOrderBody(f);
   return { order, body };
 }
 

@@ -8,7 +8,7 @@
 // pico lifecycle still failed at 30,139 B (12th payment, the first rotation). The puckjs one passed.
 import { afterEach, describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
-import { CarrierRig, CMD, ST, bytesOf, transportIdentity, verifyLogPage } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, CMD, ST, bytesOf, payOrderBody, transportIdentity, verifyLogPage } from "../firmware/test/applets/carrier-harness.ts";
 import { profileFor, runLifecycle } from "../firmware/test/store/lifecycle.ts";
 
 const PIN = "482913";
@@ -45,9 +45,7 @@ describe("small boards: the release bundle in .bootcde next to the carrier's sto
       const code = platform.issuePaymentCode({ merchantId, amount: 1234 + atc, currency: "EUR" });
       const order = platform.createOrder({ code: code.code });
       const f = order.cryptogramFields;
-      const auth = await rig.pay(ch, new Map<number, Uint8Array | number | string>([
-        [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
-      ]), PIN);
+      const auth = await rig.pay(ch, payOrderBody(f), PIN);
       expect(auth.status, String(auth.body.get(1))).toBe(ST.OK);
       expect(auth.body.get(1)).toBe(atc);
       const settled = platform.authorize({ orderId: order.orderId, carrierId, atc, cryptogram: Buffer.from(bytesOf(auth.body.get(2))).toString("hex") });

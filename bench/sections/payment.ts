@@ -4,7 +4,7 @@
 // PIN; checks, trusted UI started, reply deferred) and the user's press (PIN check, ATC + log commit,
 // cryptogram, the sealed late reply), each with its own wire bytes. Device ms are the same counts converted with each profile's calibration (as the device
 // section does for boards without USB); bytes and round trips are what crossed the USB wire.
-import { CarrierRig } from "../../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, payOrderBody } from "../../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import type { CborMap } from "../../host/src/codec.ts";
 import type { CostBreakdown } from "../../board/src/cost/meter.ts";
@@ -75,9 +75,7 @@ export async function paymentRows(): Promise<Row[]> {
     const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" });
     const order = platform.createOrder({ code: code.code });
     const f = order.cryptogramFields;
-    const orderBody: CborMap = new Map<number, Uint8Array | number | string>([
-      [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
-    ]);
+    const orderBody: CborMap = payOrderBody(f);
     let requestBytes = 0;
     const payStart = rig.wire.bytes;
     const auth = await measure("PAY", 1, () => rig.pay(channel, orderBody, PIN, () => {

@@ -192,6 +192,11 @@ export class CarrierRig {
   }
 }
 
+/** PAY's order fields 1-4 (PROTOCOL.md §7.5) from the platform's `order.cryptogramFields` (hex ids). */
+export function payOrderBody(f: { orderId: string; merchantId: string; amount: number; currency: string }): CborMap {
+  return new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]);
+}
+
 export function hex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
 }

@@ -6,7 +6,7 @@
 // (firmware/test/store/capacity.ts), which lays out a bundle of any size with a stand-in .bootcde.
 import { Platform } from "../../../host/src/platform/service.ts";
 import { loadProfile, type BoardProfile } from "../../../board/src/profiles.ts";
-import { CarrierRig, CMD, ST, transportIdentity, type Identity } from "../applets/carrier-harness.ts";
+import { CarrierRig, CMD, payOrderBody, ST, transportIdentity, type Identity } from "../applets/carrier-harness.ts";
 
 const PIN = "482913";
 const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
@@ -99,9 +99,7 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
       const code = platform.issuePaymentCode({ merchantId, amount: 100 + i, currency: "EUR" });
       const order = platform.createOrder({ code: code.code });
       const f = order.cryptogramFields;
-      const auth = await rig.pay(ch, new Map<number, Uint8Array | number | string>([
-        [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
-      ]), PIN);
+      const auth = await rig.pay(ch, payOrderBody(f), PIN);
       if (!note(`pay ${i}`, auth.status === ST.OK, auth.status, String(auth.body.get(1)))) return done();
       platform.authorize({ orderId: order.orderId, carrierId, atc: auth.body.get(1), cryptogram: Buffer.from(auth.body.get(2) as Uint8Array).toString("hex") });
     }
@@ -126,9 +124,7 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
     ch = await rig.openChannel(identity);
     const code = platform.issuePaymentCode({ merchantId, amount: 999, currency: "EUR" });
     const f = platform.createOrder({ code: code.code }).cryptogramFields;
-    const auth = await rig.pay(ch, new Map<number, Uint8Array | number | string>([
-      [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency],
-    ]), pin);
+    const auth = await rig.pay(ch, payOrderBody(f), pin);
     if (!note("pay after PIN change", auth.status === ST.OK, auth.status, String(auth.body.get(1)))) return done();
     rig.board.clickButton(1, WIPE_HOLD_MS);
     rig.board.runUntilIdle(1_000);
