@@ -125,9 +125,14 @@ async function main(): Promise<number> {
     note(`carrier ${personalised.carrierId} is PERSONALISED; ${personalised.triesLeft} PIN tries`);
 
     step("a merchant registers and shows a payment QR code");
+    // The admin key was created with the ledger (also in platform.sqlite.admin-key, mode 0600); the
+    // merchant's key comes back once, at registration. The payer's app needs no key.
+    const admin = new PlatformClient(platform.url, { apiKey: platform.platform.createdAdminKey });
+    const merchant = await admin.registerMerchant({ name: "Corner Café" });
+    note(`merchant registered with the admin API key; its own API key (shown once) mints its codes`);
+    const shop = new PlatformClient(platform.url, { apiKey: merchant.apiKey });
+    const code = await shop.issuePaymentCode(merchant.merchantId, { amount: 1250, currency: "EUR" });
     const http = new PlatformClient(platform.url);
-    const merchant = await http.registerMerchant({ name: "Corner Café" });
-    const code = await http.issuePaymentCode(merchant.merchantId, { amount: 1250, currency: "EUR" });
     out(await renderQrTerminal(code.code));
     const png = join(work, "payment-code.png");
     writeFileSync(png, await renderQrPng(code.code));

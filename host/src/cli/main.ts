@@ -78,14 +78,18 @@ Runs the reference payment platform (HTTP + JSON, docs/PLATFORM.md) on 127.0.0.1
   --port <P>           TCP port (default ${DEFAULT_PLATFORM_PORT}; 0 picks a free one and prints it)
   --db <FILE>          SQLite ledger file (default $KEYCARRIER_HOME/platform.sqlite, ~/.keycarrier/platform.sqlite)
 Secrets at rest are sealed with $KEYCARRIER_PLATFORM_KEY (64 hex digits); without it the platform
-runs in DEV mode with plaintext keys and says so.`,
-  merchant: `Usage: keycarrier merchant register --name NAME [--id N] [--platform URL]
+runs in DEV mode with plaintext keys and says so. The first open of a ledger creates the admin API
+key and writes it to <ledger>.admin-key (mode 0600); the ledger keeps only its hash.`,
+  merchant: `Usage: keycarrier merchant register --name NAME [--id N] [--api-key-file ADMIN_KEY] [--key-out FILE] [--platform URL]
        keycarrier merchant qr --merchant N --amount 12.34 --currency EUR [--out code.png|code.jpg]
-                              [--ttl SECONDS] [--order-ref HEX16] [--platform URL]
+                              [--ttl SECONDS] [--order-ref HEX16] [--api-key-file MERCHANT_KEY] [--platform URL]
 
-register  registers a merchant; the platform creates and keeps its QR key
-qr        asks the platform for a signed payment code and shows it as a QR code in the terminal
-          (and writes an image with --out)
+register  registers a merchant (admin API key: --api-key-file, $KEYCARRIER_API_KEY, or
+          $KEYCARRIER_HOME/platform.sqlite.admin-key); the platform creates and keeps its QR key, and
+          the merchant's own API key is written to --key-out (default $KEYCARRIER_HOME/merchant-N.key, mode 0600)
+qr        asks the platform for a signed payment code (merchant API key: --api-key-file,
+          $KEYCARRIER_API_KEY, or $KEYCARRIER_HOME/merchant-N.key) and shows it as a QR code in the
+          terminal (and writes an image with --out)
   --platform <URL>     platform address (default $KEYCARRIER_PLATFORM or http://127.0.0.1:${DEFAULT_PLATFORM_PORT})`,
   pay: `Usage: keycarrier pay --qr <image.png|image.jpg> [--platform URL] [--json]
        keycarrier pay --code <text> [--platform URL] [--json]
@@ -231,7 +235,9 @@ function reportError(err: unknown, globals: GlobalOptions | undefined, io: CliIo
     if (err instanceof Error && typeof (err as { reason?: unknown }).reason === "string") error.reason = (err as unknown as { reason: string }).reason;
     io.stdout(JSON.stringify({ ok: false, error }) + "\n");
   } else {
-    io.stderr(`keycarrier: ${message}\n`);
+    // A refusal's stable reason id (over-carrier-limit, atc-out-of-window, unauthenticated, …) follows the message.
+    const reason = err instanceof Error && typeof (err as { reason?: unknown }).reason === "string" ? ` [${(err as unknown as { reason: string }).reason}]` : "";
+    io.stderr(`keycarrier: ${message}${reason}\n`);
     if (usage) io.stderr("run `keycarrier --help` for usage\n");
   }
   if (globals?.verbose && err instanceof Error && !usage && err.stack) io.stderr(err.stack + "\n");
@@ -289,10 +295,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         const sub = parsed.positionals[0];
         if (parsed.positionals.length !== 1 || (sub !== "register" && sub !== "qr")) throw new UsageError(`merchant takes one subcommand, "register" or "qr" (got ${sub === undefined ? "none" : `"${parsed.positionals.join(" ")}"`})`);
         if (sub === "register") {
-          checkOptions("merchant register", parsed.options, ["name", "id", "platform"]);
+          checkOptions("merchant register", parsed.options, ["name", "id", "platform", "api-key-file", "key-out"]);
           return await cmdMerchantRegister(parsed.options, io, globals.json);
         }
-        checkOptions("merchant qr", parsed.options, ["merchant", "amount", "currency", "out", "ttl", "order-ref", "platform"]);
+        checkOptions("merchant qr", parsed.options, ["merchant", "amount", "currency", "out", "ttl", "order-ref", "platform", "api-key-file"]);
         return await cmdMerchantQr(parsed.options, io, globals.json);
       }
       case "pay":

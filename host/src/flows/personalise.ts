@@ -16,7 +16,7 @@ import {
 
 /** What the flows need from the platform for personalisation (the in-process `Platform` fits). */
 export interface IssuingPlatform {
-  issueCarrier(req?: { issuerId?: unknown }): { carrierId: string; issuerId: string };
+  issueCarrier(req?: { issuerId?: unknown; limit?: unknown; currency?: unknown }): { carrierId: string; issuerId: string };
   carrierKeys(carrierId: string): CarrierKeys;
 }
 
@@ -26,6 +26,8 @@ export interface PersonaliseOptions {
   /** Maximum amount per payment in minor units (default 100000 = 1,000.00). */
   limit?: number;
   issuerId?: string;
+  /** The only currency the platform accepts for this carrier (ISO 4217; default the platform's, EUR). */
+  currency?: string;
   /** The batch transport key (§7.4); default the public development key TBK_DEV. */
   transportKey?: Uint8Array;
   /** Progress lines for people. */
@@ -67,7 +69,8 @@ export async function personalise(kc: KeyCarrier, platform: IssuingPlatform, opt
   const tcid = transportCarrierId(before.serial);
   const transportKey = diversifyCarrierKeys(opts.transportKey ?? TBK_DEV, tcid).channelKey;
 
-  const issued = platform.issueCarrier(opts.issuerId ? { issuerId: opts.issuerId } : {});
+  // The platform records the limit it will enforce at authorization; the carrier gets the same one below.
+  const issued = platform.issueCarrier({ ...(opts.issuerId ? { issuerId: opts.issuerId } : {}), limit, ...(opts.currency ? { currency: opts.currency } : {}) });
   const keys = platform.carrierKeys(issued.carrierId);
   const cid = fromHex(issued.carrierId);
   const pid = platformIdFor(issued.issuerId);

@@ -3,13 +3,14 @@
  * `pay --qr` (decode the image, validate with the platform, create the order). The carrier
  * authorization step plugs in through `PayOptions.authorize`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { PNG } from "pngjs";
 import jpeg from "jpeg-js";
 import { startPlatformServer } from "./http.ts";
 import { PlatformClient } from "./client.ts";
+import { adminKeyFile, writeKeyFile } from "./auth.ts";
 import { platformKeyFromEnv, PLATFORM_KEY_ENV } from "./keystore.ts";
 import type { AuthorizationRequest, OrderView, SettlementView } from "./service.ts";
 import { parseAmount, formatAmount } from "../qr/currency.ts";
@@ -18,6 +19,8 @@ import { parsePaymentCode, PaymentCodeError } from "../qr/payload.ts";
 
 export const DEFAULT_PLATFORM_PORT = 8787;
 export const PLATFORM_URL_ENV = "KEYCARRIER_PLATFORM";
+/** An API key given through the environment instead of --api-key-file. */
+export const API_KEY_ENV = "KEYCARRIER_API_KEY";
 
 /** What the CLI prints through (the same shape as cli/main.ts's CliIo). */
 export interface PlatformCliIo {
@@ -55,8 +58,35 @@ export function platformUrl(options: Options, env: NodeJS.ProcessEnv): string {
   return text(options, "platform") ?? (env[PLATFORM_URL_ENV] || `http://127.0.0.1:${DEFAULT_PLATFORM_PORT}`);
 }
 
+function keycarrierHome(env: NodeJS.ProcessEnv): string {
+  return env.KEYCARRIER_HOME || join(homedir(), ".keycarrier");
+}
+
 export function defaultLedgerFile(env: NodeJS.ProcessEnv): string {
-  return join(env.KEYCARRIER_HOME || join(homedir(), ".keycarrier"), "platform.sqlite");
+  return join(keycarrierHome(env), "platform.sqlite");
+}
+
+/** Where `merchant register` keeps a merchant's API key and `merchant qr` finds it by default. */
+export function defaultMerchantKeyFile(env: NodeJS.ProcessEnv, merchantId: number): string {
+  return join(keycarrierHome(env), `merchant-${merchantId}.key`);
+}
+
+/**
+ * The API key for a command: --api-key-file, else $KEYCARRIER_API_KEY, else the default file (when
+ * it exists). `what` names the key in the error.
+ */
+function apiKey(options: Options, env: NodeJS.ProcessEnv, defaultFile: string, what: string): string {
+  const file = text(options, "api-key-file");
+  if (file === undefined && env[API_KEY_ENV]) return env[API_KEY_ENV]!.trim();
+  const path = file ?? defaultFile;
+  if (file === undefined && !existsSync(path)) {
+    throw new PlatformUsageError(`this needs ${what}: pass --api-key-file FILE or set ${API_KEY_ENV} (looked for ${path})`);
+  }
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (e) {
+    throw new PlatformUsageError(`cannot read the API key file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 /**
@@ -73,6 +103,11 @@ export async function cmdPlatformServe(port: string | undefined, options: Option
   const health = running.platform.health();
   if (json) io.stdout(JSON.stringify({ url: running.url, db: dbFile, schemaVersion: health.schemaVersion, keyProtection: health.keyProtection }) + "\n");
   else io.stdout(`platform listening on ${running.url} (ledger ${dbFile}, schema v${health.schemaVersion})\n`);
+  if (!json) {
+    io.stdout(running.platform.createdAdminKey !== undefined
+      ? `admin API key created and written to ${adminKeyFile(dbFile)} (mode 0600; only its hash is in the ledger)\n`
+      : `admin API key: in ${adminKeyFile(dbFile)} since the ledger was created\n`);
+  }
   if (health.keyProtection === "dev-plaintext") {
     io.stderr(`WARNING: DEV mode — issuer master keys and merchant QR keys are stored in plaintext in ${dbFile}; set ${PLATFORM_KEY_ENV} (openssl rand -hex 32) to seal them\n`);
   }
@@ -82,10 +117,24 @@ export async function cmdPlatformServe(port: string | undefined, options: Option
   return 0;
 }
 
+/** `merchant register`: with the admin key; the merchant's own key goes to a 0600 file (--key-out). */
 export async function cmdMerchantRegister(options: Options, io: PlatformCliIo, json: boolean): Promise<number> {
-  const client = new PlatformClient(platformUrl(options, io.env));
-  const merchant = await client.registerMerchant({ name: text(options, "name", true), merchantId: positiveInt("id", text(options, "id"), 0xffffffff) });
-  io.stdout(json ? JSON.stringify(merchant) + "\n" : `merchant ${merchant.merchantId} registered: ${merchant.name}\n`);
+  const name = text(options, "name", true);
+  const id = positiveInt("id", text(options, "id"), 0xffffffff);
+  const key = apiKey(options, io.env, adminKeyFile(defaultLedgerFile(io.env)), "the admin API key (platform serve writes it next to its ledger as <ledger>.admin-key)");
+  const client = new PlatformClient(platformUrl(options, io.env), { apiKey: key });
+  const { apiKey: merchantKey, ...merchant } = await client.registerMerchant({ name, merchantId: id });
+  let keyFile: string | null = null;
+  if (merchantKey !== undefined) {
+    keyFile = text(options, "key-out") ?? defaultMerchantKeyFile(io.env, merchant.merchantId);
+    mkdirSync(dirname(keyFile), { recursive: true });
+    writeKeyFile(keyFile, merchantKey);
+  }
+  if (json) io.stdout(JSON.stringify({ ...merchant, keyFile }) + "\n");
+  else {
+    io.stdout(`merchant ${merchant.merchantId} registered: ${merchant.name}\n`);
+    if (keyFile !== null) io.stdout(`its API key is in ${keyFile} (mode 0600): \`merchant qr\` uses it\n`);
+  }
   return 0;
 }
 
@@ -99,7 +148,8 @@ export async function cmdMerchantQr(options: Options, io: PlatformCliIo, json: b
     throw new PlatformUsageError((e as Error).message);
   }
   const orderRef = text(options, "order-ref");
-  const client = new PlatformClient(platformUrl(options, io.env));
+  const key = apiKey(options, io.env, defaultMerchantKeyFile(io.env, merchantId), `merchant ${merchantId}'s API key (merchant register writes it)`);
+  const client = new PlatformClient(platformUrl(options, io.env), { apiKey: key });
   const code = await client.issuePaymentCode(merchantId, { amount, currency, orderRef, ttlSeconds: positiveInt("ttl", text(options, "ttl"), 7 * 24 * 3600) });
   const out = text(options, "out");
   if (out !== undefined) writeFileSync(out, await renderImage(code.code, out));

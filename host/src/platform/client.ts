@@ -1,10 +1,11 @@
 /**
  * A small client of the platform's HTTP API (used by the CLI and by tests). Every POST carries an
  * Idempotency-Key (a fresh UUID unless the caller passes one), and a request that fails on the
- * network is retried with the same key, so a retry never acts twice.
+ * network is retried with the same key, so a retry never acts twice. With `apiKey` every request
+ * carries `Authorization: Bearer <key>` (admin and merchant routes need it: docs/PLATFORM.md).
  */
 import { randomUUID } from "node:crypto";
-import type { CarrierView, MerchantView, OrderView, PaymentCodeView, SettlementView, ValidatedCodeView, AuditRow, AuthorizationRequest } from "./service.ts";
+import type { CarrierView, RegisteredMerchantView, OrderView, PaymentCodeView, SettlementView, ValidatedCodeView, AuditRow, AuthorizationRequest } from "./service.ts";
 
 export class PlatformRequestError extends Error {
   constructor(readonly httpStatus: number, readonly reason: string, message: string) {
@@ -13,7 +14,12 @@ export class PlatformRequestError extends Error {
   }
 }
 
-export interface PlatformClientOptions { retries?: number; timeoutMs?: number }
+export interface PlatformClientOptions {
+  retries?: number;
+  timeoutMs?: number;
+  /** The admin's or a merchant's API key (`kc_a_…` / `kc_m_…`). */
+  apiKey?: string;
+}
 
 export class PlatformClient {
   readonly baseUrl: string;
@@ -30,6 +36,7 @@ export class PlatformClient {
 
   async request<T>(method: "GET" | "POST", path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
     const headers: Record<string, string> = {};
+    if (this.opts.apiKey !== undefined) headers.authorization = `Bearer ${this.opts.apiKey}`;
     if (method === "POST") {
       headers["content-type"] = "application/json";
       headers["idempotency-key"] = idempotencyKey ?? randomUUID();
@@ -66,8 +73,9 @@ export class PlatformClient {
   }
 
   health() { return this.request<{ ok: true; schemaVersion: number; keyProtection: string }>("GET", "/v1/health"); }
-  issueCarrier(req: { issuerId?: string } = {}, key?: string) { return this.request<CarrierView>("POST", "/v1/carriers", req, key); }
-  registerMerchant(req: { name: string; merchantId?: number }, key?: string) { return this.request<MerchantView>("POST", "/v1/merchants", req, key); }
+  issueCarrier(req: { issuerId?: string; limit?: number; currency?: string } = {}, key?: string) { return this.request<CarrierView>("POST", "/v1/carriers", req, key); }
+  registerMerchant(req: { name: string; merchantId?: number }, key?: string) { return this.request<RegisteredMerchantView>("POST", "/v1/merchants", req, key); }
+  rotateMerchantKey(merchantId: number) { return this.request<{ merchantId: number; apiKey: string }>("POST", `/v1/merchants/${merchantId}/keys`, {}); }
   issuePaymentCode(merchantId: number, req: { amount: number; currency: string; orderRef?: string; ttlSeconds?: number }, key?: string) {
     return this.request<PaymentCodeView>("POST", `/v1/merchants/${merchantId}/codes`, req, key);
   }

@@ -1,44 +1,87 @@
 /**
  * The platform's HTTP face: JSON over HTTP/1.1 on 127.0.0.1 only. Routes and examples:
  * docs/PLATFORM.md. A request with an `Idempotency-Key` header gets the same answer when repeated.
+ *
+ * Every POST must be `Content-Type: application/json` with a JSON object body, and the admin and
+ * merchant routes need `Authorization: Bearer <API key>` (auth.ts): a browser on another origin can
+ * send neither without a CORS preflight, which this server never grants, so a cross-site form or
+ * text/plain post is refused before it reaches the ledger. Refusals are counted in memory and reach
+ * the audit trail aggregated (refusal-audit.ts), never as one ledger write per refused request.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Platform, PlatformError, type PlatformOptions } from "./service.ts";
 import { LedgerError } from "./ledger.ts";
 import { KeystoreError } from "./keystore.ts";
+import type { Principal } from "./auth.ts";
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
 export const LOOPBACK = "127.0.0.1";
 
 type Json = Record<string, unknown>;
-type Handler = (ctx: { params: string[]; body: Json; query: URLSearchParams; idempotencyKey: string | undefined }) => { status: number; body: unknown };
+type Ctx = { params: string[]; body: Json; query: URLSearchParams; idempotencyKey: string | undefined; who: Principal | undefined };
+type Handler = (ctx: Ctx) => { status: number; body: unknown };
+/**
+ * Who may call a route: anyone ("payer": the payment code or the carrier's cryptogram in the body is
+ * the authentication, and JSON-only still rules out cross-site posts), the admin, or a merchant (the
+ * handler checks it is the merchant the route names or owns; the admin passes "merchant" routes only
+ * where the handler says so).
+ */
+type Access = "public" | "payer" | "admin" | "merchant";
 
-function route(platform: Platform): Array<{ method: string; path: RegExp; handler: Handler }> {
+/** Refuses unless `who` is the admin or the merchant `merchantId`. */
+function ownerOrAdmin(who: Principal | undefined, merchantId: number, what: string): void {
+  if (who?.role === "admin" || (who?.role === "merchant" && who.merchantId === merchantId)) return;
+  throw new PlatformError(403, "forbidden", `this API key may not read ${what}: it belongs to another merchant`);
+}
+
+function route(platform: Platform): Array<{ method: string; path: RegExp; access: Access; handler: Handler }> {
   const ok = (body: unknown) => ({ status: 200, body });
   const created = (body: unknown) => ({ status: 201, body });
   return [
-    { method: "GET", path: /^\/v1\/health$/, handler: () => ok(platform.health()) },
-    { method: "POST", path: /^\/v1\/carriers$/, handler: ({ body, idempotencyKey }) => created(platform.issueCarrier(body, idempotencyKey)) },
-    { method: "GET", path: /^\/v1\/carriers\/([^/]+)$/, handler: ({ params }) => ok(platform.getCarrier(params[0]!)) },
-    { method: "POST", path: /^\/v1\/merchants$/, handler: ({ body, idempotencyKey }) => created(platform.registerMerchant(body, idempotencyKey)) },
+    { method: "GET", path: /^\/v1\/health$/, access: "public", handler: () => ok(platform.health()) },
+    { method: "POST", path: /^\/v1\/carriers$/, access: "admin", handler: ({ body, idempotencyKey }) => created(platform.issueCarrier(body, idempotencyKey)) },
+    { method: "GET", path: /^\/v1\/carriers\/([^/]+)$/, access: "admin", handler: ({ params }) => ok(platform.getCarrier(params[0]!)) },
+    { method: "POST", path: /^\/v1\/merchants$/, access: "admin", handler: ({ body, idempotencyKey }) => created(platform.registerMerchant(body, idempotencyKey)) },
+    { method: "POST", path: /^\/v1\/merchants\/(\d{1,10})\/keys$/, access: "admin", handler: ({ params }) => created(platform.rotateMerchantKey(Number(params[0]))) },
     {
-      method: "POST", path: /^\/v1\/merchants\/(\d{1,10})\/codes$/,
-      handler: ({ params, body, idempotencyKey }) => created(platform.issuePaymentCode({ ...body, merchantId: Number(params[0]) }, idempotencyKey)),
+      method: "POST", path: /^\/v1\/merchants\/(\d{1,10})\/codes$/, access: "merchant",
+      handler: ({ params, body, idempotencyKey, who }) => {
+        const merchantId = Number(params[0]);
+        // Only the merchant itself mints its codes (not even the admin: least privilege).
+        if (who?.role !== "merchant" || who.merchantId !== merchantId) {
+          throw new PlatformError(403, "forbidden", `this API key may not issue payment codes for merchant ${merchantId}: only that merchant's own key can`);
+        }
+        return created(platform.issuePaymentCode({ ...body, merchantId }, idempotencyKey));
+      },
     },
-    { method: "POST", path: /^\/v1\/codes\/validate$/, handler: ({ body }) => ok(platform.validatePaymentCode(body)) },
+    { method: "POST", path: /^\/v1\/codes\/validate$/, access: "payer", handler: ({ body }) => ok(platform.validatePaymentCode(body)) },
     {
-      method: "POST", path: /^\/v1\/orders$/,
+      method: "POST", path: /^\/v1\/orders$/, access: "payer",
       handler: ({ body, idempotencyKey }) => {
         const { created: isNew, ...order } = platform.createOrder(body, idempotencyKey);
         return { status: isNew ? 201 : 200, body: order };
       },
     },
-    { method: "GET", path: /^\/v1\/orders\/([^/]+)$/, handler: ({ params }) => ok(platform.getOrder(params[0]!)) },
-    { method: "POST", path: /^\/v1\/authorizations$/, handler: ({ body, idempotencyKey }) => created(platform.authorize(body, idempotencyKey)) },
-    { method: "GET", path: /^\/v1\/settlements\/([^/]+)$/, handler: ({ params }) => ok(platform.getSettlement(params[0]!)) },
     {
-      method: "GET", path: /^\/v1\/audit$/,
+      method: "GET", path: /^\/v1\/orders\/([^/]+)$/, access: "merchant",
+      handler: ({ params, who }) => {
+        const order = platform.getOrder(params[0]!);
+        ownerOrAdmin(who, order.merchantId, `order ${order.orderId}`);
+        return ok(order);
+      },
+    },
+    { method: "POST", path: /^\/v1\/authorizations$/, access: "payer", handler: ({ body, idempotencyKey }) => created(platform.authorize(body, idempotencyKey)) },
+    {
+      method: "GET", path: /^\/v1\/settlements\/([^/]+)$/, access: "merchant",
+      handler: ({ params, who }) => {
+        const settlement = platform.getSettlement(params[0]!);
+        ownerOrAdmin(who, settlement.merchantId, `settlement ${settlement.settlementId}`);
+        return ok(settlement);
+      },
+    },
+    {
+      method: "GET", path: /^\/v1\/audit$/, access: "admin",
       handler: ({ query }) => {
         const after = Number(query.get("after") ?? 0);
         if (!Number.isInteger(after) || after < 0) throw new PlatformError(400, "bad-request", "after must be a non-negative integer (an audit seq)");
@@ -58,6 +101,23 @@ function sendError(res: ServerResponse, status: number, reason: string, message:
   send(res, status, { error: { reason, message } });
 }
 
+/** Refused before the body is read: a cross-site simple request (form, text/plain, no type) never gets further. */
+function requireJsonType(req: IncomingMessage): void {
+  if (!/^application\/json\s*(;|$)/i.test(req.headers["content-type"] ?? "")) {
+    throw new PlatformError(415, "unsupported-media-type", "send the body as a JSON object with Content-Type: application/json ({} when there is nothing to send)");
+  }
+}
+
+/** The route's access rule against the request's API key (reads the ledger, never writes it). */
+function authorizeRequest(platform: Platform, access: Access, header: string | undefined): Principal | undefined {
+  if (access === "public" || access === "payer") return header === undefined ? undefined : platform.authenticate(header);
+  if (header === undefined) throw new PlatformError(401, "unauthenticated", "this endpoint needs an API key: send Authorization: Bearer <key> (docs/PLATFORM.md §\"API keys\")");
+  const who = platform.authenticate(header);
+  if (!who) throw new PlatformError(401, "unauthenticated", "the API key is unknown, revoked or malformed");
+  if (access === "admin" && who.role !== "admin") throw new PlatformError(403, "forbidden", "this endpoint needs the admin API key");
+  return who;
+}
+
 async function readJson(req: IncomingMessage): Promise<Json> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -67,10 +127,6 @@ async function readJson(req: IncomingMessage): Promise<Json> {
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return {};
-  if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
-    throw new PlatformError(415, "unsupported-media-type", "send the body as JSON with Content-Type: application/json");
-  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -97,6 +153,8 @@ export function createPlatformHandler(platform: Platform, port: () => number): (
         if (matches.length === 0) throw new PlatformError(404, "no-route", `no endpoint ${url.pathname} — see docs/PLATFORM.md`);
         const r = matches.find((m) => m.method === req.method);
         if (!r) throw new PlatformError(405, "method-not-allowed", `${req.method} is not allowed on ${url.pathname} (use ${matches.map((m) => m.method).join(", ")})`);
+        if (req.method === "POST") requireJsonType(req);
+        const who = authorizeRequest(platform, r.access, req.headers.authorization);
         const body = req.method === "POST" ? await readJson(req) : {};
         const keyHeader = req.headers["idempotency-key"];
         const result = r.handler({
@@ -104,10 +162,16 @@ export function createPlatformHandler(platform: Platform, port: () => number): (
           body,
           query: url.searchParams,
           idempotencyKey: Array.isArray(keyHeader) ? keyHeader[0] : keyHeader,
+          who,
         });
         send(res, result.status, result.body);
       } catch (e) {
-        if (e instanceof PlatformError) sendError(res, e.httpStatus, e.reason, e.message);
+        if (e instanceof PlatformError) {
+          // Counted in memory (no ledger write); the service already counted its own refusals.
+          platform.noteRefusal("http", `${req.method ?? "?"} ${(req.url ?? "").slice(0, 48)}`, e);
+          if (e.httpStatus === 401) res.setHeader("www-authenticate", "Bearer");
+          sendError(res, e.httpStatus, e.reason, e.message);
+        }
         else if (e instanceof LedgerError || e instanceof KeystoreError) sendError(res, 503, "ledger-unavailable", e.message);
         else sendError(res, 500, "internal", `internal error: ${(e as Error).message}`);
       }

@@ -12,9 +12,16 @@ import {
   signPaymentCode, verifyPaymentCode, paymentCodeText, PaymentCodeError, ORDER_REF_BYTES, NONCE_BYTES, QR_KEY_BYTES,
 } from "../qr/payload.ts";
 import { assertAmountMinor, assertCurrency, AmountError, formatAmount } from "../qr/currency.ts";
+import { DEFAULT_RISK_POLICY, checkAuthorizationRisk, effectiveLimits, type RiskPolicy } from "./risk.ts";
+import { RefusalAudit, type RefusalAuditOptions } from "./refusal-audit.ts";
+import {
+  authenticate, adminKeyFile, hasAdminKey, issueApiKey, revokeMerchantKeys, writeKeyFile, type Principal,
+} from "./auth.ts";
 
 /** A refused request: an HTTP status, a stable reason id for programs, and a message for people. */
 export class PlatformError extends Error {
+  /** Set once the refusal was counted in the bounded refusal audit (so the HTTP layer does not count it again). */
+  counted = false;
   constructor(readonly httpStatus: number, readonly reason: string, message: string) {
     super(message);
     this.name = "PlatformError";
@@ -38,10 +45,20 @@ export interface PlatformOptions {
   now?: () => number;
   /** Fault injection for tests: runs after an authorization is verified and recorded, before it settles. */
   faults?: { afterVerify?: (authorizationId: number) => void };
+  /** Issuer risk rules at authorization (risk.ts); unset fields keep DEFAULT_RISK_POLICY. */
+  risk?: Partial<RiskPolicy>;
+  /** How refused requests reach the audit trail (refusal-audit.ts). */
+  refusalAudit?: RefusalAuditOptions;
 }
 
-export interface CarrierView { carrierId: string; issuerId: string; state: string; lastAtc: number; createdAt: number }
+export interface CarrierView {
+  carrierId: string; issuerId: string; state: string; lastAtc: number; createdAt: number;
+  /** Per-payment limit (minor units) and currency the platform enforces at authorization. */
+  limit: number; currency: string;
+}
 export interface MerchantView { merchantId: number; name: string; createdAt: number }
+/** A merchant as registered: its API key is in the first answer only (only its hash is stored). */
+export interface RegisteredMerchantView extends MerchantView { apiKey?: string }
 export interface PaymentCodeView {
   code: string; codeHex: string; merchantId: number; orderRef: string; amount: number; currency: string;
   display: string; expiresAt: number;
@@ -91,20 +108,106 @@ export function assertIdempotencyKey(key: unknown): asserts key is string | unde
   }
 }
 
+/** Merchant names are unique by this key: NFKC, spaces collapsed, lower case ("Café", "CAFÉ " collide). */
+export function merchantNameKey(name: string): string {
+  return name.normalize("NFKC").trim().replace(/\s+/g, " ").toLowerCase();
+}
+
 export class Platform {
   private readonly sealer: SecretSealer;
   private readonly now: () => number;
+  readonly risk: RiskPolicy;
+  readonly refusals: RefusalAudit;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /**
+   * The admin API key when this process created it (first open of a ledger), else undefined. With a
+   * ledger file it is also written to `adminKeyFile` (mode 0600); only its hash is in the ledger.
+   */
+  createdAdminKey: string | undefined;
+  readonly adminKeyFile: string | undefined;
 
   private constructor(readonly ledger: Ledger, private readonly opts: PlatformOptions) {
     this.sealer = new SecretSealer(opts.platformKey);
     this.now = opts.now ?? Date.now;
+    this.risk = { ...DEFAULT_RISK_POLICY, ...opts.risk };
+    this.refusals = new RefusalAudit(this.now, opts.refusalAudit);
+    this.adminKeyFile = ledger.file === undefined ? undefined : adminKeyFile(ledger.file);
   }
 
-  /** Opens the ledger (migrating it) and settles any authorization a crash left verified but unsettled. */
+  /** Opens the ledger (migrating it), creates the admin key on first open, and settles any authorization a crash left verified but unsettled. */
   static async open(opts: PlatformOptions = {}): Promise<Platform> {
     const platform = new Platform(await Ledger.open(opts.dbFile), opts);
+    platform.ensureAdminKey();
     platform.recoverPending();
+    // Refusal counts reach the ledger at the next commit, or at the latest after the flush interval.
+    platform.flushTimer = setInterval(() => {
+      if (platform.refusals.due()) {
+        try {
+          platform.flushRefusals();
+        } catch {
+          /* the ledger is unwritable; the counts stay in memory (restored) and the next commit reports it */
+        }
+      }
+    }, Math.max(1000, Math.min(opts.refusalAudit?.flushIntervalMs ?? 60_000, 60_000)));
+    platform.flushTimer.unref();
     return platform;
+  }
+
+  private ensureAdminKey(): void {
+    if (hasAdminKey(this.ledger)) return;
+    this.tx(() => {
+      const issued = issueApiKey(this.ledger, "admin", this.now());
+      // Written before the commit: a failed commit leaves a key file naming no key (harmless; the next open replaces it).
+      if (this.adminKeyFile !== undefined) writeKeyFile(this.adminKeyFile, issued.apiKey);
+      this.audit("api_key", issued.keyId, "created", { role: "admin", file: this.adminKeyFile ?? null });
+      this.createdAdminKey = issued.apiKey;
+    });
+  }
+
+  /** Who presents `Authorization: <header>` (undefined: nobody known). Reads only. */
+  authenticate(header: string | undefined): Principal | undefined {
+    return authenticate(this.ledger, header);
+  }
+
+  /** A new key for a merchant (the old ones stop working): for a merchant whose key was lost. */
+  rotateMerchantKey(merchantId: number): { merchantId: number; apiKey: string } {
+    if (!this.merchantRow(merchantId)) throw new PlatformError(404, "unknown-merchant", `merchant ${merchantId} is not registered`);
+    return this.tx(() => {
+      const revoked = revokeMerchantKeys(this.ledger, merchantId, this.now());
+      const issued = issueApiKey(this.ledger, "merchant", this.now(), merchantId);
+      this.audit("api_key", issued.keyId, "created", { role: "merchant", merchantId, revoked });
+      return { merchantId, apiKey: issued.apiKey };
+    });
+  }
+
+  /** Counts a refusal in the bounded refusal audit: no ledger write of its own. */
+  noteRefusal(entity: string, entityId: string, err: PlatformError): void {
+    if (err.counted) return;
+    err.counted = true;
+    this.refusals.count(entity, err.reason, entityId);
+  }
+
+  /** Writes pending refusal counts as one aggregated audit row (one commit). */
+  flushRefusals(): void {
+    if (this.refusals.pending === 0) return;
+    this.tx(() => {});
+  }
+
+  /** One ledger transaction; pending refusal counts ride along as one aggregated audit row. */
+  private tx<T>(fn: () => T): T {
+    return this.ledger.transaction(() => {
+      const result = fn();
+      const taken = this.refusals.take();
+      if (taken) {
+        try {
+          this.audit("platform", "refusals", "refused", taken);
+        } catch (e) {
+          this.refusals.restore(taken);
+          throw e;
+        }
+      }
+      return result;
+    });
   }
 
   get keyProtection(): KeyProtection {
@@ -112,11 +215,18 @@ export class Platform {
   }
 
   close(): void {
+    clearInterval(this.flushTimer);
+    try {
+      this.flushRefusals();
+    } catch {
+      /* closing an unwritable ledger: the counts are lost with the process, as at a crash */
+    }
     this.ledger.close();
   }
 
   /** Drops the platform without any further write, as a process crash would. */
   crash(): void {
+    clearInterval(this.flushTimer);
     this.ledger.abandon();
   }
 
@@ -130,9 +240,12 @@ export class Platform {
     ]);
   }
 
-  /** Records a refusal in the audit trail (durably), then throws it. */
+  /**
+   * Counts a refusal in the bounded refusal audit (no ledger write of its own: refusal-audit.ts),
+   * then throws it.
+   */
   private reject(entity: string, entityId: string, err: PlatformError): never {
-    this.ledger.transaction(() => this.audit(entity, entityId, "rejected", { reason: err.reason, message: err.message }));
+    this.noteRefusal(entity, entityId, err);
     throw err;
   }
 
@@ -142,9 +255,9 @@ export class Platform {
    */
   private idempotent<T>(key: string | undefined, endpoint: string, request: unknown, run: () => T): T {
     assertIdempotencyKey(key);
-    if (key === undefined) return this.ledger.transaction(run);
+    if (key === undefined) return this.tx(run);
     const hash = requestHash(endpoint, request);
-    return this.ledger.transaction(() => {
+    return this.tx(() => {
       const stored = this.storedAnswer<T>(key, hash);
       if (stored !== undefined) return stored;
       const result = run();
@@ -185,26 +298,44 @@ export class Platform {
     this.audit("issuer", issuerId, "created", { keyProtection: this.sealer.protection });
   }
 
-  /** Creates a carrier identity under an issuer (created with a fresh master key if new). */
-  issueCarrier(req: { issuerId?: unknown } = {}, idempotencyKey?: string): CarrierView {
+  /**
+   * Creates a carrier identity under an issuer (created with a fresh master key if new), with the
+   * per-payment limit (minor units) and currency the platform will enforce; personalisation installs
+   * the same limit on the carrier.
+   */
+  issueCarrier(req: { issuerId?: unknown; limit?: unknown; currency?: unknown } = {}, idempotencyKey?: string): CarrierView {
     const issuerId = req.issuerId ?? DEFAULT_ISSUER;
     if (typeof issuerId !== "string" || !/^[a-z0-9-]{1,32}$/.test(issuerId)) {
       throw new PlatformError(400, "bad-request", `issuerId must be 1–32 characters of a-z, 0-9 and "-", got ${JSON.stringify(issuerId)}`);
     }
-    return this.idempotent(idempotencyKey, "issue-carrier", { issuerId }, () => {
+    const limit = req.limit ?? this.risk.defaultLimitMinor;
+    const currency = req.currency ?? this.risk.defaultCurrency;
+    try {
+      assertAmountMinor(limit);
+      assertCurrency(currency);
+    } catch (e) {
+      throw new PlatformError(400, "bad-request", `carrier limit/currency: ${(e as AmountError).message}`);
+    }
+    return this.idempotent(idempotencyKey, "issue-carrier", { issuerId, limit, currency }, () => {
       this.ensureIssuer(issuerId);
       const carrierId = hex(randomBytes(CARRIER_ID_BYTES));
       const at = this.now();
-      this.ledger.run("INSERT INTO carriers (carrier_id, issuer_id, state, last_atc, created_at) VALUES (?, ?, 'issued', 0, ?)", [carrierId, issuerId, at]);
-      this.audit("carrier", carrierId, "issued", { issuerId });
-      return { carrierId, issuerId, state: "issued", lastAtc: 0, createdAt: at };
+      this.ledger.run("INSERT INTO carriers (carrier_id, issuer_id, state, last_atc, created_at, limit_minor, currency) VALUES (?, ?, 'issued', 0, ?, ?, ?)", [
+        carrierId, issuerId, at, limit, currency,
+      ]);
+      this.audit("carrier", carrierId, "issued", { issuerId, limit, currency });
+      return { carrierId, issuerId, state: "issued", lastAtc: 0, createdAt: at, limit, currency };
     });
   }
 
   getCarrier(carrierId: string): CarrierView {
     const row = this.ledger.get("SELECT * FROM carriers WHERE carrier_id = ?", [carrierId]);
     if (!row) throw new PlatformError(404, "unknown-carrier", `carrier ${carrierId} was never issued by this platform`);
-    return { carrierId, issuerId: String(row.issuer_id), state: String(row.state), lastAtc: Number(row.last_atc), createdAt: Number(row.created_at) };
+    const { limitMinor, currency } = effectiveLimits({ limitMinor: row.limit_minor === null ? null : Number(row.limit_minor), currency: row.currency === null ? null : String(row.currency), lastAtc: 0 }, this.risk);
+    return {
+      carrierId, issuerId: String(row.issuer_id), state: String(row.state), lastAtc: Number(row.last_atc), createdAt: Number(row.created_at),
+      limit: limitMinor, currency,
+    };
   }
 
   /**
@@ -218,7 +349,11 @@ export class Platform {
 
   // ---- merchants and payment codes ------------------------------------------------------
 
-  registerMerchant(req: { name?: unknown; merchantId?: unknown }, idempotencyKey?: string): MerchantView {
+  /**
+   * Registers a merchant with a fresh QR key and API key. The API key is in this answer only (a
+   * repeat with the same Idempotency-Key gets the merchant without it: rotateMerchantKey then).
+   */
+  registerMerchant(req: { name?: unknown; merchantId?: unknown }, idempotencyKey?: string): RegisteredMerchantView {
     const { name, merchantId } = req;
     if (typeof name !== "string" || name.trim() === "" || name.length > 64) {
       throw new PlatformError(400, "bad-request", `name must be 1–64 characters, got ${JSON.stringify(name)}`);
@@ -226,17 +361,26 @@ export class Platform {
     if (merchantId !== undefined && (typeof merchantId !== "number" || !Number.isInteger(merchantId) || merchantId < 1 || merchantId > 0xffffffff)) {
       throw new PlatformError(400, "bad-request", `merchantId must be an integer 1 … 4294967295, got ${JSON.stringify(merchantId)}`);
     }
-    return this.idempotent(idempotencyKey, "register-merchant", { name, merchantId }, () => {
+    const nameKey = merchantNameKey(name);
+    let apiKey: string | undefined;
+    const view: MerchantView = this.idempotent(idempotencyKey, "register-merchant", { name, merchantId }, () => {
       const id = merchantId ?? Number(this.ledger.get("SELECT coalesce(max(merchant_id), 0) + 1 AS next FROM merchants")!.next);
       if (this.ledger.get("SELECT 1 FROM merchants WHERE merchant_id = ?", [id])) {
         throw new PlatformError(409, "merchant-exists", `merchant ${id} is already registered — omit merchantId to get a new one`);
       }
+      const taken = this.ledger.get("SELECT merchant_id, name FROM merchants WHERE name_key = ?", [nameKey]);
+      if (taken) {
+        throw new PlatformError(409, "merchant-name-taken", `the name ${JSON.stringify(name)} is taken by merchant ${String(taken.merchant_id)} (${JSON.stringify(taken.name)}); names are unique ignoring case and spacing`);
+      }
       const sealed = this.sealer.seal(randomBytes(QR_KEY_BYTES), `merchant ${id} QR key`);
       const at = this.now();
-      this.ledger.run("INSERT INTO merchants (merchant_id, name, qr_key, key_protection, created_at) VALUES (?, ?, ?, ?, ?)", [id, name, sealed, this.sealer.protection, at]);
-      this.audit("merchant", id, "registered", { name });
+      this.ledger.run("INSERT INTO merchants (merchant_id, name, qr_key, key_protection, created_at, name_key) VALUES (?, ?, ?, ?, ?, ?)", [id, name, sealed, this.sealer.protection, at, nameKey]);
+      const issued = issueApiKey(this.ledger, "merchant", at, id);
+      this.audit("merchant", id, "registered", { name, keyId: issued.keyId });
+      apiKey = issued.apiKey;
       return { merchantId: id, name, createdAt: at };
     });
+    return apiKey === undefined ? view : { ...view, apiKey };
   }
 
   private merchantRow(merchantId: number): Row | undefined {
@@ -327,6 +471,9 @@ export class Platform {
       throw e;
     }
     const { row, parsed } = checked;
+    // An order that exists is answered without a transaction: re-scanning a code costs no ledger write.
+    const known = this.ledger.get("SELECT order_id, state FROM orders WHERE code_id = ?", [row.code_id!]);
+    if (known?.state === "open") return { ...this.getOrder(String(known.order_id)), created: false };
     return this.idempotent(idempotencyKey, "create-order", request, () => {
       const existing = this.ledger.get("SELECT order_id, state FROM orders WHERE code_id = ?", [row.code_id!]);
       if (existing?.state === "settled") throw new PlatformError(409, "code-already-paid", `this payment code was already paid (order ${String(existing.order_id)}) — ask the merchant for a new one`);
@@ -426,7 +573,11 @@ export class Platform {
       const status = verdict.reason === "bad-cryptogram" ? 422 : 409;
       this.reject("order", orderId, new PlatformError(status, verdict.reason, verdict.detail));
     }
-    const authorizationId = this.ledger.transaction(() => {
+    // The cryptogram is genuine; whether the issuer accepts this payment is the risk rules' call
+    // (a clone holding K_ac computes genuine cryptograms too).
+    const risk = this.riskVerdict(carrierId, order, atc);
+    if (risk.refusal) this.reject("carrier", carrierId, new PlatformError(risk.refusal.httpStatus, risk.refusal.reason, risk.refusal.message));
+    const authorizationId = this.tx(() => {
       this.ledger.run(
         "INSERT INTO authorizations (order_id, carrier_id, atc, cryptogram, idempotency_key, request_hash, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'verified', ?)",
         [orderId, carrierId, atc, cryptogram, idempotencyKey ?? null, hash, this.now()],
@@ -434,15 +585,28 @@ export class Platform {
       const id = Number(this.ledger.get("SELECT last_insert_rowid() AS id")!.id);
       this.ledger.run("UPDATE carriers SET last_atc = ? WHERE carrier_id = ? AND last_atc < ?", [atc, carrierId, atc]);
       this.audit("authorization", id, "verified", { orderId, carrierId, atc });
+      if (risk.gap > 0) this.audit("carrier", carrierId, "atc-gap", { from: atc - risk.gap - 1, to: atc, skipped: risk.gap });
       return id;
     });
     this.opts.faults?.afterVerify?.(authorizationId);
     return this.settle(authorizationId, "settled");
   }
 
+  private riskVerdict(carrierId: string, order: OrderView, atc: number): ReturnType<typeof checkAuthorizationRisk> {
+    const row = this.ledger.get("SELECT limit_minor, currency, last_atc FROM carriers WHERE carrier_id = ?", [carrierId])!;
+    const recent = this.ledger.get(
+      "SELECT count(*) AS n, coalesce(sum(amount), 0) AS total FROM settlements WHERE carrier_id = ? AND created_at > ?",
+      [carrierId, this.now() - this.risk.windowMs],
+    )!;
+    return checkAuthorizationRisk(
+      { limitMinor: row.limit_minor === null ? null : Number(row.limit_minor), currency: row.currency === null ? null : String(row.currency), lastAtc: Number(row.last_atc) },
+      order, atc, { count: Number(recent.n), amount: Number(recent.total) }, this.risk,
+    );
+  }
+
   /** Step 2: one transaction; the unique constraints make a second settlement of the order impossible. */
   private settle(authorizationId: number, how: "settled" | "resumed" | "recovered"): SettlementView {
-    return this.ledger.transaction(() => {
+    return this.tx(() => {
       const auth = this.ledger.get("SELECT a.*, o.merchant_id, o.amount, o.currency FROM authorizations a JOIN orders o USING (order_id) WHERE authorization_id = ?", [authorizationId])!;
       const settlementId = hex(randomBytes(8));
       this.ledger.run(

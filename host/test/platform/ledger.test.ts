@@ -19,7 +19,7 @@ describe("ledger migrations", () => {
     const ledger = await Ledger.open(file);
     const migrations = loadMigrations();
     expect(migrations.map((m) => m.version)).toEqual([1, 2]);
-    expect(ledger.schemaVersion).toBe(2);
+    expect(ledger.schemaVersion).toBe(4);
     expect(ledger.all("SELECT version, name FROM schema_version ORDER BY version")).toEqual([
       { version: 1, name: "001_initial" }, { version: 2, name: "002_audit_lookup" },
     ]);
@@ -44,7 +44,7 @@ describe("ledger migrations", () => {
   it("refuses a ledger newer than the code, and gaps in migration numbers", async () => {
     const { file, dir } = fresh();
     (await Ledger.open(file)).close();
-    await expect(Ledger.open(file, loadMigrations().slice(0, 1))).rejects.toThrow(/schema version 2, newer than this keycarrier knows \(1\)/);
+    await expect(Ledger.open(file, loadMigrations().slice(0, 1))).rejects.toThrow(/schema version 4, newer than this keycarrier knows \(1\)/);
     const migDir = mkdtempSync(join(tmpdir(), "kc-mig-"));
     writeFileSync(join(migDir, "001_a.sql"), "CREATE TABLE a (x);");
     writeFileSync(join(migDir, "003_c.sql"), "CREATE TABLE c (x);");
@@ -57,7 +57,7 @@ describe("ledger migrations", () => {
     const bad = [...loadMigrations(), { version: 3, name: "003_bad", sql: "CREATE TABLE ok_part (x); CREATE TABLE carriers (x);" }];
     await expect(Ledger.open(file, bad)).rejects.toThrow(/already exists/);
     const ledger = await Ledger.open(file);
-    expect(ledger.schemaVersion).toBe(2);
+    expect(ledger.schemaVersion).toBe(4);
     expect(ledger.get("SELECT name FROM sqlite_master WHERE name = 'ok_part'")).toBeUndefined();
     ledger.close();
   });
