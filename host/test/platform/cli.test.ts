@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { writeFileSync, existsSync, readFileSync } from "node:fs";
+import { writeFileSync, existsSync, readFileSync, statSync } from "node:fs";
 import { main, type CliIo } from "../../src/cli/main.ts";
 import { startPlatformServer, type RunningPlatform } from "../../src/platform/http.ts";
 import { renderQrPng } from "../../src/qr/image.ts";
@@ -14,10 +14,13 @@ let dir: string;
 let cleanup: () => void;
 let clock = Date.now();
 
+/** `merchant register` with the admin key file the platform wrote next to its ledger. */
+const register = (...args: string[]) => cli(["merchant", "register", "--api-key-file", `${running.platform.ledger.file}.admin-key`, ...args]);
+
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), env: { KEYCARRIER_PLATFORM: running.url } };
+  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), env: { KEYCARRIER_PLATFORM: running.url, KEYCARRIER_HOME: dir } };
   const code = await main(argv, io);
   return { code, out, err };
 }
@@ -35,10 +38,18 @@ afterAll(async () => {
 
 describe("keycarrier merchant / pay against a running platform", () => {
   it("merchant register, merchant qr (terminal + PNG + JPEG), pay --qr prints the order", async () => {
-    const reg = await cli(["merchant", "register", "--name", "Corner Café", "--json"]);
+    const reg = await register("--name", "Corner Café", "--json");
     expect(reg).toMatchObject({ code: 0, err: "" });
     const merchantId = JSON.parse(reg.out).merchantId as number;
-    expect((await cli(["merchant", "register", "--name", "Second"])).out).toBe(`merchant ${merchantId + 1} registered: Second\n`);
+    expect(JSON.parse(reg.out).keyFile).toBe(join(dir, `merchant-${merchantId}.key`));
+    expect(statSync(join(dir, `merchant-${merchantId}.key`)).mode & 0o777).toBe(0o600);
+    expect((await register("--name", "Second")).out).toBe(`merchant ${merchantId + 1} registered: Second\nits API key is in ${join(dir, `merchant-${merchantId + 1}.key`)} (mode 0600): \`merchant qr\` uses it\n`);
+    const unkeyed = await cli(["merchant", "register", "--name", "Third"]);
+    expect(unkeyed.code).toBe(2);
+    expect(unkeyed.err).toMatch(/needs the admin API key .*: pass --api-key-file FILE or set KEYCARRIER_API_KEY/);
+    const wrongKey = await cli(["merchant", "register", "--name", "Third", "--api-key-file", join(dir, `merchant-${merchantId}.key`)]);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.err).toMatch(/needs the admin API key \[forbidden\]/);
 
     const png = join(dir, "code.png");
     const qr = await cli(["merchant", "qr", "--merchant", String(merchantId), "--amount", "12.34", "--currency", "EUR", "--out", png]);
@@ -62,7 +73,7 @@ describe("keycarrier merchant / pay against a running platform", () => {
   });
 
   it("pay refuses expired, forged, truncated and foreign codes with the reason, exit 1", async () => {
-    const merchantId = JSON.parse((await cli(["merchant", "register", "--name", "Refusals", "--json"])).out).merchantId as number;
+    const merchantId = JSON.parse((await register("--name", "Refusals", "--json")).out).merchantId as number;
     const issued = JSON.parse((await cli(["merchant", "qr", "--merchant", String(merchantId), "--amount", "5", "--currency", "EUR", "--ttl", "60", "--json"])).out);
     const bytes = decodeBase45(issued.code);
     const forged = bytes.slice();

@@ -11,8 +11,10 @@ beforeAll(async () => {
   const t = tempDir();
   cleanup = t.cleanup;
   running = await startPlatformServer({ dbFile: t.file, port: 0 });
-  client = new PlatformClient(running.url);
+  client = new PlatformClient(running.url, { apiKey: running.platform.createdAdminKey });
 });
+/** The merchant's own client (its key mints its codes). */
+const as = (apiKey: string | undefined) => new PlatformClient(running.url, { apiKey });
 afterAll(async () => {
   await running.close();
   cleanup();
@@ -49,7 +51,7 @@ describe("platform over HTTP (127.0.0.1)", () => {
     expect(await client.health()).toEqual({ ok: true, schemaVersion: 4, keyProtection: "dev-plaintext" });
     const merchant = await client.registerMerchant({ name: "Kiosk" });
     const carrier = await client.issueCarrier();
-    const code = await client.issuePaymentCode(merchant.merchantId, { amount: 250, currency: "EUR" });
+    const code = await as(merchant.apiKey).issuePaymentCode(merchant.merchantId, { amount: 250, currency: "EUR" });
     expect((await client.validatePaymentCode(code.code)).display).toBe("2.50 EUR");
     const order = await client.createOrder(code.code);
     expect(order.state).toBe("open");
@@ -60,13 +62,13 @@ describe("platform over HTTP (127.0.0.1)", () => {
     expect(await client.request("GET", `/v1/settlements/${settlement.settlementId}`)).toEqual(settlement);
     expect(await client.request("GET", `/v1/carriers/${carrier.carrierId}`)).toMatchObject({ lastAtc: 1 });
     const trail = await client.audit();
-    expect(trail.rows.at(-1)).toMatchObject({ entity: "order", entityId: order.orderId, action: "settled" });
+    expect(trail.rows.filter((r) => r.entity !== "platform").at(-1)).toMatchObject({ entity: "order", entityId: order.orderId, action: "settled" });
     expect((await client.audit(trail.rows.at(-2)!.seq)).rows).toHaveLength(1);
   });
 
   it("status codes for refusals: 201 new order, 200 same order again, 404, 405, 409, 415, 421, 422", async () => {
     const merchant = await client.registerMerchant({ name: "Codes" });
-    const code = await client.issuePaymentCode(merchant.merchantId, { amount: 100, currency: "JPY" });
+    const code = await as(merchant.apiKey).issuePaymentCode(merchant.merchantId, { amount: 100, currency: "JPY" });
     const first = await raw("POST", "/v1/orders", JSON.stringify({ code: code.code }), { "content-type": "application/json" });
     expect(first.status).toBe(201);
     expect((await raw("POST", "/v1/orders", JSON.stringify({ code: code.code }), { "content-type": "application/json" })).status).toBe(200);
@@ -75,17 +77,19 @@ describe("platform over HTTP (127.0.0.1)", () => {
     expect(await reason(client.registerMerchant({ name: "Codes", merchantId: merchant.merchantId }))).toEqual([409, "merchant-exists"]);
     expect((await raw("DELETE", "/v1/orders", undefined)).json.error?.reason).toBe("method-not-allowed");
     expect((await raw("GET", "/v2/x", undefined)).status).toBe(404);
+    const admin = { "content-type": "application/json", authorization: `Bearer ${running.platform.createdAdminKey}` };
     expect((await raw("POST", "/v1/merchants", "name=x", { "content-type": "text/plain" })).status).toBe(415);
-    expect((await raw("POST", "/v1/merchants", "{", { "content-type": "application/json" })).json.error?.reason).toBe("bad-json");
-    expect((await raw("POST", "/v1/merchants", "[]", { "content-type": "application/json" })).json.error?.reason).toBe("bad-request");
+    expect((await raw("POST", "/v1/merchants", "{", admin)).json.error?.reason).toBe("bad-json");
+    expect((await raw("POST", "/v1/merchants", "[]", admin)).json.error?.reason).toBe("bad-request");
+    expect((await raw("POST", "/v1/merchants", "", admin)).json.error?.reason).toBe("bad-json");
     expect((await raw("GET", "/v1/health", undefined, { host: "evil.example:80" })).status).toBe(421);
-    expect((await raw("POST", "/v1/merchants", JSON.stringify({ name: "x".repeat(70_000) }), { "content-type": "application/json" })).status).toBe(413);
+    expect((await raw("POST", "/v1/merchants", JSON.stringify({ name: "x".repeat(70_000) }), admin)).status).toBe(413);
   });
 
   it("concurrent duplicate authorizations settle exactly once; the rest are refused as replays or get the stored answer", async () => {
     const merchant = await client.registerMerchant({ name: "Rush" });
     const carrier = await client.issueCarrier();
-    const code = await client.issuePaymentCode(merchant.merchantId, { amount: 999, currency: "EUR" });
+    const code = await as(merchant.apiKey).issuePaymentCode(merchant.merchantId, { amount: 999, currency: "EUR" });
     const order = await client.createOrder(code.code);
     const auth = carrierAuthorization(running.platform, carrier.carrierId, order, 1);
     const outcomes = await Promise.allSettled([
@@ -103,7 +107,7 @@ describe("platform over HTTP (127.0.0.1)", () => {
 
   it("concurrent order creation from one code gives one order", async () => {
     const merchant = await client.registerMerchant({ name: "Queue" });
-    const code = await client.issuePaymentCode(merchant.merchantId, { amount: 5, currency: "EUR" });
+    const code = await as(merchant.apiKey).issuePaymentCode(merchant.merchantId, { amount: 5, currency: "EUR" });
     const orders = await Promise.all(Array.from({ length: 6 }, () => client.createOrder(code.code)));
     expect(new Set(orders.map((o) => o.orderId)).size).toBe(1);
   });

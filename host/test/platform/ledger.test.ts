@@ -18,10 +18,11 @@ describe("ledger migrations", () => {
     const { file } = fresh();
     const ledger = await Ledger.open(file);
     const migrations = loadMigrations();
-    expect(migrations.map((m) => m.version)).toEqual([1, 2]);
+    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3, 4]);
     expect(ledger.schemaVersion).toBe(4);
     expect(ledger.all("SELECT version, name FROM schema_version ORDER BY version")).toEqual([
       { version: 1, name: "001_initial" }, { version: 2, name: "002_audit_lookup" },
+      { version: 3, name: "003_reserved" }, { version: 4, name: "004_issuer_controls" },
     ]);
     const tables = ledger.all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r.name);
     for (const t of ["issuers", "carriers", "merchants", "payment_codes", "orders", "authorizations", "settlements", "idempotency", "audit", "schema_version"]) {
@@ -36,7 +37,7 @@ describe("ledger migrations", () => {
     const all = loadMigrations();
     (await Ledger.open(file, all.slice(0, 1))).close();
     const ledger = await Ledger.open(file, all);
-    expect(ledger.all("SELECT version FROM schema_version").map((r) => r.version)).toEqual([1, 2]);
+    expect(ledger.all("SELECT version FROM schema_version").map((r) => r.version)).toEqual([1, 2, 3, 4]);
     expect(ledger.get("SELECT name FROM sqlite_master WHERE name = 'audit_by_entity'")).toBeDefined();
     ledger.close();
   });
@@ -120,8 +121,8 @@ describe("ledger constraints (the second line of defence for exactly-once)", () 
   it("unique (carrier, ATC), one authorization per order, one settlement per order, append-only audit", async () => {
     const ledger = await Ledger.open();
     ledger.run("INSERT INTO issuers VALUES ('i', x'00', 'dev-plaintext', 0)");
-    ledger.run("INSERT INTO carriers VALUES ('c1', 'i', 'issued', 0, 0)");
-    ledger.run("INSERT INTO merchants VALUES (1, 'm', x'00', 'dev-plaintext', 0)");
+    ledger.run("INSERT INTO carriers (carrier_id, issuer_id, state, last_atc, created_at) VALUES ('c1', 'i', 'issued', 0, 0)");
+    ledger.run("INSERT INTO merchants (merchant_id, name, qr_key, key_protection, created_at) VALUES (1, 'm', x'00', 'dev-plaintext', 0)");
     for (const n of [1, 2]) {
       ledger.run("INSERT INTO payment_codes (code_id, merchant_id, order_ref, nonce, amount, currency, expires_at_s, code_hex, created_at) VALUES (?, 1, ?, ?, 5, 'EUR', 0, ?, 0)", [n, `r${n}`, `n${n}`, `h${n}`]);
       ledger.run("INSERT INTO orders VALUES (?, ?, 1, 5, 'EUR', 'open', 0)", [`o${n}`, n]);
