@@ -31,6 +31,7 @@ export interface LinkStats {
   badHeaders: number;     // false magics dropped for an invalid header
   timeouts: number;       // partial frames dropped after the inactivity timeout
   ignored: number;        // valid frames of the wrong type
+  falseStarts: number;    // waiting candidates skipped because a whole valid frame follows them
   deferred: number;       // requests whose reply came later (PAY waits for the user)
   pendingRepeats: number; // retransmissions of a deferred request, ignored while it waits
 }
@@ -58,7 +59,7 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
   // when it comes. -1: none.
   let deferredSeq = -1;
   let deferredTrailer = "";
-  const stats: LinkStats = { framesHandled: 0, replays: 0, crcErrors: 0, badHeaders: 0, timeouts: 0, ignored: 0, deferred: 0, pendingRepeats: 0 };
+  const stats: LinkStats = { framesHandled: 0, replays: 0, crcErrors: 0, badHeaders: 0, timeouts: 0, ignored: 0, falseStarts: 0, deferred: 0, pendingRepeats: 0 };
   const supportedMajors: CborMap = {};
   supportedMajors[ERROR_FIELD_SUPPORTED_MAJORS] = [PROTOCOL_MAJOR];
   const unsupportedVersionBody = errorReply(STATUS_UNSUPPORTED_VERSION, "unsupported protocol major", supportedMajors).body;
@@ -131,6 +132,24 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
     }
   }
 
+  // §3.3 step 4a: the candidate at 0 waits for bytes; if a later magic starts a whole CRC-valid
+  // frame already buffered, the waiting candidate was a false start (a real frame's body holding a
+  // whole valid frame is a 2^-32 coincidence, or a host that lies anyway). Returns that frame's offset,
+  // or 0. Native indexOf per magic, one CRC per complete candidate: no per-byte JS loop, and after
+  // each scan no complete valid frame is left behind a waiting one, so a good frame is answered when
+  // its last byte arrives however many false starts precede it.
+  function laterFrame(b: string): number {
+    let at = b.indexOf(MAGIC, 1);
+    while (at > 0) {
+      const covered = HEADER_BYTES + ((b.charCodeAt(at + 6) << 8) | b.charCodeAt(at + 7));
+      const version = b.charCodeAt(at + 2);
+      if (at + covered + CRC_BYTES <= b.length && version >= 1 && version <= HIGHEST_VERSION_BYTE && b.charCodeAt(at + 3) <= TYPE_RESPONSE &&
+        covered <= MAX_COVERED && crc32(b.substr(at, covered)) === readU32be(b, at + covered)) return at;
+      at = b.indexOf(MAGIC, at + 1);
+    }
+    return 0;
+  }
+
   // §3.3 steps 1-6; returns when the buffer holds no complete candidate frame. Written flat, with
   // charCodeAt inline.
   function scan(): void {
@@ -151,7 +170,13 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
         buffer = b.substr(1);
         continue;
       }
-      if (b.length < covered + CRC_BYTES) return;
+      if (b.length < covered + CRC_BYTES) {
+        const later = laterFrame(b);
+        if (later === 0) return;
+        stats.falseStarts += 1;
+        buffer = b.substr(later);
+        continue;
+      }
       const crc = readU32be(b, covered);
       if (crc32(b.substr(0, covered)) !== crc) {
         stats.crcErrors += 1;
@@ -195,8 +220,9 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
         // Fewer than 8 bytes: charCodeAt gives NaN, covered becomes 8, and the frame waits below.
         const covered = HEADER_BYTES + ((b.charCodeAt(6) << 8) | b.charCodeAt(7));
         if (covered <= MAX_COVERED) {
-          if (b.length < covered + CRC_BYTES) {
-            // §3.3 steps 2 and 4: a partial frame; wait, restarting the inactivity timeout.
+          // §3.3 steps 2 and 4: a partial frame; wait, restarting the inactivity timeout — unless a
+          // later magic could start a whole frame (step 4a, in scan()).
+          if (b.length < covered + CRC_BYTES && b.indexOf(MAGIC, 1) < 0) {
             buffer = b;
             if (timer !== null) deps.clearTimer(timer);
             timer = deps.setTimer(onTimeout, PARTIAL_FRAME_TIMEOUT_MS);

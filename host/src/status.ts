@@ -21,6 +21,7 @@ export const Status = {
   CHANNEL_BAD_COUNTER: 0x33,
   PAY_DECLINED: 0x41,
   PAY_OVER_LIMIT: 0x43,
+  PAY_ORDER_CHANGED: 0x44,
 } as const;
 
 /** Command ids of PROTOCOL.md §7. */
@@ -88,4 +89,5 @@ export const STATUS_ADVICE: Record<number, string> = {
   [Status.CHANNEL_BAD_COUNTER]: "a sealed message was replayed or reordered — the host relayed stale traffic",
   [Status.PAY_DECLINED]: "the payment was declined on the carrier (long press, or no press within 30 s)",
   [Status.PAY_OVER_LIMIT]: "the amount is over the per-payment limit installed at personalisation",
+  [Status.PAY_ORDER_CHANGED]: "this order id was already authorized for another amount or currency; nothing was signed — the merchant must issue a new payment code",
 };

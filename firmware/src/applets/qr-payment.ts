@@ -4,7 +4,8 @@
 // the user decided. Order of durable effects per authorization: PIN try (carrier.verifyPin: spent
 // before the comparison) → one record holding the new ATC and its log entry → only then the
 // cryptogram. An order already authorized (found in the kept log) is answered with its original
-// ATC and cryptogram: never a second authorization. Nothing is written before the user decided, so
+// ATC and cryptogram: never a second authorization; the same order id and merchant with a changed
+// amount or currency is refused at once (PAY_ORDER_CHANGED), never signed. Nothing is written before the user decided, so
 // a reboot while PAY waits loses the order and nothing else.
 import { bytesArg, DEFERRED, ok, okRaw, PAY_WAITS, refuse, textArg, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
 import { head as cborHead, type CborMap, type CborValue } from "../codec.ts";
@@ -21,11 +22,13 @@ import {
   chainNext, encodeEntry, ENTRY_ORDER_AT, entryOrderPart, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
 } from "./tx-log.ts";
 import { raise } from "../raise.ts";
+import { u64be } from "../store/bytes.ts";
 
 export const CMD_PAY = 0x40;
 export const CMD_LOG_READ = 0x42;
 export const STATUS_PAY_DECLINED = 0x41;
 export const STATUS_PAY_OVER_LIMIT = 0x43;
+export const STATUS_PAY_ORDER_CHANGED = 0x44;
 export const LOG_READ_MAX_BYTES = 400;
 const MAX_ATC = 4294967295;
 
@@ -70,8 +73,10 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   const store = deps.store;
   const ui = deps.ui;
   const sha256 = function (s: string): string { return deps.prims.sha256(s); };
-  // The PAY waiting for the user: its order, PIN and completion. At most one.
+  // The PAY waiting for the user: its order, PIN, completion, and the ATC of its earlier
+  // authorization (0: none; found when it arrived: nothing can log an entry while it waits). At most one.
   let pending: Order | null = null;
+  let pendingAtc = 0;
   let pendingPin = "";
   let pendingLate: LateResult | null = null;
   let signer: CryptogramSigner | null = null;
@@ -110,13 +115,17 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02\x50" + cryptogram(o, atc) + "\x03\x58\x20" + head());
   }
 
-  // The ATC of an earlier authorization of this order among the kept entries, or 0.
+  // The ATC of an earlier authorization of this order among the kept entries, 0 if none, or -1 if
+  // this order id and merchant were authorized for another amount or currency.
   function earlierAuthorization(o: Order): number {
     // one native compare per kept entry: an AUTHORIZED entry of this order starts with this part
     const part = entryOrderPart(RESULT_AUTHORIZED, o);
     const e = store.entries();
     for (let i = e.length - 1; i >= 0; i--) {
-      if (e[i]!.entry.substr(ENTRY_ORDER_AT, part.length) === part) return e[i]!.atc;
+      const entry = e[i]!.entry;
+      if (entry.substr(ENTRY_ORDER_AT, part.length) === part) {
+        return entry.substr(ENTRY_ORDER_AT + part.length) === u64be(o.amount) + o.currency ? e[i]!.atc : -1;
+      }
     }
     return 0;
   }
@@ -124,7 +133,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   const personalisedOnly = 1 << STATE_PERSONALISED;
 
   // What the user's decision leads to (runs in the button or timer callback that decided).
-  function settle(o: Order, pin: string, decision: number): CommandResult {
+  function settle(o: Order, pin: string, earlier: number, decision: number): CommandResult {
     if (decision !== DECISION_CONFIRMED) {
       // A full store must not turn the user's "no" into INTERNAL: nothing is authorized either way.
       try {
@@ -143,7 +152,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       f[2] = v.triesLeft;
       return refuse(v.status, v.detail, f);
     }
-    let atc = earlierAuthorization(o);
+    let atc = earlier;
     if (atc === 0) {
       try {
         atc = appendEntry(RESULT_AUTHORIZED, o);
@@ -159,13 +168,14 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     const o = pending;
     const late = pendingLate;
     const pin = pendingPin;
+    const earlier = pendingAtc;
     pending = null;
     pendingLate = null;
     pendingPin = "";
     if (o === null || late === null) return;
     let result: CommandResult;
     try {
-      result = settle(o, pin, decision);
+      result = settle(o, pin, earlier, decision);
     } catch (e) {
       result = refuse(STATUS_INTERNAL, "failed");
     }
@@ -199,6 +209,9 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       if (pending !== null) return refuse(STATUS_BUSY, PAY_WAITS);
       const wait = carrier.retryAfterMs();
       if (wait > 0) return refuse(STATUS_BUSY, lockedOut(wait));
+      const earlier = earlierAuthorization(o);
+      if (earlier < 0) return refuse(STATUS_PAY_ORDER_CHANGED, "order changed");
+      pendingAtc = earlier;
       pending = o;
       pendingPin = pin;
       pendingLate = late;
