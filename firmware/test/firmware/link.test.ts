@@ -101,12 +101,22 @@ describe("link framing", () => {
     expect(r.link.stats().crcErrors).toBe(1);
   });
 
-  it("recovers from a false magic whose declared length outruns the data, by timeout", () => {
+  it("a false magic whose declared length outruns the data does not hold back the whole frame behind it (§3.3 rule 4a)", () => {
     const r = rig();
     r.link.onData("\xf5\x4b\x01\x00\x00\x01\x01\xff" + request(3, 1, "\xa0"));
-    expect(r.written).toHaveLength(0); // the false header claims 511 body bytes
-    r.timers.runAll();
+    // the false header claims 511 body bytes; the whole request after it is answered at once, no timeout
     expect(r.written.map((f) => parseFrame(f).seq)).toEqual([3]);
+    expect(r.link.stats().falseStarts).toBe(1);
+    expect(r.link.buffered()).toBe(0);
+  });
+
+  it("a false magic followed by a PARTIAL frame still waits (and the timeout clears the false start)", () => {
+    const r = rig();
+    const req = request(4, 1, "\xa0");
+    r.link.onData("\xf5\x4b\x01\x00\x00\x01\x01\xff" + req.slice(0, 6));
+    expect(r.written).toHaveLength(0);
+    r.link.onData(req.slice(6));
+    expect(r.written.map((f) => parseFrame(f).seq)).toEqual([4]);
   });
 
   it("drops a frame with a CRC error silently and serves the next", () => {

@@ -1,0 +1,94 @@
+// Attack (issue #11 item 6): every refused request wrote an audit row and so rewrote the whole ledger
+// file (temp → fsync → rename), for anyone, without a key: N junk requests = N full ledger writes.
+// Now a refusal is counted in memory and the counts reach the audit trail as ONE aggregated row at
+// the next commit, the flush interval or close. Measured with the ledger's own write statistics.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { statSync } from "node:fs";
+import { computeAuthorizationCryptogram } from "../../host/src/channel/keys.ts";
+import { bearer, json, raw, servedPlatform, type ServedPlatform } from "./helpers.ts";
+
+const N = 400;
+let p: ServedPlatform;
+let shop: { merchantId: number; apiKey: string };
+let validCode: string;
+let orderId: string;
+let carrierId: string;
+
+beforeAll(async () => {
+  p = await servedPlatform();
+  const admin = p.platform.createdAdminKey!;
+  shop = (await raw(p.port, "POST", "/v1/merchants", JSON.stringify({ name: "Kiosk" }), bearer(admin))).json as unknown as typeof shop;
+  carrierId = String((await raw(p.port, "POST", "/v1/carriers", "{}", bearer(admin))).json.carrierId);
+  validCode = String((await raw(p.port, "POST", `/v1/merchants/${shop.merchantId}/codes`, JSON.stringify({ amount: 300, currency: "EUR" }), bearer(shop.apiKey))).json.code);
+  orderId = String((await raw(p.port, "POST", "/v1/orders", JSON.stringify({ code: validCode }), json())).json.orderId);
+});
+afterAll(async () => {
+  await p.dispose();
+});
+
+describe("attack: write amplification by refused requests", () => {
+  it(`${N} refused requests of every kind (no key, bad key, not JSON, forged code, bad cryptogram, wrong role, junk code) cost no ledger write; their counts reach the audit as one row`, async () => {
+    const stats = p.platform.ledger.stats;
+    const before = { commits: stats.commits, bytes: stats.bytesWritten, size: statSync(p.ledgerFile).size };
+    const forgedCode = validCode.slice(0, -4) + (validCode.endsWith("AAAA") ? "BBBB" : "AAAA");
+    const kinds: Array<() => Promise<{ status: number }>> = [
+      () => raw(p.port, "POST", "/v1/merchants", JSON.stringify({ name: "Spam" }), json()),
+      () => raw(p.port, "POST", "/v1/carriers", "{}", bearer("kc_a_0123456789abcdef_" + "x".repeat(43))),
+      () => raw(p.port, "POST", "/v1/carriers", "", { origin: "http://evil.example" }),
+      () => raw(p.port, "POST", "/v1/orders", JSON.stringify({ code: forgedCode }), json()),
+      () => raw(p.port, "POST", "/v1/authorizations", JSON.stringify({ orderId, carrierId, atc: 1, cryptogram: "00".repeat(16) }), json()),
+      () => raw(p.port, "GET", "/v1/audit", undefined, { authorization: `Bearer ${shop.apiKey}` }),
+      () => raw(p.port, "POST", "/v1/codes/validate", JSON.stringify({ code: "not a code" }), json()),
+    ];
+    let refused = 0;
+    for (let i = 0; i < N; i++) {
+      const r = await kinds[i % kinds.length]!();
+      expect(r.status).toBeGreaterThanOrEqual(400);
+      refused++;
+    }
+    // Scanning the same valid code again and again is not refused, and costs no write either.
+    for (let i = 0; i < 50; i++) expect((await raw(p.port, "POST", "/v1/orders", JSON.stringify({ code: validCode }), json({ "idempotency-key": `scan-${i}` }))).status).toBe(200);
+
+    expect(stats.commits - before.commits, "ledger commits caused by refused requests").toBe(0);
+    expect(stats.bytesWritten - before.bytes).toBe(0);
+    expect(p.platform.refusals.pending).toBe(refused);
+
+    // One aggregated row, one commit, whatever N.
+    p.platform.flushRefusals();
+    expect(stats.commits - before.commits).toBe(1);
+    const rows = p.platform.auditTrail({ entity: "platform", entityId: "refusals" });
+    expect(rows).toHaveLength(1);
+    const detail = rows[0]!.detail as { total: number; counts: Array<{ entity: string; reason: string; count: number; samples: string[] }> };
+    expect(detail.total).toBe(N);
+    expect(detail.counts.reduce((n, c) => n + c.count, 0)).toBe(N);
+    expect(detail.counts.every((c) => c.samples.length <= 4)).toBe(true);
+    const reasons = new Set(detail.counts.map((c) => c.reason));
+    for (const r of ["unauthenticated", "unsupported-media-type", "forged", "bad-cryptogram", "forbidden", "not-ours"]) expect(reasons, r).toContain(r);
+    console.log(`write amplification: ${N} refused requests → ${stats.commits - before.commits} ledger commit (${stats.bytesWritten - before.bytes} B written once); ledger ${statSync(p.ledgerFile).size} B (was ${before.size} B)`);
+  }, 60_000);
+
+  it("memory for the counts is bounded too: distinct reasons beyond the cap count as \"other\"", () => {
+    const audit = p.platform.refusals;
+    for (let i = 0; i < 500; i++) audit.count("http", `made-up-reason-${i}`, `id-${i}`);
+    const taken = audit.take()!;
+    expect(taken.total).toBe(500);
+    expect(taken.counts.length).toBeLessThanOrEqual(65);
+    expect(taken.counts.find((c) => c.entity === "other")!.count).toBeGreaterThan(400);
+  });
+
+  it("control: an accepted payment still commits (and carries pending refusal counts with it, at no extra write)", async () => {
+    const stats = p.platform.ledger.stats;
+    await raw(p.port, "POST", "/v1/orders", JSON.stringify({ code: "junk" }), json());
+    const commits = stats.commits;
+    const { cryptogramKey } = p.platform.carrierKeys(carrierId);
+    const order = p.platform.getOrder(orderId);
+    const cryptogram = Buffer.from(computeAuthorizationCryptogram(cryptogramKey, {
+      carrierId: Buffer.from(carrierId, "hex"), orderId: Buffer.from(orderId, "hex"), merchantId: Buffer.from(order.cryptogramFields.merchantId, "hex"),
+      amount: order.amount, currency: order.currency, atc: 1,
+    })).toString("hex");
+    const settled = await raw(p.port, "POST", "/v1/authorizations", JSON.stringify({ orderId, carrierId, atc: 1, cryptogram }), json());
+    expect(settled.status).toBe(201);
+    expect(stats.commits - commits).toBe(2); // verify, settle: as before
+    expect(p.platform.refusals.pending).toBe(0);
+  });
+});
