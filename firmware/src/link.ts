@@ -46,6 +46,8 @@ export interface DeviceLink {
 const REQUEST_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_REQUEST);
 const RESPONSE_HEAD = MAGIC + chr(PROTOCOL_MAJOR, TYPE_RESPONSE);
 const MAX_COVERED = HEADER_BYTES + MAX_BODY;
+// How many request heads before the buffer's end step 4a looks at (a good frame's own body rarely holds one).
+const LATER_HEADS = 4;
 
 export function createDeviceLink(deps: LinkDeps): DeviceLink {
   let buffer = "";
@@ -132,22 +134,28 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
     }
   }
 
-  // §3.3 step 4a: the candidate at 0 waits for bytes; if a later magic starts a whole CRC-valid
-  // frame already buffered, the waiting candidate was a false start (a real frame's body holding a
-  // whole valid frame is a 2^-32 coincidence, or a host that lies anyway). Returns that frame's offset,
-  // or 0. Native indexOf per magic, one CRC per complete candidate: no per-byte JS loop, and after
-  // each scan no complete valid frame is left behind a waiting one, so a good frame is answered when
-  // its last byte arrives however many false starts precede it.
+  // §3.3 step 4a: the candidate at 0 waits for bytes; if a whole CRC-valid version-1 request is
+  // buffered behind it, the waiting candidate was a false start (a real frame's body holding a whole
+  // valid frame is a 2^-32 coincidence, or a host that lies anyway). Returns that request's offset,
+  // or 0. The good frame is the newest bytes, so the search walks request heads BACKWARDS from the
+  // buffer's end (native lastIndexOf) and looks at most at LATER_HEADS of them: a constant cost per
+  // chunk however many false starts are buffered or how finely they are chunked. Whole valid requests
+  // found on the way are remembered (the earliest wins: requests queued behind false starts keep their
+  // order); the walk stops at the first request head whose frame is still incomplete.
   function laterFrame(b: string): number {
-    let at = b.indexOf(MAGIC, 1);
-    while (at > 0) {
+    let found = 0;
+    let at = b.length - HEADER_BYTES - CRC_BYTES + 1;
+    for (let n = 0; n < LATER_HEADS; n++) {
+      // one literal (the gate allows String#lastIndexOf with a literal; a repeated one gets hoisted)
+      at = b.lastIndexOf("\xf5\x4b\x01\x00", at - 1);
+      if (at <= 0) return found;
       const covered = HEADER_BYTES + ((b.charCodeAt(at + 6) << 8) | b.charCodeAt(at + 7));
-      const version = b.charCodeAt(at + 2);
-      if (at + covered + CRC_BYTES <= b.length && version >= 1 && version <= HIGHEST_VERSION_BYTE && b.charCodeAt(at + 3) <= TYPE_RESPONSE &&
-        covered <= MAX_COVERED && crc32(b.substr(at, covered)) === readU32be(b, at + covered)) return at;
-      at = b.indexOf(MAGIC, at + 1);
+      if (covered <= MAX_COVERED) {
+        if (at + covered + CRC_BYTES > b.length) return found;
+        if (crc32(b.substr(at, covered)) === readU32be(b, at + covered)) found = at;
+      }
     }
-    return 0;
+    return found;
   }
 
   // §3.3 steps 1-6; returns when the buffer holds no complete candidate frame. Written flat, with
@@ -220,12 +228,19 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
         // Fewer than 8 bytes: charCodeAt gives NaN, covered becomes 8, and the frame waits below.
         const covered = HEADER_BYTES + ((b.charCodeAt(6) << 8) | b.charCodeAt(7));
         if (covered <= MAX_COVERED) {
-          // §3.3 steps 2 and 4: a partial frame; wait, restarting the inactivity timeout — unless a
-          // later magic could start a whole frame (step 4a, in scan()).
-          if (b.length < covered + CRC_BYTES && b.indexOf(MAGIC, 1) < 0) {
-            buffer = b;
-            if (timer !== null) deps.clearTimer(timer);
-            timer = deps.setTimer(onTimeout, PARTIAL_FRAME_TIMEOUT_MS);
+          if (b.length < covered + CRC_BYTES) {
+            // §3.3 steps 2 and 4: a partial frame; wait, restarting the inactivity timeout — unless
+            // a whole request follows it (step 4a): then it was a false start.
+            const later = b.indexOf(MAGIC, 1) < 0 ? 0 : laterFrame(b);
+            if (later === 0) {
+              buffer = b;
+              if (timer !== null) deps.clearTimer(timer);
+              timer = deps.setTimer(onTimeout, PARTIAL_FRAME_TIMEOUT_MS);
+              return;
+            }
+            stats.falseStarts += 1;
+            buffer = b.substr(later);
+            pump();
             return;
           }
           if (b.length === covered + CRC_BYTES) {
