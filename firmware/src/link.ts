@@ -139,28 +139,29 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
   // valid frame is a 2^-32 coincidence, or a host that lies anyway). Returns that request's offset,
   // or 0. The good frame is the newest bytes, so the search walks request heads BACKWARDS from the
   // buffer's end (native lastIndexOf) and looks at most at LATER_HEADS of them: a constant cost per
-  // chunk however many false starts are buffered or how finely they are chunked. Whole valid requests
-  // found on the way are remembered (the earliest wins: requests queued behind false starts keep their
-  // order); the walk stops at the first request head whose frame is still incomplete.
+  // chunk however many false starts are buffered or how finely they are chunked.
   function laterFrame(b: string): number {
-    let found = 0;
     let at = b.length - HEADER_BYTES - CRC_BYTES + 1;
     for (let n = 0; n < LATER_HEADS; n++) {
       // one literal (the gate allows String#lastIndexOf with a literal; a repeated one gets hoisted)
       at = b.lastIndexOf("\xf5\x4b\x01\x00", at - 1);
-      if (at <= 0) return found;
+      if (at <= 0) return 0;
       const covered = HEADER_BYTES + ((b.charCodeAt(at + 6) << 8) | b.charCodeAt(at + 7));
       if (covered <= MAX_COVERED) {
-        if (at + covered + CRC_BYTES > b.length) return found;
-        if (crc32(b.substr(at, covered)) === readU32be(b, at + covered)) found = at;
+        // the newest request is still arriving: nothing to prove yet
+        if (at + covered + CRC_BYTES > b.length) return 0;
+        if (crc32(b.substr(at, covered)) === readU32be(b, at + covered)) return at;
       }
     }
-    return found;
+    return 0;
   }
 
   // §3.3 steps 1-6; returns when the buffer holds no complete candidate frame. Written flat, with
-  // charCodeAt inline.
+  // charCodeAt inline. `later` (step 4a): offset of a whole valid request known to follow, so every
+  // waiting candidate before it is dropped as a false start (up to the next magic) and every whole
+  // frame before it is still handled in order.
   function scan(): void {
+    let later = 0;
     for (;;) {
       let b = buffer;
       const start = b.indexOf(MAGIC);
@@ -168,7 +169,10 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
         buffer = b.charCodeAt(b.length - 1) === MAGIC_FIRST_BYTE ? b.substr(b.length - 1) : "";
         return;
       }
-      if (start > 0) buffer = b = b.substr(start);
+      if (start > 0) {
+        buffer = b = b.substr(start);
+        later -= start;
+      }
       if (b.length < HEADER_BYTES) return;
       const version = b.charCodeAt(2);
       const type = b.charCodeAt(3);
@@ -176,22 +180,33 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
       if (version < 1 || version > HIGHEST_VERSION_BYTE || type > TYPE_RESPONSE || covered > MAX_COVERED) {
         stats.badHeaders += 1;
         buffer = b.substr(1);
+        later -= 1;
         continue;
       }
       if (b.length < covered + CRC_BYTES) {
-        const later = laterFrame(b);
-        if (later === 0) return;
+        if (later <= 0) later = laterFrame(b);
+        if (later <= 0) return;
+        // A false start. So is every later candidate that waits too, up to the request at `later`:
+        // they are skipped by offset, and the buffer is cut once (not once per false start).
         stats.falseStarts += 1;
-        buffer = b.substr(later);
+        let at = b.indexOf(MAGIC, 1);
+        while (at < later && at + HEADER_BYTES + ((b.charCodeAt(at + 6) << 8) | b.charCodeAt(at + 7)) + CRC_BYTES > b.length) {
+          stats.falseStarts += 1;
+          at = b.indexOf(MAGIC, at + 1);
+        }
+        buffer = b.substr(at);
+        later -= at;
         continue;
       }
       const crc = readU32be(b, covered);
       if (crc32(b.substr(0, covered)) !== crc) {
         stats.crcErrors += 1;
         buffer = b.substr(1);
+        later -= 1;
         continue;
       }
       buffer = b.substr(covered + CRC_BYTES);
+      later -= covered + CRC_BYTES;
       if (type === TYPE_REQUEST) answer(b.substr(0, covered + CRC_BYTES), covered);
       else stats.ignored += 1;
     }
@@ -231,15 +246,13 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
           if (b.length < covered + CRC_BYTES) {
             // §3.3 steps 2 and 4: a partial frame; wait, restarting the inactivity timeout — unless
             // a whole request follows it (step 4a): then it was a false start.
-            const later = b.indexOf(MAGIC, 1) < 0 ? 0 : laterFrame(b);
-            if (later === 0) {
+            if (b.indexOf(MAGIC, 1) < 0 || laterFrame(b) === 0) {
               buffer = b;
               if (timer !== null) deps.clearTimer(timer);
               timer = deps.setTimer(onTimeout, PARTIAL_FRAME_TIMEOUT_MS);
               return;
             }
-            stats.falseStarts += 1;
-            buffer = b.substr(later);
+            buffer = b;
             pump();
             return;
           }
