@@ -61,7 +61,7 @@ describe("attack: the open platform API (unauthenticated, cross-site, cross-merc
       ["GET", `/v1/orders/${orderOfB}`, undefined],
     ];
     for (const [method, path, body] of attempts) {
-      for (const headers of [json(), bearer("kc_a_0000000000000000_" + "A".repeat(43)), bearer(adminKey.slice(0, -1) + (adminKey.endsWith("A") ? "B" : "A"))]) {
+      for (const headers of [json() as Record<string, string>, bearer("kc_a_0000000000000000_" + "A".repeat(43)), bearer(adminKey.slice(0, -1) + (adminKey.endsWith("A") ? "B" : "A"))]) {
         const r = await raw(p.port, method, path, body, method === "GET" ? { authorization: headers.authorization ?? "" } : headers);
         expect(r.status, `${method} ${path} ${headers.authorization ?? "(no key)"}`).toBe(401);
         expect(r.json.error?.reason).toBe("unauthenticated");

@@ -314,7 +314,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (parsed.positionals.length) throw new UsageError(`flash takes no positional arguments (use --firmware FILE), got "${parsed.positionals[0]}"`);
         return await cmdFlash(globals.port, globals.baudRate, parsed.options, { ...io, stderrIsTty: Boolean(process.stderr.isTTY) }, globals.json);
       case "personalise": {
-        checkOptions("personalise", parsed.options, ["db", "pin", "limit", "issuer"]);
+        checkOptions("personalise", parsed.options, ["db", "pin", "limit", "issuer", "currency"]);
         if (parsed.positionals.length) throw new UsageError(`personalise takes no positional arguments, got "${parsed.positionals[0]}"`);
         const g = globals;
         return await withDevice(g, io, (kc) => cmdPersonalise(kc, parsed.options, io, g.json));

@@ -48,12 +48,14 @@ running KeyCarrier has its console off USB, and a personalised one refuses for g
   --ram                send the code to RAM instead (EspruinoTools' plain upload): it runs at once and
                        is gone at the next reset; verified by the firmware answering INFO. For a bundle
                        too big to leave the carrier's store room in Storage (see build-report.json).`,
-  personalise: `Usage: keycarrier personalise --port <spec> [--db FILE] [--pin DIGITS] [--limit MINOR_UNITS] [--issuer ID] [--json]
+  personalise: `Usage: keycarrier personalise --port <spec> [--db FILE] [--pin DIGITS] [--limit MINOR_UNITS] [--currency EUR] [--issuer ID] [--json]
 
 Issues a carrier on the platform and installs its keys, identity, per-payment limit and PIN into a
 BLANK carrier through a sealed transport session (PROTOCOL.md §7.4). The platform runs in this
 process on its ledger --db (default $KEYCARRIER_HOME/platform.sqlite; not while \`platform serve\` has
-it open). Without --pin a random 6-digit PIN is chosen and printed. --limit defaults to ${DEFAULT_LIMIT_MINOR}.`,
+it open). Without --pin a random 6-digit PIN is chosen and printed. --limit defaults to ${DEFAULT_LIMIT_MINOR};
+the platform records the same limit and --currency (default EUR) and refuses any authorization over
+it or in another currency (docs/PLATFORM.md §"Risk rules").`,
   log: `Usage: keycarrier log --port <spec> [--json]
 
 Reads the carrier's hash-chained transaction log (PROTOCOL.md §7.6), verifies the chain, and prints
@@ -105,10 +107,12 @@ export async function cmdPersonalise(kc: KeyCarrier, options: Options, io: FlowC
   const limitText = text(options, "limit");
   if (limitText !== undefined && !/^[1-9]\d{0,15}$/.test(limitText)) throw new PlatformUsageError(`--limit needs a whole number of minor units ≥ 1, got "${limitText}"`);
   const issuerId = text(options, "issuer");
+  const currency = text(options, "currency")?.toUpperCase();
+  if (currency !== undefined && !/^[A-Z]{3}$/.test(currency)) throw new PlatformUsageError(`--currency needs an ISO 4217 code such as EUR, got "${currency}"`);
   const platform = await openLedgerPlatform(options, io);
   try {
     const result = await personalise(kc, platform, {
-      pin, ...(limitText ? { limit: Number(limitText) } : {}), ...(issuerId ? { issuerId } : {}),
+      pin, ...(limitText ? { limit: Number(limitText) } : {}), ...(issuerId ? { issuerId } : {}), ...(currency ? { currency } : {}),
       onStep: json ? undefined : (line) => io.stderr(`• ${line}\n`),
     });
     if (json) io.stdout(JSON.stringify({ ok: true, carrierId: result.carrierId, issuerId: result.issuerId, triesLeft: result.triesLeft, state: result.info.stateName, ...(chosen ? { pin } : {}) }) + "\n");
