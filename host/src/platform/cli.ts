@@ -133,7 +133,10 @@ export async function cmdMerchantRegister(options: Options, io: PlatformCliIo, j
   if (json) io.stdout(JSON.stringify({ ...merchant, keyFile }) + "\n");
   else {
     io.stdout(`merchant ${merchant.merchantId} registered: ${merchant.name}\n`);
-    if (keyFile !== null) io.stdout(`its API key is in ${keyFile} (mode 0600): \`merchant qr\` uses it\n`);
+    if (keyFile !== null) {
+      const byDefault = keyFile === defaultMerchantKeyFile(io.env, merchant.merchantId);
+      io.stdout(`its API key is in ${keyFile} (mode 0600)${byDefault ? ": `merchant qr` uses it" : `: pass it to \`merchant qr --api-key-file ${keyFile}\``}\n`);
+    }
   }
   return 0;
 }
