@@ -226,6 +226,15 @@ describe("the CLI: personalise → pay --code (virtual button via --control) →
     expect(parsed.verified).toBe(true);
     expect(parsed.entries).toEqual([expect.objectContaining({ amount: 990, result: "authorized" })]);
 
+    // The platform's issuer controls reach the user with their reason: the carrier knows no currency
+    // and signs a USD order, the platform refuses it for this EUR carrier, nothing settles.
+    const platform2 = await Platform.open({ dbFile: db });
+    const usd = platform2.issuePaymentCode({ merchantId: merchant.merchantId, amount: 500, currency: "USD" });
+    platform2.close();
+    const refused = await run(["pay", "--code", usd.code, "--port", emu.tcp.url, "--db", db, "--pin", "1234", "--control", String(emu.control.port)]);
+    expect(refused.code, refused.out).toBe(1);
+    expect(refused.err).toMatch(/this carrier pays in EUR only; the order is in USD \[currency-not-allowed\]/);
+
     const noDb = await run(["pay", "--code", c.code, "--port", emu.tcp.url, "--platform", "http://127.0.0.1:1"]);
     expect(noDb.code).toBe(2);
     expect(noDb.err).toMatch(/pass --db FILE/);
