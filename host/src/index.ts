@@ -42,12 +42,15 @@ export type { PlatformChannelOptions, SessionKeys, OpenResponse } from "./channe
 // Reference payment platform (docs/PLATFORM.md).
 export { Platform, PlatformError, merchantIdBytes } from "./platform/service.ts";
 export type {
-  PlatformOptions, CarrierView, MerchantView, PaymentCodeView, ValidatedCodeView, OrderView, SettlementView, AuthorizationRequest, AuditRow,
+  PlatformOptions, CarrierView, MerchantView, RegisteredMerchantView, PaymentCodeView, ValidatedCodeView, OrderView, SettlementView, AuthorizationRequest, AuditRow,
 } from "./platform/service.ts";
 export { startPlatformServer } from "./platform/http.ts";
 export type { RunningPlatform } from "./platform/http.ts";
 export { PlatformClient, PlatformRequestError } from "./platform/client.ts";
 export { measurePlatformThroughput } from "./platform/bench.ts";
+export { DEFAULT_RISK_POLICY, checkAuthorizationRisk } from "./platform/risk.ts";
+export type { RiskPolicy, RiskRefusal } from "./platform/risk.ts";
+export { adminKeyFile, type Principal, type Role } from "./platform/auth.ts";
 
 // Merchant payment codes and QR images.
 export * from "./qr/index.ts";
