@@ -9,6 +9,8 @@ import { chr, u32be } from "../store/bytes.ts";
 export const VERDICT_MAGIC = "KCPV";
 export const VERDICT_FORMAT = 1;
 export const VERDICT_MAC_BYTES = 16;
+// K_pv = HMAC-SHA256(K_ac, this label): the verdict key (host/src/platform/online-pin.ts verdictKey).
+export const VERDICT_KEY_LABEL = "KeyCarrier v1 PIN verdict key";
 // Verdict codes on the wire (PAY field 5) and what countVerdict's judge returns.
 export const VERDICT_OK = 0;
 export const VERDICT_WRONG = 1;

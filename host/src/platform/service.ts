@@ -12,6 +12,9 @@ import {
   signPaymentCode, verifyPaymentCode, paymentCodeText, PaymentCodeError, ORDER_REF_BYTES, NONCE_BYTES, QR_KEY_BYTES,
 } from "../qr/payload.ts";
 import { assertAmountMinor, assertCurrency, AmountError, formatAmount } from "../qr/currency.ts";
+import { PinRefusal, PinVerifier, type ChallengeView, type PinVerifierOptions, type VerdictView } from "./pin-verifier.ts";
+import { PinPurpose } from "./online-pin.ts";
+import { TransportKeyRefusal, TransportKeys } from "./transport-keys.ts";
 
 /** A refused request: an HTTP status, a stable reason id for programs, and a message for people. */
 export class PlatformError extends Error {
@@ -38,6 +41,10 @@ export interface PlatformOptions {
   now?: () => number;
   /** Fault injection for tests: runs after an authorization is verified and recorded, before it settles. */
   faults?: { afterVerify?: (authorizationId: number) => void };
+  /** Accept the public development transport key (TBK_DEV): development only; `npm start` sets it and says so. */
+  allowDevTransportKey?: boolean;
+  /** The issuer's PIN try limit and verifier cost (tests lower the cost). */
+  pin?: PinVerifierOptions;
 }
 
 export interface CarrierView { carrierId: string; issuerId: string; state: string; lastAtc: number; createdAt: number }
@@ -94,10 +101,18 @@ export function assertIdempotencyKey(key: unknown): asserts key is string | unde
 export class Platform {
   private readonly sealer: SecretSealer;
   private readonly now: () => number;
+  private readonly pins: PinVerifier;
+  private readonly transport: TransportKeys;
 
   private constructor(readonly ledger: Ledger, private readonly opts: PlatformOptions) {
     this.sealer = new SecretSealer(opts.platformKey);
     this.now = opts.now ?? Date.now;
+    this.pins = new PinVerifier(ledger, this.sealer, this.now, opts.pin);
+    this.transport = new TransportKeys(ledger, this.sealer, this.now, opts.allowDevTransportKey === true);
+  }
+
+  get devTransportKey(): boolean {
+    return this.transport.allowDev;
   }
 
   /** Opens the ledger (migrating it) and settles any authorization a crash left verified but unsettled. */
@@ -214,6 +229,80 @@ export class Platform {
   carrierKeys(carrierId: string): CarrierKeys {
     const carrier = this.getCarrier(carrierId);
     return diversifyCarrierKeys(this.issuerMasterKey(carrier.issuerId), bytes(carrierId));
+  }
+
+  // ---- transport keys and online PIN (transport-keys.ts, pin-verifier.ts) ------------------
+
+  /** Factory step (in-process only): the kc.tk bytes for a carrier's transport id. */
+  provisionTransportKey(transportId: Uint8Array): Uint8Array {
+    return this.refusing(() => this.transport.provision(transportId));
+  }
+
+  /** The transport channel key of a provisioned carrier (in-process only, for the personalisation session). */
+  transportChannelKey(transportId: Uint8Array): Uint8Array {
+    return this.refusing(() => this.transport.channelKey(transportId));
+  }
+
+  private refusing<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (e) {
+      if (e instanceof PinRefusal || e instanceof TransportKeyRefusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
+      throw e;
+    }
+  }
+
+  /** A single-use challenge and the platform's PIN key for one PIN block (purpose pay needs the order). */
+  pinChallenge(req: { carrierId?: unknown; orderId?: unknown; purpose?: unknown }): ChallengeView {
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    this.getCarrier(carrierId);
+    const purposes: Record<string, PinPurpose> = { pay: PinPurpose.PAY, enrol: PinPurpose.ENROL, change: PinPurpose.CHANGE_OLD };
+    const purpose = typeof req.purpose === "string" ? purposes[req.purpose] : undefined;
+    if (purpose === undefined) throw new PlatformError(400, "bad-request", `purpose must be "pay", "enrol" or "change", got ${JSON.stringify(req.purpose)}`);
+    const orderId = purpose === PinPurpose.PAY ? this.getOrder(requireHex("orderId", req.orderId, ORDER_ID_BYTES)).orderId : "";
+    return this.pins.challenge(carrierId, orderId, purpose);
+  }
+
+  /** Personalisation: the carrier's first PIN, as a PIN block (the carrier never sees it). */
+  enrolPin(req: { carrierId?: unknown; challenge?: unknown; pinBlock?: unknown }): { triesLeft: number } {
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    return this.refusing(() => {
+      const r = this.pins.enrol(carrierId, req.challenge, req.pinBlock);
+      this.ledger.transaction(() => this.audit("carrier", carrierId, "pin-enrolled", {}));
+      return r;
+    });
+  }
+
+  /** PIN change, host ↔ platform: the old PIN is checked and counted. */
+  changePin(req: { carrierId?: unknown; challenge?: unknown; oldPinBlock?: unknown; newPinBlock?: unknown }): { verdict: number; triesLeft: number } {
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    if (this.getCarrier(carrierId).state !== "issued") throw new PlatformError(403, "carrier-blocked", `carrier ${carrierId} is blocked`);
+    return this.refusing(() => {
+      const r = this.pins.change(carrierId, req.challenge, req.oldPinBlock, req.newPinBlock);
+      this.ledger.transaction(() => this.audit("carrier", carrierId, r.verdict === 0 ? "pin-changed" : "pin-change-refused", { verdict: r.verdict, triesLeft: r.triesLeft }));
+      return r;
+    });
+  }
+
+  /**
+   * The online PIN check of a payment: the verdict (counted against the issuer's try limit) and its
+   * MAC for the carrier, bound to the carrier nonce of the session PAY will travel in.
+   */
+  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown }): VerdictView {
+    const orderId = requireHex("orderId", req.orderId, ORDER_ID_BYTES);
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    const sessionNonce = bytes(requireHex("sessionNonce", req.sessionNonce, 16));
+    const order = this.getOrder(orderId);
+    const carrier = this.getCarrier(carrierId);
+    const { cryptogramKey } = diversifyCarrierKeys(this.issuerMasterKey(carrier.issuerId), bytes(carrierId));
+    return this.refusing(() => {
+      const v = this.pins.verifyForOrder({
+        carrierId, orderId, challenge: req.challenge, pinBlock: req.pinBlock, sessionNonce, cryptogramKey, carrierBlocked: carrier.state !== "issued",
+        fields: { orderId: bytes(orderId), merchantId: merchantIdBytes(order.merchantId), amount: order.amount, currency: order.currency },
+      });
+      this.ledger.transaction(() => this.audit("order", orderId, "pin-verdict", { carrierId, verdict: v.verdict, triesLeft: v.triesLeft }));
+      return v;
+    });
   }
 
   // ---- merchants and payment codes ------------------------------------------------------
@@ -398,6 +487,10 @@ export class Platform {
     const order = this.getOrder(orderId);
     const carrier = this.getCarrier(carrierId);
     if (carrier.state !== "issued") this.reject("carrier", carrierId, new PlatformError(403, "carrier-blocked", `carrier ${carrierId} is blocked`));
+    // Online PIN: a cryptogram alone (K_ac can be read from a carrier's flash) never settles.
+    if (!this.pins.verifiedFor(orderId, carrierId)) {
+      this.reject("order", orderId, new PlatformError(403, "pin-not-verified", `no PIN was verified online for order ${orderId} and carrier ${carrierId} — the cardholder's PIN must reach the platform first`));
+    }
     const fields: AuthorizationFields = {
       carrierId: bytes(carrierId), orderId: bytes(orderId), merchantId: merchantIdBytes(order.merchantId),
       amount: order.amount, currency: order.currency, atc,
