@@ -23,6 +23,7 @@ import { createChannelCommands } from "./channel/commands.ts";
 import { createPaymentApplet } from "./applets/qr-payment.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
+import { u32be } from "./store/bytes.ts";
 
 export const FIRMWARE_VERSION = "0.1.0";
 
@@ -89,8 +90,14 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     return c;
   }
 
+  // A PIN verdict is bound to the session (its carrier nonce) and to the counter of the PAY request
+  // being handled (the channel advanced past it when it unwrapped the request).
+  function verdictBinding(): string {
+    const nonce = channel.sessionNonce();
+    return nonce === "" ? "" : nonce + u32be(channel.expectedCounter() - 1);
+  }
   // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
-  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, sessionNonce: channel.sessionNonce }, purgeIfDestroyed);
+  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: verdictBinding }, purgeIfDestroyed);
   const paymentCommands = payment.commands();
   const inner = createDispatcher([
     paymentCommands[0]!,

@@ -4,7 +4,8 @@
 // once is answered at once; otherwise the trusted UI asks the user and the reply is DEFERRED until
 // the user decided. Order of durable effects per authorization: verdict try (carrier.countVerdict:
 // spent before the verdict's MAC is checked) → one record holding the new ATC and its log entry →
-// only then the cryptogram. A verdict is bound to the session's carrier nonce and used once. An order already authorized (found in the kept log) is answered with its original
+// only then the cryptogram. A verdict is bound to the session's carrier nonce and the channel
+// counter of its PAY request, which the channel accepts once. An order already authorized (found in the kept log) is answered with its original
 // ATC and cryptogram: never a second authorization. Nothing is written before the user decided, so
 // a reboot while PAY waits loses the order and nothing else.
 import { bytesArg, DEFERRED, ok, okRaw, PAY_WAITS, refuse, textArg, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
@@ -37,12 +38,13 @@ export interface PaymentDeps {
   store: AppStore;
   ui: TrustedUi;
   prims: CryptoPrimitives;
-  // The carrier nonce of the open session ("" when none): the verdict must be MAC'd over it.
-  sessionNonce(): string;
+  // The carrier nonce of the open session ‖ u32be counter of the request being handled ("" when no
+  // session): the verdict must be MAC'd over it, so it serves that one request only.
+  verdictBinding(): string;
 }
 
 // PAY fields 5-7: the platform's verdict, its tries left, and its MAC.
-interface VerdictArgs { verdict: number; triesLeft: number; mac: string; nonce: string }
+interface VerdictArgs { verdict: number; triesLeft: number; mac: string; binding: string }
 
 export interface PaymentApplet {
   commands(): Command[];
@@ -76,7 +78,7 @@ function parseVerdict(args: CborMap): VerdictArgs | undefined {
   const triesLeft = uintArg(args[6], 0);
   const mac = bytesArg(args[7], VERDICT_MAC_BYTES, VERDICT_MAC_BYTES);
   if (verdict === undefined || verdict > VERDICT_BLOCKED || triesLeft === undefined || triesLeft > 255 || mac === undefined) return undefined;
-  return { verdict: verdict, triesLeft: triesLeft, mac: mac, nonce: "" };
+  return { verdict: verdict, triesLeft: triesLeft, mac: mac, binding: "" };
 }
 
 // afterPinCheck runs right after the verdict is counted of a decided PAY (main.ts: purge a carrier the 10th
@@ -93,8 +95,6 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   let signer: CryptogramSigner | null = null;
   let verdictPads: HmacPads | null = null;
   let cachedHead: string | null = null;
-  // The session nonce whose verdict was taken: one verdict per session, so none is replayed.
-  let usedNonce = "";
 
   function head(): string {
     if (cachedHead === null) {
@@ -125,7 +125,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     if (signer === null) signer = createCryptogramSigner(deps.prims, carrier.unwrapKey(store.keys()!.wrappedCryptogramKey));
     if (verdictPads === null) verdictPads = hmacPads(signer.derive(VERDICT_KEY_LABEL));
     const expected = hmacSha256(deps.prims, verdictPads, verdictMessage({
-      carrierId: store.keys()!.carrierId, sessionNonce: v.nonce, orderId: o.orderId, merchantId: o.merchantId,
+      carrierId: store.keys()!.carrierId, binding: v.binding, orderId: o.orderId, merchantId: o.merchantId,
       amount: o.amount, currency: o.currency, verdict: v.verdict, triesLeft: v.triesLeft,
     })).substr(0, VERDICT_MAC_BYTES);
     return blindedEqual(deps.prims, expected, v.mac) ? v.verdict : VERDICT_FORGED;
@@ -234,10 +234,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       if (pending !== null) return refuse(STATUS_BUSY, PAY_WAITS);
       const wait = carrier.retryAfterMs();
       if (wait > 0) return refuse(STATUS_BUSY, lockedOut(wait));
-      const nonce = deps.sessionNonce();
-      if (nonce === "" || nonce === usedNonce) return refuse(STATUS_BAD_ARGUMENT, "verdict already used: open a new session");
-      usedNonce = nonce;
-      verdict.nonce = nonce;
+      verdict.binding = deps.verdictBinding();
       pending = o;
       pendingVerdict = verdict;
       pendingLate = late;

@@ -2,7 +2,8 @@
 // The PIN itself never reaches the carrier: the host encrypts it to the platform, the platform checks
 // it against its own verifier and try counter (the issuer's), and answers a verdict MAC'd under the
 // carrier's cryptogram key K_ac over the carrier id, the carrier nonce of the open session, the order
-// and the verdict. The carrier counts the verdicts it receives (security/carrier.ts countVerdict).
+// and the verdict, and the channel counter of the PAY request that carries it (so a verdict is good
+// for one request in one session: the channel never accepts a counter twice). The carrier counts the verdicts it receives (security/carrier.ts countVerdict).
 // Byte for byte host/src/platform/online-pin.ts verdictMessage(); firmware/vectors/online-pin.json pins both.
 import { chr, u32be } from "../store/bytes.ts";
 
@@ -22,7 +23,8 @@ const TWO_POW_32 = 4294967296;
 
 export interface VerdictFields {
   carrierId: string;
-  sessionNonce: string;
+  // the carrier nonce of the session (16 B) ‖ u32be channel counter of the PAY request carrying the verdict
+  binding: string;
   orderId: string;
   merchantId: string;
   amount: number;
@@ -31,13 +33,13 @@ export interface VerdictFields {
   triesLeft: number;
 }
 
-// "KCPV" | 01 | len cid | cid | session nonce 16 | len oid | oid | len mid | mid | amount u64be |
+// "KCPV" | 01 | len cid | cid | session nonce 16 | request counter u32be | len oid | oid | len mid | mid | amount u64be |
 // currency 3 | verdict u8 | tries left u8. Starts with its own magic, so a MAC under K_ac over it is
 // never a valid cryptogram ("KCAC…") and the other way round.
 export function verdictMessage(f: VerdictFields): string {
   const a = f.amount;
   const high = Math.floor(a / TWO_POW_32);
-  return VERDICT_MAGIC + chr(VERDICT_FORMAT, f.carrierId.length) + f.carrierId + f.sessionNonce +
+  return VERDICT_MAGIC + chr(VERDICT_FORMAT, f.carrierId.length) + f.carrierId + f.binding +
     chr(f.orderId.length) + f.orderId + chr(f.merchantId.length) + f.merchantId +
     u32be(high) + u32be(a - high * TWO_POW_32) + f.currency + chr(f.verdict, f.triesLeft);
 }

@@ -32,7 +32,7 @@ export interface PaymentPlatform {
   /** Online PIN: a single-use challenge and the platform's PIN key. */
   pinChallenge(req: { carrierId: string; orderId?: string; purpose: "pay" | "enrol" | "change" }): MaybePromise<ChallengeView>;
   /** Online PIN: the platform checks and counts the PIN block, and MACs its verdict for the carrier's session. */
-  verifyOrderPin(req: { orderId: string; carrierId: string; challenge: string; pinBlock: string; sessionNonce: string }): MaybePromise<VerdictView>;
+  verifyOrderPin(req: { orderId: string; carrierId: string; challenge: string; pinBlock: string; sessionNonce: string; requestCounter: number }): MaybePromise<VerdictView>;
 }
 
 /** What the carrier step needs from the platform: the online PIN check. */
@@ -46,7 +46,7 @@ export function inProcessPlatform(p: {
   getCarrier(carrierId: string): { carrierId: string; issuerId: string };
   carrierKeys(carrierId: string): CarrierKeys;
   pinChallenge(req: { carrierId?: unknown; orderId?: unknown; purpose?: unknown }): ChallengeView;
-  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown }): VerdictView;
+  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown; requestCounter?: unknown }): VerdictView;
 }): PaymentPlatform {
   return {
     validatePaymentCode: (code) => p.validatePaymentCode({ code }),
@@ -103,7 +103,7 @@ export async function authorizeOnCarrier(
     const pinBlock = encryptPinBlock(pin, fromHex(challenge.publicKey), {
       purpose: PinPurpose.PAY, carrierId: fromHex(keys.carrierId), orderId: fromHex(order.orderId), challenge: fromHex(challenge.challenge),
     });
-    const verdict = await platform.verifyOrderPin({ orderId: order.orderId, carrierId: keys.carrierId, challenge: challenge.challenge, pinBlock: toHex(pinBlock), sessionNonce: toHex(session.carrierNonce) });
+    const verdict = await platform.verifyOrderPin({ orderId: order.orderId, carrierId: keys.carrierId, challenge: challenge.challenge, pinBlock: toHex(pinBlock), sessionNonce: toHex(session.carrierNonce), requestCounter: session.nextCounter });
     step(`PIN encrypted to the platform and checked there: ${["right", "wrong", "blocked"][verdict.verdict]} (${verdict.triesLeft} tries left); the carrier counts the verdict`);
     let confirming: Promise<void> | undefined;
     const answered = new AbortController();

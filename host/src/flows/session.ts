@@ -46,6 +46,11 @@ export class CarrierSession {
     return session;
   }
 
+  /** The channel counter the next exchange() will be sealed under. */
+  get nextCounter(): number {
+    return this.channel.nextCounter;
+  }
+
   /** One sealed inner request; returns the inner status and body (non-OK statuses are not thrown). */
   async exchange(command: number, body: CborMap, opts: RequestOptions = {}): Promise<{ status: number; body: CborMap | undefined }> {
     const sealed = this.channel.seal(concatBytes(Uint8Array.of(command), encodeCbor(body)));

@@ -116,6 +116,8 @@ export interface VerdictFields {
   carrierId: Uint8Array;
   /** The carrier nonce of the channel session PAY will travel in (CHANNEL_OPEN reply field 2). */
   sessionNonce: Uint8Array;
+  /** The channel counter the PAY request carrying this verdict is sealed under. */
+  requestCounter: number;
   orderId: Uint8Array;
   merchantId: Uint8Array;
   amount: number;
@@ -124,16 +126,19 @@ export interface VerdictFields {
   triesLeft: number;
 }
 
-/** "KCPV" | 01 | len cid | cid | session nonce 16 | len oid | oid | len mid | mid | amount u64be | currency 3 | verdict u8 | tries u8 */
+/** "KCPV" | 01 | len cid | cid | session nonce 16 | request counter u32be | len oid | oid | len mid | mid | amount u64be | currency 3 | verdict u8 | tries u8 */
 export function verdictMessage(f: VerdictFields): Uint8Array {
   if (f.sessionNonce.length !== 16) throw new RangeError("the session nonce must be 16 bytes");
   if (!/^[A-Z]{3}$/.test(f.currency)) throw new RangeError("currency must be 3 capital letters");
   if (!Number.isSafeInteger(f.amount) || f.amount < 0) throw new RangeError("amount must be a safe integer ≥ 0");
   if (!Number.isInteger(f.triesLeft) || f.triesLeft < 0 || f.triesLeft > 255) throw new RangeError("triesLeft must be 0–255");
+  if (!Number.isInteger(f.requestCounter) || f.requestCounter < 0 || f.requestCounter > 0xffffffff) throw new RangeError("requestCounter must be a u32");
+  const counter = new Uint8Array(4);
+  new DataView(counter.buffer).setUint32(0, f.requestCounter);
   const amount = new Uint8Array(8);
   new DataView(amount.buffer).setBigUint64(0, BigInt(f.amount));
   return concatBytes(
-    ascii("KCPV"), Uint8Array.of(1, f.carrierId.length), f.carrierId, f.sessionNonce,
+    ascii("KCPV"), Uint8Array.of(1, f.carrierId.length), f.carrierId, f.sessionNonce, counter,
     Uint8Array.of(f.orderId.length), f.orderId, Uint8Array.of(f.merchantId.length), f.merchantId,
     amount, ascii(f.currency), Uint8Array.of(f.verdict, f.triesLeft),
   );

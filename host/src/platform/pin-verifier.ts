@@ -186,15 +186,15 @@ export class PinVerifier {
    * carrier refuse the verdict). A blocked carrier gets BLOCKED without a check.
    */
   verifyForOrder(req: {
-    carrierId: string; orderId: string; challenge: unknown; pinBlock: unknown; sessionNonce: Uint8Array;
-    fields: Omit<VerdictFields, "verdict" | "triesLeft" | "sessionNonce" | "carrierId">; cryptogramKey: Uint8Array; carrierBlocked: boolean;
+    carrierId: string; orderId: string; challenge: unknown; pinBlock: unknown; sessionNonce: Uint8Array; requestCounter: number;
+    fields: Omit<VerdictFields, "verdict" | "triesLeft" | "sessionNonce" | "requestCounter" | "carrierId">; cryptogramKey: Uint8Array; carrierBlocked: boolean;
   }): VerdictView {
     const pin = this.openBlock(req.carrierId, req.orderId, PinPurpose.PAY, req.challenge, req.pinBlock);
     const r = req.carrierBlocked ? { verdict: Verdict.BLOCKED, triesLeft: 0 } : this.check(req.carrierId, pin);
     this.ledger.transaction(() => this.ledger.run("INSERT INTO pin_verifications (carrier_id, order_id, verdict, created_at) VALUES (?, ?, ?, ?)", [
       req.carrierId, req.orderId, r.verdict, this.now(),
     ]));
-    const mac = verdictMac(req.cryptogramKey, { ...req.fields, carrierId: unhex(req.carrierId), sessionNonce: req.sessionNonce, verdict: r.verdict, triesLeft: r.triesLeft });
+    const mac = verdictMac(req.cryptogramKey, { ...req.fields, carrierId: unhex(req.carrierId), sessionNonce: req.sessionNonce, requestCounter: req.requestCounter, verdict: r.verdict, triesLeft: r.triesLeft });
     return { verdict: r.verdict, triesLeft: r.triesLeft, mac: hex(mac) };
   }
 

@@ -286,18 +286,23 @@ export class Platform {
 
   /**
    * The online PIN check of a payment: the verdict (counted against the issuer's try limit) and its
-   * MAC for the carrier, bound to the carrier nonce of the session PAY will travel in.
+   * MAC for the carrier, bound to the carrier nonce of the session PAY will travel in and the channel
+   * counter of that PAY request.
    */
-  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown }): VerdictView {
+  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown; requestCounter?: unknown }): VerdictView {
     const orderId = requireHex("orderId", req.orderId, ORDER_ID_BYTES);
     const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
     const sessionNonce = bytes(requireHex("sessionNonce", req.sessionNonce, 16));
+    const requestCounter = req.requestCounter;
+    if (typeof requestCounter !== "number" || !Number.isInteger(requestCounter) || requestCounter < 0 || requestCounter > 0xffffffff) {
+      throw new PlatformError(400, "bad-request", `requestCounter must be the channel counter of the PAY request (0 … 4294967295), got ${JSON.stringify(requestCounter)}`);
+    }
     const order = this.getOrder(orderId);
     const carrier = this.getCarrier(carrierId);
     const { cryptogramKey } = diversifyCarrierKeys(this.issuerMasterKey(carrier.issuerId), bytes(carrierId));
     return this.refusing(() => {
       const v = this.pins.verifyForOrder({
-        carrierId, orderId, challenge: req.challenge, pinBlock: req.pinBlock, sessionNonce, cryptogramKey, carrierBlocked: carrier.state !== "issued",
+        carrierId, orderId, challenge: req.challenge, pinBlock: req.pinBlock, sessionNonce, requestCounter, cryptogramKey, carrierBlocked: carrier.state !== "issued",
         fields: { orderId: bytes(orderId), merchantId: merchantIdBytes(order.merchantId), amount: order.amount, currency: order.currency },
       });
       this.ledger.transaction(() => this.audit("order", orderId, "pin-verdict", { carrierId, verdict: v.verdict, triesLeft: v.triesLeft }));
