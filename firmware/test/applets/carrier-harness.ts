@@ -301,3 +301,12 @@ export function platformVerdict(platform: PinPlatformLike, rig: CarrierRig, ch: 
 
 /** Cheap verifier parameters for tests (the default scrypt cost is for a real platform). */
 export const TEST_PIN_OPTIONS = { kdf: { N: 1024, r: 8, p: 1 } };
+
+/** PIN change, host ↔ platform only (the carrier holds no PIN): returns the platform's verdict on the old PIN. */
+export function changePinAtPlatform(platform: PinPlatformLike & { changePin(req: { carrierId?: unknown; challenge?: unknown; oldPinBlock?: unknown; newPinBlock?: unknown }): { verdict: number; triesLeft: number } }, carrierId: string, oldPin: string, newPin: string): { verdict: number; triesLeft: number } {
+  const c = platform.pinChallenge({ carrierId, purpose: "change" });
+  const ctx = { carrierId: Buffer.from(carrierId, "hex"), orderId: new Uint8Array(0), challenge: Buffer.from(c.challenge, "hex") };
+  const oldBlock = encryptPinBlock(oldPin, Buffer.from(c.publicKey, "hex"), { ...ctx, purpose: PinPurpose.CHANGE_OLD });
+  const newBlock = encryptPinBlock(newPin, Buffer.from(c.publicKey, "hex"), { ...ctx, purpose: PinPurpose.CHANGE_NEW });
+  return platform.changePin({ carrierId, challenge: c.challenge, oldPinBlock: hex(oldBlock), newPinBlock: hex(newBlock) });
+}

@@ -122,7 +122,9 @@ export class PinVerifier {
     if (typeof challenge !== "string" || !/^[0-9a-f]{32}$/.test(challenge)) throw new PinRefusal(400, "bad-request", "challenge must be 32 lowercase hex digits");
     if (typeof block !== "string" || !/^([0-9a-f]{2})+$/.test(block)) throw new PinRefusal(400, "bad-request", "pinBlock must be lowercase hex");
     const row = this.ledger.get("SELECT * FROM pin_challenges WHERE challenge = ?", [challenge]);
-    if (!row || row.carrier_id !== carrierId || row.order_id !== orderId || Number(row.purpose) !== purpose) {
+    // a PIN change's challenge (issued for CHANGE_OLD) binds both its blocks, each under its own purpose
+    const issuedFor = purpose === PinPurpose.CHANGE_NEW ? PinPurpose.CHANGE_OLD : purpose;
+    if (!row || row.carrier_id !== carrierId || row.order_id !== orderId || Number(row.purpose) !== issuedFor) {
       throw new PinRefusal(409, "bad-challenge", "this challenge was not issued for this carrier, order and purpose — ask for a new one");
     }
     if (consume) {
