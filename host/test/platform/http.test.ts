@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { request } from "node:http";
 import { startPlatformServer, type RunningPlatform } from "../../src/platform/http.ts";
 import { PlatformClient, PlatformRequestError } from "../../src/platform/client.ts";
-import { carrierAuthorization, tempDir } from "./helpers.ts";
+import { carrierAuthorization, tempDir, TEST_PIN_OPTIONS } from "./helpers.ts";
 
 let running: RunningPlatform;
 let client: PlatformClient;
@@ -10,7 +10,7 @@ let cleanup: () => void;
 beforeAll(async () => {
   const t = tempDir();
   cleanup = t.cleanup;
-  running = await startPlatformServer({ dbFile: t.file, port: 0 });
+  running = await startPlatformServer({ dbFile: t.file, port: 0, pin: TEST_PIN_OPTIONS });
   client = new PlatformClient(running.url);
 });
 afterAll(async () => {
@@ -46,7 +46,7 @@ describe("platform over HTTP (127.0.0.1)", () => {
   });
 
   it("every endpoint's happy path, with status codes", async () => {
-    expect(await client.health()).toEqual({ ok: true, schemaVersion: 2, keyProtection: "dev-plaintext" });
+    expect(await client.health()).toEqual({ ok: true, schemaVersion: 3, keyProtection: "dev-plaintext" });
     const merchant = await client.registerMerchant({ name: "Kiosk" });
     const carrier = await client.issueCarrier();
     const code = await client.issuePaymentCode(merchant.merchantId, { amount: 250, currency: "EUR" });
