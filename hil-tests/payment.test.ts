@@ -251,7 +251,7 @@ describe("attacks through the untrusted host (release bundle)", () => {
     const wrong = await pay(rig, ch, body, "111111");
     expect(wrong.status).toBe(ST.PIN_WRONG);
     expect(wrong.body.get(2)).toBe(2); // the issuer's tries left (fewer than the carrier's 9)
-    expect(wrong.body.get(1)).toBe("9 tries left");
+    expect(wrong.body.get(1)).toBe("2 tries left");
     expect(wrong.body.has(3)).toBe(false);
     expect((await rig.info()).get(9)).toBe(9);
     expect((await rig.info()).get(11)).toBe(0);

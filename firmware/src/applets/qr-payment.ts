@@ -176,8 +176,9 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       if (v.status !== STATUS_PIN_WRONG && v.status !== STATUS_PIN_VERDICT_BAD) return v;
       const f: CborMap = {};
       // the fewer of the carrier's own tries and the issuer's (an authentic WRONG says the latter)
-      f[2] = v.status === STATUS_PIN_WRONG && verdict.triesLeft < v.triesLeft ? verdict.triesLeft : v.triesLeft;
-      return refuse(v.status, v.detail, f);
+      const left = v.status === STATUS_PIN_WRONG && verdict.triesLeft < v.triesLeft ? verdict.triesLeft : v.triesLeft;
+      f[2] = left;
+      return refuse(v.status, v.status === STATUS_PIN_WRONG ? left + " tries left" : v.detail, f);
     }
     let atc = earlierAuthorization(o);
     if (atc === 0) {
