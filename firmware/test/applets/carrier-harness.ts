@@ -105,7 +105,8 @@ export class CarrierRig {
   // bundle of any size can be laid out in Storage, smaller than today's too.
   // A fresh board is provisioned (PROVISION writes kc.tk = the dev batch key diversified for its
   // serial, as `keycarrier provision` with a dev platform does) unless provision is false.
-  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean } = {}): Promise<CarrierRig> {
+  // prelude (attack tests: a trojaned firmware): code run from RAM right before the release bundle.
+  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string } = {}): Promise<CarrierRig> {
     const meter = opts.meter ? new CostMeter() : undefined;
     const board = new VirtualBoard({ board: opts.board ?? "nrf52840", seed: 9, flashImage: opts.flashImage, cost: meter });
     const bundle = await releaseBundle();
@@ -116,6 +117,10 @@ export class CarrierRig {
     board.powerOn();
     if (meter) meter.attachFlash(board.flash);
     if (!opts.bootcde) {
+      if (opts.prelude !== undefined) {
+        const p = board.evaluate(opts.prelude);
+        if (!p.ok) throw p.error;
+      }
       const r = board.evaluate(meter ? meter.prepare(bundle, "boot") : bundle);
       if (!r.ok) throw r.error;
     }
