@@ -21,6 +21,7 @@ import { decodeCbor, type CborMap } from "../../host/src/codec.ts";
 import { CarrierRig, CMD, ST, TEST_PIN_OPTIONS } from "../../firmware/test/applets/carrier-harness.ts";
 import { Platform as PlatformClass } from "../../host/src/platform/service.ts";
 import { personalisedCarrier, productionPlatform, transportId } from "./world.ts";
+import { tempDir } from "../../host/test/platform/helpers.ts";
 
 const rigs: CarrierRig[] = [];
 const platforms: Platform[] = [];
@@ -87,7 +88,6 @@ describe("attack: passive recording of personalisation", () => {
   }, 60_000);
 
   it("a production platform refuses a carrier provisioned with the dev key; only the dev flag accepts it", async () => {
-    const { tempDir } = await import("../../host/test/platform/helpers.ts");
     const dir = tempDir();
     try {
       const dev = await PlatformClass.open({ dbFile: dir.file, allowDevTransportKey: true, pin: TEST_PIN_OPTIONS });
