@@ -145,8 +145,9 @@ async function main(): Promise<number> {
       authorize: (req) => http.authorize(req),
       getCarrier: (id) => running.platform.getCarrier(id),
       carrierKeys: (id) => running.platform.carrierKeys(id),
-      pinChallenge: (req) => running.platform.pinChallenge(req),
-      verifyOrderPin: (req) => running.platform.verifyOrderPin(req),
+      // online PIN over HTTP: the PIN block goes to the platform's API, the verdict comes back
+      pinChallenge: (req) => http.pinChallenge(req),
+      verifyOrderPin: (req) => http.verifyOrderPin(req),
     };
     const controlPort = emu.control.port;
     const paid = await pay(kc, paymentPlatform, code.code, {

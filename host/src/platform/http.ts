@@ -36,6 +36,11 @@ function route(platform: Platform): Array<{ method: string; path: RegExp; handle
     },
     { method: "GET", path: /^\/v1\/orders\/([^/]+)$/, handler: ({ params }) => ok(platform.getOrder(params[0]!)) },
     { method: "POST", path: /^\/v1\/authorizations$/, handler: ({ body, idempotencyKey }) => created(platform.authorize(body, idempotencyKey)) },
+    // online PIN (docs/PLATFORM.md "Online PIN"): PIN blocks are encrypted to the platform; no PIN in clear
+    { method: "POST", path: /^\/v1\/pin\/challenges$/, handler: ({ body }) => created(platform.pinChallenge(body)) },
+    { method: "POST", path: /^\/v1\/pin\/verifications$/, handler: ({ body }) => ok(platform.verifyOrderPin(body)) },
+    { method: "POST", path: /^\/v1\/pin\/enrolments$/, handler: ({ body }) => created(platform.enrolPin(body)) },
+    { method: "POST", path: /^\/v1\/pin\/changes$/, handler: ({ body }) => ok(platform.changePin(body)) },
     { method: "GET", path: /^\/v1\/settlements\/([^/]+)$/, handler: ({ params }) => ok(platform.getSettlement(params[0]!)) },
     {
       method: "GET", path: /^\/v1\/audit$/,
