@@ -20,6 +20,7 @@ import { formatAmount } from "../qr/currency.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
 import { DEFAULT_FIRMWARE_FILE, DEFAULT_FIRMWARE_PATH, flashFirmware, progressBar } from "../flash/flash.ts";
 import { personalise, provision, DEFAULT_LIMIT_MINOR } from "./personalise.ts";
+import { changePin } from "./pin.ts";
 import { authorizeOnCarrier } from "./pay.ts";
 import { personalisedCarrierId } from "./personalise.ts";
 import { readLog, type CarrierLog } from "./log.ts";
@@ -48,6 +49,11 @@ running KeyCarrier has its console off USB, and a personalised one refuses for g
   --ram                send the code to RAM instead (EspruinoTools' plain upload): it runs at once and
                        is gone at the next reset; verified by the firmware answering INFO. For a bundle
                        too big to leave the carrier's store room in Storage (see build-report.json).`,
+  "change-pin": `Usage: keycarrier change-pin --port <spec> [--db FILE] --old DIGITS --new DIGITS [--json]
+
+Changes the cardholder's PIN at the platform (online PIN: the carrier holds no PIN; it is asked only
+for its carrier id). Both PINs go to the platform encrypted to it; the old one is checked and counted
+like a payment's (3 wrong PINs block the card).`,
   provision: `Usage: keycarrier provision --port <spec> [--db FILE] [--dev-transport-key] [--json]
 
 Factory step: writes the BLANK carrier's per-device transport key kc.tk (PROVISION, PROTOCOL.md §7.4),
@@ -103,6 +109,24 @@ async function openLedgerPlatform(options: Options, io: FlowCliIo): Promise<Plat
   if (dev) io.stderr("note: DEV transport key accepted (--dev-transport-key): a recording of this personalisation is readable by anyone\n");
   if (platform.keyProtection === "dev-plaintext") io.stderr(`note: DEV mode — issuer keys are stored in plaintext in ${dbFile}; set ${PLATFORM_KEY_ENV} to seal them\n`);
   return platform;
+}
+
+/** `keycarrier change-pin` */
+export async function cmdChangePin(kc: KeyCarrier, options: Options, io: FlowCliIo, json: boolean): Promise<number> {
+  const oldPin = text(options, "old");
+  const newPin = text(options, "new");
+  if (oldPin === undefined || newPin === undefined) throw new PlatformUsageError("change-pin needs --old DIGITS and --new DIGITS");
+  const carrierId = await personalisedCarrierId(kc);
+  if (!carrierId) throw new PlatformUsageError("this carrier is not personalised: run `keycarrier personalise` first");
+  const platform = await openLedgerPlatform(options, io);
+  try {
+    const r = await changePin(platform, carrierId, oldPin, newPin);
+    if (json) io.stdout(JSON.stringify({ ok: true, carrierId, triesLeft: r.triesLeft }) + "\n");
+    else io.stdout(`PIN of carrier ${carrierId} changed at the platform; ${r.triesLeft} tries at the issuer\n`);
+    return 0;
+  } finally {
+    platform.close();
+  }
 }
 
 /** `keycarrier provision` */

@@ -233,6 +233,14 @@ describe("the CLI: personalise → pay --code (virtual button via --control) →
     expect(parsed.verified).toBe(true);
     expect(parsed.entries).toEqual([expect.objectContaining({ amount: 990, result: "authorized" })]);
 
+    // PIN change at the platform: the old PIN must be right; then the new one pays, the old one not
+    const badChange = await run(["change-pin", "--port", emu.tcp.url, "--db", db, "--old", "0000", "--new", "4321"]);
+    expect(badChange.code).toBe(1);
+    expect(badChange.err).toMatch(/old PIN is wrong: 2 tries left/);
+    const changed = await run(["change-pin", "--port", emu.tcp.url, "--db", db, "--old", "1234", "--new", "4321", "--json"]);
+    expect(changed.code, changed.err).toBe(0);
+    expect(JSON.parse(changed.out)).toMatchObject({ ok: true, carrierId: personalised.carrierId, triesLeft: 3 });
+
     const noDb = await run(["pay", "--code", c.code, "--port", emu.tcp.url, "--platform", "http://127.0.0.1:1"]);
     expect(noDb.code).toBe(2);
     expect(noDb.err).toMatch(/pass --db FILE/);
