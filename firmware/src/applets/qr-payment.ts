@@ -81,8 +81,8 @@ function parseVerdict(args: CborMap): VerdictArgs | undefined {
   return { verdict: verdict, triesLeft: triesLeft, mac: mac, binding: "" };
 }
 
-// afterPinCheck runs right after the verdict is counted of a decided PAY (main.ts: purge a carrier the 10th
-// wrong PIN destroyed); a parameter rather than a deps property because parameter names are minified.
+// afterPinCheck runs right after a decided PAY's verdict is counted (main.ts: purge a carrier that a
+// BLOCKED verdict or the 10th bad one destroyed); a parameter rather than a deps property because parameter names are minified.
 export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => void): PaymentApplet {
   const carrier = deps.carrier;
   const store = deps.store;
