@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { listProfiles, loadProfile, type BoardProfile } from "../board/src/profiles.ts";
-import { CMD, transportIdentity, type CarrierRig } from "../firmware/test/applets/carrier-harness.ts";
+import { CMD, enrolPin, transportIdentity, type CarrierRig } from "../firmware/test/applets/carrier-harness.ts";
 import type { Platform } from "../host/src/platform/service.ts";
 import { platformIdFor } from "../host/src/flows/personalise.ts";
 
@@ -54,8 +54,9 @@ export function boardProfiles(): BoardProfile[] {
 
 /**
  * Issues a carrier on the reference platform and personalises the rig's blank carrier with it
- * through the transport session (PROTOCOL.md §7.4), as `keycarrier personalise` does: the bench's
- * payment section and bench/profile-payment.ts start from here.
+ * through the transport session (PROTOCOL.md §7.4), then enrols the PIN at the platform (online
+ * PIN), as `keycarrier personalise` does: the bench's payment section and bench/profile-payment.ts
+ * start from here.
  */
 export async function personaliseFromPlatform(rig: CarrierRig, platform: Platform, pin: string): Promise<{ cid: Uint8Array; pid: Uint8Array; keys: ReturnType<Platform["carrierKeys"]> }> {
   const issued = platform.issueCarrier();
@@ -64,8 +65,9 @@ export async function personaliseFromPlatform(rig: CarrierRig, platform: Platfor
   const pid = platformIdFor(issued.issuerId);
   const transport = await rig.openChannel(transportIdentity(rig.serial));
   const perso = await rig.inner(transport, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-    [1, cid], [2, pid], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1_000_000], [6, pin],
+    [1, cid], [2, pid], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1_000_000],
   ]));
   if (perso.status !== 0) throw new Error(`bench: PERSONALISE failed with status ${perso.status}`);
+  enrolPin(platform, issued.carrierId, pin);
   return { cid, pid, keys };
 }

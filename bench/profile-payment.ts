@@ -15,7 +15,7 @@ import { compile, REPO_ROOT } from "../firmware/build/pipeline.ts";
 import { VirtualBoard } from "../board/src/virtual-board.ts";
 import { CostMeter } from "../board/src/cost/meter.ts";
 import { loadProfile } from "../board/src/profiles.ts";
-import { CarrierRig, payOrderBody } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, payOrderBody, platformVerdict, TEST_PIN_OPTIONS } from "../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../host/src/platform/service.ts";
 import { personaliseFromPlatform } from "./context.ts";
 import type { CborMap } from "../host/src/codec.ts";
@@ -109,7 +109,7 @@ async function step<T>(name: string, run: () => Promise<T>, labels: string[] = [
   return result;
 }
 
-const platform = await Platform.open({});
+const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
 try {
   const { cid, pid, keys } = await personaliseFromPlatform(rig, platform, PIN);
   const merchant = platform.registerMerchant({ name: "Bench" });
@@ -120,11 +120,13 @@ try {
     return payOrderBody(f);
   };
   for (let i = 0; i < paidBefore; i++) {
-    const earlier = await rig.pay(channel, newOrder(), PIN);
+    const o = newOrder();
+    const earlier = await rig.pay(channel, o, platformVerdict(platform, rig, channel, Buffer.from(cid).toString("hex"), o, PIN));
     if (earlier.status !== 0) throw new Error(`profile: PAY ${i + 1} of --after failed with status ${earlier.status}`);
   }
   const order = newOrder();
-  const paid = await step(`PAY (request + decision after the press${paidBefore > 0 ? `, after ${paidBefore} authorizations` : ""})`, () => rig.pay(channel, order, PIN), ["USB.data", "watch"]);
+  const verdict = platformVerdict(platform, rig, channel, Buffer.from(cid).toString("hex"), order, PIN);
+  const paid = await step(`PAY (request + decision after the press${paidBefore > 0 ? `, after ${paidBefore} authorizations` : ""})`, () => rig.pay(channel, order, verdict), ["USB.data", "watch"]);
   if (paid.status !== 0) throw new Error(`profile: PAY failed with status ${paid.status}`);
 } finally {
   board.dispose();

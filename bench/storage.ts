@@ -1,14 +1,13 @@
-// Storage/PIN benchmark (issue 5): flash bytes written and page erases per operation, page erases
-// per 1,000 committed updates of this store vs the naive Espruino way (Storage.writeJSON of the
-// whole state per update), both on EspruinoStorage over the same NorFlash geometry, side by side;
-// the projected updates before the busiest page reaches its erase endurance; and VERIFY_PIN device
-// ms from the profile's cost constants. `measureStorage()` is what tests and `npm run bench` call.
-import { readFileSync } from "node:fs";
+// Storage/verdict-counter benchmark (issue 5, issue 11): flash bytes written and page erases per
+// operation, page erases per 1,000 committed updates of this store vs the naive Espruino way
+// (Storage.writeJSON of the whole state per update), both on EspruinoStorage over the same NorFlash
+// geometry, side by side; the projected updates before the busiest page reaches its erase
+// endurance; and the metered device ms of counting a PIN verdict (the PIN itself is checked online
+// by the platform: no stretching on the carrier). `measureStorage()` is what tests and `npm run bench` call.
 import { NorFlash } from "../board/src/flash.ts";
 import { EspruinoStorage } from "../board/src/storage.ts";
 import { makeRig, profileGeometry, BUNDLE_BYTES, type Rig } from "../firmware/test/store/harness.ts";
-import { DEFAULT_CONFIG } from "../firmware/src/security/carrier.ts";
-import { STRETCH_PAD_BYTES } from "../firmware/src/security/pin.ts";
+import { VERDICT_OK, VERDICT_WRONG } from "../firmware/src/security/verdict.ts";
 import type { Row, Section } from "./sections/types.ts";
 import { compile } from "../firmware/build/pipeline.ts";
 import { VirtualBoard } from "../board/src/virtual-board.ts";
@@ -27,10 +26,7 @@ export interface WearResult {
   storeProjectedUpdates: number;
   naiveProjectedUpdates: number;
 }
-export interface DeviceMs { board: string; iterations: number; verifyMs: number; perRoundMs: number }
-
-const PIN = "482913";
-const WRONG = "000000";
+const MK = "M".repeat(32);
 
 function cost(rig: Rig, op: string, run: () => void): OpCost {
   const b = rig.flash.bytesWritten();
@@ -43,47 +39,38 @@ function cost(rig: Rig, op: string, run: () => void): OpCost {
 export function perOperation(board = "puckjs"): OpCost[] {
   const rig = makeRig({ geometry: profileGeometry(board) });
   const out: OpCost[] = [];
-  out.push(cost(rig, "SET_PIN", () => rig.carrier.setPin(PIN)));
-  out.push(cost(rig, "VERIFY_PIN right", () => rig.carrier.verifyPin(PIN)));
-  out.push(cost(rig, "VERIFY_PIN wrong", () => rig.carrier.verifyPin(WRONG)));
+  out.push(cost(rig, "ENROL (PERSONALISE's commit)", () => rig.carrier.enrol(MK)));
+  out.push(cost(rig, "verdict OK (try spent + restored)", () => rig.carrier.countVerdict(() => VERDICT_OK)));
+  out.push(cost(rig, "verdict WRONG", () => rig.carrier.countVerdict(() => VERDICT_WRONG)));
   rig.clock.ms += 60_000;
-  out.push(cost(rig, "CHANGE_PIN", () => rig.carrier.changePin(PIN, "135790")));
   rig.presence.armed = true;
   out.push(cost(rig, "WIPE (incl. purge compaction)", () => rig.carrier.wipe()));
   return out;
 }
 
 // The naive state a writeJSON design rewrites per update: same fields, hex-encoded (JSON has no bytes).
-function naiveState(tries: number, pinTag: number): Record<string, unknown> {
+function naiveState(tries: number): Record<string, unknown> {
   const hex = (n: number, tag: number) => ((tag * 2654435761) >>> 0).toString(16).padStart(8, "0").repeat(n / 4).slice(0, n * 2);
-  return { v: 1, state: 1, tries, it: DEFAULT_CONFIG.pinIterations, salt: hex(16, 1), ds: hex(32, 2), ver: hex(32, pinTag), wmk: hex(32, pinTag + 1) };
+  return { v: 2, state: 1, tries, ds: hex(32, 2), wmk: hex(32, 4) };
 }
 
-// kind "pin": each VERIFY_PIN right is 2 committed updates (try spent, try restored);
-// kind "record": each CHANGE_PIN is 1 committed update of a 115-byte record.
-export function wear(board: string, kind: "pin" | "record", updates: number): WearResult {
+// The verdict counter: each OK verdict is 2 committed updates (try spent, try restored).
+export function wear(board: string, updates: number): WearResult {
   const geometry = profileGeometry(board);
   const rig = makeRig({ geometry });
-  rig.carrier.setPin(PIN);
+  rig.carrier.enrol(MK);
   const e0 = rig.flash.erases();
   const pages0 = rig.flash.eraseCounts();
-  let pin = PIN;
   let done = 0;
   while (done < updates) {
-    let status: number;
-    if (kind === "pin") status = rig.carrier.verifyPin(pin).status;
-    else {
-      const next = pin === PIN ? "135790" : PIN;
-      status = rig.carrier.changePin(pin, next).status;
-      if (status === 0) pin = next;
-    }
+    const status = rig.carrier.countVerdict(() => VERDICT_OK).status;
     if (status === 0x20) {
       // STORAGE_FULL: the platform runs the maintenance step when idle, then the host retries
       if (!rig.carrier.maintain()) throw new Error("bench: storage full and maintenance reclaimed nothing");
       continue;
     }
-    if (status !== 0) throw new Error(`bench: ${kind} update failed with status ${status}`);
-    done += kind === "pin" ? 2 : 1;
+    if (status !== 0) throw new Error(`bench: verdict update failed with status ${status}`);
+    done += 2;
     if (done % 200 === 0) rig.carrier.maintain(); // idle/boot maintenance, compacts only below the reserve
   }
   const storeErases = rig.flash.erases() - e0;
@@ -92,15 +79,15 @@ export function wear(board: string, kind: "pin" | "record", updates: number): We
   const flash = new NorFlash(geometry);
   const storage = new EspruinoStorage(flash);
   storage.write(".bootcde", "x".repeat(BUNDLE_BYTES));
-  storage.writeJSON("state", naiveState(10, 3));
+  storage.writeJSON("state", naiveState(10));
   const n0 = flash.erases();
-  for (let i = 0; i < updates; i++) storage.writeJSON("state", kind === "pin" ? naiveState(i % 2 === 0 ? 9 : 10, 3) : naiveState(10, 3 + (i % 2) * 7));
+  for (let i = 0; i < updates; i++) storage.writeJSON("state", naiveState(i % 2 === 0 ? 9 : 10));
   const naiveErases = flash.erases() - n0;
   const naiveBusiest = Math.max(...flash.eraseCounts());
 
   const per1000 = (x: number) => (x * 1000) / updates;
   return {
-    workload: board + ", " + (kind === "pin" ? "PIN try counter (VERIFY_PIN right = spend + restore)" : "record rewrite (CHANGE_PIN, 115 B record)"),
+    workload: board + ", PIN-verdict try counter (an OK verdict = spend + restore)",
     updates,
     storeErasesPer1000: per1000(storeErases),
     naiveErasesPer1000: per1000(naiveErases),
@@ -112,24 +99,12 @@ export function wear(board: string, kind: "pin" | "record", updates: number): We
   };
 }
 
-// VERIFY_PIN device time from the profile's cost constants (board/docs/cost-model.md): each
-// stretching round is one native SHA-256 over 32 + STRETCH_PAD_BYTES bytes, one E.toString of its
-// 32-byte result and ~8 statements of loop and port calls; the rest of the command (counter
-// read/write, 4 more hashes, AES unwrap, ~120 statements) is a fixed part. A closed-form estimate;
-// firmware/test/security/on-board.test.ts meters the compiled code on the VirtualBoard instead.
-export function verifyDeviceMs(board: string, iterations = DEFAULT_CONFIG.pinIterations): DeviceMs {
-  const p = JSON.parse(readFileSync(new URL(`../board/boards/${board}.json`, import.meta.url), "utf8"));
-  const c = p.costCalibration;
-  const blocks = Math.ceil((32 + STRETCH_PAD_BYTES + 9) / 64);
-  const perRoundUs = c.sha256FixedUs + blocks * c.sha256PerBlockUs + c.nativeCallOverheadUs + 8 * c.statementUs;
-  const fixedUs = 5 * (c.sha256FixedUs + 2 * c.sha256PerBlockUs + c.nativeCallOverheadUs) + 2 * c.aesEcbBlockUs + 120 * c.statementUs;
-  return { board, iterations, perRoundMs: perRoundUs / 1000, verifyMs: (iterations * perRoundUs + fixedUs) / 1000 };
-}
-
-// VERIFY_PIN right/wrong device ms metered by the cost model: the store and security modules are
+// Counting one PIN verdict, device ms metered by the cost model: the store and security modules are
 // compiled by the project pipeline (firmware/test/security/fixtures/on-board.ts wires them to
-// Espruino's Storage and crypto) and run on the VirtualBoard of `board`.
-export async function meteredVerifyMs(board = "puckjs"): Promise<{ board: string; rounds: number; rightMs: number; wrongMs: number }> {
+// Espruino's Storage and crypto) and run on the VirtualBoard of `board`. (It replaced VERIFY_PIN,
+// ≈250 ms on puckjs with its 28 stretching rounds; the verdict's MAC check is part of PAY's cost,
+// hil-tests/payment-cost.test.ts.)
+export async function meteredVerdictMs(board = "puckjs"): Promise<{ board: string; okMs: number; wrongMs: number }> {
   const bundle = (await compile({ entry: "firmware/test/security/fixtures/on-board.ts", minify: true })).code;
   const meter = new CostMeter();
   const vb = new VirtualBoard({ board, cost: meter });
@@ -141,41 +116,39 @@ export async function meteredVerifyMs(board = "puckjs"): Promise<{ board: string
     return r.value;
   };
   run(bundle);
-  run(`var k = KC.start(KC.defaults); k.setPin('${PIN}');`);
+  run("var k = KC.start(KC.defaults); k.enrol();");
   const profile = loadProfile(board);
   const ms = (label: string, src: string) => meter.estimate(profile, meter.measure(label, () => run(src)).record.counts).ms;
-  const rightMs = ms("verify right", `k.verifyPin('${PIN}')`);
-  const wrongMs = ms("verify wrong", `k.verifyPin('${WRONG}')`);
-  return { board, rounds: run("KC.defaults.pinIterations") as number, rightMs, wrongMs };
+  const okMs = ms("verdict OK", "k.countVerdict(KC.verdict(0))");
+  const wrongMs = ms("verdict WRONG", "k.countVerdict(KC.verdict(1))");
+  return { board, okMs, wrongMs };
 }
 
-export interface StorageMetrics { perOperation: OpCost[]; wear: WearResult[]; deviceMs: DeviceMs[] }
+export interface StorageMetrics { perOperation: OpCost[]; wear: WearResult[] }
 
 export function measureStorage(opts: { updates?: number } = {}): StorageMetrics {
   const updates = opts.updates ?? 40000;
   return {
     perOperation: perOperation("puckjs"),
-    wear: [wear("puckjs", "pin", updates), wear("puckjs", "record", 2000), wear("pico", "pin", updates)],
-    deviceMs: ["puckjs", "pico", "nrf52840"].map((b) => verifyDeviceMs(b)),
+    wear: [wear("puckjs", updates), wear("pico", updates)],
   };
 }
 
 export const section: Section = {
   name: "storage",
-  note: "flash effects measured on EspruinoStorage over NorFlash (puckjs/pico geometry, 5 KB stand-in bundle); VERIFY_PIN ms from cost constants (estimate)",
+  note: "flash effects measured on EspruinoStorage over NorFlash (puckjs/pico geometry, 5 KB stand-in bundle); counting a PIN verdict metered by the cost model (estimate)",
   async run(): Promise<Row[]> {
     const m = measureStorage();
     const rows: Row[] = [];
     for (const b of ["puckjs", "pico"]) {
-      const v = await meteredVerifyMs(b);
-      rows.push({ metric: `VERIFY_PIN right / wrong, device ms on ${b} (metered, ${v.rounds} rounds)`, value: `${v.rightMs.toFixed(0)} / ${v.wrongMs.toFixed(0)}` });
+      const v = await meteredVerdictMs(b);
+      rows.push({ metric: `counting a PIN verdict OK / WRONG, device ms on ${b} (metered; was VERIFY_PIN with 28 stretching rounds)`, value: `${v.okMs.toFixed(0)} / ${v.wrongMs.toFixed(0)}` });
     }
     for (const o of m.perOperation) rows.push({ metric: `${o.op}: bytes written / page erases`, value: `${o.bytesWritten} B / ${o.pageErases}` });
     for (const w of m.wear) {
       rows.push({ metric: `${w.workload}: page erases per 1,000 updates, store vs writeJSON`, value: `${w.storeErasesPer1000.toFixed(2)} vs ${w.naiveErasesPer1000.toFixed(1)} (${w.ratio === Infinity ? "∞" : w.ratio.toFixed(0)}×)` });
       rows.push({ metric: `${w.workload}: projected updates to endurance, store vs writeJSON`, value: `${w.storeProjectedUpdates} vs ${w.naiveProjectedUpdates}` });
     }
-    for (const d of m.deviceMs) rows.push({ metric: `VERIFY_PIN device ms on ${d.board} (closed-form estimate, ${d.iterations} rounds)`, value: Number(d.verifyMs.toFixed(0)) });
     return rows;
   },
 };

@@ -39,6 +39,10 @@ describe("npm start", () => {
     for (let n = 1; n <= 8; n++) expect(r.out).toContain(`[${n}/8]`);
     expect(r.out).toMatch(/running KeyCarrier \d+\.\d+\.\d+, state BLANK/);
     expect(r.out).toMatch(/carrier [0-9a-f]{16} is PERSONALISED/);
+    // the dev transport key is an explicit choice, said on screen; the PIN goes to the platform only
+    expect(r.out).toContain("DEV FLAG: this platform accepts the public development transport key");
+    expect(r.out).toMatch(/PIN enrolled at the platform \(encrypted to it; the carrier holds no PIN material\)/);
+    expect(r.out).toMatch(/PIN encrypted to the platform and checked there: right/);
     expect(r.out).toMatch(/SETTLED 12\.50 EUR to Corner Café: settlement [0-9a-f]+, carrier [0-9a-f]{16}, ATC 1/);
     expect(r.out).toMatch(/ATC +1 +authorized +12\.50 EUR/);
     expect(r.out).toContain("log verified: the hash chain folds to the head the carrier returned with the cryptogram");

@@ -14,12 +14,21 @@ import { PlatformChannel } from "../host/src/channel/session.ts";
 import { computeAuthorizationCryptogram } from "../host/src/channel/keys.ts";
 import { encodeFrame } from "../host/src/link.ts";
 import { decodeCbor, encodeCbor, type CborMap } from "../host/src/codec.ts";
-import { bytesOf, CarrierRig, CMD, hex, parseEntry, payOrderBody, ST, transportIdentity, verifyLogPage, type Identity } from "../firmware/test/applets/carrier-harness.ts";
+import {
+  bytesOf, CarrierRig, CMD, enrolPin, hex, parseEntry, payOrderBody, ST, TEST_PIN_OPTIONS, transportIdentity, verifyLogPage, type Identity,
+} from "../firmware/test/applets/carrier-harness.ts";
+import { encryptPinBlock, PinPurpose, verdictMac } from "../host/src/platform/online-pin.ts";
+
+/** A PIN block of the right PIN for a payment challenge of `platform`. */
+function pinBlock(platform: Platform, carrierId: string, orderId: string): { challenge: string; pinBlock: string } {
+  const c = platform.pinChallenge({ carrierId, orderId, purpose: "pay" });
+  const b = encryptPinBlock(PIN, Buffer.from(c.publicKey, "hex"), { purpose: PinPurpose.PAY, carrierId: Buffer.from(carrierId, "hex"), orderId: Buffer.from(orderId, "hex"), challenge: Buffer.from(c.challenge, "hex") });
+  return { challenge: c.challenge, pinBlock: Buffer.from(b).toString("hex") };
+}
 import { splitResponses, type Response } from "./fuzz/frames.ts";
 import { checkResponse } from "./fuzz/rig.ts";
 
 const PIN = "482913";
-const WRONG_PIN = "111111";
 const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
 const LIMIT = 500_000;
 const MAX_TRIES = 10;
@@ -98,6 +107,8 @@ class PayWorld {
   settled = new Set<string>();
   // host
   ch: PlatformChannel | null = null;
+  // the carrier nonce of the session: the PIN verdicts of its PAYs are bound to it
+  chNonce: Uint8Array = new Uint8Array(16);
   chOpenedAt = 0;
   chLastUsed = 0;
   chRejected = 0;
@@ -110,7 +121,7 @@ class PayWorld {
   trace: string[] = [];
 
   async setUp(): Promise<void> {
-    this.platform = await Platform.open({});
+    this.platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
     this.carrierId = this.platform.issueCarrier().carrierId;
     const keys = this.platform.carrierKeys(this.carrierId);
     this.cryptogramKey = keys.cryptogramKey;
@@ -119,9 +130,10 @@ class PayWorld {
     this.rig = await CarrierRig.boot();
     const ch = await this.rig.openChannel(transportIdentity(this.rig.serial));
     const r = await this.rig.inner(ch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-      [1, this.identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, LIMIT], [6, PIN],
+      [1, this.identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, LIMIT],
     ]));
     if (r.status !== ST.OK) throw new Error(`PERSONALISE: ${r.status}`);
+    enrolPin(this.platform, this.carrierId, PIN);
     this.attach();
   }
 
@@ -246,6 +258,7 @@ class PayWorld {
     const confirm = this.request(CMD.CONFIRM, new Map([[1, proof]]));
     if (confirm.status !== 0) this.fail(`CHANNEL_CONFIRM ${confirm.status}`);
     this.ch = ch;
+    this.chNonce = open.body.get(2) as Uint8Array;
     this.chOpenedAt = this.chLastUsed = this.rig.board.now();
     this.chRejected = 0;
     this.outstanding = null;
@@ -270,6 +283,10 @@ class PayWorld {
     const order = this.platform.createOrder({ code: code.code });
     const f = order.cryptogramFields;
     const body: CborMap = payOrderBody(f);
+    // The online PIN step at the platform (so the order can settle); the verdicts the model puts in
+    // its PAYs are MAC'd by the model itself (pay()), to drive the carrier's counter at will.
+    const v = this.platform.verifyOrderPin({ orderId: f.orderId, carrierId: this.carrierId, ...pinBlock(this.platform, this.carrierId, f.orderId), sessionNonce: "00".repeat(16), requestCounter: 0 });
+    if (v.verdict !== 0) throw new Error(`the platform refused the PIN (${v.verdict})`);
     const rec = { hex: f.orderId, body, fields: f };
     this.orders.push(rec);
     return rec;
@@ -284,8 +301,20 @@ class PayWorld {
     const pool = op.repeat !== null && op.repeat % 2 === 0 && authorized.length > 0 ? authorized : payable;
     const order = op.repeat !== null && payable.length > 0 && op.what === "ok" ? pool[Math.floor(op.repeat / 2) % pool.length]! : this.newOrder(op.what === "over" ? LIMIT + 1 : 100 + Math.floor(op.repeat ?? 7) * 1_111);
     const body = new Map(order.body);
-    if (op.what === "bad-pin") body.set(5, "12a4");
-    else if (op.what !== "missing") body.set(5, op.pin === "right" ? PIN : WRONG_PIN);
+    // The platform's verdict on the PIN (online PIN): the model is about the carrier's counter, so
+    // the verdict claims more issuer tries (15) than the carrier has and its reply shows its own.
+    // "bad-pin" is a malformed verdict (code 7), answered at once like a malformed PIN was.
+    if (op.what !== "missing") {
+      const verdict = op.what === "bad-pin" ? 7 : op.pin === "right" ? 0 : 1;
+      const mac = verdictMac(this.cryptogramKey, {
+        carrierId: this.identity.carrierId, sessionNonce: this.chNonce, requestCounter: this.ch!.nextCounter,
+        orderId: body.get(1) as Uint8Array, merchantId: body.get(2) as Uint8Array, amount: body.get(3) as number, currency: body.get(4) as string,
+        verdict: (verdict === 7 ? 0 : verdict) as 0 | 1, triesLeft: 15,
+      });
+      body.set(5, verdict);
+      body.set(6, 15);
+      body.set(7, mac);
+    }
     if (op.what === "bad-currency") body.set(4, "eur");
     const inner = encodeCbor(body);
     const plain = new Uint8Array(1 + inner.length);
@@ -376,7 +405,7 @@ class PayWorld {
     if (!allows.ok) this.fail(`seq ${f.seq}: outer ${mine[0]!.status} in a session that had ended`);
     this.chLastUsed = after;
     this.chRejected = 0;
-    o.expected = { outer: [0], status: o.what === "over" ? ST.PAY_OVER_LIMIT : o.what === "bad-pin" ? ST.PIN_BAD_FORMAT : o.what === "ok" ? ST.BUSY : ST.BAD_ARGUMENT, order: o.order };
+    o.expected = { outer: [0], status: o.what === "over" ? ST.PAY_OVER_LIMIT : o.what === "bad-pin" ? ST.BAD_ARGUMENT : o.what === "ok" ? ST.BUSY : ST.BAD_ARGUMENT, order: o.order };
     if (o.what === "ok" && this.failures <= 2) this.fail(`seq ${f.seq}: PAY answered at once without a lockout (${this.failures} failures)`);
     this.hostReceives(f, mine[0]!, fault);
   }
@@ -628,7 +657,7 @@ class PayWorld {
     const r = this.request(CMD.INFO);
     if (r.status !== 0) this.fail(`INFO after a cut: ${r.status}`);
     if (r.body.get(5) !== 1) {
-      // only the 10th wrong PIN may destroy
+      // only the 10th WRONG verdict may destroy
       if (!(c.confirm && !o.pinRight && f0 + 1 >= MAX_TRIES)) this.fail(`state ${String(r.body.get(5))} after a cut`);
       this.destroyed = true;
       return;
@@ -656,7 +685,7 @@ class PayWorld {
 
   /**
    * Keeps the session busy until it is `leftMs` short of its 15-minute lifetime: the next PAY may
-   * outlive it while the user decides. The keep-alive is a PAY refused at once (malformed PIN).
+   * outlive it while the user decides. The keep-alive is a PAY refused at once (malformed verdict).
    */
   age(leftMs: number): void {
     if (this.outstanding || !this.ch) return;

@@ -1,6 +1,7 @@
 // Personalisation and the QR payment end to end, on the virtual board running the RELEASE bundle
 // (PROTOCOL.md §7.4-§7.7): the test plays the platform (host/src/platform Platform, in memory, and
-// host/src/channel for the secure channel) and the untrusted host relaying frames over USB.
+// host/src/channel for the secure channel) and the untrusted host relaying frames over USB. The PIN
+// goes to the platform only (online PIN); PAY carries the platform's MAC'd verdict.
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Platform, PlatformError } from "../host/src/platform/service.ts";
 import type { PlatformChannel } from "../host/src/channel/session.ts";
@@ -9,7 +10,8 @@ import { encodeFrame } from "../host/src/link.ts";
 import { decodeCbor, encodeCbor } from "../host/src/codec.ts";
 import { computeAuthorizationCryptogram } from "../host/src/channel/keys.ts";
 import {
-  bytesOf, CarrierRig, CMD, hex, parseEntry, payOrderBody, ST, transportIdentity, verifyLogPage, type Identity,
+  bytesOf, CarrierRig, CMD, enrolPin, hex, parseEntry, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS, transportIdentity, verifyLogPage,
+  type Identity, type VerdictArg,
 } from "../firmware/test/applets/carrier-harness.ts";
 
 const PIN = "482913";
@@ -26,7 +28,13 @@ afterEach(() => {
 interface World { platform: Platform; carrierId: string; identity: Identity; merchantId: number }
 
 async function world(): Promise<World> {
-  const platform = await Platform.open({});
+  const w = await makeWorld();
+  currentWorld = w;
+  return w;
+}
+
+async function makeWorld(): Promise<World> {
+  const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
   platforms.push(platform);
   const carrierId = platform.issueCarrier().carrierId;
   const keys = platform.carrierKeys(carrierId);
@@ -38,11 +46,13 @@ async function personalise(rig: CarrierRig, w: World): Promise<void> {
   const keys = w.platform.carrierKeys(w.carrierId);
   const ch = await rig.openChannel(transportIdentity(rig.serial));
   const r = await rig.inner(ch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-    [1, w.identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, LIMIT], [6, PIN],
+    [1, w.identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, LIMIT],
   ]));
   expect(r.status, String(r.body.get(1))).toBe(ST.OK);
   expect(r.body.get(1)).toBe(1);
   expect(r.body.get(2)).toBe(10);
+  expect(enrolPin(w.platform, w.carrierId, PIN)).toBe(3);
+  rig.payKeys = { carrierId: w.identity.carrierId, cryptogramKey: keys.cryptogramKey };
 }
 
 function newOrder(w: World, amount = 1234, currency = "EUR") {
@@ -53,15 +63,30 @@ function newOrder(w: World, amount = 1234, currency = "EUR") {
   return { order, body };
 }
 
-/** PAY (§7.5): one sealed request with order + PIN, answered after the user's short press. */
+/** The platform's verdict on `pin` for this order, bound to session `ch` and its next counter. */
+let currentWorld: World | undefined;
+function verdict(rig: CarrierRig, ch: PlatformChannel, orderBody: CborMap, pin = PIN): VerdictArg {
+  return platformVerdict(currentWorld!.platform, rig, ch, currentWorld!.carrierId, orderBody, pin);
+}
+
+/** PAY (§7.5): the PIN checked by the platform, then one sealed request with order + verdict, answered after the user's short press. */
 function pay(rig: CarrierRig, ch: PlatformChannel, orderBody: CborMap, pin = PIN) {
-  return rig.pay(ch, orderBody, pin);
+  return rig.pay(ch, orderBody, verdict(rig, ch, orderBody, pin));
+}
+
+/** PAY's body with the platform's verdict (fields 5-7) for the next request of `ch`. */
+function payBody(rig: CarrierRig, ch: PlatformChannel, orderBody: CborMap, pin = PIN): CborMap {
+  const body = new Map(orderBody);
+  const v = rig.verdictFields(ch, orderBody, verdict(rig, ch, orderBody, pin));
+  body.set(5, v.verdict);
+  body.set(6, v.triesLeft);
+  body.set(7, v.mac);
+  return body;
 }
 
 /** The sealed PAY request as a link frame with a fixed seq, for raw retransmission tests. */
 function payFrame(rig: CarrierRig, ch: PlatformChannel, orderBody: CborMap, seq: number, pin = PIN): Uint8Array {
-  const body = new Map(orderBody);
-  body.set(5, pin);
+  const body = payBody(rig, ch, orderBody, pin);
   return encodeFrame({ version: 1, type: 0, seq, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, rig.sealInner(ch, CMD.PAY, body)]])) });
 }
 
@@ -116,7 +141,7 @@ describe("personalisation and QR payment on the virtual board (release bundle)",
     const { order, body } = newOrder(w);
     const b0 = rig.wire.bytes;
     let ledsWhileAsked: boolean[] = [];
-    const auth = await rig.pay(ch, body, PIN, () => {
+    const auth = await rig.pay(ch, body, verdict(rig, ch, body), () => {
       ledsWhileAsked = rig.board.leds();
       rig.press();
     });
@@ -162,9 +187,7 @@ describe("attacks through the untrusted host (release bundle)", () => {
   attack("the host changes the amount in transit: the sealed order fails its tag, nothing is shown, the genuine one still works", async () => {
     const { w, rig, ch } = await ready();
     const { body } = newOrder(w, 1234);
-    const withPin = new Map(body);
-    withPin.set(5, PIN);
-    const sealed = rig.sealInner(ch, CMD.PAY, withPin);
+    const sealed = rig.sealInner(ch, CMD.PAY, payBody(rig, ch, body));
     // The amount sits in the ciphertext; flip bits there (any byte of C), as a relay would have to.
     for (const at of [6, 20, sealed.length - 17]) {
       const forged = sealed.slice();
@@ -187,6 +210,13 @@ describe("attacks through the untrusted host (release bundle)", () => {
     expect(auth.status).toBe(ST.OK);
     const cryptogram = hex(bytesOf(auth.body.get(2)));
     for (const orderId of [b.order.orderId, c.orderId]) {
+      // first line: no PIN was verified for the swapped order
+      try { w.platform.authorize({ orderId, carrierId: w.carrierId, atc: 1, cryptogram }); } catch (e) { expect((e as PlatformError).reason).toBe("pin-not-verified"); }
+    }
+    // a host that also knows the PIN gets it verified for the swapped orders: the cryptogram still fails
+    verdict(rig, ch, b.body);
+    verdict(rig, ch, payOrderBody(c.cryptogramFields));
+    for (const orderId of [b.order.orderId, c.orderId]) {
       expect(() => w.platform.authorize({ orderId, carrierId: w.carrierId, atc: 1, cryptogram })).toThrow(PlatformError);
       try { w.platform.authorize({ orderId, carrierId: w.carrierId, atc: 1, cryptogram }); } catch (e) { expect((e as PlatformError).reason).toBe("bad-cryptogram"); }
     }
@@ -195,9 +225,7 @@ describe("attacks through the untrusted host (release bundle)", () => {
 
   attack("a replayed channel frame is refused (BAD_COUNTER) and authorizes nothing", async () => {
     const { w, rig, ch } = await ready();
-    const withPin = new Map(newOrder(w).body);
-    withPin.set(5, PIN);
-    const sealed = rig.sealInner(ch, CMD.PAY, withPin);
+    const sealed = rig.sealInner(ch, CMD.PAY, payBody(rig, ch, newOrder(w).body));
     expect((await rig.sendSealed(ch, sealed, () => rig.press())).status).toBe(ST.OK);
     // The same sealed bytes in a new link frame (new seq): not a link retransmission, a replay.
     const again = await rig.sendSealed(null, sealed, () => rig.press());
@@ -217,13 +245,13 @@ describe("attacks through the untrusted host (release bundle)", () => {
     expect(reason).toBe("replayed");
   });
 
-  attack("wrong PIN: after the press tries left decreases, no ATC, no cryptogram, no entry; PAY again with the right PIN authorizes", async () => {
+  attack("wrong PIN: the platform counts it, the carrier counts the verdict after the press; no ATC, no cryptogram, no entry; no settlement; PAY again with the right PIN authorizes", async () => {
     const { w, rig, ch } = await ready();
     const { order, body } = newOrder(w);
     const wrong = await pay(rig, ch, body, "111111");
     expect(wrong.status).toBe(ST.PIN_WRONG);
-    expect(wrong.body.get(2)).toBe(9);
-    expect(wrong.body.get(1)).toBe("9 tries left");
+    expect(wrong.body.get(2)).toBe(2); // the issuer's tries left (fewer than the carrier's 9)
+    expect(wrong.body.get(1)).toBe("2 tries left");
     expect(wrong.body.has(3)).toBe(false);
     expect((await rig.info()).get(9)).toBe(9);
     expect((await rig.info()).get(11)).toBe(0);
@@ -236,19 +264,23 @@ describe("attacks through the untrusted host (release bundle)", () => {
     w.platform.authorize({ orderId: order.orderId, carrierId: w.carrierId, atc: 1, cryptogram: hex(bytesOf(right.body.get(2))) });
   });
 
-  attack("checked up front, answered at once, the user never asked: over the limit, a malformed PIN, a missing field", async () => {
+  attack("checked up front, answered at once, the user never asked: over the limit, a malformed verdict, a PIN instead of a verdict, a missing field", async () => {
     const { w, rig, ch } = await ready();
     let asked = false;
     const look = () => { asked = rig.board.leds()[0] === true; };
-    expect((await rig.pay(ch, newOrder(w, LIMIT + 1).body, PIN, look)).status).toBe(ST.PAY_OVER_LIMIT);
-    expect((await rig.pay(ch, newOrder(w).body, "12a4", look)).status).toBe(ST.PIN_BAD_FORMAT);
-    expect((await rig.inner(ch, CMD.PAY, newOrder(w).body, look)).status).toBe(ST.BAD_ARGUMENT); // no PIN (5)
+    expect((await rig.pay(ch, newOrder(w, LIMIT + 1).body, "ok", look)).status).toBe(ST.PAY_OVER_LIMIT);
+    expect((await rig.pay(ch, newOrder(w).body, { verdict: 3, triesLeft: 3, mac: new Uint8Array(16) }, look)).status).toBe(ST.BAD_ARGUMENT);
+    expect((await rig.pay(ch, newOrder(w).body, { verdict: 0, triesLeft: 3, mac: new Uint8Array(15) }, look)).status).toBe(ST.BAD_ARGUMENT);
+    const withPin = new Map(newOrder(w).body);
+    withPin.set(5, PIN); // today's hosts sent the PIN here: a text is no verdict
+    expect((await rig.inner(ch, CMD.PAY, withPin, look)).status).toBe(ST.BAD_ARGUMENT);
+    expect((await rig.inner(ch, CMD.PAY, newOrder(w).body, look)).status).toBe(ST.BAD_ARGUMENT); // no verdict (5-7)
     expect(asked).toBe(false);
     expect((await rig.info()).get(9)).toBe(10); // no try spent
     expect((await readLog(rig)).entries).toHaveLength(0);
   });
 
-  attack("the PIN never crosses the host's wire in clear", async () => {
+  attack("the PIN never crosses the carrier's wire, in clear or sealed (it goes to the platform only)", async () => {
     const { w, rig, ch } = await ready();
     await pay(rig, ch, newOrder(w).body);
     const all = Buffer.concat(rig.wire.chunks);
@@ -260,10 +292,10 @@ describe("attacks through the untrusted host (release bundle)", () => {
 
   attack("a long press, or no press within 30 s, declines: no PIN try, no cryptogram, a declined entry each", async () => {
     const { w, rig, ch } = await ready();
-    const long = await rig.pay(ch, newOrder(w).body, PIN, "long");
+    const long = await rig.pay(ch, newOrder(w).body, "ok", "long");
     expect(long.status).toBe(ST.PAY_DECLINED);
     expect(long.body.has(2)).toBe(false);
-    const silence = await rig.pay(ch, newOrder(w).body, PIN, "silence"); // the channel idles out after 120 s, not yet
+    const silence = await rig.pay(ch, newOrder(w).body, "ok", "silence"); // the channel idles out after 120 s, not yet
     expect(silence.status).toBe(ST.PAY_DECLINED);
     const log = await readLog(rig);
     expect(log.ok).toBe(true);
@@ -275,11 +307,12 @@ describe("attacks through the untrusted host (release bundle)", () => {
     const { w, rig, ch } = await ready();
     const { body } = newOrder(w);
     expect((await rig.outer(CMD.PAY, body)).status).toBe(0x03);
-    expect((await rig.outer(CMD.VERIFY_PIN, new Map([[1, PIN]]))).status).toBe(0x03);
+    for (const retired of [0x10, 0x11, 0x12]) expect((await rig.outer(retired, new Map([[1, PIN]]))).status).toBe(0x03);
+    for (const retired of [0x10, 0x11, 0x12]) expect((await rig.inner(ch, retired, new Map([[1, PIN]]))).status).toBe(0x03);
     expect((await rig.outer(CMD.PERSONALISE, new Map())).status).toBe(0x03);
     expect((await rig.inner(ch, 0x41, new Map([[1, PIN]]))).status).toBe(0x03);
     const keys = w.platform.carrierKeys(w.carrierId);
-    const again = await rig.inner(ch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([[1, w.identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1], [6, "000000"]]));
+    const again = await rig.inner(ch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([[1, w.identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 1]]));
     expect(again.status).toBe(ST.NOT_ALLOWED);
     await expect(rig.openChannel(transportIdentity(rig.serial))).rejects.toThrow(/different carrier id|proof/);
   });
@@ -380,9 +413,9 @@ describe("the deferred PAY reply and exactly-once (PROTOCOL.md §7.5, §8; relea
     expect(openInner(ch, late[0]!).status).toBe(ST.OK);
     // Nothing was unwrapped meanwhile: the counters are as the PAY left them, so the platform's
     // next message is accepted.
-    const next = await rig.inner(ch, CMD.VERIFY_PIN, new Map([[1, PIN]]));
-    expect(next.status).toBe(ST.OK);
-    expect(next.body.get(1)).toBe(10);
+    const next = await pay(rig, ch, newOrder(w).body);
+    expect(next.status, String(next.body.get(1))).toBe(ST.OK);
+    expect((await rig.info()).get(9)).toBe(10);
   });
 
   it("a channel reopened or closed while PAY waits drops the order: no reply into the new session, nothing written, a new PAY works", async () => {
@@ -457,7 +490,7 @@ describe("power cut at every flash write of a payment (release bundle)", () => {
       const refCh = await ref.openChannel(w.identity);
       let writes = 0;
       let erases = 0;
-      const refAuth = await ref.pay(refCh, b.body, PIN, () => {
+      const refAuth = await ref.pay(refCh, b.body, verdict(ref, refCh, b.body), () => {
         const w0 = ref.board.flash.wordWrites();
         const e0 = ref.board.flash.erases();
         ref.press();
@@ -517,7 +550,7 @@ describe("power cut at every flash write of a payment (release bundle)", () => {
       expect((await pay(setup, ch, b.body)).status).toBe(ST.OK);
       // 20 B header + keys record (~150 B) + 77 B per entry in a 1,024 B file: the 12th entry rotates.
       for (let i = 0; i < 9; i++) {
-        expect((await setup.pay(ch, newOrder(w, 100 + i).body, PIN, "long")).status).toBe(ST.PAY_DECLINED);
+        expect((await setup.pay(ch, newOrder(w, 100 + i).body, "ok", "long")).status).toBe(ST.PAY_DECLINED);
       }
     }
     console.log(`payment power-cut campaign: ${cutPoints} cut points (${rotations} of 2 rounds include a log rotation)`);

@@ -8,7 +8,7 @@
 // pico lifecycle still failed at 30,139 B (12th payment, the first rotation). The puckjs one passed.
 import { afterEach, describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
-import { CarrierRig, CMD, ST, bytesOf, payOrderBody, transportIdentity, verifyLogPage } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, CMD, ST, bytesOf, enrolPin, payOrderBody, platformVerdict, TEST_PIN_OPTIONS, transportIdentity, verifyLogPage } from "../firmware/test/applets/carrier-harness.ts";
 import { profileFor, runLifecycle } from "../firmware/test/store/lifecycle.ts";
 
 const PIN = "482913";
@@ -22,11 +22,11 @@ afterEach(() => {
 
 describe("small boards: the release bundle in .bootcde next to the carrier's store", () => {
   it("pico: personalise, pay twice (one boot apart), the log verifies", async () => {
-    const platform = await Platform.open({});
+    const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
     platforms.push(platform);
     const rig = await CarrierRig.boot({ board: "pico", bootcde: true });
     rigs.push(rig);
-    expect(rig.board.storage.list()).toEqual([".bootcde"]);
+    expect(rig.board.storage.list().sort()).toEqual([".bootcde", "kc.tk"]); // provisioned
     const carrierId = platform.issueCarrier().carrierId;
     const keys = platform.carrierKeys(carrierId);
     const merchantId = platform.registerMerchant({ name: "Corner Café" }).merchantId;
@@ -34,10 +34,11 @@ describe("small boards: the release bundle in .bootcde next to the carrier's sto
 
     const tch = await rig.openChannel(transportIdentity(rig.serial));
     const perso = await rig.inner(tch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-      [1, identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000], [6, PIN],
+      [1, identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000],
     ]));
     expect(perso.status, String(perso.body.get(1))).toBe(ST.OK);
-    expect(rig.board.storage.list().sort()).toEqual([".bootcde", "kc.ctr.a", "kc.log.a", "kc.pay.a"]);
+    expect(rig.board.storage.list().sort()).toEqual([".bootcde", "kc.ctr.a", "kc.log.a", "kc.pay.a", "kc.tk"]);
+    enrolPin(platform, carrierId, PIN);
 
     for (let atc = 1; atc <= 2; atc++) {
       if (atc === 2) await rig.reboot();
@@ -45,7 +46,7 @@ describe("small boards: the release bundle in .bootcde next to the carrier's sto
       const code = platform.issuePaymentCode({ merchantId, amount: 1234 + atc, currency: "EUR" });
       const order = platform.createOrder({ code: code.code });
       const f = order.cryptogramFields;
-      const auth = await rig.pay(ch, payOrderBody(f), PIN);
+      const auth = await rig.pay(ch, payOrderBody(f), platformVerdict(platform, rig, ch, carrierId, payOrderBody(f), PIN));
       expect(auth.status, String(auth.body.get(1))).toBe(ST.OK);
       expect(auth.body.get(1)).toBe(atc);
       const settled = platform.authorize({ orderId: order.orderId, carrierId, atc, cryptogram: Buffer.from(bytesOf(auth.body.get(2))).toString("hex") });
@@ -58,18 +59,19 @@ describe("small boards: the release bundle in .bootcde next to the carrier's sto
     expect(page.entries).toHaveLength(2);
   }, 60_000);
 
-  it("pico: personalise, 12 payments, 7 PIN changes, verify, wipe, personalise again (a boot between phases)", async () => {
+  it("pico: personalise, 12 payments, 7 PIN changes (at the platform), a wrong PIN counted, wipe, personalise again (a boot between phases)", async () => {
     const r = await runLifecycle({ profile: profileFor("pico"), bundle: true });
     expect(r.failure).toBeUndefined();
-    expect(r.rotations).toEqual({ payLog: 1, carrierLog: 2 });
+    // the carrier log rotates once (the wipe): PIN changes no longer write the carrier
+    expect(r.rotations).toEqual({ payLog: 1, carrierLog: 1 });
     expect(r.steps[r.steps.length - 1]!.step).toBe("personalise again");
   }, 60_000);
 
-  it("puckjs geometry (USB stand-in): personalise, 12 payments, 7 PIN changes, verify, wipe, personalise again", async () => {
+  it("puckjs geometry (USB stand-in): personalise, 12 payments, 7 PIN changes (at the platform), a wrong PIN counted, wipe, personalise again", async () => {
     const r = await runLifecycle({ profile: profileFor("puckjs", true), bundle: true });
     expect(r.failure).toBeUndefined();
-    // the application log and the carrier log both rotated (the carrier log twice: PIN changes, wipe)
-    expect(r.rotations).toEqual({ payLog: 1, carrierLog: 2 });
+    // the application log and the carrier log both rotated (the carrier log once: the wipe)
+    expect(r.rotations).toEqual({ payLog: 1, carrierLog: 1 });
     expect(r.steps[r.steps.length - 1]!.step).toBe("personalise again");
   }, 60_000);
 });

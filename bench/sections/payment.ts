@@ -4,7 +4,7 @@
 // PIN; checks, trusted UI started, reply deferred) and the user's press (PIN check, ATC + log commit,
 // cryptogram, the sealed late reply), each with its own wire bytes. Device ms are the same counts converted with each profile's calibration (as the device
 // section does for boards without USB); bytes and round trips are what crossed the USB wire.
-import { CarrierRig, payOrderBody } from "../../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, payOrderBody, platformVerdict } from "../../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import type { CborMap } from "../../host/src/codec.ts";
 import type { CostBreakdown } from "../../board/src/cost/meter.ts";
@@ -78,7 +78,9 @@ export async function paymentRows(): Promise<Row[]> {
     const orderBody: CborMap = payOrderBody(f);
     let requestBytes = 0;
     const payStart = rig.wire.bytes;
-    const auth = await measure("PAY", 1, () => rig.pay(channel, orderBody, PIN, () => {
+    // online PIN: host → platform (not the carrier's wire); PAY carries the platform's verdict
+    const verdict = platformVerdict(platform, rig, channel, Buffer.from(cid).toString("hex"), orderBody, PIN);
+    const auth = await measure("PAY", 1, () => rig.pay(channel, orderBody, verdict, () => {
       requestBytes = rig.wire.bytes - payStart;
       rig.press();
     }));
@@ -86,8 +88,8 @@ export async function paymentRows(): Promise<Row[]> {
     // One round trip, two device entries: split the PAY step into its request and its decision.
     const paid = steps.pop()!;
     steps.push(
-      { name: "PAY request (order + PIN sealed; checks, trusted UI shown, reply deferred)", counts: { request: paid.counts.request, button: undefined, timers: undefined }, wireBytes: requestBytes, roundTrips: 1 },
-      { name: "button press → PIN check, ATC + log commit, cryptogram, sealed late reply", counts: { request: undefined, button: paid.counts.button, timers: paid.counts.timers }, wireBytes: paid.wireBytes - requestBytes, roundTrips: 0 },
+      { name: "PAY request (order + the platform's PIN verdict sealed; checks, trusted UI shown, reply deferred)", counts: { request: paid.counts.request, button: undefined, timers: undefined }, wireBytes: requestBytes, roundTrips: 1 },
+      { name: "button press → verdict counted (try spent, MAC checked, try restored), ATC + log commit, cryptogram, sealed late reply", counts: { request: undefined, button: paid.counts.button, timers: paid.counts.timers }, wireBytes: paid.wireBytes - requestBytes, roundTrips: 0 },
     );
     const settled = platform.authorize({ orderId: order.orderId, carrierId: Buffer.from(cid).toString("hex"), atc: auth.body.get(1) as number, cryptogram: Buffer.from(auth.body.get(2) as Uint8Array).toString("hex") });
     if (settled.amount !== 1234) throw new Error("bench: the platform did not settle the measured authorization");

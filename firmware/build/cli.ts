@@ -40,24 +40,26 @@ export interface BoardTarget {
 
 /**
  * The carrier's store (STORAGE.md §7): the live files personalisation creates (application log,
- * PIN counter, carrier log), each 1,024 B + Espruino's 32 B header, and the rotations one power
+ * verdict counter, carrier log), each 1,024 B + Espruino's 32 B header, and the rotations one power
  * cycle needs before the boot-time maintenance compacts the trash (one: a payment session that
- * rotates the application log, or the PIN changes that rotate the carrier log, or a wipe).
+ * rotates the application log, or a wipe). Before them, right after the bundle, the factory's
+ * transport key kc.tk (PROVISION: 32 B + its 32 B header).
  */
 export const STORE_FILE_BYTES = 1024;
+export const TRANSPORT_KEY_FILE_BYTES = 32;
 export const STORE_LIVE_FILES = 3;
 export const STORE_ROTATIONS_PER_BOOT = 1;
 
 /**
  * The largest bundle (stored first, as .bootcde) with which every file the store creates still has
  * its Espruino header below the last page (space.ts canCreate): the bundle takes align4(bytes) + 32,
- * each store file 1,056 B after it, and the last header must start before the last page.
+ * kc.tk 64 B, each store file 1,056 B after them, and the last header must start before the last page.
  * Measured equal on the virtual board by firmware/test/store/capacity.test.ts.
  */
 export function largestBundleBytes(storageBytes: number, pageBytes: number, creations = STORE_LIVE_FILES + STORE_ROTATIONS_PER_BOOT, wordBytes = 4): number {
   const lastPage = storageBytes - pageBytes;
-  const lastHeaderBefore = lastPage - ESPRUINO_HEADER_BYTES - (creations - 1) * creationBytes(STORE_FILE_BYTES);
-  // aligned bundle end + 32 + (n-1) × 1,056 < lastPage
+  const lastHeaderBefore = lastPage - ESPRUINO_HEADER_BYTES - (creations - 1) * creationBytes(STORE_FILE_BYTES) - creationBytes(TRANSPORT_KEY_FILE_BYTES);
+  // aligned bundle end + kc.tk 64 + 32 + (n-1) × 1,056 < lastPage
   const largest = Math.floor((lastHeaderBefore - 1) / wordBytes) * wordBytes;
   return largest > 0 ? largest : 0;
 }

@@ -3,14 +3,12 @@
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
   boardId, boardSerial, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, lockConsole, log, nowMs,
-  readTransportKeyFile, setLed, setTimer, startUsbLink, storageFree, storeEnv, usbLinkDeps, watchButton,
+  readTransportKeyFile, setLed, setTimer, startUsbLink, storageFree, storeEnv, usbLinkDeps, watchButton, writeTransportKeyFile,
 } from "./platform.ts";
 import { createDeviceLink } from "./link.ts";
 import { createDispatcher, type Command } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
-import { createVerifyPinCommand } from "./commands/verify-pin.ts";
-import { createChangePinCommand } from "./commands/change-pin.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
 import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
 import { openCarrier, type Carrier } from "./security/carrier.ts";
@@ -18,14 +16,14 @@ import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
 import { openAppStore, type AppStore } from "./perso/app-store.ts";
 import { createPersonaliseCommand } from "./perso/personalise.ts";
-import {
-  DEV_TRANSPORT_BATCH_LABEL, TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId, transportChannelKey,
-} from "./perso/transport.ts";
+import { TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId } from "./perso/transport.ts";
+import { createProvisionCommand } from "./perso/provision.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
 import { createPaymentApplet } from "./applets/qr-payment.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
+import { u32be } from "./store/bytes.ts";
 
 export const FIRMWARE_VERSION = "0.1.0";
 
@@ -56,10 +54,11 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   function identity(): ChannelIdentity | undefined {
     // The keys record carries the three identity fields under the same names.
     if (carrier.state() === STATE_PERSONALISED) return store.keys();
+    // No kc.tk (never provisioned): no transport session, so no personalisation (PROTOCOL.md §7.4).
     if (transport === undefined) {
-      const cid = transportCarrierId(boardSerial());
       const fromFactory = readTransportKeyFile(TRANSPORT_KEY_FILE);
-      transport = { carrierId: cid, platformId: TRANSPORT_PLATFORM_ID, channelKey: fromFactory !== undefined ? fromFactory : transportChannelKey(prims, prims.sha256(DEV_TRANSPORT_BATCH_LABEL), cid) };
+      if (fromFactory === undefined) return undefined;
+      transport = { carrierId: transportCarrierId(boardSerial()), platformId: TRANSPORT_PLATFORM_ID, channelKey: fromFactory };
     }
     return transport;
   }
@@ -91,12 +90,16 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     return c;
   }
 
-  // PAY checks the PIN only once the user decided, in a later callback: it purges by itself.
-  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims }, purgeIfDestroyed);
+  // A PIN verdict is bound to the session (its carrier nonce) and to the counter of the PAY request
+  // being handled (the channel advanced past it when it unwrapped the request).
+  function verdictBinding(): string {
+    const nonce = channel.sessionNonce();
+    return nonce === "" ? "" : nonce + u32be(channel.expectedCounter() - 1);
+  }
+  // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
+  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: verdictBinding }, purgeIfDestroyed);
   const paymentCommands = payment.commands();
   const inner = createDispatcher([
-    guarded(createVerifyPinCommand(carrier)),
-    guarded(createChangePinCommand(carrier)),
     paymentCommands[0]!,
     createPersonaliseCommand({
       carrier: carrier, store: store,
@@ -114,7 +117,12 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
       channel.close();
     }
   }, payment.cancel);
-  const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!].concat(channelCommands);
+  const provision = createProvisionCommand({
+    read: function () { return readTransportKeyFile(TRANSPORT_KEY_FILE); },
+    write: function (key: string) { return writeTransportKeyFile(TRANSPORT_KEY_FILE, key); },
+    onProvisioned: function () { transport = undefined; },
+  });
+  const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!, provision].concat(channelCommands);
   return { commands: commands, state: carrier.state, carrier: carrier, store: store };
 }
 

@@ -5,7 +5,7 @@ import { CAP_AES, CAP_NFC, CAP_SHA256, CAP_USB } from "./protocol.ts";
 import type { StoragePort, StoreEnv } from "./store/ports.ts";
 import type { CryptoPort } from "./security/crypto-port.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
-import { createEspruinoPrimitives, failed, type EspruinoCryptoModule, type EspruinoE } from "./crypto/espruino.ts";
+import { createEspruinoPrimitives, type EspruinoCryptoModule, type EspruinoE } from "./crypto/espruino.ts";
 import { raise } from "./raise.ts";
 
 // Board pins the @types/espruino snapshot does not declare (every supported board has them).
@@ -132,19 +132,10 @@ export function cryptoPrimitives(): CryptoPrimitives | null {
 export function carrierCrypto(prims: CryptoPrimitives): CryptoPort {
   const c = cryptoModule()!;
   const aes = c.AES as unknown as { decrypt(d: string, k: string, o: { mode: string }): ArrayBuffer };
-  const sha = c.SHA256!;
   const e = E as unknown as EspruinoE;
   const ecb = { mode: "ECB" };
   return {
     sha256: prims.sha256,
-    // The PIN stretching's rounds, one statement each and no wrapper call per round. The digest is
-    // converted on its own and joined in JS: E.toString of digest and pad together would need a
-    // 1 KB flat string (contiguous vars) every round, which fragmented memory may refuse.
-    sha256Rounds: function (first: string, pad: string, rounds: number): string {
-      let h = e.toString(sha(first) || failed("SHA256"));
-      for (let i = 0; i < rounds; i++) h = e.toString(sha(h + pad) || failed("SHA256"));
-      return h;
-    },
     aesEncryptEcb: prims.aesEcb,
     aesDecryptEcb: function (key: string, data: string): string {
       return e.toString(aes.decrypt(data, key, ecb));
@@ -157,6 +148,11 @@ export function carrierCrypto(prims: CryptoPrimitives): CryptoPort {
 export function readTransportKeyFile(name: string): string | undefined {
   const s = storageModule().read(name);
   return typeof s === "string" && s.length === 32 ? s : undefined;
+}
+
+// PROVISION (PROTOCOL.md §7.4): the factory writes the carrier's transport key once.
+export function writeTransportKeyFile(name: string, key: string): boolean {
+  return storageModule().write(name, key) === true;
 }
 
 // ───────────── trusted UI and presence: LEDs and BTN1

@@ -1,25 +1,24 @@
 // What a thief gets from a personalised carrier's flash (issue #11 item 1: BTN1 at power-on skips the
-// boot code and the REPL reads every Storage file) plus the PIN (found offline then by a search over
-// the on-device stretching, or watched): the carrier's real K_ac, unwrapped exactly as the firmware
-// does (SECURITY.md §5, the same steps as hil-tests/carrier.test.ts). The platform attack tests use
-// it to forge cryptograms with the genuine key. The online-PIN redesign (branch `pin`) changes this
-// storage layout; this helper changes with it — the platform-side defences it feeds do not.
+// boot code and the REPL reads every Storage file): the carrier's real K_ac, unwrapped exactly as the
+// firmware does (SECURITY.md §7, the same steps as hil-tests/attacks/btn1-dump.test.ts). With the
+// online PIN no PIN is needed for that: PERSO record v2 holds share A of the device secret and MK
+// wrapped under SHA-256("KCkek2" | SHA-256("KCds" | share A | share B)), share B sits in the counter
+// file's header, and K_ac is wrapped under MK next to K_ch (in clear) in the keys record. The
+// platform attack tests use it to compute cryptograms with the genuine key.
 import { expect } from "vitest";
 import type { CarrierRig } from "../../firmware/test/applets/carrier-harness.ts";
 import { envOver, seededCrypto } from "../../firmware/test/store/harness.ts";
 import { openLog } from "../../firmware/src/store/log.ts";
-import { readU16 } from "../../firmware/src/store/bytes.ts";
 import { DEFAULT_CONFIG, LOG_NAMES, REC_PERSO } from "../../firmware/src/security/carrier.ts";
-import { derivePinKeys } from "../../firmware/src/security/pin.ts";
 
-/** K_ac from the board's Storage and the PIN; `channelKey` (K_ch, in clear in the same dump) locates the keys record. */
-export function cryptogramKeyFromDump(rig: CarrierRig, pin: string, channelKey: Uint8Array): Uint8Array {
+/** K_ac from the board's Storage alone; `channelKey` (K_ch, in clear in the same dump) locates the keys record. */
+export function cryptogramKeyFromDump(rig: CarrierRig, channelKey: Uint8Array): Uint8Array {
   const storage = rig.board.storage;
   const p = openLog(envOver(storage, rig.board.profile.storage.pageBytes), LOG_NAMES, DEFAULT_CONFIG.logBytes).get(REC_PERSO)!.payload;
+  expect(p.charCodeAt(0), "PERSO record version").toBe(2);
   const shareB = storage.read("kc.ctr.a", 12, 32) ?? storage.read("kc.ctr.b", 12, 32)!;
   const c = seededCrypto(0);
-  const kek = derivePinKeys(c, pin, p.substr(3, 16), c.sha256("KCds" + p.substr(19, 32) + shareB), readU16(p, 1)).kek;
-  const mk = c.aesDecryptEcb(kek, p.substr(83, 32));
+  const mk = c.aesDecryptEcb(c.sha256("KCkek2" + c.sha256("KCds" + p.substr(1, 32) + shareB)), p.substr(33, 32));
   const image = Buffer.from(rig.board.flash.snapshot());
   const at = image.indexOf(Buffer.from(channelKey));
   expect(at, "K_ch in the flash dump").toBeGreaterThanOrEqual(0);

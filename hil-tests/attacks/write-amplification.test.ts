@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statSync } from "node:fs";
 import { computeAuthorizationCryptogram } from "../../host/src/channel/keys.ts";
 import { bearer, json, raw, servedPlatform, type ServedPlatform } from "./helpers.ts";
+import { enrolPin, TEST_PIN_OPTIONS, verifyOrderPin } from "../../host/test/platform/helpers.ts";
 
 const N = 400;
 let p: ServedPlatform;
@@ -15,12 +16,16 @@ let orderId: string;
 let carrierId: string;
 
 beforeAll(async () => {
-  p = await servedPlatform();
+  p = await servedPlatform({ pin: TEST_PIN_OPTIONS });
   const admin = p.platform.createdAdminKey!;
   shop = (await raw(p.port, "POST", "/v1/merchants", JSON.stringify({ name: "Kiosk" }), bearer(admin))).json as unknown as typeof shop;
   carrierId = String((await raw(p.port, "POST", "/v1/carriers", "{}", bearer(admin))).json.carrierId);
   validCode = String((await raw(p.port, "POST", `/v1/merchants/${shop.merchantId}/codes`, JSON.stringify({ amount: 300, currency: "EUR" }), bearer(shop.apiKey))).json.code);
   orderId = String((await raw(p.port, "POST", "/v1/orders", JSON.stringify({ code: validCode }), json())).json.orderId);
+  // The cardholder's PIN, enrolled and verified online for the order: the authorizations below then
+  // reach the cryptogram check (a bad cryptogram is refused as such, not as pin-not-verified).
+  enrolPin(p.platform, carrierId);
+  expect(verifyOrderPin(p.platform, carrierId, orderId).verdict).toBe(0);
 });
 afterAll(async () => {
   await p.dispose();

@@ -23,7 +23,7 @@ import { flashFirmware, progressBar, DEFAULT_FIRMWARE_FILE } from "./flash/flash
 import { startPlatformServer, type RunningPlatform } from "./platform/http.ts";
 import { PlatformClient } from "./platform/client.ts";
 import { renderQrPng, renderQrTerminal } from "./qr/image.ts";
-import { personalise } from "./flows/personalise.ts";
+import { personalise, provision } from "./flows/personalise.ts";
 import { pay, type PaymentPlatform } from "./flows/pay.ts";
 import { readLog } from "./flows/log.ts";
 import { formatLog, pressVirtualButton } from "./flows/cli.ts";
@@ -116,13 +116,17 @@ async function main(): Promise<number> {
     note(`${flashed.bytes} bytes${target.ram ? "" : `, CRC-32 ${flashed.crc32.toString(16).padStart(8, "0")} verified`}; running KeyCarrier ${flashed.booted!.firmwareVersion}, state ${flashed.booted!.stateName}`);
 
     step("payment platform (HTTP on loopback, SQLite ledger in the temp dir)");
-    platform = await startPlatformServer({ port: 0, dbFile: join(work, "platform.sqlite") });
+    platform = await startPlatformServer({ port: 0, dbFile: join(work, "platform.sqlite"), allowDevTransportKey: true });
     note(`listening on ${platform.url}`);
+    note("DEV FLAG: this platform accepts the public development transport key (allowDevTransportKey), so a");
+    note("recording of this personalisation is readable by anyone. A production platform refuses it and");
+    note("provisions each carrier's kc.tk from a secret batch key in its keystore (`keycarrier provision`).");
 
-    step(`personalise the carrier (PIN ${pin})`);
+    step(`provision (kc.tk, dev batch key) and personalise the carrier; PIN ${pin} enrolled at the platform`);
     kc = await KeyCarrier.open(emu.tcp.url, { timeoutMs: 2000, retries: 2 });
+    await provision(kc, platform.platform, note);
     const personalised = await personalise(kc, platform.platform, { pin, onStep: note });
-    note(`carrier ${personalised.carrierId} is PERSONALISED; ${personalised.triesLeft} PIN tries`);
+    note(`carrier ${personalised.carrierId} is PERSONALISED; ${personalised.triesLeft} PIN tries at the issuer`);
 
     step("a merchant registers and shows a payment QR code");
     // The admin key was created with the ledger (also in platform.sqlite.admin-key, mode 0600); the
@@ -138,7 +142,7 @@ async function main(): Promise<number> {
     writeFileSync(png, await renderQrPng(code.code));
     note(`merchant ${merchant.merchantId} (${merchant.name}) asks ${code.display}; code ${code.code}`);
 
-    step("pay: platform validates → order + PIN sealed to the carrier in one PAY → button press → cryptogram → settle");
+    step("pay: platform validates → order → PIN encrypted to the platform, checked there → its MAC'd verdict + order in one PAY → button press → cryptogram → settle");
     const running = platform;
     const paymentPlatform: PaymentPlatform = {
       validatePaymentCode: (c) => http.validatePaymentCode(c),
@@ -146,6 +150,9 @@ async function main(): Promise<number> {
       authorize: (req) => http.authorize(req),
       getCarrier: (id) => running.platform.getCarrier(id),
       carrierKeys: (id) => running.platform.carrierKeys(id),
+      // online PIN over HTTP: the PIN block goes to the platform's API, the verdict comes back
+      pinChallenge: (req) => http.pinChallenge(req),
+      verifyOrderPin: (req) => http.verifyOrderPin(req),
     };
     const controlPort = emu.control.port;
     const paid = await pay(kc, paymentPlatform, code.code, {

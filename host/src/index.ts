@@ -51,6 +51,10 @@ export { measurePlatformThroughput } from "./platform/bench.ts";
 export { DEFAULT_RISK_POLICY, checkAuthorizationRisk } from "./platform/risk.ts";
 export type { RiskPolicy, RiskRefusal } from "./platform/risk.ts";
 export { adminKeyFile, type Principal, type Role } from "./platform/auth.ts";
+// Online PIN (PROTOCOL.md §7.5, docs/CHANNEL.md §9): the PIN block to the platform, its verdict for the carrier.
+export { encryptPinBlock, decryptPinBlock, verdictMessage, verdictMac, PinPurpose, Verdict, PinBlockError } from "./platform/online-pin.ts";
+export { ISSUER_PIN_TRY_LIMIT } from "./platform/pin-verifier.ts";
+export type { ChallengeView, VerdictView } from "./platform/pin-verifier.ts";
 
 // Merchant payment codes and QR images.
 export * from "./qr/index.ts";
@@ -61,8 +65,8 @@ export type { FlashOptions, FlashResult, FlashFailure } from "./flash/flash.ts";
 export { ConsoleWire, encodeEvalPacket, parseEvalReply } from "./flash/console-wire.ts";
 export { CarrierSession, frameBytes } from "./flows/session.ts";
 export type { SessionKeyInfo, WireStats } from "./flows/session.ts";
-export { personalise, personalisedCarrierId, platformIdFor, DEFAULT_LIMIT_MINOR } from "./flows/personalise.ts";
-export type { PersonaliseOptions, PersonaliseResult, IssuingPlatform } from "./flows/personalise.ts";
+export { personalise, provision, personalisedCarrierId, platformIdFor, DEFAULT_LIMIT_MINOR } from "./flows/personalise.ts";
+export type { PersonaliseOptions, PersonaliseResult, IssuingPlatform, ProvisioningPlatform } from "./flows/personalise.ts";
 export { pay, authorizeOnCarrier, inProcessPlatform } from "./flows/pay.ts";
 export type { PaymentPlatform, CarrierStepOptions, CarrierAuthorization, PayResult } from "./flows/pay.ts";
 export { readLog, foldLog, decodeLogEntry, chainStep } from "./flows/log.ts";

@@ -13,6 +13,7 @@ export const Status = {
   PIN_WRONG: 0x10,
   PIN_BLOCKED: 0x11,
   PIN_BAD_FORMAT: 0x12,
+  PIN_VERDICT_BAD: 0x13,
   STORAGE_FULL: 0x20,
   PRESENCE_REQUIRED: 0x21,
   CHANNEL_NOT_OPEN: 0x30,
@@ -28,8 +29,6 @@ export const Status = {
 export const Command = {
   INFO: 0x01,
   PING: 0x02,
-  VERIFY_PIN: 0x11,
-  CHANGE_PIN: 0x12,
   WIPE: 0x20,
   CHANNEL_OPEN: 0x30,
   CHANNEL_CONFIRM: 0x31,
@@ -38,6 +37,7 @@ export const Command = {
   PAY: 0x40,
   LOG_READ: 0x42,
   PERSONALISE: 0x60,
+  PROVISION: 0x61,
 } as const;
 
 const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Command).map(([name, code]) => [code, name]));
@@ -78,7 +78,8 @@ export const STATUS_ADVICE: Record<number, string> = {
   [Status.BUSY]: "the device is busy with another request (a PAY waiting for the button, or the PIN lockout) — retry in a moment",
   [Status.INTERNAL]: "the device failed internally; its state did not change — retry, and report it if it persists",
   [Status.UNSUPPORTED_VERSION]: "the device speaks a different protocol major version — update the host or the firmware",
-  [Status.PIN_WRONG]: "the PIN is wrong; each wrong PIN spends a try, and the last try destroys the carrier",
+  [Status.PIN_WRONG]: "the platform found the PIN wrong; each wrong PIN spends a try there and on the carrier, and the issuer's last try blocks the card and destroys the carrier",
+  [Status.PIN_VERDICT_BAD]: "the PIN verdict the host relayed is not the platform's (forged, replayed or for another order/session); it cost the carrier a try",
   [Status.PIN_BLOCKED]: "no PIN tries left: the carrier destroyed its keys — it must be personalised again",
   [Status.PIN_BAD_FORMAT]: "a PIN is 4–12 digits; no try was spent",
   [Status.STORAGE_FULL]: "the carrier's store is full; nothing changed — power-cycle the carrier (it reclaims space at boot) and send it again",

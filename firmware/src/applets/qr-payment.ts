@@ -1,17 +1,21 @@
 // The QR-payment authorization applet (PROTOCOL.md §7.5, §7.6): PAY runs inside the secure channel;
-// LOG_READ is an outer command. PAY carries order and PIN in one request: what can be checked at
+// LOG_READ is an outer command. PAY carries the order and the platform's PIN verdict for it (online
+// PIN: the PIN itself went host → platform, never here) in one request: what can be checked at
 // once is answered at once; otherwise the trusted UI asks the user and the reply is DEFERRED until
-// the user decided. Order of durable effects per authorization: PIN try (carrier.verifyPin: spent
-// before the comparison) → one record holding the new ATC and its log entry → only then the
-// cryptogram. An order already authorized (found in the kept log) is answered with its original
+// the user decided. Order of durable effects per authorization: verdict try (carrier.countVerdict:
+// spent before the verdict's MAC is checked) → one record holding the new ATC and its log entry →
+// only then the cryptogram. A verdict is bound to the session's carrier nonce and the channel
+// counter of its PAY request, which the channel accepts once. An order already authorized (found in the kept log) is answered with its original
 // ATC and cryptogram: never a second authorization; the same order id and merchant with a changed
 // amount or currency is refused at once (PAY_ORDER_CHANGED), never signed. Nothing is written before the user decided, so
 // a reboot while PAY waits loses the order and nothing else.
 import { bytesArg, DEFERRED, ok, okRaw, PAY_WAITS, refuse, textArg, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
 import { head as cborHead, type CborMap, type CborValue } from "../codec.ts";
 import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_OK } from "../protocol.ts";
-import { STATUS_PIN_BAD_FORMAT, STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
-import { isValidPin, lockedOut, PIN_FORMAT } from "../security/pin.ts";
+import { STATUS_PIN_VERDICT_BAD, STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
+import { blindedEqual, lockedOut } from "../security/pin.ts";
+import { VERDICT_BLOCKED, VERDICT_FORGED, VERDICT_KEY_LABEL, VERDICT_MAC_BYTES, verdictMessage } from "../security/verdict.ts";
+import { hmacPads, hmacSha256, type HmacPads } from "../crypto/primitives.ts";
 import { isStoreFull } from "../store/ports.ts";
 import type { Carrier } from "../security/carrier.ts";
 import { createCryptogramSigner, type CryptogramSigner } from "../channel/cryptogram.ts";
@@ -37,7 +41,13 @@ export interface PaymentDeps {
   store: AppStore;
   ui: TrustedUi;
   prims: CryptoPrimitives;
+  // The carrier nonce of the open session ‖ u32be counter of the request being handled ("" when no
+  // session): the verdict must be MAC'd over it, so it serves that one request only.
+  verdictBinding(): string;
 }
+
+// PAY fields 5-7: the platform's verdict, its tries left, and its MAC.
+interface VerdictArgs { verdict: number; triesLeft: number; mac: string; binding: string }
 
 export interface PaymentApplet {
   commands(): Command[];
@@ -66,20 +76,29 @@ function parseOrder(args: CborMap): Order | string {
   return { orderId: orderId, merchantId: merchantId, amount: amount, currency: currency };
 }
 
-// afterPinCheck runs right after the PIN check of a decided PAY (main.ts: purge a carrier the 10th
-// wrong PIN destroyed); a parameter rather than a deps property because parameter names are minified.
+function parseVerdict(args: CborMap): VerdictArgs | undefined {
+  const verdict = uintArg(args[5], 0);
+  const triesLeft = uintArg(args[6], 0);
+  const mac = bytesArg(args[7], VERDICT_MAC_BYTES, VERDICT_MAC_BYTES);
+  if (verdict === undefined || verdict > VERDICT_BLOCKED || triesLeft === undefined || triesLeft > 255 || mac === undefined) return undefined;
+  return { verdict: verdict, triesLeft: triesLeft, mac: mac, binding: "" };
+}
+
+// afterPinCheck runs right after a decided PAY's verdict is counted (main.ts: purge a carrier that a
+// BLOCKED verdict or the 10th bad one destroyed); a parameter rather than a deps property because parameter names are minified.
 export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => void): PaymentApplet {
   const carrier = deps.carrier;
   const store = deps.store;
   const ui = deps.ui;
   const sha256 = function (s: string): string { return deps.prims.sha256(s); };
-  // The PAY waiting for the user: its order, PIN, completion, and the ATC of its earlier
+  // The PAY waiting for the user: its order, verdict, completion, and the ATC of its earlier
   // authorization (0: none; found when it arrived: nothing can log an entry while it waits). At most one.
   let pending: Order | null = null;
   let pendingAtc = 0;
-  let pendingPin = "";
+  let pendingVerdict: VerdictArgs | null = null;
   let pendingLate: LateResult | null = null;
   let signer: CryptogramSigner | null = null;
+  let verdictPads: HmacPads | null = null;
   let cachedHead: string | null = null;
 
   function head(): string {
@@ -101,10 +120,24 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     return atc;
   }
 
+
+  // What countVerdict's judge returns: the verdict if its MAC is the platform's, else VERDICT_FORGED.
+  function judge(o: Order, v: VerdictArgs): number {
+    // K_ac is stored wrapped under MK (under the device secret). The signer (K_ac's pads) and the
+    // verdict key's pads live in RAM until power-off or a wipe (SECURITY.md §7). Two call sites of
+    // createCryptogramSigner (here and in cryptogram()): with one, terser inlines it with its vars
+    // after the return, which the hoisting gate rejects.
+    if (signer === null) signer = createCryptogramSigner(deps.prims, carrier.unwrapKey(store.keys()!.wrappedCryptogramKey));
+    if (verdictPads === null) verdictPads = hmacPads(signer.derive(VERDICT_KEY_LABEL));
+    const expected = hmacSha256(deps.prims, verdictPads, verdictMessage({
+      carrierId: store.keys()!.carrierId, binding: v.binding, orderId: o.orderId, merchantId: o.merchantId,
+      amount: o.amount, currency: o.currency, verdict: v.verdict, triesLeft: v.triesLeft,
+    })).substr(0, VERDICT_MAC_BYTES);
+    return blindedEqual(deps.prims, expected, v.mac) ? v.verdict : VERDICT_FORGED;
+  }
+
   function cryptogram(o: Order, atc: number): string {
     const k = store.keys()!;
-    // K_ac is stored wrapped under MK; the PIN verified just before unlocked MK. The signer (K_ac's
-    // pads) then lives as long as MK does in RAM, until power-off or a wipe (SECURITY.md §7).
     if (signer === null) signer = createCryptogramSigner(deps.prims, carrier.unwrapKey(k.wrappedCryptogramKey));
     return signer.sign({ carrierId: k.carrierId, orderId: o.orderId, merchantId: o.merchantId, amount: o.amount, currency: o.currency, atc: atc });
   }
@@ -133,7 +166,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   const personalisedOnly = 1 << STATE_PERSONALISED;
 
   // What the user's decision leads to (runs in the button or timer callback that decided).
-  function settle(o: Order, pin: string, earlier: number, decision: number): CommandResult {
+  function settle(o: Order, verdict: VerdictArgs, earlier: number, decision: number): CommandResult {
     if (decision !== DECISION_CONFIRMED) {
       // A full store must not turn the user's "no" into INTERNAL: nothing is authorized either way.
       try {
@@ -144,13 +177,17 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       }
       return refuse(STATUS_PAY_DECLINED, "declined");
     }
-    const v = carrier.verifyPin(pin);
+    const v = carrier.countVerdict(function () {
+      return judge(o, verdict);
+    });
     if (afterPinCheck !== undefined) afterPinCheck();
     if (v.status !== STATUS_OK) {
-      if (v.status !== STATUS_PIN_WRONG) return v;
+      if (v.status !== STATUS_PIN_WRONG && v.status !== STATUS_PIN_VERDICT_BAD) return v;
       const f: CborMap = {};
-      f[2] = v.triesLeft;
-      return refuse(v.status, v.detail, f);
+      // the fewer of the carrier's own tries and the issuer's (an authentic WRONG says the latter)
+      const left = v.status === STATUS_PIN_WRONG && verdict.triesLeft < v.triesLeft ? verdict.triesLeft : v.triesLeft;
+      f[2] = left;
+      return refuse(v.status, v.status === STATUS_PIN_WRONG ? left + " tries left" : v.detail, f);
     }
     let atc = earlier;
     if (atc === 0) {
@@ -167,15 +204,15 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   function decided(decision: number): void {
     const o = pending;
     const late = pendingLate;
-    const pin = pendingPin;
+    const verdict = pendingVerdict;
     const earlier = pendingAtc;
     pending = null;
     pendingLate = null;
-    pendingPin = "";
-    if (o === null || late === null) return;
+    pendingVerdict = null;
+    if (o === null || late === null || verdict === null) return;
     let result: CommandResult;
     try {
-      result = settle(o, pin, earlier, decision);
+      result = settle(o, verdict, earlier, decision);
     } catch (e) {
       result = refuse(STATUS_INTERNAL, "failed");
     }
@@ -190,19 +227,18 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     const late = pendingLate;
     pending = null;
     pendingLate = null;
-    pendingPin = "";
+    pendingVerdict = null;
     ui.reset();
     if (late !== null) late(null);
   }
 
   const pay: Command = {
-    id: CMD_PAY, allowedStates: personalisedOnly, fields: 5,
+    id: CMD_PAY, allowedStates: personalisedOnly, fields: 7,
     run: function (args: CborMap, _body: string, late: LateResult) {
       const o = parseOrder(args);
       if (typeof o === "string") return refuse(STATUS_BAD_ARGUMENT, o);
-      const pin = textArg(args[5]);
-      if (pin === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad PIN");
-      if (!isValidPin(pin)) return refuse(STATUS_PIN_BAD_FORMAT, PIN_FORMAT);
+      const verdict = parseVerdict(args);
+      if (verdict === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad verdict");
       const k = store.keys();
       if (k === undefined) raise("payment: no keys");
       if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "limit " + k.maxAmount);
@@ -212,8 +248,9 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       const earlier = earlierAuthorization(o);
       if (earlier < 0) return refuse(STATUS_PAY_ORDER_CHANGED, "order changed");
       pendingAtc = earlier;
+      verdict.binding = deps.verdictBinding();
       pending = o;
-      pendingPin = pin;
+      pendingVerdict = verdict;
       pendingLate = late;
       ui.ask(amountClass(o.amount), decided);
       return DEFERRED;
@@ -253,6 +290,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     reset: function () {
       cancel();
       signer = null;
+      verdictPads = null;
       cachedHead = null;
     },
     cancel: cancel,

@@ -46,6 +46,8 @@ export interface CarrierChannel {
   isOpen(): boolean;
   /** Next expected platform→carrier counter, -1 when no session is open (for tests and INFO). */
   expectedCounter(): number;
+  /** The carrier nonce of the open, confirmed session ("" when none): a PIN verdict is bound to it (PROTOCOL.md §7.5). */
+  sessionNonce(): string;
 }
 
 export const CHANNEL_OK: ChannelResult = { status: 0 };
@@ -61,6 +63,7 @@ interface Session {
   rejected: number;
   openedAt: number;
   lastUsed: number;
+  carrierNonce: string;
 }
 
 function fail(status: number, detail: string): ChannelResult {
@@ -154,6 +157,7 @@ export function createCarrierChannel(
         rejected: 0,
         openedAt: now,
         lastUsed: now,
+        carrierNonce: carrierNonce,
       };
       return {
         status: 0,
@@ -238,6 +242,11 @@ export function createCarrierChannel(
     expectedCounter: function (): number {
       const s = live();
       return s !== undefined && s.confirmed ? s.rxCounter : -1;
+    },
+
+    sessionNonce: function (): string {
+      const s = live();
+      return s !== undefined && s.confirmed ? s.carrierNonce : "";
     },
   };
 }

@@ -1,6 +1,6 @@
 // The channel's outer commands (PROTOCOL.md §7.3): CHANNEL_OPEN, CHANNEL_CONFIRM, CHANNEL_MESSAGE,
 // CHANNEL_CLOSE. CHANNEL_MESSAGE unwraps an inner request (command id ‖ CBOR body), hands it to the
-// inner dispatcher (the commands that only run inside the channel: PIN, payments, personalisation)
+// inner dispatcher (the commands that only run inside the channel: payments, personalisation)
 // and seals its reply (status ‖ CBOR body) under the same counter.
 // A deferred inner reply (PAY waits for the user, PROTOCOL.md §7.5) is sealed when it comes, under
 // the counter of the request it answers: while it waits no other CHANNEL_MESSAGE is unwrapped (BUSY,

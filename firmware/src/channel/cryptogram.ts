@@ -34,7 +34,12 @@ export function authorizationMessage(f: AuthorizationFields): string {
     u32be(high) + u32be(a - high * TWO_POW_32) + f.currency + u32be(f.atc);
 }
 
-export interface CryptogramSigner { sign(f: AuthorizationFields): string }
+export interface CryptogramSigner {
+  sign(f: AuthorizationFields): string;
+  // HMAC(K_ac, label) in full: keys derived from K_ac (the PIN verdict key, security/verdict.ts), so
+  // K_ac itself MACs only cryptograms.
+  derive(label: string): string;
+}
 
 // The key's HMAC pads are computed once, here, so signing costs two native SHA-256 calls. The
 // caller must durably commit f.atc as used BEFORE the cryptogram leaves the carrier (issue 6 §5).
@@ -43,6 +48,9 @@ export function createCryptogramSigner(prims: CryptoPrimitives, cryptogramKey: s
   return {
     sign: function (f: AuthorizationFields): string {
       return hmacSha256(prims, pads, authorizationMessage(f)).substr(0, CRYPTOGRAM_BYTES);
+    },
+    derive: function (label: string): string {
+      return hmacSha256(prims, pads, label);
     },
   };
 }

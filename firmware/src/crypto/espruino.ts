@@ -16,8 +16,8 @@ export interface EspruinoE {
 }
 
 // Crypto failures print "ERROR: ..." and return undefined instead of throwing (facts §3). Each
-// primitive is one statement, `toString(result || failed(...))`: the PIN stretching alone makes 28
-// of these calls and a sealed message 7, and a statement costs ~0.2 ms on the board. A result is
+// primitive is one statement, `toString(result || failed(...))`: a sealed message makes 7 of these
+// calls and a decided PAY a dozen more, and a statement costs ~0.2 ms on the board. A result is
 // an ArrayBuffer, which Espruino's jsvGetBool (like JS) always counts as true, even when empty.
 export function failed(what: string): never {
   return raise(what + " failed natively");

@@ -23,7 +23,8 @@ export interface AppKeys {
   carrierId: string;
   platformId: string;
   channelKey: string;
-  // AES-256-ECB(MK, K_ac): only Carrier.unwrapKey, after a correct PIN, recovers K_ac.
+  // AES-256-ECB(MK, K_ac): Carrier.unwrapKey recovers K_ac (MK is under the device secret; a dump
+  // yields it too: SECURITY.md §7 says why that pays nothing).
   wrappedCryptogramKey: string;
   maxAmount: number;
 }

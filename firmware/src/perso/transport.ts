@@ -8,9 +8,10 @@ import { raise } from "../raise.ts";
 
 export const TRANSPORT_PLATFORM_ID = "KC-TRANSPORT";
 export const CHANNEL_KEY_LABEL = "KeyCarrier v1 channel";
-// The development batch key is SHA-256 of this label, public on purpose (the device hashes the label
-// rather than carrying the 32 bytes). A production batch writes the diversified key itself into
-// Storage file TRANSPORT_KEY_FILE at flashing time instead.
+// The development batch key is SHA-256 of this label, public on purpose. The firmware never falls
+// back to it: every carrier's transport key is the file TRANSPORT_KEY_FILE that PROVISION writes
+// (perso/provision.ts), diversified by the platform from a dev or secret batch key; the platform
+// accepts the dev batch only when started with its dev flag.
 export const DEV_TRANSPORT_BATCH_LABEL = "KeyCarrier v1 dev transport batch key";
 export const DEV_TRANSPORT_BATCH_KEY_HEX = "d78292c7d2705a85eb630b68282c1c559d3e50e0bc77d81e5559b567bde73a3c";
 export const TRANSPORT_KEY_FILE = "kc.tk";

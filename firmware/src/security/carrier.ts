@@ -1,8 +1,9 @@
-// The carrier's trusted state: personalisation, PIN try counter, self-destruct (SECURITY.md,
-// STORAGE.md). Everything durable goes through the record log and the unary counter; every
-// decision about the order of flash writes is here, in one place:
-//  - VERIFY/CHANGE: the attempt byte is written BEFORE the PIN is compared; the success byte only
-//    after a correct PIN. A cut anywhere costs a try, never grants one.
+// The carrier's trusted state: personalisation, the PIN-verdict try counter, self-destruct
+// (SECURITY.md, STORAGE.md). The carrier holds no PIN material: the platform checks the PIN online
+// and MACs its verdict; the carrier counts the verdicts it receives. Everything durable goes through
+// the record log and the unary counter; every decision about the order of flash writes is here:
+//  - a verdict: the attempt byte is written BEFORE the verdict is judged (its MAC checked); the
+//    success byte only after an authentic OK verdict. A cut anywhere costs a try, never grants one.
 //  - self-destruct: the DESTROYED record is written first; then the log is rewritten without any
 //    secret record, the counter erased, and Storage compacted so erased bytes are physically gone.
 //    openCarrier() finishes an interrupted wipe before anything else runs.
@@ -11,12 +12,13 @@ import { openCounter, type UnaryCounter } from "../store/counter.ts";
 import { runMaintenance } from "../store/maintenance.ts";
 import { creationBytes } from "../store/space.ts";
 import { isStoreFull, type StoreEnv } from "../store/ports.ts";
-import { readU16, u16, chr } from "../store/bytes.ts";
-import { blindedEqual, derivePinKeys, isValidPin, lockedOut, PIN_FORMAT } from "./pin.ts";
+import { chr } from "../store/bytes.ts";
+import { lockedOut } from "./pin.ts";
+import { VERDICT_BLOCKED, VERDICT_FORGED, VERDICT_OK } from "./verdict.ts";
 import { delayAfterFailures } from "./lockout.ts";
 import type { CryptoPort } from "./crypto-port.ts";
 import type { Presence } from "./presence.ts";
-import { STATUS_PIN_BAD_FORMAT, STATUS_PIN_BLOCKED, STATUS_PIN_WRONG, STATUS_PRESENCE_REQUIRED, STATUS_STORAGE_FULL } from "./status.ts";
+import { STATUS_PIN_BLOCKED, STATUS_PIN_VERDICT_BAD, STATUS_PIN_WRONG, STATUS_PRESENCE_REQUIRED, STATUS_STORAGE_FULL } from "./status.ts";
 import { raise } from "../raise.ts";
 
 export const STATE_BLANK = 0;
@@ -36,14 +38,15 @@ export const COUNTER_NAMES = ["kc.ctr.a", "kc.ctr.b"];
 
 export interface CarrierConfig {
   maxTries: number;
-  pinIterations: number;
   logBytes: number;
   counterSlots: number;
 }
 
-// Defaults for every board profile; SECURITY.md §4 and STORAGE.md §7 derive them.
+// Defaults for every board profile; SECURITY.md §4 and STORAGE.md §7 derive them. maxTries is the
+// carrier's own limit on verdicts that are not an authentic OK: the issuer's limit (3, the
+// platform's) blocks first; this one is the backstop against a host feeding forged verdicts.
 // counterSlots 488 = (1024 - 48) / 2: the counter file is exactly as large as a log file.
-export const DEFAULT_CONFIG: CarrierConfig = { maxTries: 10, pinIterations: 28, logBytes: 1024, counterSlots: 488 };
+export const DEFAULT_CONFIG: CarrierConfig = { maxTries: 10, logBytes: 1024, counterSlots: 488 };
 
 export interface CarrierPorts {
   env: StoreEnv;
@@ -60,35 +63,37 @@ export interface Carrier {
   triesLeft(): number;
   retryAfterMs(): number;
   // masterKey: the MK that PERSONALISE already wrapped the application keys under; drawn here when
-  // absent (SET_PIN). The PIN record written here is what commits it (PROTOCOL.md §7.4).
-  setPin(pin: unknown, masterKey?: string): Outcome;
-  verifyPin(pin: unknown): Outcome;
-  changePin(oldPin: unknown, newPin: unknown): Outcome;
+  // absent (tests). The PERSO record written here is what commits it (PROTOCOL.md §7.4).
+  enrol(masterKey?: string): Outcome;
+  // Counts one PIN verdict: the try is durably spent, then judge() runs (it checks the verdict's
+  // MAC and returns VERDICT_OK/WRONG/BLOCKED, or VERDICT_FORGED); an authentic OK gives the try
+  // back, BLOCKED (or the carrier's own limit) self-destructs.
+  countVerdict(judge: () => number): Outcome;
   wipe(): Outcome;
-  // The unwrapped master key after a correct PIN in this power cycle, else null (never stored).
-  masterKey(): string | null;
-  // A fresh master key, before any PIN exists: PERSONALISE wraps K_ac under it, then commits it
-  // with setPin(pin, masterKey). Nothing is stored until then.
+  // A fresh master key: PERSONALISE wraps K_ac under it, then commits it with enrol(masterKey).
   drawMasterKey(): string;
   // AES-256-ECB of a random 32 B key under a master key (SECURITY.md §5: why ECB suffices here).
   wrapKey(masterKey: string, key: string): string;
-  // The inverse under the master key a correct PIN unlocked in this power cycle; throws if none.
+  // The inverse under this carrier's master key (unwrapped from the PERSO record); throws unless PERSONALISED.
   unwrapKey(wrapped: string): string;
   // Compact Storage when trash leaves less than the reserve free; call only while idle.
   maintain(): boolean;
 }
 
-// PERSO record: version u8 | iterations u16 | salt 16 | device-secret share A 32 | verifier 32 | wrapped MK 32
+// PERSO record: version u8 (2) | device-secret share A 32 | wrapped MK 32. No PIN material: version 1
+// (salt, stretching rounds, PIN verifier, MK under a PIN-derived key) is gone with the on-device PIN.
 // The device secret is SHA-256("KCds" | share A | share B), share B living in the counter file's
-// header: two files, so no single torn erase can leave both shares behind (SECURITY.md §5).
-const PERSO_VERSION = 1;
-interface Perso { iterations: number; salt: string; shareA: string; verifier: string; wrappedKey: string }
+// header; MK is wrapped under SHA-256("KCkek2" | device secret). That protects nothing against a
+// full dump (both shares are in flash): it makes the residue of a torn self-destruct useless once
+// either share is gone (SECURITY.md §5).
+const PERSO_VERSION = 2;
+interface Perso { shareA: string; wrappedKey: string }
 
 function decodePerso(s: string): Perso {
   // A throw statement (not raise()) here: with raise(), terser inlines this function into its one
   // caller through a variable of the enclosing scope, which the hoisting gate rightly rejects.
-  if (s.length !== 115 || s.charCodeAt(0) !== PERSO_VERSION) throw new Error("security: bad PERSO record");
-  return { iterations: readU16(s, 1), salt: s.substr(3, 16), shareA: s.substr(19, 32), verifier: s.substr(51, 32), wrappedKey: s.substr(83, 32) };
+  if (s.length !== 65 || s.charCodeAt(0) !== PERSO_VERSION) throw new Error("security: bad PERSO record");
+  return { shareA: s.substr(1, 32), wrappedKey: s.substr(33, 32) };
 }
 
 function outcome(status: number, triesLeft: number, retryAfterMs: number, detail: string): Outcome {
@@ -97,8 +102,7 @@ function outcome(status: number, triesLeft: number, retryAfterMs: number, detail
 
 export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrier {
   const cfg = config === undefined ? DEFAULT_CONFIG : config;
-  // maxTries 1..15, pinIterations 1..65535 (the PERSO record keeps them in a u16)
-  if (!(cfg.maxTries >= 1 && cfg.maxTries <= 15 && cfg.pinIterations >= 1 && cfg.pinIterations <= 65535)) raise("security: bad config");
+  if (!(cfg.maxTries >= 1 && cfg.maxTries <= 15)) raise("security: bad config");
   const env = ports.env;
   const crypto = ports.crypto;
   const stored: RecordLog = openLog(env, LOG_NAMES, cfg.logBytes);
@@ -210,50 +214,20 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     return outcome(STATUS_PIN_BLOCKED, 0, 0, "carrier destroyed");
   }
 
-  // The counter discipline shared by VERIFY_PIN and CHANGE_PIN. On success returns the master key
-  // the PIN unwraps (a string), with the success byte already written; else the refusal.
-  function checkPin(pin: string): Outcome | string {
-    if (state() !== STATE_PERSONALISED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, 0, 0, "no PIN set");
-    const wait = retryAfterMs();
-    if (wait > 0) return outcome(STATUS_BUSY, triesLeft(), wait, lockedOut(wait));
-    if (counter.failures() >= cfg.maxTries) return blocked();
-    let slot: number;
-    try {
-      slot = counter.beginAttempt(); // durable BEFORE the comparison
-    } catch (e) {
-      return storageFull(e);
-    }
-    const p = perso();
-    const keys = derivePinKeys(crypto, pin, p.salt, deviceSecret(p.shareA), p.iterations);
-    if (!blindedEqual(crypto, keys.verifier, p.verifier)) {
-      const left = cfg.maxTries - counter.failures();
-      if (left <= 0) return blocked();
-      // hosts show the tries left of VERIFY_PIN/CHANGE_PIN from this text (PROTOCOL.md §6)
-      return outcome(STATUS_PIN_WRONG, left, armLockout(), left + " tries left");
-    }
-    counter.markSuccess(slot);
-    lockedUntil = 0;
-    return crypto.aesDecryptEcb(keys.kek, p.wrappedKey);
-  }
-
   function deviceSecret(shareA: string): string {
     return crypto.sha256("KCds" + shareA + counter.share());
   }
 
-  function personalise(pin: string, masterKey: string, shareA: string): void {
-    const salt = crypto.randomBytes(16);
-    const keys = derivePinKeys(crypto, pin, salt, deviceSecret(shareA), cfg.pinIterations);
-    // the commit: the PERSO record (layout above)
-    log.append(REC_PERSO, chr(PERSO_VERSION) + u16(cfg.pinIterations) + salt + shareA + keys.verifier + crypto.aesEncryptEcb(keys.kek, masterKey));
-    unlockedKey = masterKey;
+  function kek(shareA: string): string {
+    return crypto.sha256("KCkek2" + deviceSecret(shareA));
   }
 
-  // Every successful SET_PIN, VERIFY_PIN and CHANGE_PIN answers this (an OK sends no detail).
+  // Every successful enrolment and OK verdict answers this (an OK sends no detail).
   const done = outcome(STATUS_OK, cfg.maxTries, 0, "");
 
   // Boot: finish what a power cut interrupted before anything answers.
   if (state() === STATE_DESTROYED && (secretsInLog() || counter.exists() || env.storage.getStats().trashBytes !== 0)) finishWipe();
-  // No counter file under a PIN cannot come from any power cut (SET_PIN creates the counter before
+  // No counter file on a personalised carrier cannot come from any power cut (enrol creates the counter before
   // its commit, rotation erases the old file only after the new one is valid): fail closed.
   if (state() === STATE_PERSONALISED && (!counter.exists() || counter.failures() >= cfg.maxTries)) destroy(DESTROY_TRIES_EXHAUSTED);
   if (state() === STATE_PERSONALISED) armLockout();
@@ -265,45 +239,51 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
     state: state,
     triesLeft: triesLeft,
     retryAfterMs: retryAfterMs,
-    setPin: function (pin: unknown, masterKey?: string) {
-      const s = state();
-      if (s !== STATE_BLANK && s !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "PIN already set");
-      if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, 0, 0, PIN_FORMAT);
+    enrol: function (masterKey?: string) {
+      const st = state();
+      if (st !== STATE_BLANK && st !== STATE_DESTROYED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, triesLeft(), 0, "already personalised");
+      const mk = masterKey === undefined ? crypto.randomBytes(32) : masterKey;
+      const shareA = crypto.randomBytes(32);
       try {
         counter.reset(0, crypto.randomBytes(32)); // fresh counter: failures 0, new share B
-        personalise(pin, masterKey === undefined ? crypto.randomBytes(32) : masterKey, crypto.randomBytes(32));
+        // the commit: the PERSO record (layout above)
+        log.append(REC_PERSO, chr(PERSO_VERSION) + shareA + crypto.aesEncryptEcb(kek(shareA), mk));
       } catch (e) {
         return storageFull(e);
       }
+      unlockedKey = mk;
       lockedUntil = 0;
       return done;
     },
-    verifyPin: function (pin: unknown) {
-      if (!isValidPin(pin)) return outcome(STATUS_PIN_BAD_FORMAT, triesLeft(), 0, PIN_FORMAT);
-      const r = checkPin(pin);
-      if (typeof r !== "string") return r;
-      unlockedKey = r;
-      return done;
-    },
-    changePin: function (oldPin: unknown, newPin: unknown) {
-      if (!isValidPin(oldPin) || !isValidPin(newPin)) return outcome(STATUS_PIN_BAD_FORMAT, triesLeft(), 0, PIN_FORMAT);
-      const r = checkPin(oldPin);
-      if (typeof r !== "string") return r;
+    countVerdict: function (judge: () => number) {
+      if (state() !== STATE_PERSONALISED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, 0, 0, "not personalised");
+      const wait = retryAfterMs();
+      if (wait > 0) return outcome(STATUS_BUSY, triesLeft(), wait, lockedOut(wait));
+      if (counter.failures() >= cfg.maxTries) return blocked();
+      let slot: number;
       try {
-        personalise(newPin, r, perso().shareA);
+        slot = counter.beginAttempt(); // durable BEFORE the verdict is judged
       } catch (e) {
         return storageFull(e);
       }
-      return done;
+      const v = judge();
+      if (v === VERDICT_OK) {
+        counter.markSuccess(slot);
+        lockedUntil = 0;
+        return done;
+      }
+      if (v === VERDICT_BLOCKED) return blocked();
+      const left = cfg.maxTries - counter.failures();
+      if (left <= 0) return blocked();
+      // hosts show the tries left from the reply (PROTOCOL.md §6)
+      if (v === VERDICT_FORGED) return outcome(STATUS_PIN_VERDICT_BAD, left, armLockout(), "verdict not from the platform");
+      return outcome(STATUS_PIN_WRONG, left, armLockout(), left + " tries left");
     },
     wipe: function () {
       if (state() !== STATE_PERSONALISED) return outcome(STATUS_NOT_ALLOWED_IN_STATE, 0, 0, "no PIN set");
       if (!ports.presence.takeConfirmation()) return outcome(STATUS_PRESENCE_REQUIRED, triesLeft(), 0, "no presence");
       destroy(DESTROY_WIPE_COMMAND);
       return outcome(STATUS_OK, 0, 0, "");
-    },
-    masterKey: function () {
-      return unlockedKey;
     },
     drawMasterKey: function () {
       return crypto.randomBytes(32);
@@ -312,7 +292,11 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
       return crypto.aesEncryptEcb(masterKey, key);
     },
     unwrapKey: function (wrapped: string) {
-      if (unlockedKey === null) raise("security: master key locked");
+      if (state() !== STATE_PERSONALISED) raise("security: not personalised");
+      if (unlockedKey === null) {
+        const p = perso();
+        unlockedKey = crypto.aesDecryptEcb(kek(p.shareA), p.wrappedKey);
+      }
       return crypto.aesDecryptEcb(unlockedKey, wrapped);
     },
     maintain: function () {

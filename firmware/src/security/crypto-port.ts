@@ -2,8 +2,6 @@
 // SHA-256 and AES on Puck.js/Pico) and E.hwRand; tests pass node:crypto. Byte strings in and out.
 export interface CryptoPort {
   sha256(data: string): string;
-  // h = SHA-256(first), then `rounds` times h = SHA-256(h ‖ pad); returns h (the PIN stretching).
-  sha256Rounds(first: string, pad: string, rounds: number): string;
   // AES-256-ECB on whole 16-byte blocks (Espruino's ECB does not pad, facts §3).
   aesEncryptEcb(key: string, data: string): string;
   aesDecryptEcb(key: string, data: string): string;

@@ -1,10 +1,10 @@
-// Unary attempt counter for the PIN (STORAGE.md §4). A/B pair of pre-sized files:
+// Unary attempt counter of the platform's PIN verdicts (STORAGE.md §4). A/B pair of pre-sized files:
 //   file    = header (48 B) + attempt bytes [slots] + success bytes [slots]
 //   header  = "KCC1" | gen u32 | carried u8 | 0 0 0 | share (32 B) | crc32(previous 44 B) u32
 // `share` is an opaque 32-byte value the owner keeps with the counter (the carrier stores one of
 // the two shares of its device secret here, SECURITY.md §5); rotation copies it.
-// Attempt i clears attempt byte i (one write-once offset write) BEFORE the PIN is compared; a
-// correct PIN then clears success byte i, which closes the epoch (the failure run) — no erase,
+// Attempt i clears attempt byte i (one write-once offset write) BEFORE the verdict is judged; an
+// authentic OK verdict then clears success byte i, which closes the epoch (the failure run) — no erase,
 // no rewrite. failures = attempts since the last success byte (+ carried, when this file has no
 // success yet). Any bit cleared counts as written, so a half-programmed attempt still counts and a
 // half-programmed success does not: a power cut can only make the counter more pessimistic.

@@ -1,6 +1,6 @@
 // Unit tests of the carrier applet modules in Node (the same TypeScript the bundle is built from):
 // trusted UI timing, transaction-log entry bytes and chain, the application store over the flash
-// model, and the payment applet's decisions with a real carrier (store + PIN) underneath.
+// model, and the payment applet's decisions with a real carrier (store + verdict counter) underneath.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ import { decode, encode, text, type CborMap } from "../../src/codec.ts";
 import { transportCarrierId, transportChannelKey, hexToBytes, DEV_TRANSPORT_BATCH_KEY_HEX, DEV_TRANSPORT_BATCH_LABEL } from "../../src/perso/transport.ts";
 import { computeAuthorizationCryptogram, diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
 import { createPersonaliseCommand } from "../../src/perso/personalise.ts";
-import { createChangePinCommand } from "../../src/commands/change-pin.ts";
+import { verdictMac } from "../../../host/src/platform/online-pin.ts";
 import { flashContains, type Rig } from "../store/harness.ts";
 
 const bin = (b: Uint8Array) => Buffer.from(b).toString("latin1");
@@ -197,7 +197,10 @@ describe("application store", () => {
 });
 
 describe("payment applet over a real carrier (Node crypto, flash model)", () => {
-  const PIN = "482913";
+  // The session binding the fake channel reports (carrier nonce ‖ request counter 0), and the
+  // platform's verdict MAC over it (host/src/platform/online-pin.ts, as the platform computes it).
+  const NONCE = "N".repeat(16);
+  let binding = NONCE + "\x00\x00\x00\x00";
   // Distinct random-looking keys, so a flash scan for them means something.
   const sha = (label: string) => createHash("sha256").update(label).digest().toString("latin1");
   const K_CH = sha("test channel key");
@@ -211,9 +214,9 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     const prims = nodePrimitives();
     const f = fakeUiPorts();
     const ui = createTrustedUi(f.ports);
-    const applet = createPaymentApplet({ carrier: rig.carrier, store, ui, prims });
+    const applet = createPaymentApplet({ carrier: rig.carrier, store, ui, prims, verdictBinding: () => binding });
     const perso = createPersonaliseCommand({ carrier: rig.carrier, store, onPersonalised: () => undefined });
-    const d = createDispatcher(applet.commands().concat([perso, createChangePinCommand(rig.carrier)]), rig.carrier.state);
+    const d = createDispatcher(applet.commands().concat([perso]), rig.carrier.state);
     const late: (HandlerReply | null)[] = [];
     const decodeReply = (r: HandlerReply) => {
       const v = decode(r.body);
@@ -221,9 +224,9 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     };
     const call = (cmd: number, m: CborMap) => decodeReply(d(cmd, encode(m), (r) => late.push(r)));
     const press = (holdMs = 100) => { ui.buttonDown(); f.advance(holdMs); ui.buttonUp(); };
-    // PAY, then the user's answer; returns the late reply
-    const pay = (m: CborMap, answer: () => void = press) => {
-      const now = call(CMD_PAY, m);
+    // PAY with the platform's verdict `v` on it, then the user's answer; returns the late reply
+    const pay = (m: CborMap, answer: () => void = press, v: V = "ok") => {
+      const now = call(CMD_PAY, signed(m, v));
       if (now.status !== STATUS_DEFERRED) return now;
       const before = late.length;
       answer();
@@ -233,9 +236,10 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     return { rig, store, ui, f, call, pay, press, late, applet };
   }
   function setup() {
+    binding = NONCE + "\x00\x00\x00\x00";
     const rig = makeRig();
     const b = boot(rig);
-    const r = b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000, 6: text(PIN) });
+    const r = b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000 });
     expect(r.status, String(r.body[1])).toBe(0);
     return b;
   }
@@ -244,70 +248,95 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     const fields = { carrierId: Buffer.from(CARRIER_ID, "latin1"), orderId: Buffer.from(o[1] as string, "latin1"), merchantId: Buffer.from(o[2] as string, "latin1"), amount: o[3] as number, currency: "EUR", atc };
     return Buffer.from(computeAuthorizationCryptogram(Buffer.from(K_AC, "latin1"), fields)).toString("latin1");
   }
-  const order: CborMap = { 1: "ORDER-000001", 2: "\x00\x00\x00\x01", 3: 1234, 4: text("EUR"), 5: text(PIN) };
-  const withPin = (o: CborMap, pin: string): CborMap => ({ ...o, 5: text(pin) });
+  const order: CborMap = { 1: "ORDER-000001", 2: "\x00\x00\x00\x01", 3: 1234, 4: text("EUR") };
+  type V = "ok" | "wrong" | "blocked" | "forged" | "other-session";
+  // The order with the platform's verdict (fields 5-7) MAC'd for the current binding.
+  function signed(o: CborMap, v: V = "ok"): CborMap {
+    const verdict = v === "wrong" ? 1 : v === "blocked" ? 2 : 0;
+    const tries = v === "wrong" ? 2 : v === "blocked" ? 0 : 3;
+    const key = Buffer.from(v === "forged" ? "F".repeat(32) : K_AC, "latin1");
+    const b = v === "other-session" ? "O".repeat(16) + "\x00\x00\x00\x00" : binding;
+    const mac = verdictMac(key, {
+      carrierId: Buffer.from(CARRIER_ID, "latin1"), sessionNonce: Buffer.from(b.substr(0, 16), "latin1"), requestCounter: Buffer.from(b.substr(16), "latin1").readUInt32BE(0),
+      orderId: Buffer.from(o[1] as string, "latin1"), merchantId: Buffer.from(o[2] as string, "latin1"), amount: o[3] as number, currency: (o[4] as { tstr: string }).tstr, verdict, triesLeft: tries,
+    });
+    return { ...o, 5: verdict, 6: tries, 7: Buffer.from(mac).toString("latin1") };
+  }
 
-  it("PERSONALISE stores K_ac only wrapped under MK; authorizations verify under K_ac, also after a reboot", () => {
+  it("PERSONALISE stores K_ac only wrapped under MK (itself under the device secret); authorizations verify under K_ac, also after a reboot", () => {
     const b = setup();
-    const mk = b.rig.carrier.masterKey()!;
     const wrapped = b.store.keys()!.wrappedCryptogramKey;
-    expect(b.rig.crypto.aesDecryptEcb(mk, wrapped)).toBe(K_AC); // the wrapping is AES-256-ECB under the committed MK
+    expect(b.rig.carrier.unwrapKey(wrapped)).toBe(K_AC);
     expect(flashContains(b.rig.flash, wrapped)).toBe(true);
     expect(flashContains(b.rig.flash, K_AC)).toBe(false);
-    expect(flashContains(b.rig.flash, mk)).toBe(false);
-    expect(flashContains(b.rig.flash, K_CH)).toBe(true); // K_ch cannot be PIN-wrapped (SECURITY.md §7)
+    expect(flashContains(b.rig.flash, K_CH)).toBe(true); // K_ch in the clear (SECURITY.md §7)
     const a = b.pay(order);
     expect(a.status).toBe(0);
     expect(a.body[2]).toBe(expectedCryptogram(order, 1));
 
     b.rig.reboot();
     const after = boot(b.rig);
-    expect(b.rig.carrier.masterKey()).toBeNull();
-    expect(() => b.rig.carrier.unwrapKey(wrapped)).toThrow(/master key locked/);
+    // no PIN unlocks anything any more: the wrap is under the device secret (SECURITY.md §7 says
+    // what a dump yields); what stops a payment is the platform's online PIN check
+    expect(b.rig.carrier.unwrapKey(wrapped)).toBe(K_AC);
     const o2 = { ...order, 1: "ORDER-000002" };
-    expect(after.pay(withPin(o2, "000000")).status).toBe(0x10); // a wrong PIN unlocks nothing
+    expect(after.pay(o2, undefined, "wrong").status).toBe(0x10);
     after.f.advance(60_000);
     const c = after.pay(o2);
     expect(c.status).toBe(0);
     expect(c.body[2]).toBe(expectedCryptogram(o2, 2));
   });
 
-  it("after CHANGE_PIN and a reboot the same MK unwraps K_ac: authorizations still verify", () => {
+  it("a verdict is judged only under its binding: forged, another session's, another order's or another request's verdict spends a try and authorizes nothing", () => {
     const b = setup();
-    const mk = b.rig.carrier.masterKey();
-    b.rig.reboot();
-    const b2 = boot(b.rig);
-    expect(b2.call(0x12, { 1: text(PIN), 2: text("135790") }).status).toBe(0);
-    b.rig.reboot();
-    const b3 = boot(b.rig);
-    expect(b3.pay(order).status).toBe(0x10);
-    b3.f.advance(60_000);
-    const a = b3.pay(withPin(order, "135790"));
-    expect(a.status).toBe(0);
-    expect(b.rig.carrier.masterKey()).toBe(mk);
-    expect(a.body[2]).toBe(expectedCryptogram(order, 1));
+    expect(b.pay(order, undefined, "forged").status).toBe(0x13);
+    expect(b.pay(order, undefined, "other-session").status).toBe(0x13);
+    const forOther = signed({ ...order, 1: "ORDER-OTHER1" });
+    b.rig.clock.ms += 60_000;
+    expect(b.call(CMD_PAY, { ...forOther, 1: order[1] }).status).toBe(STATUS_DEFERRED); // another order's verdict
+    b.press();
+    expect(b.late[b.late.length - 1]!.status).toBe(0x13);
+    b.rig.clock.ms += 60_000;
+    expect(b.pay(order).status).toBe(0); // its own verdict: authorized, the tries back to 10
+    const stale = signed({ ...order, 1: "ORDER-000003" });
+    binding = NONCE + "\x00\x00\x00\x01"; // the next request of the session
+    b.rig.clock.ms += 60_000;
+    const now = b.call(CMD_PAY, stale);
+    expect(now.status).toBe(STATUS_DEFERRED);
+    b.press();
+    const r = decode(b.late[b.late.length - 1]!.body);
+    expect(b.late[b.late.length - 1]!.status).toBe(0x13); // replayed into the next request
+    expect(r.ok).toBe(true);
+    expect(b.rig.carrier.triesLeft()).toBe(9);
+    expect(b.store.entries().filter((e) => e.entry.charCodeAt(4) === 1)).toHaveLength(1);
   });
 
-  it("a PERSONALISE refused by a bad PIN or cut before its commit leaves K_ac unrecoverable", () => {
+  it("a BLOCKED verdict destroys the carrier after the press", () => {
+    const b = setup();
+    expect(b.pay(order, undefined, "blocked").status).toBe(0x11);
+    expect(b.rig.carrier.state()).toBe(3);
+  });
+
+  it("a PERSONALISE cut before its commit leaves K_ac unrecoverable; a PIN field is refused", () => {
     const rig = makeRig();
     const b = boot(rig);
-    expect(b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000, 6: text("12") }).status).toBe(0x12);
+    expect(b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000, 6: text("482913") }).status).toBe(0x05);
     expect(b.store.isEmpty()).toBe(true);
-    // the keys record lands, the PIN record (the commit) does not: its MK existed only in RAM
-    const setPin = rig.carrier.setPin;
-    rig.carrier.setPin = () => { throw new Error("power cut"); };
-    expect(b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000, 6: text(PIN) }).status).not.toBe(0);
-    rig.carrier.setPin = setPin;
+    // the keys record lands, the PERSO record (the commit) does not: its MK existed only in RAM
+    const enrol = rig.carrier.enrol;
+    rig.carrier.enrol = () => { throw new Error("power cut"); };
+    expect(b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000 }).status).not.toBe(0);
+    rig.carrier.enrol = enrol;
     expect(b.store.keys()!.wrappedCryptogramKey).toHaveLength(32);
     expect(flashContains(rig.flash, K_AC)).toBe(false);
     rig.reboot();
     expect(rig.carrier.state()).toBe(0);
-    expect(rig.carrier.masterKey()).toBeNull();
+    expect(() => rig.carrier.unwrapKey(b.store.keys()!.wrappedCryptogramKey)).toThrow(/not personalised/);
   });
 
   it("PAY defers until the press, then OK; the same order again returns the same ATC and cryptogram after the press", () => {
     const { call, pay, press, late } = setup();
-    expect(call(CMD_PAY, order).status).toBe(STATUS_DEFERRED);
+    expect(call(CMD_PAY, signed(order)).status).toBe(STATUS_DEFERRED);
     expect(late).toEqual([]);
     press();
     expect(late).toHaveLength(1);
@@ -320,27 +349,28 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     expect([b.body[1], b.body[2]]).toEqual([a[1], a[2]]);
   });
 
-  it("answers what it can check at once: bad fields, PIN format, limit, a second PAY while one waits", () => {
+  it("answers what it can check at once: bad fields, a malformed verdict, a PIN, limit, a second PAY while one waits", () => {
     const { call, press, late, rig } = setup();
-    for (const bad of [{ ...order, 1: "x".repeat(17) }, { ...order, 3: -1 }, { ...order, 4: text("eur") }, { ...order, 1: "" }, { ...order, 6: 1 }, { 1: "x", 2: "y", 3: 1 }, { ...order, 5: "482913" }]) {
+    const ok = signed(order);
+    for (const bad of [{ ...ok, 1: "x".repeat(17) }, { ...ok, 3: -1 }, { ...ok, 4: text("eur") }, { ...ok, 1: "" }, { ...ok, 6: 256 }, { ...ok, 5: 3 }, { ...ok, 7: "short" }, { ...ok, 8: 1 }, { 1: "x", 2: "y", 3: 1 }, { ...order, 5: text("482913") }, order]) {
       expect(call(CMD_PAY, bad as CborMap).status).toBe(0x05);
     }
-    expect(call(CMD_PAY, { ...order, 5: text("12") }).status).toBe(0x12);
-    expect(call(CMD_PAY, { ...order, 3: 10_001 }).status).toBe(STATUS_PAY_OVER_LIMIT);
-    expect(call(CMD_PAY, order).status).toBe(STATUS_DEFERRED);
-    expect(call(CMD_PAY, order).status).toBe(0x07); // BUSY: one waits already
+    expect(call(CMD_PAY, signed({ ...order, 3: 10_001 })).status).toBe(STATUS_PAY_OVER_LIMIT);
+    expect(call(CMD_PAY, ok).status).toBe(STATUS_DEFERRED);
+    expect(call(CMD_PAY, ok).status).toBe(0x07); // BUSY: one waits already
     press();
     expect(late).toHaveLength(1);
     expect(rig.carrier.triesLeft()).toBe(10);
   });
 
-  it("a long press declines and logs it, no PIN try; a wrong PIN after the press spends a try and drops the order", () => {
+  it("a long press declines and logs it, no try; a WRONG verdict after the press spends a try and drops the order", () => {
     const { pay, press, store, rig, f } = setup();
     expect(pay(order, () => press(1_500)).status).toBe(STATUS_PAY_DECLINED);
     expect(store.entries().map((e) => e.entry.charCodeAt(4))).toEqual([0]);
     expect(rig.carrier.triesLeft()).toBe(10);
-    const wrong = pay({ ...order, 5: text("111111") });
-    expect([wrong.status, wrong.body[2]]).toEqual([0x10, 9]);
+    const wrong = pay(order, undefined, "wrong");
+    expect([wrong.status, wrong.body[2]]).toEqual([0x10, 2]); // the issuer's 2 tries left, fewer than the carrier's 9
+    expect(rig.carrier.triesLeft()).toBe(9);
     expect(store.entries()).toHaveLength(1);
     f.advance(60_000);
     expect(pay(order).status).toBe(0);
@@ -363,7 +393,7 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
 
   it("cancel() abandons the waiting PAY: late(null), LEDs off, a later press answers nothing, nothing written", () => {
     const { call, press, late, applet, f, store } = setup();
-    expect(call(CMD_PAY, order).status).toBe(STATUS_DEFERRED);
+    expect(call(CMD_PAY, signed(order)).status).toBe(STATUS_DEFERRED);
     expect(f.leds[1]).toBe(true);
     applet.cancel();
     expect(late).toEqual([null]);

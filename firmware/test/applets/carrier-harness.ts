@@ -10,10 +10,18 @@ import type { Transport } from "../../../host/src/transport/types.ts";
 import { decodeCbor, encodeCbor, type CborMap, type CborValue } from "../../../host/src/codec.ts";
 import { PlatformChannel } from "../../../host/src/channel/session.ts";
 import { diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
+import { encryptPinBlock, PinPurpose, verdictMac, Verdict } from "../../../host/src/platform/online-pin.ts";
 import { createHash } from "node:crypto";
 
-export const CMD = { INFO: 0x01, VERIFY_PIN: 0x11, WIPE: 0x20, OPEN: 0x30, CONFIRM: 0x31, MESSAGE: 0x32, CLOSE: 0x33, PAY: 0x40, LOG_READ: 0x42, PERSONALISE: 0x60 } as const;
-export const ST = { OK: 0, NOT_ALLOWED: 0x04, BAD_ARGUMENT: 0x05, BUSY: 0x07, PIN_WRONG: 0x10, PIN_BLOCKED: 0x11, PIN_BAD_FORMAT: 0x12, CHANNEL_NOT_OPEN: 0x30, BAD_MAC: 0x32, BAD_COUNTER: 0x33, PAY_DECLINED: 0x41, PAY_OVER_LIMIT: 0x43 } as const;
+export const CMD = { INFO: 0x01, WIPE: 0x20, OPEN: 0x30, CONFIRM: 0x31, MESSAGE: 0x32, CLOSE: 0x33, PAY: 0x40, LOG_READ: 0x42, PERSONALISE: 0x60, PROVISION: 0x61 } as const;
+export const ST = { OK: 0, NOT_ALLOWED: 0x04, BAD_ARGUMENT: 0x05, BUSY: 0x07, PIN_WRONG: 0x10, PIN_BLOCKED: 0x11, PIN_BAD_FORMAT: 0x12, PIN_VERDICT_BAD: 0x13, CHANNEL_NOT_OPEN: 0x30, BAD_MAC: 0x32, BAD_COUNTER: 0x33, PAY_DECLINED: 0x41, PAY_OVER_LIMIT: 0x43 } as const;
+
+/**
+ * The platform's PIN verdict as PAY carries it (fields 5-7), or a shorthand the rig MACs itself with
+ * the keys of `rig.payKeys` (the rig plays the platform): "ok" (issuer tries 3), "wrong" (2 left),
+ * "blocked" (0), "forged" (an OK verdict with a MAC not under the carrier's key).
+ */
+export type VerdictArg = "ok" | "wrong" | "blocked" | "forged" | { verdict: number; triesLeft: number; mac: Uint8Array };
 
 // PROTOCOL.md §7.4: SHA-256("KeyCarrier v1 dev transport batch key").
 export const DEV_TRANSPORT_BATCH_KEY = createHash("sha256").update("KeyCarrier v1 dev transport batch key").digest();
@@ -82,6 +90,10 @@ export class CarrierRig {
   bootcde = false;
   // with a meter: one cost record per host write (one request frame each)
   readonly costRecords: ScopeRecord[] = [];
+  /** The personalised carrier id and K_ac: the rig MACs PIN verdicts with them (it plays the platform). */
+  payKeys: { carrierId: Uint8Array; cryptogramKey: Uint8Array } | undefined;
+  /** The carrier nonce of each session this rig opened (a verdict is bound to it). */
+  readonly sessionNonces = new Map<PlatformChannel, Uint8Array>();
   private readonly pending: Pending = {};
   private constructor(readonly board: VirtualBoard, readonly meter?: CostMeter) {}
 
@@ -91,7 +103,10 @@ export class CarrierRig {
   // bootcdeStandIn (capacity measurements, STORAGE.md §7): a `.bootcde` of that many bytes that only
   // holds a comment takes the bundle's place in Storage, and the release bundle runs from RAM — so a
   // bundle of any size can be laid out in Storage, smaller than today's too.
-  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number } = {}): Promise<CarrierRig> {
+  // A fresh board is provisioned (PROVISION writes kc.tk = the dev batch key diversified for its
+  // serial, as `keycarrier provision` with a dev platform does) unless provision is false.
+  // prelude (attack tests: a trojaned firmware): code run from RAM right before the release bundle.
+  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string } = {}): Promise<CarrierRig> {
     const meter = opts.meter ? new CostMeter() : undefined;
     const board = new VirtualBoard({ board: opts.board ?? "nrf52840", seed: 9, flashImage: opts.flashImage, cost: meter });
     const bundle = await releaseBundle();
@@ -102,6 +117,10 @@ export class CarrierRig {
     board.powerOn();
     if (meter) meter.attachFlash(board.flash);
     if (!opts.bootcde) {
+      if (opts.prelude !== undefined) {
+        const p = board.evaluate(opts.prelude);
+        if (!p.ok) throw p.error;
+      }
       const r = board.evaluate(meter ? meter.prepare(bundle, "boot") : bundle);
       if (!r.ok) throw r.error;
     }
@@ -109,6 +128,13 @@ export class CarrierRig {
     const rig = new CarrierRig(board, meter);
     rig.bootcde = opts.bootcde === true;
     await rig.connect();
+    if (opts.flashImage === undefined && opts.provision !== false) {
+      const p = await rig.outer(CMD.PROVISION, new Map([[1, transportIdentity(rig.serial).channelKey]]));
+      if (p.status !== 0) throw new Error(`PROVISION status ${p.status}: ${String(p.body.get(1))}`);
+      rig.costRecords.length = 0;
+      rig.wire.bytes = 0;
+      rig.wire.chunks.length = 0;
+    }
     return rig;
   }
 
@@ -121,7 +147,7 @@ export class CarrierRig {
   async reboot(): Promise<void> {
     const image = this.board.flash.snapshot();
     this.board.dispose();
-    const next = await CarrierRig.boot({ board: this.board.profile, flashImage: image, bootcde: this.bootcde });
+    const next = await CarrierRig.boot({ board: this.board.profile, flashImage: image, bootcde: this.bootcde, provision: false });
     (this as { board: VirtualBoard }).board = next.board;
     // this rig's own link (its `during` and wire counters) on the new board
     await this.connect();
@@ -147,6 +173,7 @@ export class CarrierRig {
     const proof = ch.accept({ carrierId: open.body.get(1) as Uint8Array, carrierNonce: open.body.get(2) as Uint8Array, carrierProof: open.body.get(3) as Uint8Array });
     const confirm = await this.outer(CMD.CONFIRM, new Map([[1, proof]]));
     if (confirm.status !== 0) throw new Error(`CHANNEL_CONFIRM status ${confirm.status}`);
+    this.sessionNonces.set(ch, open.body.get(2) as Uint8Array);
     return ch;
   }
 
@@ -170,10 +197,30 @@ export class CarrierRig {
     return this.sendSealed(ch, this.sealInner(ch, command, body), during);
   }
 
-  /** PAY (§7.5) with the user's answer on the carrier: a short press by default. */
-  async pay(ch: PlatformChannel, order: CborMap, pin: string, during: (() => void) | "press" | "long" | "silence" = "press"): Promise<Reply & { outer: number }> {
+  /** The verdict fields 5-7 for `order` in session `ch`, MAC'd as the platform does (online-pin.ts). */
+  verdictFields(ch: PlatformChannel, order: CborMap, v: VerdictArg): { verdict: number; triesLeft: number; mac: Uint8Array } {
+    if (typeof v !== "string") return v;
+    const keys = this.payKeys;
+    if (!keys) throw new Error("set rig.payKeys (carrier id and K_ac) after personalising: the rig MACs the verdicts");
+    const nonce = this.sessionNonces.get(ch);
+    if (!nonce) throw new Error("a verdict needs a session the rig opened (its carrier nonce)");
+    const verdict = v === "wrong" ? Verdict.WRONG : v === "blocked" ? Verdict.BLOCKED : Verdict.OK;
+    const triesLeft = v === "wrong" ? 2 : v === "blocked" ? 0 : 3;
+    const key = v === "forged" ? new Uint8Array(32).fill(7) : keys.cryptogramKey;
+    const mac = verdictMac(key, {
+      carrierId: keys.carrierId, sessionNonce: nonce, requestCounter: ch.nextCounter, orderId: order.get(1) as Uint8Array, merchantId: order.get(2) as Uint8Array,
+      amount: order.get(3) as number, currency: order.get(4) as string, verdict, triesLeft,
+    });
+    return { verdict, triesLeft, mac };
+  }
+
+  /** PAY (§7.5) with the platform's PIN verdict and the user's answer on the carrier: a short press by default. */
+  async pay(ch: PlatformChannel, order: CborMap, v: VerdictArg, during: (() => void) | "press" | "long" | "silence" = "press"): Promise<Reply & { outer: number }> {
     const body = new Map(order);
-    body.set(5, pin);
+    const f = this.verdictFields(ch, order, v);
+    body.set(5, f.verdict);
+    body.set(6, f.triesLeft);
+    body.set(7, f.mac);
     const act = during === "press" ? () => this.press() : during === "long" ? () => { this.board.clickButton(1, 1_500); this.board.runUntilIdle(2_000); } : during === "silence" ? () => this.board.advance(31_000) : during;
     return this.inner(ch, CMD.PAY, body, act);
   }
@@ -226,4 +273,45 @@ export function parseEntry(e: Uint8Array): { atc: number; result: number; orderI
   const amount = dv.getUint32(at) * 2 ** 32 + dv.getUint32(at + 4);
   const currency = new TextDecoder().decode(e.slice(at + 8, at + 11));
   return { atc, result, orderId, merchantId, amount, currency };
+}
+
+/** The online-PIN steps of the platform the tests run (host/src/platform, in process). */
+export interface PinPlatformLike {
+  pinChallenge(req: { carrierId?: unknown; orderId?: unknown; purpose?: unknown }): { challenge: string; publicKey: string };
+  enrolPin(req: { carrierId?: unknown; challenge?: unknown; pinBlock?: unknown }): { triesLeft: number };
+  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown; requestCounter?: unknown }): { verdict: number; triesLeft: number; mac: string };
+}
+
+/** Personalisation's last step, as the host does it: the PIN encrypted to the platform (never to the carrier). */
+export function enrolPin(platform: PinPlatformLike, carrierId: string, pin: string): number {
+  const c = platform.pinChallenge({ carrierId, purpose: "enrol" });
+  const block = encryptPinBlock(pin, Buffer.from(c.publicKey, "hex"), { purpose: PinPurpose.ENROL, carrierId: Buffer.from(carrierId, "hex"), orderId: new Uint8Array(0), challenge: Buffer.from(c.challenge, "hex") });
+  return platform.enrolPin({ carrierId, challenge: c.challenge, pinBlock: hex(block) }).triesLeft;
+}
+
+/**
+ * The platform's verdict on `pin` for the order in `orderBody`, bound to session `ch` of `rig` and
+ * the counter its next request uses: the PIN goes host → platform, encrypted; only the verdict goes
+ * to the carrier (PAY fields 5-7).
+ */
+export function platformVerdict(platform: PinPlatformLike, rig: CarrierRig, ch: PlatformChannel, carrierId: string, orderBody: CborMap, pin: string): { verdict: number; triesLeft: number; mac: Uint8Array } {
+  const orderId = hex(orderBody.get(1) as Uint8Array);
+  const c = platform.pinChallenge({ carrierId, orderId, purpose: "pay" });
+  const block = encryptPinBlock(pin, Buffer.from(c.publicKey, "hex"), { purpose: PinPurpose.PAY, carrierId: Buffer.from(carrierId, "hex"), orderId: orderBody.get(1) as Uint8Array, challenge: Buffer.from(c.challenge, "hex") });
+  const nonce = rig.sessionNonces.get(ch);
+  if (!nonce) throw new Error("a verdict needs a session the rig opened (its carrier nonce)");
+  const v = platform.verifyOrderPin({ orderId, carrierId, challenge: c.challenge, pinBlock: hex(block), sessionNonce: hex(nonce), requestCounter: ch.nextCounter });
+  return { verdict: v.verdict, triesLeft: v.triesLeft, mac: Buffer.from(v.mac, "hex") };
+}
+
+/** Cheap verifier parameters for tests (the default scrypt cost is for a real platform). */
+export const TEST_PIN_OPTIONS = { kdf: { N: 1024, r: 8, p: 1 } };
+
+/** PIN change, host ↔ platform only (the carrier holds no PIN): returns the platform's verdict on the old PIN. */
+export function changePinAtPlatform(platform: PinPlatformLike & { changePin(req: { carrierId?: unknown; challenge?: unknown; oldPinBlock?: unknown; newPinBlock?: unknown }): { verdict: number; triesLeft: number } }, carrierId: string, oldPin: string, newPin: string): { verdict: number; triesLeft: number } {
+  const c = platform.pinChallenge({ carrierId, purpose: "change" });
+  const ctx = { carrierId: Buffer.from(carrierId, "hex"), orderId: new Uint8Array(0), challenge: Buffer.from(c.challenge, "hex") };
+  const oldBlock = encryptPinBlock(oldPin, Buffer.from(c.publicKey, "hex"), { ...ctx, purpose: PinPurpose.CHANGE_OLD });
+  const newBlock = encryptPinBlock(newPin, Buffer.from(c.publicKey, "hex"), { ...ctx, purpose: PinPurpose.CHANGE_NEW });
+  return platform.changePin({ carrierId, challenge: c.challenge, oldPinBlock: hex(oldBlock), newPinBlock: hex(newBlock) });
 }

@@ -1,17 +1,18 @@
 // A carrier's life on one board profile, driven over the link on the virtual board with the
 // release bundle (STORAGE.md §7): personalisation, payments that rotate the application log,
-// PIN changes that rotate the carrier log, PIN verifications, a wipe, and a revival — each phase
-// in its own power cycle, because boot is when the carrier compacts its trash (maintenance).
+// PIN changes (at the platform: online PIN, nothing written on the carrier) and a wrong and a right
+// PIN verdict counted by the carrier, a wipe, and a revival — each phase in its own power cycle,
+// because boot is when the carrier compacts its trash (maintenance).
 // Used by the small-board test (hil-tests/small-boards.test.ts) and by the capacity measurement
 // (firmware/test/store/capacity.ts), which lays out a bundle of any size with a stand-in .bootcde.
 import { Platform } from "../../../host/src/platform/service.ts";
 import { loadProfile, type BoardProfile } from "../../../board/src/profiles.ts";
-import { CarrierRig, CMD, payOrderBody, ST, transportIdentity, type Identity } from "../applets/carrier-harness.ts";
+import {
+  CarrierRig, changePinAtPlatform, CMD, enrolPin, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS, transportIdentity, type Identity,
+} from "../applets/carrier-harness.ts";
 
 const PIN = "482913";
 const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
-const CMD_VERIFY_PIN = 0x11;
-const CMD_CHANGE_PIN = 0x12;
 const ST_STORAGE_FULL = 0x20;
 export const WIPE_HOLD_MS = 3_200;
 
@@ -54,7 +55,7 @@ async function bootRig(opts: LifecycleOptions): Promise<CarrierRig> {
 export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleResult> {
   const payments = opts.payments ?? 12;
   const pinChanges = opts.pinChanges ?? 7;
-  const platform = await Platform.open({});
+  const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
   const steps: LifecycleStep[] = [];
   const rotations = { payLog: 0, carrierLog: 0 };
   let rig: CarrierRig | undefined;
@@ -88,9 +89,10 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
     // power cycle 1: personalisation (creates the application log, the counter and the carrier log)
     const tch = await rig.openChannel(transportIdentity(rig.serial));
     const perso = await rig.inner(tch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-      [1, identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000], [6, PIN],
+      [1, identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000],
     ]));
     if (!note("personalise", perso.status === ST.OK, perso.status, String(perso.body.get(1)))) return done();
+    enrolPin(platform, carrierId, PIN);
 
     // power cycle 2: payments; the 8-entry ring fills and the application log rotates
     await nextPhase();
@@ -99,39 +101,41 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
       const code = platform.issuePaymentCode({ merchantId, amount: 100 + i, currency: "EUR" });
       const order = platform.createOrder({ code: code.code });
       const f = order.cryptogramFields;
-      const auth = await rig.pay(ch, payOrderBody(f), PIN);
+      const auth = await rig.pay(ch, payOrderBody(f), platformVerdict(platform, rig, ch, carrierId, payOrderBody(f), PIN));
       if (!note(`pay ${i}`, auth.status === ST.OK, auth.status, String(auth.body.get(1)))) return done();
       platform.authorize({ orderId: order.orderId, carrierId, atc: auth.body.get(1), cryptogram: Buffer.from(auth.body.get(2) as Uint8Array).toString("hex") });
     }
 
-    // power cycle 3: PIN changes (each appends a PERSO record; the carrier log rotates) and verifications
+    // power cycle 3: PIN changes at the platform (the carrier's flash is untouched), then a wrong
+    // PIN: the carrier counts the platform's WRONG verdict (one attempt byte)
     await nextPhase();
     ch = await rig.openChannel(identity);
     let pin = PIN;
     for (let i = 1; i <= pinChanges; i++) {
       const next = String(100000 + i * 1111);
-      const r = await rig.inner(ch, CMD_CHANGE_PIN, new Map([[1, pin], [2, next]]));
-      if (!note(`change PIN ${i}`, r.status === ST.OK, r.status, String(r.body.get(1)))) return done();
+      const r = changePinAtPlatform(platform, carrierId, pin, next);
+      if (!note(`change PIN ${i} (platform)`, r.verdict === 0, r.verdict, `tries left ${r.triesLeft}`)) return done();
       pin = next;
     }
-    const wrong = await rig.inner(ch, CMD_VERIFY_PIN, new Map([[1, "000000"]]));
-    if (!note("verify wrong PIN", wrong.status === ST.PIN_WRONG, wrong.status, String(wrong.body.get(1)))) return done();
-    const right = await rig.inner(ch, CMD_VERIFY_PIN, new Map([[1, pin]]));
-    if (!note("verify PIN", right.status === ST.OK, right.status, String(right.body.get(1)))) return done();
+    const wrongCode = platform.issuePaymentCode({ merchantId, amount: 998, currency: "EUR" });
+    const wf = payOrderBody(platform.createOrder({ code: wrongCode.code }).cryptogramFields);
+    const wrong = await rig.pay(ch, wf, platformVerdict(platform, rig, ch, carrierId, wf, "000000"));
+    if (!note("wrong PIN (verdict counted)", wrong.status === ST.PIN_WRONG, wrong.status, String(wrong.body.get(1)))) return done();
 
     // power cycle 4: a payment with the changed PIN, then the wipe (button hold) → DESTROYED
     await nextPhase();
     ch = await rig.openChannel(identity);
     const code = platform.issuePaymentCode({ merchantId, amount: 999, currency: "EUR" });
     const f = platform.createOrder({ code: code.code }).cryptogramFields;
-    const auth = await rig.pay(ch, payOrderBody(f), pin);
+    const auth = await rig.pay(ch, payOrderBody(f), platformVerdict(platform, rig, ch, carrierId, payOrderBody(f), pin));
     if (!note("pay after PIN change", auth.status === ST.OK, auth.status, String(auth.body.get(1)))) return done();
     rig.board.clickButton(1, WIPE_HOLD_MS);
     rig.board.runUntilIdle(1_000);
     const wipe = await rig.outer(CMD.WIPE);
     if (!note("wipe", wipe.status === ST.OK && wipe.body.get(1) === 3, wipe.status, "state " + String(wipe.body.get(1)))) return done();
-    const left = rig.board.storage.list().filter((n) => n.startsWith("kc."));
-    if (!note("wipe leaves only the carrier log", left.every((n) => n.startsWith("kc.log.")), undefined, left.join(","))) return done();
+    // the transport key kc.tk stays: it is what lets the platform personalise the carrier again
+    const left = rig.board.storage.list().filter((n) => n.startsWith("kc.") && n !== "kc.tk");
+    if (!note("wipe leaves only the carrier log (and kc.tk)", left.every((n) => n.startsWith("kc.log.")), undefined, left.join(","))) return done();
 
     // power cycle 5: revival through the transport identity
     await nextPhase();
@@ -139,7 +143,7 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
     const fresh = platform.issueCarrier().carrierId;
     const k2 = platform.carrierKeys(fresh);
     const revive = await rig.inner(again, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-      [1, Buffer.from(fresh, "hex")], [2, PLATFORM_ID], [3, k2.channelKey], [4, k2.cryptogramKey], [5, 500_000], [6, PIN],
+      [1, Buffer.from(fresh, "hex")], [2, PLATFORM_ID], [3, k2.channelKey], [4, k2.cryptogramKey], [5, 500_000],
     ]));
     note("personalise again", revive.status === ST.OK, revive.status, String(revive.body.get(1)));
     return done();

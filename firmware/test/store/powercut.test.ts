@@ -7,13 +7,20 @@ import { PowerCut, type EraseCutMode, type WordCutMode } from "../../../board/sr
 import { makeRig, TEST_CONFIG, flashContains, type Rig } from "./harness.ts";
 import { REC_PERSO, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, type CarrierConfig } from "../../src/security/carrier.ts";
 import { LOG_NAMES } from "../../src/security/carrier.ts";
-import { openLog, scanLog } from "../../src/store/log.ts";
+import { openLog } from "../../src/store/log.ts";
+import { VERDICT_BLOCKED, VERDICT_FORGED, VERDICT_OK, VERDICT_WRONG } from "../../src/security/verdict.ts";
 
-const PIN = "123456";
-const NEW_PIN = "987654";
-const WRONG = "000000";
+// The carrier holds no PIN: it counts the platform's verdicts (countVerdict's judge stands in for
+// the applet's MAC check here). MK is chosen by the test so its survival can be checked.
+const MK = "M".repeat(32);
+const PROBE = "p".repeat(32);
 
 interface Ctx { failures: number; mk: string | null; secrets: string[] }
+
+// Does the carrier's master key still unwrap what `mk` wrapped?
+function masterKeyIs(rig: Rig, mk: string | null): boolean {
+  return mk !== null && rig.carrier.unwrapKey(rig.carrier.wrapKey(mk, PROBE)) === PROBE;
+}
 
 interface Scenario {
   name: string;
@@ -26,24 +33,23 @@ interface Scenario {
 }
 
 function personalised(rig: Rig, failures: number): Ctx {
-  expect(rig.carrier.setPin(PIN).status).toBe(0);
+  expect(rig.carrier.enrol(MK).status).toBe(0);
   for (let i = 0; i < failures; i++) {
     rig.clock.ms += 120_000;
-    expect(rig.carrier.verifyPin(WRONG).status).toBe(0x10);
+    expect(rig.carrier.countVerdict(() => VERDICT_WRONG).status).toBe(0x10);
   }
   rig.clock.ms += 120_000;
-  return { failures, mk: rig.carrier.masterKey(), secrets: secretsOf(rig) };
+  return { failures, mk: MK, secrets: secretsOf(rig) };
 }
 
 // What a self-destruct must leave unrecoverable: [0] the master key (never stored in the clear),
 // [1] share A (PERSO record) and [2] share B (counter header) of the device secret — without both,
-// the verifier cannot be searched and the wrapped key cannot be unwrapped (SECURITY.md §5) — and
-// the rest of the PERSO record (salt, verifier, wrapped key), useless without the device secret.
+// the wrapped MK cannot be unwrapped (SECURITY.md §5) — and [3] the wrapped MK, useless without them.
 function secretsOf(rig: Rig): string[] {
   const log = openLog(rig.env, LOG_NAMES, rig.config.logBytes);
   const p = log.get(REC_PERSO)!.payload;
   const shareB = rig.storage.read("kc.ctr.a", 12, 32) ?? rig.storage.read("kc.ctr.b", 12, 32)!;
-  return [rig.carrier.masterKey()!, p.substr(19, 32), shareB, p.substr(3, 16), p.substr(51, 32), p.substr(83, 32)];
+  return [MK, p.substr(1, 32), shareB, p.substr(33, 32)];
 }
 
 // The invariant after a self-destruct: MK never in flash, and never both shares. Leftover PERSO
@@ -58,10 +64,10 @@ function recoverable(rig: Rig, secrets: string[]): string[] {
 
 let leftoverCiphertext = 0;
 
-// Verify `pin` after skipping any lockout; returns the status.
-function tryPin(rig: Rig, pin: string): number {
+// Count one verdict after skipping any lockout; returns the status.
+function tryVerdict(rig: Rig, verdict: number): number {
   rig.clock.ms += 120_000;
-  return rig.carrier.verifyPin(pin).status;
+  return rig.carrier.countVerdict(() => verdict).status;
 }
 
 // After a self-destruct began: DESTROYED with nothing left; or BLANK when the cut hit the purge
@@ -83,91 +89,109 @@ function expectFailures(rig: Rig, allowed: number[]): void {
 
 const scenarios: Scenario[] = [
   {
-    name: "SET_PIN",
+    name: "ENROL (PERSONALISE's commit)",
     setup: () => ({ failures: 0, mk: null, secrets: [] }),
-    op: (rig) => void rig.carrier.setPin(PIN),
+    op: (rig) => void rig.carrier.enrol(MK),
     check: (rig) => {
       const s = rig.carrier.state();
       expect([STATE_BLANK, STATE_PERSONALISED]).toContain(s);
       if (s === STATE_PERSONALISED) {
         expect(rig.carrier.triesLeft()).toBe(10);
-        expect(tryPin(rig, PIN)).toBe(0);
-      } else expect(rig.carrier.setPin(PIN).status).toBe(0);
+        expect(tryVerdict(rig, VERDICT_OK)).toBe(0);
+        expect(masterKeyIs(rig, MK)).toBe(true);
+      } else expect(rig.carrier.enrol(MK).status).toBe(0);
     },
   },
   {
-    name: "VERIFY_PIN right",
+    name: "ENROL again after a self-destruct (log and counter rewritten)",
+    setup: (rig) => {
+      personalised(rig, 0);
+      rig.presence.armed = true;
+      expect(rig.carrier.wipe().status).toBe(0);
+      return { failures: 0, mk: null, secrets: [] };
+    },
+    op: (rig) => void rig.carrier.enrol(MK),
+    check: (rig) => {
+      const s = rig.carrier.state();
+      expect([STATE_DESTROYED, STATE_BLANK, STATE_PERSONALISED]).toContain(s);
+      if (s === STATE_PERSONALISED) {
+        expect(rig.carrier.triesLeft()).toBe(10);
+        expect(tryVerdict(rig, VERDICT_OK)).toBe(0);
+        expect(masterKeyIs(rig, MK)).toBe(true);
+      } else expect(rig.carrier.enrol(MK).status).toBe(0);
+    },
+  },
+  {
+    name: "verdict OK",
     setup: (rig) => personalised(rig, 3),
-    op: (rig) => void rig.carrier.verifyPin(PIN),
+    op: (rig) => void rig.carrier.countVerdict(() => VERDICT_OK),
     check: (rig, ctx) => {
       expect(rig.carrier.state()).toBe(STATE_PERSONALISED);
       expectFailures(rig, [ctx.failures, ctx.failures + 1, 0]);
-      expect(tryPin(rig, PIN)).toBe(0);
-      expect(rig.carrier.masterKey()).toBe(ctx.mk);
+      expect(tryVerdict(rig, VERDICT_OK)).toBe(0);
+      expect(masterKeyIs(rig, ctx.mk)).toBe(true);
     },
   },
   {
-    name: "VERIFY_PIN wrong",
+    name: "verdict WRONG",
     setup: (rig) => personalised(rig, 3),
-    op: (rig) => void rig.carrier.verifyPin(WRONG),
+    op: (rig) => void rig.carrier.countVerdict(() => VERDICT_WRONG),
     check: (rig, ctx) => {
       expect(rig.carrier.state()).toBe(STATE_PERSONALISED);
       expectFailures(rig, [ctx.failures, ctx.failures + 1]);
-      expect(tryPin(rig, PIN)).toBe(0);
+      expect(tryVerdict(rig, VERDICT_OK)).toBe(0);
     },
   },
   {
-    name: "VERIFY_PIN wrong, last try (self-destruct)",
+    name: "forged verdict (bad MAC)",
+    setup: (rig) => personalised(rig, 3),
+    op: (rig) => void rig.carrier.countVerdict(() => VERDICT_FORGED),
+    check: (rig, ctx) => {
+      expect(rig.carrier.state()).toBe(STATE_PERSONALISED);
+      expectFailures(rig, [ctx.failures, ctx.failures + 1]);
+      expect(tryVerdict(rig, VERDICT_OK)).toBe(0);
+    },
+  },
+  {
+    name: "verdict WRONG, the carrier's last try (self-destruct)",
     setup: (rig) => personalised(rig, 9),
-    op: (rig) => void rig.carrier.verifyPin(WRONG),
+    op: (rig) => void rig.carrier.countVerdict(() => VERDICT_WRONG),
     wipeAllowed: true,
     check: (rig, ctx) => {
       if (rig.carrier.state() === STATE_PERSONALISED) {
         expectFailures(rig, [9]);
-        expect(tryPin(rig, PIN)).toBe(0);
+        expect(tryVerdict(rig, VERDICT_OK)).toBe(0);
       } else expectDestroyedClean(rig, ctx);
     },
   },
   {
-    name: "CHANGE_PIN",
+    name: "verdict BLOCKED (the issuer blocked the PIN: self-destruct)",
     setup: (rig) => personalised(rig, 2),
-    op: (rig) => void rig.carrier.changePin(PIN, NEW_PIN),
-    check: (rig, ctx) => checkChanged(rig, ctx),
-  },
-  {
-    name: "CHANGE_PIN with log rotation (A/B switch)",
-    setup: (rig) => {
-      const ctx = personalised(rig, 0);
-      // PERSO records are 126 B: 7 fill the 1 KB log, the next change must rotate
-      const appendAt = () => scanLog(rig.env, LOG_NAMES).appendAt;
-      let pin = PIN;
-      while (appendAt() + 126 <= rig.config.logBytes) {
-        const next = pin === PIN ? NEW_PIN : PIN;
-        expect(rig.carrier.changePin(pin, next).status).toBe(0);
-        pin = next;
-      }
-      if (pin !== PIN) throw new Error("setup: rotation scenario needs an even number of changes; adjust");
-      return { ...ctx, failures: 0 };
+    op: (rig) => void rig.carrier.countVerdict(() => VERDICT_BLOCKED),
+    wipeAllowed: true,
+    check: (rig, ctx) => {
+      if (rig.carrier.state() === STATE_PERSONALISED) {
+        expectFailures(rig, [2, 3]);
+        expect(tryVerdict(rig, VERDICT_BLOCKED)).toBe(0x11);
+      } else expectDestroyedClean(rig, ctx);
     },
-    op: (rig) => void rig.carrier.changePin(PIN, NEW_PIN),
-    check: (rig, ctx) => checkChanged(rig, ctx),
   },
   {
-    name: "VERIFY_PIN wrong with counter rotation (carried failures)",
+    name: "verdict WRONG with counter rotation (carried failures)",
     config: { ...TEST_CONFIG, counterSlots: 16 },
     setup: (rig) => {
       const ctx = personalised(rig, 0);
-      for (let i = 0; i < 14; i++) expect(tryPin(rig, PIN)).toBe(0);
-      expect(tryPin(rig, WRONG)).toBe(0x10);
-      expect(tryPin(rig, WRONG)).toBe(0x10); // 16 slots used, 2 failures to carry
+      for (let i = 0; i < 14; i++) expect(tryVerdict(rig, VERDICT_OK)).toBe(0);
+      expect(tryVerdict(rig, VERDICT_WRONG)).toBe(0x10);
+      expect(tryVerdict(rig, VERDICT_WRONG)).toBe(0x10); // 16 slots used, 2 failures to carry
       rig.clock.ms += 120_000;
       return { ...ctx, failures: 2 };
     },
-    op: (rig) => void rig.carrier.verifyPin(WRONG),
+    op: (rig) => void rig.carrier.countVerdict(() => VERDICT_WRONG),
     check: (rig, ctx) => {
       expect(rig.carrier.state()).toBe(STATE_PERSONALISED);
       expectFailures(rig, [ctx.failures, ctx.failures + 1]);
-      expect(tryPin(rig, PIN)).toBe(0);
+      expect(tryVerdict(rig, VERDICT_OK)).toBe(0);
     },
   },
   {
@@ -181,22 +205,11 @@ const scenarios: Scenario[] = [
     check: (rig, ctx) => {
       if (rig.carrier.state() === STATE_PERSONALISED) {
         expectFailures(rig, [ctx.failures]);
-        expect(tryPin(rig, PIN)).toBe(0);
+        expect(tryVerdict(rig, VERDICT_OK)).toBe(0);
       } else expectDestroyedClean(rig, ctx);
     },
   },
 ];
-
-function checkChanged(rig: Rig, ctx: Ctx): void {
-  expect(rig.carrier.state()).toBe(STATE_PERSONALISED);
-  expectFailures(rig, [ctx.failures, ctx.failures + 1, 0]);
-  const newWorks = tryPin(rig, NEW_PIN) === 0;
-  if (!newWorks) expect(tryPin(rig, PIN)).toBe(0);
-  else expect(tryPin(rig, PIN)).toBe(0x10);
-  if (!newWorks) expect(rig.carrier.masterKey()).toBe(ctx.mk);
-  else expect(tryPin(rig, NEW_PIN)).toBe(0);
-  expect(rig.carrier.masterKey()).toBe(ctx.mk);
-}
 
 interface Tally { cuts: number; wiped: number; byScenario: Record<string, number>; residual: string[] }
 

@@ -89,6 +89,11 @@ export class PlatformChannel {
   private platformNonce?: Uint8Array;
   private keys?: SessionKeys;
   private txCounter = 0;
+
+  /** The counter the next sealed request will carry (a PIN verdict is bound to it, PROTOCOL.md §7.5). */
+  get nextCounter(): number {
+    return this.txCounter;
+  }
   private awaiting = -1;
   private broken = false;
 

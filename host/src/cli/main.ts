@@ -7,7 +7,7 @@ import { formatFrameTrace } from "../link.ts";
 import {
   cmdPlatformServe, cmdMerchantRegister, cmdMerchantQr, cmdPay, PlatformUsageError, DEFAULT_PLATFORM_PORT,
 } from "../platform/cli.ts";
-import { FLOW_HELP, cmdFlash, cmdPersonalise, cmdPayWithCarrier, cmdLog } from "../flows/cli.ts";
+import { FLOW_HELP, cmdChangePin, cmdFlash, cmdPersonalise, cmdProvision, cmdPayWithCarrier, cmdLog } from "../flows/cli.ts";
 
 /** Where the CLI writes; tests pass collectors, the bin passes process streams. */
 export interface CliIo {
@@ -46,7 +46,9 @@ Commands:
   pay --qr <image>     scan a payment QR code, validate it and create the order
                        (with --port and --db: the carrier authorises it and the platform settles)
   flash                upload firmware to a board's .bootcde with EspruinoTools, verify, reboot
-  personalise          install keys, identity, limit and PIN into a BLANK carrier
+  provision            factory step: write the carrier's per-device transport key kc.tk
+  change-pin           change the PIN at the platform (the carrier holds no PIN)
+  personalise          install keys, identity and limit into a provisioned BLANK carrier; enrol the PIN at the platform
   log                  read and verify the carrier's hash-chained transaction log
 
 ${GLOBAL_HELP}
@@ -104,6 +106,8 @@ needs); the order and the PIN (asked on the terminal without --pin) go to the ca
 PAY, the user confirms with a short press on the carrier's button (--control PORT presses the virtual
 board's button through its control port), and the platform settles the cryptogram once.`,
   flash: FLOW_HELP.flash,
+  provision: FLOW_HELP.provision,
+  "change-pin": FLOW_HELP["change-pin"],
   personalise: FLOW_HELP.personalise,
   log: FLOW_HELP.log,
   emulate: `Usage: keycarrier emulate [options]
@@ -261,7 +265,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout(HELP[topic] + "\n");
       return EXIT_OK;
     }
-    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, personalise, log)`);
+    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, provision, personalise, change-pin, log)`);
     if (globals.help && command !== "emulate") {
       io.stdout(HELP[command] + "\n");
       return EXIT_OK;
@@ -313,8 +317,20 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         checkOptions("flash", parsed.options, ["firmware", "no-reboot", "ram"]);
         if (parsed.positionals.length) throw new UsageError(`flash takes no positional arguments (use --firmware FILE), got "${parsed.positionals[0]}"`);
         return await cmdFlash(globals.port, globals.baudRate, parsed.options, { ...io, stderrIsTty: Boolean(process.stderr.isTTY) }, globals.json);
+      case "change-pin": {
+        checkOptions("change-pin", parsed.options, ["db", "old", "new"]);
+        if (parsed.positionals.length) throw new UsageError(`change-pin takes no positional arguments, got "${parsed.positionals[0]}"`);
+        const g = globals;
+        return await withDevice(g, io, (kc) => cmdChangePin(kc, parsed.options, io, g.json));
+      }
+      case "provision": {
+        checkOptions("provision", parsed.options, ["db", "dev-transport-key"]);
+        if (parsed.positionals.length) throw new UsageError(`provision takes no positional arguments, got "${parsed.positionals[0]}"`);
+        const g = globals;
+        return await withDevice(g, io, (kc) => cmdProvision(kc, parsed.options, io, g.json));
+      }
       case "personalise": {
-        checkOptions("personalise", parsed.options, ["db", "pin", "limit", "issuer", "currency"]);
+        checkOptions("personalise", parsed.options, ["db", "pin", "limit", "issuer", "currency", "dev-transport-key"]);
         if (parsed.positionals.length) throw new UsageError(`personalise takes no positional arguments, got "${parsed.positionals[0]}"`);
         const g = globals;
         return await withDevice(g, io, (kc) => cmdPersonalise(kc, parsed.options, io, g.json));

@@ -19,7 +19,8 @@ import { cmdPay, defaultLedgerFile, PlatformUsageError, type PlatformCliIo } fro
 import { formatAmount } from "../qr/currency.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
 import { DEFAULT_FIRMWARE_FILE, DEFAULT_FIRMWARE_PATH, flashFirmware, progressBar } from "../flash/flash.ts";
-import { personalise, DEFAULT_LIMIT_MINOR } from "./personalise.ts";
+import { personalise, provision, DEFAULT_LIMIT_MINOR } from "./personalise.ts";
+import { changePin } from "./pin.ts";
 import { authorizeOnCarrier } from "./pay.ts";
 import { personalisedCarrierId } from "./personalise.ts";
 import { readLog, type CarrierLog } from "./log.ts";
@@ -48,14 +49,26 @@ running KeyCarrier has its console off USB, and a personalised one refuses for g
   --ram                send the code to RAM instead (EspruinoTools' plain upload): it runs at once and
                        is gone at the next reset; verified by the firmware answering INFO. For a bundle
                        too big to leave the carrier's store room in Storage (see build-report.json).`,
-  personalise: `Usage: keycarrier personalise --port <spec> [--db FILE] [--pin DIGITS] [--limit MINOR_UNITS] [--currency EUR] [--issuer ID] [--json]
+  "change-pin": `Usage: keycarrier change-pin --port <spec> [--db FILE] --old DIGITS --new DIGITS [--json]
 
-Issues a carrier on the platform and installs its keys, identity, per-payment limit and PIN into a
-BLANK carrier through a sealed transport session (PROTOCOL.md §7.4). The platform runs in this
-process on its ledger --db (default $KEYCARRIER_HOME/platform.sqlite; not while \`platform serve\` has
-it open). Without --pin a random 6-digit PIN is chosen and printed. --limit defaults to ${DEFAULT_LIMIT_MINOR};
-the platform records the same limit and --currency (default EUR) and refuses any authorization over
-it or in another currency (docs/PLATFORM.md §"Risk rules").`,
+Changes the cardholder's PIN at the platform (online PIN: the carrier holds no PIN; it is asked only
+for its carrier id). Both PINs go to the platform encrypted to it; the old one is checked and counted
+like a payment's (3 wrong PINs block the card).`,
+  provision: `Usage: keycarrier provision --port <spec> [--db FILE] [--dev-transport-key] [--json]
+
+Factory step: writes the BLANK carrier's per-device transport key kc.tk (PROVISION, PROTOCOL.md §7.4),
+diversified from a batch key only the platform's keystore (--db) holds. Once per carrier. With
+--dev-transport-key the public development batch key is used instead (development only).`,
+  personalise: `Usage: keycarrier personalise --port <spec> [--db FILE] [--pin DIGITS] [--limit MINOR_UNITS] [--currency EUR] [--issuer ID] [--dev-transport-key] [--json]
+
+Issues a carrier on the platform and installs its keys, identity and per-payment limit into a
+provisioned BLANK carrier through a sealed transport session (PROTOCOL.md §7.4), then enrols the PIN
+at the platform, encrypted to it (online PIN: the carrier never sees the PIN). The platform runs in
+this process on its ledger --db (default $KEYCARRIER_HOME/platform.sqlite; not while \`platform serve\`
+has it open). Without --pin a random 6-digit PIN is chosen and printed. --limit defaults to
+${DEFAULT_LIMIT_MINOR}; the platform records the same limit and --currency (default EUR) and refuses any
+authorization over it or in another currency (docs/PLATFORM.md §"Risk rules"). --dev-transport-key
+accepts a carrier provisioned with the public dev key.`,
   log: `Usage: keycarrier log --port <spec> [--json]
 
 Reads the carrier's hash-chained transaction log (PROTOCOL.md §7.6), verifies the chain, and prints
@@ -93,9 +106,42 @@ export async function cmdFlash(port: string | undefined, baudRate: number | unde
 async function openLedgerPlatform(options: Options, io: FlowCliIo): Promise<Platform> {
   const dbFile = text(options, "db") ?? defaultLedgerFile(io.env);
   mkdirSync(dirname(dbFile), { recursive: true });
-  const platform = await Platform.open({ dbFile, platformKey: platformKeyFromEnv(io.env) });
+  const dev = options["dev-transport-key"] === true;
+  const platform = await Platform.open({ dbFile, platformKey: platformKeyFromEnv(io.env), allowDevTransportKey: dev });
+  if (dev) io.stderr("note: DEV transport key accepted (--dev-transport-key): a recording of this personalisation is readable by anyone\n");
   if (platform.keyProtection === "dev-plaintext") io.stderr(`note: DEV mode — issuer keys are stored in plaintext in ${dbFile}; set ${PLATFORM_KEY_ENV} to seal them\n`);
   return platform;
+}
+
+/** `keycarrier change-pin` */
+export async function cmdChangePin(kc: KeyCarrier, options: Options, io: FlowCliIo, json: boolean): Promise<number> {
+  const oldPin = text(options, "old");
+  const newPin = text(options, "new");
+  if (oldPin === undefined || newPin === undefined) throw new PlatformUsageError("change-pin needs --old DIGITS and --new DIGITS");
+  const carrierId = await personalisedCarrierId(kc);
+  if (!carrierId) throw new PlatformUsageError("this carrier is not personalised: run `keycarrier personalise` first");
+  const platform = await openLedgerPlatform(options, io);
+  try {
+    const r = await changePin(platform, carrierId, oldPin, newPin);
+    if (json) io.stdout(JSON.stringify({ ok: true, carrierId, triesLeft: r.triesLeft }) + "\n");
+    else io.stdout(`PIN of carrier ${carrierId} changed at the platform; ${r.triesLeft} tries at the issuer\n`);
+    return 0;
+  } finally {
+    platform.close();
+  }
+}
+
+/** `keycarrier provision` */
+export async function cmdProvision(kc: KeyCarrier, options: Options, io: FlowCliIo, json: boolean): Promise<number> {
+  const platform = await openLedgerPlatform(options, io);
+  try {
+    const r = await provision(kc, platform, json ? undefined : (line) => io.stderr(`• ${line}\n`));
+    if (json) io.stdout(JSON.stringify({ ok: true, serial: r.serial, devTransportKey: platform.devTransportKey }) + "\n");
+    else io.stdout(`carrier ${r.serial} provisioned${platform.devTransportKey ? " with the DEV transport key" : ""}\n`);
+    return 0;
+  } finally {
+    platform.close();
+  }
 }
 
 /** `keycarrier personalise` */
@@ -161,7 +207,7 @@ export async function cmdPayWithCarrier(kc: KeyCarrier, options: Options, io: Fl
           pin: pinOption ?? (() => askPin()),
           confirm: controlPort !== undefined ? async (signal) => { await pressVirtualButton(Number(controlPort), 100, signal); } : async () => {},
           onStep: json ? undefined : (line) => io.stderr(`• ${line}\n`),
-        });
+        }, platform);
         return { orderId: auth.orderId, carrierId: auth.carrierId, atc: auth.atc, cryptogram: auth.cryptogram };
       },
     });

@@ -1,14 +1,18 @@
 /**
  * The online QR payment, host side (PROTOCOL.md §7.5, docs/PLATFORM.md):
- *   merchant code → platform validates → order → session with the carrier's K_ch → one sealed PAY
- *   with the order and the PIN → the carrier shows the order (trusted UI) and answers only once the
- *   user pressed its button (or declined, or 30 s passed) → ATC + cryptogram → platform verifies
- *   and settles exactly once.
+ *   merchant code → platform validates → order → session with the carrier's K_ch → the PIN,
+ *   encrypted to the platform (online PIN: it never goes to the carrier), is checked and counted by
+ *   the platform → one sealed PAY with the order and the platform's MAC'd verdict → the carrier
+ *   counts the verdict, shows the order (trusted UI) and answers only once the user pressed its
+ *   button (or declined, or 30 s passed) → ATC + cryptogram → platform verifies (PIN verified for
+ *   this order too) and settles exactly once.
  * `authorizeOnCarrier` is the carrier step alone (plugs into `cmdPay`'s `authorize` hook).
  */
 import type { KeyCarrier } from "../client.ts";
 import type { CarrierKeys } from "../channel/keys.ts";
 import type { AuthorizationRequest, OrderView, SettlementView, ValidatedCodeView } from "../platform/service.ts";
+import type { ChallengeView, VerdictView } from "../platform/pin-verifier.ts";
+import { encryptPinBlock, PinPurpose } from "../platform/online-pin.ts";
 import { parsePaymentCode, PaymentCodeError } from "../qr/payload.ts";
 import { KeyCarrierError } from "../errors.ts";
 import { CarrierSession, type WireStats } from "./session.ts";
@@ -25,7 +29,14 @@ export interface PaymentPlatform {
   getCarrier(carrierId: string): MaybePromise<{ carrierId: string; issuerId: string }>;
   /** In-process only: the channel endpoint lives with the keys (the HTTP API never returns keys). */
   carrierKeys(carrierId: string): MaybePromise<CarrierKeys>;
+  /** Online PIN: a single-use challenge and the platform's PIN key. */
+  pinChallenge(req: { carrierId: string; orderId?: string; purpose: "pay" | "enrol" | "change" }): MaybePromise<ChallengeView>;
+  /** Online PIN: the platform checks and counts the PIN block, and MACs its verdict for the carrier's session. */
+  verifyOrderPin(req: { orderId: string; carrierId: string; challenge: string; pinBlock: string; sessionNonce: string; requestCounter: number }): MaybePromise<VerdictView>;
 }
+
+/** What the carrier step needs from the platform: the online PIN check. */
+export type PinPlatform = Pick<PaymentPlatform, "pinChallenge" | "verifyOrderPin">;
 
 /** Adapts host/src/platform/service.ts's `Platform` (synchronous, object arguments). */
 export function inProcessPlatform(p: {
@@ -34,6 +45,8 @@ export function inProcessPlatform(p: {
   authorize(req: Partial<Record<keyof AuthorizationRequest, unknown>>): SettlementView;
   getCarrier(carrierId: string): { carrierId: string; issuerId: string };
   carrierKeys(carrierId: string): CarrierKeys;
+  pinChallenge(req: { carrierId?: unknown; orderId?: unknown; purpose?: unknown }): ChallengeView;
+  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown; requestCounter?: unknown }): VerdictView;
 }): PaymentPlatform {
   return {
     validatePaymentCode: (code) => p.validatePaymentCode({ code }),
@@ -41,11 +54,13 @@ export function inProcessPlatform(p: {
     authorize: (req) => p.authorize(req),
     getCarrier: (id) => p.getCarrier(id),
     carrierKeys: (id) => p.carrierKeys(id),
+    pinChallenge: (req) => p.pinChallenge(req),
+    verifyOrderPin: (req) => p.verifyOrderPin(req),
   };
 }
 
 export interface CarrierStepOptions {
-  /** The PIN; a prompt is asked before anything is sent (PAY carries it with the order). */
+  /** The PIN; a prompt is asked before anything is sent. It goes to the platform, encrypted; never to the carrier. */
   pin: string | (() => Promise<string>);
   /**
    * Called once PAY went out, while the carrier shows the order and waits: tell the user to press
@@ -76,7 +91,7 @@ const PAY_FIRST_WAIT_EXTRA_MS = 2_000;
 
 /** The carrier step: given the platform's order, get the carrier's authorization for exactly it. */
 export async function authorizeOnCarrier(
-  kc: KeyCarrier, keys: { carrierId: string; issuerId: string; channelKey: Uint8Array }, order: OrderView, opts: CarrierStepOptions,
+  kc: KeyCarrier, keys: { carrierId: string; issuerId: string; channelKey: Uint8Array }, order: OrderView, opts: CarrierStepOptions, platform: PinPlatform,
 ): Promise<CarrierAuthorization> {
   const step = opts.onStep ?? (() => {});
   const pin = typeof opts.pin === "string" ? opts.pin : await opts.pin();
@@ -84,10 +99,16 @@ export async function authorizeOnCarrier(
   step(`secure session open with carrier ${keys.carrierId}`);
   try {
     const f = order.cryptogramFields;
+    const challenge = await platform.pinChallenge({ carrierId: keys.carrierId, orderId: order.orderId, purpose: "pay" });
+    const pinBlock = encryptPinBlock(pin, fromHex(challenge.publicKey), {
+      purpose: PinPurpose.PAY, carrierId: fromHex(keys.carrierId), orderId: fromHex(order.orderId), challenge: fromHex(challenge.challenge),
+    });
+    const verdict = await platform.verifyOrderPin({ orderId: order.orderId, carrierId: keys.carrierId, challenge: challenge.challenge, pinBlock: toHex(pinBlock), sessionNonce: toHex(session.carrierNonce), requestCounter: session.nextCounter });
+    step(`PIN encrypted to the platform and checked there: ${["right", "wrong", "blocked"][verdict.verdict]} (${verdict.triesLeft} tries left); the carrier counts the verdict`);
     let confirming: Promise<void> | undefined;
     const answered = new AbortController();
     const r = await session.exchange(FlowCommand.PAY, new Map<number, Uint8Array | number | string>([
-      [1, fromHex(f.orderId)], [2, fromHex(f.merchantId)], [3, f.amount], [4, f.currency], [5, pin],
+      [1, fromHex(f.orderId)], [2, fromHex(f.merchantId)], [3, f.amount], [4, f.currency], [5, verdict.verdict], [6, verdict.triesLeft], [7, fromHex(verdict.mac)],
     ]), {
       extraTimeoutMs: PAY_FIRST_WAIT_EXTRA_MS,
       deadlineMs: opts.confirmTimeoutMs ?? CARRIER_CONFIRM_TIMEOUT_MS + PAY_DECISION_MARGIN_MS,
@@ -136,7 +157,7 @@ export async function pay(kc: KeyCarrier, platform: PaymentPlatform, code: strin
   if (!carrierId) throw new Error("this carrier is not personalised: run `keycarrier personalise` first");
   const carrier = await platform.getCarrier(carrierId);
   const keys = await platform.carrierKeys(carrierId);
-  const authorization = await authorizeOnCarrier(kc, { carrierId, issuerId: carrier.issuerId, channelKey: keys.channelKey }, order, opts);
+  const authorization = await authorizeOnCarrier(kc, { carrierId, issuerId: carrier.issuerId, channelKey: keys.channelKey }, order, opts, platform);
   const settlement = await platform.authorize({ orderId: authorization.orderId, carrierId, atc: authorization.atc, cryptogram: authorization.cryptogram });
   step(`settled ${settlement.display} as ${settlement.settlementId}`);
   return { validated, order, authorization, settlement };

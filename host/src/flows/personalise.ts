@@ -1,23 +1,47 @@
 /**
- * Personalisation (PROTOCOL.md §7.4): the platform issues a carrier identity and installs its keys,
- * limit and PIN into a BLANK carrier through a transport session the host only relays.
+ * Provisioning and personalisation (PROTOCOL.md §7.4).
  *
- *   INFO (serial → transport id) → issue carrier on the platform → CHANNEL_OPEN/CONFIRM with K_tr
- *   → PERSONALISE (sealed) → carrier closes the session → INFO (PERSONALISED, field 10 = cid)
- *   → CHANNEL_OPEN/CONFIRM with the new K_ch (proves the keys landed) → CHANNEL_CLOSE
+ * provision (factory): INFO (serial → transport id) → the platform diversifies kc.tk from its batch
+ *   key → PROVISION writes it (once; the carrier then has a per-device transport key).
+ * personalise: INFO → issue carrier on the platform → CHANNEL_OPEN/CONFIRM with K_tr (the platform's
+ *   kc.tk for this serial) → PERSONALISE (sealed: ids, keys, limit; no PIN) → carrier closes the
+ *   session → INFO (PERSONALISED, field 10 = cid) → CHANNEL_OPEN/CONFIRM with the new K_ch (proves
+ *   the keys landed) → the PIN is enrolled at the platform, encrypted to it (online PIN: the
+ *   carrier never sees it).
  */
 import type { KeyCarrier, DeviceInfo } from "../client.ts";
 import { Command } from "../status.ts";
-import { diversifyCarrierKeys, type CarrierKeys } from "../channel/keys.ts";
+import type { CarrierKeys } from "../channel/keys.ts";
 import { CarrierSession } from "./session.ts";
 import {
-  FlowCommand, TBK_DEV, TRANSPORT_PLATFORM_ID, ascii, fromHex, toHex, transportCarrierId,
+  FlowCommand, TRANSPORT_PLATFORM_ID, ascii, fromHex, toHex, transportCarrierId,
 } from "./protocol.ts";
+import { encryptPinBlock, PinPurpose } from "../platform/online-pin.ts";
+import type { ChallengeView } from "../platform/pin-verifier.ts";
 
 /** What the flows need from the platform for personalisation (the in-process `Platform` fits). */
 export interface IssuingPlatform {
   issueCarrier(req?: { issuerId?: unknown; limit?: unknown; currency?: unknown }): { carrierId: string; issuerId: string };
   carrierKeys(carrierId: string): CarrierKeys;
+  /** The transport channel key of a provisioned carrier (refused for one this platform never provisioned). */
+  transportChannelKey(transportId: Uint8Array): Uint8Array;
+  pinChallenge(req: { carrierId?: unknown; purpose?: unknown }): ChallengeView;
+  enrolPin(req: { carrierId?: unknown; challenge?: unknown; pinBlock?: unknown }): { triesLeft: number };
+}
+
+/** What the factory step needs: the platform's kc.tk for a transport id (in-process only). */
+export interface ProvisioningPlatform {
+  provisionTransportKey(transportId: Uint8Array): Uint8Array;
+}
+
+/** `keycarrier provision`: writes the carrier's per-device transport key kc.tk (BLANK, once). */
+export async function provision(kc: KeyCarrier, platform: ProvisioningPlatform, onStep: (line: string) => void = () => {}): Promise<{ serial: string }> {
+  const info = await kc.info();
+  if (info.stateName !== "BLANK") throw new Error(`only a BLANK carrier is provisioned; this one is ${info.stateName}`);
+  const key = platform.provisionTransportKey(transportCarrierId(info.serial));
+  await kc.request(Command.PROVISION, new Map([[1, key]]));
+  onStep(`transport key kc.tk written to ${info.serial} (diversified from the platform's batch key)`);
+  return { serial: info.serial };
 }
 
 export interface PersonaliseOptions {
@@ -28,8 +52,6 @@ export interface PersonaliseOptions {
   issuerId?: string;
   /** The only currency the platform accepts for this carrier (ISO 4217; default the platform's, EUR). */
   currency?: string;
-  /** The batch transport key (§7.4); default the public development key TBK_DEV. */
-  transportKey?: Uint8Array;
   /** Progress lines for people. */
   onStep?: (line: string) => void;
 }
@@ -67,7 +89,7 @@ export async function personalise(kc: KeyCarrier, platform: IssuingPlatform, opt
     throw new Error(`this carrier is already ${before.stateName}${cid ? ` (carrier id ${cid})` : ""}; only a BLANK or DESTROYED carrier can be personalised`);
   }
   const tcid = transportCarrierId(before.serial);
-  const transportKey = diversifyCarrierKeys(opts.transportKey ?? TBK_DEV, tcid).channelKey;
+  const transportKey = platform.transportChannelKey(tcid);
 
   // The platform records the limit it will enforce at authorization; the carrier gets the same one below.
   const issued = platform.issueCarrier({ ...(opts.issuerId ? { issuerId: opts.issuerId } : {}), limit, ...(opts.currency ? { currency: opts.currency } : {}) });
@@ -79,10 +101,10 @@ export async function personalise(kc: KeyCarrier, platform: IssuingPlatform, opt
   const transport = await CarrierSession.open(kc, { channelKey: transportKey, carrierId: tcid, platformId: TRANSPORT_PLATFORM_ID });
   step(`transport session open with ${before.serial} (mutually authenticated)`);
   const reply = await transport.call(FlowCommand.PERSONALISE, new Map<number, Uint8Array | number | string>([
-    [1, cid], [2, pid], [3, keys.channelKey], [4, keys.cryptogramKey], [5, limit], [6, opts.pin],
+    [1, cid], [2, pid], [3, keys.channelKey], [4, keys.cryptogramKey], [5, limit],
   ]), { extraTimeoutMs: 5000 });
-  const triesLeft = reply.get(2);
-  step("keys, identity, limit and PIN installed (sealed); the carrier closed the transport session");
+  const carrierTries = reply.get(2);
+  step(`keys, identity and limit installed (sealed); the carrier closed the transport session (it counts up to ${String(carrierTries)} bad PIN verdicts)`);
 
   const info = await kc.info();
   const installedId = await personalisedCarrierId(kc);
@@ -92,5 +114,9 @@ export async function personalise(kc: KeyCarrier, platform: IssuingPlatform, opt
   const check = await CarrierSession.open(kc, { channelKey: keys.channelKey, carrierId: cid, platformId: pid });
   await check.close();
   step("a session with the new channel key opens: personalisation verified");
-  return { carrierId: issued.carrierId, issuerId: issued.issuerId, triesLeft: typeof triesLeft === "number" ? triesLeft : -1, info };
+  const challenge = platform.pinChallenge({ carrierId: issued.carrierId, purpose: "enrol" });
+  const block = encryptPinBlock(opts.pin, fromHex(challenge.publicKey), { purpose: PinPurpose.ENROL, carrierId: cid, orderId: new Uint8Array(0), challenge: fromHex(challenge.challenge) });
+  const { triesLeft } = platform.enrolPin({ carrierId: issued.carrierId, challenge: challenge.challenge, pinBlock: toHex(block) });
+  step(`PIN enrolled at the platform (encrypted to it; the carrier holds no PIN material); ${triesLeft} tries at the issuer`);
+  return { carrierId: issued.carrierId, issuerId: issued.issuerId, triesLeft, info };
 }

@@ -23,6 +23,9 @@ export interface WireStats { roundTrips: number; bytesOut: number; bytesIn: numb
 export class CarrierSession {
   readonly stats: WireStats = { roundTrips: 0, bytesOut: 0, bytesIn: 0 };
 
+  /** The carrier's nonce of this session (CHANNEL_OPEN field 2): the platform binds a PIN verdict to it. */
+  carrierNonce: Uint8Array = new Uint8Array(0);
+
   private constructor(private readonly kc: KeyCarrier, private readonly channel: PlatformChannel) {}
 
   /** CHANNEL_OPEN + CHANNEL_CONFIRM: both sides prove they hold `channelKey`. */
@@ -38,7 +41,14 @@ export class CarrierSession {
     }
     const platformProof = channel.accept({ carrierId, carrierNonce, carrierProof });
     await kc.request(FlowCommand.CHANNEL_CONFIRM, new Map([[1, platformProof]]));
-    return new CarrierSession(kc, channel);
+    const session = new CarrierSession(kc, channel);
+    session.carrierNonce = carrierNonce;
+    return session;
+  }
+
+  /** The channel counter the next exchange() will be sealed under. */
+  get nextCounter(): number {
+    return this.channel.nextCounter;
   }
 
   /** One sealed inner request; returns the inner status and body (non-OK statuses are not thrown). */

@@ -7,6 +7,9 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { computeAuthorizationCryptogram } from "../channel/keys.ts";
+import { encryptPinBlock, PinPurpose } from "./online-pin.ts";
+
+const BENCH_PIN = "482913";
 import { Platform, merchantIdBytes, type AuthorizationRequest } from "./service.ts";
 
 export interface ThroughputRun {
@@ -34,10 +37,19 @@ async function prepare(platform: Platform, orders: number): Promise<Authorizatio
     const merchant = platform.registerMerchant({ name: "Bench" });
     const carrier = platform.issueCarrier();
     const { cryptogramKey } = platform.carrierKeys(carrier.carrierId);
+    const pinContext = (purpose: PinPurpose, orderId: string, challenge: string) => ({
+      purpose, carrierId: Buffer.from(carrier.carrierId, "hex"), orderId: Buffer.from(orderId, "hex"), challenge: Buffer.from(challenge, "hex"),
+    });
+    const enrol = platform.pinChallenge({ carrierId: carrier.carrierId, purpose: "enrol" });
+    platform.enrolPin({ carrierId: carrier.carrierId, challenge: enrol.challenge, pinBlock: Buffer.from(encryptPinBlock(BENCH_PIN, Buffer.from(enrol.publicKey, "hex"), pinContext(PinPurpose.ENROL, "", enrol.challenge))).toString("hex") });
     const requests: AuthorizationRequest[] = [];
     for (let i = 0; i < orders; i++) {
       const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 100 + i, currency: "EUR" });
       const order = platform.createOrder({ code: code.code });
+      // online PIN, as the host does it (not timed: the authorization is what is measured)
+      const c = platform.pinChallenge({ carrierId: carrier.carrierId, orderId: order.orderId, purpose: "pay" });
+      const pinBlock = Buffer.from(encryptPinBlock(BENCH_PIN, Buffer.from(c.publicKey, "hex"), pinContext(PinPurpose.PAY, order.orderId, c.challenge))).toString("hex");
+      platform.verifyOrderPin({ orderId: order.orderId, carrierId: carrier.carrierId, challenge: c.challenge, pinBlock, sessionNonce: "00".repeat(16), requestCounter: i });
       const atc = i + 1;
       const cryptogram = computeAuthorizationCryptogram(cryptogramKey, {
         carrierId: Buffer.from(carrier.carrierId, "hex"), orderId: Buffer.from(order.orderId, "hex"),
@@ -51,7 +63,10 @@ async function prepare(platform: Platform, orders: number): Promise<Authorizatio
 
 async function run(dbFile: string | undefined, orders: number, budgetMs: number): Promise<ThroughputRun> {
   // One carrier pays every order here: velocity limits off, or the bench would measure refusals.
-  const platform = await Platform.open({ dbFile, risk: { maxPerWindow: Number.MAX_SAFE_INTEGER, maxAmountPerWindow: Number.MAX_SAFE_INTEGER } });
+  const platform = await Platform.open({
+    dbFile, pin: { kdf: { N: 1024, r: 8, p: 1 } },
+    risk: { maxPerWindow: Number.MAX_SAFE_INTEGER, maxAmountPerWindow: Number.MAX_SAFE_INTEGER },
+  });
   try {
     const requests = await prepare(platform, orders);
     const commitsBefore = platform.ledger.stats.commits;

@@ -5,6 +5,7 @@
  * carries `Authorization: Bearer <key>` (admin and merchant routes need it: docs/PLATFORM.md).
  */
 import { randomUUID } from "node:crypto";
+import type { ChallengeView, VerdictView } from "./pin-verifier.ts";
 import type { CarrierView, RegisteredMerchantView, OrderView, PaymentCodeView, SettlementView, ValidatedCodeView, AuditRow, AuthorizationRequest } from "./service.ts";
 
 export class PlatformRequestError extends Error {
@@ -83,5 +84,11 @@ export class PlatformClient {
   createOrder(code: string, key?: string) { return this.request<OrderView>("POST", "/v1/orders", { code }, key); }
   getOrder(orderId: string) { return this.request<OrderView>("GET", `/v1/orders/${encodeURIComponent(orderId)}`); }
   authorize(req: AuthorizationRequest, key?: string) { return this.request<SettlementView>("POST", "/v1/authorizations", req, key); }
+  pinChallenge(req: { carrierId: string; orderId?: string; purpose: "pay" | "enrol" | "change" }) { return this.request<ChallengeView>("POST", "/v1/pin/challenges", req); }
+  verifyOrderPin(req: { orderId: string; carrierId: string; challenge: string; pinBlock: string; sessionNonce: string; requestCounter: number }) {
+    return this.request<VerdictView>("POST", "/v1/pin/verifications", req);
+  }
+  enrolPin(req: { carrierId: string; challenge: string; pinBlock: string }) { return this.request<{ triesLeft: number }>("POST", "/v1/pin/enrolments", req); }
+  changePin(req: { carrierId: string; challenge: string; oldPinBlock: string; newPinBlock: string }) { return this.request<{ verdict: number; triesLeft: number }>("POST", "/v1/pin/changes", req); }
   audit(afterSeq = 0) { return this.request<{ rows: AuditRow[] }>("GET", `/v1/audit?after=${afterSeq}`); }
 }

@@ -72,6 +72,13 @@ function route(platform: Platform): Array<{ method: string; path: RegExp; access
       },
     },
     { method: "POST", path: /^\/v1\/authorizations$/, access: "payer", handler: ({ body, idempotencyKey }) => created(platform.authorize(body, idempotencyKey)) },
+    // online PIN (docs/PLATFORM.md "Online PIN"): PIN blocks are encrypted to the platform; no PIN in
+    // clear. Challenges, verifications and changes are the cardholder's steps (payer routes, like
+    // authorizations: the PIN block is the credential); enrolment is the issuer's personalisation step.
+    { method: "POST", path: /^\/v1\/pin\/challenges$/, access: "payer", handler: ({ body }) => created(platform.pinChallenge(body)) },
+    { method: "POST", path: /^\/v1\/pin\/verifications$/, access: "payer", handler: ({ body }) => ok(platform.verifyOrderPin(body)) },
+    { method: "POST", path: /^\/v1\/pin\/enrolments$/, access: "admin", handler: ({ body }) => created(platform.enrolPin(body)) },
+    { method: "POST", path: /^\/v1\/pin\/changes$/, access: "payer", handler: ({ body }) => ok(platform.changePin(body)) },
     {
       method: "GET", path: /^\/v1\/settlements\/([^/]+)$/, access: "merchant",
       handler: ({ params, who }) => {

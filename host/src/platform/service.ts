@@ -17,6 +17,9 @@ import { RefusalAudit, type RefusalAuditOptions } from "./refusal-audit.ts";
 import {
   authenticate, adminKeyFile, hasAdminKey, issueApiKey, revokeMerchantKeys, writeKeyFile, type Principal,
 } from "./auth.ts";
+import { PinRefusal, PinVerifier, type ChallengeView, type PinVerifierOptions, type VerdictView } from "./pin-verifier.ts";
+import { PinPurpose } from "./online-pin.ts";
+import { TransportKeyRefusal, TransportKeys } from "./transport-keys.ts";
 
 /** A refused request: an HTTP status, a stable reason id for programs, and a message for people. */
 export class PlatformError extends Error {
@@ -49,6 +52,10 @@ export interface PlatformOptions {
   risk?: Partial<RiskPolicy>;
   /** How refused requests reach the audit trail (refusal-audit.ts). */
   refusalAudit?: RefusalAuditOptions;
+  /** Accept the public development transport key (TBK_DEV): development only; `npm start` sets it and says so. */
+  allowDevTransportKey?: boolean;
+  /** The issuer's PIN try limit and verifier cost (tests lower the cost). */
+  pin?: PinVerifierOptions;
 }
 
 export interface CarrierView {
@@ -125,6 +132,8 @@ export class Platform {
    */
   createdAdminKey: string | undefined;
   readonly adminKeyFile: string | undefined;
+  private readonly pins: PinVerifier;
+  private readonly transport: TransportKeys;
 
   private constructor(readonly ledger: Ledger, private readonly opts: PlatformOptions) {
     this.sealer = new SecretSealer(opts.platformKey);
@@ -132,6 +141,12 @@ export class Platform {
     this.risk = { ...DEFAULT_RISK_POLICY, ...opts.risk };
     this.refusals = new RefusalAudit(this.now, opts.refusalAudit);
     this.adminKeyFile = ledger.file === undefined ? undefined : adminKeyFile(ledger.file);
+    this.pins = new PinVerifier(ledger, this.sealer, this.now, opts.pin);
+    this.transport = new TransportKeys(ledger, this.sealer, this.now, opts.allowDevTransportKey === true);
+  }
+
+  get devTransportKey(): boolean {
+    return this.transport.allowDev;
   }
 
   /** Opens the ledger (migrating it), creates the admin key on first open, and settles any authorization a crash left verified but unsettled. */
@@ -347,6 +362,85 @@ export class Platform {
     return diversifyCarrierKeys(this.issuerMasterKey(carrier.issuerId), bytes(carrierId));
   }
 
+  // ---- transport keys and online PIN (transport-keys.ts, pin-verifier.ts) ------------------
+
+  /** Factory step (in-process only): the kc.tk bytes for a carrier's transport id. */
+  provisionTransportKey(transportId: Uint8Array): Uint8Array {
+    return this.refusing(() => this.transport.provision(transportId));
+  }
+
+  /** The transport channel key of a provisioned carrier (in-process only, for the personalisation session). */
+  transportChannelKey(transportId: Uint8Array): Uint8Array {
+    return this.refusing(() => this.transport.channelKey(transportId));
+  }
+
+  private refusing<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (e) {
+      if (e instanceof PinRefusal || e instanceof TransportKeyRefusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
+      throw e;
+    }
+  }
+
+  /** A single-use challenge and the platform's PIN key for one PIN block (purpose pay needs the order). */
+  pinChallenge(req: { carrierId?: unknown; orderId?: unknown; purpose?: unknown }): ChallengeView {
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    this.getCarrier(carrierId);
+    const purposes: Record<string, PinPurpose> = { pay: PinPurpose.PAY, enrol: PinPurpose.ENROL, change: PinPurpose.CHANGE_OLD };
+    const purpose = typeof req.purpose === "string" ? purposes[req.purpose] : undefined;
+    if (purpose === undefined) throw new PlatformError(400, "bad-request", `purpose must be "pay", "enrol" or "change", got ${JSON.stringify(req.purpose)}`);
+    const orderId = purpose === PinPurpose.PAY ? this.getOrder(requireHex("orderId", req.orderId, ORDER_ID_BYTES)).orderId : "";
+    return this.pins.challenge(carrierId, orderId, purpose);
+  }
+
+  /** Personalisation: the carrier's first PIN, as a PIN block (the carrier never sees it). */
+  enrolPin(req: { carrierId?: unknown; challenge?: unknown; pinBlock?: unknown }): { triesLeft: number } {
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    return this.refusing(() => {
+      const r = this.pins.enrol(carrierId, req.challenge, req.pinBlock);
+      this.tx(() => this.audit("carrier", carrierId, "pin-enrolled", {}));
+      return r;
+    });
+  }
+
+  /** PIN change, host ↔ platform: the old PIN is checked and counted. */
+  changePin(req: { carrierId?: unknown; challenge?: unknown; oldPinBlock?: unknown; newPinBlock?: unknown }): { verdict: number; triesLeft: number } {
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    if (this.getCarrier(carrierId).state !== "issued") throw new PlatformError(403, "carrier-blocked", `carrier ${carrierId} is blocked`);
+    return this.refusing(() => {
+      const r = this.pins.change(carrierId, req.challenge, req.oldPinBlock, req.newPinBlock);
+      this.tx(() => this.audit("carrier", carrierId, r.verdict === 0 ? "pin-changed" : "pin-change-refused", { verdict: r.verdict, triesLeft: r.triesLeft }));
+      return r;
+    });
+  }
+
+  /**
+   * The online PIN check of a payment: the verdict (counted against the issuer's try limit) and its
+   * MAC for the carrier, bound to the carrier nonce of the session PAY will travel in and the channel
+   * counter of that PAY request.
+   */
+  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown; requestCounter?: unknown }): VerdictView {
+    const orderId = requireHex("orderId", req.orderId, ORDER_ID_BYTES);
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    const sessionNonce = bytes(requireHex("sessionNonce", req.sessionNonce, 16));
+    const requestCounter = req.requestCounter;
+    if (typeof requestCounter !== "number" || !Number.isInteger(requestCounter) || requestCounter < 0 || requestCounter > 0xffffffff) {
+      throw new PlatformError(400, "bad-request", `requestCounter must be the channel counter of the PAY request (0 … 4294967295), got ${JSON.stringify(requestCounter)}`);
+    }
+    const order = this.getOrder(orderId);
+    const carrier = this.getCarrier(carrierId);
+    const { cryptogramKey } = diversifyCarrierKeys(this.issuerMasterKey(carrier.issuerId), bytes(carrierId));
+    return this.refusing(() => {
+      const v = this.pins.verifyForOrder({
+        carrierId, orderId, challenge: req.challenge, pinBlock: req.pinBlock, sessionNonce, requestCounter, cryptogramKey, carrierBlocked: carrier.state !== "issued",
+        fields: { orderId: bytes(orderId), merchantId: merchantIdBytes(order.merchantId), amount: order.amount, currency: order.currency },
+      });
+      this.tx(() => this.audit("order", orderId, "pin-verdict", { carrierId, verdict: v.verdict, triesLeft: v.triesLeft }));
+      return v;
+    });
+  }
+
   // ---- merchants and payment codes ------------------------------------------------------
 
   /**
@@ -545,6 +639,10 @@ export class Platform {
     const order = this.getOrder(orderId);
     const carrier = this.getCarrier(carrierId);
     if (carrier.state !== "issued") this.reject("carrier", carrierId, new PlatformError(403, "carrier-blocked", `carrier ${carrierId} is blocked`));
+    // Online PIN: a cryptogram alone (K_ac can be read from a carrier's flash) never settles.
+    if (!this.pins.verifiedFor(orderId, carrierId)) {
+      this.reject("order", orderId, new PlatformError(403, "pin-not-verified", `no PIN was verified online for order ${orderId} and carrier ${carrierId} — the cardholder's PIN must reach the platform first`));
+    }
     const fields: AuthorizationFields = {
       carrierId: bytes(carrierId), orderId: bytes(orderId), merchantId: merchantIdBytes(order.merchantId),
       amount: order.amount, currency: order.currency, atc,

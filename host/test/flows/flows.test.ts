@@ -12,7 +12,7 @@ import { KeyCarrier } from "../../src/client.ts";
 import { main } from "../../src/cli/main.ts";
 import { Platform } from "../../src/platform/service.ts";
 import { flashFirmware } from "../../src/flash/flash.ts";
-import { personalise } from "../../src/flows/personalise.ts";
+import { personalise, provision } from "../../src/flows/personalise.ts";
 import { inProcessPlatform, pay } from "../../src/flows/pay.ts";
 import { readLog, foldLog, decodeLogEntry } from "../../src/flows/log.ts";
 import { pressVirtualButton } from "../../src/flows/cli.ts";
@@ -57,7 +57,9 @@ describe("personalise, pay and log through the library (release firmware, tcp)",
   beforeAll(async () => {
     emu = await carrier();
     kc = await KeyCarrier.open(emu.tcp.url, { timeoutMs: 2000 });
-    platform = await Platform.open({ now: () => clock });
+    platform = await Platform.open({ now: () => clock, pin: { kdf: { N: 1024, r: 8, p: 1 } } });
+    // the factory step: kc.tk from the platform's own (secret) batch key
+    await provision(kc, platform);
     merchantId = platform.registerMerchant({ name: "Corner Café" }).merchantId;
   }, 60_000);
   afterAll(async () => {
@@ -73,8 +75,9 @@ describe("personalise, pay and log through the library (release firmware, tcp)",
     const steps: string[] = [];
     const r = await personalise(kc, platform, { pin: PIN, limit: 50_000, onStep: (s) => steps.push(s) });
     carrierId = r.carrierId;
-    expect(r.triesLeft).toBe(10);
+    expect(r.triesLeft).toBe(3); // the issuer's PIN try limit, at the platform
     expect(r.info.stateName).toBe("PERSONALISED");
+    expect((await kc.info()).triesLeft).toBe(10); // the carrier's own backstop on bad verdicts
     expect(platform.getCarrier(carrierId).carrierId).toBe(carrierId);
     expect(steps.join("\n")).toMatch(/personalisation verified/);
   }, 30_000);
@@ -95,12 +98,13 @@ describe("personalise, pay and log through the library (release firmware, tcp)",
     expect(log.entries.at(-1)).toMatchObject({ atc: 1, result: "authorized", amount: 1250, currency: "EUR", orderId: r.order.orderId });
   }, 30_000);
 
-  it("a wrong PIN is refused with the tries left, and nothing settles", async () => {
+  it("a wrong PIN is refused by the platform with the issuer's tries left, the carrier counts it, and nothing settles", async () => {
     const c = code(300);
     const err = await pay(kc, inProcessPlatform(platform), c, { pin: "000000", confirm: press }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PinError);
-    expect((err as PinError & { triesLeft: number }).triesLeft).toBe(9);
-    expect((err as Error).message).toMatch(/PIN_WRONG.*9 tries left/);
+    expect((err as PinError & { triesLeft: number }).triesLeft).toBe(2);
+    expect((err as Error).message).toMatch(/PIN_WRONG.*2 tries left/);
+    expect((await kc.info()).triesLeft).toBe(9);
     const order = platform.createOrder({ code: c }); // the same open order
     expect(order.state).toBe("open");
   }, 30_000);
@@ -205,6 +209,9 @@ describe("the CLI: personalise → pay --code (virtual button via --control) →
   afterAll(async () => { await emu?.stop(); });
 
   it("runs the user's commands end to end", async () => {
+    const prov = await run(["provision", "--port", emu.tcp.url, "--db", db, "--json"]);
+    expect(prov.code, prov.err + prov.out).toBe(0);
+    expect(JSON.parse(prov.out)).toMatchObject({ ok: true, devTransportKey: false });
     const p = await run(["personalise", "--port", emu.tcp.url, "--db", db, "--pin", "1234", "--json"]);
     expect(p.code, p.err + p.out).toBe(0);
     const personalised = JSON.parse(p.out) as { carrierId: string; state: string };
@@ -234,6 +241,14 @@ describe("the CLI: personalise → pay --code (virtual button via --control) →
     const refused = await run(["pay", "--code", usd.code, "--port", emu.tcp.url, "--db", db, "--pin", "1234", "--control", String(emu.control.port)]);
     expect(refused.code, refused.out).toBe(1);
     expect(refused.err).toMatch(/this carrier pays in EUR only; the order is in USD \[currency-not-allowed\]/);
+
+    // PIN change at the platform: the old PIN must be right; then the new one pays, the old one not
+    const badChange = await run(["change-pin", "--port", emu.tcp.url, "--db", db, "--old", "0000", "--new", "4321"]);
+    expect(badChange.code).toBe(1);
+    expect(badChange.err).toMatch(/old PIN is wrong: 2 tries left/);
+    const changed = await run(["change-pin", "--port", emu.tcp.url, "--db", db, "--old", "1234", "--new", "4321", "--json"]);
+    expect(changed.code, changed.err).toBe(0);
+    expect(JSON.parse(changed.out)).toMatchObject({ ok: true, carrierId: personalised.carrierId, triesLeft: 3 });
 
     const noDb = await run(["pay", "--code", c.code, "--port", emu.tcp.url, "--platform", "http://127.0.0.1:1"]);
     expect(noDb.code).toBe(2);

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { request } from "node:http";
 import { startPlatformServer, type RunningPlatform } from "../../src/platform/http.ts";
 import { PlatformClient, PlatformRequestError } from "../../src/platform/client.ts";
-import { carrierAuthorization, tempDir } from "./helpers.ts";
+import { carrierAuthorization, tempDir, TEST_PIN_OPTIONS } from "./helpers.ts";
 
 let running: RunningPlatform;
 let client: PlatformClient;
@@ -10,7 +10,7 @@ let cleanup: () => void;
 beforeAll(async () => {
   const t = tempDir();
   cleanup = t.cleanup;
-  running = await startPlatformServer({ dbFile: t.file, port: 0 });
+  running = await startPlatformServer({ dbFile: t.file, port: 0, pin: TEST_PIN_OPTIONS });
   client = new PlatformClient(running.url, { apiKey: running.platform.createdAdminKey });
 });
 /** The merchant's own client (its key mints its codes). */

@@ -22,7 +22,7 @@ describe("ledger migrations", () => {
     expect(ledger.schemaVersion).toBe(4);
     expect(ledger.all("SELECT version, name FROM schema_version ORDER BY version")).toEqual([
       { version: 1, name: "001_initial" }, { version: 2, name: "002_audit_lookup" },
-      { version: 3, name: "003_reserved" }, { version: 4, name: "004_issuer_controls" },
+      { version: 3, name: "003_online_pin" }, { version: 4, name: "004_issuer_controls" },
     ]);
     const tables = ledger.all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r.name);
     for (const t of ["issuers", "carriers", "merchants", "payment_codes", "orders", "authorizations", "settlements", "idempotency", "audit", "schema_version"]) {
@@ -55,7 +55,7 @@ describe("ledger migrations", () => {
 
   it("a failing migration leaves the ledger at the previous version", async () => {
     const { file } = fresh();
-    const bad = [...loadMigrations(), { version: 3, name: "003_bad", sql: "CREATE TABLE ok_part (x); CREATE TABLE carriers (x);" }];
+    const bad = [...loadMigrations(), { version: 5, name: "005_bad", sql: "CREATE TABLE ok_part (x); CREATE TABLE carriers (x);" }];
     await expect(Ledger.open(file, bad)).rejects.toThrow(/already exists/);
     const ledger = await Ledger.open(file);
     expect(ledger.schemaVersion).toBe(4);

@@ -1,12 +1,12 @@
 import { describe, it, expect, afterEach } from "vitest";
 import { Platform, PlatformError } from "../../src/platform/service.ts";
 import { paymentCodeText, signPaymentCode, parsePaymentCode } from "../../src/qr/payload.ts";
-import { carrierAuthorization, setupOrder, reasonOf, tempDir } from "./helpers.ts";
+import { carrierAuthorization, setupOrder, reasonOf, tempDir, TEST_PIN_OPTIONS } from "./helpers.ts";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 async function open(opts: Parameters<typeof Platform.open>[0] = {}) {
-  const p = await Platform.open(opts);
+  const p = await Platform.open({ pin: TEST_PIN_OPTIONS, ...opts });
   cleanups.push(() => { try { p.close(); } catch { /* already closed */ } });
   return p;
 }
@@ -52,7 +52,7 @@ describe("platform happy path", () => {
     expect(p.getOrder(order.orderId)).toMatchObject({ state: "settled", settlement: { settlementId: settlement.settlementId } });
     expect(p.getCarrier(carrier.carrierId).lastAtc).toBe(1);
     expect(p.auditTrail().map((r) => `${r.entity}:${r.action}`)).toEqual([
-      "api_key:created", "merchant:registered", "issuer:created", "carrier:issued", "payment_code:issued", "order:created", "authorization:verified", "order:settled",
+      "api_key:created", "merchant:registered", "issuer:created", "carrier:issued", "payment_code:issued", "order:created", "carrier:pin-enrolled", "order:pin-verdict", "authorization:verified", "order:settled",
     ]);
     expect(reasonOf(() => p.validatePaymentCode({ code: code.code }))).toBe("code-already-paid");
     expect(reasonOf(() => p.createOrder({ code: code.code }))).toBe("code-already-paid");
@@ -111,14 +111,14 @@ describe("platform rejections, each with its reason", () => {
     // Host changes the amount in transit: the carrier signed 12.34, the platform holds 12.34, so sign a different amount.
     expect(reasonOf(() => p.authorize(carrierAuthorization(p, carrier.carrierId, { ...order, amount: 1 }, 1)))).toBe("bad-cryptogram");
     expect(reasonOf(() => p.authorize(carrierAuthorization(p, carrier.carrierId, { ...order, merchantId: 2 }, 1)))).toBe("bad-cryptogram");
-    expect(reasonOf(() => p.authorize({ ...good, carrierId: other.carrierId }))).toBe("bad-cryptogram");
+    expect(reasonOf(() => p.authorize({ ...good, carrierId: other.carrierId }))).toBe("pin-not-verified"); // no PIN of that carrier verified for this order
     expect(reasonOf(() => p.authorize({ ...good, atc: 2 }))).toBe("bad-cryptogram");
     expect(reasonOf(() => p.authorize({ ...good, cryptogram: "00".repeat(16) }))).toBe("bad-cryptogram");
     expect(reasonOf(() => p.authorize({ ...good, orderId: "ab".repeat(12) }))).toBe("unknown-order");
     expect(reasonOf(() => p.authorize({ ...good, carrierId: "ab".repeat(8) }))).toBe("unknown-carrier");
     expect(reasonOf(() => p.authorize({ ...good, atc: 0 }))).toBe("bad-request");
     expect(reasonOf(() => p.authorize({ ...good, cryptogram: "zz" }))).toBe("bad-request");
-    expect(refusals(p, "order")).toEqual({ "bad-cryptogram": 5 });
+    expect(refusals(p, "order")).toEqual({ "bad-cryptogram": 4, "pin-not-verified": 1 });
     expect(settlementCount(p)).toBe(0);
     expect(p.authorize(good).atc).toBe(1); // nothing above consumed the counter or the order
   });
@@ -174,7 +174,7 @@ describe("exactly-once settlement", () => {
 
   it("a crash between verify and settle: the restarted platform settles it once, and the retry gets that settlement", async () => {
     const file = fileLedger();
-    const crashing = await Platform.open({ dbFile: file, faults: { afterVerify: () => { throw new Error("power cut"); } } });
+    const crashing = await Platform.open({ pin: TEST_PIN_OPTIONS, dbFile: file, faults: { afterVerify: () => { throw new Error("power cut"); } } });
     const { carrier, order } = setupOrder(crashing);
     const auth = carrierAuthorization(crashing, carrier.carrierId, order, 1);
     expect(() => crashing.authorize(auth, "retry-key")).toThrow("power cut");
@@ -187,14 +187,14 @@ describe("exactly-once settlement", () => {
     expect(restarted.authorize(auth, "retry-key")).toEqual(retry);
     expect(reasonOf(() => restarted.authorize(auth, "attacker-key"))).toBe("replayed");
     expect(settlementCount(restarted)).toBe(1);
-    expect(restarted.auditTrail({ entity: "order", entityId: order.orderId }).map((r) => r.action)).toEqual(["created", "settled"]);
+    expect(restarted.auditTrail({ entity: "order", entityId: order.orderId }).map((r) => r.action)).toEqual(["created", "pin-verdict", "settled"]);
     expect(refusals(restarted, "order")).toEqual({ replayed: 1 });
-    expect((restarted.auditTrail({ entity: "order", entityId: order.orderId })[1]!.detail as { how: string }).how).toBe("recovered");
+    expect((restarted.auditTrail({ entity: "order", entityId: order.orderId })[2]!.detail as { how: string }).how).toBe("recovered");
   });
 
   it("the verified-but-unsettled authorization is durable, and the restarted platform settles it without verifying again", async () => {
     const file = fileLedger();
-    const crashing = await Platform.open({ dbFile: file, faults: { afterVerify: () => { throw new Error("power cut"); } } });
+    const crashing = await Platform.open({ pin: TEST_PIN_OPTIONS, dbFile: file, faults: { afterVerify: () => { throw new Error("power cut"); } } });
     const { carrier, order } = setupOrder(crashing);
     const auth = carrierAuthorization(crashing, carrier.carrierId, order, 1);
     expect(() => crashing.authorize(auth)).toThrow("power cut");
