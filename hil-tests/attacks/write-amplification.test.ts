@@ -2,6 +2,8 @@
 // file (temp → fsync → rename), for anyone, without a key: N junk requests = N full ledger writes.
 // Now a refusal is counted in memory and the counts reach the audit trail as ONE aggregated row at
 // the next commit, the flush interval or close. Measured with the ledger's own write statistics.
+// The online PIN's keyless routes are covered too: refused PIN steps (unknown carrier or order, a
+// challenge not issued for the request, a PIN block that does not open) cost no write either.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statSync } from "node:fs";
 import { computeAuthorizationCryptogram } from "../../host/src/channel/keys.ts";
@@ -14,6 +16,7 @@ let shop: { merchantId: number; apiKey: string };
 let validCode: string;
 let orderId: string;
 let carrierId: string;
+let challenge: string;
 
 beforeAll(async () => {
   p = await servedPlatform({ pin: TEST_PIN_OPTIONS });
@@ -26,13 +29,16 @@ beforeAll(async () => {
   // reach the cryptogram check (a bad cryptogram is refused as such, not as pin-not-verified).
   enrolPin(p.platform, carrierId);
   expect(verifyOrderPin(p.platform, carrierId, orderId).verdict).toBe(0);
+  // One genuine challenge (issuing it is a write: single-use challenges are stored, SECURITY.md §2);
+  // junk PIN blocks against it below are refused without consuming it.
+  challenge = String((await raw(p.port, "POST", "/v1/pin/challenges", JSON.stringify({ carrierId, purpose: "change" }), json())).json.challenge);
 });
 afterAll(async () => {
   await p.dispose();
 });
 
 describe("attack: write amplification by refused requests", () => {
-  it(`${N} refused requests of every kind (no key, bad key, not JSON, forged code, bad cryptogram, wrong role, junk code) cost no ledger write; their counts reach the audit as one row`, async () => {
+  it(`${N} refused requests of every kind (no key, bad key, not JSON, forged code, bad cryptogram, wrong role, junk code, refused PIN steps) cost no ledger write; their counts reach the audit as one row`, async () => {
     const stats = p.platform.ledger.stats;
     const before = { commits: stats.commits, bytes: stats.bytesWritten, size: statSync(p.ledgerFile).size };
     const forgedCode = validCode.slice(0, -4) + (validCode.endsWith("AAAA") ? "BBBB" : "AAAA");
@@ -44,6 +50,9 @@ describe("attack: write amplification by refused requests", () => {
       () => raw(p.port, "POST", "/v1/authorizations", JSON.stringify({ orderId, carrierId, atc: 1, cryptogram: "00".repeat(16) }), json()),
       () => raw(p.port, "GET", "/v1/audit", undefined, { authorization: `Bearer ${shop.apiKey}` }),
       () => raw(p.port, "POST", "/v1/codes/validate", JSON.stringify({ code: "not a code" }), json()),
+      () => raw(p.port, "POST", "/v1/pin/challenges", JSON.stringify({ carrierId: "ab".repeat(8), purpose: "change" }), json()),
+      () => raw(p.port, "POST", "/v1/pin/verifications", JSON.stringify({ orderId, carrierId, challenge: "00".repeat(16), pinBlock: "01".repeat(65), sessionNonce: "00".repeat(16), requestCounter: 1 }), json()),
+      () => raw(p.port, "POST", "/v1/pin/changes", JSON.stringify({ carrierId, challenge, oldPinBlock: "01".repeat(65), newPinBlock: "01".repeat(65) }), json()),
     ];
     let refused = 0;
     for (let i = 0; i < N; i++) {
@@ -68,7 +77,7 @@ describe("attack: write amplification by refused requests", () => {
     expect(detail.counts.reduce((n, c) => n + c.count, 0)).toBe(N);
     expect(detail.counts.every((c) => c.samples.length <= 4)).toBe(true);
     const reasons = new Set(detail.counts.map((c) => c.reason));
-    for (const r of ["unauthenticated", "unsupported-media-type", "forged", "bad-cryptogram", "forbidden", "not-ours"]) expect(reasons, r).toContain(r);
+    for (const r of ["unauthenticated", "unsupported-media-type", "forged", "bad-cryptogram", "forbidden", "not-ours", "unknown-carrier", "bad-challenge", "bad-pin-block"]) expect(reasons, r).toContain(r);
     console.log(`write amplification: ${N} refused requests → ${stats.commits - before.commits} ledger commit (${stats.bytesWritten - before.bytes} B written once); ledger ${statSync(p.ledgerFile).size} B (was ${before.size} B)`);
   }, 60_000);
 

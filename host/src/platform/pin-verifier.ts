@@ -117,7 +117,12 @@ export class PinVerifier {
     return this.ledger.get("SELECT 1 FROM pin_verifications WHERE order_id = ? AND carrier_id = ? AND verdict = 0", [orderId, carrierId]) !== undefined;
   }
 
-  /** Consumes the challenge (whatever happens next) and opens the block; refuses a stale, reused or foreign one. */
+  /**
+   * Opens the block and consumes its challenge; refuses a stale, reused or foreign challenge. A block
+   * that does not open (AEAD: it tells nothing about any PIN) is refused WITHOUT a ledger write, so
+   * junk blocks cost no write (docs/PLATFORM.md "Audit": refusals are counted in memory); a block
+   * that opens consumes its challenge durably before any verdict is given (single use).
+   */
   private openBlock(carrierId: string, orderId: string, purpose: PinPurpose, challenge: unknown, block: unknown, consume = true): string {
     if (typeof challenge !== "string" || !/^[0-9a-f]{32}$/.test(challenge)) throw new PinRefusal(400, "bad-request", "challenge must be 32 lowercase hex digits");
     if (typeof block !== "string" || !/^([0-9a-f]{2})+$/.test(block)) throw new PinRefusal(400, "bad-request", "pinBlock must be lowercase hex");
@@ -130,14 +135,16 @@ export class PinVerifier {
     if (consume) {
       if (row.used_at !== null) throw new PinRefusal(409, "challenge-used", "this challenge was already used — a PIN block is good for one attempt; ask for a new challenge");
       if (this.now() - Number(row.created_at) > CHALLENGE_TTL_MS) throw new PinRefusal(409, "challenge-expired", "this challenge expired — ask for a new one");
-      this.ledger.transaction(() => this.ledger.run("UPDATE pin_challenges SET used_at = ? WHERE challenge = ?", [this.now(), challenge]));
     }
+    let pin: string;
     try {
-      return decryptPinBlock(unhex(block), this.keyPair().privateKey, { purpose, carrierId: unhex(carrierId), orderId: orderId === "" ? new Uint8Array(0) : unhex(orderId), challenge: unhex(challenge) });
+      pin = decryptPinBlock(unhex(block), this.keyPair().privateKey, { purpose, carrierId: unhex(carrierId), orderId: orderId === "" ? new Uint8Array(0) : unhex(orderId), challenge: unhex(challenge) });
     } catch (e) {
       if (e instanceof PinBlockError) throw new PinRefusal(422, "bad-pin-block", e.message);
       throw e;
     }
+    if (consume) this.ledger.transaction(() => this.ledger.run("UPDATE pin_challenges SET used_at = ? WHERE challenge = ?", [this.now(), challenge]));
+    return pin;
   }
 
   private store(carrierId: string, pin: string): void {
