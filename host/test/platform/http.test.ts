@@ -2,7 +2,8 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { request } from "node:http";
 import { startPlatformServer, type RunningPlatform } from "../../src/platform/http.ts";
 import { PlatformClient, PlatformRequestError } from "../../src/platform/client.ts";
-import { carrierAuthorization, tempDir, TEST_PIN_OPTIONS } from "./helpers.ts";
+import { carrierAuthorization, tempDir, TEST_PIN, TEST_PIN_OPTIONS } from "./helpers.ts";
+import { encryptPinBlock, PinPurpose, Verdict } from "../../src/platform/online-pin.ts";
 
 let running: RunningPlatform;
 let client: PlatformClient;
@@ -103,6 +104,28 @@ describe("platform over HTTP (127.0.0.1)", () => {
     expect(refused.every((r) => r === "replayed")).toBe(true);
     expect(settled.length + refused.length).toBe(16);
     expect(running.platform.ledger.get("SELECT count(*) AS n FROM settlements WHERE order_id = ?", [order.orderId])!.n).toBe(1);
+  });
+
+  it("the online PIN routes: enrolment is the issuer's (admin key); challenge, verification and change are payer routes (no key)", async () => {
+    const merchant = await client.registerMerchant({ name: "Pin Shop" });
+    const carrier = await client.issueCarrier();
+    const payer = as(undefined);
+    const block = (pin: string, purpose: PinPurpose, orderId: string, c: { challenge: string; publicKey: string }) => Buffer.from(encryptPinBlock(pin, Buffer.from(c.publicKey, "hex"), {
+      purpose, carrierId: Buffer.from(carrier.carrierId, "hex"), orderId: Buffer.from(orderId, "hex"), challenge: Buffer.from(c.challenge, "hex"),
+    })).toString("hex");
+    const enrol = await payer.pinChallenge({ carrierId: carrier.carrierId, purpose: "enrol" });
+    const enrolment = { carrierId: carrier.carrierId, challenge: enrol.challenge, pinBlock: block(TEST_PIN, PinPurpose.ENROL, "", enrol) };
+    expect(await reason(payer.enrolPin(enrolment))).toEqual([401, "unauthenticated"]);
+    expect(await reason(as(merchant.apiKey).enrolPin(enrolment))).toEqual([403, "forbidden"]);
+    expect(await client.enrolPin(enrolment)).toEqual({ triesLeft: 3 });
+    const code = await as(merchant.apiKey).issuePaymentCode(merchant.merchantId, { amount: 321, currency: "EUR" });
+    const order = await payer.createOrder(code.code);
+    const c = await payer.pinChallenge({ carrierId: carrier.carrierId, orderId: order.orderId, purpose: "pay" });
+    const v = await payer.verifyOrderPin({ orderId: order.orderId, carrierId: carrier.carrierId, challenge: c.challenge, pinBlock: block(TEST_PIN, PinPurpose.PAY, order.orderId, c), sessionNonce: "00".repeat(16), requestCounter: 0 });
+    expect(v).toMatchObject({ verdict: Verdict.OK, triesLeft: 3 });
+    const ch = await payer.pinChallenge({ carrierId: carrier.carrierId, purpose: "change" });
+    expect(await payer.changePin({ carrierId: carrier.carrierId, challenge: ch.challenge, oldPinBlock: block(TEST_PIN, PinPurpose.CHANGE_OLD, "", ch), newPinBlock: block("135790", PinPurpose.CHANGE_NEW, "", ch) }))
+      .toEqual({ verdict: Verdict.OK, triesLeft: 3 });
   });
 
   it("concurrent order creation from one code gives one order", async () => {
