@@ -19,6 +19,7 @@ import { PinBank } from "./runtime/pins.ts";
 import { NfcController, type NfcReply, type TransceiveOptions } from "./runtime/nfc.ts";
 import { LinkFaults, chunkBySizes, type LinkFaultOptions } from "./runtime/faults.ts";
 import { stream, type Rng } from "./runtime/rng.ts";
+import { CtrlCFlag, CtrlCInterrupt, sysTickMs, type InterruptVia } from "./runtime/ctrl-c.ts";
 
 export type { BoardProfile } from "./profiles.ts";
 export { PowerCut } from "./flash.ts";
@@ -44,7 +45,13 @@ export interface CostMeterLike {
   peek?(label?: string): ScopeRecord | undefined;
   estimate?(profile?: ProfileLike | null, counts?: CostCounts): CostEstimate;
   /** Called by instrumented code every `everyHits` counter hits; used to sample memory while code runs. */
-  setTick?(everyHits: number, fn: (() => void) | null): void;
+  setTick?(everyHits: number, fn: ((siteId: number) => void) | null): void;
+  /** Device clock (board/docs/cost-model.md): starts the running estimate of board ms for a profile. */
+  startClock?(profile?: ProfileLike | null): void;
+  /** Estimated board ms since startClock(); places host bytes (a Ctrl-C) inside running code. */
+  clockMs?(): number;
+  /** Whether a site starts a loop iteration (Espruino enters its debugger there on a pending Ctrl-C). */
+  isLoopSite?(siteId: number): boolean;
 }
 
 /** What the cost wiring reports to the harness (also printed on the console, prefixed "[virtual board]"). */
@@ -62,7 +69,15 @@ export interface ConsoleAttachment {
   setEcho?(on: boolean): void;
   /** A boot sequence finished (boot code and E.on('init') ran): the REPL prints banner + prompt. */
   onBoot?(kind: BootKind): void;
+  /** True while a Ctrl-C must be ignored by the receive IRQ besides the lock: a packet is being received (jsiCtrlC). */
+  receivingPacket?(): boolean;
+  /** E.setConsole moves the console (jsiSetConsoleDevice): "-> NEW" on the old device, "<- OLD" on the new one. */
+  consoleMoving?(to: string): void;
+  consoleMoved?(from: string): void;
 }
+
+/** A Ctrl-C that stopped running code (see board/src/runtime/ctrl-c.ts). */
+export interface InterruptRecord { atMs: number; via: InterruptVia; entry: string }
 
 export type BootKind = "powerOn" | "reboot" | "reset" | "load";
 
@@ -91,14 +106,19 @@ export class HostPort {
   private sinks: ((bytes: Uint8Array) => void)[] = [];
   private received: number[] = [];
   private faults: LinkFaults | undefined;
-  constructor(private readonly name: DeviceName, private readonly deliver: (chunks: Uint8Array[]) => void, private readonly available: boolean) {}
+  constructor(private readonly name: DeviceName, private readonly deliver: (chunks: Uint8Array[], atMs?: number) => void, private readonly available: boolean) {}
 
-  /** Host → device. `chunks` fixes how the bytes are split into 'data' events (default: one chunk). */
-  write(bytes: Uint8Array | string, opts: { chunks?: number[] } = {}): void {
+  /**
+   * Host → device. `chunks` fixes how the bytes are split into 'data' events (default: one chunk).
+   * `atMs` (absolute device ms, later than now) makes the bytes arrive then: the receive IRQ sees
+   * them at that moment of the device timeline, inside whatever code the cost model says is running
+   * (a Ctrl-C then interrupts it; needs a metered board), and the idle loop gets them after that code.
+   */
+  write(bytes: Uint8Array | string, opts: { chunks?: number[]; atMs?: number } = {}): void {
     if (!this.available) throw new Error(`this board profile has no ${this.name}; use Serial1 or a Loopback device instead`);
     const data = typeof bytes === "string" ? stringToBytes(bytes) : bytes;
     const chunks = this.faults ? this.faults.apply(data) : opts.chunks ? chunkBySizes(data, opts.chunks) : [data];
-    this.deliver(chunks);
+    this.deliver(chunks, opts.atMs);
   }
   /** Device → host bytes, as they leave the board. Returns an unsubscribe function. */
   onData(cb: (bytes: Uint8Array) => void): () => void {
@@ -139,7 +159,7 @@ export class VirtualBoard {
   private currentRealm: Realm | undefined;
   private readonly entryScript = new vm.Script(`${ENTRY_GLOBAL}()`, { filename: "board-entry" });
   private pendingEntry: (() => void) | undefined;
-  private drainMicrotasks: (() => unknown[]) | undefined;
+  private drainJobs: ((report: (e: unknown) => void) => void) | undefined;
   private dead: PowerCut | undefined;
   private powered = false;
   private restart: Restart | undefined;
@@ -175,6 +195,19 @@ export class VirtualBoard {
   private oomWatermark = 0;
   private errorFlags: string[] = [];
   private readonly costEventList: CostEvent[] = [];
+  // Ctrl-C (board/src/runtime/ctrl-c.ts): host bytes waiting for their device time, the EXEC_CTRL_C
+  // flag, the interrupt stopping the running code, and where the device timeline of that code began.
+  private readonly ctrlC: CtrlCFlag;
+  private irqQueue: { dev: DeviceName; atMs: number; bytes: string; done: boolean; scheduled: boolean }[] = [];
+  private interrupted: CtrlCInterrupt | undefined;
+  private readonly interruptList: InterruptRecord[] = [];
+  private busy: { clock: number; meterMs: number; label: string } | undefined;
+  private booting = false;
+  private memoryEvery = MEMORY_TICK_HITS;
+  private memoryLeft = MEMORY_TICK_HITS;
+  // Promise jobs (2v29: ordinary events, run after the timers due): queued, and whether a drain is scheduled.
+  private jobsPending = false;
+  private drainScheduled = false;
   private readonly costEventListeners: ((e: CostEvent) => void)[] = [];
 
   constructor(opts: VirtualBoardOptions) {
@@ -196,8 +229,9 @@ export class VirtualBoard {
 
     this.consoleDev = this.defaultConsole();
     for (const d of ["USB", "Serial1", "LoopbackA", "LoopbackB"] as const) this.devices.set(d, new Emitter());
-    this.usb = new HostPort("USB", (chunks) => this.hostToDevice("USB", chunks), p.peripherals.usb);
-    this.serial1 = new HostPort("Serial1", (chunks) => this.hostToDevice("Serial1", chunks), p.peripherals.serial1);
+    this.usb = new HostPort("USB", (chunks, atMs) => this.hostToDevice("USB", chunks, atMs), p.peripherals.usb);
+    this.serial1 = new HostPort("Serial1", (chunks, atMs) => this.hostToDevice("Serial1", chunks, atMs), p.peripherals.serial1);
+    this.ctrlC = new CtrlCFlag(sysTickMs(p.espruinoBoard, p.cpu.mhz));
 
     const core = this.core();
     this.pins = new PinBank(core, p);
@@ -236,7 +270,12 @@ export class VirtualBoard {
     this.powered = false;
     this.context = undefined;
     this.currentRealm = undefined;
-    this.drainMicrotasks = undefined;
+    this.drainJobs = undefined;
+    this.jobsPending = false;
+    this.drainScheduled = false;
+    this.ctrlC.clear();
+    this.interrupted = undefined;
+    this.busy = undefined;
     this.restart = undefined;
     this.watchdog = undefined;
     this.clock.resetEvents();
@@ -391,10 +430,11 @@ export class VirtualBoard {
         const script = new vm.Script(this.prepareSource(code, filename), { filename, lineOffset: opts.lineOffset ?? 0 });
         outcome = { ok: true, value: script.runInContext(this.context!) };
       } catch (error) {
-        if (error instanceof PowerCut) throw error;
+        if (error instanceof PowerCut || (error === this.interrupted && error !== undefined)) throw error;
         outcome = { ok: false, error }; // an OutOfMemory interrupt ends up here too (already printed)
       }
     });
+    if (this.drainScheduled) this.pump(); // the next idle turn: due timers, then the promise jobs
     return outcome;
   }
 
@@ -489,7 +529,7 @@ export class VirtualBoard {
         fn();
       } catch (e) {
         if (e instanceof PowerCut) { this.dead = e; throw e; }
-        if (e === this.outOfMemory) throw e; // interrupts the whole stack, not just this handler
+        if (e === this.outOfMemory || e === this.interrupted) throw e; // interrupts the whole stack, not just this handler
         this.reportUncaught(e);
       } finally {
         this.costEnd(scope);
@@ -502,13 +542,14 @@ export class VirtualBoard {
         fn();
       } catch (e) {
         if (e instanceof PowerCut) { this.dead = e; return; }
-        if (e !== this.outOfMemory) this.reportUncaught(e); // OUT OF MEMORY was printed when it struck
+        // OUT OF MEMORY was printed when it struck; a Ctrl-C interrupt prints as jsiCheckErrors does
+        if (e === this.interrupted && e !== undefined) this.printLine(this.booting || label === "evaluate" ? "Execution Interrupted" : "Execution Interrupted during event processing.");
+        else if (e !== this.outOfMemory) this.reportUncaught(e);
       }
-      this.endInterrupt();
-      this.runMicrotasks();
       this.endInterrupt();
     };
     this.costBegin(scope);
+    if (!this.booting) this.beginBusy(label);
     this.entryDepth++;
     try {
       this.entryScript.runInContext(this.context, { timeout: this.timeoutMs, breakOnSigint: false });
@@ -521,7 +562,9 @@ export class VirtualBoard {
       this.pendingEntry = previous;
       this.endInterrupt();
       this.costEnd(scope);
+      if (!this.booting) this.endBusy();
     }
+    this.scheduleJobs();
     if (this.powered && !this.dead) this.checkMemory(label, false);
     if (this.dead) {
       this.dead = undefined;
@@ -531,25 +574,19 @@ export class VirtualBoard {
     this.processRestart();
   }
 
-  private runMicrotasks(): void {
-    for (let round = 0; round < 100 && this.drainMicrotasks; round++) {
-      let rejections: unknown[];
-      try {
-        rejections = this.drainMicrotasks();
-      } catch (e) {
-        if (e instanceof PowerCut) { this.dead = e; return; }
-        if (e !== this.outOfMemory) this.reportUncaught(e);
-        this.endInterrupt();
-        continue;
-      }
-      if (this.dead) return;
-      if (rejections.length === 0) return;
-      for (const r of rejections) {
-        if (r instanceof OutOfMemory) continue; // a promise job interrupted by OUT OF MEMORY (already printed)
-        const text = r !== null && typeof r === "object" && "message" in r ? String(r) : formatForPrint(r);
-        this.reportUncaught(this.realmOrThrow().newError("Error", `Unhandled promise rejection: ${text}`));
-      }
-    }
+  /**
+   * Promise jobs queued by the code that just ran: one drain, scheduled behind every event already
+   * due now (the timers jsiIdle runs first), as 2v29 runs its event queue after the due timers.
+   */
+  private scheduleJobs(): void {
+    if (!this.jobsPending || this.drainScheduled || !this.powered || this.booting) return;
+    this.drainScheduled = true;
+    this.clock.addInternal(0, () => {
+      this.drainScheduled = false;
+      this.jobsPending = false;
+      const drain = this.drainJobs;
+      if (drain) this.enter("promise jobs", () => drain((e) => this.reportUncaught(e)));
+    });
   }
 
   private invoke(label: string, fn: unknown, args: unknown[]): void {
@@ -593,6 +630,7 @@ export class VirtualBoard {
   private native(kind: string, bytes: number, units?: number): void {
     this.assertPowered();
     if (this.outOfMemory) throw this.outOfMemory;
+    if (this.interrupted) throw this.interrupted;
     this.cost?.native(kind, bytes, units);
     for (const arm of this.nativeCutArm) {
       if (arm.kind === kind && --arm.remaining === 0) {
@@ -633,13 +671,21 @@ export class VirtualBoard {
     const nrf52 = NRF52_BOARDS.test(this.profile.espruinoBoard);
     const skip = (kind === "powerOn" || kind === "reboot") && nrf52 && this.pins.buttonHeld(1);
     // One "boot" cost scope for the boot files and E.on('init'); ended before a restart boots again.
+    // One device timeline too: a Ctrl-C flag set in one boot file still stops the next (jsiSemiInit
+    // runs them all before the idle loop clears it).
     this.costBegin("boot");
+    this.booting = true;
+    this.beginBusy("boot");
     try {
       this.runBootFiles(kind, skip, file);
     } finally {
       this.costEnd("boot");
+      this.booting = false;
+      this.endBusy();
     }
     if (this.powered && !this.restart) this.console?.onBoot?.(kind);
+    this.scheduleJobs();
+    this.scheduleIrqDeliveries();
   }
 
   private runBootFiles(kind: BootKind, skip: boolean, file: string | undefined): void {
@@ -703,7 +749,10 @@ export class VirtualBoard {
       missingGlobals: MISSING_GLOBALS,
       missingStatics: MISSING_STATICS,
       missingProto: MISSING_PROTO,
-      registerDrain: (fn: () => unknown[]) => { this.drainMicrotasks = fn; },
+      registerDrain: (fn: (report: (e: unknown) => void) => void) => { this.drainJobs = fn; },
+      jobsQueued: () => { this.jobsPending = true; },
+      format: (v: unknown) => (v !== null && typeof v === "object" && "message" in v ? String(v) : formatForPrint(v)),
+      fatal: (e: unknown) => e instanceof PowerCut || e === this.outOfMemory || e === this.interrupted || e instanceof OutOfMemory,
     };
     vm.runInContext(PRELUDE, ctx, { filename: "espruino-prelude" });
     this.installGlobals(g, realm);
@@ -715,7 +764,8 @@ export class VirtualBoard {
       writable: true, configurable: true, enumerable: false,
     });
     this.cost?.install?.(g);
-    this.cost?.setTick?.(MEMORY_TICK_HITS, this.cost.estimate ? () => this.memoryTick() : null);
+    this.memoryEvery = MEMORY_TICK_HITS;
+    this.applyTick();
     this.builtinGlobals = new Set(Object.getOwnPropertyNames(g));
   }
 
@@ -832,7 +882,10 @@ export class VirtualBoard {
       if (s !== undefined && s.length > 20) throw err("Password too long (max 20 characters)");
       this.consoleLockState.password = s;
     };
-    E["lockConsole"] = () => { if (this.consoleLockState.password !== undefined) this.consoleLockState.locked = true; };
+    E["lockConsole"] = () => {
+      this.irqUpTo(this.deviceNow());
+      if (this.consoleLockState.password !== undefined) this.consoleLockState.locked = true;
+    };
     E["reboot"] = () => { this.restart = { kind: "reboot" }; };
     E["enableWatchdog"] = (timeout: unknown, isAuto?: unknown) => this.enableWatchdog(Number(timeout), isAuto === undefined ? true : Boolean(isAuto));
     E["kickWatchdog"] = () => this.kickWatchdog();
@@ -981,10 +1034,18 @@ export class VirtualBoard {
   }
 
   private setConsole(dev: unknown): void {
-    if (dev === null) { this.consoleDev = null; return; }
-    const name = typeof dev === "string" ? dev : dev !== undefined && typeof (dev as { toString?: unknown }).toString === "function" ? String(dev) : "";
-    if (!["USB", "Serial1", "LoopbackA", "LoopbackB"].includes(name)) throw this.realmOrThrow().newError("Error", `setConsole: unknown device ${name || String(dev)}`);
-    this.consoleDev = name as DeviceName;
+    let next: DeviceName | null = null;
+    if (dev !== null) {
+      const name = typeof dev === "string" ? dev : dev !== undefined && typeof (dev as { toString?: unknown }).toString === "function" ? String(dev) : "";
+      if (!["USB", "Serial1", "LoopbackA", "LoopbackB"].includes(name)) throw this.realmOrThrow().newError("Error", `setConsole: unknown device ${name || String(dev)}`);
+      next = name as DeviceName;
+    }
+    if (next === this.consoleDev) return;
+    this.irqUpTo(this.deviceNow()); // bytes that arrived before this statement met the old console
+    const old = this.consoleDev;
+    this.console?.consoleMoving?.(next ?? "null");
+    this.consoleDev = next;
+    if (old !== null) this.console?.consoleMoved?.(old);
   }
 
   private memory(realm: Realm): unknown {
@@ -1084,7 +1145,8 @@ export class VirtualBoard {
     }
     if (usage <= limit) {
       this.oomWatermark = 0;
-      this.cost.setTick?.(memoryTickHits(limit - usage), () => this.memoryTick());
+      this.memoryEvery = memoryTickHits(limit - usage);
+      this.applyTick();
       return;
     }
     if (usage <= this.oomWatermark) return; // already reported at this level; nothing new was allocated
@@ -1095,15 +1157,18 @@ export class VirtualBoard {
       `about ${usage} vars needed, ${limit} on ${this.profile.id} (${where}${interrupt ? ", interrupted" : ", after the entry finished"})`);
     if (interrupt) {
       this.outOfMemory = new OutOfMemory(usage, limit);
-      this.cost.setTick?.(1, () => this.memoryTick()); // every later counter hit rethrows until the entry ends
+      this.memoryEvery = 1; // every later counter hit rethrows until the entry ends
+      this.applyTick();
       throw this.outOfMemory;
     }
   }
 
   private endInterrupt(): void {
-    if (!this.outOfMemory) return;
+    if (!this.outOfMemory && !this.interrupted) return;
     this.outOfMemory = undefined;
-    this.cost?.setTick?.(MEMORY_TICK_HITS, () => this.memoryTick());
+    this.interrupted = undefined;
+    this.memoryEvery = MEMORY_TICK_HITS;
+    this.applyTick();
   }
 
   private enableWatchdog(timeoutS: number, auto: boolean): void {
@@ -1126,19 +1191,138 @@ export class VirtualBoard {
 
   // ───────────────────────────────────────── devices
 
-  private hostToDevice(dev: DeviceName, chunks: Uint8Array[]): void {
+  private hostToDevice(dev: DeviceName, chunks: Uint8Array[], atMs?: number): void {
+    if (atMs !== undefined && atMs > this.clock.now()) {
+      // In flight until device time atMs: the IRQ may see it inside running code (checkIrq).
+      for (const chunk of chunks) this.irqQueue.push({ dev, atMs, bytes: bytesToString(chunk), done: false, scheduled: false });
+      this.irqQueue.sort((a, b) => a.atMs - b.atMs);
+      if (this.powered && !this.booting) this.scheduleIrqDeliveries();
+      this.applyTick();
+      return;
+    }
     if (!this.powered) return; // bytes into an unpowered board are lost
     for (const chunk of chunks) {
       const bytes = bytesToString(chunk);
-      this.clock.addInternal(0, () => {
-        if (this.consoleDev === dev) {
-          if (this.console) this.enter(`console input on ${dev}`, () => this.console!.receive(bytes));
-          return;
-        }
-        for (const fn of this.devices.get(dev)!.get("data")) this.invoke(`${dev}.on('data')`, fn, [bytes]);
-      });
+      this.clock.addInternal(0, () => this.deliverBytes(dev, bytes));
     }
     this.pump();
+  }
+
+  /** The idle loop hands bytes to the console if `dev` is the console now, else to its 'data' listeners. */
+  private deliverBytes(dev: DeviceName, bytes: string): void {
+    if (this.consoleDev === dev) {
+      if (this.console) this.enter(`console input on ${dev}`, () => this.console!.receive(bytes));
+      return;
+    }
+    for (const fn of this.devices.get(dev)!.get("data")) this.invoke(`${dev}.on('data')`, fn, [bytes]);
+  }
+
+  /** Clock events that deliver the bytes still in flight (each at its own device time). */
+  private scheduleIrqDeliveries(): void {
+    for (const item of this.irqQueue) {
+      if (item.scheduled) continue;
+      item.scheduled = true;
+      this.clock.addInternal(item.atMs - this.clock.now(), () => {
+        const i = this.irqQueue.indexOf(item);
+        if (i >= 0) this.irqQueue.splice(i, 1);
+        if (!this.powered) return;
+        if (!item.done) this.irq(item, this.clock.now());
+        this.applyTick();
+        this.deliverBytes(item.dev, item.bytes);
+      });
+    }
+  }
+
+  /**
+   * The receive IRQ for bytes arriving at device time `atMs` (jshPushIOCharEventsHandler): a 0x03 on
+   * the device that is the console now sets EXEC_CTRL_C unless the console is locked or a packet is
+   * being received (jsiCtrlC). Other bytes wait for the idle loop.
+   */
+  private irq(item: { dev: DeviceName; bytes: string; done: boolean }, atMs: number): void {
+    item.done = true;
+    if (!item.bytes.includes("\x03")) return;
+    if (this.consoleDev !== item.dev || this.consoleLockState.locked || this.console?.receivingPacket?.()) return;
+    this.ctrlC.set(atMs);
+  }
+
+  /** The IRQ for every byte in flight that has arrived by device time `now`. */
+  private irqUpTo(now: number): void {
+    if (!this.busy) return; // outside running code, bytes get their IRQ from their delivery event
+    for (const item of this.irqQueue) {
+      if (item.atMs > now) break;
+      if (!item.done) this.irq(item, item.atMs);
+    }
+  }
+
+  /** Device ms now: inside running code, where the cost model's clock says that code has got to. */
+  deviceNow(): number {
+    const b = this.busy;
+    if (!b || !this.cost?.clockMs) return this.clock.now();
+    return b.clock + (this.cost.clockMs() - b.meterMs);
+  }
+
+  /** Ctrl-C interrupts so far (device ms, via the debugger or EXEC_INTERRUPTED, the entry it stopped). */
+  interrupts(): readonly InterruptRecord[] {
+    return this.interruptList;
+  }
+
+  /** Handles in-flight bytes whose time has come, then stops the code if the Ctrl-C flag says so. */
+  private checkIrq(siteId: number): void {
+    const now = this.deviceNow();
+    this.irqUpTo(now);
+    const state = this.ctrlC.state(now);
+    if (state === "interrupted") this.interrupt("interrupted", now);
+    if (state === "wait" && this.cost?.isLoopSite?.(siteId)) this.interrupt("debugger", now);
+  }
+
+  /**
+   * Stops the running code. Through the debugger (a `debug>` prompt on the console: the host can
+   * evaluate anything) the board models the host answering `q`, which sets EXEC_INTERRUPTED too.
+   */
+  private interrupt(via: InterruptVia, now: number): never {
+    this.ctrlC.clear();
+    this.interrupted = new CtrlCInterrupt(via, now);
+    this.interruptList.push({ atMs: now, via, entry: this.busy?.label ?? "" });
+    this.applyTick();
+    throw this.interrupted;
+  }
+
+  /** Whether counter hits must be checked one by one (bytes in flight, a Ctrl-C pending or interrupting). */
+  private irqWatch(): boolean {
+    return this.cost?.clockMs !== undefined && (this.interrupted !== undefined || this.ctrlC.isSet || this.irqQueue.some((i) => !i.done));
+  }
+
+  /** (Re)arms the meter's tick: every hit while Ctrl-C matters, else every memoryEvery hits for memory samples. */
+  private applyTick(): void {
+    if (!this.cost?.setTick) return;
+    const every = this.irqWatch() ? 1 : this.memoryEvery;
+    this.memoryLeft = this.memoryEvery;
+    this.cost.setTick(every, this.cost.estimate || every === 1 ? (siteId) => this.onTick(siteId) : null);
+  }
+
+  private onTick(siteId: number): void {
+    if (this.outOfMemory) throw this.outOfMemory;
+    if (this.interrupted) throw this.interrupted;
+    if (this.irqWatch()) {
+      this.checkIrq(siteId);
+      if (--this.memoryLeft > 0) return;
+      this.memoryLeft = this.memoryEvery;
+    }
+    if (this.cost?.estimate) this.memoryTick();
+  }
+
+  /** Opens the device timeline of code about to run (a boot, or one event-loop entry). */
+  private beginBusy(label: string): void {
+    this.busy = { clock: this.clock.now(), meterMs: this.cost?.clockMs?.() ?? 0, label };
+  }
+
+  /** The code finished: bytes that arrived meanwhile got their IRQ, and jsiLoop clears a Ctrl-C that did not interrupt. */
+  private endBusy(): void {
+    if (!this.busy) return;
+    this.irqUpTo(this.deviceNow());
+    this.busy = undefined;
+    this.ctrlC.clear();
+    this.applyTick();
   }
 
   private deviceToHost(dev: DeviceName, bytes: string): void {

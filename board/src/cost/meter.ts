@@ -114,7 +114,13 @@ export class CostMeter {
 
   private tickEvery = Infinity;
   private tickLeft = Infinity;
-  private tickFn: (() => void) | null = null;
+  private tickFn: ((siteId: number) => void) | null = null;
+
+  // Device clock (startClock): estimated board µs so far, kept per hit so a check point can read it
+  // in O(1) — the virtual board places host bytes (a Ctrl-C) on this timeline.
+  private clockUnits: UnitCosts | null = null;
+  private siteUs = new Float64Array(64);
+  private clockUs = 0;
 
   constructor() {
     // Kept tiny: it runs once per basic block of the firmware. With no tick set, tickLeft stays
@@ -122,7 +128,8 @@ export class CostMeter {
     this.hooks = Object.freeze({
       b: (siteId: number): void => {
         this.hits[siteId]!++;
-        if (--this.tickLeft <= 0) this.fireTick();
+        this.clockUs += this.siteUs[siteId]!;
+        if (--this.tickLeft <= 0) this.fireTick(siteId);
       },
     });
   }
@@ -132,16 +139,45 @@ export class CostMeter {
    * The runtime uses it to sample memory while code runs; an exception thrown by `fn` propagates
    * into the firmware at that point, which is how an out-of-memory interrupts running code.
    */
-  setTick(everyHits: number, fn: (() => void) | null): void {
+  setTick(everyHits: number, fn: ((siteId: number) => void) | null): void {
     if (fn !== null && !(Number.isInteger(everyHits) && everyHits >= 1)) throw new RangeError(`CostMeter.setTick(everyHits, fn): everyHits must be an integer >= 1, got ${everyHits}`);
     this.tickFn = fn;
     this.tickEvery = fn ? everyHits : Infinity;
     this.tickLeft = this.tickEvery;
   }
 
-  private fireTick(): void {
+  private fireTick(siteId: number): void {
     this.tickLeft = this.tickEvery;
-    this.tickFn?.();
+    this.tickFn?.(siteId);
+  }
+
+  /** True when site `siteId` starts a loop iteration (where Espruino checks for the debugger). */
+  isLoopSite(siteId: number): boolean {
+    return (this.sites[siteId]?.loops ?? 0) > 0;
+  }
+
+  /**
+   * Starts the device clock for `profile`: from now on every site hit and native call adds its
+   * estimated µs (the same unit costs estimate() uses), readable at any moment with clockMs().
+   */
+  startClock(profile?: ProfileLike | null): void {
+    this.clockUnits = unitCostsFor(profile);
+    this.clockUs = 0;
+    this.fillSiteUs(0);
+  }
+
+  /** Estimated board ms since startClock() (hits, natives and flash), 0 when no clock runs. */
+  clockMs(): number {
+    const u = this.clockUnits;
+    if (!u) return 0;
+    const [words, erases] = this.flashNow();
+    return (this.clockUs + words * u.flash.wordWriteUs + erases * u.flash.pageEraseUs) / 1000;
+  }
+
+  private fillSiteUs(from: number): void {
+    const u = this.clockUnits;
+    if (!u) return;
+    for (let i = from; i < this.sites.length; i++) this.siteUs[i] = siteUs(this.sites[i]!, u);
   }
 
   /** Instruments `source` with this meter's site ids; evaluate the returned code after install(). */
@@ -183,7 +219,11 @@ export class CostMeter {
       grown.set(this.hits);
       this.hits = grown;
       for (const snap of this.open) { const g = new Float64Array(size); g.set(snap.hits); snap.hits = g; }
+      const us = new Float64Array(size);
+      us.set(this.siteUs);
+      this.siteUs = us;
     }
+    this.fillSiteUs(this.sites.length - sites.length);
   }
 
   get siteCount(): number { return this.sites.length; }
@@ -200,6 +240,7 @@ export class CostMeter {
     const k = normaliseNativeKind(kind);
     const t = this.nativeTallies[k] ??= { calls: 0, bytes: 0, units: 0 };
     t.calls++; t.bytes += bytes; t.units += units;
+    if (this.clockUnits) this.clockUs += (NATIVE_KINDS[k] ?? UNKNOWN_NATIVE)(this.clockUnits, bytes, units);
   }
 
   /** Charges physical flash time from the flash model's own counters (word writes, page erases). */
