@@ -77,7 +77,10 @@ export interface ConsoleAttachment {
 }
 
 /** A Ctrl-C that stopped running code (see board/src/runtime/ctrl-c.ts). */
-export interface InterruptRecord { atMs: number; via: InterruptVia; entry: string }
+export interface InterruptRecord { atMs: number; via: InterruptVia; entry: string; console: DeviceName | null }
+
+/** A change of the console device or its lock, at device ms (board: deviceNow()). */
+export interface ConsoleChange { atMs: number; device: DeviceName | null; locked: boolean }
 
 export type BootKind = "powerOn" | "reboot" | "reset" | "load";
 
@@ -201,6 +204,7 @@ export class VirtualBoard {
   private irqQueue: { dev: DeviceName; atMs: number; bytes: string; done: boolean; scheduled: boolean }[] = [];
   private interrupted: CtrlCInterrupt | undefined;
   private readonly interruptList: InterruptRecord[] = [];
+  private readonly consoleChangeList: ConsoleChange[] = [];
   private busy: { clock: number; meterMs: number; label: string } | undefined;
   private booting = false;
   private memoryEvery = MEMORY_TICK_HITS;
@@ -884,7 +888,9 @@ export class VirtualBoard {
     };
     E["lockConsole"] = () => {
       this.irqUpTo(this.deviceNow());
-      if (this.consoleLockState.password !== undefined) this.consoleLockState.locked = true;
+      if (this.consoleLockState.password === undefined || this.consoleLockState.locked) return;
+      this.consoleLockState.locked = true;
+      this.consoleChangeList.push({ atMs: this.deviceNow(), device: this.consoleDev, locked: true });
     };
     E["reboot"] = () => { this.restart = { kind: "reboot" }; };
     E["enableWatchdog"] = (timeout: unknown, isAuto?: unknown) => this.enableWatchdog(Number(timeout), isAuto === undefined ? true : Boolean(isAuto));
@@ -1045,6 +1051,7 @@ export class VirtualBoard {
     const old = this.consoleDev;
     this.console?.consoleMoving?.(next ?? "null");
     this.consoleDev = next;
+    this.consoleChangeList.push({ atMs: this.deviceNow(), device: next, locked: this.consoleLockState.locked });
     if (old !== null) this.console?.consoleMoved?.(old);
   }
 
@@ -1192,7 +1199,7 @@ export class VirtualBoard {
   // ───────────────────────────────────────── devices
 
   private hostToDevice(dev: DeviceName, chunks: Uint8Array[], atMs?: number): void {
-    if (atMs !== undefined && atMs > this.clock.now()) {
+    if (atMs !== undefined && (atMs > this.clock.now() || !this.powered)) {
       // In flight until device time atMs: the IRQ may see it inside running code (checkIrq).
       for (const chunk of chunks) this.irqQueue.push({ dev, atMs, bytes: bytesToString(chunk), done: false, scheduled: false });
       this.irqQueue.sort((a, b) => a.atMs - b.atMs);
@@ -1261,6 +1268,11 @@ export class VirtualBoard {
     return b.clock + (this.cost.clockMs() - b.meterMs);
   }
 
+  /** Console moves and locks so far, with their device ms (where a host byte could still reach the REPL). */
+  consoleChanges(): readonly ConsoleChange[] {
+    return this.consoleChangeList;
+  }
+
   /** Ctrl-C interrupts so far (device ms, via the debugger or EXEC_INTERRUPTED, the entry it stopped). */
   interrupts(): readonly InterruptRecord[] {
     return this.interruptList;
@@ -1282,7 +1294,7 @@ export class VirtualBoard {
   private interrupt(via: InterruptVia, now: number): never {
     this.ctrlC.clear();
     this.interrupted = new CtrlCInterrupt(via, now);
-    this.interruptList.push({ atMs: now, via, entry: this.busy?.label ?? "" });
+    this.interruptList.push({ atMs: now, via, entry: this.busy?.label ?? "", console: this.consoleDev });
     this.applyTick();
     throw this.interrupted;
   }

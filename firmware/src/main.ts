@@ -2,7 +2,7 @@
 // Boot order matters: the carrier finishes an interrupted wipe and the application store drops
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
-  boardId, boardSerial, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, lockConsole, log, nowMs,
+  boardId, boardSerial, capabilities, carrierCrypto, clearTimer, closeConsoleAtBoot, cryptoPrimitives, lockConsole, log, nowMs,
   readTransportKeyFile, setLed, setTimer, startUsbLink, storageFree, storeEnv, usbLinkDeps, watchButton,
 } from "./platform.ts";
 import { createDeviceLink } from "./link.ts";
@@ -50,6 +50,9 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     runMaintenance(env, 0, true);
   }
   carrier.maintain();
+  // A carrier with secrets keeps .boot0, the lock that runs first at every boot (this line only
+  // repairs a missing one: PERSONALISE writes it before any key); a BLANK one stays flashable.
+  closeConsoleAtBoot(carrier.state() !== STATE_BLANK);
   if (carrier.state() !== STATE_BLANK) lockConsole();
 
   let transport: ChannelIdentity | undefined;
@@ -98,14 +101,14 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     guarded(createVerifyPinCommand(carrier)),
     guarded(createChangePinCommand(carrier)),
     paymentCommands[0]!,
-    createPersonaliseCommand({
+    closingConsoleFirst(createPersonaliseCommand({
       carrier: carrier, store: store,
       onPersonalised: function () {
         closeAfterReply = true;
         payment!.reset();
         lockConsole();
       },
-    }),
+    }), carrier.state),
   ], carrier.state);
 
   const channelCommands = createChannelCommands(channel, inner, function () {
@@ -116,6 +119,21 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   }, payment.cancel);
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!].concat(channelCommands);
   return { commands: commands, state: carrier.state, carrier: carrier, store: store };
+}
+
+// The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever
+// finds keys without it; a refused or failed attempt that leaves the carrier BLANK removes it again.
+function closingConsoleFirst(c: Command, state: () => number): Command {
+  const run = c.run;
+  c.run = function (args, body, late) {
+    closeConsoleAtBoot(true);
+    try {
+      return run(args, body, late);
+    } finally {
+      closeConsoleAtBoot(state() !== STATE_BLANK);
+    }
+  };
+  return c;
 }
 
 // A store that cannot be opened (a broken or foreign Storage) must not take the link down with it:
