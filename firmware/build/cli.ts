@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { compile, REPO_ROOT } from "./pipeline.ts";
 import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 import { creationBytes, ESPRUINO_HEADER_BYTES } from "../src/store/space.ts";
+import { CONSOLE_LOCK_CODE } from "../src/security/boot-lock.ts";
 
 // Measured vars kept after running minified, function-heavy code from Storage with
 // eval(require("Storage").read(f)) on the Puck.js layout (13 B vars): 5 KB → 200, 10 KB → 368,
@@ -51,13 +52,14 @@ export const STORE_ROTATIONS_PER_BOOT = 1;
 /**
  * The largest bundle (stored first, as .bootcde) with which every file the store creates still has
  * its Espruino header below the last page (space.ts canCreate): the bundle takes align4(bytes) + 32,
- * each store file 1,056 B after it, and the last header must start before the last page.
+ * then the boot lock `.boot0` PERSONALISE writes first (SECURITY.md §7: 32 + align4 of its code),
+ * each store file 1,056 B after that, and the last header must start before the last page.
  * Measured equal on the virtual board by firmware/test/store/capacity.test.ts.
  */
 export function largestBundleBytes(storageBytes: number, pageBytes: number, creations = STORE_LIVE_FILES + STORE_ROTATIONS_PER_BOOT, wordBytes = 4): number {
   const lastPage = storageBytes - pageBytes;
-  const lastHeaderBefore = lastPage - ESPRUINO_HEADER_BYTES - (creations - 1) * creationBytes(STORE_FILE_BYTES);
-  // aligned bundle end + 32 + (n-1) × 1,056 < lastPage
+  const lastHeaderBefore = lastPage - ESPRUINO_HEADER_BYTES - creationBytes(CONSOLE_LOCK_CODE.length) - (creations - 1) * creationBytes(STORE_FILE_BYTES);
+  // aligned bundle end + 32 + .boot0 (112) + (n-1) × 1,056 < lastPage
   const largest = Math.floor((lastHeaderBefore - 1) / wordBytes) * wordBytes;
   return largest > 0 ? largest : 0;
 }

@@ -2,11 +2,11 @@
 // Boot order matters: the carrier finishes an interrupted wipe and the application store drops
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
-  boardId, boardSerial, capabilities, carrierCrypto, clearTimer, closeConsoleAtBoot, cryptoPrimitives, lockConsole, log, nowMs,
+  boardId, boardSerial, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, lockConsole, log, nowMs,
   readTransportKeyFile, setLed, setTimer, startUsbLink, storageFree, storeEnv, usbLinkDeps, watchButton,
 } from "./platform.ts";
 import { createDeviceLink } from "./link.ts";
-import { createDispatcher, type Command } from "./dispatch.ts";
+import { createDispatcher, refuse, type Command } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createVerifyPinCommand } from "./commands/verify-pin.ts";
@@ -16,6 +16,9 @@ import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts"
 import { openCarrier, type Carrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
+import { isStoreFull } from "./store/ports.ts";
+import { STATUS_STORAGE_FULL } from "./security/status.ts";
+import { repairBootLock, setBootLock } from "./security/boot-lock.ts";
 import { openAppStore, type AppStore } from "./perso/app-store.ts";
 import { createPersonaliseCommand } from "./perso/personalise.ts";
 import {
@@ -51,8 +54,8 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   }
   carrier.maintain();
   // A carrier with secrets keeps .boot0, the lock that runs first at every boot (this line only
-  // repairs a missing one: PERSONALISE writes it before any key); a BLANK one stays flashable.
-  closeConsoleAtBoot(carrier.state() !== STATE_BLANK);
+  // repairs a missing one: PERSONALISE writes it before any key); a never-personalised BLANK one has none.
+  if (!repairBootLock(env, carrier.state() !== STATE_BLANK)) log("KeyCarrier: no room for the boot lock");
   if (carrier.state() !== STATE_BLANK) lockConsole();
 
   let transport: ChannelIdentity | undefined;
@@ -122,15 +125,21 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
 }
 
 // The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever
-// finds keys without it; a refused or failed attempt that leaves the carrier BLANK removes it again.
+// finds keys without it; an attempt refused cleanly (the carrier still BLANK) removes it again.
 function closingConsoleFirst(c: Command, state: () => number): Command {
   const run = c.run;
   c.run = function (args, body, late) {
-    closeConsoleAtBoot(true);
+    try {
+      setBootLock(env, true);
+    } catch (e) {
+      if (isStoreFull(e)) return refuse(STATUS_STORAGE_FULL, e.reason);
+      throw e;
+    }
     try {
       return run(args, body, late);
     } finally {
-      closeConsoleAtBoot(state() !== STATE_BLANK);
+      // only ever an erase here (nothing thrown inside finally, facts §1)
+      if (state() === STATE_BLANK) setBootLock(env, false);
     }
   };
   return c;

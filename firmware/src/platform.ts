@@ -177,21 +177,6 @@ export function watchButton(down: () => void, up: () => void): boolean {
 
 // ───────────── console lockdown (PROTOCOL.md §9.1, SECURITY.md §7)
 
-// The console lock as a boot file of its own. Espruino runs `.boot0` before `.bootcde` on every
-// boot (src/jsflash.c jsfLoadBootCodeFromFlash: .bootPowerOn, .boot0-3, then .bootcde/.bootrst), so
-// this line is the very first statement of a boot: the console leaves USB before the bundle is even
-// read, and a Ctrl-C from the host can no longer stop the boot code at a REPL (SECURITY.md §7).
-export const CONSOLE_LOCK_FILE = ".boot0";
-export const CONSOLE_LOCK_CODE = "E.setConsole(null,{force:true});try{NRF.setServices({},{uart:false})}catch(e){}";
-
-// on: a carrier with secrets keeps `.boot0`; off (BLANK): removed, so EspruinoTools can flash it.
-export function closeConsoleAtBoot(on: boolean): void {
-  const s = storageModule();
-  const now = s.read(CONSOLE_LOCK_FILE);
-  if (on && now !== CONSOLE_LOCK_CODE) s.write(CONSOLE_LOCK_FILE, CONSOLE_LOCK_CODE);
-  if (!on && now !== undefined) s.erase(CONSOLE_LOCK_FILE);
-}
-
 // Takes the JavaScript console off every device (USB, Serial1, Bluetooth): nothing typed reaches
 // the interpreter any more. Nothing in the firmware gives it back; BTN1 held at power-on (which
 // skips the boot code) is the only way to a REPL.

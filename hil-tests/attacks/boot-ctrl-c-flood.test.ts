@@ -25,7 +25,7 @@ import { CostMeter } from "../../board/src/cost/meter.ts";
 import { sysTickMs } from "../../board/src/runtime/ctrl-c.ts";
 import { loadProfile, type BoardProfile } from "../../board/src/profiles.ts";
 import { CarrierRig, CMD, ST, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
-import { CONSOLE_LOCK_CODE, CONSOLE_LOCK_FILE } from "../../firmware/src/platform.ts";
+import { CONSOLE_LOCK_CODE, CONSOLE_LOCK_FILE } from "../../firmware/src/security/boot-lock.ts";
 import { diversifyCarrierKeys } from "../../host/src/channel/keys.ts";
 
 // nRF52840: the board profile with a USB console (Puck.js has no USB; its console is Serial1/BLE).
