@@ -5,7 +5,7 @@
 // from the host can no longer stop the boot code at a REPL. A BLANK carrier has no such file, so it
 // stays flashable (EspruinoTools, BTN1 recovery).
 import { storeFull, type StoreEnv } from "../store/ports.ts";
-import { canCreate, eraseTornVariants } from "../store/space.ts";
+import { canCreate } from "../store/space.ts";
 
 export const CONSOLE_LOCK_FILE = ".boot0";
 export const CONSOLE_LOCK_CODE = "E.setConsole(null,{force:true});try{NRF.setServices({},{uart:false})}catch(e){}";
@@ -21,14 +21,15 @@ export function setBootLock(env: StoreEnv, on: boolean): void {
   env.storage.write(CONSOLE_LOCK_FILE, CONSOLE_LOCK_CODE);
 }
 
-// At boot: names a power cut tore while the file was being created go; a carrier with secrets gets
-// the file back if it lacks it (one carrier personalised before the boot lock existed). A BLANK
+// At boot: a carrier with secrets gets the file back if it lacks it (one personalised before the
+// boot lock existed) or a cut tore its data. A name a cut tore is left alone: its size word is
+// complete, so it only wastes its 112 B until a compaction, and scanning every name for it would
+// cost the boot tens of ms by the cost model. A BLANK
 // carrier keeps one it has: a cut PERSONALISE can leave a torn 1,024 B header right after it, and
 // re-creating the 80 B file there would clash with that size word (STORAGE.md §6), while keeping it
 // lets the next PERSONALISE complete that header. A store too full to take it leaves the carrier
 // with its late lock (main.ts lockConsole): false.
 export function repairBootLock(env: StoreEnv, secrets: boolean): boolean {
-  eraseTornVariants(env, [CONSOLE_LOCK_FILE, CONSOLE_LOCK_FILE]);
   if (!secrets) return true;
   try {
     setBootLock(env, true);
