@@ -533,7 +533,7 @@ export class VirtualBoard {
         fn();
       } catch (e) {
         if (e instanceof PowerCut) { this.dead = e; throw e; }
-        if (e === this.outOfMemory || e === this.interrupted) throw e; // interrupts the whole stack, not just this handler
+        if (e !== undefined && (e === this.outOfMemory || e === this.interrupted)) throw e; // interrupts the whole stack, not just this handler
         this.reportUncaught(e);
       } finally {
         this.costEnd(scope);
@@ -547,8 +547,8 @@ export class VirtualBoard {
       } catch (e) {
         if (e instanceof PowerCut) { this.dead = e; return; }
         // OUT OF MEMORY was printed when it struck; a Ctrl-C interrupt prints as jsiCheckErrors does
-        if (e === this.interrupted && e !== undefined) this.printLine(this.booting || label === "evaluate" ? "Execution Interrupted" : "Execution Interrupted during event processing.");
-        else if (e !== this.outOfMemory) this.reportUncaught(e);
+        if (e !== undefined && e === this.interrupted) this.printLine(this.booting || label === "evaluate" ? "Execution Interrupted" : "Execution Interrupted during event processing.");
+        else if (e === undefined || e !== this.outOfMemory) this.reportUncaught(e);
       }
       this.endInterrupt();
     };
@@ -756,7 +756,7 @@ export class VirtualBoard {
       registerDrain: (fn: (report: (e: unknown) => void) => void) => { this.drainJobs = fn; },
       jobsQueued: () => { this.jobsPending = true; },
       format: (v: unknown) => (v !== null && typeof v === "object" && "message" in v ? String(v) : formatForPrint(v)),
-      fatal: (e: unknown) => e instanceof PowerCut || e === this.outOfMemory || e === this.interrupted || e instanceof OutOfMemory,
+      fatal: (e: unknown) => e !== undefined && (e instanceof PowerCut || e === this.outOfMemory || e === this.interrupted || e instanceof OutOfMemory),
     };
     vm.runInContext(PRELUDE, ctx, { filename: "espruino-prelude" });
     this.installGlobals(g, realm);
@@ -1234,8 +1234,10 @@ export class VirtualBoard {
         if (i >= 0) this.irqQueue.splice(i, 1);
         if (!this.powered) return;
         if (!item.done) this.irq(item, this.clock.now());
-        this.applyTick();
         this.deliverBytes(item.dev, item.bytes);
+        // arrived while idle: jsiLoop clears the flag at the end of this turn (nothing was running)
+        if (!this.busy) this.ctrlC.clear();
+        this.applyTick();
       });
     }
   }
