@@ -6,7 +6,7 @@ import vm from "node:vm";
 import { NorFlash, PowerCut } from "./flash.ts";
 import { EspruinoStorage } from "./storage.ts";
 import { loadProfile, validateProfile, type BoardProfile } from "./profiles.ts";
-import { getSizeOf, estimateVars, codeVars, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
+import { getSizeOf, estimateVars, codeVars, nameVars, sizeRulesFor, type FunctionRegistry, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
   type CostCounts, type CostEstimate, type ScopeRecord, type ProfileLike, type VarEstimate } from "./cost/index.ts";
 import { unhoistFunctions } from "./runtime/no-hoist.ts";
 import { VirtualClock } from "./runtime/clock.ts";
@@ -45,6 +45,8 @@ export interface CostMeterLike {
   estimate?(profile?: ProfileLike | null, counts?: CostCounts): CostEstimate;
   /** Called by instrumented code every `everyHits` counter hits; used to sample memory while code runs. */
   setTick?(everyHits: number, fn: (() => void) | null): void;
+  /** Function instances the instrumented code created (CostMeter): memory then counts them and their scopes. */
+  lookup?(fn: object): unknown;
 }
 
 /** What the cost wiring reports to the harness (also printed on the console, prefixed "[virtual board]"). */
@@ -764,7 +766,7 @@ export class VirtualBoard {
       let delay = Number(ms);
       if (!(delay >= 0)) delay = 0;
       const interval = repeat ? Math.max(delay, 0.001) : undefined; // a 0 ms interval would stall virtual time
-      return this.clock.addTimer(repeat ? interval! : delay, () => this.invoke(repeat ? "setInterval" : "setTimeout", fn, args), interval);
+      return this.clock.addTimer(repeat ? interval! : delay, () => this.invoke(repeat ? "setInterval" : "setTimeout", fn, args), interval, [fn, ...args]);
     };
     def("setTimeout", addTimer(false));
     def("setInterval", addTimer(true));
@@ -1052,7 +1054,8 @@ export class VirtualBoard {
     const p = this.profile;
     const g = this.contextGlobal ?? this.globalObject();
     const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
-    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code });
+    const registry = this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined;
+    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, ...(registry ? { functions: registry, roots: this.firmwareRoots() } : {}) });
     if (this.moduleCodeBytes > 0) {
       const modules = codeVars(this.moduleCodeBytes, "require", p);
       est.code += modules;
@@ -1060,6 +1063,32 @@ export class VirtualBoard {
       est.byType["modules"] = modules;
     }
     return est;
+  }
+
+  /**
+   * What the runtime holds for the firmware outside its globals, with the vars Espruino spends on
+   * holding it: an event listener is a `#on<event>` property of its object (an array when there are
+   * several, src/jswrap_object.c); a timer is an object in the hidden timers array with time, cb and
+   * (setInterval) intr, plus args (src/jswrap_interactive.c); a watch an object of about ten vars
+   * (pin, recur, debounce, edge, cb: assumption, not measured).
+   */
+  private firmwareRoots(): { value: unknown; holderVars: number }[] {
+    const r = sizeRulesFor(this.profile);
+    const roots: { value: unknown; holderVars: number }[] = [];
+    const emitters: Emitter[] = [this.events.E, this.events.process, this.events.NRF, ...this.devices.values()];
+    for (const em of emitters) {
+      for (const [event, listeners] of em.entries()) {
+        const holder = nameVars("#on" + event, r) + (listeners.length > 1 ? 1 + listeners.length : 0);
+        listeners.forEach((fn, i) => roots.push({ value: fn, holderVars: i === 0 ? holder : 0 }));
+      }
+    }
+    for (const t of this.clock.firmwareTimers()) {
+      const [cb, ...args] = t.held;
+      roots.push({ value: cb, holderVars: 5 + (t.interval ? 2 : 0) + (args.length ? 2 + args.length : 0) });
+      for (const a of args) roots.push({ value: a, holderVars: 0 });
+    }
+    for (const fn of this.pins.watchCallbacks()) roots.push({ value: fn, holderVars: 10 });
+    return roots;
   }
 
   /** Counter tick while metered code runs: samples memory and interrupts the code when it ran out. */

@@ -36,11 +36,33 @@ export interface Site extends SiteCounts {
 export interface InstrumentOptions {
   /** First site id to use, so several sources can share one meter (CostMeter passes its count). */
   firstSiteId?: number;
+  /** First function-site id (CostMeter passes its count). */
+  firstFunctionId?: number;
   /** acorn ecmaVersion; 5 by default because the bundle must be ES5 (pass a higher one for tests of the instrumenter only). */
   ecmaVersion?: 5 | 2015 | 2020;
 }
 
-export interface InstrumentResult { code: string; sites: Site[] }
+/**
+ * A function-creation site (vars accounting, board/docs/cost-model.md "JsVars"): the instrumented
+ * code hands every function instance it creates to `COST_GLOBAL.f(fn, id, scopeToken, peek)`, so the
+ * var walk can charge each instance and the scope it keeps alive, which a heap walk in Node cannot see.
+ */
+export interface FunctionSite {
+  id: number;
+  line: number;
+  /** Declared parameters: one name var each in the function var (jspeFunctionArguments). */
+  params: number;
+  /** A named function expression keeps its name (JSPARSE_FUNCTION_NAME_NAME): 1 name var + 1 string var. */
+  named: boolean;
+  /** Function scopes enclosing the creation site (0: created at global scope, no scope link). */
+  depth: number;
+  /** Names the enclosing function's scope holds (params, vars, inner declarations, own name), in `peek` order. */
+  scopeNames: string[];
+  /** Characters of the body between its braces: the function's code string (src/jsparse.c jspeFunctionDefinitionInternal). */
+  bodyChars: number;
+}
+
+export interface InstrumentResult { code: string; sites: Site[]; functions: FunctionSite[] }
 
 export const COUNT_FIELDS: readonly (keyof SiteCounts)[] =
   ["statements", "entries", "loops", "ops", "props", "elems", "callSites"];
@@ -84,6 +106,10 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
   };
 
   const sites: Site[] = [];
+  const functions: FunctionSite[] = [];
+  const firstFunctionId = opts.firstFunctionId ?? 0;
+  /** Functions whose bodies are being visited, innermost last: the scope chain of a creation site. */
+  const fnStack: AnyNode[] = [];
   const inserts: Insertion[] = [];
   let seq = 0;
   const insert = (pos: number, text: string, closer = false): void => { inserts.push({ pos, text, closer, seq: seq++ }); };
@@ -93,13 +119,28 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     insert(pos, `;${COST_GLOBAL}.b(${id});`);
   };
 
+  /** Registers a function-creation site and returns the text of its registration arguments. */
+  const functionSite = (fn: AnyNode): string => {
+    const enclosing = fnStack[fnStack.length - 1];
+    const id = firstFunctionId + functions.length;
+    const scopeNames = enclosing ? declaredNames(enclosing) : [];
+    functions.push({ id, line: lineOf(fn.start), params: fn.params.length, named: fn.type === "FunctionExpression" && !!fn.id, depth: fnStack.length, scopeNames, bodyChars: Math.max(0, fn.body.end - fn.body.start - 2) });
+    // `arguments` is a token unique to the enclosing invocation (its scope object on Espruino); the
+    // peek reads that scope's variables when memory is walked.
+    return enclosing ? `${id},arguments,function(){return[${scopeNames.join(",")}]}` : `${id},null,null`;
+  };
+
   // --- expressions: count what one evaluation does; instrument nested functions separately
   const scanExpr = (node: AnyNode | null | undefined, into: SiteCounts): void => {
     if (!node) return;
     switch (node.type) {
-      case "FunctionExpression": case "ArrowFunctionExpression":
+      case "FunctionExpression": case "ArrowFunctionExpression": {
+        const args = functionSite(node);
+        insert(node.start, `(${COST_GLOBAL}.f(`); // parenthesised: `new function(){}` stays a construction of the function
+        insert(node.end, `,${args}))`, true);
         visitFunction(node);
         return;
+      }
       case "MemberExpression":
         if (node.computed) { into.elems++; scanExpr(node.property, into); } else into.props++;
         scanExpr(node.object, into);
@@ -111,7 +152,9 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
         // object literal entry: creating a named property costs like a named access
         into.props++;
         if (node.computed) scanExpr(node.key, into);
-        scanExpr(node.value, into);
+        // a getter/setter body cannot be wrapped in a call; it is instrumented but not registered
+        if (node.kind !== "init" && node.value?.type === "FunctionExpression") visitFunction(node.value);
+        else scanExpr(node.value, into);
         return;
       default:
         if (OPERATOR_NODES.has(node.type)) into.ops++;
@@ -137,7 +180,13 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     switch (s.type) {
       case "ExpressionStatement": scanExpr(s.expression, into); return;
       case "VariableDeclaration": for (const d of s.declarations) scanExpr(d.init, into); return;
-      case "FunctionDeclaration": visitFunction(s); return;
+      case "FunctionDeclaration": {
+        // hoisted by V8: register the instance when control passes the declaration
+        const args = functionSite(s);
+        insert(s.end, `;${COST_GLOBAL}.f(${s.id.name},${args});`);
+        visitFunction(s);
+        return;
+      }
       case "EmptyStatement": case "DebuggerStatement": case "BreakStatement": case "ContinueStatement": return;
       case "ReturnStatement": case "ThrowStatement": scanExpr(s.argument, into); return;
       case "IfStatement":
@@ -239,7 +288,9 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     if (fn.body.type !== "BlockStatement") { // an expression-bodied arrow (only when ecmaVersion > 5)
       throw new Error(`instrument(): expression-bodied arrow functions are not ES5 (line ${lineOf(fn.start)})`);
     }
+    fnStack.push(fn);
     visitList(fn.body.body, fn.body.start + 1, { ...zeroCounts(), entries: 1 }, true);
+    fnStack.pop();
   };
 
   visitList(program.body, 0, null, true);
@@ -254,7 +305,32 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     last = ins.pos;
   }
   out += source.slice(last);
-  return { code: out, sites };
+  return { code: out, sites, functions };
+}
+
+/**
+ * The names a function's scope object holds on Espruino once its body ran: parameters, `var`s and
+ * inner function declarations (not those of nested functions), and a named expression's own name.
+ */
+export function declaredNames(fn: AnyNode): string[] {
+  const names = new Set<string>();
+  for (const p of fn.params) if (p.type === "Identifier") names.add(p.name);
+  if (fn.type === "FunctionExpression" && fn.id) names.add(fn.id.name);
+  const walk = (node: AnyNode | null | undefined): void => {
+    if (!node || typeof node.type !== "string") return;
+    if (node.type === "FunctionDeclaration") { names.add(node.id.name); return; }
+    if (node.type === "FunctionExpression" || node.type === "ArrowFunctionExpression") return;
+    if (node.type === "VariableDeclarator" && node.id.type === "Identifier") names.add(node.id.name);
+    for (const key of Object.keys(node)) {
+      if (SKIPPED_KEYS.has(key)) continue;
+      const child = node[key];
+      if (Array.isArray(child)) { for (const c of child) if (c && typeof c.type === "string") walk(c); }
+      else if (child && typeof child === "object" && typeof child.type === "string") walk(child);
+    }
+  };
+  walk(fn.body);
+  names.delete("arguments");
+  return [...names];
 }
 
 /** Sum of `hits[i] × sites[i]` over all sites: the counts a run produced. */

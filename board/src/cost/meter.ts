@@ -3,7 +3,7 @@
 // profile's calibration. Scopes (begin/end, scope) give the cost of one command or handler.
 import {
   COST_GLOBAL, COUNT_FIELDS, instrument, zeroCounts,
-  type InstrumentOptions, type Site, type SiteCounts,
+  type FunctionSite, type InstrumentOptions, type Site, type SiteCounts,
 } from "./instrument.ts";
 import { unitCostsFor, type ProfileLike, type UnitCosts } from "./calibration.ts";
 
@@ -36,8 +36,28 @@ export interface ScopeRecord { label: string; counts: CostCounts }
 /** What the runtime's flash model offers (board/src/flash.ts NorFlash). */
 export interface FlashCounters { wordWrites(): number; eraseCounts(): number[] }
 
-/** The object installed as the hidden global; instrumented code calls `b(siteId)`. */
-export interface CostHooks { b(siteId: number): void }
+/** The object installed as the hidden global; instrumented code calls `b(siteId)` and `f(fn, …)`. */
+export interface CostHooks {
+  b(siteId: number): void;
+  f(fn: unknown, functionSiteId: number, scopeToken: object | null, peek: (() => unknown[]) | null): unknown;
+}
+
+/**
+ * A function scope object as Espruino keeps it (the `functionRoot` of one call, src/jsparse.c
+ * jspeFunctionCall): the names it holds, a peek at their current values, and the scope it was
+ * called in (the callee's own creation scope).
+ */
+export interface ScopeInfo {
+  readonly names: readonly string[];
+  values(): unknown[];
+  parent(): ScopeInfo | null;
+}
+
+/** What the meter knows about a function instance the instrumented code created. */
+export interface FunctionInfo { site: FunctionSite; scope: ScopeInfo | null }
+
+/** Looks up function instances the instrumented code registered (the var walk's view of closures). */
+export interface FunctionRegistry { lookup(fn: object): FunctionInfo | undefined }
 
 // --- native cost table ---------------------------------------------------------------------
 // Per kind: µs for one call moving `bytes` bytes (`units`: iterations for PBKDF2, else unused).
@@ -98,8 +118,11 @@ function emptyCounts(): CostCounts {
 
 interface Snapshot { label: string; hits: Float64Array; native: Record<string, NativeTally>; words: number; erases: number }
 
-export class CostMeter {
+export class CostMeter implements FunctionRegistry {
   readonly hooks: CostHooks;
+  private functionSites: FunctionSite[] = [];
+  private fnInfo = new WeakMap<object, FunctionInfo>();
+  private scopeInfo = new WeakMap<object, ScopeInfo>();
   /** Finished scopes, oldest first (bounded to the last `maxScopeRecords`). */
   readonly scopes: ScopeRecord[] = [];
   maxScopeRecords = 1000;
@@ -124,6 +147,13 @@ export class CostMeter {
         this.hits[siteId]!++;
         if (--this.tickLeft <= 0) this.fireTick();
       },
+      f: (fn: unknown, id: number, token: object | null, peek: (() => unknown[]) | null): unknown => {
+        const site = this.functionSites[id];
+        if (site && (typeof fn === "function") && !this.fnInfo.has(fn)) {
+          this.fnInfo.set(fn, { site, scope: token && peek ? this.scopeOf(token, site, peek) : null });
+        }
+        return fn;
+      },
     });
   }
 
@@ -139,6 +169,22 @@ export class CostMeter {
     this.tickLeft = this.tickEvery;
   }
 
+  /** The scope object of the invocation whose `arguments` is `token` (one per call, shared by its closures). */
+  private scopeOf(token: object, site: FunctionSite, peek: () => unknown[]): ScopeInfo {
+    let scope = this.scopeInfo.get(token);
+    if (scope) return scope;
+    let callee: unknown;
+    try { callee = (token as { callee?: unknown }).callee; } catch { callee = undefined; } // strict code: no callee
+    const lookup = (f: unknown) => (typeof f === "function" ? this.fnInfo.get(f) : undefined);
+    scope = { names: site.scopeNames, values: peek, parent: () => lookup(callee)?.scope ?? null };
+    this.scopeInfo.set(token, scope);
+    return scope;
+  }
+
+  lookup(fn: object): FunctionInfo | undefined {
+    return this.fnInfo.get(fn);
+  }
+
   private fireTick(): void {
     this.tickLeft = this.tickEvery;
     this.tickFn?.();
@@ -146,8 +192,9 @@ export class CostMeter {
 
   /** Instruments `source` with this meter's site ids; evaluate the returned code after install(). */
   instrument(source: string, opts: Omit<InstrumentOptions, "firstSiteId"> = {}): string {
-    const result = instrument(source, { ...opts, firstSiteId: this.sites.length });
+    const result = instrument(source, { ...opts, firstSiteId: this.sites.length, firstFunctionId: this.functionSites.length });
     this.register(result.sites);
+    for (const f of result.functions) this.functionSites[f.id] = f;
     return result.code;
   }
 

@@ -141,6 +141,11 @@ export class PinBank {
     return this.profile.peripherals.leds.map((l) => this.state(l.pin).level === 1);
   }
 
+  /** The callbacks of the active watches (the memory walk's roots). */
+  watchCallbacks(): unknown[] {
+    return [...this.watches.values()].map((w) => w.fn);
+  }
+
   watchCount(): number {
     return this.watches.size;
   }
