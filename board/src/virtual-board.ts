@@ -6,7 +6,7 @@ import vm from "node:vm";
 import { NorFlash, PowerCut } from "./flash.ts";
 import { EspruinoStorage } from "./storage.ts";
 import { loadProfile, validateProfile, type BoardProfile } from "./profiles.ts";
-import { getSizeOf, estimateVars, codeVars, nameVars, sizeRulesFor, type FunctionRegistry, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
+import { getSizeOf, estimateVars, codeVars, nameVars, sizeRulesFor, type FunctionRegistry, type RuntimeRoot, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
   type CostCounts, type CostEstimate, type ScopeRecord, type ProfileLike, type VarEstimate } from "./cost/index.ts";
 import { unhoistFunctions } from "./runtime/no-hoist.ts";
 import { VirtualClock } from "./runtime/clock.ts";
@@ -1069,25 +1069,27 @@ export class VirtualBoard {
    * What the runtime holds for the firmware outside its globals, with the vars Espruino spends on
    * holding it: an event listener is a `#on<event>` property of its object (an array when there are
    * several, src/jswrap_object.c); a timer is an object in the hidden timers array with time, cb and
-   * (setInterval) intr, plus args (src/jswrap_interactive.c); a watch an object of about ten vars
-   * (pin, recur, debounce, edge, cb: assumption, not measured).
+   * (setInterval) intr, plus args (src/jswrap_interactive.c); a watch an object in the watches array
+   * (pin, recur, debounce, edge, cb, …). Every figure is checked by board/test/cost-vars-real.test.ts.
    */
-  private firmwareRoots(): { value: unknown; holderVars: number }[] {
+  private firmwareRoots(): RuntimeRoot[] {
     const r = sizeRulesFor(this.profile);
-    const roots: { value: unknown; holderVars: number }[] = [];
+    const roots: RuntimeRoot[] = [];
     const emitters: Emitter[] = [this.events.E, this.events.process, this.events.NRF, ...this.devices.values()];
     for (const em of emitters) {
       for (const [event, listeners] of em.entries()) {
-        const holder = nameVars("#on" + event, r) + (listeners.length > 1 ? 1 + listeners.length : 0);
-        listeners.forEach((fn, i) => roots.push({ value: fn, holderVars: i === 0 ? holder : 0 }));
+        // measured (board/test/vectors/real-espruino-vars.json): `#on<event>` name + an array + one element per listener
+        listeners.forEach((fn, i) => roots.push({ value: fn, holderVars: 1 + (i === 0 ? nameVars("#on" + event, r) + 1 : 0) }));
       }
     }
     for (const t of this.clock.firmwareTimers()) {
       const [cb, ...args] = t.held;
-      roots.push({ value: cb, holderVars: 5 + (t.interval ? 2 : 0) + (args.length ? 2 + args.length : 0) });
-      for (const a of args) roots.push({ value: a, holderVars: 0 });
+      // timers-array element + object + time (name + long int) + cb name; intr name + value; args name + array + elements
+      roots.push({ value: cb, holderVars: 5 + (t.interval ? 2 : 0) + (args.length ? 2 : 0) });
+      for (const a of args) roots.push({ value: a, holderVars: 1, asElement: true });
     }
-    for (const fn of this.pins.watchCallbacks()) roots.push({ value: fn, holderVars: 10 });
+    // measured: 14 vars for { repeat, edge: 'both', debounce } (BTN1's watch); 11 without debounce, +1 for one edge
+    for (const w of this.pins.watchCallbacks()) roots.push({ value: w.fn, holderVars: 11 + (w.debounced ? 3 : 0) + (w.bothEdges ? 0 : 1) });
     return roots;
   }
 

@@ -171,7 +171,7 @@ export function sizeOf(v: unknown, cx: SizeContext): number {
     const info = cx.functions?.lookup(o);
     if (info) {
       own += functionVars(info.site, r);
-      if (info.scope) {
+      if (info.scope && info.site.bodyChars > 0) { // an empty body keeps no scope either (same `if` in jsparse.c)
         members += scopeVars(info.scope, cx);
       }
     } else if (cx.countFunctions) {
@@ -213,10 +213,11 @@ export function sizeOf(v: unknown, cx: SizeContext): number {
  * (jspeiGetScopesAsVar copies execInfo.scopesVar).
  */
 export function functionVars(site: { params: number; named: boolean; depth: number; bodyChars: number }, r: SizeRules): number {
-  const code = r.functionCodeInFlash ? 1 : stringVars(site.bodyChars, r);
-  let n = 1 + site.params + 1 + code;
+  // an empty body stores no code at all (`if (funcVar && lastTokenEnd>0)`)
+  const code = site.bodyChars === 0 ? 0 : 1 + (r.functionCodeInFlash ? 1 : stringVars(site.bodyChars, r));
+  let n = 1 + site.params + code;
   if (site.named) n += 2;
-  if (site.depth >= 1) n += 1 + (site.depth >= 2 ? 1 + site.depth : 0);
+  if (site.depth >= 1 && code > 0) n += 1 + (site.depth >= 2 ? 1 + site.depth : 0);
   return n;
 }
 
@@ -277,7 +278,15 @@ export interface EstimateVarsOptions {
   /** The cost meter's registry of function instances: with it functions and their scopes are counted var by var and `codeBytes` adds nothing. */
   functions?: FunctionRegistry;
   /** Values the runtime holds for the firmware outside its globals (listeners, timer callbacks), each with the vars of its holder. */
-  roots?: readonly { value: unknown; holderVars: number }[];
+  roots?: readonly RuntimeRoot[];
+}
+
+/** A value the runtime holds for the firmware, and the vars its holder costs (see virtual-board.ts firmwareRoots). */
+export interface RuntimeRoot {
+  value: unknown;
+  holderVars: number;
+  /** Stored as an array element (ints and booleans inline), not as a var of its own. */
+  asElement?: boolean;
 }
 
 export interface VarEstimate {
@@ -316,7 +325,7 @@ export function estimateVars(context: object, opts: EstimateVarsOptions = {}): V
     live += name + ("value" in d ? valueVarsInProperty(d.value, cx) : 0);
   }
   for (const root of opts.roots ?? []) {
-    const held = root.holderVars + sizeOf(root.value, cx);
+    const held = root.holderVars + (root.asElement ? valueVarsInProperty(root.value, cx, true) : sizeOf(root.value, cx));
     tally(cx, "runtimeHeld", root.holderVars);
     live += held;
   }
