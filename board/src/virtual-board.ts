@@ -719,6 +719,27 @@ export class VirtualBoard {
     this.cost?.install?.(g);
     this.cost?.setTick?.(MEMORY_TICK_HITS, this.cost.estimate ? () => this.memoryTick() : null);
     this.builtinGlobals = new Set(Object.getOwnPropertyNames(g));
+    this.runtimeValues = new WeakSet();
+    for (const name of this.builtinGlobals) {
+      const d = Object.getOwnPropertyDescriptor(g, name);
+      if (d && "value" in d) this.markRuntime(d.value, 2);
+    }
+  }
+
+  /**
+   * Objects and functions the runtime made (E, USB, Math, the crypto and Storage modules, their
+   * methods): on a board they live in ROM or are one-off builtins, so firmware references to them
+   * cost no vars of their own (a native method stored in a variable: 1 var, see vars.ts).
+   */
+  private runtimeValues = new WeakSet<object>();
+  private markRuntime(v: unknown, depth: number): void {
+    if (v === null || (typeof v !== "object" && typeof v !== "function") || this.runtimeValues.has(v)) return;
+    this.runtimeValues.add(v);
+    if (depth <= 0) return;
+    for (const key of Object.getOwnPropertyNames(v)) {
+      const d = Object.getOwnPropertyDescriptor(v, key);
+      if (d && "value" in d) this.markRuntime(d.value, depth - 1);
+    }
   }
 
   // ───────────────────────────────────────── the Espruino API
@@ -891,9 +912,13 @@ export class VirtualBoard {
     let cryptoModule: unknown;
     def("require", (nameIn: unknown) => {
       const name = String(nameIn);
-      if (name === "Storage") return (storageModule ??= this.storageModule(realm));
+      if (name === "Storage") {
+        if (storageModule === undefined) this.markRuntime(storageModule = this.storageModule(realm), 2);
+        return storageModule;
+      }
       if (name === "crypto" && hasCryptoModule(p)) {
-        return (cryptoModule ??= createCryptoModule(p, realm, { printLine: (l) => this.printLine(l), native: (k, b, u) => this.native(k, b, u) }));
+        if (cryptoModule === undefined) this.markRuntime(cryptoModule = createCryptoModule(p, realm, { printLine: (l) => this.printLine(l), native: (k, b, u) => this.native(k, b, u) }), 2);
+        return cryptoModule;
       }
       if (this.cachedModules.has(name)) {
         const m = this.cachedModules.get(name);
@@ -1055,7 +1080,8 @@ export class VirtualBoard {
     const g = this.contextGlobal ?? this.globalObject();
     const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
     const registry = this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined;
-    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, ...(registry ? { functions: registry, roots: this.firmwareRoots() } : {}) });
+    const runtime = this.runtimeValues;
+    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, isBuiltin: (o) => runtime.has(o), ...(registry ? { functions: registry, roots: this.firmwareRoots() } : {}) });
     if (this.moduleCodeBytes > 0) {
       const modules = codeVars(this.moduleCodeBytes, "require", p);
       est.code += modules;

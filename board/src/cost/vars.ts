@@ -148,13 +148,20 @@ export function sizeOf(v: unknown, cx: SizeContext): number {
   const o = v as object;
   if (cx.seen.has(o)) return 0;
   cx.seen.add(o);
-  if (cx.isBuiltin(o)) return 0;
+  // a runtime object (E, USB, a module) is one builtin however often referenced; a native method kept
+  // in a variable is a native-function var of its own (measured: `var f=String.fromCharCode` = 2 vars)
+  if (cx.isBuiltin(o)) return tally(cx, "native", typeof o === "function" && cx.functions ? 1 : 0);
   const r = cx.rules;
   const bufferBytes = arrayBufferLength(o);
   if (bufferBytes !== undefined) {
     // ArrayBuffer var + its data: flat above JSV_FLAT_STRING_BREAK_EVEN bytes, else a chunked string (src/jswrap_arraybuffer.c)
     const data = bufferBytes > r.stringFirstChars + r.stringExtChars ? flatVars(bufferBytes, r) : stringVars(bufferBytes, r);
     return tally(cx, "ArrayBuffer", 1 + data);
+  }
+  if (Object.prototype.toString.call(o) === "[object RegExp]") {
+    // measured on 2v29 (vectors/real-espruino-vars.json): 7 vars + the source string + 3 per flag
+    const re = o as RegExp;
+    return tally(cx, "RegExp", 7 + stringVars(re.source.length, r) + 3 * re.flags.length);
   }
   if (ArrayBuffer.isView(o)) {
     const view = o as ArrayBufferView;
