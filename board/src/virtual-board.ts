@@ -6,7 +6,7 @@ import vm from "node:vm";
 import { NorFlash, PowerCut } from "./flash.ts";
 import { EspruinoStorage } from "./storage.ts";
 import { loadProfile, validateProfile, type BoardProfile } from "./profiles.ts";
-import { getSizeOf, estimateVars, codeVars, nameVars, sizeRulesFor, type FunctionRegistry, type RuntimeRoot, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
+import { getSizeOf, estimateVars, codeVars, nameVars, sizeRulesFor, type FunctionRegistry, type RuntimeRoot, type ScopeInfo, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
   type CostCounts, type CostEstimate, type ScopeRecord, type ProfileLike, type VarEstimate } from "./cost/index.ts";
 import { unhoistFunctions } from "./runtime/no-hoist.ts";
 import { VirtualClock } from "./runtime/clock.ts";
@@ -47,6 +47,8 @@ export interface CostMeterLike {
   setTick?(everyHits: number, fn: (() => void) | null): void;
   /** Function instances the instrumented code created (CostMeter): memory then counts them and their scopes. */
   lookup?(fn: object): unknown;
+  /** JS calls running now (CostMeter): their scopes count as live memory. */
+  activeCalls?(): readonly { scope: unknown; depth: number }[];
 }
 
 /** What the cost wiring reports to the harness (also printed on the console, prefixed "[virtual board]"). */
@@ -1081,7 +1083,7 @@ export class VirtualBoard {
     const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
     const registry = this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined;
     const runtime = this.runtimeValues;
-    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, isBuiltin: (o) => runtime.has(o), ...(registry ? { functions: registry, roots: this.firmwareRoots() } : {}) });
+    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, baselineVars: INTERPRETER_BASELINE_VARS, isBuiltin: (o) => runtime.has(o), ...(registry ? { functions: registry, roots: this.firmwareRoots(), activeCalls: (this.cost as unknown as { activeCalls(): { scope: ScopeInfo; depth: number }[] }).activeCalls?.() ?? [] } : {}) });
     if (this.moduleCodeBytes > 0) {
       const modules = codeVars(this.moduleCodeBytes, "require", p);
       est.code += modules;
@@ -1119,6 +1121,24 @@ export class VirtualBoard {
     return roots;
   }
 
+  private peakVars = 0;
+  private peakSampleHits = Infinity;
+
+  /**
+   * The most vars a memory sample saw since the last reset (only with a cost meter). Samples are
+   * taken at the end of every entry and every few hundred counter hits inside metered code; pass
+   * `sampleEveryHits` to sample more often while measuring a peak (costs host time).
+   */
+  memoryPeak(): number {
+    return this.peakVars;
+  }
+
+  resetMemoryPeak(sampleEveryHits?: number): void {
+    this.peakVars = 0;
+    this.peakSampleHits = sampleEveryHits ?? Infinity;
+    if (sampleEveryHits !== undefined) this.cost?.setTick?.(sampleEveryHits, () => this.memoryTick());
+  }
+
   /** Counter tick while metered code runs: samples memory and interrupts the code when it ran out. */
   private memoryTick(): void {
     if (this.outOfMemory) throw this.outOfMemory;
@@ -1139,9 +1159,10 @@ export class VirtualBoard {
     } catch {
       return;
     }
+    if (usage > this.peakVars) this.peakVars = usage;
     if (usage <= limit) {
       this.oomWatermark = 0;
-      this.cost.setTick?.(memoryTickHits(limit - usage), () => this.memoryTick());
+      this.cost.setTick?.(Math.min(this.peakSampleHits, memoryTickHits(limit - usage)), () => this.memoryTick());
       return;
     }
     if (usage <= this.oomWatermark) return; // already reported at this level; nothing new was allocated
@@ -1221,6 +1242,13 @@ export class VirtualBoard {
 
 /** Counter hits before the first memory sample of a fresh context. */
 const MEMORY_TICK_HITS = 1024;
+
+/**
+ * Vars a 2v29 interpreter holds with no program (root, hidden root, timers and watches arrays, the
+ * console's objects): measured 44 with a 31-character script held in RAM (4 of them) on both the
+ * puckjs and pico Linux builds (board/docs/cost-model.md "JsVars").
+ */
+export const INTERPRETER_BASELINE_VARS = 40;
 
 /**
  * Counter hits until the next memory sample, from the vars still free: a counter hit stands for a

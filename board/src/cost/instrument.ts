@@ -60,6 +60,8 @@ export interface FunctionSite {
   scopeNames: string[];
   /** Characters of the body between its braces: the function's code string (src/jsparse.c jspeFunctionDefinitionInternal). */
   bodyChars: number;
+  /** The names this function's own scope holds when it runs (what `COST_GLOBAL.e` peeks at). */
+  ownNames: string[];
 }
 
 export interface InstrumentResult { code: string; sites: Site[]; functions: FunctionSite[] }
@@ -124,7 +126,7 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     const enclosing = fnStack[fnStack.length - 1];
     const id = firstFunctionId + functions.length;
     const scopeNames = enclosing ? declaredNames(enclosing) : [];
-    functions.push({ id, line: lineOf(fn.start), params: fn.params.length, named: fn.type === "FunctionExpression" && !!fn.id, depth: fnStack.length, scopeNames, bodyChars: Math.max(0, fn.body.end - fn.body.start - 2) });
+    functions.push({ id, line: lineOf(fn.start), params: fn.params.length, named: fn.type === "FunctionExpression" && !!fn.id, depth: fnStack.length, scopeNames, bodyChars: Math.max(0, fn.body.end - fn.body.start - 2), ownNames: declaredNames(fn) });
     // `arguments` is a token unique to the enclosing invocation (its scope object on Espruino); the
     // peek reads that scope's variables when memory is walked.
     return enclosing ? `${id},arguments,function(){return[${scopeNames.join(",")}]}` : `${id},null,null`;
@@ -153,7 +155,7 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
         into.props++;
         if (node.computed) scanExpr(node.key, into);
         // a getter/setter body cannot be wrapped in a call; it is instrumented but not registered
-        if (node.kind !== "init" && node.value?.type === "FunctionExpression") visitFunction(node.value);
+        if (node.kind !== "init" && node.value?.type === "FunctionExpression") { functionSite(node.value); visitFunction(node.value); }
         else scanExpr(node.value, into);
         return;
       default:
@@ -288,9 +290,17 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     if (fn.body.type !== "BlockStatement") { // an expression-bodied arrow (only when ecmaVersion > 5)
       throw new Error(`instrument(): expression-bodied arrow functions are not ES5 (line ${lineOf(fn.start)})`);
     }
+    // The invocation's scope is live until the function returns or throws: `e` at entry, `x` in a
+    // finally around the body (after the directive prologue, so "use strict" stays a directive).
+    const id = firstFunctionId + functions.length - 1; // its creation site, registered just before
+    let bodyStart = fn.body.start + 1;
+    for (const s of fn.body.body) { if (s.type === "ExpressionStatement" && typeof s.directive === "string") bodyStart = s.end; else break; }
+    const tracked = fn.body.body.length > 0; // an empty body runs nothing that could allocate
+    if (tracked) insert(bodyStart, `;${COST_GLOBAL}.e(${id},arguments,function(){return[${functions[id - firstFunctionId]!.ownNames.join(",")}]});try{`);
     fnStack.push(fn);
     visitList(fn.body.body, fn.body.start + 1, { ...zeroCounts(), entries: 1 }, true);
     fnStack.pop();
+    if (tracked) insert(fn.body.end - 1, `}finally{${COST_GLOBAL}.x()}`, true);
   };
 
   visitList(program.body, 0, null, true);

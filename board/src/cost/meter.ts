@@ -39,6 +39,9 @@ export interface FlashCounters { wordWrites(): number; eraseCounts(): number[] }
 /** The object installed as the hidden global; instrumented code calls `b(siteId)` and `f(fn, …)`. */
 export interface CostHooks {
   b(siteId: number): void;
+  /** Function entry: the invocation's scope is live (and on the call stack) until `x()`. */
+  e(functionSiteId: number, scopeToken: object, peek: () => unknown[]): void;
+  x(): void;
   f(fn: unknown, functionSiteId: number, scopeToken: object | null, peek: (() => unknown[]) | null): unknown;
 }
 
@@ -122,6 +125,13 @@ export class CostMeter implements FunctionRegistry {
   readonly hooks: CostHooks;
   private functionSites: FunctionSite[] = [];
   private fnInfo = new WeakMap<object, FunctionInfo>();
+  /** Invocations running now, outermost first (entry hook `e`, exit hook `x`). */
+  private stack: ({ scope: ScopeInfo; depth: number } | null)[] = [];
+
+  /** Scopes of the JS calls running now, and their depth (for the scopes array each call holds). */
+  activeCalls(): { scope: ScopeInfo; depth: number }[] {
+    return this.stack.filter((s): s is { scope: ScopeInfo; depth: number } => s !== null);
+  }
   private scopeInfo = new WeakMap<object, ScopeInfo>();
   /** Finished scopes, oldest first (bounded to the last `maxScopeRecords`). */
   readonly scopes: ScopeRecord[] = [];
@@ -147,6 +157,14 @@ export class CostMeter implements FunctionRegistry {
         this.hits[siteId]!++;
         if (--this.tickLeft <= 0) this.fireTick();
       },
+      e: (id: number, token: object, peek: () => unknown[]): void => {
+        const site = this.functionSites[id];
+        if (!site) { this.stack.push(null); return; }
+        let scope = this.scopeInfo.get(token);
+        if (!scope) scope = this.scopeOf(token, { ...site, scopeNames: site.ownNames }, peek);
+        this.stack.push({ scope, depth: site.depth });
+      },
+      x: (): void => { this.stack.pop(); },
       f: (fn: unknown, id: number, token: object | null, peek: (() => unknown[]) | null): unknown => {
         const site = this.functionSites[id];
         if (site && (typeof fn === "function") && !this.fnInfo.has(fn)) {

@@ -284,6 +284,11 @@ export interface EstimateVarsOptions {
   baselineVars?: number;
   /** The cost meter's registry of function instances: with it functions and their scopes are counted var by var and `codeBytes` adds nothing. */
   functions?: FunctionRegistry;
+  /**
+   * JS calls running now (CostMeter.activeCalls): each holds its scope object and a copy of the
+   * scopes array, 1 + (depth + 1) vars (src/jsparse.c jspeFunctionCall, jspeiLoadScopesFromVar).
+   */
+  activeCalls?: readonly { scope: ScopeInfo; depth: number }[];
   /** Values the runtime holds for the firmware outside its globals (listeners, timer callbacks), each with the vars of its holder. */
   roots?: readonly RuntimeRoot[];
 }
@@ -335,6 +340,9 @@ export function estimateVars(context: object, opts: EstimateVarsOptions = {}): V
     const held = root.holderVars + (root.asElement ? valueVarsInProperty(root.value, cx, true) : sizeOf(root.value, cx));
     tally(cx, "runtimeHeld", root.holderVars);
     live += held;
+  }
+  for (const call of opts.activeCalls ?? []) {
+    live += tally(cx, "callStack", 2 + call.depth) + scopeVars(call.scope, cx);
   }
   const code = codeKnown && !opts.functions ? codeVars(opts.codeBytes!, opts.codeMode ?? "storage", opts.profile) : 0;
   if (code) cx.byType["code"] = code;
