@@ -9,6 +9,7 @@ import { loadProfile, validateProfile, type BoardProfile } from "./profiles.ts";
 import { getSizeOf, estimateVars, codeVars, nameVars, sizeRulesFor, type FunctionRegistry, type RuntimeRoot, type ScopeInfo, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
   type CostCounts, type CostEstimate, type ScopeRecord, type ProfileLike, type VarEstimate } from "./cost/index.ts";
 import { unhoistFunctions } from "./runtime/no-hoist.ts";
+import { builtinVars } from "./cost/builtins.ts";
 import { VirtualClock } from "./runtime/clock.ts";
 import { Emitter, type RuntimeCore } from "./runtime/core.ts";
 import { BoardHang, Realm } from "./runtime/realm.ts";
@@ -1083,7 +1084,7 @@ export class VirtualBoard {
     const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
     const registry = this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined;
     const runtime = this.runtimeValues;
-    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, baselineVars: INTERPRETER_BASELINE_VARS, isBuiltin: (o) => runtime.has(o), ...(registry ? { functions: registry, roots: this.firmwareRoots(), activeCalls: (this.cost as unknown as { activeCalls(): { scope: ScopeInfo; depth: number }[] }).activeCalls?.() ?? [] } : {}) });
+    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, baselineVars: INTERPRETER_BASELINE_VARS, builtinVars: builtinVars((this.cost as { touched?: Set<string> } | undefined)?.touched ?? []), isBuiltin: (o) => runtime.has(o), ...(registry ? { functions: registry, roots: this.firmwareRoots(), activeCalls: (this.cost as unknown as { activeCalls(): { scope: ScopeInfo; depth: number }[] }).activeCalls?.() ?? [] } : {}) });
     if (this.moduleCodeBytes > 0) {
       const modules = codeVars(this.moduleCodeBytes, "require", p);
       est.code += modules;

@@ -13,6 +13,7 @@
 // - a non-block body (`if (x) y();`, `for (;;) z();`) is wrapped in braces so the counter shares it;
 // - no newline is inserted, so line numbers in stack traces are unchanged (columns move).
 import { parse, type Node } from "acorn";
+import { ARRAY_METHODS, BUILTIN_GLOBAL_VARS, STRING_METHODS } from "./builtins.ts";
 
 /** The hidden global the instrumented code calls; deliberately unlike any firmware name. */
 export const COST_GLOBAL = "__kc$cost";
@@ -64,7 +65,11 @@ export interface FunctionSite {
   ownNames: string[];
 }
 
-export interface InstrumentResult { code: string; sites: Site[]; functions: FunctionSite[] }
+export interface InstrumentResult {
+  code: string; sites: Site[]; functions: FunctionSite[];
+  /** Builtins the source touches (see builtins.ts): charged once per board in the vars estimate. */
+  touches: string[];
+}
 
 export const COUNT_FIELDS: readonly (keyof SiteCounts)[] =
   ["statements", "entries", "loops", "ops", "props", "elems", "callSites"];
@@ -315,7 +320,51 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     last = ins.pos;
   }
   out += source.slice(last);
-  return { code: out, sites, functions };
+  return { code: out, sites, functions, touches: builtinTouches(program) };
+}
+
+/** Builtin globals the program names without declaring them, and prototypes its code evidently uses. */
+function builtinTouches(program: AnyNode): string[] {
+  const declared = new Set<string>();
+  const used = new Set<string>();
+  const touches = new Set<string>();
+  const walk = (node: AnyNode | null | undefined, parentKey: string, parent: AnyNode | null): void => {
+    if (!node || typeof node.type !== "string") return;
+    switch (node.type) {
+      case "VariableDeclarator": if (node.id.type === "Identifier") declared.add(node.id.name); break;
+      case "FunctionDeclaration": case "FunctionExpression":
+        if (node.id) declared.add(node.id.name);
+        for (const p of node.params) if (p.type === "Identifier") declared.add(p.name);
+        break;
+      case "CatchClause": if (node.param?.type === "Identifier") declared.add(node.param.name); break;
+      case "Identifier": {
+        const isPropertyKey = parent && ((parent.type === "MemberExpression" && parentKey === "property" && !parent.computed) || (parent.type === "Property" && parentKey === "key"));
+        if (!isPropertyKey) used.add(node.name);
+        break;
+      }
+      case "Literal": if (node.regex) touches.add("RegExp.prototype"); break;
+      case "NewExpression":
+        if (node.callee.type === "Identifier" && node.callee.name === "Uint8Array") touches.add("Uint8Array.prototype");
+        if (node.callee.type === "Identifier" && /Error$/.test(node.callee.name)) touches.add("Error.prototype");
+        break;
+      case "CallExpression":
+        if (node.callee.type === "MemberExpression" && !node.callee.computed) {
+          const m = node.callee.property.name as string;
+          if (STRING_METHODS.has(m)) touches.add("String.prototype");
+          if (ARRAY_METHODS.has(m)) touches.add("Array.prototype");
+        }
+        break;
+    }
+    for (const key of Object.keys(node)) {
+      if (SKIPPED_KEYS.has(key)) continue;
+      const child = node[key];
+      if (Array.isArray(child)) { for (const c of child) if (c && typeof c.type === "string") walk(c, key, node); }
+      else if (child && typeof child === "object" && typeof child.type === "string") walk(child, key, node);
+    }
+  };
+  walk(program, "", null);
+  for (const name of used) if (!declared.has(name) && name in BUILTIN_GLOBAL_VARS) touches.add(name);
+  return [...touches].sort();
 }
 
 /**

@@ -125,6 +125,8 @@ export class CostMeter implements FunctionRegistry {
   readonly hooks: CostHooks;
   private functionSites: FunctionSite[] = [];
   private fnInfo = new WeakMap<object, FunctionInfo>();
+  /** Builtins the instrumented sources touch (builtins.ts), for the vars estimate. */
+  readonly touched = new Set<string>();
   /** Invocations running now, outermost first (entry hook `e`, exit hook `x`). */
   private stack: ({ scope: ScopeInfo; depth: number } | null)[] = [];
 
@@ -213,6 +215,7 @@ export class CostMeter implements FunctionRegistry {
     const result = instrument(source, { ...opts, firstSiteId: this.sites.length, firstFunctionId: this.functionSites.length });
     this.register(result.sites);
     for (const f of result.functions) this.functionSites[f.id] = f;
+    for (const t of result.touches) this.touched.add(t);
     return result.code;
   }
 

@@ -289,6 +289,8 @@ export interface EstimateVarsOptions {
    * scopes array, 1 + (depth + 1) vars (src/jsparse.c jspeFunctionCall, jspeiLoadScopesFromVar).
    */
   activeCalls?: readonly { scope: ScopeInfo; depth: number }[];
+  /** Vars of the builtins the firmware touched (builtins.ts builtinVars of CostMeter.touched). */
+  builtinVars?: number;
   /** Values the runtime holds for the firmware outside its globals (listeners, timer callbacks), each with the vars of its holder. */
   roots?: readonly RuntimeRoot[];
 }
@@ -346,8 +348,9 @@ export function estimateVars(context: object, opts: EstimateVarsOptions = {}): V
   }
   const code = codeKnown && !opts.functions ? codeVars(opts.codeBytes!, opts.codeMode ?? "storage", opts.profile) : 0;
   if (code) cx.byType["code"] = code;
-  const baseline = opts.baselineVars ?? 0;
-  if (baseline) cx.byType["baseline"] = baseline;
+  const baseline = (opts.baselineVars ?? 0) + (opts.builtinVars ?? 0);
+  if (opts.baselineVars) cx.byType["baseline"] = opts.baselineVars;
+  if (opts.builtinVars) cx.byType["builtins"] = opts.builtinVars;
   return { code, live, total: code + live + baseline, byType: cx.byType, limit: opts.profile?.vars.count };
 }
 
