@@ -122,7 +122,7 @@ describe("instrument: semantics are preserved", () => {
 describe("instrument: exact counts for small programs", () => {
   const countsOf = (src: string) => {
     const { meter } = runInstrumented(src);
-    const { native: _n, flashWordWrites: _w, flashPageErases: _e, ...c } = meter.counts();
+    const { native: _n, flashWordWrites: _w, flashPageErases: _e, concatBytes: _c, ...c } = meter.counts();
     return c;
   };
 
@@ -170,5 +170,18 @@ describe("CostMeter.prepare (the runtime's entry point)", () => {
     expect(meter.prepare("let x = 1;", ".bootcde")).toBe("let x = 1;");
     expect(meter.skipped).toEqual([{ filename: ".bootcde", reason: expect.stringMatching(/not valid ES5/) }]);
     expect(meter.siteCount).toBe(0);
+  });
+});
+
+describe("instrument: string + counts the bytes it copies", () => {
+  it("a + b counts the result's length; s += x the appended bytes; numbers count nothing", () => {
+    const { meter, out } = runInstrumented("var s = 'abc' + 'de'; s += 'fgh'; var n = 1 + 2; n += 3; var o = { p: 'x' }; o.p += 'yz'; print(s, n, o.p);");
+    expect(out).toEqual(["abcdefgh 6 xyz"]);
+    expect(meter.counts().concatBytes).toBe(5 + 3 + 2);
+  });
+  it("a += whose target has side effects is left alone (its bytes are not counted)", () => {
+    const { meter, out } = runInstrumented("var a = ['x'], i = 0; a[i++] += 'yz'; print(a[0], i);");
+    expect(out).toEqual(["xyz 1"]);
+    expect(meter.counts().concatBytes).toBe(0);
   });
 });

@@ -81,7 +81,7 @@ export function zeroCounts(): SiteCounts {
 // acorn's Node type is loose; the instrumenter reads ESTree fields by name.
 type AnyNode = Node & { [key: string]: any };
 
-interface Insertion { pos: number; text: string; closer: boolean; seq: number }
+interface Insertion { pos: number; text: string; closer: boolean; seq: number; skip?: number }
 
 const OPERATOR_NODES = new Set([
   "BinaryExpression", "LogicalExpression", "UnaryExpression", "UpdateExpression",
@@ -163,6 +163,30 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
         if (node.kind !== "init" && node.value?.type === "FunctionExpression") { functionSite(node.value); visitFunction(node.value); }
         else scanExpr(node.value, into);
         return;
+      case "BinaryExpression":
+        if (node.operator === "+") {
+          // string `+` costs by the bytes it copies (≈175 instructions per byte on 2v29): the
+          // hook adds the operands and counts the result's length when it is a string
+          const plus = operatorAt(source, node.left.end, node.right.start, "+");
+          if (plus >= 0) {
+            insert(node.start, `${COST_GLOBAL}.s(`);
+            inserts.push({ pos: plus, text: ",", closer: false, seq: seq++, skip: 1 });
+            insert(node.end, ")", true);
+          }
+        }
+        into.ops++;
+        break;
+      case "AssignmentExpression":
+        if (node.operator === "+=" && simpleTarget(node.left)) {
+          // `s += x` appends in place when s holds the only reference (jsparse.c jspeAssignmentExpression): bytes of x
+          const op = operatorAt(source, node.left.end, node.right.start, "+=");
+          if (op >= 0) {
+            inserts.push({ pos: op, text: `=${COST_GLOBAL}.a(${source.slice(node.left.start, node.left.end)},`, closer: false, seq: seq++, skip: 2 });
+            insert(node.end, ")", true);
+          }
+        }
+        into.ops++;
+        break;
       default:
         if (OPERATOR_NODES.has(node.type)) into.ops++;
     }
@@ -317,7 +341,7 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
   let last = 0;
   for (const ins of inserts) {
     out += source.slice(last, ins.pos) + ins.text;
-    last = ins.pos;
+    last = ins.pos + (ins.skip ?? 0);
   }
   out += source.slice(last);
   return { code: out, sites, functions, touches: builtinTouches(program) };
@@ -365,6 +389,25 @@ function builtinTouches(program: AnyNode): string[] {
   walk(program, "", null);
   for (const name of used) if (!declared.has(name) && name in BUILTIN_GLOBAL_VARS) touches.add(name);
   return [...touches].sort();
+}
+
+/** Offset of operator `op` between two operands (skipping parentheses, spaces and comments); -1 if not found. */
+function operatorAt(source: string, from: number, to: number, op: string): number {
+  for (let i = from; i < to; i++) {
+    const c = source[i]!;
+    if (c === "/" && source[i + 1] === "*") { const e = source.indexOf("*/", i + 2); if (e < 0) return -1; i = e + 1; continue; }
+    if (c === "/" && source[i + 1] === "/") { const e = source.indexOf("\n", i + 2); if (e < 0) return -1; i = e; continue; }
+    if (source.startsWith(op, i)) return i;
+  }
+  return -1;
+}
+
+/** A `+=` target whose text can be evaluated twice without side effects: `x`, `this.x`, `o.x`, `o.p.x`, `o[i]` with a name or literal index. */
+function simpleTarget(n: AnyNode): boolean {
+  if (n.type === "Identifier") return true;
+  if (n.type !== "MemberExpression") return false;
+  const objOk = n.object.type === "Identifier" || n.object.type === "ThisExpression" || (n.object.type === "MemberExpression" && simpleTarget(n.object));
+  return objOk && (!n.computed || n.property.type === "Identifier" || n.property.type === "Literal");
 }
 
 /**

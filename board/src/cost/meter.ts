@@ -11,6 +11,8 @@ export interface NativeTally { calls: number; bytes: number; units: number }
 
 export interface CostCounts extends SiteCounts {
   native: Record<string, NativeTally>;
+  /** Bytes copied by string `+` (result length) and `+=` (appended length). */
+  concatBytes: number;
   flashWordWrites: number;
   flashPageErases: number;
 }
@@ -39,6 +41,10 @@ export interface FlashCounters { wordWrites(): number; eraseCounts(): number[] }
 /** The object installed as the hidden global; instrumented code calls `b(siteId)` and `f(fn, …)`. */
 export interface CostHooks {
   b(siteId: number): void;
+  /** `a + b`, counting the bytes a string result copies. */
+  s(a: unknown, b: unknown): unknown;
+  /** `x += y` for a string x: the bytes appended. */
+  a(x: unknown, y: unknown): unknown;
   /** Function entry: the invocation's scope is live (and on the call stack) until `x()`. */
   e(functionSiteId: number, scopeToken: object, peek: () => unknown[]): void;
   x(): void;
@@ -116,10 +122,10 @@ function cloneNative(n: Record<string, NativeTally>): Record<string, NativeTally
 }
 
 function emptyCounts(): CostCounts {
-  return { ...zeroCounts(), native: {}, flashWordWrites: 0, flashPageErases: 0 };
+  return { ...zeroCounts(), native: {}, concatBytes: 0, flashWordWrites: 0, flashPageErases: 0 };
 }
 
-interface Snapshot { label: string; hits: Float64Array; native: Record<string, NativeTally>; words: number; erases: number }
+interface Snapshot { label: string; hits: Float64Array; native: Record<string, NativeTally>; words: number; erases: number; concat: number }
 
 export class CostMeter implements FunctionRegistry {
   readonly hooks: CostHooks;
@@ -142,6 +148,7 @@ export class CostMeter implements FunctionRegistry {
   private sites: Site[] = [];
   private hits = new Float64Array(64);
   private nativeTallies: Record<string, NativeTally> = {};
+  private concatBytes = 0;
   private flash: FlashCounters | null = null;
   private flashBaseWords = 0;
   private flashBaseErases = 0;
@@ -167,6 +174,16 @@ export class CostMeter implements FunctionRegistry {
         this.stack.push({ scope, depth: site.depth });
       },
       x: (): void => { this.stack.pop(); },
+      s: (a: unknown, b: unknown): unknown => {
+        const r = (a as number) + (b as number);
+        if (typeof r === "string") this.concatBytes += (r as string).length;
+        return r;
+      },
+      a: (x: unknown, y: unknown): unknown => {
+        const r = (x as number) + (y as number);
+        if (typeof r === "string") this.concatBytes += typeof x === "string" ? (r as string).length - x.length : (r as string).length;
+        return r;
+      },
       f: (fn: unknown, id: number, token: object | null, peek: (() => unknown[]) | null): unknown => {
         const site = this.functionSites[id];
         if (site && (typeof fn === "function") && !this.fnInfo.has(fn)) {
@@ -285,6 +302,7 @@ export class CostMeter implements FunctionRegistry {
       if (n !== 0) for (const f of COUNT_FIELDS) c[f] += n * site[f];
     }
     c.native = cloneNative(this.nativeTallies);
+    c.concatBytes = this.concatBytes;
     const [words, erases] = this.flashNow();
     c.flashWordWrites = words;
     c.flashPageErases = erases;
@@ -293,7 +311,7 @@ export class CostMeter implements FunctionRegistry {
 
   begin(label: string): void {
     const [words, erases] = this.flashNow();
-    this.open.push({ label, hits: this.hits.slice(), native: cloneNative(this.nativeTallies), words, erases });
+    this.open.push({ label, hits: this.hits.slice(), native: cloneNative(this.nativeTallies), words, erases, concat: this.concatBytes });
   }
 
   /** Ends the innermost begin(); records and returns what happened inside it. */
@@ -329,6 +347,7 @@ export class CostMeter implements FunctionRegistry {
       const now = this.nativeTallies[k]!, before = snap.native[k] ?? { calls: 0, bytes: 0, units: 0 };
       if (now.calls !== before.calls) c.native[k] = { calls: now.calls - before.calls, bytes: now.bytes - before.bytes, units: now.units - before.units };
     }
+    c.concatBytes = this.concatBytes - snap.concat;
     const [words, erases] = this.flashNow();
     c.flashWordWrites = words - snap.words;
     c.flashPageErases = erases - snap.erases;
@@ -377,6 +396,7 @@ export class CostMeter implements FunctionRegistry {
   reset(): void {
     this.hits.fill(0);
     this.nativeTallies = {};
+    this.concatBytes = 0;
     this.scopes.length = 0;
     this.open.length = 0;
     if (this.flash) this.attachFlash(this.flash);
