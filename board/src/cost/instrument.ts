@@ -137,11 +137,17 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     return enclosing ? `${id},arguments,function(){return[${scopeNames.join(",")}]}` : `${id},null,null`;
   };
 
+  // Loop tests are scanned twice (the final failing test and the per-iteration one): text is
+  // inserted for a node the first time only.
+  const edited = new Set<AnyNode>();
+  const firstEdit = (node: AnyNode): boolean => { if (edited.has(node)) return false; edited.add(node); return true; };
+
   // --- expressions: count what one evaluation does; instrument nested functions separately
   const scanExpr = (node: AnyNode | null | undefined, into: SiteCounts): void => {
     if (!node) return;
     switch (node.type) {
       case "FunctionExpression": case "ArrowFunctionExpression": {
+        if (!firstEdit(node)) return;
         const args = functionSite(node);
         insert(node.start, `(${COST_GLOBAL}.f(`); // parenthesised: `new function(){}` stays a construction of the function
         insert(node.end, `,${args}))`, true);
@@ -164,12 +170,12 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
         else scanExpr(node.value, into);
         return;
       case "BinaryExpression":
-        if (node.operator === "+") {
+        if (node.operator === "+" && firstEdit(node)) {
           // string `+` costs by the bytes it copies (≈175 instructions per byte on 2v29): the
           // hook adds the operands and counts the result's length when it is a string
           const plus = operatorAt(source, node.left.end, node.right.start, "+");
           if (plus >= 0) {
-            insert(node.start, `${COST_GLOBAL}.s(`);
+            insert(node.start, ` ${COST_GLOBAL}.s(`); // the space: `return"a"+b` has none after `return`
             inserts.push({ pos: plus, text: ",", closer: false, seq: seq++, skip: 1 });
             insert(node.end, ")", true);
           }
@@ -177,7 +183,7 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
         into.ops++;
         break;
       case "AssignmentExpression":
-        if (node.operator === "+=" && simpleTarget(node.left)) {
+        if (node.operator === "+=" && simpleTarget(node.left) && firstEdit(node)) {
           // `s += x` appends in place when s holds the only reference (jsparse.c jspeAssignmentExpression): bytes of x
           const op = operatorAt(source, node.left.end, node.right.start, "+=");
           if (op >= 0) {

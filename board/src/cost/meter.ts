@@ -5,7 +5,13 @@ import {
   COST_GLOBAL, COUNT_FIELDS, instrument, zeroCounts,
   type FunctionSite, type InstrumentOptions, type Site, type SiteCounts,
 } from "./instrument.ts";
-import { unitCostsFor, type ProfileLike, type UnitCosts } from "./calibration.ts";
+import { CPI_RANGE, unitCostsFor, type ProfileLike, type UnitCosts } from "./calibration.ts";
+
+/** An estimate at the point CPI, restated at both ends of CPI_RANGE (physical flash time does not scale). */
+export function msRange(ms: number, flashMs = 0): { low: number; high: number } {
+  const cpu = ms - flashMs;
+  return { low: (cpu * CPI_RANGE.low) / CPI_RANGE.point + flashMs, high: (cpu * CPI_RANGE.high) / CPI_RANGE.point + flashMs };
+}
 
 export interface NativeTally { calls: number; bytes: number; units: number }
 
@@ -13,6 +19,8 @@ export interface CostCounts extends SiteCounts {
   native: Record<string, NativeTally>;
   /** Bytes copied by string `+` (result length) and `+=` (appended length). */
   concatBytes: number;
+  /** Characters of function bodies lexed to create function instances (Espruino scans a body to find its end). */
+  lexChars: number;
   flashWordWrites: number;
   flashPageErases: number;
 }
@@ -22,12 +30,17 @@ export interface CostBreakdown {
   calls: number;          // JS function entries
   callSites: number;      // 0 with the default calibration (folded into calls and native fixed costs)
   native: number;         // sum of nativeByKind
+  concat: number;         // bytes copied by string `+` / `+=`
+  lex: number;            // function bodies lexed when function instances are created
   nativeByKind: Record<string, number>;
   flash: number;          // physical flash word writes and page erases (only with attachFlash)
 }
 
 export interface CostEstimate {
+  /** At CPI_RANGE.point. */
   ms: number;
+  /** The same counts at CPI_RANGE.low and .high (flash time included unscaled in both). */
+  msRange: { low: number; high: number };
   breakdown: CostBreakdown;   // milliseconds per category; they sum to ms
   counts: CostCounts;
   unknownNativeKinds: string[];
@@ -77,7 +90,8 @@ type NativeCostFn = (u: UnitCosts, bytes: number, units: number) => number;
 const shaBlocks = (bytes: number, blockBytes: number, lengthBytes: number): number =>
   Math.floor((bytes + lengthBytes) / blockBytes) + 1; // message + 0x80 + length, padded to whole blocks
 
-const sha256Like: NativeCostFn = (u, b) => u.native.sha256FixedUs + shaBlocks(b, 64, 8) * u.native.sha256PerBlockUs;
+// units = the share of calls whose input was a JS string (not flat: each byte read through a string iterator)
+const sha256Like: NativeCostFn = (u, b, nonFlat) => u.native.sha256FixedUs + shaBlocks(b, 64, 8) * u.native.sha256PerBlockUs + Math.min(1, nonFlat) * b * u.sha256PerNonFlatByteUs;
 const sha512Like: NativeCostFn = (u, b) => u.native.sha256FixedUs + shaBlocks(b, 128, 16) * 2 * u.native.sha256PerBlockUs;
 const aes: NativeCostFn = (u, b) => u.native.aesFixedUs + Math.ceil(b / 16) * u.native.aesPerBlockUs;
 const aesCcm: NativeCostFn = (u, b) => u.native.aesFixedUs + (Math.ceil(b / 16) + 1) * 2 * u.native.aesPerBlockUs;
@@ -122,10 +136,10 @@ function cloneNative(n: Record<string, NativeTally>): Record<string, NativeTally
 }
 
 function emptyCounts(): CostCounts {
-  return { ...zeroCounts(), native: {}, concatBytes: 0, flashWordWrites: 0, flashPageErases: 0 };
+  return { ...zeroCounts(), native: {}, concatBytes: 0, lexChars: 0, flashWordWrites: 0, flashPageErases: 0 };
 }
 
-interface Snapshot { label: string; hits: Float64Array; native: Record<string, NativeTally>; words: number; erases: number; concat: number }
+interface Snapshot { label: string; hits: Float64Array; native: Record<string, NativeTally>; words: number; erases: number; concat: number; lex: number }
 
 export class CostMeter implements FunctionRegistry {
   readonly hooks: CostHooks;
@@ -149,6 +163,7 @@ export class CostMeter implements FunctionRegistry {
   private hits = new Float64Array(64);
   private nativeTallies: Record<string, NativeTally> = {};
   private concatBytes = 0;
+  private lexChars = 0;
   private flash: FlashCounters | null = null;
   private flashBaseWords = 0;
   private flashBaseErases = 0;
@@ -186,6 +201,7 @@ export class CostMeter implements FunctionRegistry {
       },
       f: (fn: unknown, id: number, token: object | null, peek: (() => unknown[]) | null): unknown => {
         const site = this.functionSites[id];
+        if (site) this.lexChars += site.bodyChars;
         if (site && (typeof fn === "function") && !this.fnInfo.has(fn)) {
           this.fnInfo.set(fn, { site, scope: token && peek ? this.scopeOf(token, site, peek) : null });
         }
@@ -303,6 +319,7 @@ export class CostMeter implements FunctionRegistry {
     }
     c.native = cloneNative(this.nativeTallies);
     c.concatBytes = this.concatBytes;
+    c.lexChars = this.lexChars;
     const [words, erases] = this.flashNow();
     c.flashWordWrites = words;
     c.flashPageErases = erases;
@@ -311,7 +328,7 @@ export class CostMeter implements FunctionRegistry {
 
   begin(label: string): void {
     const [words, erases] = this.flashNow();
-    this.open.push({ label, hits: this.hits.slice(), native: cloneNative(this.nativeTallies), words, erases, concat: this.concatBytes });
+    this.open.push({ label, hits: this.hits.slice(), native: cloneNative(this.nativeTallies), words, erases, concat: this.concatBytes, lex: this.lexChars });
   }
 
   /** Ends the innermost begin(); records and returns what happened inside it. */
@@ -348,6 +365,7 @@ export class CostMeter implements FunctionRegistry {
       if (now.calls !== before.calls) c.native[k] = { calls: now.calls - before.calls, bytes: now.bytes - before.bytes, units: now.units - before.units };
     }
     c.concatBytes = this.concatBytes - snap.concat;
+    c.lexChars = this.lexChars - snap.lex;
     const [words, erases] = this.flashNow();
     c.flashWordWrites = words - snap.words;
     c.flashPageErases = erases - snap.erases;
@@ -397,6 +415,7 @@ export class CostMeter implements FunctionRegistry {
     this.hits.fill(0);
     this.nativeTallies = {};
     this.concatBytes = 0;
+    this.lexChars = 0;
     this.scopes.length = 0;
     this.open.length = 0;
     if (this.flash) this.attachFlash(this.flash);
@@ -439,9 +458,11 @@ export function estimateCounts(counts: CostCounts, u: UnitCosts): CostEstimate {
     callSites: (counts.callSites * u.callSiteUs) / 1000,
     native,
     nativeByKind,
+    concat: (counts.concatBytes * u.concatPerByteUs) / 1000,
+    lex: ((counts.lexChars ?? 0) * u.lexPerCharUs) / 1000,
     flash: (counts.flashWordWrites * u.flash.wordWriteUs + counts.flashPageErases * u.flash.pageEraseUs) / 1000,
   };
   const ms = breakdown.statements + breakdown.loops + breakdown.ops + breakdown.props + breakdown.elems +
-    breakdown.calls + breakdown.callSites + breakdown.native + breakdown.flash;
-  return { ms, breakdown, counts, unknownNativeKinds };
+    breakdown.calls + breakdown.callSites + breakdown.native + breakdown.concat + breakdown.lex + breakdown.flash;
+  return { ms, msRange: msRange(ms, breakdown.flash), breakdown, counts, unknownNativeKinds };
 }
