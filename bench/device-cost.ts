@@ -4,6 +4,8 @@
 // has no USB (its figures are "this code path on that board's calibration", not a USB claim).
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { CostMeter, estimateVars, globalNames, runMetered, type CostEstimate } from "../board/src/cost/index.ts";
+import { builtinVars } from "../board/src/cost/builtins.ts";
+import { INTERPRETER_BASELINE_VARS } from "../board/src/virtual-board.ts";
 import type { BoardProfile } from "../board/src/profiles.ts";
 
 export function crc32(bytes: string): number {
@@ -31,7 +33,7 @@ export interface MeteredDevice {
   meter: CostMeter;
   written: string[];
   send(chunk: string): void;
-  /** JsVars of the firmware's live globals plus its code run from Storage (cost model, vars.ts). */
+  /** JsVars the firmware holds, counted as Espruino does (cost model, vars.ts). */
   vars(): number;
 }
 
@@ -59,12 +61,26 @@ export function bootMetered(bundle: string, profile: BoardProfile): MeteredDevic
   };
   const { context } = runMetered("", { meter, globals });
   const builtins = globalNames(context);
+  // runtime objects (E, USB, the crypto module, their methods) cost the firmware no vars of their own
+  const runtime = new WeakSet<object>();
+  const mark = (v: unknown, depth: number): void => {
+    if (v === null || (typeof v !== "object" && typeof v !== "function") || runtime.has(v)) return;
+    runtime.add(v);
+    if (depth > 0) for (const k of Object.keys(v)) mark((v as Record<string, unknown>)[k], depth - 1);
+  };
+  for (const v of Object.values(globals)) mark(v, 2);
+  mark(caps, 2);
   runMetered(bundle, { meter, context, filename: "keycarrier.js" });
   if (!onData) throw new Error("bootMetered: the firmware did not register USB.on('data'); did the bundle fail to boot?");
   const handler = onData;
   return {
     meter, written, send: (s) => handler(s),
-    vars: () => estimateVars(context, { profile, exclude: builtins, codeBytes: bundle.length, codeMode: "storage" }).total,
+    // counted as the virtual board counts them (cost-model.md "JsVars"): the USB listener ("#ondata"
+    // + array + element) is the root that keeps the firmware's closures alive
+    vars: () => estimateVars(context, {
+      profile, exclude: builtins, functions: meter, activeCalls: meter.activeCalls(), isBuiltin: (o) => runtime.has(o),
+      roots: [{ value: handler, holderVars: 4 }], builtinVars: builtinVars(meter.touched), baselineVars: INTERPRETER_BASELINE_VARS,
+    }).total,
   };
 }
 
