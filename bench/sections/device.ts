@@ -35,7 +35,7 @@ function row(profile: BoardProfile, device: MeteredDevice, command: string, fram
     varsPctOfBoard: Math.round((vars / profile.vars.count) * 1000) / 10,
     wireBytes: frame.length + r.response.length,
     roundTrips: 1,
-    note,
+    note: r.response === "" ? `NO REPLY (${device.outOfMemory() ? "OUT OF MEMORY" : "see the board transcript"}). ${note}`.trim() : note,
   };
 }
 
@@ -62,6 +62,6 @@ export function deviceRows(profiles: BoardProfile[] = boardProfiles(), bundle = 
 
 export const deviceSection: Section = {
   name: "device",
-  note: "cost-model estimate of one request (release bundle, one chunk unless stated): deviceMs = JS + native; estVars = code run from Storage + globals + the request/response strings",
+  note: "cost-model estimate of one request (release bundle booted from Storage on a metered virtual board, one chunk unless stated): deviceMs = JS + native + string copies at 1.25 cycles/instruction (range 1.0-2.0: x0.8-x1.6); estVars = vars counted after the request + the request/response strings (peaks: memory section)",
   run: async () => deviceRows(),
 };

@@ -15,6 +15,7 @@ export const budgets: Budget[] = [
     section: "device", column: "deviceMs", max: 30,
     where: (r) => r["board"] === "puckjs" && r["command"] === "INFO",
     why: "issue 4: INFO costs <= 30 ms estimated device time on puckjs (steady state; first-after-boot is reported too)",
+    knownMiss: "not met since the time model was recalibrated against the real interpreter (issue #10: INFO ≈ 36-38 ms measured there, the model agrees within 15%); the old 22.7 ms came from overcharged natives and undercharged JS",
   },
   {
     section: "payment", column: "roundTrips", max: 1,
