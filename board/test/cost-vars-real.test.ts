@@ -6,14 +6,14 @@ import { describe, expect, it } from "vitest";
 import { CostMeter } from "../src/cost/meter.ts";
 import { VirtualBoard } from "../src/virtual-board.ts";
 
-interface Vector { rule: string; program: string; real: { puckjs: number; pico: number }; modelDiffers?: { puckjs: number; pico: number; why: string } }
-const file = JSON.parse(readFileSync(new URL("./vectors/real-espruino-vars.json", import.meta.url), "utf8")) as { setup: string; vectors: Vector[] };
+interface Vector { rule: string; program: string; real: { puckjs: number; pico: number }; modelDiffers?: { puckjs: number; pico: number; why: string }; boards?: string[] }
+const file = JSON.parse(readFileSync(new URL("./vectors/real-espruino-vars.json", import.meta.url), "utf8")) as { setup: string; vectors: Vector[]; firstUse: { vectors: Vector[] } };
 
-function modelDelta(board: "puckjs" | "pico", program: string): number {
+function modelDelta(board: "puckjs" | "pico", program: string, setupCode = file.setup): number {
   const vb = new VirtualBoard({ board, cost: new CostMeter(), seed: 1 });
   try {
     vb.powerOn();
-    const setup = vb.evaluate(file.setup);
+    const setup = vb.evaluate(setupCode);
     if (!setup.ok) throw setup.error;
     const before = vb.memoryEstimate().total;
     // the Linux build's pin D1 is the board's BTN1 here (a watch's vars do not depend on the pin)
@@ -31,6 +31,16 @@ describe("JsVars accounting vs the real interpreter (vectors/real-espruino-vars.
       it(`${board}: ${v.rule} — ${v.program}`, () => {
         const expected = v.modelDiffers ? v.modelDiffers[board] : v.real[board];
         expect(modelDelta(board, v.program)).toBe(expected);
+      });
+    }
+  }
+});
+
+describe("builtins' first use vs the real interpreter (vectors/real-espruino-vars.json firstUse)", () => {
+  for (const v of file.firstUse.vectors) {
+    for (const board of (v.boards ?? ["puckjs", "pico"]) as ("puckjs" | "pico")[]) {
+      it(`${board}: ${v.rule} — ${v.program}`, () => {
+        expect(modelDelta(board, v.program, ";")).toBe(v.real[board]);
       });
     }
   }

@@ -38,5 +38,8 @@ const previous = JSON.parse(readFileSync(OUT, "utf8"));
 for (const v of previous.vectors) {
   v.real = { puckjs: probe("espruino-puckjs", previous.setup, v.program), pico: probe("espruino-pico", previous.setup, v.program) };
 }
+for (const v of previous.firstUse?.vectors ?? []) {
+  v.real = { puckjs: probe("espruino-puckjs", ";", v.program), pico: probe("espruino-pico", ";", v.program) };
+}
 writeFileSync(OUT, JSON.stringify(previous, null, 2) + "\n");
-console.log(previous.vectors.map((v) => `${v.real.puckjs}\t${v.real.pico}\t${v.program}`).join("\n"));
+console.log([...previous.vectors, ...(previous.firstUse?.vectors ?? [])].map((v) => `${v.real.puckjs}\t${v.real.pico}\t${v.program}`).join("\n"));
