@@ -720,7 +720,7 @@ export class VirtualBoard {
       writable: true, configurable: true, enumerable: false,
     });
     this.cost?.install?.(g);
-    this.cost?.setTick?.(MEMORY_TICK_HITS, this.cost.estimate ? () => this.memoryTick() : null);
+    this.cost?.setTick?.(Math.min(this.peakSampleHits, MEMORY_TICK_HITS), this.cost.estimate ? () => this.memoryTick() : null);
     this.builtinGlobals = new Set(Object.getOwnPropertyNames(g));
     this.runtimeValues = new WeakSet();
     for (const name of this.builtinGlobals) {
@@ -1182,7 +1182,7 @@ export class VirtualBoard {
   private endInterrupt(): void {
     if (!this.outOfMemory) return;
     this.outOfMemory = undefined;
-    this.cost?.setTick?.(MEMORY_TICK_HITS, () => this.memoryTick());
+    this.cost?.setTick?.(Math.min(this.peakSampleHits, MEMORY_TICK_HITS), () => this.memoryTick());
   }
 
   private enableWatchdog(timeoutS: number, auto: boolean): void {
