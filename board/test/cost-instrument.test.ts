@@ -185,3 +185,34 @@ describe("instrument: string + counts the bytes it copies", () => {
     expect(meter.counts().concatBytes).toBe(0);
   });
 });
+
+describe("instrument: what the vars accounting needs", () => {
+  it("lists the builtins a source touches, not names it declares itself", () => {
+    const { touches } = instrument("var s = 'a'.charCodeAt(0), r = /x/, b = new Uint8Array(2); [1].push(2); E.on('x', null); USB; function f(JSON) { return JSON; }");
+    expect(touches).toEqual(["Array.prototype", "E", "RegExp.prototype", "String.prototype", "USB", "Uint8Array", "Uint8Array.prototype"]);
+  });
+
+  it("knows the calls running now, through returns and throws", () => {
+    const out: string[] = [];
+    const meter = new CostMeter();
+    const ctx = vm.createContext({ print: (...a: unknown[]) => out.push(a.map(String).join(" ")), probe: () => meter.activeCalls().map((c) => `${c.depth}:${c.scope.names.join("")}`).join(",") });
+    meter.install(ctx);
+    vm.runInContext(meter.instrument("function g(b) { return probe(); } function f(a) { var c = 1; return g(a); } print(f(1)); function t() { throw new Error('x'); } try { t(); } catch (e) {} print(probe() || 'none');"), ctx);
+    expect(out).toEqual(["0:ac,0:b", "none"]);
+  });
+
+  it("registers function instances with the scope they keep (shared by closures of one call)", () => {
+    const meter = new CostMeter();
+    const ctx = vm.createContext({});
+    meter.install(ctx);
+    vm.runInContext(meter.instrument("function mk(n) { var k = n * 2; return { a: function () { return k; }, b: function (x) { k = x; } }; } var o = mk(3), p = mk(4);"), ctx);
+    const o = vm.runInContext("o", ctx) as { a: object; b: object }, p = vm.runInContext("p", ctx) as { a: object };
+    const ia = meter.lookup(o.a)!, ib = meter.lookup(o.b)!, ip = meter.lookup(p.a)!;
+    expect(ia.scope).toBe(ib.scope);
+    expect(ia.scope).not.toBe(ip.scope);
+    expect(ia.scope!.names).toEqual(["n", "k"]);
+    expect(ia.scope!.values()).toEqual([3, 6]);
+    expect([ia.site.depth, ib.site.params]).toEqual([1, 1]);
+    expect(ia.scope!.parent()).toBeNull(); // mk was made at global scope
+  });
+});
