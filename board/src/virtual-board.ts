@@ -847,7 +847,7 @@ export class VirtualBoard {
     E["CRC32"] = conv("E.CRC32", (d) => { const b = toBytes(d); this.native("E.CRC32", b.length); return crc32(b); });
     E["hwRand"] = () => this.hwRand() | 0;
     E["srand"] = (n: unknown) => { this.mathRandom = stream(Number(n) >>> 0, "Math.random"); };
-    E["getSizeOf"] = (v: unknown) => getSizeOf(v, p);
+    E["getSizeOf"] = (v: unknown) => getSizeOf(v, p, this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined);
     E["getTemperature"] = () => 21.25;
     E["setFlags"] = () => {};
     E["getFlags"] = () => realm.object();

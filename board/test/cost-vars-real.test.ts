@@ -7,7 +7,10 @@ import { CostMeter } from "../src/cost/meter.ts";
 import { VirtualBoard } from "../src/virtual-board.ts";
 
 interface Vector { rule: string; program: string; real: { puckjs: number; pico: number }; modelDiffers?: { puckjs: number; pico: number; why: string }; boards?: string[] }
-const file = JSON.parse(readFileSync(new URL("./vectors/real-espruino-vars.json", import.meta.url), "utf8")) as { setup: string; vectors: Vector[]; firstUse: { vectors: Vector[] } };
+const file = JSON.parse(readFileSync(new URL("./vectors/real-espruino-vars.json", import.meta.url), "utf8")) as {
+  setup: string; vectors: Vector[]; firstUse: { vectors: Vector[] };
+  getSizeOf: { vectors: { program: string; expr: string; real: { puckjs: number; pico: number } }[] };
+};
 
 function modelDelta(board: "puckjs" | "pico", program: string, setupCode = file.setup): number {
   const vb = new VirtualBoard({ board, cost: new CostMeter(), seed: 1 });
@@ -41,6 +44,24 @@ describe("builtins' first use vs the real interpreter (vectors/real-espruino-var
     for (const board of (v.boards ?? ["puckjs", "pico"]) as ("puckjs" | "pico")[]) {
       it(`${board}: ${v.rule} — ${v.program}`, () => {
         expect(modelDelta(board, v.program, ";")).toBe(v.real[board]);
+      });
+    }
+  }
+});
+
+describe("E.getSizeOf on the board vs the real interpreter (vectors/real-espruino-vars.json getSizeOf)", () => {
+  for (const v of file.getSizeOf.vectors) {
+    for (const board of ["puckjs", "pico"] as const) {
+      it(`${board}: E.getSizeOf(${v.expr}) after ${v.program}`, () => {
+        const vb = new VirtualBoard({ board, cost: new CostMeter(), seed: 1 });
+        try {
+          vb.powerOn();
+          const run = vb.evaluate(v.program.replace(/global\./g, "this."));
+          if (!run.ok) throw run.error;
+          expect(vb.evaluate(`E.getSizeOf(${v.expr})`)).toEqual({ ok: true, value: v.real[board] });
+        } finally {
+          vb.dispose();
+        }
       });
     }
   }

@@ -269,8 +269,9 @@ function functionParamCount(text: string): number {
 }
 
 /** E.getSizeOf(value) for a single value on a profile's layout (functions counted as in RAM-run code from Storage). */
-export function getSizeOf(value: unknown, profile?: VarProfile | null): number {
-  return sizeOf(value, { rules: sizeRulesFor(profile), seen: new Set(), byType: {}, countFunctions: true, isBuiltin: () => false });
+export function getSizeOf(value: unknown, profile?: VarProfile | null, functions?: FunctionRegistry): number {
+  // with the meter's registry a function counts its scopes too, as E.getSizeOf follows \xFFsco
+  return sizeOf(value, { rules: sizeRulesFor(profile), seen: new Set(), byType: {}, countFunctions: true, isBuiltin: () => false, ...(functions ? { functions } : {}) });
 }
 
 export interface EstimateVarsOptions {

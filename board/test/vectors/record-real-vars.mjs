@@ -41,5 +41,21 @@ for (const v of previous.vectors) {
 for (const v of previous.firstUse?.vectors ?? []) {
   v.real = { puckjs: probe("espruino-puckjs", ";", v.program), pico: probe("espruino-pico", ";", v.program) };
 }
+function getSizeOf(bin, program, expr) {
+  const d = mkdtempSync(join(tmpdir(), "kc-vars-"));
+  try {
+    writeFileSync(join(d, "s.js"), `require("Storage").write("p",${JSON.stringify(program + ";print('GS='+E.getSizeOf(" + expr + "));")});eval(require("Storage").read("p"));quit();`);
+    let out;
+    try { out = execFileSync(join(binDir, bin), ["s.js"], { cwd: d, input: "", timeout: 20000 }).toString(); } catch (e) { out = String(e.stdout ?? ""); }
+    const m = /GS=(\d+)/.exec(out);
+    if (!m) throw new Error(`${bin}: no size printed for ${expr}: ${out.slice(-300)}`);
+    return Number(m[1]);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+for (const v of previous.getSizeOf?.vectors ?? []) {
+  v.real = { puckjs: getSizeOf("espruino-puckjs", v.program, v.expr), pico: getSizeOf("espruino-pico", v.program, v.expr) };
+}
 writeFileSync(OUT, JSON.stringify(previous, null, 2) + "\n");
 console.log([...previous.vectors, ...(previous.firstUse?.vectors ?? [])].map((v) => `${v.real.puckjs}\t${v.real.pico}\t${v.program}`).join("\n"));
