@@ -56,7 +56,7 @@ describe("sample workload: estimated board ms and JsVars on every profile", () =
       rows.push([f.board, f.bootMs.toFixed(2), f.handlerMs.toFixed(2), b.native.toFixed(2), b.flash.toFixed(2),
         (f.handlerMs - b.native - b.flash).toFixed(2), String(f.vars), String(f.code), String(f.live), String(f.limit)]);
     }
-    console.log(`cost model, sample workload (estimates, ±2×; board/docs/cost-model.md):\n${table(rows)}`);
+    console.log(`cost model, sample workload (estimates calibrated against the real interpreter; board/docs/cost-model.md):\n${table(rows)}`);
   });
 
   it("covers every profile, with the handler's native SHA-256 + CRC + Storage write itemised", () => {
