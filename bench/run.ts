@@ -7,7 +7,7 @@ import { ROOT, ensureBuild } from "./context.ts";
 import { budgets, sections } from "./sections/index.ts";
 import type { Cell, Row } from "./sections/types.ts";
 
-const CAVEAT = "Device ms and vars are cost-model ESTIMATES (board/docs/cost-model.md): profile calibrations come from instruction counts, good to about ±2x. Compare designs with them; don't promise a latency.";
+const CAVEAT = "Device ms and vars are cost-model ESTIMATES (board/docs/cost-model.md), calibrated against a real Espruino 2v29 interpreter: time within 15% of its instruction counts per step, shown at 1.25 cycles/instruction (range 1.0-2.0: x0.8-x1.6); vars within 5%. Compare designs with them; don't promise a latency.";
 
 function format(c: Cell): string {
   if (typeof c === "number") return Number.isInteger(c) ? String(c) : c.toFixed(1);

@@ -13,6 +13,7 @@ import type { Row, Section } from "./sections/types.ts";
 import { compile } from "../firmware/build/pipeline.ts";
 import { VirtualBoard } from "../board/src/virtual-board.ts";
 import { CostMeter } from "../board/src/cost/meter.ts";
+import { unitCostsFor } from "../board/src/cost/calibration.ts";
 import { loadProfile } from "../board/src/profiles.ts";
 
 export interface OpCost { op: string; bytesWritten: number; wordWrites: number; pageErases: number }
@@ -119,10 +120,15 @@ export function wear(board: string, kind: "pin" | "record", updates: number): We
 // firmware/test/security/on-board.test.ts meters the compiled code on the VirtualBoard instead.
 export function verifyDeviceMs(board: string, iterations = DEFAULT_CONFIG.pinIterations): DeviceMs {
   const p = JSON.parse(readFileSync(new URL(`../board/boards/${board}.json`, import.meta.url), "utf8"));
-  const c = p.costCalibration;
-  const blocks = Math.ceil((32 + STRETCH_PAD_BYTES + 9) / 64);
-  const perRoundUs = c.sha256FixedUs + blocks * c.sha256PerBlockUs + c.nativeCallOverheadUs + 8 * c.statementUs;
-  const fixedUs = 5 * (c.sha256FixedUs + 2 * c.sha256PerBlockUs + c.nativeCallOverheadUs) + 2 * c.aesEcbBlockUs + 120 * c.statementUs;
+  const u = unitCostsFor(p); // the recalibrated model (board/docs/cost-model.md "Calibration")
+  const input = 32 + STRETCH_PAD_BYTES;
+  const blocks = Math.ceil((input + 9) / 64);
+  // SHA-256 of the round's input string (not flat: +75 instructions per byte), the join that builds
+  // it (175 per byte copied), E.toString of the 32-byte digest, ~8 statements
+  const perRoundUs = u.native.sha256FixedUs + blocks * u.native.sha256PerBlockUs + input * u.sha256PerNonFlatByteUs +
+    input * u.concatPerByteUs + u.native.allocatingFixedUs + 32 * 2 * u.usPerInstruction + 8 * u.statementUs;
+  const fixedUs = 5 * (u.native.sha256FixedUs + 2 * u.native.sha256PerBlockUs + u.native.allocatingFixedUs) +
+    2 * (u.native.aesFixedUs + u.native.aesPerBlockUs) + 120 * u.statementUs;
   return { board, iterations, perRoundMs: perRoundUs / 1000, verifyMs: (iterations * perRoundUs + fixedUs) / 1000 };
 }
 

@@ -6,9 +6,10 @@ import vm from "node:vm";
 import { NorFlash, PowerCut } from "./flash.ts";
 import { EspruinoStorage } from "./storage.ts";
 import { loadProfile, validateProfile, type BoardProfile } from "./profiles.ts";
-import { getSizeOf, estimateVars, codeVars, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
+import { getSizeOf, estimateVars, codeVars, nameVars, sizeRulesFor, type FunctionRegistry, type RuntimeRoot, type ScopeInfo, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
   type CostCounts, type CostEstimate, type ScopeRecord, type ProfileLike, type VarEstimate } from "./cost/index.ts";
 import { unhoistFunctions } from "./runtime/no-hoist.ts";
+import { builtinVars } from "./cost/builtins.ts";
 import { VirtualClock } from "./runtime/clock.ts";
 import { Emitter, type RuntimeCore } from "./runtime/core.ts";
 import { BoardHang, Realm } from "./runtime/realm.ts";
@@ -52,6 +53,10 @@ export interface CostMeterLike {
   clockMs?(): number;
   /** Whether a site starts a loop iteration (Espruino enters its debugger there on a pending Ctrl-C). */
   isLoopSite?(siteId: number): boolean;
+  /** Function instances the instrumented code created (CostMeter): memory then counts them and their scopes. */
+  lookup?(fn: object): unknown;
+  /** JS calls running now (CostMeter): their scopes count as live memory. */
+  activeCalls?(): readonly { scope: unknown; depth: number }[];
 }
 
 /** What the cost wiring reports to the harness (also printed on the console, prefixed "[virtual board]"). */
@@ -768,9 +773,30 @@ export class VirtualBoard {
       writable: true, configurable: true, enumerable: false,
     });
     this.cost?.install?.(g);
-    this.memoryEvery = MEMORY_TICK_HITS;
+    this.memoryEvery = Math.min(this.peakSampleHits, MEMORY_TICK_HITS);
     this.applyTick();
     this.builtinGlobals = new Set(Object.getOwnPropertyNames(g));
+    this.runtimeValues = new WeakSet();
+    for (const name of this.builtinGlobals) {
+      const d = Object.getOwnPropertyDescriptor(g, name);
+      if (d && "value" in d) this.markRuntime(d.value, 2);
+    }
+  }
+
+  /**
+   * Objects and functions the runtime made (E, USB, Math, the crypto and Storage modules, their
+   * methods): on a board they live in ROM or are one-off builtins, so firmware references to them
+   * cost no vars of their own (a native method stored in a variable: 1 var, see vars.ts).
+   */
+  private runtimeValues = new WeakSet<object>();
+  private markRuntime(v: unknown, depth: number): void {
+    if (v === null || (typeof v !== "object" && typeof v !== "function") || this.runtimeValues.has(v)) return;
+    this.runtimeValues.add(v);
+    if (depth <= 0) return;
+    for (const key of Object.getOwnPropertyNames(v)) {
+      const d = Object.getOwnPropertyDescriptor(v, key);
+      if (d && "value" in d) this.markRuntime(d.value, depth - 1);
+    }
   }
 
   // ───────────────────────────────────────── the Espruino API
@@ -818,7 +844,7 @@ export class VirtualBoard {
       let delay = Number(ms);
       if (!(delay >= 0)) delay = 0;
       const interval = repeat ? Math.max(delay, 0.001) : undefined; // a 0 ms interval would stall virtual time
-      return this.clock.addTimer(repeat ? interval! : delay, () => this.invoke(repeat ? "setInterval" : "setTimeout", fn, args), interval);
+      return this.clock.addTimer(repeat ? interval! : delay, () => this.invoke(repeat ? "setInterval" : "setTimeout", fn, args), interval, [fn, ...args]);
     };
     def("setTimeout", addTimer(false));
     def("setInterval", addTimer(true));
@@ -875,7 +901,7 @@ export class VirtualBoard {
     E["CRC32"] = conv("E.CRC32", (d) => { const b = toBytes(d); this.native("E.CRC32", b.length); return crc32(b); });
     E["hwRand"] = () => this.hwRand() | 0;
     E["srand"] = (n: unknown) => { this.mathRandom = stream(Number(n) >>> 0, "Math.random"); };
-    E["getSizeOf"] = (v: unknown) => getSizeOf(v, p);
+    E["getSizeOf"] = (v: unknown) => getSizeOf(v, p, this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined);
     E["getTemperature"] = () => 21.25;
     E["setFlags"] = () => {};
     E["getFlags"] = () => realm.object();
@@ -948,9 +974,13 @@ export class VirtualBoard {
     let cryptoModule: unknown;
     def("require", (nameIn: unknown) => {
       const name = String(nameIn);
-      if (name === "Storage") return (storageModule ??= this.storageModule(realm));
+      if (name === "Storage") {
+        if (storageModule === undefined) this.markRuntime(storageModule = this.storageModule(realm), 2);
+        return storageModule;
+      }
       if (name === "crypto" && hasCryptoModule(p)) {
-        return (cryptoModule ??= createCryptoModule(p, realm, { printLine: (l) => this.printLine(l), native: (k, b, u) => this.native(k, b, u) }));
+        if (cryptoModule === undefined) this.markRuntime(cryptoModule = createCryptoModule(p, realm, { printLine: (l) => this.printLine(l), native: (k, b, u) => this.native(k, b, u) }), 2);
+        return cryptoModule;
       }
       if (this.cachedModules.has(name)) {
         const m = this.cachedModules.get(name);
@@ -1120,7 +1150,9 @@ export class VirtualBoard {
     const p = this.profile;
     const g = this.contextGlobal ?? this.globalObject();
     const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
-    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code });
+    const registry = this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined;
+    const runtime = this.runtimeValues;
+    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, baselineVars: INTERPRETER_BASELINE_VARS, builtinVars: builtinVars((this.cost as { touched?: Set<string> } | undefined)?.touched ?? []), isBuiltin: (o) => runtime.has(o), ...(registry ? { functions: registry, roots: this.firmwareRoots(), activeCalls: (this.cost as unknown as { activeCalls(): { scope: ScopeInfo; depth: number }[] }).activeCalls?.() ?? [] } : {}) });
     if (this.moduleCodeBytes > 0) {
       const modules = codeVars(this.moduleCodeBytes, "require", p);
       est.code += modules;
@@ -1128,6 +1160,52 @@ export class VirtualBoard {
       est.byType["modules"] = modules;
     }
     return est;
+  }
+
+  /**
+   * What the runtime holds for the firmware outside its globals, with the vars Espruino spends on
+   * holding it: an event listener is a `#on<event>` property of its object (an array when there are
+   * several, src/jswrap_object.c); a timer is an object in the hidden timers array with time, cb and
+   * (setInterval) intr, plus args (src/jswrap_interactive.c); a watch an object in the watches array
+   * (pin, recur, debounce, edge, cb, …). Every figure is checked by board/test/cost-vars-real.test.ts.
+   */
+  private firmwareRoots(): RuntimeRoot[] {
+    const r = sizeRulesFor(this.profile);
+    const roots: RuntimeRoot[] = [];
+    const emitters: Emitter[] = [this.events.E, this.events.process, this.events.NRF, ...this.devices.values()];
+    for (const em of emitters) {
+      for (const [event, listeners] of em.entries()) {
+        // measured (board/test/vectors/real-espruino-vars.json): `#on<event>` name + an array + one element per listener
+        listeners.forEach((fn, i) => roots.push({ value: fn, holderVars: 1 + (i === 0 ? nameVars("#on" + event, r) + 1 : 0) }));
+      }
+    }
+    for (const t of this.clock.firmwareTimers()) {
+      const [cb, ...args] = t.held;
+      // timers-array element + object + time (name + long int) + cb name; intr name + value; args name + array + elements
+      roots.push({ value: cb, holderVars: 5 + (t.interval ? 2 : 0) + (args.length ? 2 : 0) });
+      for (const a of args) roots.push({ value: a, holderVars: 1, asElement: true });
+    }
+    // measured: 14 vars for { repeat, edge: 'both', debounce } (BTN1's watch); 11 without debounce, +1 for one edge
+    for (const w of this.pins.watchCallbacks()) roots.push({ value: w.fn, holderVars: 11 + (w.debounced ? 3 : 0) + (w.bothEdges ? 0 : 1) });
+    return roots;
+  }
+
+  private peakVars = 0;
+  private peakSampleHits = Infinity;
+
+  /**
+   * The most vars a memory sample saw since the last reset (only with a cost meter). Samples are
+   * taken at the end of every entry and every few hundred counter hits inside metered code; pass
+   * `sampleEveryHits` to sample more often while measuring a peak (costs host time).
+   */
+  memoryPeak(): number {
+    return this.peakVars;
+  }
+
+  resetMemoryPeak(sampleEveryHits?: number): void {
+    this.peakVars = 0;
+    this.peakSampleHits = sampleEveryHits ?? Infinity;
+    if (sampleEveryHits !== undefined) { this.memoryEvery = sampleEveryHits; this.applyTick(); }
   }
 
   /** Counter tick while metered code runs: samples memory and interrupts the code when it ran out. */
@@ -1150,9 +1228,10 @@ export class VirtualBoard {
     } catch {
       return;
     }
+    if (usage > this.peakVars) this.peakVars = usage;
     if (usage <= limit) {
       this.oomWatermark = 0;
-      this.memoryEvery = memoryTickHits(limit - usage);
+      this.memoryEvery = Math.min(this.peakSampleHits, memoryTickHits(limit - usage));
       this.applyTick();
       return;
     }
@@ -1174,7 +1253,7 @@ export class VirtualBoard {
     if (!this.outOfMemory && !this.interrupted) return;
     this.outOfMemory = undefined;
     this.interrupted = undefined;
-    this.memoryEvery = MEMORY_TICK_HITS;
+    this.memoryEvery = Math.min(this.peakSampleHits, MEMORY_TICK_HITS);
     this.applyTick();
   }
 
@@ -1364,12 +1443,20 @@ export class VirtualBoard {
 const MEMORY_TICK_HITS = 1024;
 
 /**
+ * Vars a 2v29 interpreter holds with no program (root, hidden root, timers and watches arrays, the
+ * console's objects): measured 44 with a 31-character script held in RAM (4 of them) on both the
+ * puckjs and pico Linux builds (board/docs/cost-model.md "JsVars").
+ */
+export const INTERPRETER_BASELINE_VARS = 40;
+
+/**
  * Counter hits until the next memory sample, from the vars still free: a counter hit stands for a
- * run of statements, assumed to allocate at most ~2 vars, so the pool cannot overflow by much
- * between samples; far from the limit the (walking) estimate runs rarely.
+ * run of statements, assumed to allocate at most ~4 vars, so the pool cannot overflow by much
+ * between samples (a near-full Puck.js pool is sampled every 8-16 hits, which is what finds
+ * INFO's transient peak); far from the limit the (walking) estimate runs rarely.
  */
 function memoryTickHits(freeVars: number): number {
-  return Math.max(128, Math.min(16_384, Math.floor(freeVars / 2)));
+  return Math.max(8, Math.min(16_384, Math.floor(freeVars / 4)));
 }
 
 /**
