@@ -1,0 +1,252 @@
+// Drives a real Espruino Linux interpreter (scripts/real-espruino/) as a child process: the console
+// ("USB") is its stdin/stdout, byte 0x04 ends it, and its Storage is ./espruino.flash in its working
+// directory, so every instance gets its own temp dir. Optional tooling: CI never runs this.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Transport } from "../../host/src/transport/types.ts";
+import { parseCallgrindTotal, splitSide } from "./parse.ts";
+
+export interface StartOptions {
+  /** Run under `valgrind --tool=callgrind` and allow `dump(label)` instruction counts. */
+  callgrind?: boolean;
+  /** Called with everything the interpreter prints on stderr. */
+  stderr?: (text: string) => void;
+}
+
+/** A fresh temp dir for one interpreter instance (its Storage lives there). */
+export function instanceDir(prefix = "kc-real-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** One interactive interpreter process (REPL on stdin/stdout, `.boot0`/`.bootcde` autoloaded). */
+export class RealEspruino {
+  /** Everything printed on stdout that was not handed to a link listener or a side-channel reply. */
+  text = "";
+  private readonly child: ChildProcess;
+  private exited = false;
+  private readonly exitPromise: Promise<number | null>;
+  private waiters: (() => void)[] = [];
+  private linkListeners: ((chunk: Uint8Array) => void)[] = [];
+  private linkMode = false;
+  private sidePending: { resolve: (json: string) => void; letter: string }[] = [];
+  private sideBuffer = "";
+  private dumps = 0;
+
+  constructor(readonly bin: string, readonly dir: string, private readonly opts: StartOptions = {}) {
+    const cmd = opts.callgrind ? "valgrind" : bin;
+    const args = opts.callgrind
+      ? ["--tool=callgrind", `--callgrind-out-file=${join(dir, "cg.out")}`, "--dump-instr=no", "--collect-jumps=no", bin]
+      : [];
+    this.child = spawn(cmd, args, { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stdout!.on("data", (b: Buffer) => this.onStdout(b.toString("latin1")));
+    this.child.stderr!.on("data", (b: Buffer) => opts.stderr?.(b.toString("utf8")));
+    this.child.stdin!.on("error", () => {});
+    this.exitPromise = new Promise((resolve) => {
+      this.child.once("exit", (code) => { this.exited = true; this.wake(); resolve(code); });
+      this.child.once("error", () => { this.exited = true; this.wake(); resolve(null); });
+    });
+  }
+
+  get pid(): number { return this.child.pid ?? -1; }
+  get isRunning(): boolean { return !this.exited; }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private onStdout(s: string): void {
+    if (!this.linkMode) {
+      this.text += s;
+      this.takeSideLines();
+      this.wake();
+      return;
+    }
+    const split = splitSide(this.sideBuffer + s, this.sidePending.length > 0);
+    this.sideBuffer = split.rest;
+    for (const line of split.lines) this.resolveSide(line);
+    if (split.data) {
+      const bytes = Uint8Array.from(Buffer.from(split.data, "latin1"));
+      for (const l of this.linkListeners) l(bytes);
+    }
+    this.wake();
+  }
+
+  // Side-channel lines printed while still in console mode (the REPL fallback) are cut out of `text`.
+  private takeSideLines(): void {
+    const split = splitSide(this.text, false);
+    if (split.lines.length === 0) return;
+    this.text = split.data + split.rest;
+    for (const line of split.lines) this.resolveSide(line);
+  }
+
+  private resolveSide(line: string): void {
+    const letter = line.charAt(3);
+    const i = this.sidePending.findIndex((p) => p.letter === letter);
+    if (letter === "r") this.ready = true;
+    if (i >= 0) this.sidePending.splice(i, 1)[0]!.resolve(line.slice(4).replace(/\n$/, ""));
+  }
+
+  /** Set once the rig prelude's E.on('init') has printed its marker (the boot code has ended). */
+  ready = false;
+
+  write(s: string): void {
+    if (!this.exited) this.child.stdin!.write(Buffer.from(s, "latin1"));
+  }
+
+  /** Waits until `done(text)` holds, the process exits, or `timeoutMs` passes (then throws). */
+  async waitFor(done: (text: string) => boolean, timeoutMs: number, what: string): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!done(this.text)) {
+      if (this.exited) throw new Error(`${what}: the interpreter exited; it printed:\n${tail(this.text)}`);
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`${what}: timed out after ${timeoutMs} ms; it printed:\n${tail(this.text)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+
+  /** Waits until nothing new was printed for `quietMs` (or `maxMs` passed). */
+  async waitQuiet(quietMs: number, maxMs: number): Promise<void> {
+    const end = Date.now() + maxMs;
+    let seen = -1;
+    while (Date.now() < end && !this.exited) {
+      if (this.text.length === seen) return;
+      seen = this.text.length;
+      await new Promise((r) => setTimeout(r, quietMs));
+    }
+  }
+
+  async waitReady(timeoutMs: number): Promise<void> {
+    await this.waitFor(() => this.ready, timeoutMs, "boot (waiting for the rig prelude's init marker)");
+  }
+
+  /**
+   * A side-channel request ("m" memory after GC, "n" memory without GC, "b" press BTN1), answered by
+   * the rig prelude over the link (after the firmware took USB) or, with `viaRepl`, by typing
+   * KC_SIDE(...) at the REPL (when the firmware never took the console off USB).
+   */
+  side(letter: "m" | "n" | "b", timeoutMs = 10_000, viaRepl = false): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const entry = { letter, resolve: (j: string) => { clearTimeout(t); resolve(j); } };
+      const t = setTimeout(() => {
+        this.sidePending = this.sidePending.filter((p) => p !== entry);
+        reject(new Error(`side channel "${letter}" got no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.sidePending.push(entry);
+      this.write(viaRepl ? `\x10KC_SIDE("\\x1bKC${letter}")\n` : `\x1bKC${letter}\n`);
+    });
+  }
+
+  /** Hands the stdout stream to a link (KeyCarrier host library) from now on. */
+  transport(): Transport {
+    this.linkMode = true;
+    const self = this;
+    return {
+      description: `real Espruino ${this.bin} in ${this.dir}`,
+      get isOpen() { return self.isRunning; },
+      open: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+      write: (bytes: Uint8Array) => { self.write(Buffer.from(bytes).toString("latin1")); return Promise.resolve(); },
+      onData: (l) => { self.linkListeners.push(l); },
+      onClose: (l) => { void self.exitPromise.then(() => l()); },
+      onError: () => {},
+    };
+  }
+
+  /** callgrind: dumps the instructions counted since the last dump and returns their number. */
+  dump(label: string): number {
+    if (!this.opts.callgrind) throw new Error("dump() needs a process started with callgrind: true");
+    const r = spawnSync("callgrind_control", ["-d", label, String(this.pid)], { encoding: "utf8", timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`callgrind_control -d ${label} failed: ${r.stderr || r.stdout}`);
+    this.dumps++;
+    const file = join(this.dir, `cg.out.${this.dumps}`);
+    for (let i = 0; i < 100 && !existsSync(file); i++) spawnSync("sleep", ["0.05"]);
+    return parseCallgrindTotal(readFileSync(file, "utf8"));
+  }
+
+  /** Ends the interpreter: byte 0x04, then SIGKILL after `graceMs` (it ignores SIGTERM). */
+  async stop(graceMs = 3000): Promise<void> {
+    if (this.exited) return;
+    this.write("\x04");
+    const t = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    await this.exitPromise;
+    clearTimeout(t);
+  }
+}
+
+function tail(s: string, n = 600): string {
+  return JSON.stringify(s.length > n ? "…" + s.slice(-n) : s);
+}
+
+/** Base64 chunks of `data` (latin1) and the REPL lines that write them into Storage file `name`. */
+export function storageWriteLines(name: string, data: string, chunkBytes = 512): string[] {
+  if (data.length === 0) throw new Error(`storageWriteLines: ${name} is empty (Storage refuses zero-length files)`);
+  const lines: string[] = [];
+  for (let off = 0; off < data.length; off += chunkBytes) {
+    const b64 = Buffer.from(data.slice(off, off + chunkBytes), "latin1").toString("base64");
+    lines.push(`require("Storage").write(${JSON.stringify(name)},atob("${b64}"),${off},${data.length})\n`);
+  }
+  return lines;
+}
+
+/**
+ * Writes files into the Storage of `dir` through the REPL of a fresh interpreter (as EspruinoTools
+ * does), one ≤512-byte piece per line, each checked for `=true`.
+ */
+export async function uploadFiles(bin: string, dir: string, files: { name: string; data: string }[]): Promise<void> {
+  const p = new RealEspruino(bin, dir);
+  try {
+    await p.waitFor((t) => t.includes(">"), 10_000, "REPL prompt");
+    for (const f of files) {
+      for (const line of storageWriteLines(f.name, f.data)) {
+        const before = p.text.length;
+        p.write(line);
+        await p.waitFor((t) => /=true\r\n>/.test(t.slice(before)) || /Error|=false|=undefined/.test(t.slice(before)), 20_000, `writing ${f.name}`);
+        if (!/=true\r\n>/.test(p.text.slice(before))) throw new Error(`writing ${f.name} into Storage failed: ${tail(p.text.slice(before))}`);
+      }
+    }
+  } finally {
+    await p.stop();
+  }
+}
+
+/** Boots `dir` (its .boot0/.bootcde run), collects the console until quiet, then stops it. */
+export async function bootAndCollect(bin: string, dir: string, opts: { quietMs?: number; maxMs?: number; until?: RegExp } = {}): Promise<string> {
+  const p = new RealEspruino(bin, dir);
+  try {
+    if (opts.until) await p.waitFor((t) => opts.until!.test(t), opts.maxMs ?? 30_000, "boot output").catch(() => {});
+    else await p.waitQuiet(opts.quietMs ?? 1500, opts.maxMs ?? 30_000);
+    return p.text;
+  } finally {
+    await p.stop();
+  }
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The interpreter's banner version (e.g. "2v29.277") and process.env.BOARD, from a script run. */
+export function interpreterIdentity(bin: string): { version: string; board: string } {
+  const dir = instanceDir();
+  try {
+    const script = join(dir, "id.js");
+    spawnSync("sh", ["-c", `printf '%s' 'print("KCID "+process.env.VERSION+" "+process.env.BOARD);quit()' > id.js`], { cwd: dir });
+    const r = spawnSync(bin, [script], { cwd: dir, encoding: "latin1", timeout: 10_000, input: "" });
+    const m = /KCID (\S+) (\S+)/.exec(r.stdout ?? "");
+    if (!m) throw new Error(`${bin} did not run a script (exit ${r.status}): ${(r.stdout ?? "").slice(-300)}`);
+    return { version: m[1]!, board: m[2]! };
+  } finally {
+    removeDir(dir);
+  }
+}
+
+export function listDumps(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.startsWith("cg.out"));
+}
