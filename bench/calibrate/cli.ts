@@ -102,6 +102,7 @@ class FirmwareSession {
     let ok = true;
     let note: string | undefined;
     try { result = await run(); } catch (e) { ok = false; note = (e as Error).message.split("\n")[0]; }
+    if (!p.isRunning) note = `${note ?? ""}; the interpreter exited: ${JSON.stringify(p.stderrTail.slice(-300))}`;
     const wallMs = Date.now() - t0;
     const instructions = this.opts.callgrind && p.isRunning ? p.dump(name) : undefined;
     await this.record(p, { name, ok, ...(note ? { note } : {}), wallMs, ...(instructions !== undefined ? { instructions } : {}) });

@@ -22,6 +22,8 @@ export function instanceDir(prefix = "kc-real-"): string {
 
 /** One interactive interpreter process (REPL on stdin/stdout, `.boot0`/`.bootcde` autoloaded). */
 export class RealEspruino {
+  /** The last 2,000 characters the interpreter (or valgrind) printed on stderr. */
+  stderrTail = "";
   /** Everything printed on stdout that was not handed to a link listener or a side-channel reply. */
   text = "";
   private readonly child: ChildProcess;
@@ -41,7 +43,11 @@ export class RealEspruino {
       : [];
     this.child = spawn(cmd, args, { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
     this.child.stdout!.on("data", (b: Buffer) => this.onStdout(b.toString("latin1")));
-    this.child.stderr!.on("data", (b: Buffer) => opts.stderr?.(b.toString("utf8")));
+    this.child.stderr!.on("data", (b: Buffer) => {
+      const t = b.toString("utf8");
+      this.stderrTail = (this.stderrTail + t).slice(-2000);
+      opts.stderr?.(t);
+    });
     this.child.stdin!.on("error", () => {});
     this.exitPromise = new Promise((resolve) => {
       this.child.once("exit", (code) => { this.exited = true; this.wake(); resolve(code); });
@@ -162,11 +168,14 @@ export class RealEspruino {
   /** callgrind: dumps the instructions counted since the last dump and returns their number. */
   dump(label: string): number {
     if (!this.opts.callgrind) throw new Error("dump() needs a process started with callgrind: true");
-    const r = spawnSync("callgrind_control", ["-d", label, String(this.pid)], { encoding: "utf8", timeout: 60_000 });
+    // callgrind_control passes the label on a command line of its own: keep it to [A-Za-z0-9_-].
+    const r = spawnSync("callgrind_control", ["-d", label.replace(/[^A-Za-z0-9_-]+/g, "_"), String(this.pid)], { encoding: "utf8", timeout: 60_000 });
     if (r.status !== 0) throw new Error(`callgrind_control -d ${label} failed: ${r.stderr || r.stdout}`);
     this.dumps++;
     const file = join(this.dir, `cg.out.${this.dumps}`);
-    for (let i = 0; i < 100 && !existsSync(file); i++) spawnSync("sleep", ["0.05"]);
+    // callgrind writes the dump when the process next runs client code; wait for a complete file.
+    for (let i = 0; i < 1200 && !(existsSync(file) && /^totals:/m.test(readFileSync(file, "utf8"))); i++) spawnSync("sleep", ["0.05"]);
+    if (!existsSync(file)) throw new Error(`callgrind_control -d ${label}: no ${file} after 60 s (${r.stdout.trim()})`);
     return parseCallgrindTotal(readFileSync(file, "utf8"));
   }
 
