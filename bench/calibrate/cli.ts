@@ -16,7 +16,7 @@ import { platformIdFor } from "../../host/src/flows/personalise.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import { ROOT, releaseBundle } from "../context.ts";
 import { modelFigures, CYCLES_PER_INSTRUCTION, type ModelFigures, type ModelStep } from "./model.ts";
-import { formatTable, parseCliArgs, parseProbeOutput, parseSideMemory, relDiff, type CliOptions, type ProbeResult, type SideMemory } from "./parse.ts";
+import { formatTable, parseCliArgs, parseProbeOutput, relDiff, type CliOptions, type ProbeResult, type RigLine } from "./parse.ts";
 import { bootAndCollect, instanceDir, interpreterIdentity, RealEspruino, removeDir, uploadFiles } from "./real.ts";
 
 const PIN = "482913";
@@ -24,8 +24,8 @@ const CALIBRATION_DIR = join(ROOT, "board", "calibration");
 
 export interface RealStep {
   name: string; ok: boolean; note?: string;
-  /** process.memory().usage after the step (GC'd), minus the rig prelude's own vars. */
-  vars?: number; rawUsage?: number; errorFlags?: string[];
+  /** process.memory().usage after the step (after a garbage collection), and the error flags then. */
+  vars?: number; errorFlags?: string[];
   /** Instructions counted by callgrind over the step (host idle loop included, see idle rate). */
   instructions?: number; wallMs: number;
 }
@@ -76,24 +76,19 @@ async function runProbes(bin: string): Promise<{ probes: ProbeResult[]; errors: 
   }
 }
 
-/** Memory through the rig prelude: over the link once the firmware took USB, else at the REPL. */
-async function memory(p: RealEspruino, slow: boolean): Promise<SideMemory | undefined> {
+/** process.memory().usage after a garbage collection, from the build's rig hooks (stderr). */
+async function memory(p: RealEspruino, slow: boolean): Promise<Extract<RigLine, { kind: "mem" }> | undefined> {
   try {
-    return parseSideMemory(await p.side("m", slow ? 60_000 : 5_000));
+    const m = await p.rig("mem", slow ? 120_000 : 10_000);
+    return m.kind === "mem" ? m : undefined;
   } catch {
-    try {
-      return parseSideMemory(await p.side("m", slow ? 60_000 : 5_000, true));
-    } catch {
-      return undefined;
-    }
+    return undefined;
   }
 }
 
 class FirmwareSession {
   readonly steps: RealStep[] = [];
   idlePerSecond: number | undefined;
-  preludeVars: number | undefined;
-  interpreterBaseVars: number | undefined;
   constructor(private readonly bin: string, private readonly opts: CliOptions) {}
 
   private async step<T>(p: RealEspruino, name: string, run: () => Promise<T>): Promise<T | undefined> {
@@ -111,19 +106,16 @@ class FirmwareSession {
 
   private async record(p: RealEspruino, s: RealStep): Promise<void> {
     const m = p.isRunning ? await memory(p, this.opts.callgrind) : undefined;
-    if (this.opts.callgrind && p.isRunning) p.dump("side-channel"); // not counted: the query's own GC
+    if (this.opts.callgrind && p.isRunning) p.dump("memory-query"); // not counted: the query's own GC
     if (m) {
-      this.preludeVars = m.p;
-      this.interpreterBaseVars = m.u0;
-      s.rawUsage = m.u;
-      s.vars = m.u - m.p;
-      s.errorFlags = m.f;
-      if (m.f.includes("MEMORY") && s.ok) { s.ok = false; s.note = `error flags ${m.f.join(",")}`; }
+      s.vars = m.usage;
+      s.errorFlags = m.errorFlags;
+      if (m.errorFlags.includes("MEMORY") && s.ok) { s.ok = false; s.note = `error flags ${m.errorFlags.join(",")}`; }
     } else if (s.ok) {
-      s.note = "memory not readable (side channel silent)";
+      s.note = "memory not readable (the interpreter did not answer)";
     }
     this.steps.push(s);
-    log(`firmware ${s.name}: ${s.ok ? "ok" : "FAILED " + (s.note ?? "")}; vars ${s.vars ?? "?"}; instructions ${s.instructions ?? "-"}; ${s.wallMs} ms wall`);
+    log(`firmware ${s.name}: ${s.ok ? "ok" : "FAILED " + (s.note ?? "")}; vars ${s.vars ?? "?"}${s.errorFlags?.length ? ` (flags ${s.errorFlags.join(",")})` : ""}; instructions ${s.instructions ?? "-"}; ${s.wallMs} ms wall`);
   }
 
   private start(dir: string): RealEspruino {
@@ -137,7 +129,7 @@ class FirmwareSession {
     try { await p.waitReady(this.opts.callgrind ? 600_000 : 30_000); } catch (e) { ok = false; note = (e as Error).message.split("\n")[0]; }
     const instructions = this.opts.callgrind && p.isRunning ? p.dump(name) : undefined;
     const printed = p.text.replace(/\r/g, "").trim();
-    if (/OUT OF MEMORY|Uncaught|Error/.test(printed)) { ok = false; note = (note ? note + "; " : "") + "console: " + printed.slice(0, 160).replace(/\n/g, " | "); }
+    if (/OUT OF MEMORY|Uncaught|Error|corrupt/i.test(printed)) { ok = false; note = (note ? note + "; " : "") + "console: " + printed.slice(0, 160).replace(/\n/g, " | "); }
     await this.record(p, { name, ok, ...(note ? { note } : {}), wallMs: Date.now() - t0, ...(instructions !== undefined ? { instructions } : {}) });
   }
 
@@ -148,10 +140,7 @@ class FirmwareSession {
     const platform = await Platform.open({});
     let p: RealEspruino | undefined;
     try {
-      await uploadFiles(this.bin, dir, [
-        { name: ".boot0", data: readFileSync(join(CALIBRATION_DIR, "rig-prelude.js"), "latin1") },
-        { name: ".bootcde", data: releaseBundle() },
-      ]);
+      await uploadFiles(this.bin, dir, [{ name: ".bootcde", data: releaseBundle() }]);
       p = this.start(dir);
       await this.boot(p, "boot (blank)");
       if (slow && p.isRunning) {
@@ -170,10 +159,7 @@ class FirmwareSession {
         if (!this.opts.personaliseWith) { log("firmware: personalisation failed; pass --personalise-with BIN2 (a bigger pool) to measure the personalised steps"); return; }
         const helperDir = instanceDir("kc-real-perso-");
         try {
-          await uploadFiles(this.opts.personaliseWith, helperDir, [
-            { name: ".boot0", data: readFileSync(join(CALIBRATION_DIR, "rig-prelude.js"), "latin1") },
-            { name: ".bootcde", data: releaseBundle() },
-          ]);
+          await uploadFiles(this.opts.personaliseWith, helperDir, [{ name: ".bootcde", data: releaseBundle() }]);
           const h = new RealEspruino(this.opts.personaliseWith, helperDir);
           await h.waitReady(30_000);
           const hk = await KeyCarrier.open(h.transport(), { handshake: false, timeoutMs: 5_000, retries: 0 });
@@ -182,7 +168,7 @@ class FirmwareSession {
           await h.stop();
           moveFlash(join(helperDir, "espruino.flash"), join(dir, "espruino.flash"), statSync(join(dir, "espruino.flash")).size);
           this.steps.push({ name: "personalise (whole flow)", ok: true, note: `personalised with ${this.opts.personaliseWith} (carrier ${done.carrierId}), flash copied`, wallMs: 0 });
-          return this.personalised(dir, platform, done.carrierId, linkOpts);
+          return await this.personalised(dir, platform, done.carrierId, linkOpts);
         } finally {
           removeDir(helperDir);
         }
@@ -209,8 +195,8 @@ class FirmwareSession {
       const merchant = platform.registerMerchant({ name: "Calibration" });
       const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" });
       const f = platform.createOrder({ code: code.code }).cryptogramFields;
-      // PAY in two parts: the request (until the carrier is idle again, proven by a side-channel
-      // answer that can only come after the request's event), then the press → the sealed reply.
+      // PAY in two parts: the request (until the interpreter is idle again: the rig's memory report
+      // comes only between events), then the press of BTN1 → the sealed reply.
       let sent!: () => void;
       const wasSent = new Promise<void>((r) => { sent = r; });
       const t0 = Date.now();
@@ -219,15 +205,15 @@ class FirmwareSession {
       ]), { extraTimeoutMs: slow ? 300_000 : 10_000, deadlineMs: slow ? 600_000 : 40_000, onSent: () => sent() });
       reply.catch(() => {});
       await wasSent;
-      await new Promise((r) => setTimeout(r, slow ? 3000 : 300)); // never in the same stdin read as the frame
+      await new Promise((r) => setTimeout(r, slow ? 2000 : 200)); // let the frame reach the interpreter
       let requestOk = true;
       let requestNote: string | undefined;
-      try { await p.side("n", slow ? 300_000 : 20_000); } catch (e) { requestOk = false; requestNote = (e as Error).message; }
+      try { await p.rig("mem-nogc", slow ? 300_000 : 20_000); } catch (e) { requestOk = false; requestNote = (e as Error).message; }
       const reqInstr = slow && p.isRunning ? p.dump("PAY request") : undefined;
       await this.record(p, { name: "PAY request", ok: requestOk, ...(requestNote ? { note: requestNote } : {}), wallMs: Date.now() - t0, ...(reqInstr !== undefined ? { instructions: reqInstr } : {}) });
       await this.step(p, "PAY press → reply", async () => {
-        const pressed = JSON.parse(await p.side("b", slow ? 60_000 : 5_000)) as { pressed: boolean };
-        if (!pressed.pressed) throw new Error("BTN1 has no watch: the firmware did not start its button");
+        const pressed = await p.rig("press", slow ? 60_000 : 5_000);
+        if (pressed.kind !== "press" || !pressed.watched) throw new Error("BTN1 has no watch: the firmware did not start its button");
         const r = await reply;
         if (r.status !== 0) throw new Error(`PAY answered inner status ${r.status}`);
         return r;
@@ -282,10 +268,10 @@ function report(opts: CliOptions, model: ModelFigures, corpus: { name: string; r
   }
   if (fw) {
     const byName = new Map(model.steps.map((s) => [s.name, s]));
-    out.push(`== firmware release bundle as .bootcde, driven by the host library (pool ${opts.board}); vars after each step (GC'd, rig prelude's ${fw.preludeVars ?? "?"} vars taken off); model instructions = model ms × ${model.mhz} MHz / ${CYCLES_PER_INSTRUCTION} CPI`);
+    out.push(`== firmware release bundle as .bootcde, driven by the host library (pool ${opts.board}); vars in use after each step (after a GC); model instructions = model ms × ${model.mhz} MHz / ${CYCLES_PER_INSTRUCTION} CPI`);
     out.push(formatTable(["step", "real ok", "real vars", "model vars", "vars diff", "real instr", "model instr", "instr diff", "note"],
       fw.steps.map((s) => { const m: ModelStep | undefined = byName.get(s.name); return [s.name, s.ok ? "ok" : "FAIL", s.vars, m?.vars, relDiff(m?.vars, s.vars), s.instructions, m?.instructions, relDiff(m?.instructions, s.instructions), s.note ?? m?.note ?? ""]; })));
-    out.push(`interpreter alone: ${fw.interpreterBaseVars ?? "?"} vars before the prelude; callgrind idle loop: ${fw.idlePerSecond ?? "-"} instructions/s of wall time (included in each step's count)`);
+    out.push(`callgrind idle loop: ${fw.idlePerSecond ?? "-"} instructions/s of wall time (included in each step's count)`);
   }
   return out.join("\n");
 }
@@ -312,7 +298,6 @@ async function main(argv: string[]): Promise<number> {
       ...(probes ? { probes: { source: "board/calibration/probes.js", real: probes.probes, model: model.probes, errors: probes.errors } } : {}),
       ...(fw ? {
         firmware: {
-          rigPrelude: "board/calibration/rig-prelude.js", preludeVars: fw.preludeVars, interpreterBaseVars: fw.interpreterBaseVars,
           idleInstructionsPerSecond: fw.idlePerSecond, steps: fw.steps, model: model.steps, modelCyclesPerInstruction: CYCLES_PER_INSTRUCTION, modelMhz: model.mhz,
         },
       } : {}),

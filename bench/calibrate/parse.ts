@@ -1,42 +1,28 @@
 // Pure parsing and formatting for the calibration tool (unit-tested without the interpreter).
 
-/** A side-channel line of the rig prelude: ESC "KC" letter [JSON object] "\n". */
-const SIDE_PREFIX = "\x1bKC";
-const SIDE_LINE = /^\x1bKC[a-z](\{[^\n]*\})?\n$/;
+/** What the build's rig hooks (scripts/real-espruino/kc-rig.patch) print on stderr. */
+export type RigLine =
+  | { kind: "ready" }
+  | { kind: "mem"; usage: number; total: number; errorFlags: string[] }
+  | { kind: "press"; watched: boolean }
+  | { kind: "release"; watched: boolean };
 
-/**
- * Cuts the rig prelude's side-channel lines out of a stdout stream shared with the link's frames.
- * Returns the link data, the complete side lines and what to keep for the next chunk: an unfinished
- * side line, or (when a reply is awaited, `holdPartial`) a tail that may start one ("\x1b", "\x1bK").
- * A "\x1bKC" that does not form a side line stays link data.
- */
-export function splitSide(buf: string, holdPartial: boolean): { data: string; lines: string[]; rest: string } {
-  let data = "";
-  const lines: string[] = [];
-  let i = 0;
-  for (;;) {
-    const at = buf.indexOf(SIDE_PREFIX, i);
-    if (at < 0) break;
-    const nl = buf.indexOf("\n", at);
-    if (nl < 0) {
-      if (holdPartial) return { data: data + buf.slice(i, at), lines, rest: buf.slice(at) };
-      break;
-    }
-    const line = buf.slice(at, nl + 1);
-    if (SIDE_LINE.test(line)) {
-      data += buf.slice(i, at);
-      lines.push(line);
-      i = nl + 1;
-    } else {
-      data += buf.slice(i, at + 1);
-      i = at + 1;
-    }
-  }
-  let tailStart = buf.length;
-  if (holdPartial) {
-    for (const p of ["\x1bK", "\x1b"]) if (buf.endsWith(p) && buf.length - p.length >= i) { tailStart = buf.length - p.length; break; }
-  }
-  return { data: data + buf.slice(i, tailStart), lines, rest: buf.slice(tailStart) };
+/** Espruino's JsErrorFlags bits (src/jsutils.h), as E.getErrorFlags() names them. */
+const ERROR_FLAGS: [number, string][] = [[1, "FIFO_FULL"], [2, "BUFFER_FULL"], [4, "CALLBACK"], [8, "LOW_MEMORY"], [16, "MEMORY"], [32, "MEMORY_BUSY"], [64, "UART_OVERFLOW"]];
+
+export function decodeErrorFlags(bits: number): string[] {
+  return ERROR_FLAGS.filter(([b]) => (bits & b) !== 0).map(([, n]) => n);
+}
+
+/** One stderr line → a rig report, or undefined for anything else the interpreter prints. */
+export function parseRigLine(line: string): RigLine | undefined {
+  const t = line.replace(/\r$/, "");
+  if (t === "KCRIG ready") return { kind: "ready" };
+  let m = /^KCRIG mem (\d+) (\d+) (\d+)$/.exec(t);
+  if (m) return { kind: "mem", usage: Number(m[1]), total: Number(m[2]), errorFlags: decodeErrorFlags(Number(m[3])) };
+  m = /^KCRIG (press|release) ([01])$/.exec(t);
+  if (m) return { kind: m[1] as "press" | "release", watched: m[2] === "1" };
+  return undefined;
 }
 
 /** The total instruction count ("summary:" or "totals:") of one callgrind dump file. */
@@ -61,17 +47,6 @@ export function parseProbeOutput(text: string): { probes: ProbeResult[]; finishe
     else if (/OUT OF MEMORY|Uncaught|Error/.test(line)) errors.push(line.trim());
   }
   return { probes, finished, errors };
-}
-
-/** The rig prelude's memory answer {u, f, u0, p}. */
-export interface SideMemory { u: number; f: string[]; u0: number; p: number }
-
-export function parseSideMemory(json: string): SideMemory {
-  const v = JSON.parse(json) as Partial<SideMemory>;
-  if (typeof v.u !== "number" || typeof v.u0 !== "number" || typeof v.p !== "number" || !Array.isArray(v.f)) {
-    throw new Error(`side channel memory answer is malformed: ${json}`);
-  }
-  return { u: v.u, f: v.f, u0: v.u0, p: v.p };
 }
 
 export type Cell = string | number | null | undefined;

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Transport } from "../../host/src/transport/types.ts";
-import { parseCallgrindTotal, splitSide } from "./parse.ts";
+import { parseCallgrindTotal, parseRigLine, type RigLine } from "./parse.ts";
 
 export interface StartOptions {
   /** Run under `valgrind --tool=callgrind` and allow `dump(label)` instruction counts. */
@@ -20,20 +20,25 @@ export function instanceDir(prefix = "kc-real-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** One interactive interpreter process (REPL on stdin/stdout, `.boot0`/`.bootcde` autoloaded). */
+/**
+ * One interactive interpreter process (REPL on stdin/stdout, `.boot0`/`.bootcde` autoloaded). The
+ * rig hooks of the build (scripts/real-espruino/kc-rig.patch) answer signals on stderr between
+ * events, so measuring needs no JavaScript (and no JsVars) on the device.
+ */
 export class RealEspruino {
   /** The last 2,000 characters the interpreter (or valgrind) printed on stderr. */
   stderrTail = "";
-  /** Everything printed on stdout that was not handed to a link listener or a side-channel reply. */
+  /** Everything printed on stdout while no link listens (boot output, REPL). */
   text = "";
+  /** Set once the interpreter reported that the boot code and E.on('init') have run. */
+  ready = false;
   private readonly child: ChildProcess;
   private exited = false;
   private readonly exitPromise: Promise<number | null>;
   private waiters: (() => void)[] = [];
   private linkListeners: ((chunk: Uint8Array) => void)[] = [];
-  private linkMode = false;
-  private sidePending: { resolve: (json: string) => void; letter: string }[] = [];
-  private sideBuffer = "";
+  private rigWaiters: { kind: RigLine["kind"]; resolve: (l: RigLine) => void }[] = [];
+  private stderrLine = "";
   private dumps = 0;
 
   constructor(readonly bin: string, readonly dir: string, private readonly opts: StartOptions = {}) {
@@ -42,12 +47,8 @@ export class RealEspruino {
       ? ["--tool=callgrind", `--callgrind-out-file=${join(dir, "cg.out")}`, "--dump-instr=no", "--collect-jumps=no", bin]
       : [];
     this.child = spawn(cmd, args, { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
-    this.child.stdout!.on("data", (b: Buffer) => this.onStdout(b.toString("latin1")));
-    this.child.stderr!.on("data", (b: Buffer) => {
-      const t = b.toString("utf8");
-      this.stderrTail = (this.stderrTail + t).slice(-2000);
-      opts.stderr?.(t);
-    });
+    this.child.stdout!.on("data", (b: Buffer) => this.onStdout(b));
+    this.child.stderr!.on("data", (b: Buffer) => this.onStderr(b.toString("latin1")));
     this.child.stdin!.on("error", () => {});
     this.exitPromise = new Promise((resolve) => {
       this.child.once("exit", (code) => { this.exited = true; this.wake(); resolve(code); });
@@ -64,40 +65,50 @@ export class RealEspruino {
     for (const f of w) f();
   }
 
-  private onStdout(s: string): void {
-    if (!this.linkMode) {
-      this.text += s;
-      this.takeSideLines();
-      this.wake();
-      return;
-    }
-    const split = splitSide(this.sideBuffer + s, this.sidePending.length > 0);
-    this.sideBuffer = split.rest;
-    for (const line of split.lines) this.resolveSide(line);
-    if (split.data) {
-      const bytes = Uint8Array.from(Buffer.from(split.data, "latin1"));
+  private onStdout(b: Buffer): void {
+    if (this.linkListeners.length) {
+      const bytes = Uint8Array.from(b);
       for (const l of this.linkListeners) l(bytes);
+    } else this.text += b.toString("latin1");
+    this.wake();
+  }
+
+  private onStderr(t: string): void {
+    this.stderrTail = (this.stderrTail + t).slice(-2000);
+    this.opts.stderr?.(t);
+    this.stderrLine += t;
+    let nl: number;
+    while ((nl = this.stderrLine.indexOf("\n")) >= 0) {
+      const rig = parseRigLine(this.stderrLine.slice(0, nl));
+      this.stderrLine = this.stderrLine.slice(nl + 1);
+      if (!rig) continue;
+      if (rig.kind === "ready") this.ready = true;
+      const i = this.rigWaiters.findIndex((w) => w.kind === rig.kind);
+      if (i >= 0) this.rigWaiters.splice(i, 1)[0]!.resolve(rig);
     }
     this.wake();
   }
 
-  // Side-channel lines printed while still in console mode (the REPL fallback) are cut out of `text`.
-  private takeSideLines(): void {
-    const split = splitSide(this.text, false);
-    if (split.lines.length === 0) return;
-    this.text = split.data + split.rest;
-    for (const line of split.lines) this.resolveSide(line);
+  /**
+   * Asks the rig hooks: "mem" garbage-collects and reports process.memory().usage (SIGUSR1),
+   * "mem-nogc" the same without the collection (SIGURG), "press" presses BTN1 and releases it
+   * 120 ms later (SIGUSR2). The answer comes between events, so it also proves the interpreter idle.
+   */
+  rig(what: "mem" | "mem-nogc" | "press", timeoutMs = 10_000): Promise<RigLine> {
+    const kind: RigLine["kind"] = what === "press" ? "press" : "mem";
+    return new Promise((resolve, reject) => {
+      const entry = { kind, resolve: (l: RigLine) => { clearTimeout(t); resolve(l); } };
+      const t = setTimeout(() => {
+        this.rigWaiters = this.rigWaiters.filter((w) => w !== entry);
+        reject(new Error(`the interpreter did not answer ${what} in ${timeoutMs} ms${this.exited ? " (it exited)" : ""}`));
+      }, timeoutMs);
+      this.rigWaiters.push(entry);
+      if (this.exited || !this.child.kill(what === "mem" ? "SIGUSR1" : what === "mem-nogc" ? "SIGURG" : "SIGUSR2")) {
+        clearTimeout(t);
+        reject(new Error(`cannot signal the interpreter (${what}): it is not running`));
+      }
+    });
   }
-
-  private resolveSide(line: string): void {
-    const letter = line.charAt(3);
-    const i = this.sidePending.findIndex((p) => p.letter === letter);
-    if (letter === "r") this.ready = true;
-    if (i >= 0) this.sidePending.splice(i, 1)[0]!.resolve(line.slice(4).replace(/\n$/, ""));
-  }
-
-  /** Set once the rig prelude's E.on('init') has printed its marker (the boot code has ended). */
-  ready = false;
 
   write(s: string): void {
     if (!this.exited) this.child.stdin!.write(Buffer.from(s, "latin1"));
@@ -129,29 +140,11 @@ export class RealEspruino {
   }
 
   async waitReady(timeoutMs: number): Promise<void> {
-    await this.waitFor(() => this.ready, timeoutMs, "boot (waiting for the rig prelude's init marker)");
-  }
-
-  /**
-   * A side-channel request ("m" memory after GC, "n" memory without GC, "b" press BTN1), answered by
-   * the rig prelude over the link (after the firmware took USB) or, with `viaRepl`, by typing
-   * KC_SIDE(...) at the REPL (when the firmware never took the console off USB).
-   */
-  side(letter: "m" | "n" | "b", timeoutMs = 10_000, viaRepl = false): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const entry = { letter, resolve: (j: string) => { clearTimeout(t); resolve(j); } };
-      const t = setTimeout(() => {
-        this.sidePending = this.sidePending.filter((p) => p !== entry);
-        reject(new Error(`side channel "${letter}" got no answer in ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.sidePending.push(entry);
-      this.write(viaRepl ? `\x10KC_SIDE("\\x1bKC${letter}")\n` : `\x1bKC${letter}\n`);
-    });
+    await this.waitFor(() => this.ready, timeoutMs, "boot (waiting for the interpreter's ready report)");
   }
 
   /** Hands the stdout stream to a link (KeyCarrier host library) from now on. */
   transport(): Transport {
-    this.linkMode = true;
     const self = this;
     return {
       description: `real Espruino ${this.bin} in ${this.dir}`,
@@ -179,8 +172,11 @@ export class RealEspruino {
     return parseCallgrindTotal(readFileSync(file, "utf8"));
   }
 
-  /** Ends the interpreter: byte 0x04, then SIGKILL after `graceMs` (it ignores SIGTERM). */
-  async stop(graceMs = 3000): Promise<void> {
+  /**
+   * Ends the interpreter: byte 0x04 (which exits it only while USB is the console), then SIGKILL
+   * after `graceMs` (it ignores SIGTERM).
+   */
+  async stop(graceMs = 1000): Promise<void> {
     if (this.exited) return;
     this.write("\x04");
     const t = setTimeout(() => this.child.kill("SIGKILL"), graceMs);

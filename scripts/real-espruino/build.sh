@@ -20,7 +20,8 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
 cd "$src"
-for p in "$here"/*.patch; do
+# Order matters: kc-rig.patch sits on top of memmapped-flash.patch in targets/linux/jshardware.c.
+for p in "$here"/boards.patch "$here"/memmapped-flash.patch "$here"/kc-rig.patch; do
   if git apply --reverse --check "$p" 2>/dev/null; then
     echo "build.sh: $(basename "$p") already applied"
   else
@@ -57,8 +58,8 @@ for b in "${boards[@]}"; do
 done
 cat > "$out/build-info.json" <<JSON
 {"espruinoCommit":"$commit","espruinoDescribe":"$describe","builtAt":"$(date -u +%Y-%m-%dT%H:%M:%SZ)",
- "make":"BOARD=<board> RELEASE=1 make","flags":["-m32","-DUSE_CALLFUNCTION_HACK","-Os","-DLINUX_MEMMAPPED_FLASH=1","USE_CRYPTO=1","USE_SHA256=1","USE_AES=1","no ESPR_UNICODE_SUPPORT"],
- "patches":["boards.patch","memmapped-flash.patch"],"gcc":"$(gcc --version | head -1)",
+ "make":"BOARD=<board> RELEASE=1 make","flags":["-m32","-DUSE_CALLFUNCTION_HACK","-Os","-DLINUX_MEMMAPPED_FLASH=1","-DLINUX_KC_RIG=1","USE_CRYPTO=1","USE_SHA256=1","USE_AES=1","no ESPR_UNICODE_SUPPORT"],
+ "patches":["boards.patch","memmapped-flash.patch","kc-rig.patch"],"gcc":"$(gcc --version | head -1)",
  "boards":{$info_boards}}
 JSON
 echo "build.sh: wrote $out/build-info.json"
