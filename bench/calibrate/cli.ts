@@ -52,7 +52,7 @@ async function runCorpus(bin: string, board: string): Promise<{ name: string; re
     }
     let m: string;
     try {
-      const c = compareOutput(expected, await model.run(code));
+      const c = compareOutput(expected, programOutputFromTranscript(await model.run(code), name));
       m = c.ok ? "ok" : `FAIL line ${c.line}`;
     } catch (e) {
       m = "FAIL " + (e as Error).message.split("\n")[0];
