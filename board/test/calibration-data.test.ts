@@ -32,9 +32,33 @@ const load = (board: string): Measured => JSON.parse(readFileSync(join(ROOT, "bo
 
 // What the model gets wrong today, per row ("board:kind:name"), with the reason. Measured on
 // 2v29.277; see board/docs/calibration.md.
-const KNOWN_GAPS: Record<string, string> = {
-  // filled in from the measured tables below
-};
+const KNOWN_GAPS: Record<string, string> = {};
+function gap(reason: string, boards: readonly string[], keys: string[]): void {
+  for (const b of boards) for (const k of keys) KNOWN_GAPS[`${b}:${k}`] = reason;
+}
+const BOTH = ["puckjs", "pico"] as const;
+gap("E.toString returns a flat string (⌈n/13⌉+1 vars); the model charges a chunked RAM string (⌈n/9⌉)", BOTH,
+  ["probe:string-E.toString/64", "probe:string-E.toString/256", "probe:string-E.toString/1024"]);
+gap("Storage.read returns one var pointing into memory-mapped flash; the model charges a RAM string", BOTH,
+  ["probe:string-flash/64", "probe:string-flash/256", "probe:string-flash/1024"]);
+gap("function instances, their scopes and captured variables are not counted (charged to code, or invisible to the walk)", BOTH, [
+  "probe:function/expression-2-params", "probe:function/declaration-2-params-eval",
+  "probe:closure/factory-k0", "probe:closure/factory-k1", "probe:closure/factory-k4", "probe:closure/factory-k8", "probe:closure/factory-k1-x2-in-array",
+  "probe:methods-object/factory-m1", "probe:methods-object/factory-m4", "probe:methods-object/factory-m8", "probe:methods-object/factory-m4-named-fns",
+  "probe:bound/0-args", "probe:bound/1-arg",
+]);
+gap("a resolved Promise holds its value, reactions and a queued job (16 vars); the model counts 1", BOTH, ["probe:promise/resolved"]);
+gap("real delta 0 while E.getSizeOf is 1: a var freed in the same step (not explained yet); the model's 1 is E.getSizeOf's", BOTH, ["probe:promise/pending"]);
+gap("the firmware's objects and closures (≈1,550 vars) are invisible to the model's walk: 949 vs ≈2,500 in use", BOTH, [
+  "vars:boot (blank)", "vars:INFO (blank)", "vars:boot (personalised)",
+]);
+gap("as boot: closures and objects not counted", ["pico"], ["vars:INFO (personalised)", "vars:CHANNEL_OPEN (OPEN+CONFIRM)", "vars:PAY request", "vars:PAY press → reply"]);
+gap("interpreted JS is undercharged: boot costs ≈1.6-1.9× the model's instructions", BOTH, ["instructions:boot (blank)", "instructions:boot (personalised)"]);
+gap("INFO costs 1.3-1.7× the model (JS undercharged; on the near-full puckjs pool a GC per request)", BOTH, ["instructions:INFO (blank)"]);
+gap("INFO costs 1.6× the model (JS undercharged)", ["pico"], ["instructions:INFO (personalised)"]);
+gap("the PAY request costs 1.3× the model (the LED timers of the trusted UI run in it too)", ["pico"], ["instructions:PAY request"]);
+gap("the puckjs pool runs out of memory here (2,516 of 2,630 in use after boot); the model never does (949)", ["puckjs"],
+  ["ok:INFO (personalised)", "ok:CHANNEL_OPEN (OPEN+CONFIRM)"]);
 
 function within(model: number, real: number, tol: number): boolean {
   if (real === 0) return model === 0;
