@@ -123,3 +123,30 @@ describe.each(BOARDS)("real-2v29-%s.json", (board) => {
     expect(closed, "gaps that have closed: remove them from KNOWN_GAPS").toEqual([]);
   });
 });
+
+describe("board/docs/calibration.md", () => {
+  const doc = readFileSync(join(ROOT, "board", "docs", "calibration.md"), "utf8");
+  const row = (step: string): string[] => {
+    const line = doc.split("\n").find((l) => l.startsWith(`| ${step} |`));
+    if (!line) throw new Error(`calibration.md has no results row "${step}"`);
+    return line.split("|").slice(2, -1).map((c) => c.trim());
+  };
+  const thousands = (n: number): string => n.toLocaleString("en-US");
+  const millions = (n: number): string => (n / 1e6).toFixed(2) + "M";
+
+  it("quotes the committed vars and instruction counts in its results table", () => {
+    const puck = load("puckjs").firmware.steps;
+    const pico = load("pico").firmware.steps;
+    const get = (steps: Measured["firmware"]["steps"], name: string) => steps.find((x) => x.name === name && x.vars !== undefined)!;
+    for (const step of ["boot (blank)", "INFO (blank)", "boot (personalised)", "INFO (personalised)", "CHANNEL_OPEN (OPEN+CONFIRM)", "PAY request", "PAY press → reply"]) {
+      const cells = row(step === "CHANNEL_OPEN (OPEN+CONFIRM)" ? "CHANNEL_OPEN" : step);
+      const p = get(pico, step);
+      expect(cells[1], `${step}: pico vars`).toBe(thousands(p.vars!));
+      expect(cells[3], `${step}: pico instructions`).toContain(millions(p.instructions!));
+      const k = get(puck, step);
+      if (k?.ok) expect(cells[0], `${step}: puckjs vars`).toContain(thousands(k.vars!));
+      else expect(cells[0], `${step}: puckjs fails`).toMatch(/out of memory|no answer|—/);
+    }
+  });
+});
+
