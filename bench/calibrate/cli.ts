@@ -26,6 +26,8 @@ export interface RealStep {
   name: string; ok: boolean; note?: string;
   /** process.memory().usage after the step (after a garbage collection), and the error flags then. */
   vars?: number; errorFlags?: string[];
+  /** The most vars in use at once during the step (uncollected garbage included); see kc-rig.patch. */
+  peak?: number;
   /** Instructions counted by callgrind over the step (host idle loop included, see idle rate). */
   instructions?: number; wallMs: number;
 }
@@ -104,18 +106,22 @@ class FirmwareSession {
     return result;
   }
 
-  private async record(p: RealEspruino, s: RealStep): Promise<void> {
+  /** `earlierPeak`: a peak the step already reported (a no-GC reading inside it resets the peak). */
+  private async record(p: RealEspruino, s: RealStep, earlierPeak?: number): Promise<void> {
     const m = p.isRunning ? await memory(p, this.opts.callgrind) : undefined;
     if (this.opts.callgrind && p.isRunning) p.dump("memory-query"); // not counted: the query's own GC
     if (m) {
       s.vars = m.usage;
       s.errorFlags = m.errorFlags;
+      // A nonzero check means the running count behind the peak drifted: then no peak is claimed.
+      if (m.peak !== undefined && m.check === 0) s.peak = Math.max(m.peak, earlierPeak ?? 0);
+      else if (m.peak !== undefined) s.note = `${s.note ? s.note + "; " : ""}peak not reported (running count off by ${m.check})`;
       if (m.errorFlags.includes("MEMORY") && s.ok) { s.ok = false; s.note = `error flags ${m.errorFlags.join(",")}`; }
     } else if (s.ok) {
       s.note = "memory not readable (the interpreter did not answer)";
     }
     this.steps.push(s);
-    log(`firmware ${s.name}: ${s.ok ? "ok" : "FAILED " + (s.note ?? "")}; vars ${s.vars ?? "?"}${s.errorFlags?.length ? ` (flags ${s.errorFlags.join(",")})` : ""}; instructions ${s.instructions ?? "-"}; ${s.wallMs} ms wall`);
+    log(`firmware ${s.name}: ${s.ok ? "ok" : "FAILED " + (s.note ?? "")}; vars ${s.vars ?? "?"} peak ${s.peak ?? "?"}${s.errorFlags?.length ? ` (flags ${s.errorFlags.join(",")})` : ""}; instructions ${s.instructions ?? "-"}; ${s.wallMs} ms wall`);
   }
 
   private start(dir: string): RealEspruino {
@@ -135,7 +141,7 @@ class FirmwareSession {
 
   async run(): Promise<void> {
     const slow = this.opts.callgrind;
-    const linkOpts = { handshake: false, timeoutMs: slow ? 120_000 : 5_000, retries: 0 };
+    const linkOpts = { handshake: false, timeoutMs: slow ? 60_000 : 5_000, retries: 0 };
     const dir = instanceDir("kc-real-fw-");
     const platform = await Platform.open({});
     let p: RealEspruino | undefined;
@@ -208,9 +214,13 @@ class FirmwareSession {
       await new Promise((r) => setTimeout(r, slow ? 2000 : 200)); // let the frame reach the interpreter
       let requestOk = true;
       let requestNote: string | undefined;
-      try { await p.rig("mem-nogc", slow ? 300_000 : 20_000); } catch (e) { requestOk = false; requestNote = (e as Error).message; }
+      let requestPeak: number | undefined;
+      try {
+        const idle = await p.rig("mem-nogc", slow ? 300_000 : 20_000);
+        if (idle.kind === "mem" && idle.check === 0) requestPeak = idle.peak;
+      } catch (e) { requestOk = false; requestNote = (e as Error).message; }
       const reqInstr = slow && p.isRunning ? p.dump("PAY request") : undefined;
-      await this.record(p, { name: "PAY request", ok: requestOk, ...(requestNote ? { note: requestNote } : {}), wallMs: Date.now() - t0, ...(reqInstr !== undefined ? { instructions: reqInstr } : {}) });
+      await this.record(p, { name: "PAY request", ok: requestOk, ...(requestNote ? { note: requestNote } : {}), wallMs: Date.now() - t0, ...(reqInstr !== undefined ? { instructions: reqInstr } : {}) }, requestPeak);
       await this.step(p, "PAY press → reply", async () => {
         const pressed = await p.rig("press", slow ? 60_000 : 5_000);
         if (pressed.kind !== "press" || !pressed.watched) throw new Error("BTN1 has no watch: the firmware did not start its button");
@@ -269,8 +279,8 @@ function report(opts: CliOptions, model: ModelFigures, corpus: { name: string; r
   if (fw) {
     const byName = new Map(model.steps.map((s) => [s.name, s]));
     out.push(`== firmware release bundle as .bootcde, driven by the host library (pool ${opts.board}); vars in use after each step (after a GC); model instructions = model ms × ${model.mhz} MHz / ${CYCLES_PER_INSTRUCTION} CPI`);
-    out.push(formatTable(["step", "real ok", "real vars", "model vars", "vars diff", "real instr", "model instr", "instr diff", "note"],
-      fw.steps.map((s) => { const m: ModelStep | undefined = byName.get(s.name); return [s.name, s.ok ? "ok" : "FAIL", s.vars, m?.vars, relDiff(m?.vars, s.vars), s.instructions, m?.instructions, relDiff(m?.instructions, s.instructions), s.note ?? m?.note ?? ""]; })));
+    out.push(formatTable(["step", "real ok", "real vars", "real peak", "model vars", "vars diff", "real instr", "model instr", "instr diff", "note"],
+      fw.steps.map((s) => { const m: ModelStep | undefined = byName.get(s.name); return [s.name, s.ok ? "ok" : "FAIL", s.vars, s.peak, m?.vars, relDiff(m?.vars, s.vars), s.instructions, m?.instructions, relDiff(m?.instructions, s.instructions), s.note ?? m?.note ?? ""]; })));
     out.push(`callgrind idle loop: ${fw.idlePerSecond ?? "-"} instructions/s of wall time (included in each step's count)`);
   }
   return out.join("\n");

@@ -3,7 +3,7 @@
 /** What the build's rig hooks (scripts/real-espruino/kc-rig.patch) print on stderr. */
 export type RigLine =
   | { kind: "ready" }
-  | { kind: "mem"; usage: number; total: number; errorFlags: string[] }
+  | { kind: "mem"; usage: number; total: number; errorFlags: string[]; peak?: number; check?: number }
   | { kind: "press"; watched: boolean }
   | { kind: "release"; watched: boolean };
 
@@ -18,8 +18,15 @@ export function decodeErrorFlags(bits: number): string[] {
 export function parseRigLine(line: string): RigLine | undefined {
   const t = line.replace(/\r$/, "");
   if (t === "KCRIG ready") return { kind: "ready" };
-  let m = /^KCRIG mem (\d+) (\d+) (\d+)$/.exec(t);
-  if (m) return { kind: "mem", usage: Number(m[1]), total: Number(m[2]), errorFlags: decodeErrorFlags(Number(m[3])) };
+  // usage total error-flag-bits [peak check]: peak = most vars in use at once since the last report,
+  // check = scan minus the running count behind peak (0 when the count is right)
+  let m = /^KCRIG mem (\d+) (\d+) (\d+)(?: (\d+) (-?\d+))?$/.exec(t);
+  if (m) {
+    return {
+      kind: "mem", usage: Number(m[1]), total: Number(m[2]), errorFlags: decodeErrorFlags(Number(m[3])),
+      ...(m[4] !== undefined ? { peak: Number(m[4]), check: Number(m[5]) } : {}),
+    };
+  }
   m = /^KCRIG (press|release) ([01])$/.exec(t);
   if (m) return { kind: m[1] as "press" | "release", watched: m[2] === "1" };
   return undefined;

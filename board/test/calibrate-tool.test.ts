@@ -9,6 +9,8 @@ describe("rig lines (scripts/real-espruino/kc-rig.patch)", () => {
   it("reads ready, memory with error flags, press and release; ignores other stderr", () => {
     expect(parseRigLine("KCRIG ready")).toEqual({ kind: "ready" });
     expect(parseRigLine("KCRIG mem 2516 2630 28\r")).toEqual({ kind: "mem", usage: 2516, total: 2630, errorFlags: ["CALLBACK", "LOW_MEMORY", "MEMORY"] });
+    expect(parseRigLine("KCRIG mem 2502 2630 0 2626 0")).toEqual({ kind: "mem", usage: 2502, total: 2630, errorFlags: [], peak: 2626, check: 0 });
+    expect(parseRigLine("KCRIG mem 2502 2630 0 2626 -3")).toMatchObject({ peak: 2626, check: -3 });
     expect(parseRigLine("KCRIG press 1")).toEqual({ kind: "press", watched: true });
     expect(parseRigLine("KCRIG release 0")).toEqual({ kind: "release", watched: false });
     expect(parseRigLine("espruino: Interactive mode.")).toBeUndefined();

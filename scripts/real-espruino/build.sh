@@ -44,7 +44,8 @@ for b in "${boards[@]}"; do
   BOARD=$board RELEASE=1 make clean >/dev/null 2>&1 || true
   make clean >/dev/null 2>&1 || true
   BOARD=$board RELEASE=1 make -j"$jobs" > "$out/build-$b.log" 2>&1 || { tail -30 "$out/build-$b.log" >&2; exit 1; }
-  cp bin/espruino "$out/espruino-$b"
+  # copy then rename: a running instance of the old binary keeps its file ("Text file busy" otherwise)
+  cp bin/espruino "$out/.espruino-$b.new" && mv -f "$out/.espruino-$b.new" "$out/espruino-$b"
   vars="$(sed -n 's/^#define JSVAR_CACHE_SIZE *\([0-9]*\).*/\1/p' gen/platform_config.h)"
   flash="$(sed -n 's/^#define FLASH_TOTAL (\([0-9]*\)\*1024)/\1/p' gen/platform_config.h)"
   # Smoke check: the pool is fixed at the board's size, 13 bytes per var.
