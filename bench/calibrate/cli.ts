@@ -10,9 +10,8 @@ import { compareOutput, compileProgramResult, listPrograms, readExpected, virtua
 import { programOutputFromTranscript, startMarkerStatement } from "../../firmware/conformance/transcript.ts";
 import { KeyCarrier } from "../../host/src/client.ts";
 import { CarrierSession } from "../../host/src/flows/session.ts";
-import { personalise } from "../../host/src/flows/personalise.ts";
+import { personalise, platformIdFor } from "../../host/src/flows/personalise.ts";
 import { FlowCommand, fromHex } from "../../host/src/flows/protocol.ts";
-import { platformIdFor } from "../../host/src/flows/personalise.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import { ROOT, releaseBundle } from "../context.ts";
 import { modelFigures, CYCLES_PER_INSTRUCTION, type ModelFigures, type ModelStep } from "./model.ts";

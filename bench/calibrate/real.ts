@@ -2,7 +2,7 @@
 // ("USB") is its stdin/stdout, byte 0x04 ends it, and its Storage is ./espruino.flash in its working
 // directory, so every instance gets its own temp dir. Optional tooling: CI never runs this.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Transport } from "../../host/src/transport/types.ts";
@@ -242,7 +242,7 @@ export function interpreterIdentity(bin: string): { version: string; board: stri
   const dir = instanceDir();
   try {
     const script = join(dir, "id.js");
-    spawnSync("sh", ["-c", `printf '%s' 'print("KCID "+process.env.VERSION+" "+process.env.BOARD);quit()' > id.js`], { cwd: dir });
+    writeFileSync(script, 'print("KCID "+process.env.VERSION+" "+process.env.BOARD);quit()');
     const r = spawnSync(bin, [script], { cwd: dir, encoding: "latin1", timeout: 10_000, input: "" });
     const m = /KCID (\S+) (\S+)/.exec(r.stdout ?? "");
     if (!m) throw new Error(`${bin} did not run a script (exit ${r.status}): ${(r.stdout ?? "").slice(-300)}`);
@@ -250,8 +250,4 @@ export function interpreterIdentity(bin: string): { version: string; board: stri
   } finally {
     removeDir(dir);
   }
-}
-
-export function listDumps(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.startsWith("cg.out"));
 }
