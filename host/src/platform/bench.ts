@@ -54,7 +54,7 @@ async function run(dbFile: string | undefined, orders: number, budgetMs: number)
   try {
     const requests = await prepare(platform, orders);
     const commitsBefore = platform.ledger.stats.commits;
-    const persistBefore = platform.ledger.stats.persistMs;
+    const persistBefore = platform.ledger.stats.syncMs;
     const started = performance.now();
     let settled = 0;
     for (const req of requests) {
@@ -71,7 +71,7 @@ async function run(dbFile: string | undefined, orders: number, budgetMs: number)
       perSecond: Math.round(settled / seconds),
       settled,
       seconds: Math.round(seconds * 1000) / 1000,
-      persistMsPerCommit: commits ? Math.round(((platform.ledger.stats.persistMs - persistBefore) / commits) * 1000) / 1000 : 0,
+      persistMsPerCommit: commits ? Math.round(((platform.ledger.stats.syncMs - persistBefore) / commits) * 1000) / 1000 : 0,
       ledgerBytes,
     };
   } finally {

@@ -1,14 +1,23 @@
 /**
- * The durable ledger: SQLite (sql.js, compiled to WebAssembly, so no native build) held in memory
- * and written whole to its file after every committed transaction, atomically:
- * temp file → fsync → rename over the old file → fsync the directory. Durability argument in
- * docs/PLATFORM.md §"Durability". A transaction's result is returned to its caller only after
- * that write, so anything a client was told is on disk.
+ * The durable ledger: a file-backed SQLite database (better-sqlite3, SQLite's own B-trees and
+ * write-ahead log), so a commit writes only the pages it changed, whatever the ledger's size.
+ *
+ * - Durability: every commit is fsynced before its result can reach a client. Without group commit
+ *   `transaction()` returns after that fsync; with group commit (the HTTP server turns it on) it
+ *   returns after the commit reached the WAL and the caller awaits `durable()` before replying, so
+ *   one fsync covers all the requests of a batch (group-commit.ts, docs/PLATFORM.md §Durability).
+ * - One writer: the file is opened in SQLite's EXCLUSIVE locking mode and the lock is taken at
+ *   open, so a second process (or a second Ledger in this process) on the same file gets a clear
+ *   LedgerError instead of silently overwriting commits. The kernel drops the lock when the
+ *   holder dies, so a killed platform restarts without manual clean-up.
+ * - The file format is plain SQLite: ledgers written by the earlier sql.js engine open as they are
+ *   and are switched to WAL on their first open.
  */
-import initSqlJs, { type Database, type SqlValue } from "sql.js";
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { readdirSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { GroupCommit, type SyncIo } from "./group-commit.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
 
@@ -31,52 +40,59 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   });
 }
 
-let sqlJs: Promise<initSqlJs.SqlJsStatic> | undefined;
-function sqlite(): Promise<initSqlJs.SqlJsStatic> {
-  sqlJs ??= initSqlJs();
-  return sqlJs;
-}
-
-/** Files opened by a live Ledger in this process (a second writer would overwrite the first). */
-const openFiles = new Set<string>();
-
+export type SqlValue = string | number | bigint | Uint8Array | null;
 export type Row = Record<string, SqlValue>;
 export type Params = SqlValue[];
 
-export interface LedgerStats { commits: number; persistMs: number; bytesWritten: number }
+export interface LedgerStats {
+  /** Committed write transactions. */
+  commits: number;
+  /** fsyncs of the WAL that made commits durable (fewer than commits under group commit). */
+  syncs: number;
+  /** Time spent in those fsyncs (ms; an asynchronous fsync overlaps other work). */
+  syncMs: number;
+}
+
+export interface LedgerOptions {
+  /** Test hook: replaces the WAL's fsync (to hold or fail it). */
+  syncIo?: SyncIo;
+}
+
+/** SQLite page cache per ledger (KiB): keeps the indexes' upper levels in memory as the ledger grows. */
+const CACHE_KIB = 64 * 1024;
+/** Prepared statements kept per ledger; the service's SQL is a fixed set, far below this. */
+const STATEMENT_CACHE = 512;
+
+/** Files opened by a live Ledger in this process, for a clearer message than SQLite's lock gives. */
+const openFiles = new Set<string>();
+
+type Statement = Database.Statement<unknown[], Row>;
 
 export class Ledger {
-  readonly stats: LedgerStats = { commits: 0, persistMs: 0, bytesWritten: 0 };
-  private poisoned: Error | undefined;
+  readonly stats: LedgerStats = { commits: 0, syncs: 0, syncMs: 0 };
+  private readonly statements = new Map<string, Statement>();
+  private readonly commitLog: GroupCommit | undefined;
   private inTransaction = false;
+  private groupCommit = false;
   private closed = false;
+  private poisoned: Error | undefined;
 
-  private constructor(private readonly db: Database, readonly file: string | undefined) {}
+  private constructor(private readonly db: Database.Database, readonly file: string | undefined, opts: LedgerOptions) {
+    this.commitLog = file === undefined ? undefined : new GroupCommit(`${file}-wal`, this.stats, opts.syncIo);
+  }
 
   /**
-   * Opens (or creates) the ledger at `file` and applies pending migrations. Without a file the
-   * ledger lives in memory only (tests and benchmarks of the logic, never a real platform).
+   * Opens (or creates) the ledger at `file`, takes its single-writer lock and applies pending
+   * migrations. Without a file the ledger lives in memory only (tests and benchmarks of the logic,
+   * never a real platform).
    */
-  static async open(file?: string, migrations: Migration[] = loadMigrations()): Promise<Ledger> {
-    const SQL = await sqlite();
+  static async open(file?: string, migrations: Migration[] = loadMigrations(), opts: LedgerOptions = {}): Promise<Ledger> {
     const path = file === undefined ? undefined : resolve(file);
-    if (path !== undefined) {
-      if (openFiles.has(path)) throw new LedgerError(`ledger ${path} is already open in this process — close it first (two writers would overwrite each other)`);
-      try {
-        unlinkSync(`${path}.tmp`); // a write interrupted before its rename: the old file is the truth
-      } catch {
-        /* none */
-      }
+    if (path !== undefined && openFiles.has(path)) {
+      throw new LedgerError(`ledger ${path} is already open in this process — close it first (one writer per ledger file)`);
     }
-    let db: Database;
-    try {
-      db = new SQL.Database(path !== undefined && existsSync(path) ? readFileSync(path) : undefined);
-      db.exec("PRAGMA foreign_keys = ON");
-      db.exec("SELECT count(*) FROM sqlite_master");
-    } catch (e) {
-      throw new LedgerError(`cannot read ledger ${path}: ${(e as Error).message} — is it a KeyCarrier ledger (SQLite) file?`, { cause: e });
-    }
-    const ledger = new Ledger(db, path);
+    const db = openDatabase(path);
+    const ledger = new Ledger(db, path, opts);
     if (path !== undefined) openFiles.add(path);
     try {
       ledger.migrate(migrations);
@@ -93,7 +109,7 @@ export class Ledger {
   }
 
   private migrate(migrations: Migration[]): void {
-    this.db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    this.transaction(() => this.db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
     const current = this.schemaVersion;
     const latest = migrations.length ? migrations[migrations.length - 1]!.version : 0;
     if (current > latest) {
@@ -106,110 +122,187 @@ export class Ledger {
         this.run("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, Date.now()]);
       });
     }
-    if (current === 0 && migrations.length === 0) this.persist();
   }
 
   private check(): void {
     if (this.closed) throw new LedgerError("ledger is closed");
-    if (this.poisoned) throw new LedgerError(`ledger ${this.file} could not be written (${this.poisoned.message}); its memory is ahead of its file — reopen it`);
+    const failure = this.poisoned ?? this.commitLog?.failure;
+    if (failure) throw new LedgerError(`ledger ${this.file} could not be made durable (${failure.message}); commits since the last good sync may be lost — restart the platform after fixing the disk`);
+  }
+
+  private statement(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (stmt === undefined) {
+      if (this.statements.size >= STATEMENT_CACHE) this.statements.clear();
+      stmt = this.db.prepare<unknown[], Row>(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
   }
 
   all(sql: string, params: Params = []): Row[] {
     this.check();
-    const stmt = this.db.prepare(sql);
-    try {
-      stmt.bind(params);
-      const rows: Row[] = [];
-      while (stmt.step()) rows.push(stmt.getAsObject());
-      return rows;
-    } finally {
-      stmt.free();
+    const stmt = this.statement(sql);
+    if (!stmt.reader) {
+      this.run(sql, params);
+      return [];
     }
+    return stmt.all(params);
   }
 
   get(sql: string, params: Params = []): Row | undefined {
-    return this.all(sql, params)[0];
+    this.check();
+    const stmt = this.statement(sql);
+    if (!stmt.reader) {
+      this.run(sql, params);
+      return undefined;
+    }
+    return stmt.get(params);
   }
 
+  /** Runs one statement; returns the rows it changed. Outside a transaction it is its own (durable) transaction. */
   run(sql: string, params: Params = []): number {
     this.check();
-    this.db.run(sql, params);
-    return this.db.getRowsModified();
+    if (!this.inTransaction) return this.transaction(() => this.run(sql, params));
+    return this.statement(sql).run(params).changes;
   }
 
   /**
-   * Runs `fn` as one SQLite transaction and makes it durable before returning. `fn` must be
-   * synchronous: nothing else can interleave, so each transaction sees a consistent ledger.
-   * If `fn` throws, everything it did is rolled back and the error propagates.
+   * Runs `fn` as one SQLite transaction and commits it. `fn` must be synchronous: nothing else can
+   * interleave, so each transaction sees a consistent ledger. If `fn` throws, everything it did is
+   * rolled back and the error propagates. Without group commit the commit is fsynced before this
+   * returns; with it, before `durable()` resolves.
    */
   transaction<T>(fn: () => T): T {
     this.check();
     if (this.inTransaction) return fn(); // nested: part of the outer transaction
-    this.db.exec("BEGIN IMMEDIATE");
+    this.statement("BEGIN IMMEDIATE").run();
     this.inTransaction = true;
     let result: T;
     try {
       result = fn();
-      this.db.exec("COMMIT");
     } catch (e) {
-      try {
-        this.db.exec("ROLLBACK");
-      } catch {
-        /* the failed statement may already have ended it */
-      }
+      this.rollback();
       throw e;
     } finally {
       this.inTransaction = false;
     }
-    this.persist();
+    try {
+      this.statement("COMMIT").run();
+    } catch (e) {
+      this.rollback();
+      if (String((e as { code?: string }).code).startsWith("SQLITE_CONSTRAINT")) throw e; // a deferred constraint: refused, not an I/O fault
+      this.poisoned = e as Error;
+      throw new LedgerError(`could not commit to ledger ${this.file}: ${(e as Error).message} — the change was not made; fix the disk and restart the platform`, { cause: e });
+    }
+    this.stats.commits++;
+    if (this.commitLog) {
+      this.commitLog.noteCommit();
+      if (!this.groupCommit) this.syncNow();
+    }
     return result;
   }
 
-  private persist(): void {
-    this.stats.commits++;
-    if (this.file === undefined) return;
-    const started = performance.now();
+  private rollback(): void {
+    if (!this.db.inTransaction) return; // SQLite already ended it (some errors roll back by themselves)
     try {
-      const image = this.db.export();
-      writeDurably(this.file, image);
-      this.stats.bytesWritten += image.length;
-    } catch (e) {
-      this.poisoned = e as Error;
-      throw new LedgerError(`could not write ledger ${this.file}: ${(e as Error).message} — the last change is NOT durable; fix the disk and restart the platform`, { cause: e });
-    } finally {
-      this.stats.persistMs += performance.now() - started;
+      this.statement("ROLLBACK").run();
+    } catch {
+      /* nothing more to undo */
     }
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.db.close();
-    if (this.file !== undefined) openFiles.delete(this.file);
+  /**
+   * Group commit: from now on `transaction()` returns once its commit is in the WAL, and whoever
+   * acknowledges anything to a client must first await `durable()`. The HTTP server turns it on.
+   */
+  enableGroupCommit(): void {
+    this.groupCommit = true;
   }
 
-  /** Drops the ledger without any further write, as a crash would (tests inject crashes with it). */
+  get groupCommitEnabled(): boolean {
+    return this.groupCommit;
+  }
+
+  /**
+   * Resolves when every commit made so far is on disk (one fsync for all the commits waiting);
+   * rejects with a LedgerError if the fsync fails, after which the ledger refuses all work.
+   */
+  durable(): Promise<void> {
+    if (this.closed) return Promise.reject(new LedgerError("ledger is closed"));
+    if (!this.commitLog) return Promise.resolve();
+    return this.commitLog.durable().catch((e: Error) => {
+      throw new LedgerError(`could not fsync ledger ${this.file}: ${e.message} — the last changes are NOT durable; fix the disk and restart the platform`, { cause: e });
+    });
+  }
+
+  /** Makes every commit so far durable now (synchronous fsync of the WAL). */
+  syncNow(): void {
+    try {
+      this.commitLog?.syncNow();
+    } catch (e) {
+      throw new LedgerError(`could not fsync ledger ${this.file}: ${(e as Error).message} — the last change is NOT durable; fix the disk and restart the platform`, { cause: e });
+    }
+  }
+
+  /** Test hook: replaces the WAL's fsync on a live ledger (to hold or fail it). */
+  setSyncIo(io: SyncIo): void {
+    if (this.commitLog) this.commitLog.io = io;
+  }
+
+  close(): void {
+    this.shut(false);
+  }
+
+  /**
+   * Drops the ledger as a crash would: pending group commits are not synced and their waiters
+   * fail. (SQLite still checkpoints on close; the real crash tests kill a process with SIGKILL.)
+   */
   abandon(): void {
-    this.close();
+    this.shut(true);
+  }
+
+  private shut(abandon: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.commitLog?.close(abandon, new LedgerError(`ledger ${this.file} was ${abandon ? "abandoned" : "closed"} before this commit was synced`));
+    this.statements.clear();
+    try {
+      this.db.close();
+    } finally {
+      if (this.file !== undefined) openFiles.delete(this.file);
+    }
   }
 }
 
-/** temp → fsync → rename → fsync(dir): after it returns, the new image survives power loss; a crash before the rename leaves the old one. */
-export function writeDurably(file: string, data: Uint8Array): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, "w", 0o600);
+/**
+ * Opens the SQLite file with its single-writer lock held. `BEGIN EXCLUSIVE` is the first thing
+ * that touches the file: it takes the lock in one step (a pending lock keeps new readers out), so
+ * two platforms starting at once cannot both get in; EXCLUSIVE locking mode keeps it until close.
+ */
+function openDatabase(path: string | undefined): Database.Database {
+  let db: Database.Database;
   try {
-    let at = 0;
-    while (at < data.length) at += writeSync(fd, data, at, data.length - at);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    db = new Database(path ?? ":memory:", { timeout: 0 });
+  } catch (e) {
+    throw new LedgerError(`cannot open ledger ${path}: ${(e as Error).message}`, { cause: e });
   }
-  renameSync(tmp, file);
-  const dir = openSync(dirname(file), "r");
   try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
+    db.pragma("locking_mode = EXCLUSIVE");
+    db.exec("BEGIN EXCLUSIVE; COMMIT");
+    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    if (path !== undefined && mode !== "wal") throw new Error(`SQLite would not switch the file to WAL (journal_mode ${String(mode)})`);
+    db.pragma("synchronous = NORMAL"); // commits are fsynced by GroupCommit; checkpoints by SQLite
+    db.pragma(`cache_size = -${CACHE_KIB}`);
+    db.pragma("foreign_keys = ON");
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+  } catch (e) {
+    db.close();
+    const code = (e as { code?: string }).code;
+    if (code === "SQLITE_BUSY") {
+      throw new LedgerError(`ledger ${path} is in use by another process (another \`keycarrier platform serve\` on the same --db?) — one platform process per ledger file: stop the other one or use another file`, { cause: e });
+    }
+    throw new LedgerError(`cannot read ledger ${path}: ${(e as Error).message} — is it a KeyCarrier ledger (SQLite) file?`, { cause: e });
   }
+  return db;
 }
