@@ -32,6 +32,21 @@ export const budgets: Budget[] = [
     knownMiss: "not met: the whereTimeGoes column and PROTOCOL.md §7.5 say where the time goes (the 28 PIN-stretching rounds ≈ 195 ms of it) and what would bring it down",
   },
   {
+    section: "platform", column: "perSecond", min: 2000,
+    where: (r) => String(r["mode"]).startsWith("durable, HTTP"),
+    why: "issue 15: at least 2,000 durable settlements per second on the 2-core machine (HTTP, group commit)",
+  },
+  {
+    section: "platform", column: "commitCostVsSmallest", max: 2,
+    where: (r) => r["settledRows"] === 1_000_000,
+    why: "issue 15: a commit at 10^6 settled rows costs at most 2x a commit at 10^3",
+  },
+  {
+    section: "platform", column: "perSecond", min: 10_000,
+    where: (r) => String(r["mode"]).startsWith("cryptogram verifications"),
+    why: "issue 15: at least 10,000 cryptogram verifications per second per core",
+  },
+  {
     section: "build", column: "varsPct", max: 40,
     where: (r) => r["board"] === "puckjs",
     why: "mission: idle memory at most 40% of a 2,630-var board (code run from Storage, build estimate)",

@@ -1,45 +1,87 @@
 /**
- * Platform throughput for `npm run bench`: authorizations verified and settled per second,
- * in-process (no HTTP), through the real service and ledger. Orders and the carriers' cryptograms
- * are prepared beforehand; only `authorize` (verify → record → settle, two durable commits) is timed.
+ * Platform throughput for `npm run bench`, through the real service and ledger:
+ * - durable settlements per second over HTTP (group commit, concurrent clients in a worker thread);
+ * - the same in-process without HTTP, with group commit (batches) and with one fsync per commit;
+ * - commit cost on ledgers of 10³, 10⁵ and 10⁶ settled rows (built with bulk SQL, bench-ledger.ts);
+ * - cryptogram verifications per second on one core.
+ * Orders and the carriers' cryptograms are prepared beforehand; only authorization is timed
+ * (verify → record → settle: two commits per settlement).
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { computeAuthorizationCryptogram } from "../channel/keys.ts";
+import { Worker } from "node:worker_threads";
+import { randomBytes } from "node:crypto";
+import { computeAuthorizationCryptogram, diversifyCarrierKeys, verifyAuthorizationCryptogram, type AuthorizationFields } from "../channel/keys.ts";
 import { Platform, merchantIdBytes, type AuthorizationRequest } from "./service.ts";
+import { startPlatformServer } from "./http.ts";
+import { buildSettledLedger } from "./bench-ledger.ts";
 
 export interface ThroughputRun {
   /** Settled authorizations per second. */
   perSecond: number;
   settled: number;
   seconds: number;
-  /** Mean time spent writing the ledger image per commit (0 in memory). */
-  persistMsPerCommit: number;
-  /** Size of the ledger image at the end (bytes; what each commit rewrites). */
+  /** Mean time in COMMIT plus the fsync share, per commit (ms). */
+  commitMsPerCommit: number;
+  /** WAL fsyncs per settlement (2 without group commit; below 1 when requests share fsyncs). */
+  syncsPerSettlement: number;
+  /** Ledger file + WAL at the end (bytes). */
   ledgerBytes: number;
 }
 
+export interface SizeRun extends ThroughputRun {
+  /** Settled rows in the ledger before the measured authorizations. */
+  settledRows: number;
+  /** Seconds the bulk build of those rows took (not part of any rate). */
+  buildSeconds: number;
+}
+
 export interface PlatformThroughput {
-  /** With the ledger on disk, fsync'd per commit: the figure that counts. */
-  durable: ThroughputRun;
-  /** Same work with the ledger in memory only: the cost of the logic without the disk. */
+  /** Over HTTP with concurrent clients and group commit: the figure that counts. */
+  http: ThroughputRun & { clients: number; refused: number };
+  /** In-process, group commit: batches of `batch` authorizations share one fsync. */
+  batched: ThroughputRun & { batch: number };
+  /** In-process, one fsync per commit (what a lone synchronous caller gets). */
+  each: ThroughputRun;
+  /** The ledger in memory: the cost of the logic without the disk. */
   memory: ThroughputRun;
+  /** Commit cost as the ledger grows (one fsync per commit, so each commit is measured alone). */
+  sizes: SizeRun[];
+  /** Cryptogram verifications (key diversification + MAC + compare) per second on one core. */
+  verifyPerSecond: number;
   note: string;
 }
 
+export interface BenchOptions {
+  httpBudgetMs?: number;
+  durableBudgetMs?: number;
+  memoryBudgetMs?: number;
+  orders?: number;
+  clients?: number;
+  batch?: number;
+  /** Settled rows for the commit-cost runs; default 10³, 10⁵, 10⁶ (KC_BENCH_LEDGER_SIZES=1000,100000 overrides). */
+  sizes?: number[];
+  sizeOrders?: number;
+  verifyBudgetMs?: number;
+}
+
 async function prepare(platform: Platform, orders: number): Promise<AuthorizationRequest[]> {
-  // One transaction for the whole setup, so preparing costs a single ledger write.
+  // One transaction for the whole setup, so preparing costs a single commit.
   return platform.ledger.transaction(() => {
     const merchant = platform.registerMerchant({ name: "Bench" });
-    const carrier = platform.issueCarrier();
-    const { cryptogramKey } = platform.carrierKeys(carrier.carrierId);
     const requests: AuthorizationRequest[] = [];
+    let carrier = platform.issueCarrier();
+    let keys = platform.carrierKeys(carrier.carrierId);
     for (let i = 0; i < orders; i++) {
+      if (i % 1000 === 999) { // a few carriers, as a platform serves many
+        carrier = platform.issueCarrier();
+        keys = platform.carrierKeys(carrier.carrierId);
+      }
       const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 100 + i, currency: "EUR" });
       const order = platform.createOrder({ code: code.code });
-      const atc = i + 1;
-      const cryptogram = computeAuthorizationCryptogram(cryptogramKey, {
+      const atc = (i % 1000) + 1;
+      const cryptogram = computeAuthorizationCryptogram(keys.cryptogramKey, {
         carrierId: Buffer.from(carrier.carrierId, "hex"), orderId: Buffer.from(order.orderId, "hex"),
         merchantId: merchantIdBytes(order.merchantId), amount: order.amount, currency: order.currency, atc,
       });
@@ -49,45 +91,172 @@ async function prepare(platform: Platform, orders: number): Promise<Authorizatio
   });
 }
 
-async function run(dbFile: string | undefined, orders: number, budgetMs: number): Promise<ThroughputRun> {
-  const platform = await Platform.open({ dbFile });
+function fileBytes(file: string | undefined, platform: Platform): number {
+  if (file === undefined) return Number(platform.ledger.get("PRAGMA page_count")!.page_count) * Number(platform.ledger.get("PRAGMA page_size")!.page_size);
+  let wal = 0;
   try {
-    const requests = await prepare(platform, orders);
-    const commitsBefore = platform.ledger.stats.commits;
-    const persistBefore = platform.ledger.stats.syncMs;
+    wal = statSync(`${file}-wal`).size;
+  } catch {
+    /* no WAL */
+  }
+  return statSync(file).size + wal;
+}
+
+/** Runs `work` over the prepared requests and turns the ledger's counters into a ThroughputRun. */
+async function timed(platform: Platform, file: string | undefined, work: () => Promise<number>): Promise<ThroughputRun> {
+  const before = { ...platform.ledger.stats };
+  const started = performance.now();
+  const settled = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const s = platform.ledger.stats;
+  const commits = s.commits - before.commits;
+  const commitMs = s.commitMs - before.commitMs + (s.syncMs - before.syncMs);
+  return {
+    perSecond: Math.round(settled / seconds),
+    settled,
+    seconds: Math.round(seconds * 1000) / 1000,
+    commitMsPerCommit: commits ? Math.round((commitMs / commits) * 1000) / 1000 : 0,
+    syncsPerSettlement: settled ? Math.round(((s.syncs - before.syncs) / settled) * 1000) / 1000 : 0,
+    ledgerBytes: fileBytes(file, platform),
+  };
+}
+
+/** Sequential in-process authorizations; with `batch`, group commit with one `durable()` per batch. */
+function inProcess(platform: Platform, requests: AuthorizationRequest[], budgetMs: number, batch?: number): () => Promise<number> {
+  return async () => {
+    if (batch !== undefined) platform.ledger.enableGroupCommit();
     const started = performance.now();
     let settled = 0;
-    for (const req of requests) {
-      platform.authorize(req, `bench-${req.atc}`);
-      settled++;
-      if (performance.now() - started > budgetMs) break;
+    while (settled < requests.length && performance.now() - started < budgetMs) {
+      const end = Math.min(requests.length, settled + (batch ?? 1));
+      for (; settled < end; settled++) platform.authorize(requests[settled]!, `bench-${requests[settled]!.orderId}`);
+      if (batch !== undefined) await platform.ledger.durable();
     }
-    const seconds = (performance.now() - started) / 1000;
-    const commits = platform.ledger.stats.commits - commitsBefore;
-    const ledgerBytes = dbFile
-      ? statSync(dbFile).size
-      : Number(platform.ledger.get("PRAGMA page_count")!.page_count) * Number(platform.ledger.get("PRAGMA page_size")!.page_size);
-    return {
-      perSecond: Math.round(settled / seconds),
-      settled,
-      seconds: Math.round(seconds * 1000) / 1000,
-      persistMsPerCommit: commits ? Math.round(((platform.ledger.stats.syncMs - persistBefore) / commits) * 1000) / 1000 : 0,
-      ledgerBytes,
-    };
+    return settled;
+  };
+}
+
+async function runInProcess(file: string | undefined, orders: number, budgetMs: number, batch?: number): Promise<ThroughputRun> {
+  const platform = await Platform.open({ dbFile: file });
+  try {
+    const requests = await prepare(platform, orders);
+    return await timed(platform, file, inProcess(platform, requests, budgetMs, batch));
   } finally {
     platform.close();
   }
 }
 
-/** About 2 s in all: ~1.2 s durable, ~0.4 s in memory, plus setup. */
-export async function measurePlatformThroughput(opts: { durableBudgetMs?: number; memoryBudgetMs?: number; orders?: number } = {}): Promise<PlatformThroughput> {
-  const dir = mkdtempSync(join(tmpdir(), "kc-platform-bench-"));
+// The load generator runs in a worker thread (the other core), with keep-alive connections, so the
+// platform's thread does only the platform's work. Plain JavaScript: the worker needs no TS loader.
+const LOAD_WORKER = `
+const http = require("node:http");
+const { parentPort, workerData } = require("node:worker_threads");
+const { url, requests, clients, budgetMs } = workerData;
+const target = new URL(url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+let next = 0, settled = 0, refused = 0;
+const started = performance.now();
+function one() {
+  if (next >= requests.length || performance.now() - started > budgetMs) return Promise.resolve(false);
+  const r = requests[next++];
+  const body = JSON.stringify(r);
+  return new Promise((resolve) => {
+    const req = http.request({ host: target.hostname, port: target.port, path: "/v1/authorizations", method: "POST", agent,
+      headers: { host: target.host, "content-type": "application/json", "content-length": Buffer.byteLength(body), "idempotency-key": "bench-" + r.orderId } },
+      (res) => { res.resume(); res.on("end", () => { res.statusCode === 201 ? settled++ : refused++; resolve(true); }); });
+    req.on("error", () => { refused++; resolve(true); });
+    req.end(body);
+  });
+}
+async function lane() { while (await one()); }
+Promise.all(Array.from({ length: clients }, lane)).then(() => {
+  parentPort.postMessage({ settled, refused, ms: performance.now() - started });
+  agent.destroy();
+});
+`;
+
+async function runHttp(file: string, orders: number, clients: number, budgetMs: number): Promise<PlatformThroughput["http"]> {
+  const platform = await Platform.open({ dbFile: file });
+  const requests = await prepare(platform, orders);
+  const running = await startPlatformServer({ platform, port: 0 });
   try {
-    const durable = await run(join(dir, "ledger.sqlite"), opts.orders ?? 300, opts.durableBudgetMs ?? 1200);
-    const memory = await run(undefined, opts.orders ?? 300, opts.memoryBudgetMs ?? 400);
+    let refused = 0;
+    const run = await timed(platform, file, async () => {
+      const worker = new Worker(LOAD_WORKER, { eval: true, workerData: { url: running.url, requests, clients, budgetMs } });
+      const result = await new Promise<{ settled: number; refused: number }>((resolve, reject) => {
+        worker.once("message", resolve);
+        worker.once("error", reject);
+      });
+      await worker.terminate();
+      refused = result.refused;
+      return result.settled;
+    });
+    const onDisk = Number(platform.ledger.get("SELECT count(*) AS n FROM settlements")!.n);
+    if (onDisk !== run.settled) throw new Error(`bench: clients were told ${run.settled} settlements, the ledger holds ${onDisk}`);
+    return { ...run, clients, refused };
+  } finally {
+    await running.close();
+  }
+}
+
+async function runAtSize(dir: string, settledRows: number, orders: number): Promise<SizeRun> {
+  const file = join(dir, `ledger-${settledRows}.sqlite`);
+  const built = performance.now();
+  await buildSettledLedger(file, settledRows);
+  const buildSeconds = Math.round((performance.now() - built) / 100) / 10;
+  const platform = await Platform.open({ dbFile: file });
+  try {
+    const requests = await prepare(platform, orders);
+    const run = await timed(platform, file, inProcess(platform, requests, Infinity));
+    return { settledRows, buildSeconds, ...run };
+  } finally {
+    platform.close();
+    rmSync(file, { force: true });
+    rmSync(`${file}-wal`, { force: true });
+  }
+}
+
+/** Platform-side verification of one authorization: derive the carrier's keys, MAC, compare. */
+export function measureVerifications(budgetMs = 300): number {
+  const master = randomBytes(32);
+  const samples = Array.from({ length: 256 }, (_, i) => {
+    const fields: AuthorizationFields = {
+      carrierId: randomBytes(8), orderId: randomBytes(12), merchantId: merchantIdBytes(1 + i), amount: 1234 + i, currency: "EUR", atc: i + 1,
+    };
+    return { fields, cryptogram: computeAuthorizationCryptogram(diversifyCarrierKeys(master, fields.carrierId).cryptogramKey, fields) };
+  });
+  const history = { atcUsed: false, orderAlreadyAuthorized: false };
+  let n = 0;
+  const started = performance.now();
+  while (performance.now() - started < budgetMs) {
+    for (const s of samples) {
+      const verdict = verifyAuthorizationCryptogram(diversifyCarrierKeys(master, s.fields.carrierId).cryptogramKey, s.fields, s.cryptogram, history);
+      if (!verdict.ok) throw new Error("bench: a valid cryptogram did not verify");
+    }
+    n += samples.length;
+  }
+  return Math.round(n / ((performance.now() - started) / 1000));
+}
+
+export function defaultSizes(env: NodeJS.ProcessEnv = process.env): number[] {
+  const given = env.KC_BENCH_LEDGER_SIZES;
+  return given ? given.split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0) : [1_000, 100_000, 1_000_000];
+}
+
+export async function measurePlatformThroughput(opts: BenchOptions = {}): Promise<PlatformThroughput> {
+  const dir = mkdtempSync(join(tmpdir(), "kc-platform-bench-"));
+  const orders = opts.orders ?? 3000;
+  try {
+    const http = await runHttp(join(dir, "http.sqlite"), orders, opts.clients ?? 64, opts.httpBudgetMs ?? 1500);
+    const batch = opts.batch ?? 32;
+    const batched = { ...(await runInProcess(join(dir, "batched.sqlite"), orders, opts.durableBudgetMs ?? 1000, batch)), batch };
+    const each = await runInProcess(join(dir, "each.sqlite"), Math.min(orders, 1000), opts.durableBudgetMs ?? 1000);
+    const memory = await runInProcess(undefined, orders, opts.memoryBudgetMs ?? 500);
+    const sizes: SizeRun[] = [];
+    for (const n of opts.sizes ?? defaultSizes()) sizes.push(await runAtSize(dir, n, opts.sizeOrders ?? 500));
     return {
-      durable, memory,
-      note: "each settled authorization is two commits (verify+record, settle), each rewriting the whole ledger image with fsync; see docs/PLATFORM.md §Performance",
+      http, batched, each, memory, sizes, verifyPerSecond: measureVerifications(opts.verifyBudgetMs),
+      note: "each settlement is two commits (verify+record, settle); a commit is durable when its WAL frames are fsynced (docs/PLATFORM.md §Durability); the size runs fsync every commit so commit cost is measured alone",
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -47,6 +47,8 @@ export type Params = SqlValue[];
 export interface LedgerStats {
   /** Committed write transactions. */
   commits: number;
+  /** Time inside COMMIT (ms): writing the WAL frames, and a checkpoint whenever the WAL reached its limit. */
+  commitMs: number;
   /** fsyncs of the WAL that made commits durable (fewer than commits under group commit). */
   syncs: number;
   /** Time spent in those fsyncs (ms; an asynchronous fsync overlaps other work). */
@@ -69,7 +71,7 @@ const openFiles = new Set<string>();
 type Statement = Database.Statement<unknown[], Row>;
 
 export class Ledger {
-  readonly stats: LedgerStats = { commits: 0, syncs: 0, syncMs: 0 };
+  readonly stats: LedgerStats = { commits: 0, commitMs: 0, syncs: 0, syncMs: 0 };
   private readonly statements = new Map<string, Statement>();
   private readonly commitLog: GroupCommit | undefined;
   private inTransaction = false;
@@ -187,6 +189,7 @@ export class Ledger {
     } finally {
       this.inTransaction = false;
     }
+    const started = performance.now();
     try {
       this.statement("COMMIT").run();
     } catch (e) {
@@ -196,6 +199,7 @@ export class Ledger {
       throw new LedgerError(`could not commit to ledger ${this.file}: ${(e as Error).message} — the change was not made; fix the disk and restart the platform`, { cause: e });
     }
     this.stats.commits++;
+    this.stats.commitMs += performance.now() - started;
     if (this.commitLog) {
       this.commitLog.noteCommit();
       if (!this.groupCommit) this.syncNow();
