@@ -9,7 +9,7 @@ export async function platformRows(): Promise<Row[]> {
   const t = await measurePlatformThroughput();
   const row = (mode: string, r: ThroughputRun, extra: Row = {}): Row => ({
     mode, perSecond: r.perSecond, settled: r.settled, seconds: Math.round(r.seconds * 100) / 100,
-    commitMs: Math.round(r.commitMsPerCommit * 1000) / 1000, syncsPerSettlement: r.syncsPerSettlement,
+    commitMs: Math.round(r.commitMsPerCommit * 1000) / 1000, walWriteMs: Math.round(r.walWriteMsPerCommit * 1000) / 1000, syncsPerSettlement: r.syncsPerSettlement,
     ledgerMB: Math.round(r.ledgerBytes / 1e5) / 10, ...extra,
   });
   const smallest = t.sizes[0];

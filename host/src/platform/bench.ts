@@ -24,6 +24,8 @@ export interface ThroughputRun {
   seconds: number;
   /** Mean time in COMMIT plus the fsync and checkpoint shares, per commit (ms). */
   commitMsPerCommit: number;
+  /** Of that, the time inside COMMIT alone (ms): writing the changed pages to the WAL, and automatic checkpoints. */
+  walWriteMsPerCommit: number;
   /** WAL fsyncs per settlement (2 without group commit; below 1 when requests share fsyncs). */
   syncsPerSettlement: number;
   /** Ledger file + WAL at the end (bytes). */
@@ -116,6 +118,7 @@ async function timed(platform: Platform, file: string | undefined, work: () => P
     settled,
     seconds: Math.round(seconds * 1000) / 1000,
     commitMsPerCommit: commits ? Math.round((commitMs / commits) * 1000) / 1000 : 0,
+    walWriteMsPerCommit: commits ? Math.round(((s.commitMs - before.commitMs) / commits) * 1000) / 1000 : 0,
     syncsPerSettlement: settled ? Math.round(((s.syncs - before.syncs) / settled) * 1000) / 1000 : 0,
     ledgerBytes: fileBytes(file, platform),
   };
