@@ -40,6 +40,19 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   });
 }
 
+/**
+ * `--db` takes a file. A URL is refused before anything touches the disk: `postgres://…` names the
+ * server backend that is designed but not built yet (docs/PLATFORM.md §Engines), and any other
+ * scheme would otherwise become an odd file name.
+ */
+export function checkLedgerLocation(db: string): void {
+  if (/^postgres(ql)?:\/\//i.test(db)) {
+    throw new LedgerError("PostgreSQL ledgers (--db postgres://…) are not available yet: the platform runs on its embedded SQLite ledger — pass --db FILE (docs/PLATFORM.md §Engines)");
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new LedgerError(`--db takes a ledger file path, got the URL ${db}`);
+  if (db.trim() === "") throw new LedgerError("--db needs a ledger file path");
+}
+
 export type SqlValue = string | number | bigint | Uint8Array | null;
 export type Row = Record<string, SqlValue>;
 export type Params = SqlValue[];
@@ -100,6 +113,7 @@ export class Ledger {
    * never a real platform).
    */
   static async open(file?: string, migrations: Migration[] = loadMigrations(), opts: LedgerOptions = {}): Promise<Ledger> {
+    if (file !== undefined) checkLedgerLocation(file);
     const path = file === undefined ? undefined : resolve(file);
     if (path !== undefined && openFiles.has(path)) {
       throw new LedgerError(`ledger ${path} is already open in this process — close it first (one writer per ledger file)`);

@@ -6,6 +6,7 @@ import { gunzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { Ledger, loadMigrations, LedgerError } from "../../src/platform/ledger.ts";
 import { Platform } from "../../src/platform/service.ts";
+import { cmdPlatformServe } from "../../src/platform/cli.ts";
 import { tempDir } from "./helpers.ts";
 import { dumpLedger } from "./fixtures/make-legacy-ledger.ts";
 
@@ -172,6 +173,23 @@ describe("ledger durability", () => {
   it("a ledger that cannot be created is a clear LedgerError", async () => {
     const { dir } = fresh();
     await expect(Ledger.open(join(dir, "sub", "ledger.sqlite"))).rejects.toThrow(/cannot open ledger .*directory does not exist/);
+  });
+});
+
+describe("the --db flag", () => {
+  it("a PostgreSQL URL is refused with a clear error before anything touches the disk, in Ledger.open and in `platform serve`", async () => {
+    await expect(Ledger.open("postgres://ledger@db.example/keycarrier")).rejects.toThrow(/PostgreSQL ledgers .* are not available yet.*--db FILE/);
+    await expect(Ledger.open("https://example.com/x.sqlite")).rejects.toThrow(/takes a ledger file path, got the URL/);
+    const { dir } = fresh();
+    const io = { stdout: () => {}, stderr: () => {}, env: { KEYCARRIER_HOME: dir } };
+    const cwd = process.cwd();
+    process.chdir(dir); // a refused URL must not leave a "postgres:" directory behind
+    try {
+      await expect(cmdPlatformServe("0", { db: "postgresql://localhost/kc" }, io, true, Promise.resolve())).rejects.toThrow(/not available yet/);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(existsSync(join(dir, "postgresql:"))).toBe(false);
   });
 });
 
