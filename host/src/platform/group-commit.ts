@@ -42,9 +42,14 @@ export class GroupCommit {
 
   constructor(private readonly walPath: string, private readonly stats: SyncStats, public io: SyncIo = realIo) {}
 
-  /** Call after each COMMIT returned (its WAL frames are written to the OS, not yet synced). */
-  noteCommit(): void {
+  /**
+   * Call after each COMMIT returned (its WAL frames are written to the OS, not yet synced). With
+   * `soon`, an fsync is scheduled even if nobody waits for it, so a commit whose caller never asks
+   * for `durable()` (an in-process caller on a served ledger) is still on disk one turn later.
+   */
+  noteCommit(soon = false): void {
     this.committed++;
+    if (soon) this.schedule();
   }
 
   get pending(): number {
@@ -106,7 +111,7 @@ export class GroupCommit {
       if (this.closing) this.closeFd();
       if (err) return this.fail(err);
       this.record(started, target);
-      if (this.waiters.length > 0) this.schedule();
+      if (this.waiters.length > 0 || this.committed > this.synced) this.schedule();
     });
   }
 

@@ -226,7 +226,7 @@ export class Ledger {
     this.stats.commits++;
     this.stats.commitMs += performance.now() - started;
     if (this.commitLog) {
-      this.commitLog.noteCommit();
+      this.commitLog.noteCommit(this.groupCommit);
       if (!this.groupCommit) this.syncNow();
     }
     return result;
@@ -244,6 +244,7 @@ export class Ledger {
   /**
    * Group commit: from now on `transaction()` returns once its commit is in the WAL, and whoever
    * acknowledges anything to a client must first await `durable()`. The HTTP server turns it on.
+   * A commit nobody awaits is fsynced anyway by the next batch, one event-loop turn later.
    */
   enableGroupCommit(): void {
     this.groupCommit = true;

@@ -144,6 +144,18 @@ describe("ledger durability", () => {
     ledger.close();
   });
 
+  it("group commit: a commit nobody awaits (an in-process caller on a served ledger) is still fsynced one turn later", async () => {
+    const { file } = fresh();
+    const ledger = await Ledger.open(file);
+    ledger.enableGroupCommit();
+    const syncs = ledger.stats.syncs;
+    ledger.transaction(() => ledger.run("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (1, 't', '1', 'x', '{}')"));
+    expect(ledger.stats.syncs).toBe(syncs); // not on return …
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ledger.stats.syncs).toBe(syncs + 1); // … but without anyone asking
+    ledger.close();
+  });
+
   it("a failed fsync poisons the ledger: the waiting replies get a LedgerError and later work is refused", async () => {
     const { file } = fresh();
     const ledger = await Ledger.open(file, undefined, {
