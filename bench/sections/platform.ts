@@ -8,7 +8,7 @@ import type { Row, Section } from "./types.ts";
 export async function platformRows(): Promise<Row[]> {
   const t = await measurePlatformThroughput();
   const row = (mode: string, r: ThroughputRun, extra: Row = {}): Row => ({
-    mode, perSecond: r.perSecond, settled: r.settled, seconds: Math.round(r.seconds * 100) / 100,
+    mode, perSecond: r.perSecond, perCpuSecond: r.perCpuSecond, settled: r.settled, seconds: Math.round(r.seconds * 100) / 100,
     commitMs: Math.round(r.commitMsPerCommit * 1000) / 1000, walWriteMs: Math.round(r.walWriteMsPerCommit * 1000) / 1000, syncsPerSettlement: r.syncsPerSettlement,
     ledgerMB: Math.round(r.ledgerBytes / 1e5) / 10, ...extra,
   });
