@@ -170,8 +170,10 @@ export class Ledger {
   all(sql: string, params: Params = []): Row[] {
     this.check();
     const stmt = this.statement(sql);
+    // A statement that writes (INSERT … RETURNING included) is a commit: outside a transaction it gets its own.
+    if (!stmt.readonly && !this.inTransaction) return this.transaction(() => this.all(sql, params));
     if (!stmt.reader) {
-      this.run(sql, params);
+      stmt.run(params);
       return [];
     }
     return stmt.all(params);
@@ -180,18 +182,20 @@ export class Ledger {
   get(sql: string, params: Params = []): Row | undefined {
     this.check();
     const stmt = this.statement(sql);
+    if (!stmt.readonly && !this.inTransaction) return this.transaction(() => this.get(sql, params));
     if (!stmt.reader) {
-      this.run(sql, params);
+      stmt.run(params);
       return undefined;
     }
     return stmt.get(params);
   }
 
-  /** Runs one statement; returns the rows it changed. Outside a transaction it is its own (durable) transaction. */
+  /** Runs one statement; returns the rows it changed. Outside a transaction a write is its own (durable) transaction. */
   run(sql: string, params: Params = []): number {
     this.check();
-    if (!this.inTransaction) return this.transaction(() => this.run(sql, params));
-    return this.statement(sql).run(params).changes;
+    const stmt = this.statement(sql);
+    if (!stmt.readonly && !this.inTransaction) return this.transaction(() => this.run(sql, params));
+    return stmt.run(params).changes;
   }
 
   /**

@@ -103,6 +103,19 @@ describe("ledger durability", () => {
     expect(readFileSync(file)[18]).toBe(2); // file format: WAL
   });
 
+  it("a write outside transaction() — run, or a RETURNING statement through get/all — is its own fsynced commit", async () => {
+    const { file } = fresh();
+    const ledger = await Ledger.open(file);
+    const before = { ...ledger.stats };
+    expect(ledger.run("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (1, 't', '1', 'run', '{}')")).toBe(1);
+    expect(ledger.get("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (2, 't', '2', 'get', '{}') RETURNING action")).toEqual({ action: "get" });
+    expect(ledger.all("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (3, 't', '3', 'all', '{}') RETURNING action")).toEqual([{ action: "all" }]);
+    ledger.get("SELECT count(*) FROM audit"); // a read commits nothing
+    expect(ledger.stats.commits - before.commits).toBe(3);
+    expect(ledger.stats.syncs - before.syncs).toBe(3);
+    ledger.close();
+  });
+
   it("without group commit, every commit is fsynced before transaction() returns", async () => {
     const { file } = fresh();
     const syncs: number[] = [];
