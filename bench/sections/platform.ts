@@ -21,6 +21,10 @@ export async function platformRows(): Promise<Row[]> {
     ...t.sizes.map((s) => row(`commit cost at ${s.settledRows.toLocaleString("en")} settled rows (fsync per commit)`, s, {
       settledRows: s.settledRows, buildSeconds: s.buildSeconds,
       commitCostVsSmallest: smallest ? Math.round((s.commitMsPerCommit / smallest.commitMsPerCommit) * 100) / 100 : null,
+      writeBackMs: s.writeBackMsPerCommit,
+      withWriteBackVsSmallest: smallest
+        ? Math.round(((s.commitMsPerCommit + s.writeBackMsPerCommit) / (smallest.commitMsPerCommit + smallest.writeBackMsPerCommit)) * 100) / 100
+        : null,
     })),
     { mode: "cryptogram verifications per second, one core", perSecond: t.verifyPerSecond },
     { mode: "note", note: t.note },

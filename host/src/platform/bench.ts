@@ -27,8 +27,16 @@ export interface ThroughputRun {
   perCpuSecond: number;
   settled: number;
   seconds: number;
-  /** Mean time in COMMIT plus the fsync and checkpoint shares, per commit (ms). */
+  /**
+   * Mean cost of a commit (ms): the time inside COMMIT plus its share of the WAL fsyncs — what a
+   * commit costs when it happens (automatic checkpoints, which run inside COMMIT, included).
+   */
   commitMsPerCommit: number;
+  /**
+   * The deferred part (ms per commit): the window's final checkpoint, which writes the pages the
+   * commits changed back into the database file and fsyncs it (only the size runs force one).
+   */
+  writeBackMsPerCommit: number;
   /** Of that, the time inside COMMIT alone (ms): writing the changed pages to the WAL, and automatic checkpoints. */
   walWriteMsPerCommit: number;
   /** WAL fsyncs per settlement (2 without group commit; below 1 when requests share fsyncs). */
@@ -70,6 +78,8 @@ export interface BenchOptions {
   /** Settled rows for the commit-cost runs; default 10³, 10⁵, 10⁶ (KC_BENCH_LEDGER_SIZES=1000,100000 overrides). */
   sizes?: number[];
   sizeOrders?: number;
+  /** Interleaved measuring rounds over the sizes (medians are reported). */
+  sizeRounds?: number;
   verifyBudgetMs?: number;
 }
 
@@ -120,7 +130,8 @@ async function timed(platform: Platform, file: string | undefined, work: () => P
   const cpuMs = (used.user + used.system) / 1000;
   const s = platform.ledger.stats;
   const commits = s.commits - before.commits;
-  const commitMs = s.commitMs - before.commitMs + (s.syncMs - before.syncMs) + (s.checkpointMs - before.checkpointMs);
+  const commitMs = s.commitMs - before.commitMs + (s.syncMs - before.syncMs);
+  const writeBackMs = s.checkpointMs - before.checkpointMs;
   return {
     perSecond: Math.round(settled / seconds),
     perCpuSecond: cpuMs > 0 ? Math.round(settled / (cpuMs / 1000)) : 0,
@@ -128,6 +139,7 @@ async function timed(platform: Platform, file: string | undefined, work: () => P
     seconds: Math.round(seconds * 1000) / 1000,
     commitMsPerCommit: commits ? Math.round((commitMs / commits) * 1000) / 1000 : 0,
     walWriteMsPerCommit: commits ? Math.round(((s.commitMs - before.commitMs) / commits) * 1000) / 1000 : 0,
+    writeBackMsPerCommit: commits ? Math.round((writeBackMs / commits) * 1000) / 1000 : 0,
     syncsPerSettlement: settled ? Math.round(((s.syncs - before.syncs) / settled) * 1000) / 1000 : 0,
     ledgerBytes: fileBytes(file, platform),
   };
@@ -235,27 +247,63 @@ async function runHttp(file: string, orders: number, clients: number, budgetMs: 
   }
 }
 
-async function runAtSize(dir: string, settledRows: number, orders: number): Promise<SizeRun> {
-  const file = join(dir, `ledger-${settledRows}.sqlite`);
-  const built = performance.now();
-  await buildSettledLedger(file, settledRows);
-  const buildSeconds = Math.round((performance.now() - built) / 100) / 10;
-  const platform = await Platform.open({ dbFile: file });
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : 0;
+};
+
+/**
+ * Commit cost at each ledger size. The ledgers are built first, then measured in interleaved rounds
+ * (each round runs every size in turn, rotating who goes first) and each figure is the median over
+ * the rounds: on a shared machine the disk's fsync latency drifts by several times within a minute,
+ * and interleaving makes every size see the same drift. Each round ends with a checkpoint, so the
+ * deferred cost of its commits — writing the changed pages back into a database file of this size —
+ * is measured too (writeBackMsPerCommit).
+ */
+async function runAtSizes(dir: string, sizes: number[], orders: number, rounds: number): Promise<SizeRun[]> {
+  const ledgers: Array<{ settledRows: number; buildSeconds: number; file: string; platform: Platform; requests: AuthorizationRequest[]; runs: ThroughputRun[] }> = [];
   try {
-    const requests = await prepared(platform, orders);
-    // The window ends with a checkpoint, so its cost — writing the changed pages back into a
-    // database file of this size — is part of the commits' cost, not left to a later window.
-    const commitsThenCheckpoint = inProcess(platform, requests, Infinity);
-    const run = await timed(platform, file, async () => {
-      const settled = await commitsThenCheckpoint();
-      platform.ledger.checkpoint();
-      return settled;
+    for (const settledRows of sizes) {
+      const file = join(dir, `ledger-${settledRows}.sqlite`);
+      const built = performance.now();
+      await buildSettledLedger(file, settledRows);
+      const buildSeconds = Math.round((performance.now() - built) / 100) / 10;
+      const platform = await Platform.open({ dbFile: file });
+      ledgers.push({ settledRows, buildSeconds, file, platform, requests: await prepared(platform, orders), runs: [] });
+    }
+    const perRound = Math.max(1, Math.floor(orders / rounds));
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < ledgers.length; k++) {
+        const l = ledgers[(round + k) % ledgers.length]!;
+        const slice = l.requests.slice(round * perRound, (round + 1) * perRound);
+        const commits = inProcess(l.platform, slice, Infinity);
+        l.runs.push(await timed(l.platform, l.file, async () => {
+          const settled = await commits();
+          l.platform.ledger.checkpoint();
+          return settled;
+        }));
+      }
+    }
+    return ledgers.map((l) => {
+      const settled = l.runs.reduce((n, r) => n + r.settled, 0);
+      const seconds = l.runs.reduce((n, r) => n + r.seconds, 0);
+      const cpu = l.runs.reduce((n, r) => n + (r.perCpuSecond ? r.settled / r.perCpuSecond : 0), 0);
+      return {
+        settledRows: l.settledRows, buildSeconds: l.buildSeconds,
+        perSecond: Math.round(settled / seconds), perCpuSecond: cpu ? Math.round(settled / cpu) : 0, settled, seconds: Math.round(seconds * 1000) / 1000,
+        commitMsPerCommit: median(l.runs.map((r) => r.commitMsPerCommit)),
+        walWriteMsPerCommit: median(l.runs.map((r) => r.walWriteMsPerCommit)),
+        writeBackMsPerCommit: median(l.runs.map((r) => r.writeBackMsPerCommit)),
+        syncsPerSettlement: median(l.runs.map((r) => r.syncsPerSettlement)),
+        ledgerBytes: l.runs[l.runs.length - 1]!.ledgerBytes,
+      };
     });
-    return { settledRows, buildSeconds, ...run };
   } finally {
-    platform.close();
-    rmSync(file, { force: true });
-    rmSync(`${file}-wal`, { force: true });
+    for (const l of ledgers) {
+      l.platform.close();
+      rmSync(l.file, { force: true });
+      rmSync(`${l.file}-wal`, { force: true });
+    }
   }
 }
 
@@ -295,8 +343,7 @@ export async function measurePlatformThroughput(opts: BenchOptions = {}): Promis
     const batched = { ...(await runInProcess(join(dir, "batched.sqlite"), orders, opts.durableBudgetMs ?? 1000, batch)), batch };
     const each = await runInProcess(join(dir, "each.sqlite"), Math.min(orders, 1000), opts.durableBudgetMs ?? 1000);
     const memory = await runInProcess(undefined, orders, opts.memoryBudgetMs ?? 500);
-    const sizes: SizeRun[] = [];
-    for (const n of opts.sizes ?? defaultSizes()) sizes.push(await runAtSize(dir, n, opts.sizeOrders ?? 500));
+    const sizes = await runAtSizes(dir, opts.sizes ?? defaultSizes(), opts.sizeOrders ?? 600, opts.sizeRounds ?? 6);
     return {
       http, batched, each, memory, sizes, verifyPerSecond: measureVerifications(opts.verifyBudgetMs),
       note: "each settlement is two commits (verify+record, settle); a commit is durable when its WAL frames are fsynced (docs/PLATFORM.md §Durability); the size runs fsync every commit so commit cost is measured alone",
