@@ -40,7 +40,11 @@ export class GroupCommit {
   /** Set when an fsync failed: nothing committed after the last good sync may be trusted. */
   failure: Error | undefined;
 
-  constructor(private readonly walPath: string, private readonly stats: SyncStats, public io: SyncIo = realIo) {}
+  /**
+   * @param beforeSync runs right before each fsync, synchronously: the ledger COMMITs its open
+   *   batch there, so the fsync covers every commit counted so far.
+   */
+  constructor(private readonly walPath: string, private readonly stats: SyncStats, public io: SyncIo = realIo, private readonly beforeSync: () => void = () => {}) {}
 
   /**
    * Call after each COMMIT returned (its WAL frames are written to the OS, not yet synced). With
@@ -63,6 +67,7 @@ export class GroupCommit {
     if (target <= this.synced) return;
     const started = performance.now();
     try {
+      this.beforeSync();
       this.io.fsyncSync(this.walFd());
     } catch (e) {
       this.fail(e as Error);
@@ -100,6 +105,7 @@ export class GroupCommit {
     if (target <= this.synced) return this.release();
     let fd: number;
     try {
+      this.beforeSync();
       fd = this.walFd();
     } catch (e) {
       return this.fail(e as Error);
@@ -128,7 +134,8 @@ export class GroupCommit {
     this.waiters = still;
   }
 
-  private fail(e: Error): void {
+  /** Rejects every waiter and refuses all later syncs (also called by the ledger when it loses a batch). */
+  fail(e: Error): void {
     this.failure ??= e;
     const waiters = this.waiters;
     this.waiters = [];

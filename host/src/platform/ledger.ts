@@ -58,9 +58,11 @@ export type Row = Record<string, SqlValue>;
 export type Params = SqlValue[];
 
 export interface LedgerStats {
-  /** Committed write transactions. */
+  /** Committed write transactions (`transaction()` calls that returned). */
   commits: number;
-  /** Time inside COMMIT (ms): writing the WAL frames, and a checkpoint whenever the WAL reached its limit. */
+  /** SQLite COMMITs: one per transaction, or one per batch under group commit. */
+  walCommits: number;
+  /** Time inside SQLite's COMMIT (ms): writing the WAL frames, and a checkpoint whenever the WAL reached its limit. */
   commitMs: number;
   /** fsyncs of the WAL that made commits durable (fewer than commits under group commit). */
   syncs: number;
@@ -95,7 +97,7 @@ const openFiles = new Set<string>();
 type Statement = Database.Statement<unknown[], Row>;
 
 export class Ledger {
-  readonly stats: LedgerStats = { commits: 0, commitMs: 0, syncs: 0, syncMs: 0, checkpointMs: 0 };
+  readonly stats: LedgerStats = { commits: 0, walCommits: 0, commitMs: 0, syncs: 0, syncMs: 0, checkpointMs: 0 };
   private readonly statements = new Map<string, Statement>();
   private readonly commitLog: GroupCommit | undefined;
   private inTransaction = false;
@@ -103,8 +105,11 @@ export class Ledger {
   private closed = false;
   private poisoned: Error | undefined;
 
+  /** Group commit: an SQLite transaction is open, holding the logical commits of the current batch. */
+  private batchOpen = false;
+
   private constructor(private readonly db: Database.Database, readonly file: string | undefined, opts: LedgerOptions) {
-    this.commitLog = file === undefined ? undefined : new GroupCommit(`${file}-wal`, this.stats, opts.syncIo);
+    this.commitLog = file === undefined ? undefined : new GroupCommit(`${file}-wal`, this.stats, opts.syncIo, () => this.commitBatch());
   }
 
   /**
@@ -207,6 +212,7 @@ export class Ledger {
   transaction<T>(fn: () => T): T {
     this.check();
     if (this.inTransaction) return fn(); // nested: part of the outer transaction
+    if (this.groupCommit && this.commitLog) return this.batched(fn, this.commitLog);
     this.statement("BEGIN IMMEDIATE").run();
     this.inTransaction = true;
     let result: T;
@@ -228,12 +234,79 @@ export class Ledger {
       throw new LedgerError(`could not commit to ledger ${this.file}: ${(e as Error).message} — the change was not made; fix the disk and restart the platform`, { cause: e });
     }
     this.stats.commits++;
+    this.stats.walCommits++;
     this.stats.commitMs += performance.now() - started;
     if (this.commitLog) {
       this.commitLog.noteCommit(this.groupCommit);
       if (!this.groupCommit) this.syncNow();
     }
     return result;
+  }
+
+  /**
+   * A transaction under group commit: a SAVEPOINT inside the batch's one SQLite transaction, which
+   * `commitBatch` COMMITs right before the batch's fsync. The requests of a batch then write each
+   * page they share (an index leaf, the audit trail's last page) to the WAL once instead of once per
+   * commit. Isolation is unchanged — transactions still run one at a time, synchronously — and a
+   * failed one is undone alone (ROLLBACK TO its savepoint). Until the batch COMMITs, its commits are
+   * in memory only; a crash loses them, as it may lose any commit not yet fsynced, and none of them
+   * was acknowledged (replies wait for `durable()`).
+   */
+  private batched<T>(fn: () => T, commitLog: GroupCommit): T {
+    if (!this.batchOpen) {
+      this.statement("BEGIN IMMEDIATE").run();
+      this.batchOpen = true;
+    }
+    this.statement("SAVEPOINT logical").run();
+    this.inTransaction = true;
+    let result: T;
+    try {
+      result = fn();
+      this.statement("RELEASE logical").run();
+    } catch (e) {
+      this.undoLogical(commitLog);
+      throw e;
+    } finally {
+      this.inTransaction = false;
+    }
+    this.stats.commits++;
+    commitLog.noteCommit(true);
+    return result;
+  }
+
+  private undoLogical(commitLog: GroupCommit): void {
+    if (this.db.inTransaction) {
+      try {
+        this.statement("ROLLBACK TO logical").run();
+        this.statement("RELEASE logical").run();
+        return;
+      } catch (e) {
+        this.poisoned = e as Error;
+      }
+    }
+    // SQLite ended the whole batch by itself (an I/O error, a full disk): the batch's earlier
+    // commits are gone, so their replies must not say otherwise.
+    this.batchOpen = false;
+    this.rollback();
+    this.poisoned ??= new Error("SQLite rolled back the open batch");
+    commitLog.fail(this.poisoned);
+  }
+
+  /** Group commit: COMMITs the open batch (GroupCommit calls it right before each fsync). */
+  private commitBatch(): void {
+    if (!this.batchOpen) return;
+    this.batchOpen = false;
+    const started = performance.now();
+    try {
+      this.statement("COMMIT").run();
+    } catch (e) {
+      this.rollback();
+      this.poisoned = e as Error;
+      throw new LedgerError(`could not commit to ledger ${this.file}: ${(e as Error).message} — the batch was not made; fix the disk and restart the platform`, { cause: e });
+    } finally {
+      this.stats.commitMs += performance.now() - started;
+      this.stats.walCommits++;
+    }
   }
 
   private rollback(): void {

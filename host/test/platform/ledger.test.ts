@@ -169,6 +169,42 @@ describe("ledger durability", () => {
     ledger.close();
   });
 
+  it("group commit: the transactions of a batch share one SQLite COMMIT; a failed one is undone alone", async () => {
+    const { file } = fresh();
+    const ledger = await Ledger.open(file);
+    ledger.enableGroupCommit();
+    const before = { ...ledger.stats };
+    const insert = (action: string) => ledger.run("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (1, 't', '1', ?, '{}')", [action]);
+    ledger.transaction(() => insert("a"));
+    expect(() => ledger.transaction(() => { insert("b"); throw new Error("refused"); })).toThrow("refused");
+    expect(() => ledger.transaction(() => insert(null as unknown as string))).toThrow(/NOT NULL/); // a statement error inside the batch
+    ledger.transaction(() => insert("c"));
+    expect(ledger.all("SELECT action FROM audit").map((r) => r.action)).toEqual(["a", "c"]);
+    await ledger.durable();
+    expect(ledger.stats.commits - before.commits).toBe(2);
+    expect(ledger.stats.walCommits - before.walCommits).toBe(1);
+    expect(ledger.stats.syncs - before.syncs).toBe(1);
+    ledger.close();
+    const reopened = await Ledger.open(file);
+    expect(reopened.all("SELECT action FROM audit").map((r) => r.action)).toEqual(["a", "c"]);
+    reopened.close();
+  });
+
+  it("group commit: a crash before the batch's fsync loses only unacknowledged commits, and the file reopens", async () => {
+    const { file } = fresh();
+    const ledger = await Ledger.open(file);
+    ledger.enableGroupCommit();
+    ledger.transaction(() => ledger.run("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (1, 't', '1', 'acknowledged', '{}')"));
+    await ledger.durable();
+    ledger.transaction(() => ledger.run("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (2, 't', '2', 'never-acknowledged', '{}')"));
+    const waiting = ledger.durable();
+    ledger.abandon(); // before the next turn's fsync
+    await expect(waiting).rejects.toThrow(LedgerError);
+    const reopened = await Ledger.open(file);
+    expect(reopened.all("SELECT action FROM audit").map((r) => r.action)).toEqual(["acknowledged"]);
+    reopened.close();
+  });
+
   it("a failed fsync poisons the ledger: the waiting replies get a LedgerError and later work is refused", async () => {
     const { file } = fresh();
     const ledger = await Ledger.open(file, undefined, {
