@@ -4,8 +4,9 @@
  *
  * - Durability: every commit is fsynced before its result can reach a client. Without group commit
  *   `transaction()` returns after that fsync; with group commit (the HTTP server turns it on) it
- *   returns after the commit reached the WAL and the caller awaits `durable()` before replying, so
- *   one fsync covers all the requests of a batch (group-commit.ts, docs/PLATFORM.md §Durability).
+ *   returns once its savepoint is part of the open batch, and the caller awaits `durable()` before
+ *   replying: one SQLite COMMIT and one fsync cover all the requests of a batch (group-commit.ts,
+ *   docs/PLATFORM.md §Durability, §Group commit).
  * - One writer: the file is opened in SQLite's EXCLUSIVE locking mode and the lock is taken at
  *   open, so a second process (or a second Ledger in this process) on the same file gets a clear
  *   LedgerError instead of silently overwriting commits. The kernel drops the lock when the
@@ -207,7 +208,7 @@ export class Ledger {
    * Runs `fn` as one SQLite transaction and commits it. `fn` must be synchronous: nothing else can
    * interleave, so each transaction sees a consistent ledger. If `fn` throws, everything it did is
    * rolled back and the error propagates. Without group commit the commit is fsynced before this
-   * returns; with it, before `durable()` resolves.
+   * returns; with it, the batch holding it is COMMITted and fsynced before `durable()` resolves.
    */
   transaction<T>(fn: () => T): T {
     this.check();
@@ -319,9 +320,9 @@ export class Ledger {
   }
 
   /**
-   * Group commit: from now on `transaction()` returns once its commit is in the WAL, and whoever
-   * acknowledges anything to a client must first await `durable()`. The HTTP server turns it on.
-   * A commit nobody awaits is fsynced anyway by the next batch, one event-loop turn later.
+   * Group commit: from now on `transaction()` returns once its work is part of the open batch, and
+   * whoever acknowledges anything to a client must first await `durable()`. The HTTP server turns
+   * it on. A commit nobody awaits is COMMITted and fsynced anyway by the next batch, a turn later.
    */
   enableGroupCommit(): void {
     this.groupCommit = true;
