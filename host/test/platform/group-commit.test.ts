@@ -27,8 +27,10 @@ describe("group commit over HTTP", () => {
     const held: Array<() => void> = [];
     running.platform.ledger.setSyncIo({ fsync: (fd, done) => held.push(() => fsync(fd, done)), fsyncSync });
     const registering = client.registerMerchant({ name: "Held" });
-    expect(await settledWithin(registering, 150)).toBe(false);
-    expect(running.platform.ledger.all("SELECT name FROM merchants")).toEqual([{ name: "Held" }]); // committed, not yet acknowledged
+    const merchants = () => running.platform.ledger.all("SELECT name FROM merchants");
+    for (let waited = 0; merchants().length === 0 && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    expect(merchants()).toEqual([{ name: "Held" }]); // committed in the ledger …
+    expect(await settledWithin(registering, 150)).toBe(false); // … not acknowledged while its fsync is held
     const reading = client.request("GET", "/v1/audit?after=0");
     expect(await settledWithin(reading, 50)).toBe(false); // would reveal the unsynced commit
     expect(held.length).toBe(1);
