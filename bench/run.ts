@@ -45,10 +45,11 @@ async function main(): Promise<number> {
     const rows = results[b.section]?.rows.filter(b.where) ?? [];
     for (const r of rows) {
       const v = Number(r[b.column]);
-      const ok = v <= b.max;
+      const ok = (b.max === undefined || v <= b.max) && (b.min === undefined || v >= b.min);
+      const bound = [b.max === undefined ? "" : `max ${b.max}`, b.min === undefined ? "" : `min ${b.min}`].filter(Boolean).join(", ");
       if (!ok && b.knownMiss === undefined) broken++;
-      verdicts.push({ why: b.why, value: v, max: b.max, ok, ...(ok || b.knownMiss === undefined ? {} : { knownMiss: b.knownMiss }) });
-      console.log(`${ok ? "PASS" : b.knownMiss === undefined ? "FAIL" : "MISS"} ${b.why}: ${v} (max ${b.max})${ok || b.knownMiss === undefined ? "" : ` — ${b.knownMiss}`}`);
+      verdicts.push({ why: b.why, value: v, ...(b.max === undefined ? {} : { max: b.max }), ...(b.min === undefined ? {} : { min: b.min }), ok, ...(ok || b.knownMiss === undefined ? {} : { knownMiss: b.knownMiss }) });
+      console.log(`${ok ? "PASS" : b.knownMiss === undefined ? "FAIL" : "MISS"} ${b.why}: ${v} (${bound})${ok || b.knownMiss === undefined ? "" : ` — ${b.knownMiss}`}`);
     }
   }
   const out = join(ROOT, "bench", "results.json");
