@@ -140,8 +140,9 @@ describe("carrier states on the virtual board (release bundle)", () => {
     rigs.push(rig);
     const tch = await rig.openChannel(transportIdentity(rig.serial));
     const body = new Map<number, Uint8Array | number | string>([[1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 100_000]]);
-    // Storage.write #1 creates kc.pay.a, #2 appends the keys record, #3 is enrol's counter file.
-    rig.board.cutPowerOnNativeCall("Storage.write", 3);
+    // Storage.write #1 is the boot lock (.boot0, before any key), #2 creates kc.pay.a, #3 appends the
+    // keys record, #4 is enrol's counter file.
+    rig.board.cutPowerOnNativeCall("Storage.write", 4);
     const sealed = rig.sealInner(tch, CMD.PERSONALISE, body);
     await rig.sendSealed(null, sealed).catch(() => undefined);
     expect(rig.board.transcript()).toContain("power cut at native call Storage.write");

@@ -1,7 +1,7 @@
 // The release bundle flashed as .bootcde on the small boards' Storage (STORAGE.md §7.1): the
 // carrier must personalise and pay next to its own firmware, not only from RAM.
 //  - pico (3 × 16 KB pages): personalisation creates its 3 files below the last page, payments
-//    work, and the carrier's whole life too (a bundle ≤ 29,564 B leaves one rotation per boot).
+//    work, and the carrier's whole life too (a bundle ≤ 29,452 B leaves one rotation per boot).
 //  - puckjs geometry (10 × 4 KB pages): the carrier's whole life, each phase after a boot. The
 //    Puck.js has no USB; its profile gets a USB port so the same dispatcher can be driven.
 // The pico tests failed with the 31,127 B bundle (PERSONALISE → STORAGE_FULL, its 3rd file); the
@@ -37,7 +37,8 @@ describe("small boards: the release bundle in .bootcde next to the carrier's sto
       [1, identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000],
     ]));
     expect(perso.status, String(perso.body.get(1))).toBe(ST.OK);
-    expect(rig.board.storage.list().sort()).toEqual([".bootcde", "kc.ctr.a", "kc.log.a", "kc.pay.a", "kc.tk"]);
+    // .boot0: the console lock Espruino runs first at every boot (SECURITY.md §7); kc.tk: the transport key PROVISION wrote
+    expect(rig.board.storage.list().sort()).toEqual([".boot0", ".bootcde", "kc.ctr.a", "kc.log.a", "kc.pay.a", "kc.tk"]);
     enrolPin(platform, carrierId, PIN);
 
     for (let atc = 1; atc <= 2; atc++) {

@@ -4,7 +4,7 @@ import type { Row, Section } from "./types.ts";
 
 export const buildSection: Section = {
   name: "build",
-  note: "from firmware/dist/build-report.json (the build's own estimate, facts §8 code-from-Storage points)",
+  note: "from firmware/dist/build-report.json; codeVarsFromStorage/boardVars/varsPct are the build's code-size estimate (facts §8 points), NOT the memory the firmware holds: the memory section counts that (function instances, scopes and objects: ~2.6× more)",
   run: async () => {
     const r = buildReport();
     const rows: Row[] = [];

@@ -3,6 +3,7 @@ import type { BoardProfile } from "../../board/src/profiles.ts";
 import { boardProfiles, releaseBundle } from "../context.ts";
 import { bootMetered, measureRequest, pingBody, requestFrame, type MeteredDevice } from "../device-cost.ts";
 import type { Row, Section } from "./types.ts";
+import { sizeRulesFor, stringVars } from "../../board/src/cost/vars.ts";
 
 // PROTOCOL.md §7.2: PING carries at most 500 bytes (a 512-byte body minus the map and bstr heads).
 export const PING_MAX_DATA = 500;
@@ -18,10 +19,10 @@ function pingData(n: number): string {
 
 function row(profile: BoardProfile, device: MeteredDevice, command: string, frame: string, chunks = 1, note = ""): Row {
   const r = measureRequest(device, profile, frame, chunks);
-  const charsPerVar = profile.memoryFromStorage.ramStringCharsPerVar;
-  // Code and globals (cost model walk; closures are invisible to it) + the request and the
-  // response strings alive while the request runs.
-  const vars = r.vars + Math.ceil(frame.length / charsPerVar) + Math.ceil(r.response.length / charsPerVar);
+  // Counted vars after the request (functions, scopes, objects; cost-model.md "JsVars") + the request
+  // and response strings alive while it runs; the memory section has the sampled peaks per pool.
+  const rules = sizeRulesFor(profile);
+  const vars = r.vars + stringVars(frame.length, rules) + stringVars(r.response.length, rules);
   const top = Object.entries(r.estimate.breakdown).filter(([k, v]) => typeof v === "number" && k !== "native").sort((a, b) => (b[1] as number) - (a[1] as number))[0]!;
   return {
     board: profile.id, command, chunks,
@@ -34,7 +35,7 @@ function row(profile: BoardProfile, device: MeteredDevice, command: string, fram
     varsPctOfBoard: Math.round((vars / profile.vars.count) * 1000) / 10,
     wireBytes: frame.length + r.response.length,
     roundTrips: 1,
-    note,
+    note: r.response === "" ? `NO REPLY (${device.outOfMemory() ? "OUT OF MEMORY" : "see the board transcript"}). ${note}`.trim() : note,
   };
 }
 
@@ -61,6 +62,6 @@ export function deviceRows(profiles: BoardProfile[] = boardProfiles(), bundle = 
 
 export const deviceSection: Section = {
   name: "device",
-  note: "cost-model estimate of one request (release bundle, one chunk unless stated): deviceMs = JS + native; estVars = code run from Storage + globals + the request/response strings",
+  note: "cost-model estimate of one request (release bundle booted from Storage on a metered virtual board, one chunk unless stated): deviceMs = JS + native + string copies at 1.25 cycles/instruction (range 1.0-2.0: x0.8-x1.6); estVars = vars counted after the request + the request/response strings (peaks: memory section)",
   run: async () => deviceRows(),
 };

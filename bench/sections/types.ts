@@ -11,7 +11,7 @@ export interface Section {
 }
 
 /** A device-time budget the bench enforces (the run exits 1 when a row breaks one). */
-// A budget breaks the bench (exit 1) when a row is over max, unless knownMiss says where the gap is
-// explained: then it prints MISS with that pointer and does not fail (a target not met yet is shown,
-// not hidden and not asserted).
-export interface Budget { section: string; where: (row: Row) => boolean; column: string; max: number; why: string; knownMiss?: string }
+// A budget breaks the bench (exit 1) when a row is over max (or under min, for rates), unless
+// knownMiss says where the gap is explained: then it prints MISS with that pointer and does not fail
+// (a target not met yet is shown, not hidden and not asserted).
+export interface Budget { section: string; where: (row: Row) => boolean; column: string; max?: number; min?: number; why: string; knownMiss?: string }

@@ -6,9 +6,10 @@ import vm from "node:vm";
 import { NorFlash, PowerCut } from "./flash.ts";
 import { EspruinoStorage } from "./storage.ts";
 import { loadProfile, validateProfile, type BoardProfile } from "./profiles.ts";
-import { getSizeOf, estimateVars, codeVars, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
+import { getSizeOf, estimateVars, codeVars, nameVars, sizeRulesFor, type FunctionRegistry, type RuntimeRoot, type ScopeInfo, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
   type CostCounts, type CostEstimate, type ScopeRecord, type ProfileLike, type VarEstimate } from "./cost/index.ts";
 import { unhoistFunctions } from "./runtime/no-hoist.ts";
+import { builtinVars } from "./cost/builtins.ts";
 import { VirtualClock } from "./runtime/clock.ts";
 import { Emitter, type RuntimeCore } from "./runtime/core.ts";
 import { BoardHang, Realm } from "./runtime/realm.ts";
@@ -19,6 +20,7 @@ import { PinBank } from "./runtime/pins.ts";
 import { NfcController, type NfcReply, type TransceiveOptions } from "./runtime/nfc.ts";
 import { LinkFaults, chunkBySizes, type LinkFaultOptions } from "./runtime/faults.ts";
 import { stream, type Rng } from "./runtime/rng.ts";
+import { CtrlCFlag, CtrlCInterrupt, sysTickMs, type InterruptVia } from "./runtime/ctrl-c.ts";
 
 export type { BoardProfile } from "./profiles.ts";
 export { PowerCut } from "./flash.ts";
@@ -44,7 +46,17 @@ export interface CostMeterLike {
   peek?(label?: string): ScopeRecord | undefined;
   estimate?(profile?: ProfileLike | null, counts?: CostCounts): CostEstimate;
   /** Called by instrumented code every `everyHits` counter hits; used to sample memory while code runs. */
-  setTick?(everyHits: number, fn: (() => void) | null): void;
+  setTick?(everyHits: number, fn: ((siteId: number) => void) | null): void;
+  /** Device clock (board/docs/cost-model.md): starts the running estimate of board ms for a profile. */
+  startClock?(profile?: ProfileLike | null): void;
+  /** Estimated board ms since startClock(); places host bytes (a Ctrl-C) inside running code. */
+  clockMs?(): number;
+  /** Whether a site starts a loop iteration (Espruino enters its debugger there on a pending Ctrl-C). */
+  isLoopSite?(siteId: number): boolean;
+  /** Function instances the instrumented code created (CostMeter): memory then counts them and their scopes. */
+  lookup?(fn: object): unknown;
+  /** JS calls running now (CostMeter): their scopes count as live memory. */
+  activeCalls?(): readonly { scope: unknown; depth: number }[];
 }
 
 /** What the cost wiring reports to the harness (also printed on the console, prefixed "[virtual board]"). */
@@ -62,7 +74,18 @@ export interface ConsoleAttachment {
   setEcho?(on: boolean): void;
   /** A boot sequence finished (boot code and E.on('init') ran): the REPL prints banner + prompt. */
   onBoot?(kind: BootKind): void;
+  /** True while a Ctrl-C must be ignored by the receive IRQ besides the lock: a packet is being received (jsiCtrlC). */
+  receivingPacket?(): boolean;
+  /** E.setConsole moves the console (jsiSetConsoleDevice): "-> NEW" on the old device, "<- OLD" on the new one. */
+  consoleMoving?(to: string): void;
+  consoleMoved?(from: string): void;
 }
+
+/** A Ctrl-C that stopped running code (see board/src/runtime/ctrl-c.ts). */
+export interface InterruptRecord { atMs: number; via: InterruptVia; entry: string; console: DeviceName | null }
+
+/** A change of the console device or its lock, at device ms (board: deviceNow()). */
+export interface ConsoleChange { atMs: number; device: DeviceName | null; locked: boolean }
 
 export type BootKind = "powerOn" | "reboot" | "reset" | "load";
 
@@ -91,14 +114,19 @@ export class HostPort {
   private sinks: ((bytes: Uint8Array) => void)[] = [];
   private received: number[] = [];
   private faults: LinkFaults | undefined;
-  constructor(private readonly name: DeviceName, private readonly deliver: (chunks: Uint8Array[]) => void, private readonly available: boolean) {}
+  constructor(private readonly name: DeviceName, private readonly deliver: (chunks: Uint8Array[], atMs?: number) => void, private readonly available: boolean) {}
 
-  /** Host → device. `chunks` fixes how the bytes are split into 'data' events (default: one chunk). */
-  write(bytes: Uint8Array | string, opts: { chunks?: number[] } = {}): void {
+  /**
+   * Host → device. `chunks` fixes how the bytes are split into 'data' events (default: one chunk).
+   * `atMs` (absolute device ms, later than now) makes the bytes arrive then: the receive IRQ sees
+   * them at that moment of the device timeline, inside whatever code the cost model says is running
+   * (a Ctrl-C then interrupts it; needs a metered board), and the idle loop gets them after that code.
+   */
+  write(bytes: Uint8Array | string, opts: { chunks?: number[]; atMs?: number } = {}): void {
     if (!this.available) throw new Error(`this board profile has no ${this.name}; use Serial1 or a Loopback device instead`);
     const data = typeof bytes === "string" ? stringToBytes(bytes) : bytes;
     const chunks = this.faults ? this.faults.apply(data) : opts.chunks ? chunkBySizes(data, opts.chunks) : [data];
-    this.deliver(chunks);
+    this.deliver(chunks, opts.atMs);
   }
   /** Device → host bytes, as they leave the board. Returns an unsubscribe function. */
   onData(cb: (bytes: Uint8Array) => void): () => void {
@@ -139,7 +167,7 @@ export class VirtualBoard {
   private currentRealm: Realm | undefined;
   private readonly entryScript = new vm.Script(`${ENTRY_GLOBAL}()`, { filename: "board-entry" });
   private pendingEntry: (() => void) | undefined;
-  private drainMicrotasks: (() => unknown[]) | undefined;
+  private drainJobs: ((report: (e: unknown) => void) => void) | undefined;
   private dead: PowerCut | undefined;
   private powered = false;
   private restart: Restart | undefined;
@@ -175,6 +203,20 @@ export class VirtualBoard {
   private oomWatermark = 0;
   private errorFlags: string[] = [];
   private readonly costEventList: CostEvent[] = [];
+  // Ctrl-C (board/src/runtime/ctrl-c.ts): host bytes waiting for their device time, the EXEC_CTRL_C
+  // flag, the interrupt stopping the running code, and where the device timeline of that code began.
+  private readonly ctrlC: CtrlCFlag;
+  private irqQueue: { dev: DeviceName; atMs: number; bytes: string; done: boolean; scheduled: boolean }[] = [];
+  private interrupted: CtrlCInterrupt | undefined;
+  private readonly interruptList: InterruptRecord[] = [];
+  private readonly consoleChangeList: ConsoleChange[] = [];
+  private busy: { clock: number; meterMs: number; label: string } | undefined;
+  private booting = false;
+  private memoryEvery = MEMORY_TICK_HITS;
+  private memoryLeft = MEMORY_TICK_HITS;
+  // Promise jobs (2v29: ordinary events, run after the timers due): queued, and whether a drain is scheduled.
+  private jobsPending = false;
+  private drainScheduled = false;
   private readonly costEventListeners: ((e: CostEvent) => void)[] = [];
 
   constructor(opts: VirtualBoardOptions) {
@@ -196,8 +238,9 @@ export class VirtualBoard {
 
     this.consoleDev = this.defaultConsole();
     for (const d of ["USB", "Serial1", "LoopbackA", "LoopbackB"] as const) this.devices.set(d, new Emitter());
-    this.usb = new HostPort("USB", (chunks) => this.hostToDevice("USB", chunks), p.peripherals.usb);
-    this.serial1 = new HostPort("Serial1", (chunks) => this.hostToDevice("Serial1", chunks), p.peripherals.serial1);
+    this.usb = new HostPort("USB", (chunks, atMs) => this.hostToDevice("USB", chunks, atMs), p.peripherals.usb);
+    this.serial1 = new HostPort("Serial1", (chunks, atMs) => this.hostToDevice("Serial1", chunks, atMs), p.peripherals.serial1);
+    this.ctrlC = new CtrlCFlag(sysTickMs(p.espruinoBoard, p.cpu.mhz));
 
     const core = this.core();
     this.pins = new PinBank(core, p);
@@ -236,7 +279,12 @@ export class VirtualBoard {
     this.powered = false;
     this.context = undefined;
     this.currentRealm = undefined;
-    this.drainMicrotasks = undefined;
+    this.drainJobs = undefined;
+    this.jobsPending = false;
+    this.drainScheduled = false;
+    this.ctrlC.clear();
+    this.interrupted = undefined;
+    this.busy = undefined;
     this.restart = undefined;
     this.watchdog = undefined;
     this.clock.resetEvents();
@@ -391,10 +439,11 @@ export class VirtualBoard {
         const script = new vm.Script(this.prepareSource(code, filename), { filename, lineOffset: opts.lineOffset ?? 0 });
         outcome = { ok: true, value: script.runInContext(this.context!) };
       } catch (error) {
-        if (error instanceof PowerCut) throw error;
+        if (error instanceof PowerCut || (error === this.interrupted && error !== undefined)) throw error;
         outcome = { ok: false, error }; // an OutOfMemory interrupt ends up here too (already printed)
       }
     });
+    if (this.drainScheduled) this.pump(); // the next idle turn: due timers, then the promise jobs
     return outcome;
   }
 
@@ -489,7 +538,7 @@ export class VirtualBoard {
         fn();
       } catch (e) {
         if (e instanceof PowerCut) { this.dead = e; throw e; }
-        if (e === this.outOfMemory) throw e; // interrupts the whole stack, not just this handler
+        if (e !== undefined && (e === this.outOfMemory || e === this.interrupted)) throw e; // interrupts the whole stack, not just this handler
         this.reportUncaught(e);
       } finally {
         this.costEnd(scope);
@@ -502,13 +551,14 @@ export class VirtualBoard {
         fn();
       } catch (e) {
         if (e instanceof PowerCut) { this.dead = e; return; }
-        if (e !== this.outOfMemory) this.reportUncaught(e); // OUT OF MEMORY was printed when it struck
+        // OUT OF MEMORY was printed when it struck; a Ctrl-C interrupt prints as jsiCheckErrors does
+        if (e !== undefined && e === this.interrupted) this.printLine(this.booting || label === "evaluate" ? "Execution Interrupted" : "Execution Interrupted during event processing.");
+        else if (e === undefined || e !== this.outOfMemory) this.reportUncaught(e);
       }
-      this.endInterrupt();
-      this.runMicrotasks();
       this.endInterrupt();
     };
     this.costBegin(scope);
+    if (!this.booting) this.beginBusy(label);
     this.entryDepth++;
     try {
       this.entryScript.runInContext(this.context, { timeout: this.timeoutMs, breakOnSigint: false });
@@ -521,7 +571,9 @@ export class VirtualBoard {
       this.pendingEntry = previous;
       this.endInterrupt();
       this.costEnd(scope);
+      if (!this.booting) this.endBusy();
     }
+    this.scheduleJobs();
     if (this.powered && !this.dead) this.checkMemory(label, false);
     if (this.dead) {
       this.dead = undefined;
@@ -531,25 +583,19 @@ export class VirtualBoard {
     this.processRestart();
   }
 
-  private runMicrotasks(): void {
-    for (let round = 0; round < 100 && this.drainMicrotasks; round++) {
-      let rejections: unknown[];
-      try {
-        rejections = this.drainMicrotasks();
-      } catch (e) {
-        if (e instanceof PowerCut) { this.dead = e; return; }
-        if (e !== this.outOfMemory) this.reportUncaught(e);
-        this.endInterrupt();
-        continue;
-      }
-      if (this.dead) return;
-      if (rejections.length === 0) return;
-      for (const r of rejections) {
-        if (r instanceof OutOfMemory) continue; // a promise job interrupted by OUT OF MEMORY (already printed)
-        const text = r !== null && typeof r === "object" && "message" in r ? String(r) : formatForPrint(r);
-        this.reportUncaught(this.realmOrThrow().newError("Error", `Unhandled promise rejection: ${text}`));
-      }
-    }
+  /**
+   * Promise jobs queued by the code that just ran: one drain, scheduled behind every event already
+   * due now (the timers jsiIdle runs first), as 2v29 runs its event queue after the due timers.
+   */
+  private scheduleJobs(): void {
+    if (!this.jobsPending || this.drainScheduled || !this.powered || this.booting) return;
+    this.drainScheduled = true;
+    this.clock.addInternal(0, () => {
+      this.drainScheduled = false;
+      this.jobsPending = false;
+      const drain = this.drainJobs;
+      if (drain) this.enter("promise jobs", () => drain((e) => this.reportUncaught(e)));
+    });
   }
 
   private invoke(label: string, fn: unknown, args: unknown[]): void {
@@ -593,6 +639,7 @@ export class VirtualBoard {
   private native(kind: string, bytes: number, units?: number): void {
     this.assertPowered();
     if (this.outOfMemory) throw this.outOfMemory;
+    if (this.interrupted) throw this.interrupted;
     this.cost?.native(kind, bytes, units);
     for (const arm of this.nativeCutArm) {
       if (arm.kind === kind && --arm.remaining === 0) {
@@ -633,13 +680,21 @@ export class VirtualBoard {
     const nrf52 = NRF52_BOARDS.test(this.profile.espruinoBoard);
     const skip = (kind === "powerOn" || kind === "reboot") && nrf52 && this.pins.buttonHeld(1);
     // One "boot" cost scope for the boot files and E.on('init'); ended before a restart boots again.
+    // One device timeline too: a Ctrl-C flag set in one boot file still stops the next (jsiSemiInit
+    // runs them all before the idle loop clears it).
     this.costBegin("boot");
+    this.booting = true;
+    this.beginBusy("boot");
     try {
       this.runBootFiles(kind, skip, file);
     } finally {
       this.costEnd("boot");
+      this.booting = false;
+      this.endBusy();
     }
     if (this.powered && !this.restart) this.console?.onBoot?.(kind);
+    this.scheduleJobs();
+    this.scheduleIrqDeliveries();
   }
 
   private runBootFiles(kind: BootKind, skip: boolean, file: string | undefined): void {
@@ -703,7 +758,10 @@ export class VirtualBoard {
       missingGlobals: MISSING_GLOBALS,
       missingStatics: MISSING_STATICS,
       missingProto: MISSING_PROTO,
-      registerDrain: (fn: () => unknown[]) => { this.drainMicrotasks = fn; },
+      registerDrain: (fn: (report: (e: unknown) => void) => void) => { this.drainJobs = fn; },
+      jobsQueued: () => { this.jobsPending = true; },
+      format: (v: unknown) => (v !== null && typeof v === "object" && "message" in v ? String(v) : formatForPrint(v)),
+      fatal: (e: unknown) => e !== undefined && (e instanceof PowerCut || e === this.outOfMemory || e === this.interrupted || e instanceof OutOfMemory),
     };
     vm.runInContext(PRELUDE, ctx, { filename: "espruino-prelude" });
     this.installGlobals(g, realm);
@@ -715,8 +773,30 @@ export class VirtualBoard {
       writable: true, configurable: true, enumerable: false,
     });
     this.cost?.install?.(g);
-    this.cost?.setTick?.(MEMORY_TICK_HITS, this.cost.estimate ? () => this.memoryTick() : null);
+    this.memoryEvery = Math.min(this.peakSampleHits, MEMORY_TICK_HITS);
+    this.applyTick();
     this.builtinGlobals = new Set(Object.getOwnPropertyNames(g));
+    this.runtimeValues = new WeakSet();
+    for (const name of this.builtinGlobals) {
+      const d = Object.getOwnPropertyDescriptor(g, name);
+      if (d && "value" in d) this.markRuntime(d.value, 2);
+    }
+  }
+
+  /**
+   * Objects and functions the runtime made (E, USB, Math, the crypto and Storage modules, their
+   * methods): on a board they live in ROM or are one-off builtins, so firmware references to them
+   * cost no vars of their own (a native method stored in a variable: 1 var, see vars.ts).
+   */
+  private runtimeValues = new WeakSet<object>();
+  private markRuntime(v: unknown, depth: number): void {
+    if (v === null || (typeof v !== "object" && typeof v !== "function") || this.runtimeValues.has(v)) return;
+    this.runtimeValues.add(v);
+    if (depth <= 0) return;
+    for (const key of Object.getOwnPropertyNames(v)) {
+      const d = Object.getOwnPropertyDescriptor(v, key);
+      if (d && "value" in d) this.markRuntime(d.value, depth - 1);
+    }
   }
 
   // ───────────────────────────────────────── the Espruino API
@@ -764,7 +844,7 @@ export class VirtualBoard {
       let delay = Number(ms);
       if (!(delay >= 0)) delay = 0;
       const interval = repeat ? Math.max(delay, 0.001) : undefined; // a 0 ms interval would stall virtual time
-      return this.clock.addTimer(repeat ? interval! : delay, () => this.invoke(repeat ? "setInterval" : "setTimeout", fn, args), interval);
+      return this.clock.addTimer(repeat ? interval! : delay, () => this.invoke(repeat ? "setInterval" : "setTimeout", fn, args), interval, [fn, ...args]);
     };
     def("setTimeout", addTimer(false));
     def("setInterval", addTimer(true));
@@ -821,7 +901,7 @@ export class VirtualBoard {
     E["CRC32"] = conv("E.CRC32", (d) => { const b = toBytes(d); this.native("E.CRC32", b.length); return crc32(b); });
     E["hwRand"] = () => this.hwRand() | 0;
     E["srand"] = (n: unknown) => { this.mathRandom = stream(Number(n) >>> 0, "Math.random"); };
-    E["getSizeOf"] = (v: unknown) => getSizeOf(v, p);
+    E["getSizeOf"] = (v: unknown) => getSizeOf(v, p, this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined);
     E["getTemperature"] = () => 21.25;
     E["setFlags"] = () => {};
     E["getFlags"] = () => realm.object();
@@ -832,7 +912,12 @@ export class VirtualBoard {
       if (s !== undefined && s.length > 20) throw err("Password too long (max 20 characters)");
       this.consoleLockState.password = s;
     };
-    E["lockConsole"] = () => { if (this.consoleLockState.password !== undefined) this.consoleLockState.locked = true; };
+    E["lockConsole"] = () => {
+      this.irqUpTo(this.deviceNow());
+      if (this.consoleLockState.password === undefined || this.consoleLockState.locked) return;
+      this.consoleLockState.locked = true;
+      this.consoleChangeList.push({ atMs: this.deviceNow(), device: this.consoleDev, locked: true });
+    };
     E["reboot"] = () => { this.restart = { kind: "reboot" }; };
     E["enableWatchdog"] = (timeout: unknown, isAuto?: unknown) => this.enableWatchdog(Number(timeout), isAuto === undefined ? true : Boolean(isAuto));
     E["kickWatchdog"] = () => this.kickWatchdog();
@@ -889,9 +974,13 @@ export class VirtualBoard {
     let cryptoModule: unknown;
     def("require", (nameIn: unknown) => {
       const name = String(nameIn);
-      if (name === "Storage") return (storageModule ??= this.storageModule(realm));
+      if (name === "Storage") {
+        if (storageModule === undefined) this.markRuntime(storageModule = this.storageModule(realm), 2);
+        return storageModule;
+      }
       if (name === "crypto" && hasCryptoModule(p)) {
-        return (cryptoModule ??= createCryptoModule(p, realm, { printLine: (l) => this.printLine(l), native: (k, b, u) => this.native(k, b, u) }));
+        if (cryptoModule === undefined) this.markRuntime(cryptoModule = createCryptoModule(p, realm, { printLine: (l) => this.printLine(l), native: (k, b, u) => this.native(k, b, u) }), 2);
+        return cryptoModule;
       }
       if (this.cachedModules.has(name)) {
         const m = this.cachedModules.get(name);
@@ -981,10 +1070,19 @@ export class VirtualBoard {
   }
 
   private setConsole(dev: unknown): void {
-    if (dev === null) { this.consoleDev = null; return; }
-    const name = typeof dev === "string" ? dev : dev !== undefined && typeof (dev as { toString?: unknown }).toString === "function" ? String(dev) : "";
-    if (!["USB", "Serial1", "LoopbackA", "LoopbackB"].includes(name)) throw this.realmOrThrow().newError("Error", `setConsole: unknown device ${name || String(dev)}`);
-    this.consoleDev = name as DeviceName;
+    let next: DeviceName | null = null;
+    if (dev !== null) {
+      const name = typeof dev === "string" ? dev : dev !== undefined && typeof (dev as { toString?: unknown }).toString === "function" ? String(dev) : "";
+      if (!["USB", "Serial1", "LoopbackA", "LoopbackB"].includes(name)) throw this.realmOrThrow().newError("Error", `setConsole: unknown device ${name || String(dev)}`);
+      next = name as DeviceName;
+    }
+    if (next === this.consoleDev) return;
+    this.irqUpTo(this.deviceNow()); // bytes that arrived before this statement met the old console
+    const old = this.consoleDev;
+    this.console?.consoleMoving?.(next ?? "null");
+    this.consoleDev = next;
+    this.consoleChangeList.push({ atMs: this.deviceNow(), device: next, locked: this.consoleLockState.locked });
+    if (old !== null) this.console?.consoleMoved?.(old);
   }
 
   private memory(realm: Realm): unknown {
@@ -1052,7 +1150,9 @@ export class VirtualBoard {
     const p = this.profile;
     const g = this.contextGlobal ?? this.globalObject();
     const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
-    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code });
+    const registry = this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined;
+    const runtime = this.runtimeValues;
+    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, baselineVars: INTERPRETER_BASELINE_VARS, builtinVars: builtinVars((this.cost as { touched?: Set<string> } | undefined)?.touched ?? []), isBuiltin: (o) => runtime.has(o), ...(registry ? { functions: registry, roots: this.firmwareRoots(), activeCalls: (this.cost as unknown as { activeCalls(): { scope: ScopeInfo; depth: number }[] }).activeCalls?.() ?? [] } : {}) });
     if (this.moduleCodeBytes > 0) {
       const modules = codeVars(this.moduleCodeBytes, "require", p);
       est.code += modules;
@@ -1060,6 +1160,52 @@ export class VirtualBoard {
       est.byType["modules"] = modules;
     }
     return est;
+  }
+
+  /**
+   * What the runtime holds for the firmware outside its globals, with the vars Espruino spends on
+   * holding it: an event listener is a `#on<event>` property of its object (an array when there are
+   * several, src/jswrap_object.c); a timer is an object in the hidden timers array with time, cb and
+   * (setInterval) intr, plus args (src/jswrap_interactive.c); a watch an object in the watches array
+   * (pin, recur, debounce, edge, cb, …). Every figure is checked by board/test/cost-vars-real.test.ts.
+   */
+  private firmwareRoots(): RuntimeRoot[] {
+    const r = sizeRulesFor(this.profile);
+    const roots: RuntimeRoot[] = [];
+    const emitters: Emitter[] = [this.events.E, this.events.process, this.events.NRF, ...this.devices.values()];
+    for (const em of emitters) {
+      for (const [event, listeners] of em.entries()) {
+        // measured (board/test/vectors/real-espruino-vars.json): `#on<event>` name + an array + one element per listener
+        listeners.forEach((fn, i) => roots.push({ value: fn, holderVars: 1 + (i === 0 ? nameVars("#on" + event, r) + 1 : 0) }));
+      }
+    }
+    for (const t of this.clock.firmwareTimers()) {
+      const [cb, ...args] = t.held;
+      // timers-array element + object + time (name + long int) + cb name; intr name + value; args name + array + elements
+      roots.push({ value: cb, holderVars: 5 + (t.interval ? 2 : 0) + (args.length ? 2 : 0) });
+      for (const a of args) roots.push({ value: a, holderVars: 1, asElement: true });
+    }
+    // measured: 14 vars for { repeat, edge: 'both', debounce } (BTN1's watch); 11 without debounce, +1 for one edge
+    for (const w of this.pins.watchCallbacks()) roots.push({ value: w.fn, holderVars: 11 + (w.debounced ? 3 : 0) + (w.bothEdges ? 0 : 1) });
+    return roots;
+  }
+
+  private peakVars = 0;
+  private peakSampleHits = Infinity;
+
+  /**
+   * The most vars a memory sample saw since the last reset (only with a cost meter). Samples are
+   * taken at the end of every entry and every few hundred counter hits inside metered code; pass
+   * `sampleEveryHits` to sample more often while measuring a peak (costs host time).
+   */
+  memoryPeak(): number {
+    return this.peakVars;
+  }
+
+  resetMemoryPeak(sampleEveryHits?: number): void {
+    this.peakVars = 0;
+    this.peakSampleHits = sampleEveryHits ?? Infinity;
+    if (sampleEveryHits !== undefined) { this.memoryEvery = sampleEveryHits; this.applyTick(); }
   }
 
   /** Counter tick while metered code runs: samples memory and interrupts the code when it ran out. */
@@ -1082,9 +1228,11 @@ export class VirtualBoard {
     } catch {
       return;
     }
+    if (usage > this.peakVars) this.peakVars = usage;
     if (usage <= limit) {
       this.oomWatermark = 0;
-      this.cost.setTick?.(memoryTickHits(limit - usage), () => this.memoryTick());
+      this.memoryEvery = Math.min(this.peakSampleHits, memoryTickHits(limit - usage));
+      this.applyTick();
       return;
     }
     if (usage <= this.oomWatermark) return; // already reported at this level; nothing new was allocated
@@ -1095,15 +1243,18 @@ export class VirtualBoard {
       `about ${usage} vars needed, ${limit} on ${this.profile.id} (${where}${interrupt ? ", interrupted" : ", after the entry finished"})`);
     if (interrupt) {
       this.outOfMemory = new OutOfMemory(usage, limit);
-      this.cost.setTick?.(1, () => this.memoryTick()); // every later counter hit rethrows until the entry ends
+      this.memoryEvery = 1; // every later counter hit rethrows until the entry ends
+      this.applyTick();
       throw this.outOfMemory;
     }
   }
 
   private endInterrupt(): void {
-    if (!this.outOfMemory) return;
+    if (!this.outOfMemory && !this.interrupted) return;
     this.outOfMemory = undefined;
-    this.cost?.setTick?.(MEMORY_TICK_HITS, () => this.memoryTick());
+    this.interrupted = undefined;
+    this.memoryEvery = Math.min(this.peakSampleHits, MEMORY_TICK_HITS);
+    this.applyTick();
   }
 
   private enableWatchdog(timeoutS: number, auto: boolean): void {
@@ -1126,19 +1277,145 @@ export class VirtualBoard {
 
   // ───────────────────────────────────────── devices
 
-  private hostToDevice(dev: DeviceName, chunks: Uint8Array[]): void {
+  private hostToDevice(dev: DeviceName, chunks: Uint8Array[], atMs?: number): void {
+    if (atMs !== undefined && (atMs > this.clock.now() || !this.powered)) {
+      // In flight until device time atMs: the IRQ may see it inside running code (checkIrq).
+      for (const chunk of chunks) this.irqQueue.push({ dev, atMs, bytes: bytesToString(chunk), done: false, scheduled: false });
+      this.irqQueue.sort((a, b) => a.atMs - b.atMs);
+      if (this.powered && !this.booting) this.scheduleIrqDeliveries();
+      this.applyTick();
+      return;
+    }
     if (!this.powered) return; // bytes into an unpowered board are lost
     for (const chunk of chunks) {
       const bytes = bytesToString(chunk);
-      this.clock.addInternal(0, () => {
-        if (this.consoleDev === dev) {
-          if (this.console) this.enter(`console input on ${dev}`, () => this.console!.receive(bytes));
-          return;
-        }
-        for (const fn of this.devices.get(dev)!.get("data")) this.invoke(`${dev}.on('data')`, fn, [bytes]);
-      });
+      this.clock.addInternal(0, () => this.deliverBytes(dev, bytes));
     }
     this.pump();
+  }
+
+  /** The idle loop hands bytes to the console if `dev` is the console now, else to its 'data' listeners. */
+  private deliverBytes(dev: DeviceName, bytes: string): void {
+    if (this.consoleDev === dev) {
+      if (this.console) this.enter(`console input on ${dev}`, () => this.console!.receive(bytes));
+      return;
+    }
+    for (const fn of this.devices.get(dev)!.get("data")) this.invoke(`${dev}.on('data')`, fn, [bytes]);
+  }
+
+  /** Clock events that deliver the bytes still in flight (each at its own device time). */
+  private scheduleIrqDeliveries(): void {
+    for (const item of this.irqQueue) {
+      if (item.scheduled) continue;
+      item.scheduled = true;
+      this.clock.addInternal(item.atMs - this.clock.now(), () => {
+        const i = this.irqQueue.indexOf(item);
+        if (i >= 0) this.irqQueue.splice(i, 1);
+        if (!this.powered) return;
+        if (!item.done) this.irq(item, this.clock.now());
+        this.deliverBytes(item.dev, item.bytes);
+        // arrived while idle: jsiLoop clears the flag at the end of this turn (nothing was running)
+        if (!this.busy) this.ctrlC.clear();
+        this.applyTick();
+      });
+    }
+  }
+
+  /**
+   * The receive IRQ for bytes arriving at device time `atMs` (jshPushIOCharEventsHandler): a 0x03 on
+   * the device that is the console now sets EXEC_CTRL_C unless the console is locked or a packet is
+   * being received (jsiCtrlC). Other bytes wait for the idle loop.
+   */
+  private irq(item: { dev: DeviceName; bytes: string; done: boolean }, atMs: number): void {
+    item.done = true;
+    if (!item.bytes.includes("\x03")) return;
+    if (this.consoleDev !== item.dev || this.consoleLockState.locked || this.console?.receivingPacket?.()) return;
+    this.ctrlC.set(atMs);
+  }
+
+  /** The IRQ for every byte in flight that has arrived by device time `now`. */
+  private irqUpTo(now: number): void {
+    if (!this.busy) return; // outside running code, bytes get their IRQ from their delivery event
+    for (const item of this.irqQueue) {
+      if (item.atMs > now) break;
+      if (!item.done) this.irq(item, item.atMs);
+    }
+  }
+
+  /** Device ms now: inside running code, where the cost model's clock says that code has got to. */
+  deviceNow(): number {
+    const b = this.busy;
+    if (!b || !this.cost?.clockMs) return this.clock.now();
+    return b.clock + (this.cost.clockMs() - b.meterMs);
+  }
+
+  /** Console moves and locks so far, with their device ms (where a host byte could still reach the REPL). */
+  consoleChanges(): readonly ConsoleChange[] {
+    return this.consoleChangeList;
+  }
+
+  /** Ctrl-C interrupts so far (device ms, via the debugger or EXEC_INTERRUPTED, the entry it stopped). */
+  interrupts(): readonly InterruptRecord[] {
+    return this.interruptList;
+  }
+
+  /** Handles in-flight bytes whose time has come, then stops the code if the Ctrl-C flag says so. */
+  private checkIrq(siteId: number): void {
+    const now = this.deviceNow();
+    this.irqUpTo(now);
+    const state = this.ctrlC.state(now);
+    if (state === "interrupted") this.interrupt("interrupted", now);
+    if (state === "wait" && this.cost?.isLoopSite?.(siteId)) this.interrupt("debugger", now);
+  }
+
+  /**
+   * Stops the running code. Through the debugger (a `debug>` prompt on the console: the host can
+   * evaluate anything) the board models the host answering `q`, which sets EXEC_INTERRUPTED too.
+   */
+  private interrupt(via: InterruptVia, now: number): never {
+    this.ctrlC.clear();
+    this.interrupted = new CtrlCInterrupt(via, now);
+    this.interruptList.push({ atMs: now, via, entry: this.busy?.label ?? "", console: this.consoleDev });
+    this.applyTick();
+    throw this.interrupted;
+  }
+
+  /** Whether counter hits must be checked one by one (bytes in flight, a Ctrl-C pending or interrupting). */
+  private irqWatch(): boolean {
+    return this.cost?.clockMs !== undefined && (this.interrupted !== undefined || this.ctrlC.isSet || this.irqQueue.some((i) => !i.done));
+  }
+
+  /** (Re)arms the meter's tick: every hit while Ctrl-C matters, else every memoryEvery hits for memory samples. */
+  private applyTick(): void {
+    if (!this.cost?.setTick) return;
+    const every = this.irqWatch() ? 1 : this.memoryEvery;
+    this.memoryLeft = this.memoryEvery;
+    this.cost.setTick(every, this.cost.estimate || every === 1 ? (siteId) => this.onTick(siteId) : null);
+  }
+
+  private onTick(siteId: number): void {
+    if (this.outOfMemory) throw this.outOfMemory;
+    if (this.interrupted) throw this.interrupted;
+    if (this.irqWatch()) {
+      this.checkIrq(siteId);
+      if (--this.memoryLeft > 0) return;
+      this.memoryLeft = this.memoryEvery;
+    }
+    if (this.cost?.estimate) this.memoryTick();
+  }
+
+  /** Opens the device timeline of code about to run (a boot, or one event-loop entry). */
+  private beginBusy(label: string): void {
+    this.busy = { clock: this.clock.now(), meterMs: this.cost?.clockMs?.() ?? 0, label };
+  }
+
+  /** The code finished: bytes that arrived meanwhile got their IRQ, and jsiLoop clears a Ctrl-C that did not interrupt. */
+  private endBusy(): void {
+    if (!this.busy) return;
+    this.irqUpTo(this.deviceNow());
+    this.busy = undefined;
+    this.ctrlC.clear();
+    this.applyTick();
   }
 
   private deviceToHost(dev: DeviceName, bytes: string): void {
@@ -1166,12 +1443,20 @@ export class VirtualBoard {
 const MEMORY_TICK_HITS = 1024;
 
 /**
+ * Vars a 2v29 interpreter holds with no program (root, hidden root, timers and watches arrays, the
+ * console's objects): measured 44 with a 31-character script held in RAM (4 of them) on both the
+ * puckjs and pico Linux builds (board/docs/cost-model.md "JsVars").
+ */
+export const INTERPRETER_BASELINE_VARS = 40;
+
+/**
  * Counter hits until the next memory sample, from the vars still free: a counter hit stands for a
- * run of statements, assumed to allocate at most ~2 vars, so the pool cannot overflow by much
- * between samples; far from the limit the (walking) estimate runs rarely.
+ * run of statements, assumed to allocate at most ~4 vars, so the pool cannot overflow by much
+ * between samples (a near-full Puck.js pool is sampled every 8-16 hits, which is what finds
+ * INFO's transient peak); far from the limit the (walking) estimate runs rarely.
  */
 function memoryTickHits(freeVars: number): number {
-  return Math.max(128, Math.min(16_384, Math.floor(freeVars / 2)));
+  return Math.max(8, Math.min(16_384, Math.floor(freeVars / 4)));
 }
 
 /**

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { VirtualBoard } from "../src/virtual-board.ts";
 import { loadProfile } from "../src/profiles.ts";
 import { CostMeter } from "../src/cost/meter.ts";
-import { nfcFrameVerdict } from "../src/cost/nfc-budget.ts";
+import { nfcFrameVerdict, NFC_FRAME_BUDGET_MS } from "../src/cost/nfc-budget.ts";
 import { estimateVars, globalNames } from "../src/cost/vars.ts";
 import { NfcLateReply } from "../src/runtime/nfc.ts";
 
@@ -24,12 +24,13 @@ function meteredBoard(id: string) {
 }
 
 describe("CostMeter on the VirtualBoard", () => {
-  it("a native SHA256 of 32 bytes costs ~2.4 ms on the Puck.js (facts §3)", () => {
+  it("a native SHA256 of 32 bytes costs its measured 25.3k instructions (~0.49 ms) on the Puck.js", () => {
     const { meter, run } = meteredBoard("puckjs");
     run("var c = require('crypto'), m = new Uint8Array(32), h;");
     const { record } = meter.measure("sha", () => run("h = c.SHA256(m);"));
     expect(record.counts.native["SHA256"]).toEqual({ calls: 1, bytes: 32, units: 0 });
-    expect(Math.abs(meter.estimate(loadProfile("puckjs"), record.counts).ms / 2.4 - 1)).toBeLessThan(0.1);
+    // issue #10: 20k + 5.3k per 64-byte block, at 1.25 cycles per instruction and 64 MHz
+    expect(meter.estimate(loadProfile("puckjs"), record.counts).breakdown.native).toBeCloseTo((25_300 * 1.25) / 64_000, 6);
   });
 
   it("Storage writes reach the flash model and are charged as flash time", () => {
@@ -61,16 +62,18 @@ describe("CostMeter on the VirtualBoard", () => {
     expect(board.costEvents().map((e) => e.kind)).toEqual(["nfc-late"]);
   });
 
-  it("NFCrx: a lean handler around one native AES block makes it, with ~0.3 ms to spare", async () => {
+  it("NFCrx: a lean handler around one native AES block makes it, with more than 3 ms to spare", async () => {
     const { reply, verdict, board } = await nfcTiming("function (ab) { NRF.nfcSend(c.AES.encrypt(ab, key, { mode: 'ECB' })); }", 16);
     expect(reply?.length).toBe(16);
     expect(verdict.inTime, JSON.stringify(verdict.estimate.breakdown)).toBe(true);
-    expect(verdict.ms).toBeGreaterThan(4);
+    // the AES block is 20k instructions (0.39 ms); the rest is the handler's JS
+    expect(verdict.ms).toBeLessThan(NFC_FRAME_BUDGET_MS - 3);
+    expect(verdict.estimate.breakdown.nativeByKind["AES.encrypt"]).toBeCloseTo((20_000 * 1.25) / 64_000, 6);
     expect(board.costEvents()).toEqual([]);
   });
 
-  it("NFCrx: three more statements around the same AES block already miss it", async () => {
-    const { error, verdict } = await nfcTiming("function (ab) { var f = new Uint8Array(ab); var r = c.AES.encrypt(f, key, { mode: 'ECB' }); var n = r.byteLength; NRF.nfcSend(r); }", 16);
+  it("NFCrx: a 16-step JS loop before the same AES block misses it", async () => {
+    const { error, verdict } = await nfcTiming("function (ab) { var f = new Uint8Array(ab), s = 0; for (var i = 0; i < 16; i++) s += f[i]; var r = c.AES.encrypt(f, key, { mode: 'ECB' }); NRF.nfcSend(r); }", 16);
     expect(error).toBeInstanceOf(NfcLateReply);
     expect(verdict.inTime, JSON.stringify(verdict.estimate.breakdown)).toBe(false);
   });
@@ -80,8 +83,9 @@ describe("CostMeter on the VirtualBoard", () => {
     const runtimeGlobals = globalNames(board.globalObject());
     run("var table = []; for (var i = 0; i < 100; i++) table.push(i * 1000);");
     const est = estimateVars(board.globalObject(), { profile: loadProfile("puckjs"), exclude: runtimeGlobals, codeBytes: 5 * 1024 });
-    // "table" (5 chars: 2) + array 1 + 100 index names (ints inline) + "i" 1
-    expect(est.live).toBe(2 + 1 + 100 + 1);
+    // "table" (5 chars: 2) + array 1 + 100 index names + 97 values beyond the 12-bit inline range
+    // (0, 1000 and 2000 fit in their names: jsvMakeIntoVariableName) + "i" 1
+    expect(est.live).toBe(2 + 1 + 100 + 97 + 1);
     expect(est.total).toBe(est.live + est.code);
   });
 });

@@ -122,7 +122,7 @@ describe("instrument: semantics are preserved", () => {
 describe("instrument: exact counts for small programs", () => {
   const countsOf = (src: string) => {
     const { meter } = runInstrumented(src);
-    const { native: _n, flashWordWrites: _w, flashPageErases: _e, ...c } = meter.counts();
+    const { native: _n, flashWordWrites: _w, flashPageErases: _e, concatBytes: _c, lexChars: _l, ...c } = meter.counts();
     return c;
   };
 
@@ -170,5 +170,49 @@ describe("CostMeter.prepare (the runtime's entry point)", () => {
     expect(meter.prepare("let x = 1;", ".bootcde")).toBe("let x = 1;");
     expect(meter.skipped).toEqual([{ filename: ".bootcde", reason: expect.stringMatching(/not valid ES5/) }]);
     expect(meter.siteCount).toBe(0);
+  });
+});
+
+describe("instrument: string + counts the bytes it copies", () => {
+  it("a + b counts the result's length; s += x the appended bytes; numbers count nothing", () => {
+    const { meter, out } = runInstrumented("var s = 'abc' + 'de'; s += 'fgh'; var n = 1 + 2; n += 3; var o = { p: 'x' }; o.p += 'yz'; print(s, n, o.p);");
+    expect(out).toEqual(["abcdefgh 6 xyz"]);
+    expect(meter.counts().concatBytes).toBe(5 + 3 + 2);
+  });
+  it("a += whose target has side effects is left alone (its bytes are not counted)", () => {
+    const { meter, out } = runInstrumented("var a = ['x'], i = 0; a[i++] += 'yz'; print(a[0], i);");
+    expect(out).toEqual(["xyz 1"]);
+    expect(meter.counts().concatBytes).toBe(0);
+  });
+});
+
+describe("instrument: what the vars accounting needs", () => {
+  it("lists the builtins a source touches, not names it declares itself", () => {
+    const { touches } = instrument("var s = 'a'.charCodeAt(0), r = /x/, b = new Uint8Array(2); [1].push(2); E.on('x', null); USB; function f(JSON) { return JSON; }");
+    expect(touches).toEqual(["Array.prototype", "E", "RegExp.prototype", "String.prototype", "USB", "Uint8Array", "Uint8Array.prototype"]);
+  });
+
+  it("knows the calls running now, through returns and throws", () => {
+    const out: string[] = [];
+    const meter = new CostMeter();
+    const ctx = vm.createContext({ print: (...a: unknown[]) => out.push(a.map(String).join(" ")), probe: () => meter.activeCalls().map((c) => `${c.depth}:${c.scope.names.join("")}`).join(",") });
+    meter.install(ctx);
+    vm.runInContext(meter.instrument("function g(b) { return probe(); } function f(a) { var c = 1; return g(a); } print(f(1)); function t() { throw new Error('x'); } try { t(); } catch (e) {} print(probe() || 'none');"), ctx);
+    expect(out).toEqual(["0:ac,0:b", "none"]);
+  });
+
+  it("registers function instances with the scope they keep (shared by closures of one call)", () => {
+    const meter = new CostMeter();
+    const ctx = vm.createContext({});
+    meter.install(ctx);
+    vm.runInContext(meter.instrument("function mk(n) { var k = n * 2; return { a: function () { return k; }, b: function (x) { k = x; } }; } var o = mk(3), p = mk(4);"), ctx);
+    const o = vm.runInContext("o", ctx) as { a: object; b: object }, p = vm.runInContext("p", ctx) as { a: object };
+    const ia = meter.lookup(o.a)!, ib = meter.lookup(o.b)!, ip = meter.lookup(p.a)!;
+    expect(ia.scope).toBe(ib.scope);
+    expect(ia.scope).not.toBe(ip.scope);
+    expect(ia.scope!.names).toEqual(["n", "k"]);
+    expect(ia.scope!.values()).toEqual([3, 6]);
+    expect([ia.site.depth, ib.site.params]).toEqual([1, 1]);
+    expect(ia.scope!.parent()).toBeNull(); // mk was made at global scope
   });
 });

@@ -49,8 +49,9 @@ describe("nfcFrameBudget", () => {
     const { meter, sent, call } = board();
     const r = nfcFrameBudget(meter, puck, call("aesHandler", frame));
     expect(r.ms).toBeLessThanOrEqual(NFC_FRAME_BUDGET_MS);
-    expect(r.ms).toBeGreaterThan(3); // the AES call alone is ~3.6 ms (facts §3)
-    expect(r.estimate.breakdown.nativeByKind["AES.encrypt"]).toBeGreaterThan(3);
+    // the AES block alone is 20k instructions on 2v29 (issue #10): 0.39 ms at 1.25 CPI, 64 MHz
+    expect(r.estimate.breakdown.nativeByKind["AES.encrypt"]).toBeCloseTo((20_000 * 1.25) / 64_000, 6);
+    expect(r.ms).toBeGreaterThan(r.estimate.breakdown.nativeByKind["AES.encrypt"]!);
     expect(sent).toHaveLength(1);
     expect(Buffer.from(sent[0]!).toString("hex")).toBe(Buffer.from(ecb(new Uint8Array(16).map((_, i) => i), { disablePadding: true }).encrypt(frame.subarray(0, 16))).toString("hex"));
   });

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { compile, REPO_ROOT } from "./pipeline.ts";
 import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 import { creationBytes, ESPRUINO_HEADER_BYTES } from "../src/store/space.ts";
+import { CONSOLE_LOCK_CODE } from "../src/security/boot-lock.ts";
 
 // Measured vars kept after running minified, function-heavy code from Storage with
 // eval(require("Storage").read(f)) on the Puck.js layout (13 B vars): 5 KB → 200, 10 KB → 368,
@@ -43,7 +44,7 @@ export interface BoardTarget {
  * verdict counter, carrier log), each 1,024 B + Espruino's 32 B header, and the rotations one power
  * cycle needs before the boot-time maintenance compacts the trash (one: a payment session that
  * rotates the application log, or a wipe). Before them, right after the bundle, the factory's
- * transport key kc.tk (PROVISION: 32 B + its 32 B header).
+ * transport key kc.tk (PROVISION: 32 B + its 32 B header), then the boot lock .boot0 (PERSONALISE).
  */
 export const STORE_FILE_BYTES = 1024;
 export const TRANSPORT_KEY_FILE_BYTES = 32;
@@ -53,13 +54,16 @@ export const STORE_ROTATIONS_PER_BOOT = 1;
 /**
  * The largest bundle (stored first, as .bootcde) with which every file the store creates still has
  * its Espruino header below the last page (space.ts canCreate): the bundle takes align4(bytes) + 32,
- * kc.tk 64 B, each store file 1,056 B after them, and the last header must start before the last page.
+ * then the factory's transport key kc.tk PROVISION writes (32 B + its 32 B header), the boot lock
+ * `.boot0` PERSONALISE writes before any key (SECURITY.md §7: 32 + align4 of its code), each store
+ * file 1,056 B after them, and the last header must start before the last page.
  * Measured equal on the virtual board by firmware/test/store/capacity.test.ts.
  */
 export function largestBundleBytes(storageBytes: number, pageBytes: number, creations = STORE_LIVE_FILES + STORE_ROTATIONS_PER_BOOT, wordBytes = 4): number {
   const lastPage = storageBytes - pageBytes;
-  const lastHeaderBefore = lastPage - ESPRUINO_HEADER_BYTES - (creations - 1) * creationBytes(STORE_FILE_BYTES) - creationBytes(TRANSPORT_KEY_FILE_BYTES);
-  // aligned bundle end + kc.tk 64 + 32 + (n-1) × 1,056 < lastPage
+  const lastHeaderBefore = lastPage - ESPRUINO_HEADER_BYTES - creationBytes(TRANSPORT_KEY_FILE_BYTES) - creationBytes(CONSOLE_LOCK_CODE.length)
+    - (creations - 1) * creationBytes(STORE_FILE_BYTES);
+  // aligned bundle end + 32 + kc.tk (64) + .boot0 (112) + (n-1) × 1,056 < lastPage
   const largest = Math.floor((lastHeaderBefore - 1) / wordBytes) * wordBytes;
   return largest > 0 ? largest : 0;
 }

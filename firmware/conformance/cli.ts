@@ -76,9 +76,9 @@ async function runTable(programs: string[], targets: ConformanceTarget[]): Promi
   const columns = ["plain"];
   for (const t of targets) columns.push(`release@${t.name}`, `debug@${t.name}`);
   const rows = await Promise.all(programs.map(async (name) => {
-    const expected = readExpected(name);
-    const cells: Cell[] = [await attempt(expected, () => runPlainInNode(name))];
+    const cells: Cell[] = [await attempt(readExpected(name, "node"), () => runPlainInNode(name))];
     for (const t of targets) {
+      const expected = readExpected(name, t.order ?? "espruino");
       for (const minify of [true, false]) {
         cells.push(await attempt(expected, async () => t.run((await compileProgramResult(name, { minify })).code)));
       }
@@ -113,7 +113,7 @@ function runWithTsx(programs: string[]): number {
   let failures = 0;
   for (const name of programs) {
     const r = spawnSync(process.execPath, [tsxCli, programPath(name)], { encoding: "utf8", timeout: 30_000 });
-    const c = compareOutput(readExpected(name), r.stdout);
+    const c = compareOutput(readExpected(name, "node"), r.stdout);
     if (!c.ok || r.status !== 0) failures++;
     console.log(`${name.padEnd(24)} ${c.ok && r.status === 0 ? "ok" : `FAIL (exit ${r.status}) line ${c.line}: expected "${c.expected}", got "${c.actual}" ${r.stderr.split("\n")[0]}`}`);
   }

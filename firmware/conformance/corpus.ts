@@ -14,9 +14,19 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const PROGRAMS_DIR = path.join(HERE, "programs");
 const PROGRAM_NAME = /^\d\d-[a-z0-9-]+$/;
 
+/**
+ * Whose event order a run follows. Espruino 2v29 has no microtask queue: a promise reaction is an
+ * ordinary event, run after every timer already due (facts §1, measured). Node's order differs, so a
+ * program that shows the difference has `NN-name.node.expected.txt` for Node-based runs next to its
+ * `NN-name.expected.txt`, which is always what a board prints.
+ */
+export type EventOrder = "espruino" | "node";
+
 /** Somewhere compiled ES5 can run: Node's vm here; the virtual board or a real board later. */
 export interface ConformanceTarget {
   name: string;
+  /** The event order it runs with (default "espruino", what a board does). */
+  order?: EventOrder;
   /** Runs one standalone compiled program and resolves with everything it printed ("\n" per line). */
   run(js: string): Promise<string>;
 }
@@ -37,8 +47,13 @@ export function programPath(name: string): string {
   return file;
 }
 
-/** The reviewed stdout of a program (its `NN-name.expected.txt`). */
-export function readExpected(name: string): string {
+/**
+ * The reviewed stdout of a program: `NN-name.expected.txt` (a board, Espruino 2v29's event order),
+ * or for `order: "node"` its `NN-name.node.expected.txt` when the program has one.
+ */
+export function readExpected(name: string, order: EventOrder = "espruino"): string {
+  const nodeFile = path.join(PROGRAMS_DIR, name + ".node.expected.txt");
+  if (order === "node" && existsSync(nodeFile)) return readFileSync(nodeFile, "utf8");
   const file = path.join(PROGRAMS_DIR, name + ".expected.txt");
   if (!existsSync(file)) throw new Error(`conformance: ${name} has no expected output; run it with tsx, review it, save it as ${path.basename(file)}`);
   return readFileSync(file, "utf8");
@@ -97,12 +112,14 @@ export function runCompiledInNode(js: string, opts: { espruinoGlobals?: boolean;
 /** Node vm with Espruino's set of built-ins (the default target). */
 export const nodeEspruinoGlobalsTarget: ConformanceTarget = {
   name: "node-espruino-globals",
+  order: "node",
   run: (js) => runCompiledInNode(js, { espruinoGlobals: true }),
 };
 
 /** Node vm with every Node built-in (isolates pipeline bugs from missing-built-in bugs). */
 export const nodeFullTarget: ConformanceTarget = {
   name: "node",
+  order: "node",
   run: (js) => runCompiledInNode(js, { espruinoGlobals: false }),
 };
 
@@ -114,6 +131,7 @@ export const nodeFullTarget: ConformanceTarget = {
 export function virtualBoardTarget(board = "puckjs", opts: { maxVirtualMs?: number } = {}): ConformanceTarget {
   return {
     name: "virtual-board:" + board,
+    order: "espruino",
     run: async (js) => {
       const vb = new VirtualBoard({ board });
       try {

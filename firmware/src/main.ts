@@ -6,7 +6,7 @@ import {
   readTransportKeyFile, setLed, setTimer, startUsbLink, storageFree, storeEnv, usbLinkDeps, watchButton, writeTransportKeyFile,
 } from "./platform.ts";
 import { createDeviceLink } from "./link.ts";
-import { createDispatcher, type Command } from "./dispatch.ts";
+import { createDispatcher, refuse, type Command } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
@@ -14,6 +14,9 @@ import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts"
 import { openCarrier, type Carrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
+import { isStoreFull } from "./store/ports.ts";
+import { STATUS_STORAGE_FULL } from "./security/status.ts";
+import { repairBootLock, setBootLock } from "./security/boot-lock.ts";
 import { openAppStore, type AppStore } from "./perso/app-store.ts";
 import { createPersonaliseCommand } from "./perso/personalise.ts";
 import { TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId } from "./perso/transport.ts";
@@ -48,6 +51,9 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     runMaintenance(env, 0, true);
   }
   carrier.maintain();
+  // A carrier with secrets keeps .boot0, the lock that runs first at every boot (this line only
+  // repairs a missing one: PERSONALISE writes it before any key); a never-personalised BLANK one has none.
+  if (!repairBootLock(env, carrier.state() !== STATE_BLANK)) log("KeyCarrier: no room for the boot lock");
   if (carrier.state() !== STATE_BLANK) lockConsole();
 
   let transport: ChannelIdentity | undefined;
@@ -101,14 +107,14 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   const paymentCommands = payment.commands();
   const inner = createDispatcher([
     paymentCommands[0]!,
-    createPersonaliseCommand({
+    closingConsoleFirst(createPersonaliseCommand({
       carrier: carrier, store: store,
       onPersonalised: function () {
         closeAfterReply = true;
         payment!.reset();
         lockConsole();
       },
-    }),
+    }), carrier.state),
   ], carrier.state);
 
   const channelCommands = createChannelCommands(channel, inner, function () {
@@ -124,6 +130,27 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   });
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!, provision].concat(channelCommands);
   return { commands: commands, state: carrier.state, carrier: carrier, store: store };
+}
+
+// The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever
+// finds keys without it; an attempt refused cleanly (the carrier still BLANK) removes it again.
+function closingConsoleFirst(c: Command, state: () => number): Command {
+  const run = c.run;
+  c.run = function (args, body, late) {
+    try {
+      setBootLock(env, true);
+    } catch (e) {
+      if (isStoreFull(e)) return refuse(STATUS_STORAGE_FULL, e.reason);
+      throw e;
+    }
+    try {
+      return run(args, body, late);
+    } finally {
+      // only ever an erase here (nothing thrown inside finally, facts §1)
+      if (state() === STATE_BLANK) setBootLock(env, false);
+    }
+  };
+  return c;
 }
 
 // A store that cannot be opened (a broken or foreign Storage) must not take the link down with it:

@@ -7,7 +7,7 @@
  * gone) before printing the boot code's output, and announces itself (banner, prompt) when the
  * boot is over — jsiSemiInit's order: boot code output, banner, prompt.
  */
-import { ESPRUINO_VERSION, type VirtualBoard } from "../virtual-board.ts";
+import { ESPRUINO_VERSION, type BootKind, type VirtualBoard } from "../virtual-board.ts";
 import { EspruinoConsole, type ConsoleHost } from "./repl.ts";
 
 export interface BoardConsoleOptions {
@@ -21,6 +21,7 @@ export class BoardConsole {
   private pendingAnnounce = false;
   private idleQueued = false;
   private readonly banner: boolean;
+  private lastBoot: BootKind | undefined;
 
   constructor(readonly board: VirtualBoard, opts: BoardConsoleOptions = {}) {
     this.banner = opts.banner ?? true;
@@ -50,9 +51,12 @@ export class BoardConsole {
         con.print(text.endsWith("\r\n") ? text.slice(0, -2) + "\n" : text);
         this.queueIdle();
       },
-      // echo(0/1) reaches us through this member, which ConsoleAttachment does not declare yet
       setEcho: (on: boolean) => con.setEcho(on),
-    } as Parameters<VirtualBoard["attachConsole"]>[0]);
+      receivingPacket: () => con.receivingPacket(),
+      consoleMoving: (to: string) => { this.noticeBoot(false); con.printConsoleMove(`-> ${to}\n`); },
+      consoleMoved: (from: string) => con.printConsoleMove(`<- ${from}\n`),
+      onBoot: (kind) => { this.lastBoot = kind; },
+    });
     this.realm = this.currentRealm();
   }
 
@@ -93,9 +97,19 @@ export class BoardConsole {
     }
     if (bootIsOver && this.pendingAnnounce) {
       this.pendingAnnounce = false;
-      this.console.announce({ banner: this.banner });
+      this.console.announce({ banner: this.banner && !this.bootRanCode() });
       this.console.idle();
     }
+  }
+
+  /**
+   * jsiSemiInit prints the banner only when it did not autoload code: a power-on (or watchdog
+   * reboot) with .varimg/.bootcde/.bootrst in Storage shows none (measured: "\r\x1b[Ja\r\n\r\n>").
+   */
+  private bootRanCode(): boolean {
+    if (this.lastBoot !== "powerOn" && this.lastBoot !== "reboot") return false;
+    const st = this.board.storage;
+    return [".varimg", ".bootcde", ".bootrst"].some((f) => st.read(f) !== undefined);
   }
 
   /** Output from timers/events: give the prompt back at the end of that turn. */

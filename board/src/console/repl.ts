@@ -111,6 +111,16 @@ export class EspruinoConsole {
   }
   isEnabled(): boolean { return this.enabled; }
 
+  /** A packet is being received: the receive IRQ ignores Ctrl-C (jsiCtrlC). */
+  receivingPacket(): boolean { return this.packet !== undefined; }
+
+  /** jsiSetConsoleDevice's "-> USB" / "<- USB" lines, printed only with echo on. */
+  printConsoleMove(text: string): void {
+    if (!this.enabled || !this.echoEnabled()) return;
+    this.removeInputLine();
+    this.printRaw(text);
+  }
+
   /** echo(0) / echo(1). */
   setEcho(on: boolean): void { this.echoOff = !on; }
   echoEnabled(): boolean { return !this.echoOff && !this.echoOffForLine; }
@@ -153,7 +163,9 @@ export class EspruinoConsole {
     this.abortPacket(false);
     this.closeUpload();
     this.inputLine = "";
-    this.inputLineRemoved = true;
+    // The (empty) line counts as shown: the first output after a boot erases it with "\r\x1b[J"
+    // (measured on 2v29: a boot that prints "a" sends "\r\x1b[Ja\r\n").
+    this.inputLineRemoved = false;
     this.echoOff = false;
     this.echoOffForLine = false;
     this.password = undefined;

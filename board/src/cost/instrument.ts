@@ -13,6 +13,7 @@
 // - a non-block body (`if (x) y();`, `for (;;) z();`) is wrapped in braces so the counter shares it;
 // - no newline is inserted, so line numbers in stack traces are unchanged (columns move).
 import { parse, type Node } from "acorn";
+import { ARRAY_METHODS, BUILTIN_GLOBAL_VARS, STRING_METHODS } from "./builtins.ts";
 
 /** The hidden global the instrumented code calls; deliberately unlike any firmware name. */
 export const COST_GLOBAL = "__kc$cost";
@@ -36,11 +37,39 @@ export interface Site extends SiteCounts {
 export interface InstrumentOptions {
   /** First site id to use, so several sources can share one meter (CostMeter passes its count). */
   firstSiteId?: number;
+  /** First function-site id (CostMeter passes its count). */
+  firstFunctionId?: number;
   /** acorn ecmaVersion; 5 by default because the bundle must be ES5 (pass a higher one for tests of the instrumenter only). */
   ecmaVersion?: 5 | 2015 | 2020;
 }
 
-export interface InstrumentResult { code: string; sites: Site[] }
+/**
+ * A function-creation site (vars accounting, board/docs/cost-model.md "JsVars"): the instrumented
+ * code hands every function instance it creates to `COST_GLOBAL.f(fn, id, scopeToken, peek)`, so the
+ * var walk can charge each instance and the scope it keeps alive, which a heap walk in Node cannot see.
+ */
+export interface FunctionSite {
+  id: number;
+  line: number;
+  /** Declared parameters: one name var each in the function var (jspeFunctionArguments). */
+  params: number;
+  /** A named function expression keeps its name (JSPARSE_FUNCTION_NAME_NAME): 1 name var + 1 string var. */
+  named: boolean;
+  /** Function scopes enclosing the creation site (0: created at global scope, no scope link). */
+  depth: number;
+  /** Names the enclosing function's scope holds (params, vars, inner declarations, own name), in `peek` order. */
+  scopeNames: string[];
+  /** Characters of the body between its braces: the function's code string (src/jsparse.c jspeFunctionDefinitionInternal). */
+  bodyChars: number;
+  /** The names this function's own scope holds when it runs (what `COST_GLOBAL.e` peeks at). */
+  ownNames: string[];
+}
+
+export interface InstrumentResult {
+  code: string; sites: Site[]; functions: FunctionSite[];
+  /** Builtins the source touches (see builtins.ts): charged once per board in the vars estimate. */
+  touches: string[];
+}
 
 export const COUNT_FIELDS: readonly (keyof SiteCounts)[] =
   ["statements", "entries", "loops", "ops", "props", "elems", "callSites"];
@@ -52,7 +81,7 @@ export function zeroCounts(): SiteCounts {
 // acorn's Node type is loose; the instrumenter reads ESTree fields by name.
 type AnyNode = Node & { [key: string]: any };
 
-interface Insertion { pos: number; text: string; closer: boolean; seq: number }
+interface Insertion { pos: number; text: string; closer: boolean; seq: number; skip?: number }
 
 const OPERATOR_NODES = new Set([
   "BinaryExpression", "LogicalExpression", "UnaryExpression", "UpdateExpression",
@@ -84,6 +113,10 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
   };
 
   const sites: Site[] = [];
+  const functions: FunctionSite[] = [];
+  const firstFunctionId = opts.firstFunctionId ?? 0;
+  /** Functions whose bodies are being visited, innermost last: the scope chain of a creation site. */
+  const fnStack: AnyNode[] = [];
   const inserts: Insertion[] = [];
   let seq = 0;
   const insert = (pos: number, text: string, closer = false): void => { inserts.push({ pos, text, closer, seq: seq++ }); };
@@ -93,13 +126,34 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     insert(pos, `;${COST_GLOBAL}.b(${id});`);
   };
 
+  /** Registers a function-creation site and returns the text of its registration arguments. */
+  const functionSite = (fn: AnyNode): string => {
+    const enclosing = fnStack[fnStack.length - 1];
+    const id = firstFunctionId + functions.length;
+    const scopeNames = enclosing ? declaredNames(enclosing) : [];
+    functions.push({ id, line: lineOf(fn.start), params: fn.params.length, named: fn.type === "FunctionExpression" && !!fn.id, depth: fnStack.length, scopeNames, bodyChars: Math.max(0, fn.body.end - fn.body.start - 2), ownNames: declaredNames(fn) });
+    // `arguments` is a token unique to the enclosing invocation (its scope object on Espruino); the
+    // peek reads that scope's variables when memory is walked.
+    return enclosing ? `${id},arguments,function(){return[${scopeNames.join(",")}]}` : `${id},null,null`;
+  };
+
+  // Loop tests are scanned twice (the final failing test and the per-iteration one): text is
+  // inserted for a node the first time only.
+  const edited = new Set<AnyNode>();
+  const firstEdit = (node: AnyNode): boolean => { if (edited.has(node)) return false; edited.add(node); return true; };
+
   // --- expressions: count what one evaluation does; instrument nested functions separately
   const scanExpr = (node: AnyNode | null | undefined, into: SiteCounts): void => {
     if (!node) return;
     switch (node.type) {
-      case "FunctionExpression": case "ArrowFunctionExpression":
+      case "FunctionExpression": case "ArrowFunctionExpression": {
+        if (!firstEdit(node)) return;
+        const args = functionSite(node);
+        insert(node.start, `(${COST_GLOBAL}.f(`); // parenthesised: `new function(){}` stays a construction of the function
+        insert(node.end, `,${args}))`, true);
         visitFunction(node);
         return;
+      }
       case "MemberExpression":
         if (node.computed) { into.elems++; scanExpr(node.property, into); } else into.props++;
         scanExpr(node.object, into);
@@ -111,8 +165,34 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
         // object literal entry: creating a named property costs like a named access
         into.props++;
         if (node.computed) scanExpr(node.key, into);
-        scanExpr(node.value, into);
+        // a getter/setter body cannot be wrapped in a call; it is instrumented but not registered
+        if (node.kind !== "init" && node.value?.type === "FunctionExpression") { functionSite(node.value); visitFunction(node.value); }
+        else scanExpr(node.value, into);
         return;
+      case "BinaryExpression":
+        if (node.operator === "+" && firstEdit(node)) {
+          // string `+` costs by the bytes it copies (≈175 instructions per byte on 2v29): the
+          // hook adds the operands and counts the result's length when it is a string
+          const plus = operatorAt(source, node.left.end, node.right.start, "+");
+          if (plus >= 0) {
+            insert(node.start, ` ${COST_GLOBAL}.s(`); // the space: `return"a"+b` has none after `return`
+            inserts.push({ pos: plus, text: ",", closer: false, seq: seq++, skip: 1 });
+            insert(node.end, ")", true);
+          }
+        }
+        into.ops++;
+        break;
+      case "AssignmentExpression":
+        if (node.operator === "+=" && simpleTarget(node.left) && firstEdit(node)) {
+          // `s += x` appends in place when s holds the only reference (jsparse.c jspeAssignmentExpression): bytes of x
+          const op = operatorAt(source, node.left.end, node.right.start, "+=");
+          if (op >= 0) {
+            inserts.push({ pos: op, text: `=${COST_GLOBAL}.a(${source.slice(node.left.start, node.left.end)},`, closer: false, seq: seq++, skip: 2 });
+            insert(node.end, ")", true);
+          }
+        }
+        into.ops++;
+        break;
       default:
         if (OPERATOR_NODES.has(node.type)) into.ops++;
     }
@@ -137,7 +217,13 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     switch (s.type) {
       case "ExpressionStatement": scanExpr(s.expression, into); return;
       case "VariableDeclaration": for (const d of s.declarations) scanExpr(d.init, into); return;
-      case "FunctionDeclaration": visitFunction(s); return;
+      case "FunctionDeclaration": {
+        // hoisted by V8: register the instance when control passes the declaration
+        const args = functionSite(s);
+        insert(s.end, `;${COST_GLOBAL}.f(${s.id.name},${args});`);
+        visitFunction(s);
+        return;
+      }
       case "EmptyStatement": case "DebuggerStatement": case "BreakStatement": case "ContinueStatement": return;
       case "ReturnStatement": case "ThrowStatement": scanExpr(s.argument, into); return;
       case "IfStatement":
@@ -239,7 +325,17 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     if (fn.body.type !== "BlockStatement") { // an expression-bodied arrow (only when ecmaVersion > 5)
       throw new Error(`instrument(): expression-bodied arrow functions are not ES5 (line ${lineOf(fn.start)})`);
     }
+    // The invocation's scope is live until the function returns or throws: `e` at entry, `x` in a
+    // finally around the body (after the directive prologue, so "use strict" stays a directive).
+    const id = firstFunctionId + functions.length - 1; // its creation site, registered just before
+    let bodyStart = fn.body.start + 1;
+    for (const s of fn.body.body) { if (s.type === "ExpressionStatement" && typeof s.directive === "string") bodyStart = s.end; else break; }
+    const tracked = fn.body.body.length > 0; // an empty body runs nothing that could allocate
+    if (tracked) insert(bodyStart, `;${COST_GLOBAL}.e(${id},arguments,function(){return[${functions[id - firstFunctionId]!.ownNames.join(",")}]});try{`);
+    fnStack.push(fn);
     visitList(fn.body.body, fn.body.start + 1, { ...zeroCounts(), entries: 1 }, true);
+    fnStack.pop();
+    if (tracked) insert(fn.body.end - 1, `}finally{${COST_GLOBAL}.x()}`, true);
   };
 
   visitList(program.body, 0, null, true);
@@ -251,10 +347,98 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
   let last = 0;
   for (const ins of inserts) {
     out += source.slice(last, ins.pos) + ins.text;
-    last = ins.pos;
+    last = ins.pos + (ins.skip ?? 0);
   }
   out += source.slice(last);
-  return { code: out, sites };
+  return { code: out, sites, functions, touches: builtinTouches(program) };
+}
+
+/** Builtin globals the program names without declaring them, and prototypes its code evidently uses. */
+function builtinTouches(program: AnyNode): string[] {
+  const declared = new Set<string>();
+  const used = new Set<string>();
+  const touches = new Set<string>();
+  const walk = (node: AnyNode | null | undefined, parentKey: string, parent: AnyNode | null): void => {
+    if (!node || typeof node.type !== "string") return;
+    switch (node.type) {
+      case "VariableDeclarator": if (node.id.type === "Identifier") declared.add(node.id.name); break;
+      case "FunctionDeclaration": case "FunctionExpression":
+        if (node.id) declared.add(node.id.name);
+        for (const p of node.params) if (p.type === "Identifier") declared.add(p.name);
+        break;
+      case "CatchClause": if (node.param?.type === "Identifier") declared.add(node.param.name); break;
+      case "Identifier": {
+        const isPropertyKey = parent && ((parent.type === "MemberExpression" && parentKey === "property" && !parent.computed) || (parent.type === "Property" && parentKey === "key"));
+        if (!isPropertyKey) used.add(node.name);
+        break;
+      }
+      case "Literal": if (node.regex) touches.add("RegExp.prototype"); break;
+      case "NewExpression":
+        if (node.callee.type === "Identifier" && node.callee.name === "Uint8Array") touches.add("Uint8Array.prototype");
+        if (node.callee.type === "Identifier" && /Error$/.test(node.callee.name)) touches.add("Error.prototype");
+        break;
+      case "CallExpression":
+        if (node.callee.type === "MemberExpression" && !node.callee.computed) {
+          const m = node.callee.property.name as string;
+          if (STRING_METHODS.has(m)) touches.add("String.prototype");
+          if (ARRAY_METHODS.has(m)) touches.add("Array.prototype");
+        }
+        break;
+    }
+    for (const key of Object.keys(node)) {
+      if (SKIPPED_KEYS.has(key)) continue;
+      const child = node[key];
+      if (Array.isArray(child)) { for (const c of child) if (c && typeof c.type === "string") walk(c, key, node); }
+      else if (child && typeof child === "object" && typeof child.type === "string") walk(child, key, node);
+    }
+  };
+  walk(program, "", null);
+  for (const name of used) if (!declared.has(name) && name in BUILTIN_GLOBAL_VARS) touches.add(name);
+  return [...touches].sort();
+}
+
+/** Offset of operator `op` between two operands (skipping parentheses, spaces and comments); -1 if not found. */
+function operatorAt(source: string, from: number, to: number, op: string): number {
+  for (let i = from; i < to; i++) {
+    const c = source[i]!;
+    if (c === "/" && source[i + 1] === "*") { const e = source.indexOf("*/", i + 2); if (e < 0) return -1; i = e + 1; continue; }
+    if (c === "/" && source[i + 1] === "/") { const e = source.indexOf("\n", i + 2); if (e < 0) return -1; i = e; continue; }
+    if (source.startsWith(op, i)) return i;
+  }
+  return -1;
+}
+
+/** A `+=` target whose text can be evaluated twice without side effects: `x`, `this.x`, `o.x`, `o.p.x`, `o[i]` with a name or literal index. */
+function simpleTarget(n: AnyNode): boolean {
+  if (n.type === "Identifier") return true;
+  if (n.type !== "MemberExpression") return false;
+  const objOk = n.object.type === "Identifier" || n.object.type === "ThisExpression" || (n.object.type === "MemberExpression" && simpleTarget(n.object));
+  return objOk && (!n.computed || n.property.type === "Identifier" || n.property.type === "Literal");
+}
+
+/**
+ * The names a function's scope object holds on Espruino once its body ran: parameters, `var`s and
+ * inner function declarations (not those of nested functions), and a named expression's own name.
+ */
+export function declaredNames(fn: AnyNode): string[] {
+  const names = new Set<string>();
+  for (const p of fn.params) if (p.type === "Identifier") names.add(p.name);
+  if (fn.type === "FunctionExpression" && fn.id) names.add(fn.id.name);
+  const walk = (node: AnyNode | null | undefined): void => {
+    if (!node || typeof node.type !== "string") return;
+    if (node.type === "FunctionDeclaration") { names.add(node.id.name); return; }
+    if (node.type === "FunctionExpression" || node.type === "ArrowFunctionExpression") return;
+    if (node.type === "VariableDeclarator" && node.id.type === "Identifier") names.add(node.id.name);
+    for (const key of Object.keys(node)) {
+      if (SKIPPED_KEYS.has(key)) continue;
+      const child = node[key];
+      if (Array.isArray(child)) { for (const c of child) if (c && typeof c.type === "string") walk(c); }
+      else if (child && typeof child === "object" && typeof child.type === "string") walk(child);
+    }
+  };
+  walk(fn.body);
+  names.delete("arguments");
+  return [...names];
 }
 
 /** Sum of `hits[i] × sites[i]` over all sites: the counts a run produced. */

@@ -3,14 +3,24 @@
 // profile's calibration. Scopes (begin/end, scope) give the cost of one command or handler.
 import {
   COST_GLOBAL, COUNT_FIELDS, instrument, zeroCounts,
-  type InstrumentOptions, type Site, type SiteCounts,
+  type FunctionSite, type InstrumentOptions, type Site, type SiteCounts,
 } from "./instrument.ts";
-import { unitCostsFor, type ProfileLike, type UnitCosts } from "./calibration.ts";
+import { CPI_RANGE, unitCostsFor, type ProfileLike, type UnitCosts } from "./calibration.ts";
+
+/** An estimate at the point CPI, restated at both ends of CPI_RANGE (physical flash time does not scale). */
+export function msRange(ms: number, flashMs = 0): { low: number; high: number } {
+  const cpu = ms - flashMs;
+  return { low: (cpu * CPI_RANGE.low) / CPI_RANGE.point + flashMs, high: (cpu * CPI_RANGE.high) / CPI_RANGE.point + flashMs };
+}
 
 export interface NativeTally { calls: number; bytes: number; units: number }
 
 export interface CostCounts extends SiteCounts {
   native: Record<string, NativeTally>;
+  /** Bytes copied by string `+` (result length) and `+=` (appended length). */
+  concatBytes: number;
+  /** Characters of function bodies lexed to create function instances (Espruino scans a body to find its end). */
+  lexChars: number;
   flashWordWrites: number;
   flashPageErases: number;
 }
@@ -20,12 +30,17 @@ export interface CostBreakdown {
   calls: number;          // JS function entries
   callSites: number;      // 0 with the default calibration (folded into calls and native fixed costs)
   native: number;         // sum of nativeByKind
+  concat: number;         // bytes copied by string `+` / `+=`
+  lex: number;            // function bodies lexed when function instances are created
   nativeByKind: Record<string, number>;
   flash: number;          // physical flash word writes and page erases (only with attachFlash)
 }
 
 export interface CostEstimate {
+  /** At CPI_RANGE.point. */
   ms: number;
+  /** The same counts at CPI_RANGE.low and .high (flash time included unscaled in both). */
+  msRange: { low: number; high: number };
   breakdown: CostBreakdown;   // milliseconds per category; they sum to ms
   counts: CostCounts;
   unknownNativeKinds: string[];
@@ -36,8 +51,35 @@ export interface ScopeRecord { label: string; counts: CostCounts }
 /** What the runtime's flash model offers (board/src/flash.ts NorFlash). */
 export interface FlashCounters { wordWrites(): number; eraseCounts(): number[] }
 
-/** The object installed as the hidden global; instrumented code calls `b(siteId)`. */
-export interface CostHooks { b(siteId: number): void }
+/** The object installed as the hidden global; instrumented code calls `b(siteId)` and `f(fn, …)`. */
+export interface CostHooks {
+  b(siteId: number): void;
+  /** `a + b`, counting the bytes a string result copies. */
+  s(a: unknown, b: unknown): unknown;
+  /** `x += y` for a string x: the bytes appended. */
+  a(x: unknown, y: unknown): unknown;
+  /** Function entry: the invocation's scope is live (and on the call stack) until `x()`. */
+  e(functionSiteId: number, scopeToken: object, peek: () => unknown[]): void;
+  x(): void;
+  f(fn: unknown, functionSiteId: number, scopeToken: object | null, peek: (() => unknown[]) | null): unknown;
+}
+
+/**
+ * A function scope object as Espruino keeps it (the `functionRoot` of one call, src/jsparse.c
+ * jspeFunctionCall): the names it holds, a peek at their current values, and the scope it was
+ * called in (the callee's own creation scope).
+ */
+export interface ScopeInfo {
+  readonly names: readonly string[];
+  values(): unknown[];
+  parent(): ScopeInfo | null;
+}
+
+/** What the meter knows about a function instance the instrumented code created. */
+export interface FunctionInfo { site: FunctionSite; scope: ScopeInfo | null }
+
+/** Looks up function instances the instrumented code registered (the var walk's view of closures). */
+export interface FunctionRegistry { lookup(fn: object): FunctionInfo | undefined }
 
 // --- native cost table ---------------------------------------------------------------------
 // Per kind: µs for one call moving `bytes` bytes (`units`: iterations for PBKDF2, else unused).
@@ -48,7 +90,8 @@ type NativeCostFn = (u: UnitCosts, bytes: number, units: number) => number;
 const shaBlocks = (bytes: number, blockBytes: number, lengthBytes: number): number =>
   Math.floor((bytes + lengthBytes) / blockBytes) + 1; // message + 0x80 + length, padded to whole blocks
 
-const sha256Like: NativeCostFn = (u, b) => u.native.sha256FixedUs + shaBlocks(b, 64, 8) * u.native.sha256PerBlockUs;
+// units = the share of calls whose input was a JS string (not flat: each byte read through a string iterator)
+const sha256Like: NativeCostFn = (u, b, nonFlat) => u.native.sha256FixedUs + shaBlocks(b, 64, 8) * u.native.sha256PerBlockUs + Math.min(1, nonFlat) * b * u.sha256PerNonFlatByteUs;
 const sha512Like: NativeCostFn = (u, b) => u.native.sha256FixedUs + shaBlocks(b, 128, 16) * 2 * u.native.sha256PerBlockUs;
 const aes: NativeCostFn = (u, b) => u.native.aesFixedUs + Math.ceil(b / 16) * u.native.aesPerBlockUs;
 const aesCcm: NativeCostFn = (u, b) => u.native.aesFixedUs + (Math.ceil(b / 16) + 1) * 2 * u.native.aesPerBlockUs;
@@ -93,13 +136,25 @@ function cloneNative(n: Record<string, NativeTally>): Record<string, NativeTally
 }
 
 function emptyCounts(): CostCounts {
-  return { ...zeroCounts(), native: {}, flashWordWrites: 0, flashPageErases: 0 };
+  return { ...zeroCounts(), native: {}, concatBytes: 0, lexChars: 0, flashWordWrites: 0, flashPageErases: 0 };
 }
 
-interface Snapshot { label: string; hits: Float64Array; native: Record<string, NativeTally>; words: number; erases: number }
+interface Snapshot { label: string; hits: Float64Array; native: Record<string, NativeTally>; words: number; erases: number; concat: number; lex: number }
 
-export class CostMeter {
+export class CostMeter implements FunctionRegistry {
   readonly hooks: CostHooks;
+  private functionSites: FunctionSite[] = [];
+  private fnInfo = new WeakMap<object, FunctionInfo>();
+  /** Builtins the instrumented sources touch (builtins.ts), for the vars estimate. */
+  readonly touched = new Set<string>();
+  /** Invocations running now, outermost first (entry hook `e`, exit hook `x`). */
+  private stack: ({ scope: ScopeInfo; depth: number } | null)[] = [];
+
+  /** Scopes of the JS calls running now, and their depth (for the scopes array each call holds). */
+  activeCalls(): { scope: ScopeInfo; depth: number }[] {
+    return this.stack.filter((s): s is { scope: ScopeInfo; depth: number } => s !== null);
+  }
+  private scopeInfo = new WeakMap<object, ScopeInfo>();
   /** Finished scopes, oldest first (bounded to the last `maxScopeRecords`). */
   readonly scopes: ScopeRecord[] = [];
   maxScopeRecords = 1000;
@@ -107,6 +162,8 @@ export class CostMeter {
   private sites: Site[] = [];
   private hits = new Float64Array(64);
   private nativeTallies: Record<string, NativeTally> = {};
+  private concatBytes = 0;
+  private lexChars = 0;
   private flash: FlashCounters | null = null;
   private flashBaseWords = 0;
   private flashBaseErases = 0;
@@ -114,7 +171,15 @@ export class CostMeter {
 
   private tickEvery = Infinity;
   private tickLeft = Infinity;
-  private tickFn: (() => void) | null = null;
+  private tickFn: ((siteId: number) => void) | null = null;
+
+  // Device clock (startClock): estimated board µs so far, kept per hit so a check point can read it
+  // in O(1) — the virtual board places host bytes (a Ctrl-C) on this timeline.
+  private clockUnits: UnitCosts | null = null;
+  private siteUs = new Float64Array(64);
+  private clockUs = 0;
+  private clockConcat0 = 0;
+  private clockLex0 = 0;
 
   constructor() {
     // Kept tiny: it runs once per basic block of the firmware. With no tick set, tickLeft stays
@@ -122,7 +187,34 @@ export class CostMeter {
     this.hooks = Object.freeze({
       b: (siteId: number): void => {
         this.hits[siteId]!++;
-        if (--this.tickLeft <= 0) this.fireTick();
+        this.clockUs += this.siteUs[siteId]!;
+        if (--this.tickLeft <= 0) this.fireTick(siteId);
+      },
+      e: (id: number, token: object, peek: () => unknown[]): void => {
+        const site = this.functionSites[id];
+        if (!site) { this.stack.push(null); return; }
+        let scope = this.scopeInfo.get(token);
+        if (!scope) scope = this.scopeOf(token, { ...site, scopeNames: site.ownNames }, peek);
+        this.stack.push({ scope, depth: site.depth });
+      },
+      x: (): void => { this.stack.pop(); },
+      s: (a: unknown, b: unknown): unknown => {
+        const r = (a as number) + (b as number);
+        if (typeof r === "string") this.concatBytes += (r as string).length;
+        return r;
+      },
+      a: (x: unknown, y: unknown): unknown => {
+        const r = (x as number) + (y as number);
+        if (typeof r === "string") this.concatBytes += typeof x === "string" ? (r as string).length - x.length : (r as string).length;
+        return r;
+      },
+      f: (fn: unknown, id: number, token: object | null, peek: (() => unknown[]) | null): unknown => {
+        const site = this.functionSites[id];
+        if (site) this.lexChars += site.bodyChars;
+        if (site && (typeof fn === "function") && !this.fnInfo.has(fn)) {
+          this.fnInfo.set(fn, { site, scope: token && peek ? this.scopeOf(token, site, peek) : null });
+        }
+        return fn;
       },
     });
   }
@@ -132,22 +224,72 @@ export class CostMeter {
    * The runtime uses it to sample memory while code runs; an exception thrown by `fn` propagates
    * into the firmware at that point, which is how an out-of-memory interrupts running code.
    */
-  setTick(everyHits: number, fn: (() => void) | null): void {
+  setTick(everyHits: number, fn: ((siteId: number) => void) | null): void {
     if (fn !== null && !(Number.isInteger(everyHits) && everyHits >= 1)) throw new RangeError(`CostMeter.setTick(everyHits, fn): everyHits must be an integer >= 1, got ${everyHits}`);
     this.tickFn = fn;
     this.tickEvery = fn ? everyHits : Infinity;
     this.tickLeft = this.tickEvery;
   }
 
-  private fireTick(): void {
+  /** The scope object of the invocation whose `arguments` is `token` (one per call, shared by its closures). */
+  private scopeOf(token: object, site: FunctionSite, peek: () => unknown[]): ScopeInfo {
+    let scope = this.scopeInfo.get(token);
+    if (scope) return scope;
+    let callee: unknown;
+    try { callee = (token as { callee?: unknown }).callee; } catch { callee = undefined; } // strict code: no callee
+    const lookup = (f: unknown) => (typeof f === "function" ? this.fnInfo.get(f) : undefined);
+    scope = { names: site.scopeNames, values: peek, parent: () => lookup(callee)?.scope ?? null };
+    this.scopeInfo.set(token, scope);
+    return scope;
+  }
+
+  lookup(fn: object): FunctionInfo | undefined {
+    return this.fnInfo.get(fn);
+  }
+
+  private fireTick(siteId: number): void {
     this.tickLeft = this.tickEvery;
-    this.tickFn?.();
+    this.tickFn?.(siteId);
+  }
+
+  /** True when site `siteId` starts a loop iteration (where Espruino checks for the debugger). */
+  isLoopSite(siteId: number): boolean {
+    return (this.sites[siteId]?.loops ?? 0) > 0;
+  }
+
+  /**
+   * Starts the device clock for `profile`: from now on every site hit and native call adds its
+   * estimated µs (the same unit costs estimate() uses), readable at any moment with clockMs().
+   */
+  startClock(profile?: ProfileLike | null): void {
+    this.clockUnits = unitCostsFor(profile);
+    this.clockUs = 0;
+    this.clockConcat0 = this.concatBytes;
+    this.clockLex0 = this.lexChars;
+    this.fillSiteUs(0);
+  }
+
+  /** Estimated board ms since startClock() (hits, natives, string copies, lexing and flash), 0 when no clock runs. */
+  clockMs(): number {
+    const u = this.clockUnits;
+    if (!u) return 0;
+    const [words, erases] = this.flashNow();
+    const copiedUs = (this.concatBytes - this.clockConcat0) * u.concatPerByteUs + (this.lexChars - this.clockLex0) * u.lexPerCharUs;
+    return (this.clockUs + copiedUs + words * u.flash.wordWriteUs + erases * u.flash.pageEraseUs) / 1000;
+  }
+
+  private fillSiteUs(from: number): void {
+    const u = this.clockUnits;
+    if (!u) return;
+    for (let i = from; i < this.sites.length; i++) this.siteUs[i] = siteUs(this.sites[i]!, u);
   }
 
   /** Instruments `source` with this meter's site ids; evaluate the returned code after install(). */
   instrument(source: string, opts: Omit<InstrumentOptions, "firstSiteId"> = {}): string {
-    const result = instrument(source, { ...opts, firstSiteId: this.sites.length });
+    const result = instrument(source, { ...opts, firstSiteId: this.sites.length, firstFunctionId: this.functionSites.length });
     this.register(result.sites);
+    for (const f of result.functions) this.functionSites[f.id] = f;
+    for (const t of result.touches) this.touched.add(t);
     return result.code;
   }
 
@@ -183,7 +325,11 @@ export class CostMeter {
       grown.set(this.hits);
       this.hits = grown;
       for (const snap of this.open) { const g = new Float64Array(size); g.set(snap.hits); snap.hits = g; }
+      const us = new Float64Array(size);
+      us.set(this.siteUs);
+      this.siteUs = us;
     }
+    this.fillSiteUs(this.sites.length - sites.length);
   }
 
   get siteCount(): number { return this.sites.length; }
@@ -200,6 +346,7 @@ export class CostMeter {
     const k = normaliseNativeKind(kind);
     const t = this.nativeTallies[k] ??= { calls: 0, bytes: 0, units: 0 };
     t.calls++; t.bytes += bytes; t.units += units;
+    if (this.clockUnits) this.clockUs += (NATIVE_KINDS[k] ?? UNKNOWN_NATIVE)(this.clockUnits, bytes, units);
   }
 
   /** Charges physical flash time from the flash model's own counters (word writes, page erases). */
@@ -217,6 +364,8 @@ export class CostMeter {
       if (n !== 0) for (const f of COUNT_FIELDS) c[f] += n * site[f];
     }
     c.native = cloneNative(this.nativeTallies);
+    c.concatBytes = this.concatBytes;
+    c.lexChars = this.lexChars;
     const [words, erases] = this.flashNow();
     c.flashWordWrites = words;
     c.flashPageErases = erases;
@@ -225,7 +374,7 @@ export class CostMeter {
 
   begin(label: string): void {
     const [words, erases] = this.flashNow();
-    this.open.push({ label, hits: this.hits.slice(), native: cloneNative(this.nativeTallies), words, erases });
+    this.open.push({ label, hits: this.hits.slice(), native: cloneNative(this.nativeTallies), words, erases, concat: this.concatBytes, lex: this.lexChars });
   }
 
   /** Ends the innermost begin(); records and returns what happened inside it. */
@@ -261,6 +410,8 @@ export class CostMeter {
       const now = this.nativeTallies[k]!, before = snap.native[k] ?? { calls: 0, bytes: 0, units: 0 };
       if (now.calls !== before.calls) c.native[k] = { calls: now.calls - before.calls, bytes: now.bytes - before.bytes, units: now.units - before.units };
     }
+    c.concatBytes = this.concatBytes - snap.concat;
+    c.lexChars = this.lexChars - snap.lex;
     const [words, erases] = this.flashNow();
     c.flashWordWrites = words - snap.words;
     c.flashPageErases = erases - snap.erases;
@@ -309,6 +460,8 @@ export class CostMeter {
   reset(): void {
     this.hits.fill(0);
     this.nativeTallies = {};
+    this.concatBytes = 0;
+    this.lexChars = 0;
     this.scopes.length = 0;
     this.open.length = 0;
     if (this.flash) this.attachFlash(this.flash);
@@ -351,9 +504,11 @@ export function estimateCounts(counts: CostCounts, u: UnitCosts): CostEstimate {
     callSites: (counts.callSites * u.callSiteUs) / 1000,
     native,
     nativeByKind,
+    concat: (counts.concatBytes * u.concatPerByteUs) / 1000,
+    lex: ((counts.lexChars ?? 0) * u.lexPerCharUs) / 1000,
     flash: (counts.flashWordWrites * u.flash.wordWriteUs + counts.flashPageErases * u.flash.pageEraseUs) / 1000,
   };
   const ms = breakdown.statements + breakdown.loops + breakdown.ops + breakdown.props + breakdown.elems +
-    breakdown.calls + breakdown.callSites + breakdown.native + breakdown.flash;
-  return { ms, breakdown, counts, unknownNativeKinds };
+    breakdown.calls + breakdown.callSites + breakdown.native + breakdown.concat + breakdown.lex + breakdown.flash;
+  return { ms, msRange: msRange(ms, breakdown.flash), breakdown, counts, unknownNativeKinds };
 }

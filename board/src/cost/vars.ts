@@ -4,6 +4,7 @@
 // sized with Espruino's storage rules, calibrated so E.getSizeOf's measured figures come out exactly
 // ({a:1} = 2, new Uint8Array(100) = 11, a small function = 5; facts §8, Puck layout).
 // Rules and assumptions: board/docs/cost-model.md, "JsVars".
+import type { FunctionRegistry, ScopeInfo } from "./meter.ts";
 
 /** Facts §8: vars kept after `eval(require("Storage").read(f))` of minified code (Puck layout). */
 export const CODE_FROM_STORAGE_POINTS: readonly (readonly [kb: number, vars: number])[] = [[5, 200], [10, 368], [20, 696]];
@@ -42,24 +43,52 @@ export function codeVars(bytes: number, mode: CodeLoadMode = "storage", profile?
   return Math.max(0, Math.round(vars));
 }
 
+/**
+ * Espruino's var layout for a pool size (src/jsutils.h): reference width, and from it how many
+ * characters a string var holds and which ints fit inside a name var.
+ */
+export function varLayout(count: number): { refBits: number; refCountBits: number; packBits: number; bytesPerVar: number } {
+  const [refBits, refCountBits, packBits] =
+    count <= 254 ? [8, 6, 8] : count <= 1023 ? [10, 6, 2] : count <= 2047 ? [11, 4, 0] : count <= 4095 ? [12, 8, 0] :
+    count <= 8191 ? [13, 4, 0] : count <= 16383 ? [14, 8, 0] : [16, 8, 0];
+  return { refBits, refCountBits, packBits, bytesPerVar: 4 + ((refBits * 4 + packBits + refCountBits) >> 3) + 2 };
+}
+
 export interface SizeRules {
-  bytesPerVar: number;       // 13 on the Puck layout (facts §8)
-  charsPerVar: number;       // ~9 characters of a RAM string per var (facts §8: 5208 chars = 579 vars)
-  nameInlineChars: number;   // characters a property-name var holds before it needs extension vars (assumption: 4)
-  functionCodeInFlash: boolean; // code run from Storage: a function's text is one flash-backed var (facts §8)
+  bytesPerVar: number;        // sizeof(JsVar): 13 on the Puck and Pico layouts, 14 on the nRF52840 (src/jsutils.h)
+  nameInlineChars: number;    // JSVAR_DATA_STRING_NAME_LEN: 4 on 32-bit builds
+  stringFirstChars: number;   // JSVAR_DATA_STRING_LEN: characters in a string's first var (8; 9 on 14-bit refs)
+  stringExtChars: number;     // JSVAR_DATA_STRING_MAX_LEN: characters per STRING_EXT var (9; 10 on 14-bit refs)
+  inlineIntMin: number;       // JSVARREF_MIN: ints in [min, max] live inside their name var (jsvMakeIntoVariableName)
+  inlineIntMax: number;
+  functionCodeInFlash: boolean; // code run from Storage: a function's text is one native-string var pointing into flash
+  /** @deprecated average characters per var of a long RAM string (≈ stringExtChars); kept for callers of the old rules */
+  charsPerVar: number;
 }
 
 export function sizeRulesFor(profile?: VarProfile | null): SizeRules {
+  const count = profile?.vars.count ?? 2630;
+  const l = varLayout(count);
+  const nameLen = 4;
+  const first = nameLen + ((l.refBits * 3 + l.packBits) >> 3);
+  const ext = nameLen + ((l.refBits * 3 + l.packBits + l.refCountBits) >> 3);
   return {
-    bytesPerVar: profile?.vars.bytesPerVar ?? 13,
-    charsPerVar: profile?.memoryFromStorage?.ramStringCharsPerVar ?? 9,
-    nameInlineChars: 4,
+    bytesPerVar: profile?.vars.bytesPerVar ?? l.bytesPerVar,
+    nameInlineChars: nameLen,
+    stringFirstChars: first,
+    stringExtChars: ext,
+    inlineIntMin: -(1 << (l.refBits - 1)),
+    inlineIntMax: (1 << (l.refBits - 1)) - 1,
     functionCodeInFlash: true,
+    charsPerVar: ext,
   };
 }
 
 export interface SizeContext {
   rules: SizeRules;
+  /** Function instances the instrumented code registered: their scopes are charged too. */
+  functions?: FunctionRegistry;
+  seenScopes?: Set<ScopeInfo>;
   seen: Set<object>;
   byType: Record<string, number>;
   /** false: functions are charged to `code` (their vars are in the §8 figures), only their members are walked. */
@@ -68,22 +97,38 @@ export interface SizeContext {
   isBuiltin: (v: object) => boolean;
 }
 
-const isInt32 = (n: number): boolean => (n | 0) === n && !Object.is(n, -0);
 
-function stringVars(len: number, r: SizeRules): number {
-  return Math.max(1, Math.ceil(len / r.charsPerVar));
+/** A chunked RAM string: the first var holds stringFirstChars, each STRING_EXT stringExtChars (src/jsvar.c). */
+export function stringVars(len: number, r: SizeRules): number {
+  return 1 + Math.ceil(Math.max(0, len - r.stringFirstChars) / r.stringExtChars);
 }
 
-/** A property name var plus any extension vars for a long name; an int-like index fits inline. */
-function nameVars(name: string, r: SizeRules): number {
-  if (/^(0|[1-9]\d{0,8})$/.test(name)) return 1;
-  return 1 + (name.length > r.nameInlineChars ? Math.ceil((name.length - r.nameInlineChars) / r.charsPerVar) : 0);
+/** Flat storage (ArrayBuffer data, flat strings): a header var plus ⌈bytes / sizeof(JsVar)⌉ contiguous vars. */
+export function flatVars(bytes: number, r: SizeRules): number {
+  return 1 + Math.ceil(bytes / r.bytesPerVar);
 }
 
-/** Extra vars for a value stored in a property (0 for values that fit in the name var). */
-function valueVarsInProperty(v: unknown, cx: SizeContext): number {
-  if (v === undefined || v === null || typeof v === "boolean") return 0;
-  if (typeof v === "number") return isInt32(v) ? 0 : 1;
+const isIndex = (name: string): boolean => /^(0|[1-9]\d{0,8})$/.test(name);
+
+/**
+ * A property name var (src/jsvar.c jsvMakeIntoVariableName): an int key is a NAME_INT (1 var); a
+ * string key holds nameInlineChars characters, the rest in STRING_EXT vars.
+ */
+export function nameVars(name: string, r: SizeRules): number {
+  if (isIndex(name)) return 1;
+  return 1 + Math.ceil(Math.max(0, name.length - r.nameInlineChars) / r.stringExtChars);
+}
+
+/**
+ * Extra vars for a value stored under a name (0 when it lives in the name var): undefined is no
+ * child; an int in the reference range is stored in the name (NAME_STRING_INT / NAME_INT_INT); a
+ * boolean only under an int key (NAME_INT_BOOL); null, doubles, other ints and booleans under a
+ * string key take one var; strings and objects their own size.
+ */
+function valueVarsInProperty(v: unknown, cx: SizeContext, intKey = false): number {
+  if (v === undefined) return 0;
+  if (typeof v === "number" && Number.isInteger(v) && !Object.is(v, -0) && v >= cx.rules.inlineIntMin && v <= cx.rules.inlineIntMax) return 0;
+  if (typeof v === "boolean" && intKey) return 0;
   return sizeOf(v, cx);
 }
 
@@ -98,17 +143,25 @@ const FUNCTION_OWN_SKIP = new Set(["length", "name", "prototype", "arguments", "
 export function sizeOf(v: unknown, cx: SizeContext): number {
   if (v === undefined || v === null || typeof v === "boolean") return tally(cx, "simple", 1);
   if (typeof v === "number") return tally(cx, "number", 1);
-  if (typeof v === "string") return tally(cx, "string", stringVars(v.length, cx.rules));
+  if (typeof v === "string") return tally(cx, "string", v.length === 0 ? 1 : stringVars(v.length, cx.rules));
   if (typeof v !== "object" && typeof v !== "function") return tally(cx, "other", 1);
   const o = v as object;
   if (cx.seen.has(o)) return 0;
   cx.seen.add(o);
-  if (cx.isBuiltin(o)) return 0;
+  // a runtime object (E, USB, a module) is one builtin however often referenced; a native method kept
+  // in a variable is a native-function var of its own (measured: `var f=String.fromCharCode` = 2 vars)
+  if (cx.isBuiltin(o)) return tally(cx, "native", typeof o === "function" && cx.functions ? 1 : 0);
   const r = cx.rules;
   const bufferBytes = arrayBufferLength(o);
   if (bufferBytes !== undefined) {
-    // ArrayBuffer var + flat-string header + data packed bytesPerVar per var
-    return tally(cx, "ArrayBuffer", 2 + Math.ceil(bufferBytes / r.bytesPerVar));
+    // ArrayBuffer var + its data: flat above JSV_FLAT_STRING_BREAK_EVEN bytes, else a chunked string (src/jswrap_arraybuffer.c)
+    const data = bufferBytes > r.stringFirstChars + r.stringExtChars ? flatVars(bufferBytes, r) : stringVars(bufferBytes, r);
+    return tally(cx, "ArrayBuffer", 1 + data);
+  }
+  if (Object.prototype.toString.call(o) === "[object RegExp]") {
+    // measured on 2v29 (vectors/real-espruino-vars.json): 7 vars + the source string + 3 per flag
+    const re = o as RegExp;
+    return tally(cx, "RegExp", 7 + stringVars(re.source.length, r) + 3 * re.flags.length);
   }
   if (ArrayBuffer.isView(o)) {
     const view = o as ArrayBufferView;
@@ -116,12 +169,19 @@ export function sizeOf(v: unknown, cx: SizeContext): number {
     return 1 + sizeOf(view.buffer, cx);
   }
   let own = 0;
+  let members = 0;
   let type = "object";
   let skip: Set<string> | null = null;
   if (typeof o === "function") {
     type = "function";
     skip = FUNCTION_OWN_SKIP;
-    if (cx.countFunctions) {
+    const info = cx.functions?.lookup(o);
+    if (info) {
+      own += functionVars(info.site, r);
+      if (info.scope && info.site.bodyChars > 0) { // an empty body keeps no scope either (same `if` in jsparse.c)
+        members += scopeVars(info.scope, cx);
+      }
+    } else if (cx.countFunctions) {
       const text = Function.prototype.toString.call(o);
       const params = functionParamCount(text);
       // function var + one name var per parameter + code name var + code text (1 var when in flash)
@@ -137,7 +197,7 @@ export function sizeOf(v: unknown, cx: SizeContext): number {
     if (Array.isArray(o)) { type = "array"; skip = new Set(["length"]); }
   }
   tally(cx, type, own);
-  let members = 0;
+  const intKeys = Array.isArray(o);
   for (const key of Object.getOwnPropertyNames(o)) {
     if (skip?.has(key)) continue;
     if (key === "constructor" && typeof (o as Record<string, unknown>)[key] === "function" && !Array.isArray(o)) continue;
@@ -145,16 +205,54 @@ export function sizeOf(v: unknown, cx: SizeContext): number {
     const name = nameVars(key, r);
     tally(cx, "propertyName", name);
     members += name;
-    if ("value" in d) members += valueVarsInProperty(d.value, cx);
+    if ("value" in d) members += valueVarsInProperty(d.value, cx, intKeys && isIndex(key));
     else members += (d.get ? sizeOf(d.get, cx) : 0) + (d.set ? sizeOf(d.set, cx) : 0);
   }
   return own + members;
+}
+
+/**
+ * One function instance (src/jsparse.c jspeFunctionDefinition / jspeFunctionDefinitionInternal):
+ * the function var, one name var per parameter, the code name var (\xFFcod) and the code string (a
+ * native string into flash when run from Storage, else the body text in RAM), a named expression's
+ * \xFFnam + its name string, and when created inside a function the scope link (\xFFsco) — to the
+ * one scope directly at depth 1, to a fresh copy of the scope array (1 + one element per scope) deeper
+ * (jspeiGetScopesAsVar copies execInfo.scopesVar).
+ */
+export function functionVars(site: { params: number; named: boolean; depth: number; bodyChars: number }, r: SizeRules): number {
+  // an empty body stores no code at all (`if (funcVar && lastTokenEnd>0)`)
+  const code = site.bodyChars === 0 ? 0 : 1 + (r.functionCodeInFlash ? 1 : stringVars(site.bodyChars, r));
+  let n = 1 + site.params + code;
+  if (site.named) n += 2;
+  if (site.depth >= 1 && code > 0) n += 1 + (site.depth >= 2 ? 1 + site.depth : 0);
+  return n;
+}
+
+/**
+ * A scope object kept alive by a closure (src/jsparse.c jspeFunctionCall: functionRoot), charged once
+ * however many closures share it: 1 var, then per name (parameters, vars, inner functions) a name var
+ * plus its value, then the scope it was called in.
+ */
+function scopeVars(scope: ScopeInfo, cx: SizeContext): number {
+  const seen = cx.seenScopes ??= new Set();
+  let n = 0;
+  for (let s: ScopeInfo | null = scope; s && !seen.has(s); s = s.parent()) {
+    seen.add(s);
+    let own = 1;
+    let values: unknown[] = [];
+    try { values = s.values(); } catch { values = []; }
+    s.names.forEach((name, i) => { own += nameVars(name, cx.rules); n += valueVarsInProperty(values[i], cx); });
+    n += tally(cx, "scope", own);
+  }
+  return n;
 }
 
 const byteLengthGetter = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!;
 
 /** byteLength of a real ArrayBuffer from any realm; undefined for anything else (ArrayBuffer.prototype included). */
 function arrayBufferLength(o: object): number | undefined {
+  // the tag check first: calling the getter on every other object throws, and throwing is slow
+  if (typeof o === "function" || Object.prototype.toString.call(o) !== "[object ArrayBuffer]") return undefined;
   try {
     return byteLengthGetter.call(o) as number;
   } catch {
@@ -171,8 +269,9 @@ function functionParamCount(text: string): number {
 }
 
 /** E.getSizeOf(value) for a single value on a profile's layout (functions counted as in RAM-run code from Storage). */
-export function getSizeOf(value: unknown, profile?: VarProfile | null): number {
-  return sizeOf(value, { rules: sizeRulesFor(profile), seen: new Set(), byType: {}, countFunctions: true, isBuiltin: () => false });
+export function getSizeOf(value: unknown, profile?: VarProfile | null, functions?: FunctionRegistry): number {
+  // with the meter's registry a function counts its scopes too, as E.getSizeOf follows \xFFsco
+  return sizeOf(value, { rules: sizeRulesFor(profile), seen: new Set(), byType: {}, countFunctions: true, isBuiltin: () => false, ...(functions ? { functions } : {}) });
 }
 
 export interface EstimateVarsOptions {
@@ -186,6 +285,25 @@ export interface EstimateVarsOptions {
   isBuiltin?: (v: object) => boolean;
   /** Vars the interpreter itself holds at boot (not measured; default 0). */
   baselineVars?: number;
+  /** The cost meter's registry of function instances: with it functions and their scopes are counted var by var and `codeBytes` adds nothing. */
+  functions?: FunctionRegistry;
+  /**
+   * JS calls running now (CostMeter.activeCalls): each holds its scope object and a copy of the
+   * scopes array, 1 + (depth + 1) vars (src/jsparse.c jspeFunctionCall, jspeiLoadScopesFromVar).
+   */
+  activeCalls?: readonly { scope: ScopeInfo; depth: number }[];
+  /** Vars of the builtins the firmware touched (builtins.ts builtinVars of CostMeter.touched). */
+  builtinVars?: number;
+  /** Values the runtime holds for the firmware outside its globals (listeners, timer callbacks), each with the vars of its holder. */
+  roots?: readonly RuntimeRoot[];
+}
+
+/** A value the runtime holds for the firmware, and the vars its holder costs (see virtual-board.ts firmwareRoots). */
+export interface RuntimeRoot {
+  value: unknown;
+  holderVars: number;
+  /** Stored as an array element (ints and booleans inline), not as a var of its own. */
+  asElement?: boolean;
 }
 
 export interface VarEstimate {
@@ -210,8 +328,9 @@ export function estimateVars(context: object, opts: EstimateVarsOptions = {}): V
     rules: sizeRulesFor(opts.profile),
     seen: new Set(),
     byType: {},
-    countFunctions: !codeKnown,
+    countFunctions: !codeKnown || !!opts.functions,
     isBuiltin: opts.isBuiltin ?? (() => false),
+    ...(opts.functions ? { functions: opts.functions } : {}),
   };
   let live = 0;
   for (const key of Object.getOwnPropertyNames(context)) {
@@ -222,10 +341,19 @@ export function estimateVars(context: object, opts: EstimateVarsOptions = {}): V
     tally(cx, "propertyName", name);
     live += name + ("value" in d ? valueVarsInProperty(d.value, cx) : 0);
   }
-  const code = codeKnown ? codeVars(opts.codeBytes!, opts.codeMode ?? "storage", opts.profile) : 0;
+  for (const root of opts.roots ?? []) {
+    const held = root.holderVars + (root.asElement ? valueVarsInProperty(root.value, cx, true) : sizeOf(root.value, cx));
+    tally(cx, "runtimeHeld", root.holderVars);
+    live += held;
+  }
+  for (const call of opts.activeCalls ?? []) {
+    live += tally(cx, "callStack", 2 + call.depth) + scopeVars(call.scope, cx);
+  }
+  const code = codeKnown && !opts.functions ? codeVars(opts.codeBytes!, opts.codeMode ?? "storage", opts.profile) : 0;
   if (code) cx.byType["code"] = code;
-  const baseline = opts.baselineVars ?? 0;
-  if (baseline) cx.byType["baseline"] = baseline;
+  const baseline = (opts.baselineVars ?? 0) + (opts.builtinVars ?? 0);
+  if (opts.baselineVars) cx.byType["baseline"] = opts.baselineVars;
+  if (opts.builtinVars) cx.byType["builtins"] = opts.builtinVars;
   return { code, live, total: code + live + baseline, byType: cx.byType, limit: opts.profile?.vars.count };
 }
 

@@ -9,6 +9,7 @@ export interface ScheduledEvent {
   intervalMs?: number;  // firmware setInterval
   firmware: boolean;    // counts for clearTimeout()/idle; internal events don't
   run: () => void;
+  held?: unknown[];     // firmware values the timer holds (callback, args): the memory walk's roots
 }
 
 export class VirtualClock {
@@ -23,9 +24,9 @@ export class VirtualClock {
   }
 
   /** Firmware timer; returns Espruino's integer id. */
-  addTimer(delayMs: number, run: () => void, intervalMs?: number): number {
+  addTimer(delayMs: number, run: () => void, intervalMs?: number, held?: unknown[]): number {
     const id = this.nextFirmwareId++;
-    this.events.set(id, { id, due: this.nowMs + delayMs, seq: this.seq++, firmware: true, run, ...(intervalMs !== undefined ? { intervalMs } : {}) });
+    this.events.set(id, { id, due: this.nowMs + delayMs, seq: this.seq++, firmware: true, run, ...(intervalMs !== undefined ? { intervalMs } : {}), ...(held ? { held } : {}) });
     return id;
   }
 
@@ -59,6 +60,13 @@ export class VirtualClock {
 
   clearAll(): void {
     this.events.clear();
+  }
+
+  /** What each pending firmware timer holds (callback, args) and whether it repeats. */
+  firmwareTimers(): { held: unknown[]; interval: boolean }[] {
+    const out: { held: unknown[]; interval: boolean }[] = [];
+    for (const e of this.events.values()) if (e.firmware) out.push({ held: e.held ?? [], interval: e.intervalMs !== undefined });
+    return out;
   }
 
   firmwareTimerCount(): number {

@@ -52,6 +52,11 @@ export class Emitter {
     return this.listeners.get(event) ?? [];
   }
 
+  /** Every event with listeners, and its listeners. */
+  entries(): [string, unknown[]][] {
+    return [...this.listeners.entries()].filter(([, l]) => l.length > 0);
+  }
+
   count(event: string): number {
     return this.get(event).length;
   }

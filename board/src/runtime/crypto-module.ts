@@ -39,7 +39,7 @@ export function createCryptoModule(profile: BoardProfile, realm: Realm, hooks: C
   };
   const sha = (name: string, algo: string) => (msg: unknown) => {
     const data = bytesOf(msg, "message");
-    hooks.native(name, data.length);
+    hooks.native(name, data.length, typeof msg === "string" ? 1 : 0); // units: 1 = not a flat buffer (cost-model.md)
     return realm.arrayBuffer(createHash(algo).update(data).digest());
   };
   if (c.sha1) mod["SHA1"] = sha("SHA1", "sha1");

@@ -141,6 +141,11 @@ export class PinBank {
     return this.profile.peripherals.leds.map((l) => this.state(l.pin).level === 1);
   }
 
+  /** The active watches' callbacks and options (the memory walk's roots). */
+  watchCallbacks(): { fn: unknown; debounced: boolean; bothEdges: boolean }[] {
+    return [...this.watches.values()].map((w) => ({ fn: w.fn, debounced: w.debounceMs > 0, bothEdges: w.edge === 0 }));
+  }
+
   watchCount(): number {
     return this.watches.size;
   }

@@ -3,9 +3,10 @@
 // it removes that binding when done.
 //
 // What it does, and why:
-// - Promise is replaced by a small spec-ordered implementation whose job queue the host drains after
-//   every callback. That gives Node's ordering (facts §1: Espruino matches it) while letting the host
-//   see unhandled rejections, which Espruino reports as "Unhandled promise rejection".
+// - Promise is replaced by src/jswrap_promise.c's algorithm: each resolution and each reaction is an
+//   event that the host drains in the idle loop AFTER every timer already due (facts §1; measured
+//   order of conformance program 14 on 2v29). Unhandled rejections throw "Unhandled promise
+//   rejection" at the moment the promise settles with no catch reaction, as 2v29 does.
 // - Date reads the virtual clock. Date.UTC and toLocale* are gone.
 // - Built-ins Espruino lacks are deleted, so a gap the compatibility gate missed fails here too.
 // - Errors get Espruino's `.type`, lose `.name`, and print as "Type: message".
@@ -38,95 +39,123 @@ export const PRELUDE = String.raw`
   var RealDate = global.Date, WM = WeakMap, objCreate = Object.create, defineProperty = Object.defineProperty;
   var realFromCharCode = String.fromCharCode, realApply = Function.prototype.apply;
 
-  // ---- Promise with a host-drained job queue ----
+  // ---- Promise as src/jswrap_promise.c (2v29): every settlement step is an event ----
+  // Espruino has no microtask queue. Resolving (the executor's resolve, Promise.resolve/reject) is
+  // queued as an event, and so is every reaction; the idle loop runs them after every timer already
+  // due (jsiIdle: IO events, due timers, then jsiExecuteEvents until the queue is empty). The host
+  // schedules that drain (board: after the entry, behind the timers due now).
   var jobs = [];
   var state = new WM();
-  var unhandled = [];
-  function enqueue(job) { jobs.push(job); }
-  function drain() {
+  // An exception a queued native left behind (jsExceptionHere in seal) is picked up by the next
+  // reaction's jspGetException as if its callback had thrown: measured on 2v29, it nests
+  // ("Unhandled promise rejection: Error: Unhandled promise rejection: r").
+  var pendingException;
+  function queue(fn, a, b, c, d) { jobs.push([fn, a, b, c, d]); host.jobsQueued(); }
+  function drain(report) {
     var n = 0;
     while (jobs.length) {
       if (++n > 1000000) { jobs = []; throw new Error("More than 1000000 promise jobs in one go: a promise loop never settles"); }
-      var job = jobs.shift();
-      job();
+      var j = jobs.shift();
+      try { j[0](j[1], j[2], j[3], j[4]); } catch (e) { if (host.fatal(e)) { jobs = []; throw e; } pendingException = e; }
     }
-    var report = [];
-    for (var i = 0; i < unhandled.length; i++) if (!state.get(unhandled[i]).handled) report.push(state.get(unhandled[i]).value);
-    unhandled = [];
-    return report;
+    if (pendingException !== undefined) { var e = pendingException; pendingException = undefined; report(e); }
   }
-  function resolvers(p) {
-    var done = false;
-    return {
-      resolve: function (v) { if (done) return; done = true; resolveP(p, v); },
-      reject: function (e) { if (done) return; done = true; rejectP(p, e); }
-    };
-  }
-  function resolveP(p, v) {
-    if (v === p) return rejectP(p, new TypeError("Chaining cycle detected for promise"));
-    if (v !== null && (typeof v === "object" || typeof v === "function")) {
-      var then;
-      try { then = v.then; } catch (e) { return rejectP(p, e); }
-      if (typeof then === "function") {
-        enqueue(function () {
-          var r = resolvers(p);
-          try { then.call(v, r.resolve, r.reject); } catch (e) { r.reject(e); }
-        });
-        return;
-      }
-    }
-    settle(p, 1, v);
-  }
-  function rejectP(p, e) {
-    settle(p, 2, e);
-    if (!state.get(p).handled) unhandled.push(p);
-  }
-  function settle(p, st, value) {
+  function isObj(v) { return v !== null && typeof v === "object" && !(v instanceof Array); }
+  function isPromise(v) { return v !== null && v !== undefined && v.constructor === Promise && state.get(v) !== undefined; }
+  function newBox(p) { return { prom: p, resolved: false }; }
+  function seal(p, data, resolving) {
     var s = state.get(p);
-    s.state = st; s.value = value;
-    var rs = s.reactions; s.reactions = [];
-    for (var i = 0; i < rs.length; i++) react(rs[i], st, value);
+    s.state = resolving ? 1 : 2;
+    var list = resolving ? s.thenList : s.catchList;
+    if (!list) {
+      if (!resolving) throw new Error("Unhandled promise rejection: " + host.format(data));
+      return;
+    }
+    for (var i = 0; i < list.length; i++) queue(reactionCall, p, list[i], data, resolving);
   }
-  function react(r, st, value) {
-    enqueue(function () {
-      var h = st === 1 ? r.onF : r.onR;
-      if (typeof h !== "function") { if (st === 1) r.resolve(value); else r.reject(value); return; }
-      var res;
-      try { res = h(value); } catch (e) { r.reject(e); return; }
-      r.resolve(res);
-    });
+  function boxSettle(box, data, resolving) {
+    if (box.resolved) return;
+    box.resolved = true;
+    var p = box.prom;
+    if (data === p) throw new Error("Illegal resolving to self");
+    state.get(p).value = data;
+    if (!resolving || !isObj(data)) return seal(p, data, resolving);
+    var prom = isPromise(data), then = data.then;
+    var thenable = typeof then === "function";
+    if (!thenable && !prom) return seal(p, data, resolving);
+    var nb = newBox(p);
+    var res = function (v) { boxSettle(nb, v, true); }, rej = function (e) { boxSettle(nb, e, false); };
+    try { then.call(data, res, rej); } catch (e) { if (host.fatal(e)) throw e; boxSettle(nb, e, false); }
+  }
+  function boxResolve(box, data) { boxSettle(box, data, true); }
+  function boxReject(box, data) { boxSettle(box, data, false); }
+  function reactionCall(p, reaction, data, isThen) {
+    var box = reaction.box, cb = reaction.cb, ret, threw = false;
+    if (cb) {
+      try { ret = cb.call(p, data); } catch (e) { if (host.fatal(e)) throw e; threw = true; ret = e; }
+      if (!threw && pendingException !== undefined) { threw = true; ret = pendingException; pendingException = undefined; }
+    } else {
+      threw = !isThen; // no handler: pass the value on (a reaction fired on an already-settled promise always rejects: 2v29)
+      ret = data;
+    }
+    boxSettle(box, ret, !threw);
   }
   function Promise(executor) {
     if (!(this instanceof Promise)) throw new TypeError("Promise must be called with new");
-    if (typeof executor !== "function") throw new TypeError("Promise resolver is not a function");
-    state.set(this, { state: 0, value: undefined, reactions: [], handled: false });
-    var r = resolvers(this);
-    try { executor(r.resolve, r.reject); } catch (e) { r.reject(e); }
+    if (!executor) throw new Error("Function required in promise constructor");
+    state.set(this, { state: 0, value: undefined, thenList: undefined, catchList: undefined });
+    var box = newBox(this);
+    var resolve = function (v) { queue(boxResolve, box, v); }, reject = function (e) { queue(boxReject, box, e); };
+    try { executor.call(this, resolve, reject); } catch (e) { if (host.fatal(e)) throw e; queue(boxReject, box, e); }
+  }
+  function addReaction(s, box, cb, resolve) {
+    var r = { cb: cb, box: box };
+    if (resolve) (s.thenList || (s.thenList = [])).push(r); else (s.catchList || (s.catchList = [])).push(r);
   }
   Promise.prototype.then = function (onF, onR) {
     var s = state.get(this);
     if (!s) throw new TypeError("then called on a non-Promise");
-    var child = {};
-    var p = new Promise(function (res, rej) { child.resolve = res; child.reject = rej; });
-    var r = { onF: onF, onR: onR, resolve: child.resolve, reject: child.reject };
-    s.handled = true;
-    if (s.state === 0) s.reactions.push(r); else react(r, s.state, s.value);
-    return p;
+    var next = new Promise(function () {});
+    var box = newBox(next);
+    if (typeof onF !== "function") onF = 0;
+    if (typeof onR !== "function") onR = 0;
+    if (s.state === 0) {
+      addReaction(s, box, onF, true);
+      addReaction(s, box, onR, false);
+    } else {
+      queue(reactionCall, this, { cb: s.state === 1 ? onF : onR, box: box }, s.value, false);
+    }
+    return next;
   };
   Promise.prototype["catch"] = function (onR) { return this.then(undefined, onR); };
   Promise.resolve = function (v) {
-    if (v instanceof Promise) return v;
-    return new Promise(function (res) { res(v); });
+    if (isPromise(v)) return v;
+    if (isObj(v) && typeof v.then === "function") return new Promise(v.then); // 2v29: the thenable's then is the executor
+    var p = new Promise(function () {});
+    queue(boxResolve, newBox(p), v);
+    return p;
   };
-  Promise.reject = function (e) { return new Promise(function (res, rej) { rej(e); }); };
+  Promise.reject = function (e) {
+    var p = new Promise(function () {});
+    queue(boxReject, newBox(p), e);
+    return p;
+  };
   Promise.all = function (list) {
-    return new Promise(function (res, rej) {
-      var results = [], left = list.length;
-      if (!left) return res(results);
-      for (var i = 0; i < list.length; i++) (function (i) {
-        Promise.resolve(list[i]).then(function (v) { results[i] = v; if (--left === 0) res(results); }, rej);
-      })(i);
-    });
+    if (list === null || list === undefined || typeof list.length !== "number") throw new TypeError("Expecting something iterable, got " + typeof list);
+    var p = new Promise(function () {});
+    var box = newBox(p), results = [], left = 0, complete = 0, open = true;
+    var rej = function (e) { if (open) { open = false; queue(boxReject, box, e); } };
+    for (var i = 0; i < list.length; i++) {
+      if (isPromise(list[i])) {
+        list[i].then((function (i) { return function (v) { results[i] = v; if (--left === 0) queue(boxResolve, box, results); }; })(i), rej);
+      } else {
+        results[i] = list[i];
+        complete++;
+      }
+    }
+    if (complete === list.length) return Promise.resolve(results);
+    left = list.length - complete;
+    return p;
   };
   defineProperty(global, "Promise", { value: Promise, writable: true, configurable: true, enumerable: false });
 

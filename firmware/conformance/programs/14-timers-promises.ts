@@ -1,4 +1,5 @@
-// Checks ordering: synchronous code, then Promise.then microtasks, then setTimeout 0, then longer timers.
+// Checks ordering: synchronous code, then (on Espruino 2v29) every timer already due, then promise reactions as events; then longer timers.
+// Node runs the reactions first (14-timers-promises.node.expected.txt); the board order was measured on 2v29 (Linux build).
 // Timers that must fire in order are at least 5 ms apart so a slow board keeps the same order.
 const log: string[] = [];
 

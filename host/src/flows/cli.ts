@@ -15,6 +15,7 @@ import type { KeyCarrier } from "../client.ts";
 import { Platform } from "../platform/service.ts";
 import { startPlatformServer } from "../platform/http.ts";
 import { platformKeyFromEnv, PLATFORM_KEY_ENV } from "../platform/keystore.ts";
+import { checkLedgerLocation } from "../platform/ledger.ts";
 import { cmdPay, defaultLedgerFile, PlatformUsageError, type PlatformCliIo } from "../platform/cli.ts";
 import { formatAmount } from "../qr/currency.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
@@ -105,6 +106,7 @@ export async function cmdFlash(port: string | undefined, baudRate: number | unde
 
 async function openLedgerPlatform(options: Options, io: FlowCliIo): Promise<Platform> {
   const dbFile = text(options, "db") ?? defaultLedgerFile(io.env);
+  checkLedgerLocation(dbFile);
   mkdirSync(dirname(dbFile), { recursive: true });
   const dev = options["dev-transport-key"] === true;
   const platform = await Platform.open({ dbFile, platformKey: platformKeyFromEnv(io.env), allowDevTransportKey: dev });

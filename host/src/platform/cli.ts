@@ -12,6 +12,7 @@ import { startPlatformServer } from "./http.ts";
 import { PlatformClient } from "./client.ts";
 import { adminKeyFile, writeKeyFile } from "./auth.ts";
 import { platformKeyFromEnv, PLATFORM_KEY_ENV } from "./keystore.ts";
+import { checkLedgerLocation } from "./ledger.ts";
 import type { AuthorizationRequest, OrderView, SettlementView } from "./service.ts";
 import { parseAmount, formatAmount } from "../qr/currency.ts";
 import { renderQrPng, renderQrTerminal, decodeQrImage } from "../qr/image.ts";
@@ -97,6 +98,7 @@ export async function cmdPlatformServe(port: string | undefined, options: Option
   const portNumber = port === undefined ? DEFAULT_PLATFORM_PORT : /^\d+$/.test(port) && Number(port) <= 65535 ? Number(port) : undefined;
   if (portNumber === undefined) throw new PlatformUsageError(`--port needs a TCP port number 0 … 65535 for the platform, got "${port}"`);
   const dbFile = text(options, "db") ?? defaultLedgerFile(io.env);
+  checkLedgerLocation(dbFile);
   mkdirSync(dirname(dbFile), { recursive: true });
   const platformKey = platformKeyFromEnv(io.env);
   const running = await startPlatformServer({ port: portNumber, dbFile, platformKey });

@@ -104,10 +104,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendError(res: ServerResponse, status: number, reason: string, message: string): void {
-  send(res, status, { error: { reason, message } });
-}
-
 /** Refused before the body is read: a cross-site simple request (form, text/plain, no type) never gets further. */
 function requireJsonType(req: IncomingMessage): void {
   if (!/^application\/json\s*(;|$)/i.test(req.headers["content-type"] ?? "")) {
@@ -144,11 +140,26 @@ async function readJson(req: IncomingMessage): Promise<Json> {
   return value as Json;
 }
 
-/** Node's request listener for a Platform; exported so tests can mount it on their own server. */
+/** The JSON error answer for anything a handler (or the ledger's fsync) threw. */
+function errorReply(e: unknown): { status: number; body: unknown } {
+  const error = (status: number, reason: string, message: string) => ({ status, body: { error: { reason, message } } });
+  if (e instanceof PlatformError) return error(e.httpStatus, e.reason, e.message);
+  if (e instanceof LedgerError || e instanceof KeystoreError) return error(503, "ledger-unavailable", e.message);
+  return error(500, "internal", `internal error: ${(e as Error).message}`);
+}
+
+/**
+ * Node's request listener for a Platform; exported so tests can mount it on their own server.
+ * It turns on the ledger's group commit: a handler's commits return before their fsync, and every
+ * reply — success or refusal, which may reveal a commit as well — waits for `ledger.durable()`, so
+ * nothing is acknowledged before it is on disk, and the requests of one event-loop turn share one fsync.
+ */
 export function createPlatformHandler(platform: Platform, port: () => number): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = route(platform);
+  platform.ledger.enableGroupCommit();
   return (req, res) => {
     void (async () => {
+      let reply: { status: number; body: unknown };
       try {
         // A browser page on another origin can reach loopback; a foreign Host header (DNS rebinding) is refused.
         const host = req.headers.host ?? "";
@@ -164,24 +175,27 @@ export function createPlatformHandler(platform: Platform, port: () => number): (
         const who = authorizeRequest(platform, r.access, req.headers.authorization);
         const body = req.method === "POST" ? await readJson(req) : {};
         const keyHeader = req.headers["idempotency-key"];
-        const result = r.handler({
+        reply = r.handler({
           params: r.path.exec(url.pathname)!.slice(1),
           body,
           query: url.searchParams,
           idempotencyKey: Array.isArray(keyHeader) ? keyHeader[0] : keyHeader,
           who,
         });
-        send(res, result.status, result.body);
       } catch (e) {
         if (e instanceof PlatformError) {
           // Counted in memory (no ledger write); the service already counted its own refusals.
           platform.noteRefusal("http", `${req.method ?? "?"} ${(req.url ?? "").slice(0, 48)}`, e);
           if (e.httpStatus === 401) res.setHeader("www-authenticate", "Bearer");
-          sendError(res, e.httpStatus, e.reason, e.message);
         }
-        else if (e instanceof LedgerError || e instanceof KeystoreError) sendError(res, 503, "ledger-unavailable", e.message);
-        else sendError(res, 500, "internal", `internal error: ${(e as Error).message}`);
+        reply = errorReply(e);
       }
+      try {
+        await platform.ledger.durable();
+      } catch (e) {
+        reply = errorReply(e);
+      }
+      send(res, reply.status, reply.body);
     })();
   };
 }

@@ -1,0 +1,108 @@
+// JsVars per board pool, counted by the metered virtual board the way Espruino 2v29 counts them
+// (board/docs/cost-model.md "JsVars": function instances, scopes, closures, strings, buffers,
+// builtins; checked against the real interpreter). For each pool: a blank carrier's boot, INFO and
+// CHANNEL_OPEN, then a personalised carrier's boot, INFO, CHANNEL_OPEN and PAY: vars after each step,
+// the peak sampled while it ran, and whether the board ran out of memory (OUT OF MEMORY, as Espruino).
+// The Puck.js has no USB: its row uses a USB port as a stand-in for the console (same firmware paths).
+import { CarrierRig, payOrderBody, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
+import { profileFor } from "../../firmware/test/store/lifecycle.ts";
+import { Platform } from "../../host/src/platform/service.ts";
+import { VirtualBoard } from "../../board/src/virtual-board.ts";
+import { CostMeter } from "../../board/src/cost/meter.ts";
+import type { BoardProfile } from "../../board/src/profiles.ts";
+import { releaseBundle, personaliseFromPlatform } from "../context.ts";
+import type { Row, Section } from "./types.ts";
+
+const PIN = "482913";
+/** Counter hits between memory samples while a step runs (finer than the board's default, to catch peaks). */
+const PEAK_SAMPLE_HITS = 10;
+/** What the real 2v29 interpreter shows for the same steps (issue #10; 2,630 and 5,100-var Linux builds). */
+const REAL: Record<string, Record<string, string>> = {
+  puckjs: { "blank: boot": "2,545 after boot", "blank: INFO": "works", "blank: CHANNEL_OPEN": "OUT OF MEMORY", "personalised: boot": "2,561 after boot, peak 2,626", "personalised: INFO": "OUT OF MEMORY" },
+  pico: { "personalised: PAY": "peak ≈ 3,000" },
+};
+
+const withPool = (p: BoardProfile, count: number): BoardProfile => ({ ...p, vars: { ...p.vars, count } });
+
+interface StepResult { vars: number | null; peak: number; outcome: string }
+
+async function step(board: () => VirtualBoard, run: () => Promise<unknown>): Promise<StepResult> {
+  const b = board();
+  const before = b.costEvents().length;
+  b.resetMemoryPeak(PEAK_SAMPLE_HITS);
+  let outcome = "ok";
+  try { await run(); } catch (e) { outcome = `failed: ${String((e as Error).message ?? e).slice(0, 60)}`; }
+  const events = board().costEvents().slice(before).filter((e) => e.kind === "out-of-memory");
+  if (events.length) outcome = "OUT OF MEMORY";
+  return { vars: board().memoryEstimate().total, peak: board().memoryPeak(), outcome };
+}
+
+function bootOnly(profile: BoardProfile, image?: Uint8Array): StepResult {
+  const board = new VirtualBoard({ board: profile, seed: 9, cost: new CostMeter(), ...(image ? { flashImage: image } : {}) });
+  try {
+    if (!image) board.storage.write(".bootcde", releaseBundle());
+    board.resetMemoryPeak(PEAK_SAMPLE_HITS);
+    board.powerOn();
+    board.runUntilIdle(5_000);
+    const oom = board.costEvents().some((e) => e.kind === "out-of-memory");
+    return { vars: board.memoryEstimate().total, peak: board.memoryPeak(), outcome: oom ? "OUT OF MEMORY" : "ok" };
+  } finally {
+    board.dispose();
+  }
+}
+
+export async function memoryRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const platform = await Platform.open({});
+  try {
+    for (const id of ["puckjs", "pico", "nrf52840"]) {
+      const profile = profileFor(id, true);
+      const pool = profile.vars.count;
+      const push = (stepName: string, r: StepResult) => rows.push({
+        board: id, pool, step: stepName, vars: r.vars, pctOfPool: r.vars === null ? null : Math.round((r.vars / pool) * 1000) / 10,
+        peak: r.peak || null, outcome: r.outcome, real: REAL[id]?.[stepName] ?? "",
+      });
+      push("blank: boot", bootOnly(profile));
+      // blank carrier: INFO and CHANNEL_OPEN (the transport channel a personalisation starts with)
+      const rig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true }).catch(() => null);
+      if (rig) {
+        try {
+          push("blank: INFO", await step(() => rig.board, () => rig.info()));
+          push("blank: CHANNEL_OPEN", await step(() => rig.board, () => rig.openChannel(transportIdentity(rig.serial))));
+        } finally { rig.board.dispose(); }
+      } else push("blank: INFO", { vars: null, peak: 0, outcome: "OUT OF MEMORY (connecting)" });
+
+      // personalised: personalise on the same flash geometry with room to spare, then power that flash up on this pool
+      const big = await CarrierRig.boot({ board: withPool(profile, 12_500), bootcde: true });
+      const ids = await personaliseFromPlatform(big, platform, PIN);
+      const image = big.board.flash.snapshot();
+      big.board.dispose();
+      push("personalised: boot", bootOnly(profile, image));
+      const prig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, flashImage: image }).catch(() => null);
+      if (!prig) { push("personalised: INFO", { vars: null, peak: 0, outcome: "OUT OF MEMORY (the host's first INFO got no reply)" }); continue; }
+      try {
+        push("personalised: INFO", await step(() => prig.board, () => prig.info()));
+        let ch: Awaited<ReturnType<CarrierRig["openChannel"]>> | undefined;
+        push("personalised: CHANNEL_OPEN", await step(() => prig.board, async () => { ch = await prig.openChannel({ carrierId: ids.cid, platformId: ids.pid, channelKey: ids.keys.channelKey }); }));
+        if (ch) {
+          const merchant = platform.registerMerchant({ name: "Bench" });
+          const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" }).code });
+          const channel = ch;
+          push("personalised: PAY", await step(() => prig.board, async () => {
+            const r = await prig.pay(channel, payOrderBody(order.cryptogramFields), PIN);
+            if (r.status !== 0) throw new Error(`PAY status ${r.status}`);
+          }));
+        }
+      } finally { prig.board.dispose(); }
+    }
+  } finally {
+    platform.close();
+  }
+  return rows;
+}
+
+export const memorySection: Section = {
+  name: "memory",
+  note: "vars counted by the metered virtual board as Espruino 2v29 counts them (cost-model.md \"JsVars\"; rules checked against the real interpreter, within 5% of its boot figures). vars = after the step (GC'd), peak = highest sample while it ran (every 10 counter hits), real = the real interpreter (issue #10). puckjs: USB stand-in for the console",
+  run: memoryRows,
+};

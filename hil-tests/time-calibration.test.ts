@@ -1,0 +1,66 @@
+// The cost model's time estimates against the real interpreter's instruction counts (issue #10):
+// boot, INFO, CHANNEL_OPEN and PAY of the release bundle, metered on the virtual nRF52840 (USB; the
+// same 64 MHz nRF52 calibration as the Puck.js), must agree within 15%. The real counts and their
+// provenance: board/test/vectors/real-espruino-time.json. Calibration: board/docs/cost-model.md.
+import { readFileSync } from "node:fs";
+import { afterAll, expect, it } from "vitest";
+import { Platform } from "../host/src/platform/service.ts";
+import { CarrierRig, payOrderBody } from "../firmware/test/applets/carrier-harness.ts";
+import { personaliseFromPlatform } from "../bench/context.ts";
+import { loadProfile } from "../board/src/profiles.ts";
+import type { CostCounts, CostEstimate } from "../board/src/cost/meter.ts";
+
+const real = JSON.parse(readFileSync(new URL("../board/test/vectors/real-espruino-time.json", import.meta.url), "utf8")) as { steps: Record<string, number>; tolerance: number; cyclesPerInstruction: { point: number } };
+const puck = loadProfile("puckjs");
+const instructionsPerMs = (puck.cpu.mhz * 1000) / real.cyclesPerInstruction.point;
+const rigs: CarrierRig[] = [];
+const platforms: Platform[] = [];
+afterAll(() => { for (const r of rigs) r.board.dispose(); for (const p of platforms) p.close(); });
+
+function add(a: CostCounts, b: CostCounts): CostCounts {
+  const out = JSON.parse(JSON.stringify(a)) as CostCounts;
+  for (const [k, v] of Object.entries(b)) if (typeof v === "number") (out as unknown as Record<string, number>)[k]! += v;
+  for (const [k, t] of Object.entries(b.native)) {
+    const x = (out.native[k] ??= { calls: 0, bytes: 0, units: 0 });
+    x.calls += t.calls; x.bytes += t.bytes; x.units += t.units;
+  }
+  return out;
+}
+
+it("boot, INFO, CHANNEL_OPEN and PAY agree with the real interpreter's instruction counts within 15%", async () => {
+  const platform = await Platform.open({});
+  platforms.push(platform);
+  const rig = await CarrierRig.boot({ meter: true, bootcde: true });
+  rigs.push(rig);
+  const meter = rig.meter!;
+  const since = (n: number, labels: RegExp): CostEstimate => {
+    const recs = meter.scopes.slice(n).filter((s) => labels.test(s.label));
+    return meter.estimate(puck, recs.map((r) => r.counts).reduce(add));
+  };
+  const estimates: Record<string, CostEstimate> = {};
+  estimates["boot (blank carrier)"] = meter.estimate(puck, meter.scopes.find((s) => s.label === "boot")!.counts);
+  await rig.info();
+  let n = meter.scopes.length;
+  await rig.info();
+  estimates["INFO"] = since(n, /USB/);
+  const ids = await personaliseFromPlatform(rig, platform, "482913");
+  n = meter.scopes.length;
+  const ch = await rig.openChannel({ carrierId: ids.cid, platformId: ids.pid, channelKey: ids.keys.channelKey });
+  estimates["CHANNEL_OPEN (OPEN + CONFIRM)"] = since(n, /USB/);
+  const merchant = platform.registerMerchant({ name: "Bench" });
+  const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" }).code });
+  n = meter.scopes.length;
+  const paid = await rig.pay(ch, payOrderBody(order.cryptogramFields), "482913");
+  expect(paid.status).toBe(0);
+  estimates["PAY (request + press → reply)"] = since(n, /USB|watch/);
+
+  const lines: string[] = [];
+  for (const [step, instructions] of Object.entries(real.steps)) {
+    const e = estimates[step]!;
+    const model = (e.ms - e.breakdown.flash) * instructionsPerMs; // flash time is physical, not instructions
+    const err = model / instructions - 1;
+    lines.push(`${step}: model ${(model / 1e6).toFixed(2)}M vs real ${(instructions / 1e6).toFixed(2)}M instructions (${(err * 100).toFixed(1)}%), ${e.ms.toFixed(1)} ms (${e.msRange.low.toFixed(0)}-${e.msRange.high.toFixed(0)})`);
+    expect(Math.abs(err), step).toBeLessThanOrEqual(real.tolerance);
+  }
+  console.log(`time model vs the real interpreter (puckjs calibration, 1.25 CPI; range 1.0-2.0):\n  ${lines.join("\n  ")}`);
+}, 120_000);
