@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { computeAuthorizationCryptogram } from "../host/src/channel/keys.ts";
 import { Platform, merchantIdBytes, type AuthorizationRequest } from "../host/src/platform/service.ts";
+import { enrolPin, verifyOrderPin, TEST_PIN_OPTIONS } from "../host/test/platform/helpers.ts";
 
 const BIN = join(import.meta.dirname, "..", "host", "bin", "keycarrier.mjs");
 
@@ -67,20 +68,27 @@ export async function killHard(p: PlatformProcess): Promise<void> {
 }
 
 /**
- * Prepares a ledger in this process (then closes it): `carriers` carriers and `ordersPerCarrier`
- * open orders each, with the authorization each carrier would send (ATC 1, 2, … per carrier).
+ * Prepares a ledger in this process (then closes it): `carriers` carriers, each with its PIN
+ * enrolled, and `ordersPerCarrier` open orders each whose online PIN was verified (as the host does
+ * before PAY; without it the platform refuses the authorization with pin-not-verified), with the
+ * authorization each carrier would send (ATC 1, 2, … per carrier). The PIN verifier uses the tests'
+ * cheap scrypt parameters (stored per row, so the served platform checks nothing with them here).
+ * Velocity limits (30 payments per carrier per hour) bound `ordersPerCarrier` for a served platform.
  */
 export async function prepareOrders(dbFile: string, carriers: number, ordersPerCarrier: number): Promise<AuthorizationRequest[][]> {
-  const platform = await Platform.open({ dbFile });
+  const platform = await Platform.open({ dbFile, pin: TEST_PIN_OPTIONS });
   try {
     return platform.ledger.transaction(() => {
       const merchant = platform.registerMerchant({ name: "Crash Café" });
       return Array.from({ length: carriers }, () => {
         const carrier = platform.issueCarrier();
+        enrolPin(platform, carrier.carrierId);
         const { cryptogramKey } = platform.carrierKeys(carrier.carrierId);
         return Array.from({ length: ordersPerCarrier }, (_, i) => {
           const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 100 + i, currency: "EUR" });
           const order = platform.createOrder({ code: code.code });
+          const verdict = verifyOrderPin(platform, carrier.carrierId, order.orderId);
+          if (verdict.verdict !== 0) throw new Error(`test setup: the PIN was not accepted (verdict ${verdict.verdict})`);
           const atc = i + 1;
           const cryptogram = computeAuthorizationCryptogram(cryptogramKey, {
             carrierId: Buffer.from(carrier.carrierId, "hex"), orderId: Buffer.from(order.orderId, "hex"),

@@ -34,9 +34,9 @@ export async function buildSettledLedger(file: string, n: number): Promise<void>
     const at = Date.now() - 86_400_000;
     db.exec("BEGIN");
     db.prepare("INSERT INTO issuers VALUES ('bench-issuer', randomblob(32), 'dev-plaintext', ?)").run(at);
-    db.prepare("INSERT INTO merchants VALUES (1, 'Bench filler', randomblob(32), 'dev-plaintext', ?)").run(at);
+    db.prepare("INSERT INTO merchants (merchant_id, name, qr_key, key_protection, created_at, name_key) VALUES (1, 'Bench filler', randomblob(32), 'dev-plaintext', ?, 'bench filler')").run(at);
     db.prepare(`WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < ${CARRIERS - 1})
-      INSERT INTO carriers SELECT printf('%016x', i), 'bench-issuer', 'issued', ${Math.ceil(n / CARRIERS)}, ? FROM k`).run(at);
+      INSERT INTO carriers (carrier_id, issuer_id, state, last_atc, created_at) SELECT printf('%016x', i), 'bench-issuer', 'issued', ${Math.ceil(n / CARRIERS)}, ? FROM k`).run(at);
     db.exec("COMMIT");
     for (let from = 1; from <= n; from += CHUNK) {
       const to = Math.min(n, from + CHUNK - 1);

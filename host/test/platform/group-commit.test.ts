@@ -4,7 +4,7 @@ import { describe, it, expect, afterEach } from "vitest";
 import { fsync, fsyncSync } from "node:fs";
 import { startPlatformServer, type RunningPlatform } from "../../src/platform/http.ts";
 import { PlatformClient, PlatformRequestError } from "../../src/platform/client.ts";
-import { carrierAuthorization, setupOrder, tempDir } from "./helpers.ts";
+import { carrierAuthorization, setupOrder, tempDir, TEST_PIN_OPTIONS } from "./helpers.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -14,9 +14,10 @@ afterEach(async () => {
 async function serve(): Promise<{ running: RunningPlatform; client: PlatformClient }> {
   const t = tempDir();
   cleanups.push(t.cleanup);
-  const running = await startPlatformServer({ dbFile: t.file, port: 0 });
+  const running = await startPlatformServer({ dbFile: t.file, port: 0, pin: TEST_PIN_OPTIONS });
   cleanups.push(() => running.close());
-  return { running, client: new PlatformClient(running.url) };
+  // the admin key: registering a merchant and reading the audit trail are admin routes
+  return { running, client: new PlatformClient(running.url, { apiKey: running.platform.createdAdminKey }) };
 }
 
 const settledWithin = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => true, () => true), new Promise((r) => setTimeout(() => r(false), ms))]);
@@ -43,8 +44,11 @@ describe("group commit over HTTP", () => {
     const { running, client } = await serve();
     const p = running.platform;
     const n = 48;
+    // one merchant (names are unique), a carrier per order, each order's PIN verified online first
+    const { merchant } = setupOrder(p, 100);
     const auths = Array.from({ length: n }, () => {
-      const { carrier, order } = setupOrder(p, 100);
+      const carrier = p.issueCarrier();
+      const order = p.createOrder({ code: p.issuePaymentCode({ merchantId: merchant.merchantId, amount: 100, currency: "EUR" }).code });
       return carrierAuthorization(p, carrier.carrierId, order, 1);
     });
     await p.ledger.durable();
