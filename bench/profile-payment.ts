@@ -15,7 +15,7 @@ import { compile, REPO_ROOT } from "../firmware/build/pipeline.ts";
 import { VirtualBoard } from "../board/src/virtual-board.ts";
 import { CostMeter } from "../board/src/cost/meter.ts";
 import { loadProfile } from "../board/src/profiles.ts";
-import { CarrierRig, payOrderBody, platformVerdict, TEST_PIN_OPTIONS } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, CMD, payOrderBody, platformVerdict, transportIdentity, TEST_PIN_OPTIONS } from "../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../host/src/platform/service.ts";
 import { personaliseFromPlatform } from "./context.ts";
 import type { CborMap } from "../host/src/codec.ts";
@@ -72,6 +72,10 @@ board.runUntilIdle(5_000);
 // The rig's own boot runs the cached release bundle; this one needs the split bundle's line numbers.
 const rig = new (CarrierRig as unknown as new (b: VirtualBoard, m: CostMeter) => CarrierRig)(board, meter);
 await rig.connect();
+// as the factory does (and CarrierRig.boot for a fresh board): PROVISION writes kc.tk, without which
+// no transport session opens and PERSONALISE cannot run
+const provisioned = await rig.outer(CMD.PROVISION, new Map([[1, transportIdentity(rig.serial).channelKey]]));
+if (provisioned.status !== 0) throw new Error(`PROVISION status ${provisioned.status}: ${String(provisioned.body.get(1))}`);
 const profile = loadProfile("puckjs");
 
 const add = (m: Record<string, number>, k: string, v: number): void => { m[k] = (m[k] ?? 0) + v; };

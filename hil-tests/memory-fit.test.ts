@@ -15,7 +15,6 @@ import { VirtualBoard } from "../board/src/virtual-board.ts";
 import { CostMeter } from "../board/src/cost/meter.ts";
 import { requestFrame } from "../bench/device-cost.ts";
 
-const PIN = "482913";
 const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
 const REAL = { blankAfterBoot: 2545, personalisedAfterBoot: 2561 };
 const rigs: CarrierRig[] = [];
@@ -54,7 +53,7 @@ describe("memory on the Puck.js pool (2,630 vars), metered", () => {
     const keys = platform.carrierKeys(carrierId);
     const tch = await big.openChannel(transportIdentity(big.serial));
     const perso = await big.inner(tch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-      [1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 100_000], [6, PIN],
+      [1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 100_000], // no PIN: it is enrolled at the platform (online PIN)
     ]));
     expect(perso.status).toBe(ST.OK);
     const image = big.board.flash.snapshot();

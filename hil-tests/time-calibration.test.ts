@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
-import { CarrierRig, payOrderBody } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, payOrderBody, platformVerdict } from "../firmware/test/applets/carrier-harness.ts";
 import { personaliseFromPlatform } from "../bench/context.ts";
 import { loadProfile } from "../board/src/profiles.ts";
 import type { CostCounts, CostEstimate } from "../board/src/cost/meter.ts";
@@ -49,8 +49,10 @@ it("boot, INFO, CHANNEL_OPEN and PAY agree with the real interpreter's instructi
   estimates["CHANNEL_OPEN (OPEN + CONFIRM)"] = since(n, /USB/);
   const merchant = platform.registerMerchant({ name: "Bench" });
   const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" }).code });
+  const body = payOrderBody(order.cryptogramFields);
+  const verdict = platformVerdict(platform, rig, ch, Buffer.from(ids.cid).toString("hex"), body, "482913"); // host ↔ platform, not metered
   n = meter.scopes.length;
-  const paid = await rig.pay(ch, payOrderBody(order.cryptogramFields), "482913");
+  const paid = await rig.pay(ch, body, verdict);
   expect(paid.status).toBe(0);
   estimates["PAY (request + press → reply)"] = since(n, /USB|watch/);
 

@@ -10,8 +10,9 @@ import { compareOutput, compileProgramResult, listPrograms, readExpected, virtua
 import { programOutputFromTranscript, startMarkerStatement } from "../../firmware/conformance/transcript.ts";
 import { KeyCarrier } from "../../host/src/client.ts";
 import { CarrierSession } from "../../host/src/flows/session.ts";
-import { personalise, platformIdFor } from "../../host/src/flows/personalise.ts";
-import { FlowCommand, fromHex } from "../../host/src/flows/protocol.ts";
+import { personalise, platformIdFor, provision } from "../../host/src/flows/personalise.ts";
+import { FlowCommand, fromHex, toHex } from "../../host/src/flows/protocol.ts";
+import { encryptPinBlock, PinPurpose } from "../../host/src/platform/online-pin.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import { ROOT, releaseBundle } from "../context.ts";
 import { modelFigures, CYCLES_PER_INSTRUCTION, type ModelFigures, type ModelStep } from "./model.ts";
@@ -157,6 +158,8 @@ class FirmwareSession {
       }
       const kc = await KeyCarrier.open(p.transport(), linkOpts);
       await this.step(p, "INFO (blank)", () => kc.info());
+      // the factory's step first (kc.tk), not measured: no transport session opens without it
+      await provision(kc, platform);
       const perso = await this.step(p, "personalise (whole flow)", () => personalise(kc, platform, { pin: PIN }));
       await kc.close().catch(() => {});
       await p.stop();
@@ -168,6 +171,7 @@ class FirmwareSession {
           const h = new RealEspruino(this.opts.personaliseWith, helperDir);
           await h.waitReady(30_000);
           const hk = await KeyCarrier.open(h.transport(), { handshake: false, timeoutMs: 5_000, retries: 0 });
+          await provision(hk, platform);
           const done = await personalise(hk, platform, { pin: PIN });
           await hk.close().catch(() => {});
           await h.stop();
@@ -199,14 +203,19 @@ class FirmwareSession {
       if (!session) return;
       const merchant = platform.registerMerchant({ name: "Calibration" });
       const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" });
-      const f = platform.createOrder({ code: code.code }).cryptogramFields;
+      const order = platform.createOrder({ code: code.code });
+      const f = order.cryptogramFields;
+      // the online PIN, as `keycarrier pay` does it (host ↔ platform; the carrier gets the verdict in PAY)
+      const challenge = platform.pinChallenge({ carrierId, orderId: order.orderId, purpose: "pay" });
+      const pinBlock = encryptPinBlock(PIN, fromHex(challenge.publicKey), { purpose: PinPurpose.PAY, carrierId: fromHex(carrierId), orderId: fromHex(order.orderId), challenge: fromHex(challenge.challenge) });
+      const verdict = platform.verifyOrderPin({ orderId: order.orderId, carrierId, challenge: challenge.challenge, pinBlock: toHex(pinBlock), sessionNonce: toHex(session.carrierNonce), requestCounter: session.nextCounter });
       // PAY in two parts: the request (until the interpreter is idle again: the rig's memory report
       // comes only between events), then the press of BTN1 → the sealed reply.
       let sent!: () => void;
       const wasSent = new Promise<void>((r) => { sent = r; });
       const t0 = Date.now();
       const reply = session.exchange(FlowCommand.PAY, new Map<number, Uint8Array | number | string>([
-        [1, fromHex(f.orderId)], [2, fromHex(f.merchantId)], [3, f.amount], [4, f.currency], [5, PIN],
+        [1, fromHex(f.orderId)], [2, fromHex(f.merchantId)], [3, f.amount], [4, f.currency], [5, verdict.verdict], [6, verdict.triesLeft], [7, fromHex(verdict.mac)],
       ]), { extraTimeoutMs: slow ? 300_000 : 10_000, deadlineMs: slow ? 600_000 : 40_000, onSent: () => sent() });
       reply.catch(() => {});
       await wasSent;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { VirtualBoard } from "../../board/src/virtual-board.ts";
 import { CostMeter } from "../../board/src/cost/meter.ts";
 import { loadProfile, type BoardProfile } from "../../board/src/profiles.ts";
-import { CarrierRig, payOrderBody } from "../../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, payOrderBody, platformVerdict } from "../../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import { personaliseFromPlatform, ROOT } from "../context.ts";
 import { parseProbeOutput, type ProbeResult } from "./parse.ts";
@@ -88,7 +88,9 @@ export async function modelFigures(board: string, parts: { probes: boolean; firm
     let ok = true;
     let note: string | undefined;
     try {
-      const r = await rig.pay(channel!, order, PIN);
+      // the online PIN (host → platform, not metered: it is not the carrier's work), then PAY with its verdict
+      const verdict = platformVerdict(platform, rig, channel!, Buffer.from(cid).toString("hex"), order, PIN);
+      const r = await rig.pay(channel!, order, verdict);
       if (r.status !== 0) { ok = false; note = `PAY status ${r.status}`; }
     } catch (e) { ok = false; note = (e as Error).message.split("\n")[0]; }
     let req = 0;

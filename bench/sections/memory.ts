@@ -4,7 +4,7 @@
 // CHANNEL_OPEN, then a personalised carrier's boot, INFO, CHANNEL_OPEN and PAY: vars after each step,
 // the peak sampled while it ran, and whether the board ran out of memory (OUT OF MEMORY, as Espruino).
 // The Puck.js has no USB: its row uses a USB port as a stand-in for the console (same firmware paths).
-import { CarrierRig, payOrderBody, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, payOrderBody, platformVerdict, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
 import { profileFor } from "../../firmware/test/store/lifecycle.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import { VirtualBoard } from "../../board/src/virtual-board.ts";
@@ -85,11 +85,14 @@ export async function memoryRows(): Promise<Row[]> {
         let ch: Awaited<ReturnType<CarrierRig["openChannel"]>> | undefined;
         push("personalised: CHANNEL_OPEN", await step(() => prig.board, async () => { ch = await prig.openChannel({ carrierId: ids.cid, platformId: ids.pid, channelKey: ids.keys.channelKey }); }));
         if (ch) {
-          const merchant = platform.registerMerchant({ name: "Bench" });
+          const merchant = platform.registerMerchant({ name: `Bench ${id}` }); // merchant names are unique
           const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" }).code });
           const channel = ch;
+          const body = payOrderBody(order.cryptogramFields);
+          // the online PIN's verdict, fetched from the platform before the step (host work, not the carrier's)
+          const verdict = platformVerdict(platform, prig, channel, Buffer.from(ids.cid).toString("hex"), body, PIN);
           push("personalised: PAY", await step(() => prig.board, async () => {
-            const r = await prig.pay(channel, payOrderBody(order.cryptogramFields), PIN);
+            const r = await prig.pay(channel, body, verdict);
             if (r.status !== 0) throw new Error(`PAY status ${r.status}`);
           }));
         }

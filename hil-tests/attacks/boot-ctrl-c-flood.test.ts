@@ -175,7 +175,7 @@ describe("attack: Ctrl-C flood over USB during the boot of a personalised carrie
       const ch = await rig.openChannel(transportIdentity(rig.serial));
       const keys = diversifyCarrierKeys(new Uint8Array(32).fill(7), cid);
       const r = await rig.inner(ch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-        [1, cid], [2, new TextEncoder().encode("KC-PLATFORM-TEST")], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 100_000], [6, "482913"],
+        [1, cid], [2, new TextEncoder().encode("KC-PLATFORM-TEST")], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 100_000],
       ]));
       expect(r.status).toBe(ST.OK);
       expect(rig.board.storage.read(SECRET_FILE) ?? rig.board.storage.read("kc.pay.b"), "the personalisation stored its keys").toBeTruthy();
