@@ -71,7 +71,17 @@ export async function modelFigures(board: string, parts: { probes: boolean; firm
     };
     bootStep("boot (blank)");
     await stepOf("INFO (blank)", () => rig.info());
-    const { cid, pid, keys } = await personaliseFromPlatform(rig, platform, PIN);
+    let personalised: Awaited<ReturnType<typeof personaliseFromPlatform>>;
+    try {
+      personalised = await personaliseFromPlatform(rig, platform, PIN);
+    } catch {
+      // Out of memory on this pool: personalise on the same flash geometry with a bigger pool, as the
+      // real run does with --personalise-with, then measure the personalised steps on this pool.
+      rig.board.dispose();
+      rig = await CarrierRig.boot({ board: { ...profile, vars: { ...profile.vars, count: 12_500 } }, bootcde: true });
+      personalised = await personaliseFromPlatform(rig, platform, PIN);
+    }
+    const { cid, pid, keys } = personalised;
     const image = rig.board.flash.snapshot();
     rig.board.dispose();
     rig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, flashImage: image });
