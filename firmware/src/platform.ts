@@ -83,6 +83,33 @@ export function usbLinkDeps(handle: LinkDeps["handle"]): LinkDeps {
   return { write: usbWrite, crc32: crc32, setTimer: setTimer, clearTimer: clearTimer, handle: handle };
 }
 
+// ───────────── NFC (PROTOCOL.md §10): Espruino's raw Type 2 Tag API (facts §7)
+
+interface NrfNfc {
+  nfcStart(uid?: unknown): ArrayBuffer;
+  nfcSend(reply?: string | number): void;
+  on(event: string, fn: (data?: ArrayBuffer) => void): void;
+}
+
+export function bytesToString(bytes: Uint8Array): string {
+  return (E as unknown as { toString(d: Uint8Array | ArrayBuffer): string }).toString(bytes);
+}
+
+// Starts the tag and delivers each reader frame to onFrame, whose answer (bytes, or a 4-bit
+// ACK/NACK) is sent at once: the reply must start within the 4.8 ms frame delay, so the listener is
+// one statement around onFrame. NFCon needs nothing: the mailbox is as the field left it. Returns pages 0-3 (the 10-byte UID header nfcStart gives, two lock
+// bytes, a zero capability container), or null on a board without the NFC API.
+export function startNfc(onFrame: (frame: Uint8Array) => string | number, onFieldOff: () => void): string | null {
+  if (typeof NRF === "undefined" || typeof (NRF as unknown as { nfcStart?: unknown }).nfcStart !== "function") return null;
+  const nrf = NRF as unknown as NrfNfc;
+  const header = bytesToString(new Uint8Array(nrf.nfcStart())) + "\0\0\0\0\0\0";
+  nrf.on("NFCrx", function (ab) {
+    nrf.nfcSend(onFrame(new Uint8Array(ab!)));
+  });
+  nrf.on("NFCoff", onFieldOff);
+  return header;
+}
+
 // ───────────── store, crypto, time (the carrier's ports)
 
 // Storage erase unit: 16 KB flash pages on the Pico (STM32F401), 4 KB on the nRF52 boards.
