@@ -217,7 +217,7 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // --- added by SIZE2 (payment/link/personalisation shrink): LinkStats, CommandResult, PaymentApplet members ---
   "cancel", "deferred", "pendingRepeats",
   // NFC mailbox deps (firmware/src/nfc/mailbox.ts)
-  "abandon", "header", "toStr",
+  "abandon", "board", "serial",
   // --- end SIZE2 ---
   // Members of the firmware's own port objects that platform.ts, store/ports.ts or crypto/espruino.ts
   // build (StoreEnv, StoreFull, CryptoPort, CryptoPrimitives, LinkDeps, the UI ports), or that an

@@ -2,10 +2,10 @@
 // Boot order matters: the carrier finishes an interrupted wipe and the application store drops
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
-  boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, crc32, cryptoPrimitives, hasUsb, lockConsole,
-  log, nowMs, readTransportKeyFile, setLed, setTimer, startNfc, startUsbLink, storageFree, storeEnv, usbLinkDeps, watchButton,
+  boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lockConsole,
+  log, nowMs, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
 } from "./platform.ts";
-import { nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
+import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
 import { createDispatcher, type Command } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
@@ -158,12 +158,9 @@ const dispatcher = createDispatcher(core === null ? commands : commands.concat(c
 log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (INFO/PING only)" : ""));
 // USB and NFC each have a link (framing, reply cache) over the one dispatcher: one request runs at a
 // time, and a PAY waiting for the user makes the other link's CHANNEL_MESSAGE BUSY (§7.5, §10.5).
-if (hasUsb()) startUsbLink(createDeviceLink(usbLinkDeps(dispatcher)).onData);
+if (hasUsb()) startUsbLink(createDeviceLink(linkDeps(usbWrite, dispatcher)).onData);
 else log("KeyCarrier: no USB");
-const nfcHeader = startNfc(nfcFrame, nfcFieldOff);
+const nfcHeader = startNfc(nfcFrame, nfcAfterFrame, nfcFieldOff);
 if (nfcHeader !== null) {
-  startMailbox({
-    header: nfcHeader, toStr: bytesToString, setTimer: setTimer, clearTimer: clearTimer,
-    abandon: core === null ? function () {} : core.abandon,
-  }, createDeviceLink({ write: nfcReply, crc32: crc32, setTimer: setTimer, clearTimer: clearTimer, handle: dispatcher }));
+  startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, core && core.abandon);
 }

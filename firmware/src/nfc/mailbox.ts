@@ -1,7 +1,7 @@
 // NFC binding of protocol v1 (PROTOCOL.md §10): the carrier is a Type 2 Tag whose pages are a
 // mailbox. The reader WRITEs a v1 request frame into pages 5.., page by page; the carrier ACKs each
 // WRITE at once; the last page hands the frame to a device link of its own (the same link code,
-// reply cache and dispatcher as USB) in a later event; the reader polls the status page 4 with READ
+// reply cache and dispatcher as USB) once the ACK is sent; the reader polls the status page 4 with READ
 // and, once it says REPLY, READs the reply frame from pages 5...
 //
 // Every reader frame is answered inside the NFCrx event, and the reply must start within the 4.8 ms
@@ -14,6 +14,7 @@
 // Module-level state, one mailbox per carrier (there is one NFC front end): reset by startMailbox.
 import type { DeviceLink } from "../link.ts";
 import { CRC_BYTES, HEADER_BYTES, MAX_FRAME } from "../protocol.ts";
+import { chr } from "../store/bytes.ts";
 
 // ISO/IEC 14443-3A Type 2 Tag commands (NFC Forum T2T) and the 4-bit answers.
 export const T2T_READ = 0x30;
@@ -35,9 +36,9 @@ export const MB_WORKING = 2;   // the request is complete: queued, running, or w
 export const MB_REPLY = 3;     // the reply frame is at pages 5..
 export const MB_DROPPED = 4;   // the written bytes were not a CRC-valid request: no reply, write it again
 
-const ZERO12 = "\0\0\0\0\0\0\0\0\0\0\0\0";
+const ZERO12 = "\0".repeat(12);
 export function statusPage(state: number): string {
-  return "KC\x01" + String.fromCharCode(state);
+  return "KC\x01" + chr(state);
 }
 // READ(4) answers 16 bytes: the status page and pages 5-7 (zeros unless a reply is there).
 const HEAD_IDLE = statusPage(MB_IDLE) + ZERO12;
@@ -46,51 +47,41 @@ const HEAD_WORKING = statusPage(MB_WORKING) + ZERO12;
 const HEAD_DROPPED = statusPage(MB_DROPPED) + ZERO12;
 const STATUS_REPLY = statusPage(MB_REPLY);
 
-export interface MailboxDeps {
-  // Pages 0-3 as 16 bytes (the UID header NRF.nfcStart returned, lock bytes, capability container).
-  header: string;
-  // Bytes of a typed array as a byte string (E.toString on the board).
-  toStr(bytes: Uint8Array): string;
-  setTimer(fn: () => void, ms: number): unknown;
-  clearTimer(handle: unknown): void;
-  // Drops the request whose reply is deferred (PAY waiting for the user) when the field goes: the
-  // order is lost and nothing else (PROTOCOL.md §10.4).
-  abandon(): void;
-}
-
-let deps: MailboxDeps | null = null;
+let tagHeader = "";                        // pages 0-3 (16 bytes)
+let toStr: (bytes: Uint8Array) => string; // E.toString on the board
+let abandon: (() => void) | null;         // drops a deferred request (PAY waiting for the user)
 let link: DeviceLink | null = null;
-let rq = new Uint8Array(0); // request pages, allocated once (facts §8: big flat buffers at boot)
+let rq: Uint8Array;         // request pages, allocated once (facts §8: big flat buffers at boot)
 let pages = 0;              // request pages written in order from FRAME_PAGE
-let need = MAX_FRAME;       // bytes of the request frame (known once page 6 holds its length field)
+let need: number;           // bytes of the request frame (known once page 6 holds its length field)
 let state = MB_IDLE;
 let head = HEAD_IDLE;       // READ(4)'s answer
-let image = "";             // pages 0.. as READ sees them: header, status, reply frame, 12 zero bytes
-let limit = FRAME_PAGE;     // READ answers pages 0..limit-1
-let timer: unknown = null;  // the pending run of a complete request
+let image: string;          // pages 0.. as READ sees them: header, status, last reply frame, 12 zero bytes
+let limit: number;          // READ answers pages 0..limit-1
+let complete = false;       // a request is complete and not yet handed to the link
 
 // The link's write(): the reply frame becomes pages 5.. (also for a deferred reply, later).
 export function nfcReply(frame: string): void {
-  image = deps!.header + STATUS_REPLY + frame + ZERO12;
+  image = tagHeader + STATUS_REPLY + frame + ZERO12;
   head = image.substr(HEADER_PAGES * 4, 16);
   limit = FRAME_PAGE + ((frame.length + 3) >> 2);
   state = MB_REPLY;
 }
 
-export function startMailbox(d: MailboxDeps, l: DeviceLink): void {
-  deps = d;
+// uid: the 10-byte UID header NRF.nfcStart returned (pages 0-2 but for the two lock bytes; page 3,
+// the capability container, is zeros: not NDEF-formatted). l: the mailbox's own device link, whose write() is nfcReply. bytesToStr: the bytes of
+// a typed array as a byte string. drop: abandons the deferred request when the field goes, so the
+// order is lost and nothing else (PROTOCOL.md §10.4); null where nothing can be deferred.
+export function startMailbox(uid: string, l: DeviceLink, bytesToStr: (bytes: Uint8Array) => string, drop: (() => void) | null): void {
+  tagHeader = (uid + ZERO12).substr(0, 16);
   link = l;
+  toStr = bytesToStr;
+  abandon = drop;
   rq = new Uint8Array(MAX_FRAME_PAGES * 4);
-  timer = null;
-  setIdle();
-}
-
-function setIdle(): void {
   state = MB_IDLE;
   head = HEAD_IDLE;
-  image = deps!.header + head;
+  image = tagHeader + head;
   limit = FRAME_PAGE;
-  pages = 0;
 }
 
 // One reader frame (NFCrx): the T2T answer, as bytes or a 4-bit ACK/NACK. Flat on purpose: every
@@ -102,12 +93,12 @@ export function nfcFrame(f: Uint8Array): string | number {
   if (f[0] !== T2T_WRITE || f.length !== 6 || state === MB_WORKING) return T2T_NACK;
   const i = p - FRAME_PAGE;
   if (i === 0) {
-    // Page 5 starts a request (again): whatever was there is forgotten.
+    // Page 5 starts a request (again): whatever was there is forgotten. Pages 5.. keep the last reply
+    // until the next one: readers look at them only after the status page says REPLY.
     pages = 0;
     need = MAX_FRAME;
     state = MB_RECEIVING;
     head = HEAD_RECEIVING;
-    limit = FRAME_PAGE;
   } else if (i < 0 || i > pages || state !== MB_RECEIVING) return T2T_NACK;
   // i < pages: a WRITE repeated because its ACK was lost; the page is simply written again.
   rq.set(f.subarray(2), i * 4);
@@ -117,40 +108,36 @@ export function nfcFrame(f: Uint8Array): string | number {
   if (pages * 4 >= need || pages === MAX_FRAME_PAGES) {
     state = MB_WORKING;
     head = HEAD_WORKING;
-    timer = deps!.setTimer(run, 0);
+    complete = true;
   }
   return T2T_ACK;
 }
 
-// The complete request, in its own event: the link answers it (nfcReply), defers it (PAY), or drops
-// it (not a CRC-valid request frame: the status says so and the reader writes it again).
-function run(): void {
-  timer = null;
+// Called in the same NFCrx event right after the answer was sent (the reader waits only for the
+// start of the answer): a complete request goes to the link now. The link answers it (nfcReply),
+// defers it (PAY), or drops it (not a CRC-valid request frame: the status says so and the reader
+// writes it again). Frames that arrive meanwhile wait in Espruino's event queue and are answered
+// late, i.e. not at all: the reader polls again (§10.3).
+export function nfcAfterFrame(): void {
+  if (!complete) return;
+  complete = false;
   const l = link!;
-  const s = l.stats();
-  // link stats before the run, to tell a deferred reply from a dropped frame (stats() is live)
+  const s = l.stats(); // live counters
   const before = s.deferred + s.pendingRepeats;
-  const n = need < pages * 4 ? need : pages * 4;
-  try {
-    l.onData(deps!.toStr(rq.subarray(0, n)));
-  } catch (e) {
-    // the link catches its handler's errors; only a failing conversion gets here
-  }
-  if (state !== MB_WORKING) return; // answered
-  if (s.deferred + s.pendingRepeats !== before) return; // the reply comes later
+  // need ≤ pages × 4 here, or all 131 pages were written and subarray stops at the buffer's end.
+  // The link catches its handler's errors and E.toString does not throw on a typed array.
+  l.onData(toStr(rq.subarray(0, need)));
+  if (state !== MB_WORKING || s.deferred + s.pendingRepeats !== before) return; // answered, or the reply comes later
   state = MB_DROPPED;
   head = HEAD_DROPPED;
 }
 
-// NFCoff. The field going away loses the request in flight, never a reply already made: a
-// reply stays in the link's cache, and the same request written on the next tap gets it again.
+// NFCoff. The field going away loses the request in flight, never a reply already made: a reply
+// stays in the link's cache, and the same request written on the next tap gets it again.
 export function nfcFieldOff(): void {
   if (state !== MB_RECEIVING && state !== MB_WORKING) return;
-  if (timer !== null) {
-    deps!.clearTimer(timer);
-    timer = null;
-  } else if (state === MB_WORKING) {
-    deps!.abandon();
-  }
-  setIdle();
+  // WORKING here means the link deferred the reply (PAY waits for the user): the order is dropped.
+  if (state === MB_WORKING && abandon) abandon();
+  state = MB_IDLE;
+  head = HEAD_IDLE;
 }
