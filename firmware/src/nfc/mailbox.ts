@@ -36,7 +36,9 @@ export const MB_WORKING = 2;   // the request is complete: queued, running, or w
 export const MB_REPLY = 3;     // the reply frame is at pages 5..
 export const MB_DROPPED = 4;   // the written bytes were not a CRC-valid request: no reply, write it again
 
-const ZERO12 = "\0".repeat(12);
+// READ answers 16 bytes from any readable page, so the reply image ends in 16 zero bytes.
+const ZERO16 = "\0".repeat(16);
+const ZERO12 = ZERO16.substr(4);
 export function statusPage(state: number): string {
   return "KC\x01" + chr(state);
 }
@@ -56,13 +58,13 @@ let pages = 0;              // request pages written in order from FRAME_PAGE
 let need: number;           // bytes of the request frame (known once page 6 holds its length field)
 let state = MB_IDLE;
 let head = HEAD_IDLE;       // READ(4)'s answer
-let image: string;          // pages 0.. as READ sees them: header, status, last reply frame, 12 zero bytes
+let image: string;          // pages 0.. as READ sees them: header, status, last reply frame, 16 zero bytes
 let limit: number;          // READ answers pages 0..limit-1
 let complete = false;       // a request is complete and not yet handed to the link
 
 // The link's write(): the reply frame becomes pages 5.. (also for a deferred reply, later).
 export function nfcReply(frame: string): void {
-  image = tagHeader + STATUS_REPLY + frame + ZERO12;
+  image = tagHeader + STATUS_REPLY + frame + ZERO16;
   head = image.substr(HEADER_PAGES * 4, 16);
   limit = FRAME_PAGE + ((frame.length + 3) >> 2);
   state = MB_REPLY;
@@ -73,7 +75,7 @@ export function nfcReply(frame: string): void {
 // a typed array as a byte string. drop: abandons the deferred request when the field goes, so the
 // order is lost and nothing else (PROTOCOL.md §10.4); null where nothing can be deferred.
 export function startMailbox(uid: string, l: DeviceLink, bytesToStr: (bytes: Uint8Array) => string, drop: (() => void) | null): void {
-  tagHeader = (uid + ZERO12).substr(0, 16);
+  tagHeader = (uid + ZERO16).substr(0, 16);
   link = l;
   toStr = bytesToStr;
   abandon = drop;
