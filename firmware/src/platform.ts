@@ -1,6 +1,7 @@
 // The only firmware module that touches Espruino globals. Everything else is plain TypeScript.
 // Each function guards for boards that lack a peripheral (e.g. Puck.js has no USB).
 import type { LinkDeps } from "./link.ts";
+import type { Dispatcher } from "./dispatch.ts";
 import { CAP_AES, CAP_NFC, CAP_SHA256, CAP_USB } from "./protocol.ts";
 import type { StoragePort, StoreEnv } from "./store/ports.ts";
 import type { CryptoPort } from "./security/crypto-port.ts";
@@ -85,7 +86,7 @@ export function startUsbLink(onData: (chunk: string) => void): boolean {
 }
 
 // A link's ports: USB.write for USB, the mailbox's reply pages for NFC.
-export function linkDeps(write: (bytes: string) => void, handle: LinkDeps["handle"]): LinkDeps {
+export function linkDeps(write: (bytes: string) => void, handle: Dispatcher): LinkDeps {
   return { write: write, crc32: crc32, setTimer: setTimer, clearTimer: clearTimer, handle: handle };
 }
 
