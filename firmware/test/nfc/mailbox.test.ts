@@ -133,3 +133,17 @@ describe("NFC mailbox against firmware/vectors/nfc.json", () => {
     }), { numRuns: 300 });
   });
 });
+
+describe("PROTOCOL.md §10.6 worked example", () => {
+  it("is the first exchange of firmware/vectors/nfc.json, byte for byte", () => {
+    const doc = readFileSync(new URL("../../../PROTOCOL.md", import.meta.url), "utf8");
+    const block = /```nfc\n([\s\S]*?)```/.exec(doc);
+    expect(block, "a ```nfc block in PROTOCOL.md").not.toBeNull();
+    const lines = block![1]!.trim().split("\n").map((l) => {
+      const [reader, tag] = l.split("→").map((p) => p.trim().replace(/ /g, ""));
+      return { reader, tag };
+    });
+    const steps = nfcVectors.exchanges[0]!.steps.filter((s): s is { reader: string; tag: string } => "reader" in s).map((s) => ({ reader: s.reader, tag: s.tag }));
+    expect(lines).toEqual(steps);
+  });
+});
