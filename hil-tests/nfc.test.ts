@@ -177,4 +177,12 @@ describe("protocol v1 over the NFC mailbox (virtual reader, release bundle, nrf5
     }
     expect([...kinds.keys()].sort()).toEqual(["READ reply", "READ status", "WRITE page 5", "WRITE page 6+"]);
   });
+
+  it("puckjs (NFC, no USB): the bundle from .bootcde starts the NFC link alone; INFO and PING over NFC (the virtual board's var model sees code only: a real Puck.js runs out of memory, PROTOCOL.md §10.5)", async () => {
+    const rig = await CarrierRig.boot({ board: "puckjs", nfc: true, bootcde: true });
+    rigs.push(rig);
+    const info = await rig.info();
+    expect((info.get(6) as number) & 0x03).toBe(0x02); // NFC, no USB link
+    expect(Buffer.from(await rig.kc.ping(Uint8Array.of(1, 2, 3))).toString("hex")).toBe("010203");
+  });
 });
