@@ -109,7 +109,7 @@ describe("host NFC mailbox transport against firmware/vectors/nfc.json", () => {
     expect(tag.done).toBe(true);
   });
 
-  it("a tag that leaves the field mid-request: write() resolves without a reply and the link's retransmission is written in full on the next tap", async () => {
+  it("a tag that leaves the field mid-request: once it is back (the next tap) the identical frame is written again in full, without waiting for the link's timeout", async () => {
     let gone = true;
     const script = [...infoSteps.filter((s) => s.reader.startsWith("a2")).slice(0, 2), ...infoSteps];
     const tag = new ScriptedTag(script, (n) => (n === 2 && gone ? ((gone = false), new TagError("gone", "field lost")) : undefined));
@@ -120,7 +120,7 @@ describe("host NFC mailbox transport against firmware/vectors/nfc.json", () => {
     if (kc instanceof Error) throw kc;
     const r = await (kc as KeyCarrier).link.request(0x01, Uint8Array.of(0xa0));
     expect(r.status).toBe(0);
-    expect(r.attempts).toBe(2);
+    expect(r.attempts).toBe(1);
     expect(t.stats.fieldLosses).toBe(1);
     expect(tag.done).toBe(true);
   });

@@ -13,6 +13,8 @@ import { diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
 import { createHash } from "node:crypto";
 import { NfcMailboxTransport } from "../../../host/src/transport/nfc-mailbox.ts";
 import { VirtualTagReader, type VirtualTagReaderOptions } from "../../../host/src/transport/virtual-tag-reader.ts";
+import { PcscTagReader } from "../../../host/src/transport/pcsc.ts";
+import { VirtualIcc } from "../../../host/src/transport/vicc.ts";
 
 export const CMD = { INFO: 0x01, VERIFY_PIN: 0x11, WIPE: 0x20, OPEN: 0x30, CONFIRM: 0x31, MESSAGE: 0x32, CLOSE: 0x33, PAY: 0x40, LOG_READ: 0x42, PERSONALISE: 0x60 } as const;
 export const ST = { OK: 0, NOT_ALLOWED: 0x04, BAD_ARGUMENT: 0x05, BUSY: 0x07, PIN_WRONG: 0x10, PIN_BLOCKED: 0x11, PIN_BAD_FORMAT: 0x12, CHANNEL_NOT_OPEN: 0x30, BAD_MAC: 0x32, BAD_COUNTER: 0x33, PAY_DECLINED: 0x41, PAY_OVER_LIMIT: 0x43 } as const;
@@ -79,7 +81,7 @@ function boardTransport(board: VirtualBoard, wire: { bytes: number; chunks: Uint
 
 // The same rig over NFC (PROTOCOL.md §10): the host's mailbox transport in front of the board's NFC
 // controller through a virtual reader; `during` runs once the request's pages are all written.
-function nfcBoardTransport(wire: { bytes: number; chunks: Uint8Array[] }, pending: Pending, reader: VirtualTagReader): NfcMailboxTransport {
+function nfcBoardTransport(wire: { bytes: number; chunks: Uint8Array[] }, pending: Pending, reader: VirtualTagReader | PcscTagReader): NfcMailboxTransport {
   const t = new NfcMailboxTransport(reader, {
     onRequestWritten: () => {
       const during = pending.during;
@@ -116,6 +118,9 @@ export class CarrierRig {
   nfcTransport?: NfcMailboxTransport;
   readonly nfcFrames: NfcFrameRecord[] = [];
   private nfcOpts?: Omit<VirtualTagReaderOptions, "advance">;
+  // PC/SC mode: the board is a card in a vpcd reader of a (private) pcscd, the host a PC/SC client
+  vicc?: VirtualIcc;
+  private pcscOpts?: { vpcdPort: number; readerName: string };
   private constructor(readonly board: VirtualBoard, readonly meter?: CostMeter) {}
 
   // Tests run the release bundle from RAM (evaluated right after power-on, as an upload without save
@@ -125,7 +130,8 @@ export class CarrierRig {
   // holds a comment takes the bundle's place in Storage, and the release bundle runs from RAM — so a
   // bundle of any size can be laid out in Storage, smaller than today's too.
   // nfc: talk over the board's NFC controller instead of USB (the profile must have NFC).
-  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; nfc?: boolean | Omit<VirtualTagReaderOptions, "advance"> } = {}): Promise<CarrierRig> {
+  // pcsc: through pcscd and vpcd instead (hil-tests/pcsc-env.ts starts a private pcscd).
+  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; nfc?: boolean | Omit<VirtualTagReaderOptions, "advance">; pcsc?: { vpcdPort: number; readerName: string } } = {}): Promise<CarrierRig> {
     const meter = opts.meter ? new CostMeter() : undefined;
     const board = new VirtualBoard({ board: opts.board ?? "nrf52840", seed: 9, flashImage: opts.flashImage, cost: meter });
     const bundle = await releaseBundle();
@@ -143,13 +149,20 @@ export class CarrierRig {
     const rig = new CarrierRig(board, meter);
     rig.bootcde = opts.bootcde === true;
     if (opts.nfc) rig.nfcOpts = opts.nfc === true ? {} : opts.nfc;
+    if (opts.pcsc) rig.pcscOpts = opts.pcsc;
     await rig.connect();
     return rig;
   }
 
   async connect(): Promise<void> {
     let transport: Transport;
-    if (this.nfcOpts) {
+    if (this.pcscOpts) {
+      this.vicc?.remove();
+      this.vicc = new VirtualIcc(this.board.nfc, { host: "127.0.0.1", port: this.pcscOpts.vpcdPort }, (l) => console.log(`[vicc] ${l}`), process.env.KC_VICC_TRACE === "1");
+      await this.vicc.tap();
+      this.nfcTransport = nfcBoardTransport(this.wire, this.pending, new PcscTagReader(this.pcscOpts.readerName, { waitMs: 5_000 }));
+      transport = this.nfcTransport;
+    } else if (this.nfcOpts) {
       const board = this.board;
       this.reader = new VirtualTagReader(board.nfc, { ...this.nfcOpts, advance: (ms) => board.advance(ms) });
       this.nfcTransport = nfcBoardTransport(this.wire, this.pending, this.reader);
@@ -172,7 +185,9 @@ export class CarrierRig {
     } else {
       transport = boardTransport(this.board, this.wire, this.pending, this.meter, this.costRecords);
     }
-    this.kc = await KeyCarrier.open(transport, { initialSeq: 7, timeoutMs: 300, retries: 1 });
+    // PC/SC frames take real time (pcscd, vpcd and TCP in between, ≈ 50 ms each): the transport's own
+    // longer wait per request
+    this.kc = await KeyCarrier.open(transport, this.pcscOpts ? { initialSeq: 7, retries: 2 } : { initialSeq: 7, timeoutMs: 300, retries: 1 });
     this.serial = this.kc.handshakeInfo!.serial;
   }
 

@@ -30,7 +30,11 @@ export type TagErrorKind =
   /** The reader itself failed (unplugged, driver error). */
   | "reader";
 
+const MAX_RETAPS = 3;
+
 export class TagError extends Error {
+  /** Set once the tag was back in the field after this error (the next tap): the exchange can start again. */
+  retapped = false;
   constructor(readonly kind: TagErrorKind, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "TagError";
@@ -63,6 +67,8 @@ export interface NfcMailboxOptions {
   exchangeMs?: number;
   /** How long to wait for a tag that left the field before giving the request up to the link (default 5 s). */
   retapMs?: number;
+  /** The link's base timeout this transport asks for when the caller sets none (default 10 s). */
+  linkTimeoutMs?: number;
   /** One line per tag-level event (retries, polls, field loss), for --verbose. */
   trace?: (line: string) => void;
 }
@@ -81,6 +87,8 @@ export interface NfcStats {
 
 export class NfcMailboxTransport extends TransportBase {
   readonly description: string;
+  /** A request moves page by page (a 500-byte PING is 128 WRITEs and 33 READs): the link waits longer. */
+  readonly linkTimeoutMs: number;
   readonly stats: NfcStats = { frames: 0, retries: 0, polls: 0, fieldLosses: 0 };
   private generation = 0;
   private readonly trace: (line: string) => void;
@@ -88,6 +96,7 @@ export class NfcMailboxTransport extends TransportBase {
   constructor(readonly reader: TagReader, private readonly opts: NfcMailboxOptions = {}) {
     super();
     this.description = `nfc ${reader.description}`;
+    this.linkTimeoutMs = opts.linkTimeoutMs ?? 10_000;
     this.trace = opts.trace ?? (() => {});
   }
 
@@ -113,17 +122,28 @@ export class NfcMailboxTransport extends TransportBase {
   async write(bytes: Uint8Array): Promise<void> {
     if (!this.opened) throw new TransportError(`${this.description} is closed`);
     const gen = ++this.generation;
-    const frame = Uint8Array.from(bytes);
+    await this.deliver(Uint8Array.from(bytes), gen, 0);
+  }
+
+  // Writes the pages, then polls for the reply in the background. When the tag left the field and
+  // came back (the next tap), the identical frame is written again at once — exactly what the link's
+  // retransmission would send, only sooner; otherwise the link retransmits after its timeout.
+  private async deliver(frame: Uint8Array, gen: number, retaps: number): Promise<void> {
     try {
       await this.writeRequest(frame, gen);
     } catch (e) {
       if (!(e instanceof TagError)) throw e;
+      if (e.retapped && retaps < MAX_RETAPS && this.live(gen)) return this.deliver(frame, gen, retaps + 1);
       this.trace(`request not delivered (${e.message}); the link will retransmit`);
       return;
     }
     if (!this.live(gen)) return;
     void this.poll(frame, gen).catch((err: unknown) => {
       if (!this.live(gen)) return;
+      if (err instanceof TagError && err.retapped && retaps < MAX_RETAPS) {
+        void this.deliver(frame, gen, retaps + 1).catch((e2: unknown) => this.trace(`request not delivered (${(e2 as Error).message})`));
+        return;
+      }
       if (err instanceof TransportError) this.emitError(err);
       else this.trace(`reply not read (${(err as Error).message}); the link will retransmit`);
     });
@@ -220,9 +240,18 @@ export class NfcMailboxTransport extends TransportBase {
     return out;
   }
 
+  // Tag commands never overlap: an exchange superseded by the link's retransmission may still have
+  // one in flight, and a reader (PC/SC) takes one command at a time.
+  private busy: Promise<unknown> = Promise.resolve();
+  private cmd<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(() => this.cmdNow(op));
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
   // One tag command with the per-frame retries: a missing answer is retried a few times; a tag
   // that left the field is waited for (retapMs), then the error goes up (the request is lost).
-  private async cmd<T>(op: () => Promise<T>): Promise<T> {
+  private async cmdNow<T>(op: () => Promise<T>): Promise<T> {
     const tries = this.opts.frameTries ?? 4;
     for (let attempt = 1; ; attempt++) {
       this.stats.frames++;
@@ -240,6 +269,7 @@ export class NfcMailboxTransport extends TransportBase {
           this.stats.fieldLosses++;
           this.trace(`tag left the field: ${e.message}; waiting for the next tap`);
           await this.reader.waitForTag(this.opts.retapMs ?? 5_000);
+          e.retapped = true;
         }
         throw e;
       }

@@ -1,0 +1,86 @@
+// Protocol v1 over PC/SC (PROTOCOL.md §10): the host's `pcsc` transport (pcsc-lite through
+// @pokusew/pcsclite, storage-card pseudo-APDUs FF B0 / FF D6) → a real pcscd (private, started
+// here) → vsmartcard's vpcd reader → the emulator's virtual card (host/src/transport/vicc.ts), which
+// turns the pseudo-APDUs into Type 2 Tag frames for the virtual board running the release bundle.
+// Skips, saying why, where pcscd, vpcd or the binding are missing.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Platform } from "../host/src/platform/service.ts";
+import { CarrierRig, CMD, hex, payOrderBody, ST, transportIdentity, type Identity } from "../firmware/test/applets/carrier-harness.ts";
+import { startPrivatePcscd, type PrivatePcscd } from "./pcsc-env.ts";
+import { listPcscReaders } from "../host/src/transport/pcsc.ts";
+
+const PIN = "482913";
+const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
+
+let env: PrivatePcscd | undefined;
+let skip = "";
+beforeAll(async () => {
+  const r = await startPrivatePcscd();
+  if ("skip" in r) {
+    skip = r.skip;
+    console.log(`hil-tests/pcsc.test.ts skipped: ${skip}`);
+  } else env = r;
+}, 20_000);
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe("protocol v1 over pcsc: → pcscd → vpcd → the virtual board (nrf52840, release bundle)", () => {
+  it("lists the vpcd reader, and a card on it once the emulator taps", async (ctx) => {
+    if (!env) return ctx.skip(skip);
+    const before = await listPcscReaders(1_500);
+    expect(before.map((r) => r.name)).toContain(env.readerName);
+    expect(before.find((r) => r.name === env!.readerName)!.card).toBe(false);
+  });
+
+  it("INFO, PING (3 sizes; every size runs on the virtual reader in nfc.test.ts), personalisation, channel open and PAY; the card removed mid-PAY is recovered on the next tap", async (ctx) => {
+    if (!env) return ctx.skip(skip);
+    const rig = await CarrierRig.boot({ board: "nrf52840", pcsc: { vpcdPort: env.port, readerName: env.readerName } });
+    try {
+      const info = await rig.info();
+      expect((info.get(6) as number) & 0x02).toBe(0x02);
+      for (const n of [0, 17, 100]) {
+        const data = Uint8Array.from({ length: n }, (_, i) => (i * 13 + n) & 0xff);
+        expect(hex(await rig.kc.ping(data)), `PING ${n}`).toBe(hex(data));
+      }
+      const platform = await Platform.open({});
+      try {
+        const carrierId = platform.issueCarrier().carrierId;
+        const keys = platform.carrierKeys(carrierId);
+        const merchantId = platform.registerMerchant({ name: "Reader kiosk" }).merchantId;
+        const tch = await rig.openChannel(transportIdentity(rig.serial));
+        const perso = await rig.inner(tch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
+          [1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000], [6, PIN],
+        ]));
+        expect(perso.status, String(perso.body.get(1))).toBe(ST.OK);
+        const identity: Identity = { carrierId: Buffer.from(carrierId, "hex"), platformId: PLATFORM_ID, channelKey: keys.channelKey };
+        const ch = await rig.openChannel(identity);
+        const order = () => platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 990, currency: "EUR" }).code });
+        const o1 = order();
+        const r1 = await rig.pay(ch, payOrderBody(o1.cryptogramFields), PIN);
+        expect(r1.status, String(r1.body.get(1))).toBe(ST.OK);
+        expect(platform.authorize({ orderId: o1.orderId, carrierId, atc: r1.body.get(1) as number, cryptogram: hex(r1.body.get(2) as Uint8Array) }).orderId).toBe(o1.orderId);
+        // the card leaves the reader while the reply is read back (the 3rd reader frame after the request)
+        const o2 = order();
+        let removed = false;
+        const r2 = await rig.pay(ch, payOrderBody(o2.cryptogramFields), PIN, () => {
+          rig.press();
+          // the card leaves right after the 2nd frame of the read-back, and is tapped again 0.5 s later
+          rig.vicc!.dropFieldAfter(1, 500);
+          removed = true;
+        });
+        expect(removed).toBe(true);
+        expect(rig.nfcTransport!.stats.fieldLosses).toBeGreaterThanOrEqual(1);
+        expect(r2.status, String(r2.body.get(1))).toBe(ST.OK);
+        expect(r2.body.get(1)).toBe((r1.body.get(1) as number) + 1);
+        expect(platform.authorize({ orderId: o2.orderId, carrierId, atc: r2.body.get(1) as number, cryptogram: hex(r2.body.get(2) as Uint8Array) }).orderId).toBe(o2.orderId);
+      } finally {
+        platform.close();
+      }
+    } finally {
+      await rig.kc.close().catch(() => undefined);
+      rig.vicc?.remove();
+      rig.board.dispose();
+    }
+  }, 90_000);
+});
