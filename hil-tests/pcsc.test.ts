@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe("protocol v1 over pcsc: → pcscd → vpcd → the virtual board (nrf52840, release bundle)", () => {
-  it("lists the vpcd reader, and a card on it once the emulator taps", async (ctx) => {
+  it("lists the vpcd reader of the private pcscd, with no card before the emulator taps", async (ctx) => {
     if (!env) return ctx.skip(skip);
     const before = await listPcscReaders(1_500);
     expect(before.map((r) => r.name)).toContain(env.readerName);
@@ -83,4 +83,39 @@ describe("protocol v1 over pcsc: → pcscd → vpcd → the virtual board (nrf52
       rig.board.dispose();
     }
   }, 90_000);
+});
+
+describe("keycarrier emulate --nfc: the emulator's board as a card in vpcd's reader", () => {
+  it("`--port pcsc:\"READER\"` reaches it (INFO), the control port's nfc-remove takes the card away (clear error), nfc-tap brings it back", async (ctx) => {
+    if (!env) return ctx.skip(skip);
+    const { startEmulator } = await import("../host/src/cli/emulate.ts");
+    const { KeyCarrier } = await import("../host/src/client.ts");
+    const emu = await startEmulator({
+      board: "nrf52840", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0, flashFile: undefined, stdio: false, seed: 3,
+      virtualClock: false, banner: false, firmwareFile: "firmware/dist/keycarrier.js", nfc: { host: "127.0.0.1", port: env.port },
+    });
+    const control = async (cmd: Record<string, unknown>) => {
+      const net = await import("node:net");
+      return new Promise<Record<string, unknown>>((resolve, reject) => {
+        const s = net.connect(emu.control.port, "127.0.0.1", () => s.write(JSON.stringify({ id: 1, ...cmd }) + "\n"));
+        s.once("data", (d) => { s.destroy(); resolve(JSON.parse(String(d))); });
+        s.once("error", reject);
+      });
+    };
+    try {
+      const kc = await KeyCarrier.open(`pcsc:"${env.readerName}"`);
+      expect(kc.handshakeInfo!.capabilities.nfc).toBe(true);
+      await kc.close();
+      expect((await control({ cmd: "nfc-remove" })).ok).toBe(true);
+      await new Promise((r) => setTimeout(r, 600)); // pcscd polls the reader
+      await expect(KeyCarrier.open(`pcsc:"${env.readerName}"`)).rejects.toThrow(/no card on the reader/);
+      expect((await control({ cmd: "nfc-tap" })).ok).toBe(true);
+      await new Promise((r) => setTimeout(r, 600));
+      const again = await KeyCarrier.open(`pcsc:"${env.readerName}"`);
+      expect(again.handshakeInfo!.state).toBeGreaterThanOrEqual(0);
+      await again.close();
+    } finally {
+      await emu.stop();
+    }
+  }, 60_000);
 });

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { connect } from "node:net";
 import { TagError, type TagReader } from "./nfc-mailbox.ts";
 import { TransportError } from "../errors.ts";
 
@@ -46,13 +47,29 @@ export function loadPcscLite(): () => PcscLite {
   }
 }
 
+/**
+ * Resolves when pcscd answers on its socket. @pokusew/pcsclite retries SCardEstablishContext for as
+ * long as the service is missing, blocking Node's thread, so it is never constructed without this.
+ */
+export async function assertPcscdRunning(): Promise<void> {
+  const path = process.env["PCSCLITE_CSOCK_NAME"] || "/run/pcscd/pcscd.comm";
+  await new Promise<void>((resolve, reject) => {
+    const s = connect({ path });
+    s.once("connect", () => { s.destroy(); resolve(); });
+    s.once("error", (e: NodeJS.ErrnoException) => reject(new TransportError(
+      `pcscd is not running (${e.code ?? e.message} on ${path}): start it (\`sudo systemctl start pcscd\` or \`pcscd\`), see scripts/install-system-deps.sh`, e.code)));
+  });
+}
+
 /** Readers pcscd knows, after a short wait for its reader events, and whether a card is on each. */
 export async function listPcscReaders(waitMs = 400): Promise<{ name: string; card: boolean }[]> {
-  const pcsc = loadPcscLite()();
+  const lib = loadPcscLite();
+  await assertPcscdRunning();
+  const pcsc = lib();
   const found = new Map<string, boolean>();
   try {
-    await new Promise<void>((resolve) => {
-      pcsc.on("error", () => resolve());
+    await new Promise<void>((resolve, reject) => {
+      pcsc.on("error", (e) => reject(new TransportError(`PC/SC: ${(e as Error).message ?? String(e)} — is pcscd running?`, undefined, { cause: e })));
       pcsc.on("reader", (r) => {
         found.set(r.name, false);
         r.on("status", (s) => found.set(r.name, (s.state & r.SCARD_STATE_PRESENT) !== 0));
@@ -83,7 +100,9 @@ export class PcscTagReader implements TagReader {
   }
 
   async open(): Promise<void> {
-    const pcsc = loadPcscLite()();
+    const lib = loadPcscLite();
+    await assertPcscdRunning();
+    const pcsc = lib();
     this.pcsc = pcsc;
     const waitMs = this.opts.waitMs ?? 2_000;
     const seen: string[] = [];
