@@ -185,4 +185,13 @@ describe("protocol v1 over the NFC mailbox (virtual reader, release bundle, nrf5
     expect((info.get(6) as number) & 0x03).toBe(0x02); // NFC, no USB link
     expect(Buffer.from(await rig.kc.ping(Uint8Array.of(1, 2, 3))).toString("hex")).toBe("010203");
   });
+
+  it("NFC fuzz (hil-tests/fuzz/nfc.ts, 1,500 inputs): random, mutated and truncated reader frames and field drops never crash or hang the carrier, every answer is in time, and INFO works between bursts", async () => {
+    const { runNfcFuzz } = await import("./fuzz/nfc.ts");
+    const s = await runNfcFuzz({ inputs: 1_500, seed: 20261207 });
+    expect(s.frames).toBeGreaterThan(1_500);
+    expect(s.infos).toBeGreaterThanOrEqual(30);
+    expect(s.worstMs).toBeLessThanOrEqual(NFC_FRAME_BUDGET_MS);
+    expect(s.acks + s.nacks + s.reads).toBe(s.frames);
+  }, 60_000);
 });
