@@ -10,6 +10,8 @@ export interface VirtualNfc {
 export interface VirtualTagReaderOptions {
   /** Advances the board's virtual clock (the reader's waits are virtual time). */
   advance(ms: number): void;
+  /** The board runs on a real clock: the reader's waits are wall time. */
+  realTime?: boolean;
   /** Fault injection: return true to drop the field right after frame number n (from 0) reached the tag. */
   loseFieldAfter?: (n: number, frame: Uint8Array) => boolean;
   /** The user taps again after a field loss (default: at once). Return false to leave the tag away. */
@@ -72,6 +74,10 @@ export class VirtualTagReader implements TagReader {
   }
 
   async sleep(ms: number): Promise<void> {
+    if (this.opts.realTime) {
+      await new Promise((r) => setTimeout(r, ms));
+      return;
+    }
     this.opts.advance(ms);
     // let other host work (the link's timers, test code) run between virtual waits
     await new Promise((r) => setImmediate(r));
