@@ -86,13 +86,26 @@ describe("protocol v1 over pcsc: → pcscd → vpcd → the virtual board (nrf52
 });
 
 describe("keycarrier emulate --nfc: the emulator's board as a card in vpcd's reader", () => {
+  // vpcd's second slot (reader "… 00 01" on port + 1): not the one the previous test's card left
+  // (libpcsclite keeps the first socket path it saw, so a second pcscd is not an option in-process)
+  /** Waits until pcscd reports a card on the reader (present = true) or none (false). */
+  async function cardOnReader(name: string, present: boolean): Promise<void> {
+    for (let i = 0; i < 40; i++) {
+      const r = (await listPcscReaders(300)).find((x) => x.name === name);
+      if (r && r.card === present) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error(`pcscd never reported ${present ? "a card on" : "no card on"} ${name}`);
+  }
+
   it("`--port pcsc:\"READER\"` reaches it (INFO), the control port's nfc-remove takes the card away (clear error), nfc-tap brings it back", async (ctx) => {
     if (!env) return ctx.skip(skip);
+    const slot = { port: env.port + 1, readerName: env.readerName.replace(/ 00 00$/, " 00 01") };
     const { startEmulator } = await import("../host/src/cli/emulate.ts");
     const { KeyCarrier } = await import("../host/src/client.ts");
     const emu = await startEmulator({
       board: "nrf52840", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0, flashFile: undefined, stdio: false, seed: 3,
-      virtualClock: false, banner: false, firmwareFile: "firmware/dist/keycarrier.js", nfc: { host: "127.0.0.1", port: env.port },
+      virtualClock: false, banner: false, firmwareFile: "firmware/dist/keycarrier.js", nfc: { host: "127.0.0.1", port: slot.port },
     });
     const control = async (cmd: Record<string, unknown>) => {
       const net = await import("node:net");
@@ -103,15 +116,16 @@ describe("keycarrier emulate --nfc: the emulator's board as a card in vpcd's rea
       });
     };
     try {
-      const kc = await KeyCarrier.open(`pcsc:"${env.readerName}"`);
+      await cardOnReader(slot.readerName, true);
+      const kc = await KeyCarrier.open(`pcsc:"${slot.readerName}"`);
       expect(kc.handshakeInfo!.capabilities.nfc).toBe(true);
       await kc.close();
       expect((await control({ cmd: "nfc-remove" })).ok).toBe(true);
-      await new Promise((r) => setTimeout(r, 600)); // pcscd polls the reader
-      await expect(KeyCarrier.open(`pcsc:"${env.readerName}"`)).rejects.toThrow(/no card on the reader/);
+      await cardOnReader(slot.readerName, false); // pcscd polls the reader
+      await expect(KeyCarrier.open(`pcsc:"${slot.readerName}"`)).rejects.toThrow(/no card on the reader/);
       expect((await control({ cmd: "nfc-tap" })).ok).toBe(true);
-      await new Promise((r) => setTimeout(r, 600));
-      const again = await KeyCarrier.open(`pcsc:"${env.readerName}"`);
+      await cardOnReader(slot.readerName, true);
+      const again = await KeyCarrier.open(`pcsc:"${slot.readerName}"`);
       expect(again.handshakeInfo!.state).toBeGreaterThanOrEqual(0);
       await again.close();
     } finally {
