@@ -1,16 +1,21 @@
 // The NFC binding (PROTOCOL.md §10) end to end on the virtual board running the RELEASE bundle: the
 // host library's mailbox transport in front of the board's NFC controller (a virtual reader), the
 // carrier's NFC link on the nrf52840 profile (USB and NFC at once). INFO, PING of every size,
-// personalisation, channel open and PAY over NFC; a PAY with the field lost at every one of its
+// provisioning (CarrierRig.boot), personalisation, channel open and PAY over NFC (online PIN: the PIN
+// goes to the platform, PAY carries its MAC'd verdict); a PAY with the field lost at every one of its
 // frames; USB and NFC sharing one dispatcher; every NFCrx answer inside the 4.8 ms frame delay by the
 // cost model, on the puckjs and nrf52840 calibrations.
 import { afterEach, describe, expect, it } from "vitest";
-import { Platform } from "../host/src/platform/service.ts";
+import { Platform, type PlatformOptions } from "../host/src/platform/service.ts";
 import { encodeFrame, FrameParser } from "../host/src/link.ts";
 import { encodeCbor } from "../host/src/codec.ts";
 import { loadProfile } from "../board/src/profiles.ts";
 import { NFC_FRAME_BUDGET_MS } from "../board/src/cost/nfc-budget.ts";
-import { CarrierRig, CMD, hex, parseEntry, payOrderBody, ST, transportIdentity, verifyLogPage, type Identity } from "../firmware/test/applets/carrier-harness.ts";
+import type { PlatformChannel } from "../host/src/channel/session.ts";
+import type { CborMap } from "../host/src/codec.ts";
+import {
+  CarrierRig, CMD, enrolPin, hex, parseEntry, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS, transportIdentity, verifyLogPage, type Identity,
+} from "../firmware/test/applets/carrier-harness.ts";
 
 const PIN = "482913";
 const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
@@ -28,21 +33,27 @@ async function nfcRig(opts: Parameters<typeof CarrierRig.boot>[0] = {}): Promise
   return rig;
 }
 
-async function personalisedOverNfc(rig: CarrierRig) {
-  const platform = await Platform.open({});
+// Personalised over NFC (PERSONALISE carries no PIN; the PIN is enrolled at the platform), then a
+// channel under the carrier's own keys. pay(): the platform's verdict on the PIN for the order, bound
+// to `ch` and its next counter, in one PAY with the order (PROTOCOL.md §7.5). `risk`: the platform's
+// risk rules (the field-loss test settles more payments than the default velocity rule allows).
+async function personalisedOverNfc(rig: CarrierRig, risk?: PlatformOptions["risk"]) {
+  const platform = await Platform.open({ pin: TEST_PIN_OPTIONS, risk });
   platforms.push(platform);
   const carrierId = platform.issueCarrier().carrierId;
   const keys = platform.carrierKeys(carrierId);
   const merchantId = platform.registerMerchant({ name: "Kiosk" }).merchantId;
   const tch = await rig.openChannel(transportIdentity(rig.serial));
   const perso = await rig.inner(tch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-    [1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000], [6, PIN],
+    [1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000],
   ]));
   expect(perso.status, String(perso.body.get(1))).toBe(ST.OK);
+  expect(enrolPin(platform, carrierId, PIN)).toBe(3);
   const identity: Identity = { carrierId: Buffer.from(carrierId, "hex"), platformId: PLATFORM_ID, channelKey: keys.channelKey };
   const ch = await rig.openChannel(identity);
   const order = () => platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 1250, currency: "EUR" }).code });
-  return { platform, carrierId, ch, order, identity };
+  const pay = (c: PlatformChannel, body: CborMap, during?: () => void) => rig.pay(c, body, platformVerdict(platform, rig, c, carrierId, body, PIN), during);
+  return { platform, carrierId, ch, order, identity, pay };
 }
 
 describe("protocol v1 over the NFC mailbox (virtual reader, release bundle, nrf52840)", () => {
@@ -66,11 +77,17 @@ describe("protocol v1 over the NFC mailbox (virtual reader, release bundle, nrf5
     }
   });
 
-  it("personalisation, channel open and PAY over NFC; the cryptogram settles at the platform", async () => {
+  it("personalisation, channel open and PAY over NFC with the platform's PIN verdict: a wrong PIN is refused (no cryptogram), the right one's cryptogram settles at the platform", async () => {
     const rig = await nfcRig();
-    const { platform, carrierId, ch, order } = await personalisedOverNfc(rig);
+    const { platform, carrierId, ch, order, pay } = await personalisedOverNfc(rig);
     const o = order();
-    const r = await rig.pay(ch, payOrderBody(o.cryptogramFields), PIN);
+    const body = payOrderBody(o.cryptogramFields);
+    const wrong = await rig.pay(ch, body, platformVerdict(platform, rig, ch, carrierId, body, "111111"));
+    expect(wrong.outer).toBe(0);
+    expect(wrong.status).toBe(ST.PIN_WRONG);
+    expect(wrong.body.get(2)).toBe(2); // the issuer's tries left
+    expect(wrong.body.has(3)).toBe(false);
+    const r = await pay(ch, body);
     expect(r.outer).toBe(0);
     expect(r.status, String(r.body.get(1))).toBe(ST.OK);
     const settled = platform.authorize({ orderId: o.orderId, carrierId, atc: r.body.get(1) as number, cryptogram: hex(r.body.get(2) as Uint8Array) });
@@ -79,7 +96,7 @@ describe("protocol v1 over the NFC mailbox (virtual reader, release bundle, nrf5
 
   it("USB and NFC live at once: while a PAY over NFC waits for the user, a CHANNEL_MESSAGE over USB gets BUSY and INFO over USB is served; the press then answers the PAY over NFC", async () => {
     const rig = await nfcRig();
-    const { ch, order } = await personalisedOverNfc(rig);
+    const { ch, order, pay } = await personalisedOverNfc(rig);
     const usbReplies: Uint8Array[] = [];
     rig.board.usb.onData((b) => usbReplies.push(b.slice()));
     const overUsb = (seq: number, command: number, body: Map<number, unknown>) => {
@@ -91,7 +108,7 @@ describe("protocol v1 over the NFC mailbox (virtual reader, release bundle, nrf5
       return frames[0]!;
     };
     const seen: number[] = [];
-    const r = await rig.pay(ch, payOrderBody(order().cryptogramFields), PIN, () => {
+    const r = await pay(ch, payOrderBody(order().cryptogramFields), () => {
       seen.push(overUsb(0x51, CMD.MESSAGE, new Map([[1, new Uint8Array(40)]])).code);
       seen.push(overUsb(0x52, CMD.INFO, new Map()).code);
       rig.press();
@@ -103,13 +120,15 @@ describe("protocol v1 over the NFC mailbox (virtual reader, release bundle, nrf5
   it("a PAY with the field lost at each of its frames in turn: the request or the order is lost and nothing else; the retry on the next tap (the link's retransmission, or PAY in a new session when the order was dropped) authorizes once, and the log holds one entry per order", async () => {
     let lossAt = -1;
     const rig = await nfcRig({ nfc: { loseFieldAfter: (n) => n === lossAt } });
-    const opened = await personalisedOverNfc(rig);
-    const { platform, carrierId, order, identity } = opened;
+    // one settled payment per frame of a PAY (~40): over the default 30 per hour per carrier, a
+    // velocity rule this test is not about
+    const opened = await personalisedOverNfc(rig, { maxPerWindow: 1_000 });
+    const { platform, carrierId, order, identity, pay } = opened;
     let ch = opened.ch;
     // a clean PAY first: how many frames one takes
     const o0 = order();
     const f0 = rig.reader!.frames;
-    const r0 = await rig.pay(ch, payOrderBody(o0.cryptogramFields), PIN);
+    const r0 = await pay(ch, payOrderBody(o0.cryptogramFields));
     expect(r0.status).toBe(ST.OK);
     const payFrames = rig.reader!.frames - f0;
     expect(payFrames).toBeGreaterThan(20);
@@ -120,14 +139,15 @@ describe("protocol v1 over the NFC mailbox (virtual reader, release bundle, nrf5
       const o = order();
       lossAt = rig.reader!.frames + k;
       const losses = rig.nfcTransport!.stats.fieldLosses;
-      let r = await rig.pay(ch, payOrderBody(o.cryptogramFields), PIN);
+      let r = await pay(ch, payOrderBody(o.cryptogramFields));
       if (r.outer === ST.BAD_COUNTER) {
         // The field went right after the last request page: the carrier ran the CHANNEL_MESSAGE
         // (its counter is spent) and dropped the order with the field (§10.4). The host sends PAY
-        // again on the next tap, in a new session (the old one still waits for that reply).
+        // again on the next tap, in a new session (the old one still waits for that reply), with a
+        // new verdict from the platform: a verdict is bound to its session and request counter.
         resealed.push(k);
         ch = await rig.openChannel(identity);
-        r = await rig.pay(ch, payOrderBody(o.cryptogramFields), PIN);
+        r = await pay(ch, payOrderBody(o.cryptogramFields));
       }
       expect(rig.nfcTransport!.stats.fieldLosses, `frame ${k}: the field was lost`).toBe(losses + 1);
       expect(r.outer, `frame ${k}`).toBe(0);
@@ -156,8 +176,9 @@ describe("protocol v1 over the NFC mailbox (virtual reader, release bundle, nrf5
     const rig = await nfcRig({ meter: true });
     await rig.info();
     await rig.kc.ping(new Uint8Array(500));
-    const { ch, order } = await personalisedOverNfc(rig);
-    await rig.pay(ch, payOrderBody(order().cryptogramFields), PIN);
+    const { ch, order, pay } = await personalisedOverNfc(rig);
+    const paid = await pay(ch, payOrderBody(order().cryptogramFields));
+    expect(paid.status, String(paid.body.get(1))).toBe(ST.OK);
     expect(rig.board.costEvents().filter((e) => e.kind === "nfc-late")).toEqual([]);
     const kinds = new Map<string, { n: number; puckjs: number; nrf52840: number }>();
     const puck = loadProfile("puckjs");

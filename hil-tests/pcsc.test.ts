@@ -5,7 +5,7 @@
 // Skips, saying why, where pcscd, vpcd or the binding are missing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
-import { CarrierRig, CMD, hex, payOrderBody, ST, transportIdentity, type Identity } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, CMD, enrolPin, hex, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS, transportIdentity, type Identity } from "../firmware/test/applets/carrier-harness.ts";
 import { startPrivatePcscd, type PrivatePcscd } from "./pcsc-env.ts";
 import { listPcscReaders } from "../host/src/transport/pcsc.ts";
 
@@ -33,7 +33,7 @@ describe("protocol v1 over pcsc: → pcscd → vpcd → the virtual board (nrf52
     expect(before.find((r) => r.name === env!.readerName)!.card).toBe(false);
   });
 
-  it("INFO, PING (3 sizes; every size runs on the virtual reader in nfc.test.ts), personalisation, channel open and PAY; the card removed mid-PAY is recovered on the next tap", async (ctx) => {
+  it("INFO, PING (3 sizes; every size runs on the virtual reader in nfc.test.ts), provisioning, personalisation, channel open and PAY with the platform's PIN verdict; the card removed mid-PAY is recovered on the next tap", async (ctx) => {
     if (!env) return ctx.skip(skip);
     const rig = await CarrierRig.boot({ board: "nrf52840", pcsc: { vpcdPort: env.port, readerName: env.readerName } });
     try {
@@ -43,27 +43,31 @@ describe("protocol v1 over pcsc: → pcscd → vpcd → the virtual board (nrf52
         const data = Uint8Array.from({ length: n }, (_, i) => (i * 13 + n) & 0xff);
         expect(hex(await rig.kc.ping(data)), `PING ${n}`).toBe(hex(data));
       }
-      const platform = await Platform.open({});
+      const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
       try {
         const carrierId = platform.issueCarrier().carrierId;
         const keys = platform.carrierKeys(carrierId);
         const merchantId = platform.registerMerchant({ name: "Reader kiosk" }).merchantId;
         const tch = await rig.openChannel(transportIdentity(rig.serial));
         const perso = await rig.inner(tch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-          [1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000], [6, PIN],
+          [1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000],
         ]));
         expect(perso.status, String(perso.body.get(1))).toBe(ST.OK);
+        // online PIN: the PIN is enrolled at the platform; PAY carries the platform's verdict on it
+        expect(enrolPin(platform, carrierId, PIN)).toBe(3);
         const identity: Identity = { carrierId: Buffer.from(carrierId, "hex"), platformId: PLATFORM_ID, channelKey: keys.channelKey };
         const ch = await rig.openChannel(identity);
         const order = () => platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 990, currency: "EUR" }).code });
         const o1 = order();
-        const r1 = await rig.pay(ch, payOrderBody(o1.cryptogramFields), PIN);
+        const b1 = payOrderBody(o1.cryptogramFields);
+        const r1 = await rig.pay(ch, b1, platformVerdict(platform, rig, ch, carrierId, b1, PIN));
         expect(r1.status, String(r1.body.get(1))).toBe(ST.OK);
         expect(platform.authorize({ orderId: o1.orderId, carrierId, atc: r1.body.get(1) as number, cryptogram: hex(r1.body.get(2) as Uint8Array) }).orderId).toBe(o1.orderId);
         // the card leaves the reader while the reply is read back (the 3rd reader frame after the request)
         const o2 = order();
         let removed = false;
-        const r2 = await rig.pay(ch, payOrderBody(o2.cryptogramFields), PIN, () => {
+        const b2 = payOrderBody(o2.cryptogramFields);
+        const r2 = await rig.pay(ch, b2, platformVerdict(platform, rig, ch, carrierId, b2, PIN), () => {
           rig.press();
           // the card leaves right after the 2nd frame of the read-back, and is tapped again 0.5 s later
           rig.vicc!.dropFieldAfter(1, 500);

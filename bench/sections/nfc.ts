@@ -3,7 +3,7 @@
 // reader). Per step: reader frames, retries, the device time of everything the firmware ran in that
 // step converted per board, an estimate of the radio time, and how long the card must stay in the
 // field (radio + device time, the user's decision excluded).
-import { CarrierRig, CMD, payOrderBody, ST, transportIdentity, type Identity } from "../../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, CMD, enrolPin, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS, transportIdentity, type Identity } from "../../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import { loadProfile } from "../../board/src/profiles.ts";
 import type { CostCounts } from "../../board/src/cost/meter.ts";
@@ -25,7 +25,7 @@ export const nfcSection: Section = {
   note: "cost model, release bundle on a metered virtual nRF52840 over the NFC mailbox (virtual reader); deviceMs = everything the firmware ran in the step (every NFCrx handler with the link work after its answer, the button decision for PAY), per board calibration; airMs = estimated radio time at 106 kbit/s; inFieldMs = airMs + deviceMs, how long the card must stay in the field (the user's decision not counted); wallMs = host time on the virtual board. Goal for a later step: a whole tap (channel open + PAY) under 500 ms device time",
   async run(): Promise<Row[]> {
     const rig = await CarrierRig.boot({ board: "nrf52840", nfc: true, meter: true });
-    const platform = await Platform.open({});
+    const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
     const rows: Row[] = [];
     try {
       const meter = rig.meter!;
@@ -57,15 +57,20 @@ export const nfcSection: Section = {
       const merchantId = platform.registerMerchant({ name: "Bench kiosk" }).merchantId;
       const tch = await rig.openChannel(transportIdentity(rig.serial));
       const perso = await rig.inner(tch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-        [1, Buffer.from(carrierId, "hex")], [2, new TextEncoder().encode("KC-BENCH")], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000], [6, PIN],
+        [1, Buffer.from(carrierId, "hex")], [2, new TextEncoder().encode("KC-BENCH")], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000],
       ]));
       if (perso.status !== ST.OK) throw new Error(`bench nfc: PERSONALISE status ${perso.status}`);
+      enrolPin(platform, carrierId, PIN);
       const identity: Identity = { carrierId: Buffer.from(carrierId, "hex"), platformId: new TextEncoder().encode("KC-BENCH"), channelKey: keys.channelKey };
       let ch = await rig.openChannel(identity);
       await step("channel open (OPEN + CONFIRM)", async () => { ch = await rig.openChannel(identity); });
       const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 1250, currency: "EUR" }).code });
+      // online PIN: the platform's verdict (host ↔ platform, no carrier time) is fetched before the
+      // step; the step is the one PAY carrying it, as on a tap
+      const body = payOrderBody(order.cryptogramFields);
+      const verdict = platformVerdict(platform, rig, ch, carrierId, body, PIN);
       await step("PAY (one authorization)", async () => {
-        const r = await rig.pay(ch, payOrderBody(order.cryptogramFields), PIN);
+        const r = await rig.pay(ch, body, verdict);
         if (r.status !== ST.OK) throw new Error(`bench nfc: PAY status ${r.status}`);
       });
       // the tap a payment needs: channel open + PAY
