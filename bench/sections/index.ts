@@ -6,9 +6,10 @@ import { tcpSection } from "./tcp.ts";
 import { paymentSection } from "./payment.ts";
 import { platformSection } from "./platform.ts";
 import { memorySection } from "./memory.ts";
+import { nfcSection } from "./nfc.ts";
 import type { Budget, Section } from "./types.ts";
 
-export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection];
+export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection];
 
 export const budgets: Budget[] = [
   {
@@ -58,5 +59,11 @@ export const budgets: Budget[] = [
     section: "platform", column: "perSecond", min: 10_000,
     where: (r) => String(r["mode"]).startsWith("cryptogram verifications"),
     why: "issue 15: at least 10,000 cryptogram verifications per second per core",
+  },
+  {
+    section: "nfc", column: "deviceMs", max: 500,
+    where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("= tap"),
+    why: "issue 13 (a later step): a whole NFC tap, channel open + PAY, under 500 ms estimated device time on puckjs",
+    knownMiss: "not met: PAY over NFC is ≈ 505 ms on puckjs (the authorization itself ≈ 365 ms first after boot, PROTOCOL.md §7.5 says where it goes; the rest is the NFC frames) and the channel open ≈ 256 ms; bench/sections/nfc.ts rows give the split",
   },
 ];

@@ -198,7 +198,7 @@ function helperPath(name: string): string {
  */
 export const OWN_PORT_PROPERTIES: readonly string[] = [
   "status", "storage", "crc32", "pageBytes", "storeFull", "reason", "sha256", "sha256Rounds", "aesEcb", "aesCtr0", "aesEncryptEcb",
-  "aesDecryptEcb", "randomBytes", "setTimer", "clearTimer", "setLed", "capabilities", "storageFree",
+  "aesDecryptEcb", "randomBytes", "setTimer", "clearTimer", "setLed", "capabilities", "storageFree", "handle",
 ];
 export const INTERNAL_PROPERTIES: readonly string[] = [
   "allowedStates", "amount", "append", "appendAt", "appendEntry", "ask", "atc", "badHeaders", "beginAttempt",
@@ -216,6 +216,8 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   "triesLeft", "tstr", "ui", "unwrap", "unwrapKey", "used", "verifier", "verifyPin", "wipe", "wrap", "wrapKey", "wrappedCryptogramKey", "wrappedKey",
   // --- added by SIZE2 (payment/link/personalisation shrink): LinkStats, CommandResult, PaymentApplet members ---
   "cancel", "deferred", "pendingRepeats",
+  // NFC mailbox deps (firmware/src/nfc/mailbox.ts)
+  "abandon", "board", "serial", "replyKey",
   // --- end SIZE2 ---
   // online PIN (verdicts in PAY, PROVISION) and the link's false-frame rule: members the merge of the
   // online PIN with the .boot0 console lock needs renamed, or the bundle is over pico's store budget

@@ -2,9 +2,11 @@
 // Boot order matters: the carrier finishes an interrupted wipe and the application store drops
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
-  boardId, boardSerial, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, lockConsole, log, nowMs,
-  readTransportKeyFile, setLed, setTimer, startUsbLink, storageFree, storeEnv, usbLinkDeps, watchButton, writeTransportKeyFile,
+  boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lockConsole,
+  log, nowMs, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
+  writeTransportKeyFile,
 } from "./platform.ts";
+import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
 import { createDispatcher, refuse, type Command } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
@@ -42,7 +44,7 @@ watchButton(function () {
 });
 
 // Everything behind the PIN needs native SHA-256/AES; a board without them only answers INFO/PING.
-function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; state: () => number; carrier: Carrier; store: AppStore } {
+function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; state: () => number; carrier: Carrier; store: AppStore; abandon: () => void } {
   const carrier = openCarrier({ env: env, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
   const store = openAppStore(env);
   // Keys a wipe did not reach, or a personalisation cut before its PIN commit: erase and purge.
@@ -129,7 +131,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     onProvisioned: function () { transport = undefined; },
   });
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!, provision].concat(channelCommands);
-  return { commands: commands, state: carrier.state, carrier: carrier, store: store };
+  return { commands: commands, state: carrier.state, carrier: carrier, store: store, abandon: payment.cancel };
 }
 
 // The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever
@@ -190,5 +192,11 @@ const commands: Command[] = [createInfoCommand(info), createPingCommand()];
 const dispatcher = createDispatcher(core === null ? commands : commands.concat(core.commands), currentState);
 
 log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (INFO/PING only)" : ""));
-const link = createDeviceLink(usbLinkDeps(dispatcher));
-if (!startUsbLink(link.onData)) log("KeyCarrier: no USB");
+// USB and NFC each have a link (framing, reply cache) over the one dispatcher: one request runs at a
+// time, and a PAY waiting for the user makes the other link's CHANNEL_MESSAGE BUSY (§7.5, §10.5).
+if (hasUsb()) startUsbLink(createDeviceLink(linkDeps(usbWrite, dispatcher)).onData);
+else log("KeyCarrier: no USB");
+const nfcHeader = startNfc(nfcFrame, nfcAfterFrame, nfcFieldOff);
+if (nfcHeader !== null) {
+  startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, core && core.abandon);
+}

@@ -1,6 +1,7 @@
 // The only firmware module that touches Espruino globals. Everything else is plain TypeScript.
 // Each function guards for boards that lack a peripheral (e.g. Puck.js has no USB).
 import type { LinkDeps } from "./link.ts";
+import type { Dispatcher } from "./dispatch.ts";
 import { CAP_AES, CAP_NFC, CAP_SHA256, CAP_USB } from "./protocol.ts";
 import type { StoragePort, StoreEnv } from "./store/ports.ts";
 import type { CryptoPort } from "./security/crypto-port.ts";
@@ -29,6 +30,11 @@ export function hasUsb(): boolean {
   return typeof USB !== "undefined";
 }
 
+// Puck.js, Pixl.js, MDBT42Q and a custom nRF52840 build have the raw tag API (facts §7).
+export function hasNfc(): boolean {
+  return typeof NRF !== "undefined" && typeof (NRF as unknown as { nfcStart?: unknown }).nfcStart === "function";
+}
+
 export function crc32(bytes: string): number {
   return E.CRC32(bytes) >>> 0;
 }
@@ -44,7 +50,7 @@ export function storageFree(): number {
 export function capabilities(): number {
   let caps = 0;
   if (hasUsb()) caps |= CAP_USB;
-  if (typeof NRF !== "undefined" && typeof (NRF as unknown as { nfcStart?: unknown }).nfcStart === "function") caps |= CAP_NFC;
+  if (hasNfc()) caps |= CAP_NFC;
   try {
     // require("crypto") throws on builds without the module (facts §3: NRF52840DK, Pixl.js SHA1 only).
     const crypto = require("crypto") as { SHA256?: unknown; AES?: unknown };
@@ -79,8 +85,38 @@ export function startUsbLink(onData: (chunk: string) => void): boolean {
   return true;
 }
 
-export function usbLinkDeps(handle: LinkDeps["handle"]): LinkDeps {
-  return { write: usbWrite, crc32: crc32, setTimer: setTimer, clearTimer: clearTimer, handle: handle };
+// A link's ports: USB.write for USB, the mailbox's reply pages for NFC.
+export function linkDeps(write: (bytes: string) => void, handle: Dispatcher): LinkDeps {
+  return { write: write, crc32: crc32, setTimer: setTimer, clearTimer: clearTimer, handle: handle };
+}
+
+// ───────────── NFC (PROTOCOL.md §10): Espruino's raw Type 2 Tag API (facts §7)
+
+interface NrfNfc {
+  nfcStart(uid?: unknown): ArrayBuffer;
+  nfcSend(reply?: string | number): void;
+  on(event: string, fn: (data?: ArrayBuffer) => void): void;
+}
+
+export function bytesToString(bytes: Uint8Array): string {
+  return (E as unknown as { toString(d: Uint8Array | ArrayBuffer): string }).toString(bytes);
+}
+
+// Starts the tag and delivers each reader frame to onFrame, whose answer (bytes, or a 4-bit
+// ACK/NACK) is sent at once: the reply must start within the 4.8 ms frame delay, so the listener is
+// one statement around onFrame; afterFrame runs once the answer is out. NFCon needs nothing: the
+// mailbox is as the field left it. Returns the 10-byte UID header nfcStart gives (T2T pages 0-2
+// without the lock bytes), or null on a board without the NFC API.
+export function startNfc(onFrame: (frame: Uint8Array) => string | number, afterFrame: () => void, onFieldOff: () => void): string | null {
+  if (!hasNfc()) return null;
+  const nrf = NRF as unknown as NrfNfc;
+  const tag = bytesToString(new Uint8Array(nrf.nfcStart()));
+  nrf.on("NFCrx", function (ab) {
+    nrf.nfcSend(onFrame(new Uint8Array(ab!)));
+    afterFrame();
+  });
+  nrf.on("NFCoff", onFieldOff);
+  return tag;
 }
 
 // ───────────── store, crypto, time (the carrier's ports)

@@ -16,6 +16,23 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
+// `--target nfc`: the NFC mailbox target (hil-tests/fuzz/nfc.ts) instead of the USB link.
+if (process.argv.includes("--target") && process.argv[process.argv.indexOf("--target") + 1] === "nfc") {
+  const { runNfcFuzz } = await import("./nfc.ts");
+  const nfcInputs = arg("--inputs", 100_000);
+  const nfcSeed = arg("--seed", Date.now() % 2 ** 31);
+  const t0 = performance.now();
+  console.log(`fuzz nfc: ${nfcInputs} inputs, seed ${nfcSeed}, board nrf52840 (metered: every answer inside the 4.8 ms frame delay)`);
+  try {
+    const s = await runNfcFuzz({ inputs: nfcInputs, seed: nfcSeed, log: (l) => console.log(l) });
+    console.log(`done ${s.frames} reader frames (${s.reads} READ answers, ${s.acks} ACKs, ${s.nacks} NACKs), ${s.fieldDrops} field drops, ${s.infos} INFO exchanges in ${((performance.now() - t0) / 1000).toFixed(1)} s: 0 crashes, 0 hangs, worst answer ${s.worstMs.toFixed(2)} ms`);
+    process.exit(0);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}
+
 const inputs = arg("--inputs", 1_000_000);
 const seed = arg("--seed", Date.now() % 2 ** 31);
 const boardArg = process.argv.indexOf("--board");

@@ -146,6 +146,7 @@ export class KeyCarrier {
     await transport.open();
     const linkOpts: ConstructorParameters<typeof HostLink>[1] = {};
     if (opts.timeoutMs !== undefined) linkOpts.timeoutMs = opts.timeoutMs;
+    else if (transport.linkTimeoutMs !== undefined) linkOpts.timeoutMs = transport.linkTimeoutMs;
     if (opts.retries !== undefined) linkOpts.retries = opts.retries;
     if (opts.trace) linkOpts.trace = opts.trace;
     if (opts.initialSeq !== undefined) linkOpts.initialSeq = opts.initialSeq;

@@ -9,7 +9,7 @@
  * Everything runs in this process except the firmware build and the EspruinoTools upload, and
  * everything it creates lives in one temporary directory that is removed at the end.
  * Options: --board nrf52840|pico|puckjs (default nrf52840, the primary target), --pin DIGITS (default 1234), --keep (keep the
- * temp dir), --bootcde (flash .bootcde even when the bundle leaves the store too little room).
+ * temp dir), --bootcde (flash .bootcde even when the bundle leaves the store too little room), --nfc (provision, personalise and pay over NFC through a virtual reader).
  */
 import { largestBundleBytes } from "../../firmware/build/cli.ts";
 import { spawnSync } from "node:child_process";
@@ -19,6 +19,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmulator, type RunningEmulator } from "./cli/emulate.ts";
 import { KeyCarrier } from "./client.ts";
+import { NfcMailboxTransport } from "./transport/nfc-mailbox.ts";
+import { VirtualTagReader } from "./transport/virtual-tag-reader.ts";
 import { flashFirmware, progressBar, DEFAULT_FIRMWARE_FILE } from "./flash/flash.ts";
 import { startPlatformServer, type RunningPlatform } from "./platform/http.ts";
 import { PlatformClient } from "./platform/client.ts";
@@ -70,12 +72,16 @@ async function main(): Promise<number> {
   const board = arg("board", "nrf52840");
   const pin = arg("pin", "1234");
   const keep = process.argv.includes("--keep");
+  // --nfc: personalise and pay over NFC (PROTOCOL.md §10) through a virtual reader in front of the
+  // board's NFC controller, instead of over the USB console (the flash step stays on USB).
+  const nfc = process.argv.includes("--nfc");
   const work = mkdtempSync(join(tmpdir(), "keycarrier-demo-"));
   process.env.KEYCARRIER_HOME = work; // the emulator registry and the ledger stay in the temp dir
   const started = performance.now();
   let emu: RunningEmulator | undefined;
   let platform: RunningPlatform | undefined;
   let kc: KeyCarrier | undefined;
+  let nfcTransport: NfcMailboxTransport | undefined;
   // Ctrl-C: the in-process emulator and platform die with the process; the temp dir must not stay.
   const interrupted = (): void => {
     if (!keep) rmSync(work, { recursive: true, force: true });
@@ -122,8 +128,14 @@ async function main(): Promise<number> {
     note("recording of this personalisation is readable by anyone. A production platform refuses it and");
     note("provisions each carrier's kc.tk from a secret batch key in its keystore (`keycarrier provision`).");
 
-    step(`provision (kc.tk, dev batch key) and personalise the carrier; PIN ${pin} enrolled at the platform`);
-    kc = await KeyCarrier.open(emu.tcp.url, { timeoutMs: 2000, retries: 2 });
+    step(`provision (kc.tk, dev batch key) and personalise the carrier${nfc ? " over NFC" : ""}; PIN ${pin} enrolled at the platform`);
+    if (nfc) {
+      if (!emu.board.profile.peripherals.nfc) throw new Error(`--nfc: board ${board} has no NFC; use nrf52840 or puckjs`);
+      const reader = new VirtualTagReader(emu.board.nfc, { advance: () => {}, realTime: true }, "virtual reader (the board's NFC controller)");
+      nfcTransport = new NfcMailboxTransport(reader);
+      note("the carrier lies on a virtual contactless reader: requests are WRITEs of Type 2 Tag pages, replies READs (PROTOCOL.md §10)");
+      kc = await KeyCarrier.open(nfcTransport, { timeoutMs: 4000, retries: 2 });
+    } else kc = await KeyCarrier.open(emu.tcp.url, { timeoutMs: 2000, retries: 2 });
     await provision(kc, platform.platform, note);
     const personalised = await personalise(kc, platform.platform, { pin, onStep: note });
     note(`carrier ${personalised.carrierId} is PERSONALISED; ${personalised.triesLeft} PIN tries at the issuer`);
@@ -165,6 +177,7 @@ async function main(): Promise<number> {
     });
     const s = paid.settlement;
     out(`\n   SETTLED ${s.display} to ${paid.order.merchantName}: settlement ${s.settlementId}, carrier ${s.carrierId}, ATC ${s.atc}\n`);
+    if (nfcTransport) note(`NFC reader frames so far: ${nfcTransport.stats.frames} (${nfcTransport.stats.retries} retries, ${nfcTransport.stats.polls} status polls while the carrier waited)`);
     note(`wire after the channel opened: ${paid.authorization.wire.roundTrips} round trip${paid.authorization.wire.roundTrips === 1 ? "" : "s"}, ${paid.authorization.wire.bytesOut + paid.authorization.wire.bytesIn} bytes`);
 
     step("the carrier's transaction log (keycarrier log)");

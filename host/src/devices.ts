@@ -1,12 +1,13 @@
 import { accessSync, constants, readdirSync } from "node:fs";
 import { SerialPort } from "serialport";
 import { listEmulators, registryDir } from "./registry.ts";
+import { listPcscReaders, PcscTagReader } from "./transport/pcsc.ts";
 
 /** One place a KeyCarrier might be reached, as `keycarrier devices` reports it. */
 export interface DeviceCandidate {
   /** What to pass to `--port`. */
   port: string;
-  source: "serial" | "emulator";
+  source: "serial" | "emulator" | "pcsc";
   /** e.g. "Espruino (USB 0483:5740)" or "virtual puckjs, pid 1234". */
   description: string;
   /** false when this user cannot open the port; `hint` then says how to fix it. */
@@ -41,7 +42,7 @@ function accessHint(path: string): { accessible: boolean; hint?: string } {
  * (it fails on systems without udevadm and never reports PTYs, so neither source is enough alone);
  * virtual boards come from the emulator registry.
  */
-export async function listDevices(opts: { devDir?: string; registry?: string } = {}): Promise<DeviceListing> {
+export async function listDevices(opts: { devDir?: string; registry?: string; pcsc?: boolean } = {}): Promise<DeviceListing> {
   const devDir = opts.devDir ?? "/dev";
   const notes: string[] = [];
   const byPath = new Map<string, DeviceCandidate>();
@@ -75,5 +76,35 @@ export async function listDevices(opts: { devDir?: string; registry?: string } =
     if (emu.tcp) devices.push({ port: emu.tcp, source: "emulator", description: where, accessible: true });
     if (emu.pty) devices.push({ port: emu.pty, source: "emulator", description: `${where} (pty)`, ...accessHint(emu.pty) });
   }
+  if (opts.pcsc) devices.push(...await pcscCandidates(notes));
   return { devices, notes };
+}
+
+/** PC/SC readers pcscd reports, and on each whether the card on it answers as a KeyCarrier (page 4 "KC"). */
+async function pcscCandidates(notes: string[]): Promise<DeviceCandidate[]> {
+  let readers: { name: string; card: boolean }[];
+  try {
+    readers = await listPcscReaders();
+  } catch (e) {
+    notes.push(`PC/SC not searched: ${(e as Error).message.split("\n")[0]}`);
+    return [];
+  }
+  const out: DeviceCandidate[] = [];
+  for (const r of readers) {
+    let what = "no card";
+    if (r.card) {
+      const tag = new PcscTagReader(r.name, { waitMs: 1_000 });
+      try {
+        await tag.open();
+        const page4 = await tag.read(4);
+        what = page4[0] === 0x4b && page4[1] === 0x43 && page4[2] === 0x01 ? "KeyCarrier on the reader" : "a card that is not a KeyCarrier";
+      } catch (e) {
+        what = `a card (unreadable: ${(e as Error).message})`;
+      } finally {
+        await tag.close().catch(() => undefined);
+      }
+    }
+    out.push({ port: `pcsc:"${r.name}"`, source: "pcsc", description: `PC/SC reader, ${what}`, accessible: true });
+  }
+  return out;
 }

@@ -6,7 +6,8 @@
  * Reply:    {"id": 1, "ok": true, ...}\n   or   {"id": 1, "ok": false, "error": "what failed — what to do"}\n
  *
  * Commands: ping · press {button} · release {button} · leds → {leds} · power-cycle · power-off ·
- * power-on · reset · nfc-field {on} · nfc-send {hex} → {hex} · advance {ms} (virtual clock only) ·
+ * power-on · reset · nfc-field {on} · nfc-send {hex} → {hex} · nfc-tap · nfc-remove · nfc-drop-after {frames, retapMs?}
+ * (emulate --nfc only) · advance {ms} (virtual clock only) ·
  * status → {board, clock, connected}.
  */
 import net from "node:net";
@@ -22,6 +23,8 @@ export interface ControlTarget {
   nfc?: { fieldOn(): void; fieldOff(): void; transceive(frame: Uint8Array): Promise<Uint8Array> };
   /** Present only when the board runs on a virtual clock. */
   advance?(ms: number): void;
+  /** Present when the emulator shows the board to a PC/SC reader (emulate --nfc): the card's moves. */
+  reader?: { tap(): Promise<void>; remove(): void; dropFieldAfter(frames: number, retapMs?: number): void };
 }
 
 export interface ControlInfo { board: string; clock: "virtual" | "real" }
@@ -75,6 +78,21 @@ export async function handleControl(target: ControlTarget, info: ControlInfo, re
       const reply = await target.nfc.transceive(hexToBytes(req["hex"]));
       return { hex: bytesToHex(reply) };
     }
+    case "nfc-tap":
+    case "nfc-remove":
+    case "nfc-drop-after": {
+      if (!target.reader) throw new Error(`${String(req.cmd)} needs the card in a reader: start the emulator with --nfc`);
+      if (req.cmd === "nfc-tap") await target.reader.tap();
+      else if (req.cmd === "nfc-remove") target.reader.remove();
+      else {
+        const frames = req["frames"];
+        const retap = req["retapMs"];
+        if (typeof frames !== "number" || !(frames >= 0)) throw new Error(`nfc-drop-after needs "frames" >= 0 (the field drops after that many more reader frames), got ${JSON.stringify(frames)}`);
+        if (retap !== undefined && !(typeof retap === "number" && retap >= 0)) throw new Error(`nfc-drop-after: "retapMs" must be a number >= 0`);
+        target.reader.dropFieldAfter(frames, retap as number | undefined);
+      }
+      return {};
+    }
     case "advance": {
       if (!target.advance || info.clock !== "virtual") {
         throw new Error("advance works only on a virtual clock; start the emulator with --virtual-clock");
@@ -85,7 +103,7 @@ export async function handleControl(target: ControlTarget, info: ControlInfo, re
       return {};
     }
     default:
-      throw new Error(`unknown command ${JSON.stringify(req.cmd)}; known: ping status press release leds power-off power-on power-cycle reset nfc-field nfc-send advance`);
+      throw new Error(`unknown command ${JSON.stringify(req.cmd)}; known: ping status press release leds power-off power-on power-cycle reset nfc-field nfc-send nfc-tap nfc-remove nfc-drop-after advance`);
   }
 }
 

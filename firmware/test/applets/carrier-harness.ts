@@ -12,6 +12,10 @@ import { PlatformChannel } from "../../../host/src/channel/session.ts";
 import { diversifyCarrierKeys } from "../../../host/src/channel/keys.ts";
 import { encryptPinBlock, PinPurpose, verdictMac, Verdict } from "../../../host/src/platform/online-pin.ts";
 import { createHash } from "node:crypto";
+import { NfcMailboxTransport } from "../../../host/src/transport/nfc-mailbox.ts";
+import { VirtualTagReader, type VirtualTagReaderOptions } from "../../../host/src/transport/virtual-tag-reader.ts";
+import { PcscTagReader } from "../../../host/src/transport/pcsc.ts";
+import { VirtualIcc } from "../../../host/src/transport/vicc.ts";
 
 export const CMD = { INFO: 0x01, WIPE: 0x20, OPEN: 0x30, CONFIRM: 0x31, MESSAGE: 0x32, CLOSE: 0x33, PAY: 0x40, LOG_READ: 0x42, PERSONALISE: 0x60, PROVISION: 0x61 } as const;
 export const ST = { OK: 0, NOT_ALLOWED: 0x04, BAD_ARGUMENT: 0x05, BUSY: 0x07, PIN_WRONG: 0x10, PIN_BLOCKED: 0x11, PIN_BAD_FORMAT: 0x12, PIN_VERDICT_BAD: 0x13, CHANNEL_NOT_OPEN: 0x30, BAD_MAC: 0x32, BAD_COUNTER: 0x33, PAY_DECLINED: 0x41, PAY_OVER_LIMIT: 0x43 } as const;
@@ -83,6 +87,32 @@ function boardTransport(board: VirtualBoard, wire: { bytes: number; chunks: Uint
   };
 }
 
+// The same rig over NFC (PROTOCOL.md §10): the host's mailbox transport in front of the board's NFC
+// controller through a virtual reader; `during` runs once the request's pages are all written.
+function nfcBoardTransport(wire: { bytes: number; chunks: Uint8Array[] }, pending: Pending, reader: VirtualTagReader | PcscTagReader): NfcMailboxTransport {
+  const t = new NfcMailboxTransport(reader, {
+    onRequestWritten: () => {
+      const during = pending.during;
+      pending.during = undefined;
+      if (during) during();
+    },
+  });
+  const write = t.write.bind(t);
+  t.write = async (bytes) => {
+    wire.bytes += bytes.length;
+    wire.chunks.push(bytes.slice());
+    await write(bytes);
+  };
+  t.onData((bytes) => {
+    wire.bytes += bytes.length;
+    wire.chunks.push(bytes.slice());
+  });
+  return t;
+}
+
+/** One reader frame's answer time: the cost record of its NFCrx scope up to the firmware's nfcSend. */
+export interface NfcFrameRecord { frame: Uint8Array; record: ScopeRecord }
+
 export class CarrierRig {
   readonly wire = { bytes: 0, chunks: [] as Uint8Array[] };
   kc!: KeyCarrier;
@@ -95,6 +125,14 @@ export class CarrierRig {
   /** The carrier nonce of each session this rig opened (a verdict is bound to it). */
   readonly sessionNonces = new Map<PlatformChannel, Uint8Array>();
   private readonly pending: Pending = {};
+  // NFC mode: the reader, its transport, and (with a meter) each frame's record up to nfcSend
+  reader?: VirtualTagReader;
+  nfcTransport?: NfcMailboxTransport;
+  readonly nfcFrames: NfcFrameRecord[] = [];
+  private nfcOpts?: Omit<VirtualTagReaderOptions, "advance">;
+  // PC/SC mode: the board is a card in a vpcd reader of a (private) pcscd, the host a PC/SC client
+  vicc?: VirtualIcc;
+  private pcscOpts?: { vpcdPort: number; readerName: string };
   private constructor(readonly board: VirtualBoard, readonly meter?: CostMeter) {}
 
   // Tests run the release bundle from RAM (evaluated right after power-on, as an upload without save
@@ -104,9 +142,12 @@ export class CarrierRig {
   // holds a comment takes the bundle's place in Storage, and the release bundle runs from RAM — so a
   // bundle of any size can be laid out in Storage, smaller than today's too.
   // A fresh board is provisioned (PROVISION writes kc.tk = the dev batch key diversified for its
-  // serial, as `keycarrier provision` with a dev platform does) unless provision is false.
+  // serial, as `keycarrier provision` with a dev platform does) unless provision is false; over the
+  // link the rig uses (USB, NFC or PC/SC).
   // prelude (attack tests: a trojaned firmware): code run from RAM right before the release bundle.
-  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string } = {}): Promise<CarrierRig> {
+  // nfc: talk over the board's NFC controller instead of USB (the profile must have NFC).
+  // pcsc: through pcscd and vpcd instead (hil-tests/pcsc-env.ts starts a private pcscd).
+  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string; nfc?: boolean | Omit<VirtualTagReaderOptions, "advance">; pcsc?: { vpcdPort: number; readerName: string } } = {}): Promise<CarrierRig> {
     const meter = opts.meter ? new CostMeter() : undefined;
     const board = new VirtualBoard({ board: opts.board ?? "nrf52840", seed: 9, flashImage: opts.flashImage, cost: meter });
     const bundle = await releaseBundle();
@@ -127,6 +168,8 @@ export class CarrierRig {
     board.runUntilIdle(5_000);
     const rig = new CarrierRig(board, meter);
     rig.bootcde = opts.bootcde === true;
+    if (opts.nfc) rig.nfcOpts = opts.nfc === true ? {} : opts.nfc;
+    if (opts.pcsc) rig.pcscOpts = opts.pcsc;
     await rig.connect();
     if (opts.flashImage === undefined && opts.provision !== false) {
       const p = await rig.outer(CMD.PROVISION, new Map([[1, transportIdentity(rig.serial).channelKey]]));
@@ -134,12 +177,45 @@ export class CarrierRig {
       rig.costRecords.length = 0;
       rig.wire.bytes = 0;
       rig.wire.chunks.length = 0;
+      rig.nfcFrames.length = 0;
     }
     return rig;
   }
 
   async connect(): Promise<void> {
-    this.kc = await KeyCarrier.open(boardTransport(this.board, this.wire, this.pending, this.meter, this.costRecords), { initialSeq: 7, timeoutMs: 300, retries: 1 });
+    let transport: Transport;
+    if (this.pcscOpts) {
+      this.vicc?.remove();
+      this.vicc = new VirtualIcc(this.board.nfc, { host: "127.0.0.1", port: this.pcscOpts.vpcdPort }, (l) => console.log(`[vicc] ${l}`), process.env.KC_VICC_TRACE === "1");
+      await this.vicc.tap();
+      this.nfcTransport = nfcBoardTransport(this.wire, this.pending, new PcscTagReader(this.pcscOpts.readerName, { waitMs: 5_000 }));
+      transport = this.nfcTransport;
+    } else if (this.nfcOpts) {
+      const board = this.board;
+      this.reader = new VirtualTagReader(board.nfc, { ...this.nfcOpts, advance: (ms) => board.advance(ms) });
+      this.nfcTransport = nfcBoardTransport(this.wire, this.pending, this.reader);
+      transport = this.nfcTransport;
+      const meter = this.meter;
+      if (meter) {
+        // The board reads the open NFCrx scope exactly when the firmware calls nfcSend (the reply's
+        // start, board/docs/cost-model.md): keep that record per frame.
+        const peek = meter.peek.bind(meter);
+        const frames = this.nfcFrames;
+        const transceive = board.nfc.transceive;
+        let current: Uint8Array = new Uint8Array(0);
+        board.nfc.transceive = (f, o) => { current = f; return transceive(f, o); };
+        meter.peek = (label?: string) => {
+          const r = peek(label);
+          if (label === "NFCrx" && r) frames.push({ frame: current, record: r });
+          return r;
+        };
+      }
+    } else {
+      transport = boardTransport(this.board, this.wire, this.pending, this.meter, this.costRecords);
+    }
+    // PC/SC frames take real time (pcscd, vpcd and TCP in between, ≈ 50 ms each): the transport's own
+    // longer wait per request
+    this.kc = await KeyCarrier.open(transport, this.pcscOpts ? { initialSeq: 7, retries: 2 } : { initialSeq: 7, timeoutMs: 300, retries: 1 });
     this.serial = this.kc.handshakeInfo!.serial;
   }
 

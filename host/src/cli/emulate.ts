@@ -18,6 +18,7 @@ import { serveTcp, type TcpExposure } from "../../../board/src/expose/tcp.ts";
 import { exposePty, findSocat, type PtyExposure } from "../../../board/src/expose/pty.ts";
 import { serveControl, type ControlExposure, type ControlTarget } from "../../../board/src/expose/control.ts";
 import { registerEmulator } from "../registry.ts";
+import { VirtualIcc } from "../transport/vicc.ts";
 
 export interface EmulateOptions {
   board: string;
@@ -31,6 +32,8 @@ export interface EmulateOptions {
   seed: number;
   virtualClock: boolean;
   banner: boolean;
+  /** --nfc: present the board as a card in vpcd's reader at this address (pcscd; PROTOCOL.md §10). */
+  nfc?: { host: string; port: number } | undefined;
 }
 
 export const EMULATE_USAGE = `Usage: keycarrier emulate --board nrf52840 [--tcp PORT] [--pty [PATH]] [--control PORT]
@@ -47,6 +50,9 @@ export const EMULATE_USAGE = `Usage: keycarrier emulate --board nrf52840 [--tcp 
   --seed N          RNG / serial number / NFC UID seed (default 1)
   --virtual-clock   deterministic time, moved only by the control port's "advance"
   --no-banner       skip Espruino's start-up banner on boots
+  --nfc [HOST:PORT] present the board to pcscd as a card on vsmartcard's vpcd reader (default
+                    127.0.0.1:35963, vpcd's port), so pcsc_scan and \`--port pcsc:\` reach it over NFC;
+                    the control port's nfc-tap / nfc-remove / nfc-drop-after move the card
 `;
 
 export class EmulateUsageError extends Error {}
@@ -98,6 +104,18 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
       case "--stdio": o.stdio = true; break;
       case "--virtual-clock": o.virtualClock = true; break;
       case "--no-banner": o.banner = false; break;
+      case "--nfc": {
+        let host = "127.0.0.1";
+        let port = 35963;
+        if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) {
+          const m = /^(?:([^:]+):)?(\d+)$/.exec(next()!);
+          if (!m) throw new EmulateUsageError(`--nfc takes [HOST:]PORT of vpcd, got ${JSON.stringify(argv[i])}`);
+          host = m[1] ?? host;
+          port = portArg(a, m[2]);
+        }
+        o.nfc = { host, port };
+        break;
+      }
       default: throw new EmulateUsageError(`unknown option ${JSON.stringify(a)}\n${EMULATE_USAGE}`);
     }
   }
@@ -149,6 +167,14 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
     ...(board.profile.peripherals.nfc ? { nfc: board.nfc } : {}),
     ...(o.virtualClock ? { advance: (ms: number) => board.advance(ms) } : {}),
   };
+  let vicc: VirtualIcc | undefined;
+  if (o.nfc) {
+    if (!board.profile.peripherals.nfc) throw new Error(`--nfc: board ${o.board} has no NFC; use nrf52840 or puckjs`);
+    vicc = new VirtualIcc(board.nfc, o.nfc, log);
+    await vicc.tap();
+    target.reader = vicc;
+    log(`card in vpcd's reader at ${o.nfc.host}:${o.nfc.port}`);
+  }
   const control = await serveControl(target, { board: o.board, clock: o.virtualClock ? "virtual" : "real" }, { port: o.controlPort });
   const unregister = registerEmulator({ pid: process.pid, tcp: tcp.url, pty: pty?.path ?? null, board: o.board });
   const announce = `keycarrier-emulate: tcp=${tcp.host}:${tcp.port} control=127.0.0.1:${control.port} pty=${pty?.path ?? "none"} board=${o.board} clock=${o.virtualClock ? "virtual" : "real"}`;
@@ -160,6 +186,7 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
       if (stopped) return;
       stopped = true;
       unregister();
+      vicc?.remove();
       await Promise.all([tcp.close(), control.close(), pty?.close()]);
       board.dispose();
       if (o.flashFile) {

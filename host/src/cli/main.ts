@@ -36,7 +36,7 @@ const HELP: Record<string, string> = {
 Usage: keycarrier <command> [options]
 
 Commands:
-  devices              list serial ports and running virtual boards
+  devices              list serial ports, running virtual boards and PC/SC readers
   info                 show the device's identity, firmware and protocol version
   ping [--size N]      round-trip N random bytes (default 16) and time it
   emulate [...]        run a virtual board (see keycarrier emulate --help)
@@ -57,8 +57,9 @@ Exit codes: 0 ok, 1 device or transport error, 2 usage error.`,
   devices: `Usage: keycarrier devices [--json]
 
 Lists candidate ports: /dev/ttyACM*, /dev/ttyUSB*, what SerialPort.list() reports, and virtual boards
-registered by \`keycarrier emulate\` (~/.keycarrier/emulators). Ports you cannot open are marked with a
-hint about the dialout group / udev rule.
+registered by \`keycarrier emulate\` (~/.keycarrier/emulators), and the PC/SC readers pcscd knows, each
+with whether a KeyCarrier is on it (\`--port pcsc:"READER"\`; KEYCARRIER_NO_PCSC=1 skips them). Ports you
+cannot open are marked with a hint about the dialout group / udev rule.
 
 ${GLOBAL_HELP}`,
   info: `Usage: keycarrier info --port <spec> [--json]
@@ -148,7 +149,7 @@ async function withDevice<T>(globals: GlobalOptions, io: CliIo, run: (kc: KeyCar
 }
 
 async function cmdDevices(globals: GlobalOptions, io: CliIo): Promise<number> {
-  const listing = await listDevices({ registry: registryDir(io.env) });
+  const listing = await listDevices({ registry: registryDir(io.env), pcsc: io.env["KEYCARRIER_NO_PCSC"] === undefined });
   if (globals.json) {
     io.stdout(JSON.stringify(listing) + "\n");
     return EXIT_OK;

@@ -20,6 +20,8 @@ export interface Transport {
   onClose(listener: (cause?: Error) => void): void;
   /** Fires on errors after open (a failed open rejects instead). */
   onError(listener: (err: Error) => void): void;
+  /** A transport whose requests take long to move (NFC: page by page) asks for this base link timeout. */
+  readonly linkTimeoutMs?: number;
 }
 
 /** Options every transport understands; unknown ones are ignored by transports they don't apply to. */

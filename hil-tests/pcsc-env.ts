@@ -1,0 +1,70 @@
+// A private pcscd with a vpcd reader for one test file: its own reader.conf (vpcd on a free
+// loopback-chosen port), its own socket directory (pcscd 1.9.9 has its socket path compiled in, so
+// it runs in a mount namespace where /run/pcscd is a temporary directory; clients find it through
+// PCSCLITE_CSOCK_NAME, which libpcsclite honours). Two suites can run at once. When something is
+// missing (pcscd, vpcd, unshare/mount rights, the Node binding) the reason is returned, and the test
+// prints it and skips. KC_PCSCD_LOG=FILE appends pcscd's debug log to FILE.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+export const VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
+
+export interface PrivatePcscd { port: number; socket: string; readerName: string; stop(): Promise<void> }
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startPrivatePcscd(): Promise<PrivatePcscd | { skip: string }> {
+  if (spawnSync("sh", ["-c", "command -v pcscd"]).status !== 0) return { skip: "pcscd is not installed (scripts/install-system-deps.sh installs it)" };
+  if (!existsSync(VPCD_DRIVER)) return { skip: `vpcd is not installed (${VPCD_DRIVER}; Debian vsmartcard-vpcd)` };
+  try {
+    (await import("node:module")).createRequire(import.meta.url)("@pokusew/pcsclite");
+  } catch (e) {
+    return { skip: `the Node PC/SC binding @pokusew/pcsclite is not built (${(e as Error).message.split("\n")[0]})` };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), "kc-pcscd-"));
+  // vpcd opens two slots, on port and port + 1; both must be free
+  let port = 0;
+  for (let i = 0; i < 10 && port === 0; i++) {
+    const p = await freePort();
+    if (p < 65535) port = p;
+  }
+  const conf = path.join(dir, "reader.conf");
+  const name = `KeyCarrier test ${port}`;
+  writeFileSync(conf, `FRIENDLYNAME "${name}"\nDEVICENAME /dev/null:${port}\nLIBPATH ${VPCD_DRIVER}\nCHANNELID ${port}\n`);
+  const child: ChildProcess = spawn("unshare", ["-m", "sh", "-c", `mkdir -p /run/pcscd && mount --bind "${dir}" /run/pcscd && exec pcscd -f -c "${conf}"${process.env.KC_PCSCD_LOG ? ` --debug >>"${process.env.KC_PCSCD_LOG}" 2>&1` : ""}`], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr!.on("data", (d) => { err += String(d); });
+  const socket = path.join(dir, "pcscd.comm");
+  const deadline = Date.now() + 5_000;
+  while (!existsSync(socket) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  if (!existsSync(socket)) {
+    child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    return { skip: `could not start a private pcscd (unshare + mount --bind on /run/pcscd needs root): ${err.trim().split("\n").slice(-2).join(" ") || `exit ${child.exitCode}`}` };
+  }
+  process.env.PCSCLITE_CSOCK_NAME = socket;
+  return {
+    port, socket, readerName: `${name} 00 00`,
+    async stop() {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 2_000))]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
