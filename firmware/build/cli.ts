@@ -1,5 +1,7 @@
-// `npm run build`: firmware/src/main.ts → firmware/dist/keycarrier.js (release),
-// keycarrier.debug.js (readable, same hoisting) and build-report.json; the gate decides the exit code.
+// `npm run build`: firmware/src/main.ts → two bundles in firmware/dist, each release + debug
+// (readable, same hoisting): keycarrier.js, the USB-only bundle (NFC link compiled out: KC_NFC false)
+// for boards without NFC (pico), and keycarrier.nfc.js (KC_NFC true) for boards with an NFC
+// controller (nrf52840, puckjs); plus build-report.json. The gate on all four decides the exit code.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -129,49 +131,93 @@ export function budgetWarnings(boards: BoardTarget[]): string[] {
   return out;
 }
 
+/** Board ids whose profile has an NFC controller (peripherals.nfc): they take keycarrier.nfc.js. */
+export function nfcBoardIds(dir: string): Set<string> {
+  const ids = new Set<string>();
+  if (!existsSync(dir)) return ids;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "schema.json")) {
+    const json = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as { id?: unknown; peripherals?: { nfc?: unknown } };
+    if (typeof json.id === "string" && json.peripherals?.nfc === true) ids.add(json.id);
+  }
+  return ids;
+}
+
+/** One bundle of the build: its file in firmware/dist and the boards that take it, checked against its size. */
+export interface BundleReport {
+  file: "keycarrier.js" | "keycarrier.nfc.js";
+  nfc: boolean;
+  bytes: { release: number; debug: number };
+  estimatedJsVarsFromStorage: number;
+  polyfills: string[];
+  boards: BoardTarget[];
+}
+
 export interface BuildReport {
   entry: string;
+  /** keycarrier.js (the USB-only bundle, the default release); bundles[] has both. */
   bytes: { release: number; debug: number };
   estimatedJsVarsFromStorage: number;
   estimateNote: string;
   polyfills: string[];
+  bundles: BundleReport[];
+  /** Every board, each checked against the bundle it takes (bundles[].boards). */
   boards: BoardTarget[];
   boardsSource: string;
   budget: { varsPercent: number; storagePercent: number; warnings: string[] };
-  gate: { verdict: "pass" | "fail"; findings: (GateFinding & { bundle: "release" | "debug"; text: string })[] };
+  gate: { verdict: "pass" | "fail"; findings: (GateFinding & { bundle: "release" | "debug"; file: string; text: string })[] };
   buildMs: number;
 }
 
 export interface BuildOptions { entry: string; outDir: string; boardsDir: string }
 
+const BUNDLES = [
+  { file: "keycarrier.js", debugFile: "keycarrier.debug.js", nfc: false },
+  { file: "keycarrier.nfc.js", debugFile: "keycarrier.nfc.debug.js", nfc: true },
+] as const;
+
 export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
   const started = Date.now();
-  const [release, debug] = await Promise.all([
-    compile({ entry: opts.entry, minify: true, sourcemap: true }),
-    compile({ entry: opts.entry, minify: false, sourcemap: true }),
-  ]);
-  const findings = [
-    ...checkBundle(release.code, { map: release.map, polyfills: release.polyfills }).map((f) => ({ ...f, bundle: "release" as const, text: formatFinding(f) })),
-    ...checkBundle(debug.code, { map: debug.map, polyfills: debug.polyfills }).map((f) => ({ ...f, bundle: "debug" as const, text: formatFinding(f) })),
-  ];
-  const bytes = { release: Buffer.byteLength(release.code, "latin1"), debug: Buffer.byteLength(debug.code, "latin1") };
-  const vars = estimateJsVarsFromStorage(bytes.release);
-  const targets = loadBoardTargets(opts.boardsDir, vars, release.code.length);
-
+  const compiled = await Promise.all(BUNDLES.map((b) => Promise.all([
+    compile({ entry: opts.entry, minify: true, sourcemap: true, nfc: b.nfc }),
+    compile({ entry: opts.entry, minify: false, sourcemap: true, nfc: b.nfc }),
+  ])));
+  const nfcIds = nfcBoardIds(opts.boardsDir);
+  const findings: BuildReport["gate"]["findings"] = [];
+  const bundles: BundleReport[] = [];
+  let boardsSource = "";
+  const boardsById = new Map<string, BoardTarget>();
   mkdirSync(opts.outDir, { recursive: true });
-  writeFileSync(path.join(opts.outDir, "keycarrier.js"), release.code);
-  writeFileSync(path.join(opts.outDir, "keycarrier.js.map"), release.map);
-  writeFileSync(path.join(opts.outDir, "keycarrier.debug.js"), debug.code);
-  writeFileSync(path.join(opts.outDir, "keycarrier.debug.js.map"), debug.map);
+  BUNDLES.forEach((b, i) => {
+    const [release, debug] = compiled[i]!;
+    findings.push(
+      ...checkBundle(release.code, { map: release.map, polyfills: release.polyfills }).map((f) => ({ ...f, bundle: "release" as const, file: b.file, text: formatFinding(f) })),
+      ...checkBundle(debug.code, { map: debug.map, polyfills: debug.polyfills }).map((f) => ({ ...f, bundle: "debug" as const, file: b.debugFile, text: formatFinding(f) })),
+    );
+    const bytes = { release: Buffer.byteLength(release.code, "latin1"), debug: Buffer.byteLength(debug.code, "latin1") };
+    const vars = estimateJsVarsFromStorage(bytes.release);
+    const targets = loadBoardTargets(opts.boardsDir, vars, release.code.length);
+    boardsSource = targets.source;
+    // A board takes the NFC bundle iff its profile has NFC (without profiles: the USB bundle).
+    const mine = targets.boards.filter((t) => nfcIds.has(t.id) === b.nfc);
+    for (const t of mine) boardsById.set(t.id, t);
+    bundles.push({ file: b.file, nfc: b.nfc, bytes, estimatedJsVarsFromStorage: vars, polyfills: release.polyfills, boards: mine });
+    writeFileSync(path.join(opts.outDir, b.file), release.code);
+    writeFileSync(path.join(opts.outDir, b.file + ".map"), release.map);
+    writeFileSync(path.join(opts.outDir, b.debugFile), debug.code);
+    writeFileSync(path.join(opts.outDir, b.debugFile + ".map"), debug.map);
+  });
+  const usb = bundles[0]!;
+  const boards = loadBoardTargets(opts.boardsDir, 0).boards.map((t) => boardsById.get(t.id)!);
   const report: BuildReport = {
     entry: path.relative(REPO_ROOT, path.resolve(opts.entry)),
-    bytes,
-    estimatedJsVarsFromStorage: vars,
+    bytes: usb.bytes,
+    estimatedJsVarsFromStorage: usb.estimatedJsVarsFromStorage,
     estimateNote: "vars kept after eval(require('Storage').read(f)) of the release bundle, Puck.js layout; linear in docs/espruino-facts.md §8 points 5KB→200, 10KB→368, 20KB→696",
-    polyfills: release.polyfills,
-    boards: targets.boards,
-    boardsSource: targets.source,
-    budget: { ...BUDGET, warnings: budgetWarnings(targets.boards) },
+    polyfills: usb.polyfills,
+    bundles,
+    boards,
+    boardsSource,
+    budget: { ...BUDGET, warnings: budgetWarnings(boards) },
     gate: { verdict: findings.length === 0 ? "pass" : "fail", findings },
     buildMs: Date.now() - started,
   };
@@ -192,12 +238,16 @@ async function main(): Promise<number> {
     console.error(`build: the compatibility gate found ${lines.length} problem(s); firmware/dist/build-report.json has the details`);
     return 1;
   }
-  const smallest = report.boards.filter((b) => b.vars > 0).sort((a, b) => a.vars - b.vars)[0];
-  console.log(
-    `build: keycarrier.js ${report.bytes.release} B (debug ${report.bytes.debug} B), ~${report.estimatedJsVarsFromStorage} vars from Storage` +
-      (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
-      `, polyfills: ${report.polyfills.length ? report.polyfills.join(", ") : "none"}, gate: pass, ${report.buildMs} ms`,
-  );
+  for (const b of report.bundles) {
+    const smallest = b.boards.filter((t) => t.vars > 0).sort((x, y) => x.vars - y.vars)[0];
+    const fits = b.boards.map((t) => t.largestBundleBytes > 0 ? `${t.id} ≤ ${t.largestBundleBytes} B` : t.id).join(", ");
+    console.log(
+      `build: ${b.file} ${b.bytes.release} B (debug ${b.bytes.debug} B), ~${b.estimatedJsVarsFromStorage} vars from Storage` +
+        (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
+        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : ""),
+    );
+  }
+  console.log(`build: ${report.bundles.length} bundles in ${report.buildMs} ms`);
   for (const w of report.budget.warnings) console.warn(`build: over budget: ${w}`);
   return 0;
 }

@@ -18,7 +18,12 @@ import { rewriteExponent } from "./exponent.ts";
 import { detectPolyfills, POLYFILL_NAMES } from "./polyfill-detect.ts";
 import { poolStrings } from "./pool-strings.ts";
 
-export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean }
+/**
+ * nfc: compile the NFC link in (KC_NFC = true, firmware/dist/keycarrier.nfc.js for boards with an
+ * NFC controller); by default it is compiled out (keycarrier.js, the USB-only bundle), so a board
+ * without NFC (the Pico) does not carry its code in Storage.
+ */
+export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean; nfc?: boolean }
 export interface CompileResult { code: string; map: string; polyfills: string[] }
 
 const BUILD_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -43,7 +48,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   }
   const wantMap = opts.sourcemap !== false;
 
-  const esm = await bundleToEsm(entry);
+  const esm = await bundleToEsm(entry, opts.nfc === true);
   const exponent = rewriteExponent(esm.code);
   const lowered = await lowerToEs5(exponent.code, esm.map);
 
@@ -79,14 +84,16 @@ function restoreRequire(code: string): string {
   return code.replace(/\b__req__\b/g, "require");
 }
 
-async function bundleToEsm(entry: string): Promise<CodeAndMap> {
+async function bundleToEsm(entry: string, nfc: boolean): Promise<CodeAndMap> {
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
     format: "esm",
     target: "es2020",
     platform: "neutral",
-    define: { require: REQUIRE_PLACEHOLDER },
+    // KC_NFC (espruino-globals.d.ts) is a compile-time constant: `if (KC_NFC)` folds away and the
+    // NFC modules it alone imports are tree-shaken out of the USB-only bundle.
+    define: { require: REQUIRE_PLACEHOLDER, KC_NFC: nfc ? "true" : "false" },
     write: false,
     sourcemap: "external",
     sourcesContent: true,

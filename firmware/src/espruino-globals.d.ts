@@ -8,3 +8,7 @@ declare function setTimeout(fn: () => void, ms: number): number;
 declare function require(module: "Storage"): { getFree(): number };
 declare function require(module: string): unknown;
 declare var process: { env: { BOARD?: string; VERSION?: string } };
+// Compile-time constant (firmware/build/pipeline.ts esbuild `define`): true in the NFC bundle
+// (keycarrier.nfc.js), false in the USB-only keycarrier.js, so the NFC link is tree-shaken out of
+// the bundle of a board without NFC (the Pico). Never a run-time global on the board.
+declare const KC_NFC: boolean;

@@ -196,7 +196,11 @@ log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() 
 // time, and a PAY waiting for the user makes the other link's CHANNEL_MESSAGE BUSY (§7.5, §10.5).
 if (hasUsb()) startUsbLink(createDeviceLink(linkDeps(usbWrite, dispatcher)).onData);
 else log("KeyCarrier: no USB");
-const nfcHeader = startNfc(nfcFrame, nfcAfterFrame, nfcFieldOff);
-if (nfcHeader !== null) {
-  startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, core && core.abandon);
+// The NFC link exists only in the NFC bundle (KC_NFC, a build-time constant): the USB-only bundle
+// (keycarrier.js) leaves nfc/* out, so a board without NFC carries none of it in Storage.
+if (KC_NFC) {
+  const nfcHeader = startNfc(nfcFrame, nfcAfterFrame, nfcFieldOff);
+  if (nfcHeader !== null) {
+    startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, core && core.abandon);
+  }
 }

@@ -78,11 +78,10 @@ export function usbWrite(bytes: string): void {
 
 // Moves the console off USB, so the REPL stops echoing and interpreting bytes, then delivers raw
 // USB chunks to onData (facts §6: USB.on('data') fires only when USB is not the console).
-export function startUsbLink(onData: (chunk: string) => void): boolean {
-  if (!hasUsb()) return false;
+// The caller checks hasUsb() first (it builds the USB link only on a board with USB).
+export function startUsbLink(onData: (chunk: string) => void): void {
   E.setConsole(null, { force: true });
   USB.on("data", onData);
-  return true;
 }
 
 // A link's ports: USB.write for USB, the mailbox's reply pages for NFC.

@@ -37,17 +37,19 @@ export const MB_REPLY = 3;     // the reply frame is at pages 5..
 export const MB_DROPPED = 4;   // the written bytes were not a CRC-valid request: no reply, write it again
 
 // READ answers 16 bytes from any readable page, so the reply image ends in 16 zero bytes.
-const ZERO16 = "\0".repeat(16);
-const ZERO12 = ZERO16.substr(4);
+// The module-level strings below are marked pure so the USB-only bundle (KC_NFC false, which
+// never imports the mailbox's functions) drops them with the rest of the module.
+const ZERO16 = /* @__PURE__ */ "\0".repeat(16);
+const ZERO12 = /* @__PURE__ */ ZERO16.substr(4);
 export function statusPage(state: number): string {
   return "KC\x01" + chr(state);
 }
 // READ(4) answers 16 bytes: the status page and pages 5-7 (zeros unless a reply is there).
-const HEAD_IDLE = statusPage(MB_IDLE) + ZERO12;
-const HEAD_RECEIVING = statusPage(MB_RECEIVING) + ZERO12;
-const HEAD_WORKING = statusPage(MB_WORKING) + ZERO12;
-const HEAD_DROPPED = statusPage(MB_DROPPED) + ZERO12;
-const STATUS_REPLY = statusPage(MB_REPLY);
+const HEAD_IDLE = /* @__PURE__ */ statusPage(MB_IDLE) + ZERO12;
+const HEAD_RECEIVING = /* @__PURE__ */ statusPage(MB_RECEIVING) + ZERO12;
+const HEAD_WORKING = /* @__PURE__ */ statusPage(MB_WORKING) + ZERO12;
+const HEAD_DROPPED = /* @__PURE__ */ statusPage(MB_DROPPED) + ZERO12;
+const STATUS_REPLY = /* @__PURE__ */ statusPage(MB_REPLY);
 
 let tagHeader = "";                        // pages 0-3 (16 bytes)
 let toStr: (bytes: Uint8Array) => string; // E.toString on the board
