@@ -13,6 +13,7 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DIST = join(ROOT, "firmware", "dist");
 const REPORT = join(DIST, "build-report.json");
 const RELEASE = join(DIST, "keycarrier.js");
+const RELEASE_NFC = join(DIST, "keycarrier.nfc.js");
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -27,7 +28,7 @@ let built = false;
 /** Runs `npm run build` when the release bundle is missing or older than firmware/src. */
 export function ensureBuild(log: (line: string) => void = () => {}): void {
   if (built) return;
-  const stale = !existsSync(REPORT) || !existsSync(RELEASE) || statSync(REPORT).mtimeMs < newestMtime(join(ROOT, "firmware", "src"));
+  const stale = !existsSync(REPORT) || !existsSync(RELEASE) || !existsSync(RELEASE_NFC) || statSync(REPORT).mtimeMs < newestMtime(join(ROOT, "firmware", "src"));
   if (stale) {
     log("bench: firmware/dist is missing or older than firmware/src; running the build");
     execFileSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "firmware", "build", "cli.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
@@ -36,12 +37,19 @@ export function ensureBuild(log: (line: string) => void = () => {}): void {
   built = true;
 }
 
-export function releaseBundle(): string {
+/** keycarrier.js, the USB-only bundle (NFC link compiled out); with nfc, keycarrier.nfc.js. */
+export function releaseBundle(nfc = false): string {
   ensureBuild();
-  return readFileSync(RELEASE, "latin1");
+  return readFileSync(nfc ? RELEASE_NFC : RELEASE, "latin1");
 }
 
-export interface BuildReport { bytes: { release: number; debug: number }; estimatedJsVarsFromStorage: number; boards: { id: string; vars: number; varsPercent: number }[]; gate: { verdict: string } }
+/** The bundle a board takes (`npm run build`): keycarrier.nfc.js when it has NFC, else keycarrier.js. */
+export function bundleFor(profile: BoardProfile): string {
+  return releaseBundle(profile.peripherals.nfc);
+}
+
+interface BundleBoards { file: string; bytes: { release: number; debug: number }; estimatedJsVarsFromStorage: number; boards: { id: string; vars: number; varsPercent: number; largestBundleBytes: number }[] }
+export interface BuildReport { bytes: { release: number; debug: number }; estimatedJsVarsFromStorage: number; bundles: BundleBoards[]; boards: { id: string; vars: number; varsPercent: number }[]; gate: { verdict: string } }
 
 export function buildReport(): BuildReport {
   ensureBuild();

@@ -109,7 +109,7 @@ describe("keycarrier emulate --nfc: the emulator's board as a card in vpcd's rea
     const { KeyCarrier } = await import("../host/src/client.ts");
     const emu = await startEmulator({
       board: "nrf52840", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0, flashFile: undefined, stdio: false, seed: 3,
-      virtualClock: false, banner: false, firmwareFile: "firmware/dist/keycarrier.js", nfc: { host: "127.0.0.1", port: slot.port },
+      virtualClock: false, banner: false, firmwareFile: "firmware/dist/keycarrier.nfc.js", nfc: { host: "127.0.0.1", port: slot.port },
     });
     const control = async (cmd: Record<string, unknown>) => {
       const net = await import("node:net");

@@ -8,11 +8,14 @@ export const buildSection: Section = {
   run: async () => {
     const r = buildReport();
     const rows: Row[] = [];
-    for (const b of r.boards) {
-      rows.push({
-        board: b.id, releaseBytes: r.bytes.release, debugBytes: r.bytes.debug,
-        codeVarsFromStorage: r.estimatedJsVarsFromStorage, boardVars: b.vars, varsPct: b.varsPercent, gate: r.gate.verdict,
-      });
+    // each board with the bundle it takes: keycarrier.js (USB only) or keycarrier.nfc.js (NFC link)
+    for (const bundle of r.bundles) {
+      for (const b of bundle.boards) {
+        rows.push({
+          board: b.id, bundle: bundle.file, releaseBytes: bundle.bytes.release, debugBytes: bundle.bytes.debug, largestBundleBytes: b.largestBundleBytes,
+          codeVarsFromStorage: bundle.estimatedJsVarsFromStorage, boardVars: b.vars, varsPct: b.varsPercent, gate: r.gate.verdict,
+        });
+      }
     }
     return rows;
   },

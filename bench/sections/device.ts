@@ -1,6 +1,6 @@
 // Device time and memory per command on every board profile, from the cost model.
 import type { BoardProfile } from "../../board/src/profiles.ts";
-import { boardProfiles, releaseBundle } from "../context.ts";
+import { boardProfiles, bundleFor } from "../context.ts";
 import { bootMetered, measureRequest, pingBody, requestFrame, type MeteredDevice } from "../device-cost.ts";
 import type { Row, Section } from "./types.ts";
 import { sizeRulesFor, stringVars } from "../../board/src/cost/vars.ts";
@@ -39,10 +39,11 @@ function row(profile: BoardProfile, device: MeteredDevice, command: string, fram
   };
 }
 
-export function deviceRows(profiles: BoardProfile[] = boardProfiles(), bundle = releaseBundle()): Row[] {
+export function deviceRows(profiles: BoardProfile[] = boardProfiles(), bundle?: string): Row[] {
   const rows: Row[] = [];
   for (const profile of profiles) {
-    const device = bootMetered(bundle, profile);
+    // each board runs the bundle it takes (keycarrier.nfc.js on NFC boards) unless one is given
+    const device = bootMetered(bundle ?? bundleFor(profile), profile);
     const bootMs = device.meter.estimate(profile).ms;
     const usbNote = profile.peripherals.usb ? "" : "no USB on this board: the link's code path on its calibration";
     const first = row(profile, device, "INFO (first after boot)", requestFrame(200, 1, "\xa0"), 1, `boot itself ~${bootMs.toFixed(0)} ms. ${usbNote}`.trim());

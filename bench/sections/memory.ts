@@ -10,7 +10,7 @@ import { Platform } from "../../host/src/platform/service.ts";
 import { VirtualBoard } from "../../board/src/virtual-board.ts";
 import { CostMeter } from "../../board/src/cost/meter.ts";
 import type { BoardProfile } from "../../board/src/profiles.ts";
-import { releaseBundle, personaliseFromPlatform } from "../context.ts";
+import { bundleFor, personaliseFromPlatform } from "../context.ts";
 import type { Row, Section } from "./types.ts";
 
 const PIN = "482913";
@@ -40,7 +40,7 @@ async function step(board: () => VirtualBoard, run: () => Promise<unknown>): Pro
 function bootOnly(profile: BoardProfile, image?: Uint8Array): StepResult {
   const board = new VirtualBoard({ board: profile, seed: 9, cost: new CostMeter(), ...(image ? { flashImage: image } : {}) });
   try {
-    if (!image) board.storage.write(".bootcde", releaseBundle());
+    if (!image) board.storage.write(".bootcde", bundleFor(profile));
     board.resetMemoryPeak(PEAK_SAMPLE_HITS);
     board.powerOn();
     board.runUntilIdle(5_000);
@@ -64,7 +64,7 @@ export async function memoryRows(): Promise<Row[]> {
       });
       push("blank: boot", bootOnly(profile));
       // blank carrier: INFO and CHANNEL_OPEN (the transport channel a personalisation starts with)
-      const rig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true }).catch(() => null);
+      const rig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, nfcBundle: profile.peripherals.nfc }).catch(() => null);
       if (rig) {
         try {
           push("blank: INFO", await step(() => rig.board, () => rig.info()));
@@ -73,12 +73,12 @@ export async function memoryRows(): Promise<Row[]> {
       } else push("blank: INFO", { vars: null, peak: 0, outcome: "OUT OF MEMORY (connecting)" });
 
       // personalised: personalise on the same flash geometry with room to spare, then power that flash up on this pool
-      const big = await CarrierRig.boot({ board: withPool(profile, 12_500), bootcde: true });
+      const big = await CarrierRig.boot({ board: withPool(profile, 12_500), bootcde: true, nfcBundle: profile.peripherals.nfc });
       const ids = await personaliseFromPlatform(big, platform, PIN);
       const image = big.board.flash.snapshot();
       big.board.dispose();
       push("personalised: boot", bootOnly(profile, image));
-      const prig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, flashImage: image }).catch(() => null);
+      const prig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, flashImage: image, nfcBundle: profile.peripherals.nfc }).catch(() => null);
       if (!prig) { push("personalised: INFO", { vars: null, peak: 0, outcome: "OUT OF MEMORY (the host's first INFO got no reply)" }); continue; }
       try {
         push("personalised: INFO", await step(() => prig.board, () => prig.info()));

@@ -22,7 +22,7 @@ function airMs(frame: Uint8Array, answerBytes: number): number {
 
 export const nfcSection: Section = {
   name: "nfc",
-  note: "cost model, release bundle on a metered virtual nRF52840 over the NFC mailbox (virtual reader); deviceMs = everything the firmware ran in the step (every NFCrx handler with the link work after its answer, the button decision for PAY), per board calibration; airMs = estimated radio time at 106 kbit/s; inFieldMs = airMs + deviceMs, how long the card must stay in the field (the user's decision not counted); wallMs = host time on the virtual board. Goal for a later step: a whole tap (channel open + PAY) under 500 ms device time",
+  note: "cost model, NFC release bundle (keycarrier.nfc.js) on a metered virtual nRF52840 over the NFC mailbox (virtual reader); deviceMs = everything the firmware ran in the step (every NFCrx handler with the link work after its answer, the button decision for PAY), per board calibration; airMs = estimated radio time at 106 kbit/s; inFieldMs = airMs + deviceMs, how long the card must stay in the field (the user's decision not counted); wallMs = host time on the virtual board. Goal for a later step: a whole tap (channel open + PAY) under 500 ms device time",
   async run(): Promise<Row[]> {
     const rig = await CarrierRig.boot({ board: "nrf52840", nfc: true, meter: true });
     const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });

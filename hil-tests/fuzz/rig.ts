@@ -9,11 +9,15 @@ import { estimateVars } from "../../board/src/cost/index.ts";
 import { decodeCbor } from "../../host/src/codec.ts";
 import { splitResponses, type Response } from "./frames.ts";
 
-let bundlePromise: Promise<string> | undefined;
-/** The release bundle, compiled once per process (the same pipeline `npm run build` uses). */
-export function releaseBundle(): Promise<string> {
-  bundlePromise ??= compile({ entry: "firmware/src/main.ts", minify: true }).then((r) => r.code);
-  return bundlePromise;
+const bundlePromises: { usb?: Promise<string>; nfc?: Promise<string> } = {};
+/**
+ * The release bundle, compiled once per process (the same pipeline `npm run build` uses):
+ * keycarrier.js (USB-only) by default, keycarrier.nfc.js (with the NFC link) with nfc.
+ */
+export function releaseBundle(nfc = false): Promise<string> {
+  const key = nfc ? "nfc" : "usb";
+  bundlePromises[key] ??= compile({ entry: "firmware/src/main.ts", minify: true, nfc }).then((r) => r.code);
+  return bundlePromises[key]!;
 }
 
 // Status codes a v1 device may send (PROTOCOL.md §6).

@@ -21,7 +21,7 @@ import { startEmulator, type RunningEmulator } from "./cli/emulate.ts";
 import { KeyCarrier } from "./client.ts";
 import { NfcMailboxTransport } from "./transport/nfc-mailbox.ts";
 import { VirtualTagReader } from "./transport/virtual-tag-reader.ts";
-import { flashFirmware, progressBar, DEFAULT_FIRMWARE_FILE } from "./flash/flash.ts";
+import { flashFirmware, progressBar, DEFAULT_FIRMWARE_FILE, NFC_FIRMWARE_FILE } from "./flash/flash.ts";
 import { startPlatformServer, type RunningPlatform } from "./platform/http.ts";
 import { PlatformClient } from "./platform/client.ts";
 import { renderQrPng, renderQrTerminal } from "./qr/image.ts";
@@ -93,8 +93,10 @@ async function main(): Promise<number> {
   out("KeyCarrier demo: a virtual key carrier is flashed, personalised, and pays a merchant's QR code.\n");
   try {
     step("firmware bundle");
-    const firmwareFile = join(ROOT, DEFAULT_FIRMWARE_FILE);
-    if (existsSync(firmwareFile)) note(`using ${DEFAULT_FIRMWARE_FILE} (delete it or run \`npm run build\` to rebuild)`);
+    // --nfc needs the bundle with the NFC link; keycarrier.js has it compiled out (USB only).
+    const firmwareName = nfc ? NFC_FIRMWARE_FILE : DEFAULT_FIRMWARE_FILE;
+    const firmwareFile = join(ROOT, firmwareName);
+    if (existsSync(firmwareFile)) note(`using ${firmwareName} (delete it or run \`npm run build\` to rebuild)`);
     else {
       note("not built yet: running the TypeScript → Espruino ES5 pipeline (npm run build) …");
       const build = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "firmware/build/cli.ts")], { cwd: ROOT, encoding: "utf8" });

@@ -60,7 +60,7 @@ export type { ChallengeView, VerdictView } from "./platform/pin-verifier.ts";
 export * from "./qr/index.ts";
 
 // Host flows (docs/FLOWS.md): flashing, personalisation, payment, log.
-export { flashFirmware, readFirmware, progressBar, FlashError, CONSOLE_LOCKED_MESSAGE, DEFAULT_FIRMWARE_FILE } from "./flash/flash.ts";
+export { flashFirmware, readFirmware, progressBar, FlashError, CONSOLE_LOCKED_MESSAGE, DEFAULT_FIRMWARE_FILE, NFC_FIRMWARE_FILE } from "./flash/flash.ts";
 export type { FlashOptions, FlashResult, FlashFailure } from "./flash/flash.ts";
 export { ConsoleWire, encodeEvalPacket, parseEvalReply } from "./flash/console-wire.ts";
 export { CarrierSession, frameBytes } from "./flows/session.ts";

@@ -31,10 +31,15 @@ export type VerdictArg = "ok" | "wrong" | "blocked" | "forged" | { verdict: numb
 export const DEV_TRANSPORT_BATCH_KEY = createHash("sha256").update("KeyCarrier v1 dev transport batch key").digest();
 export const TRANSPORT_PLATFORM_ID = new TextEncoder().encode("KC-TRANSPORT");
 
-let cachedBundle: Promise<string> | undefined;
-export function releaseBundle(): Promise<string> {
-  cachedBundle ??= compile({ entry: "firmware/src/main.ts", minify: true }).then((r) => r.code);
-  return cachedBundle;
+const cachedBundles: { usb?: Promise<string>; nfc?: Promise<string> } = {};
+/**
+ * The release bundle as `npm run build` makes it: keycarrier.js (USB-only, the NFC link compiled
+ * out) by default, keycarrier.nfc.js with nfc (what NFC boards take).
+ */
+export function releaseBundle(nfc = false): Promise<string> {
+  const key = nfc ? "nfc" : "usb";
+  cachedBundles[key] ??= compile({ entry: "firmware/src/main.ts", minify: true, nfc }).then((r) => r.code);
+  return cachedBundles[key]!;
 }
 
 export interface Identity { carrierId: Uint8Array; platformId: Uint8Array; channelKey: Uint8Array }
@@ -147,10 +152,13 @@ export class CarrierRig {
   // prelude (attack tests: a trojaned firmware): code run from RAM right before the release bundle.
   // nfc: talk over the board's NFC controller instead of USB (the profile must have NFC).
   // pcsc: through pcscd and vpcd instead (hil-tests/pcsc-env.ts starts a private pcscd).
-  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string; nfc?: boolean | Omit<VirtualTagReaderOptions, "advance">; pcsc?: { vpcdPort: number; readerName: string } } = {}): Promise<CarrierRig> {
+  // Both boot the NFC bundle (keycarrier.nfc.js); otherwise the rig boots keycarrier.js, whose NFC
+  // link is compiled out, unless nfcBundle is set (a USB test of the bundle NFC boards take).
+  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string; nfc?: boolean | Omit<VirtualTagReaderOptions, "advance">; pcsc?: { vpcdPort: number; readerName: string }; nfcBundle?: boolean } = {}): Promise<CarrierRig> {
     const meter = opts.meter ? new CostMeter() : undefined;
     const board = new VirtualBoard({ board: opts.board ?? "nrf52840", seed: 9, flashImage: opts.flashImage, cost: meter });
-    const bundle = await releaseBundle();
+    const nfcBundle = opts.nfcBundle ?? (opts.nfc !== undefined && opts.nfc !== false || opts.pcsc !== undefined);
+    const bundle = await releaseBundle(nfcBundle);
     if (opts.flashImage === undefined) {
       if (opts.bootcde) board.storage.write(".bootcde", bundle);
       else if (opts.bootcdeStandIn !== undefined) board.storage.write(".bootcde", "//" + "-".repeat(opts.bootcdeStandIn - 2));

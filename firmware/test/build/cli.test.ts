@@ -101,6 +101,25 @@ describe("npm run build (firmware/build/cli.ts)", () => {
       expect(run.stdout).toMatch(/^build: keycarrier\.js \d+ B \(debug \d+ B\), ~\d+ vars from Storage.*polyfills: .*gate: pass/m);
       const report = JSON.parse(readFileSync(path.join(REPO, "firmware/dist/build-report.json"), "utf8"));
       expect(report.gate.verdict).toBe("pass");
+      // two bundles, each board checked against the one it takes: the Pico (no NFC) the USB-only
+      // keycarrier.js, the NFC boards keycarrier.nfc.js; the NFC link is compiled out of the first
+      expect(run.stdout).toMatch(/^build: keycarrier\.nfc\.js \d+ B \(debug \d+ B\)/m);
+      const [usb, nfc] = report.bundles;
+      expect([usb.file, nfc.file]).toEqual(["keycarrier.js", "keycarrier.nfc.js"]);
+      expect(usb.boards.map((b: { id: string }) => b.id)).toEqual(["pico"]);
+      expect(nfc.boards.map((b: { id: string }) => b.id).sort()).toEqual(["nrf52840", "puckjs"]);
+      expect(report.bytes).toEqual(usb.bytes);
+      for (const bundle of report.bundles) {
+        expect(bundle.bytes.release).toBe(statSync(path.join(REPO, "firmware/dist", bundle.file)).size);
+        for (const b of bundle.boards) expect(b.bundleBytes).toBe(bundle.bytes.release);
+      }
+      expect(nfc.bytes.release).toBeGreaterThan(usb.bytes.release);
+      const usbCode = readFileSync(path.join(REPO, "firmware/dist/keycarrier.js"), "latin1");
+      const nfcCode = readFileSync(path.join(REPO, "firmware/dist/keycarrier.nfc.js"), "latin1");
+      for (const nfcOnly of ["NFCrx", "nfcSend"]) {
+        expect(usbCode).not.toContain(nfcOnly);
+        expect(nfcCode).toContain(nfcOnly);
+      }
     } else {
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(/^\S+:\d+:\d+: \[[\w-]+\] .+ — fix: .+$/m);

@@ -19,6 +19,8 @@ import { exposePty, findSocat, type PtyExposure } from "../../../board/src/expos
 import { serveControl, type ControlExposure, type ControlTarget } from "../../../board/src/expose/control.ts";
 import { registerEmulator } from "../registry.ts";
 import { VirtualIcc } from "../transport/vicc.ts";
+import { loadProfile } from "../../../board/src/profiles.ts";
+import { DEFAULT_FIRMWARE_PATH, NFC_FIRMWARE_PATH } from "../flash/flash.ts";
 
 export interface EmulateOptions {
   board: string;
@@ -43,8 +45,10 @@ export const EMULATE_USAGE = `Usage: keycarrier emulate --board nrf52840 [--tcp 
   --pty [PATH]      also expose it as a PTY at PATH (default /tmp/keycarrier-<pid>; needs socat)
   --control PORT    JSON-lines control port (buttons, LEDs, power, NFC, clock); default: a free port
   --flash FILE      load the flash image from FILE if present; save it there on exit
-  --firmware FILE   pre-flash FILE (e.g. firmware/dist/keycarrier.js) as .bootcde before power-on,
-                    as a board flashed with \`espruino --storage .bootcde:FILE\` would hold it
+  --firmware [FILE] pre-flash FILE as .bootcde before power-on, as a board flashed with
+                    \`espruino --storage .bootcde:FILE\` would hold it. Without FILE: the board's bundle
+                    from \`npm run build\`: firmware/dist/keycarrier.nfc.js (NFC link) with --nfc or on a
+                    board with NFC and no USB (puckjs), else firmware/dist/keycarrier.js (USB only)
   --stdio           also speak the USB console on stdin/stdout (for \`--port "exec:keycarrier emulate ... --stdio"\`);
                     the start line and logs then go to stderr, and the emulator exits when stdin closes
   --seed N          RNG / serial number / NFC UID seed (default 1)
@@ -70,6 +74,7 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
     board: "", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0,
     flashFile: undefined, firmwareFile: undefined, stdio: false, seed: 1, virtualClock: false, banner: true,
   };
+  let firmwareDefault = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string | undefined => argv[++i];
@@ -88,8 +93,9 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
         break;
       }
       case "--firmware": {
-        const f = next();
-        if (!f) throw new EmulateUsageError("--firmware needs a file path (run `npm run build` for firmware/dist/keycarrier.js)");
+        // No FILE: the board's default bundle, chosen once --board and --nfc are known (below).
+        if (argv[i + 1] === undefined || argv[i + 1]!.startsWith("--")) { firmwareDefault = true; break; }
+        const f = next()!;
         if (!existsSync(f)) throw new EmulateUsageError(`--firmware: no such file ${JSON.stringify(f)} (run \`npm run build\` first?)`);
         o.firmwareFile = f;
         break;
@@ -120,7 +126,26 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
     }
   }
   if (!o.board) throw new EmulateUsageError(`--board is required\n${EMULATE_USAGE}`);
+  if (firmwareDefault) {
+    o.firmwareFile = defaultFirmwareFor(o.board, o.nfc !== undefined);
+    if (!existsSync(o.firmwareFile)) throw new EmulateUsageError(`--firmware: ${o.firmwareFile} is not built; run \`npm run build\``);
+  }
   return o;
+}
+
+/**
+ * The bundle `npm run build` makes for a board: keycarrier.nfc.js (with the NFC link) when the
+ * board is reached over NFC (--nfc, or NFC and no USB: puckjs), else keycarrier.js, whose NFC link
+ * is compiled out (it fits the Pico's store).
+ */
+export function defaultFirmwareFor(boardId: string, nfc: boolean): string {
+  let p;
+  try {
+    p = loadProfile(boardId).peripherals;
+  } catch (e) {
+    throw new EmulateUsageError((e as Error).message);
+  }
+  return nfc || (p.nfc && !p.usb) ? NFC_FIRMWARE_PATH : DEFAULT_FIRMWARE_PATH;
 }
 
 export interface RunningEmulator {
@@ -141,6 +166,9 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
     board: o.board, seed: o.seed, clock: o.virtualClock ? "virtual" : "real",
     ...(flashImage ? { flashImage } : {}),
   });
+  if (o.firmwareFile && o.nfc && /(^|[\\/])keycarrier\.js$/.test(o.firmwareFile)) {
+    log(`--firmware ${o.firmwareFile} is the USB-only bundle (NFC link compiled out): the card will not answer over NFC; use firmware/dist/keycarrier.nfc.js`);
+  }
   if (o.firmwareFile) {
     // Storage holds byte strings; the bundle is ASCII, and latin1 keeps any other byte as one char.
     board.storage.write(".bootcde", readFileSync(o.firmwareFile).toString("latin1"));

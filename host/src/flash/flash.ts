@@ -17,9 +17,13 @@ import { crc32 } from "../crc32.ts";
 import { KeyCarrier, type DeviceInfo } from "../client.ts";
 import { ConsoleWire, encodeEvalPacket } from "./console-wire.ts";
 
+/** The USB-only bundle (NFC link compiled out): boards without NFC (pico) and USB-only use. */
 export const DEFAULT_FIRMWARE_FILE = "firmware/dist/keycarrier.js";
+/** The bundle with the NFC link (PROTOCOL.md §10): what boards with NFC take (nrf52840 for NFC, puckjs). */
+export const NFC_FIRMWARE_FILE = "firmware/dist/keycarrier.nfc.js";
 /** The repository's build output, wherever the CLI is run from. */
 export const DEFAULT_FIRMWARE_PATH = fileURLToPath(new URL("../../../firmware/dist/keycarrier.js", import.meta.url));
+export const NFC_FIRMWARE_PATH = fileURLToPath(new URL("../../../firmware/dist/keycarrier.nfc.js", import.meta.url));
 export const BOOT_FILE = ".bootcde";
 const DRIVER = fileURLToPath(new URL("./espruino-driver.cjs", import.meta.url));
 
@@ -77,7 +81,7 @@ export interface FlashResult {
 /** Reads and checks the bundle: EspruinoTools' code writer turns control bytes and chars > 255 into "?". */
 export function readFirmware(file: string): { code: Buffer; crc32: number } {
   if (!existsSync(file)) {
-    throw new FlashError("firmware-file", `no firmware at ${file} — run \`npm run build\` to produce firmware/dist/keycarrier.js, or pass --firmware FILE`);
+    throw new FlashError("firmware-file", `no firmware at ${file} — run \`npm run build\` to produce firmware/dist/keycarrier.js (and keycarrier.nfc.js for NFC boards), or pass --firmware FILE`);
   }
   const code = readFileSync(file);
   if (code.length === 0) throw new FlashError("firmware-file", `${file} is empty — rebuild it with \`npm run build\``);

@@ -19,7 +19,7 @@ import { checkLedgerLocation } from "../platform/ledger.ts";
 import { cmdPay, defaultLedgerFile, PlatformUsageError, type PlatformCliIo } from "../platform/cli.ts";
 import { formatAmount } from "../qr/currency.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
-import { DEFAULT_FIRMWARE_FILE, DEFAULT_FIRMWARE_PATH, flashFirmware, progressBar } from "../flash/flash.ts";
+import { DEFAULT_FIRMWARE_FILE, DEFAULT_FIRMWARE_PATH, NFC_FIRMWARE_FILE, flashFirmware, progressBar } from "../flash/flash.ts";
 import { personalise, provision, DEFAULT_LIMIT_MINOR } from "./personalise.ts";
 import { changePin } from "./pin.ts";
 import { authorizeOnCarrier } from "./pay.ts";
@@ -42,14 +42,17 @@ function text(options: Options, name: string): string | undefined {
 export const FLOW_HELP = {
   flash: `Usage: keycarrier flash --port <serial path | tcp://host:port> [--firmware FILE] [--no-reboot] [--ram] [--json]
 
-Uploads the firmware bundle (default ${DEFAULT_FIRMWARE_FILE}; \`npm run build\` makes it) into the
+Uploads the firmware bundle (default ${DEFAULT_FIRMWARE_FILE}, the USB-only bundle; \`npm run build\` makes it) into the
 board's .bootcde with EspruinoTools, showing progress on stderr; reads .bootcde back and compares its
 length and CRC-32 with the file; then reboots the board and waits for the firmware's INFO.
 Needs a live Espruino REPL: a blank board, or one powered on with BTN1 held (recovery). A carrier
 running KeyCarrier has its console off USB, and a personalised one refuses for good.
   --ram                send the code to RAM instead (EspruinoTools' plain upload): it runs at once and
                        is gone at the next reset; verified by the firmware answering INFO. For a bundle
-                       too big to leave the carrier's store room in Storage (see build-report.json).`,
+                       too big to leave the carrier's store room in Storage (see build-report.json).
+  --firmware FILE      the bundle to upload. ${DEFAULT_FIRMWARE_FILE} has the NFC link compiled out (it fits
+                       the Pico's store); a board used over NFC (nrf52840 with NFC, puckjs) takes
+                       ${NFC_FIRMWARE_FILE}: --firmware ${NFC_FIRMWARE_FILE}`,
   "change-pin": `Usage: keycarrier change-pin --port <spec> [--db FILE] --old DIGITS --new DIGITS [--json]
 
 Changes the cardholder's PIN at the platform (online PIN: the carrier holds no PIN; it is asked only
