@@ -224,7 +224,7 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // --- added by SIZE2 (payment/link/personalisation shrink): LinkStats, CommandResult, PaymentApplet members ---
   "cancel", "deferred", "pendingRepeats",
   // NFC mailbox deps (firmware/src/nfc/mailbox.ts)
-  "abandon", "board", "serial", "replyKey",
+  "abandon", "board", "serial",
   // --- end SIZE2 ---
   // online PIN (verdicts in PAY, PROVISION) and the link's false-frame rule: members the merge of the
   // online PIN with the .boot0 console lock needs renamed, or the bundle is over pico's store budget
