@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { REPO_ROOT } from "../../build/pipeline.ts";
 import { profileFor, runLifecycle } from "./lifecycle.ts";
+import { loadProfile } from "../../../board/src/profiles.ts";
 
 const ALIGN = 4;
 
@@ -26,13 +27,16 @@ export async function largestBundle(profileId: string, rebootBetweenPhases: bool
 
 async function main(): Promise<void> {
   const ids = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["pico", "puckjs", "nrf52840"];
-  let bundle = 0;
-  try {
-    bundle = readFileSync(path.join(REPO_ROOT, "firmware/dist/keycarrier.js")).length;
-  } catch {
-    // no build yet: the comparison column stays empty
-  }
+  // each board against the bundle it takes: keycarrier.nfc.js with NFC, else keycarrier.js
+  const sizeOf = (file: string): number => {
+    try {
+      return readFileSync(path.join(REPO_ROOT, "firmware/dist", file)).length;
+    } catch {
+      return 0; // no build yet: the comparison column stays empty
+    }
+  };
   for (const id of ids) {
+    const bundle = sizeOf(loadProfile(id).peripherals.nfc ? "keycarrier.nfc.js" : "keycarrier.js");
     for (const reboots of [true, false]) {
       const r = await largestBundle(id, reboots);
       const vs = bundle > 0 ? `; release bundle ${bundle} B: ${bundle <= r.bytes ? `fits, ${r.bytes - bundle} B to spare` : `${bundle - r.bytes} B too large`}` : "";
