@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ControlClient } from "../src/expose/control.ts";
-import { parseEmulateArgs, startEmulator } from "../../host/src/cli/emulate.ts";
+import { defaultFirmwareFor, parseEmulateArgs, startEmulator } from "../../host/src/cli/emulate.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(ROOT, "host", "bin", "keycarrier.mjs");
@@ -70,6 +70,16 @@ describe("parseEmulateArgs", () => {
     expect(() => parseEmulateArgs([])).toThrow(/--board is required/);
     expect(() => parseEmulateArgs(["--board", "pico", "--tcp", "99999"])).toThrow(/port number/);
     expect(() => parseEmulateArgs(["--board", "pico", "--bogus"])).toThrow(/unknown option "--bogus"/);
+  });
+
+  it("--firmware without a file takes the board's bundle: keycarrier.nfc.js over NFC or on a board with NFC and no USB, else keycarrier.js", () => {
+    expect(defaultFirmwareFor("puckjs", false)).toMatch(/firmware\/dist\/keycarrier\.nfc\.js$/);
+    expect(defaultFirmwareFor("nrf52840", true)).toMatch(/firmware\/dist\/keycarrier\.nfc\.js$/);
+    expect(defaultFirmwareFor("nrf52840", false)).toMatch(/firmware\/dist\/keycarrier\.js$/);
+    expect(defaultFirmwareFor("pico", false)).toMatch(/firmware\/dist\/keycarrier\.js$/);
+    expect(() => defaultFirmwareFor("nosuch", false)).toThrow(/unknown board profile/);
+    // an explicit file is kept as given (the option is still parsed when the default is not built)
+    expect(parseEmulateArgs(["--board", "pico", "--firmware", "package.json"]).firmwareFile).toBe("package.json");
   });
 });
 
