@@ -18,6 +18,7 @@ import { ROOT, releaseBundle } from "../context.ts";
 import { modelFigures, CYCLES_PER_INSTRUCTION, type ModelFigures, type ModelStep } from "./model.ts";
 import { formatTable, parseCliArgs, parseProbeOutput, relDiff, type CliOptions, type ProbeResult, type RigLine } from "./parse.ts";
 import { bootAndCollect, instanceDir, interpreterIdentity, RealEspruino, removeDir, uploadFiles } from "./real.ts";
+import { sha256Hex, writeFixture } from "./fixture.ts";
 
 const PIN = "482913";
 const CALIBRATION_DIR = join(ROOT, "board", "calibration");
@@ -91,7 +92,7 @@ async function memory(p: RealEspruino, slow: boolean): Promise<Extract<RigLine, 
 class FirmwareSession {
   readonly steps: RealStep[] = [];
   idlePerSecond: number | undefined;
-  constructor(private readonly bin: string, private readonly opts: CliOptions) {}
+  constructor(private readonly bin: string, private readonly opts: CliOptions, private readonly bundle: string) {}
 
   private async step<T>(p: RealEspruino, name: string, run: () => Promise<T>): Promise<T | undefined> {
     const t0 = Date.now();
@@ -146,7 +147,7 @@ class FirmwareSession {
     const platform = await Platform.open({});
     let p: RealEspruino | undefined;
     try {
-      await uploadFiles(this.bin, dir, [{ name: ".bootcde", data: releaseBundle() }]);
+      await uploadFiles(this.bin, dir, [{ name: ".bootcde", data: this.bundle }]);
       p = this.start(dir);
       await this.boot(p, "boot (blank)");
       if (slow && p.isRunning) {
@@ -167,7 +168,7 @@ class FirmwareSession {
         if (!this.opts.personaliseWith) { log("firmware: personalisation failed; pass --personalise-with BIN2 (a bigger pool) to measure the personalised steps"); return; }
         const helperDir = instanceDir("kc-real-perso-");
         try {
-          await uploadFiles(this.opts.personaliseWith, helperDir, [{ name: ".bootcde", data: releaseBundle() }]);
+          await uploadFiles(this.opts.personaliseWith, helperDir, [{ name: ".bootcde", data: this.bundle }]);
           const h = new RealEspruino(this.opts.personaliseWith, helperDir);
           await h.waitReady(30_000);
           const hk = await KeyCarrier.open(h.transport(), { handshake: false, timeoutMs: 5_000, retries: 0 });
@@ -254,16 +255,16 @@ function sha256File(file: string): string {
   return createHash("sha256").update(readFileSync(file)).digest("hex");
 }
 
-function provenance(bin: string): Record<string, unknown> {
+function provenance(bin: string, bundle: string, bundleFrom: string): Record<string, unknown> {
   const id = interpreterIdentity(bin);
   const infoFile = join(dirname(bin), "build-info.json");
   const build = existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, "utf8")) as Record<string, unknown>) : undefined;
   let repoCommit = "unknown";
   try { repoCommit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim(); } catch { /* not a git checkout */ }
-  const bundle = releaseBundle();
   return {
     interpreter: { version: id.version, board: id.board, binarySha256: sha256File(bin), build: build ?? "no build-info.json beside the binary" },
-    firmware: { bundle: "firmware/dist/keycarrier.js", bytes: bundle.length, sha256: createHash("sha256").update(Buffer.from(bundle, "latin1")).digest("hex"), repoCommit },
+    // fixture: filled in by --write (the committed copy of exactly this bundle)
+    firmware: { bundle: bundleFrom, bytes: bundle.length, sha256: sha256Hex(bundle), repoCommit },
     measuredAt: new Date().toISOString(), node: process.version, tool: "npm run calibrate (bench/calibrate/cli.ts)",
   };
 }
@@ -298,20 +299,24 @@ async function main(argv: string[]): Promise<number> {
   const opts = parseCliArgs(argv);
   const bin = resolve(opts.espruino);
   if (!existsSync(bin)) throw new Error(`--espruino ${bin}: no such file (build one with scripts/real-espruino/build.sh)`);
-  const prov = provenance(bin);
+  const bundleFrom = opts.bundle ?? "firmware/dist/keycarrier.js";
+  const bundle = opts.bundle ? readFileSync(resolve(opts.bundle), "latin1") : releaseBundle();
+  const prov = provenance(bin, bundle, bundleFrom);
   log(`calibrate: ${bin} (${(prov.interpreter as { version: string }).version}, ${(prov.interpreter as { board: string }).board}), model profile ${opts.board}`);
-  const model = await modelFigures(opts.board, { probes: opts.only.has("probes"), firmware: opts.only.has("firmware") });
+  const model = await modelFigures(opts.board, { probes: opts.only.has("probes"), firmware: opts.only.has("firmware"), bundle });
   const corpus = opts.only.has("corpus") ? await runCorpus(bin, opts.board) : undefined;
   const probes = opts.only.has("probes") ? await runProbes(bin) : undefined;
   let fw: FirmwareSession | undefined;
   if (opts.only.has("firmware")) {
-    fw = new FirmwareSession(bin, opts);
+    fw = new FirmwareSession(bin, opts, bundle);
     await fw.run();
   }
   console.log(report(opts, model, corpus, probes, fw));
   if (opts.write) {
+    // the bundle measured is committed beside the data, and the model side of the tests runs it
+    const fixture = writeFixture(bundle, dirname(resolve(opts.write)));
     const data = {
-      provenance: { ...prov, callgrind: opts.callgrind, modelProfile: opts.board },
+      provenance: { ...prov, firmware: { ...(prov.firmware as object), fixture }, callgrind: opts.callgrind, modelProfile: opts.board },
       ...(corpus ? { corpus } : {}),
       ...(probes ? { probes: { source: "board/calibration/probes.js", real: probes.probes, model: model.probes, errors: probes.errors } } : {}),
       ...(fw ? {

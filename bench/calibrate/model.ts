@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { VirtualBoard } from "../../board/src/virtual-board.ts";
 import { CostMeter } from "../../board/src/cost/meter.ts";
 import { loadProfile, type BoardProfile } from "../../board/src/profiles.ts";
-import { CarrierRig, payOrderBody, platformVerdict } from "../../firmware/test/applets/carrier-harness.ts";
+import { payOrderBody, platformVerdict, type CarrierRig } from "../../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import { personaliseFromPlatform, ROOT } from "../context.ts";
 import { parseProbeOutput, type ProbeResult } from "./parse.ts";
+import { bootBundle } from "./fixture.ts";
 
 /** The conversion the model states (board/docs/cost-model.md): ~1.25 cycles per instruction. */
 export const CYCLES_PER_INSTRUCTION = 1.25;
@@ -33,8 +34,10 @@ function withUsb(board: string): BoardProfile {
  * The virtual board's own figures for `board` ("puckjs" | "pico"): the probe program's output (its
  * process.memory() deltas) and, per firmware step, vars in use after it (memoryEstimate), device ms
  * (cost model) and the same ms as instructions at CYCLES_PER_INSTRUCTION and the profile's clock.
+ * `bundle`: the firmware the real run measured (its committed fixture, bench/calibrate/fixture.ts),
+ * run from `.bootcde`; required for the firmware part.
  */
-export async function modelFigures(board: string, parts: { probes: boolean; firmware: boolean }): Promise<ModelFigures> {
+export async function modelFigures(board: string, parts: { probes: boolean; firmware: boolean; bundle?: string }): Promise<ModelFigures> {
   const profile = withUsb(board);
   const mhz = profile.cpu.mhz;
   const toInstructions = (ms: number): number => Math.round((ms * 1000 * mhz) / CYCLES_PER_INSTRUCTION);
@@ -49,9 +52,11 @@ export async function modelFigures(board: string, parts: { probes: boolean; firm
     vb.dispose();
   }
   if (!parts.firmware) return out;
+  const bundle = parts.bundle;
+  if (bundle === undefined) throw new Error("modelFigures: the firmware part needs the bundle the real run measured");
 
   const platform = await Platform.open({});
-  let rig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true });
+  let rig = await bootBundle(bundle, { board: profile, meter: true });
   try {
     const stepOf = async (name: string, run: () => Promise<unknown>, labels = WORK): Promise<void> => {
       const meter = rig.meter!;
@@ -78,13 +83,13 @@ export async function modelFigures(board: string, parts: { probes: boolean; firm
       // Out of memory on this pool: personalise on the same flash geometry with a bigger pool, as the
       // real run does with --personalise-with, then measure the personalised steps on this pool.
       rig.board.dispose();
-      rig = await CarrierRig.boot({ board: { ...profile, vars: { ...profile.vars, count: 12_500 } }, bootcde: true });
+      rig = await bootBundle(bundle, { board: { ...profile, vars: { ...profile.vars, count: 12_500 } } });
       personalised = await personaliseFromPlatform(rig, platform, PIN);
     }
     const { cid, pid, keys } = personalised;
     const image = rig.board.flash.snapshot();
     rig.board.dispose();
-    rig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, flashImage: image });
+    rig = await bootBundle(bundle, { board: profile, meter: true, flashImage: image });
     bootStep("boot (personalised)");
     await stepOf("INFO (personalised)", () => rig.info());
     let channel: Awaited<ReturnType<CarrierRig["openChannel"]>> | undefined;

@@ -75,19 +75,21 @@ export function relDiff(model: number | null | undefined, real: number | null | 
   return (d > 0 ? "+" : d < 0 ? "−" : "±") + Math.abs(d) + "%";
 }
 
-export interface CliOptions { espruino: string; board: "puckjs" | "pico"; only: Set<string>; write: string | undefined; callgrind: boolean; personaliseWith: string | undefined }
+export interface CliOptions { espruino: string; board: "puckjs" | "pico"; only: Set<string>; write: string | undefined; callgrind: boolean; personaliseWith: string | undefined; bundle: string | undefined }
 
 export const CALIBRATE_USAGE = `usage: npm run calibrate -- --espruino BIN [--board puckjs|pico] [--only corpus,probes,firmware]
-                           [--no-callgrind] [--personalise-with BIN2] [--write FILE.json]
+                           [--no-callgrind] [--personalise-with BIN2] [--bundle FILE.js] [--write FILE.json]
   --espruino BIN        a real Espruino Linux interpreter built by scripts/real-espruino/build.sh
   --board               the board profile whose pool BIN has (model side, default puckjs)
   --only                run only these parts (default all three)
   --no-callgrind        skip valgrind (no instruction counts; much faster)
   --personalise-with    a bigger-pool interpreter used only to personalise, when BIN runs out of memory
-  --write FILE          also write the measured figures as JSON (board/calibration/real-*.json)`;
+  --bundle FILE.js      the firmware bundle to measure (default firmware/dist/keycarrier.js, built if stale)
+  --write FILE          also write the measured figures as JSON (board/calibration/real-*.json) and the
+                        bundle measured beside it (bundle-<sha256 prefix>.js), which the tests' model runs`;
 
 export function parseCliArgs(argv: string[]): CliOptions {
-  const opts: CliOptions = { espruino: "", board: "puckjs", only: new Set(["corpus", "probes", "firmware"]), write: undefined, callgrind: true, personaliseWith: undefined };
+  const opts: CliOptions = { espruino: "", board: "puckjs", only: new Set(["corpus", "probes", "firmware"]), write: undefined, callgrind: true, personaliseWith: undefined, bundle: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -107,6 +109,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
     } else if (a === "--write") opts.write = value();
     else if (a === "--no-callgrind") opts.callgrind = false;
     else if (a === "--personalise-with") opts.personaliseWith = value();
+    else if (a === "--bundle") opts.bundle = value();
     else if (a === "--help" || a === "-h") throw new Error(CALIBRATE_USAGE);
     else throw new Error(`unknown argument ${a}\n${CALIBRATE_USAGE}`);
   }

@@ -50,10 +50,11 @@ describe.skipIf(why !== undefined)("real Espruino interpreter (KC_REAL_ESPRUINO)
     }
   });
 
-  it("boots the release bundle to the committed vars-in-use figure (±1%)", async () => {
-    const { releaseBundle } = await import("../../bench/context.ts");
+  it("boots the bundle the committed figures were measured on (its fixture) to the committed vars in use (±1%)", async () => {
+    const { loadMeasurement, measuredBundle } = await import("../../bench/calibrate/fixture.ts");
+    const bundle = measuredBundle(loadMeasurement(pool!.board));
     const dir = instanceDir();
-    const p0 = await uploadFiles(BIN!, dir, [{ name: ".bootcde", data: releaseBundle() }]).then(() => new RealEspruino(BIN!, dir));
+    const p0 = await uploadFiles(BIN!, dir, [{ name: ".bootcde", data: bundle }]).then(() => new RealEspruino(BIN!, dir));
     try {
       await p0.waitReady(20_000);
       const m = await p0.rig("mem");

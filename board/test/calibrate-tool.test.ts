@@ -82,7 +82,8 @@ describe("command line", () => {
     const o = parseCliArgs(["--espruino", "/x/espruino-pico", "--board", "pico", "--only", "probes,firmware", "--no-callgrind", "--write", "out.json"]);
     expect(o).toMatchObject({ espruino: "/x/espruino-pico", board: "pico", callgrind: false, write: "out.json" });
     expect([...o.only]).toEqual(["probes", "firmware"]);
-    expect(parseCliArgs(["--espruino", "b"])).toMatchObject({ board: "puckjs", callgrind: true });
+    expect(parseCliArgs(["--espruino", "b"])).toMatchObject({ board: "puckjs", callgrind: true, bundle: undefined });
+    expect(parseCliArgs(["--espruino", "b", "--bundle", "board/calibration/bundle-x.js"]).bundle).toBe("board/calibration/bundle-x.js");
   });
   it("refuses unknown boards, parts, flags and a missing value", () => {
     expect(() => parseCliArgs(["--espruino", "b", "--board", "pixljs"])).toThrow(/puckjs or pico/);
