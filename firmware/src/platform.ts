@@ -111,8 +111,10 @@ export function startNfc(onFrame: (frame: Uint8Array) => string | number, afterF
   const nrf = NRF as unknown as NrfNfc;
   const tag = bytesToString(new Uint8Array(nrf.nfcStart()));
   nrf.on("NFCrx", function (ab) {
-    nrf.nfcSend(onFrame(new Uint8Array(ab!)));
-    afterFrame();
+    // NOINLINE: terser would otherwise paste the single-use handlers in here as IIFEs, and Espruino
+    // then creates (and lexes) a function instance on every reader frame: ~1.4 ms of the 4.8 ms.
+    nrf.nfcSend(/*#__NOINLINE__*/ onFrame(new Uint8Array(ab!)));
+    return /*#__NOINLINE__*/ afterFrame();
   });
   nrf.on("NFCoff", onFieldOff);
   return tag;
