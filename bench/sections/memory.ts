@@ -12,15 +12,34 @@ import { CostMeter } from "../../board/src/cost/meter.ts";
 import type { BoardProfile } from "../../board/src/profiles.ts";
 import { bundleFor, personaliseFromPlatform } from "../context.ts";
 import type { Row, Section } from "./types.ts";
+import { existsSync, readFileSync } from "node:fs";
 
 const PIN = "482913";
 /** Counter hits between memory samples while a step runs (finer than the board's default, to catch peaks). */
 const PEAK_SAMPLE_HITS = 10;
-/** What the real 2v29 interpreter shows for the same steps (issue #10; 2,630 and 5,100-var Linux builds). */
-const REAL: Record<string, Record<string, string>> = {
-  puckjs: { "blank: boot": "2,545 after boot", "blank: INFO": "works", "blank: CHANNEL_OPEN": "OUT OF MEMORY", "personalised: boot": "2,561 after boot, peak 2,626", "personalised: INFO": "OUT OF MEMORY" },
-  pico: { "personalised: PAY": "peak ≈ 3,000" },
+/**
+ * What the real 2v29 interpreter showed for the same steps: the committed calibration measurements
+ * (board/calibration/real-2v29-<pool>.json, 2,630 and 5,100-var Linux builds), taken on the bundle
+ * named there — the calibrated bundle, which may differ from the bundle this bench boots.
+ */
+const REAL_STEPS: Record<string, string> = {
+  "blank: boot": "boot (blank)", "blank: INFO": "INFO (blank)", "personalised: boot": "boot (personalised)",
+  "personalised: INFO": "INFO (personalised)", "personalised: CHANNEL_OPEN": "CHANNEL_OPEN (OPEN+CONFIRM)", "personalised: PAY": "PAY request",
 };
+interface RealStep { name: string; ok: boolean; vars?: number; peak?: number; errorFlags?: string[] }
+function realFigures(pool: string): Record<string, string> {
+  const file = new URL(`../../board/calibration/real-2v29-${pool}.json`, import.meta.url);
+  if (!existsSync(file)) return {};
+  const data = JSON.parse(readFileSync(file, "utf8")) as { firmware: { steps: RealStep[] } };
+  const out: Record<string, string> = {};
+  for (const [stepName, realName] of Object.entries(REAL_STEPS)) {
+    const r = data.firmware.steps.find((x) => x.name === realName && x.vars !== undefined);
+    if (!r) continue;
+    out[stepName] = (r.errorFlags ?? []).includes("MEMORY") ? `OUT OF MEMORY (peak ${r.peak})` : `${r.vars} after, peak ${r.peak}`;
+  }
+  return out;
+}
+const REAL: Record<string, Record<string, string>> = { puckjs: realFigures("puckjs"), pico: realFigures("pico") };
 
 const withPool = (p: BoardProfile, count: number): BoardProfile => ({ ...p, vars: { ...p.vars, count } });
 
@@ -106,6 +125,6 @@ export async function memoryRows(): Promise<Row[]> {
 
 export const memorySection: Section = {
   name: "memory",
-  note: "vars counted by the metered virtual board as Espruino 2v29 counts them (cost-model.md \"JsVars\"; rules checked against the real interpreter, within 5% of its boot figures). vars = after the step (GC'd), peak = highest sample while it ran (every 10 counter hits), real = the real interpreter (issue #10). puckjs: USB stand-in for the console",
+  note: "vars counted by the metered virtual board as Espruino 2v29 counts them (cost-model.md \"JsVars\"; rules checked against the real interpreter, within 5% of its boot figures). vars = after the step (GC'd), peak = highest sample while it ran (every 10 counter hits), real = the real interpreter on the calibrated bundle (board/calibration/real-2v29-*.json; the bench boots today's bundle for each board). puckjs: USB stand-in for the console",
   run: memoryRows,
 };
