@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { BoardProfile } from "../../board/src/profiles.ts";
 import { VirtualBoard } from "../../board/src/virtual-board.ts";
-import { CarrierRig, CMD, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig } from "../../firmware/test/applets/carrier-harness.ts";
 import { ROOT } from "../context.ts";
 import type { ProbeResult } from "./parse.ts";
 
@@ -75,12 +75,6 @@ export async function bootBundle(bundle: string, opts: { board: BoardProfile; me
     }
   }
   const rig = await CarrierRig.boot({ board: opts.board, flashImage: image, bootcde: true, meter: opts.meter === true, provision: false });
-  if (opts.flashImage === undefined && opts.provision !== false) {
-    const p = await rig.outer(CMD.PROVISION, new Map([[1, transportIdentity(rig.serial).channelKey]]));
-    if (p.status !== 0) throw new Error(`PROVISION status ${p.status}: ${String(p.body.get(1))}`);
-    rig.costRecords.length = 0;
-    rig.wire.bytes = 0;
-    rig.wire.chunks.length = 0;
-  }
+  if (opts.flashImage === undefined && opts.provision !== false) await rig.provision();
   return rig;
 }

@@ -179,15 +179,18 @@ export class CarrierRig {
     if (opts.nfc) rig.nfcOpts = opts.nfc === true ? {} : opts.nfc;
     if (opts.pcsc) rig.pcscOpts = opts.pcsc;
     await rig.connect();
-    if (opts.flashImage === undefined && opts.provision !== false) {
-      const p = await rig.outer(CMD.PROVISION, new Map([[1, transportIdentity(rig.serial).channelKey]]));
-      if (p.status !== 0) throw new Error(`PROVISION status ${p.status}: ${String(p.body.get(1))}`);
-      rig.costRecords.length = 0;
-      rig.wire.bytes = 0;
-      rig.wire.chunks.length = 0;
-      rig.nfcFrames.length = 0;
-    }
+    if (opts.flashImage === undefined && opts.provision !== false) await rig.provision();
     return rig;
+  }
+
+  /** PROVISION with the dev transport key (factory step), then forgets its cost, wire and NFC records. */
+  async provision(): Promise<void> {
+    const p = await this.outer(CMD.PROVISION, new Map([[1, transportIdentity(this.serial).channelKey]]));
+    if (p.status !== 0) throw new Error(`PROVISION status ${p.status}: ${String(p.body.get(1))}`);
+    this.costRecords.length = 0;
+    this.wire.bytes = 0;
+    this.wire.chunks.length = 0;
+    this.nfcFrames.length = 0;
   }
 
   async connect(): Promise<void> {
