@@ -83,7 +83,7 @@ export async function memoryRows(): Promise<Row[]> {
       });
       push("blank: boot", bootOnly(profile));
       // blank carrier: INFO and CHANNEL_OPEN (the transport channel a personalisation starts with)
-      const rig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, nfcBundle: profile.peripherals.nfc }).catch(() => null);
+      const rig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, nfcBundle: profile.firmware }).catch(() => null);
       if (rig) {
         try {
           push("blank: INFO", await step(() => rig.board, () => rig.info()));
@@ -92,12 +92,12 @@ export async function memoryRows(): Promise<Row[]> {
       } else push("blank: INFO", { vars: null, peak: 0, outcome: "OUT OF MEMORY (connecting)" });
 
       // personalised: personalise on the same flash geometry with room to spare, then power that flash up on this pool
-      const big = await CarrierRig.boot({ board: withPool(profile, 12_500), bootcde: true, nfcBundle: profile.peripherals.nfc });
+      const big = await CarrierRig.boot({ board: withPool(profile, 12_500), bootcde: true, nfcBundle: profile.firmware });
       const ids = await personaliseFromPlatform(big, platform, PIN);
       const image = big.board.flash.snapshot();
       big.board.dispose();
       push("personalised: boot", bootOnly(profile, image));
-      const prig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, flashImage: image, nfcBundle: profile.peripherals.nfc }).catch(() => null);
+      const prig = await CarrierRig.boot({ board: profile, meter: true, bootcde: true, flashImage: image, nfcBundle: profile.firmware }).catch(() => null);
       if (!prig) { push("personalised: INFO", { vars: null, peak: 0, outcome: "OUT OF MEMORY (the host's first INFO got no reply)" }); continue; }
       try {
         push("personalised: INFO", await step(() => prig.board, () => prig.info()));

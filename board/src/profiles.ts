@@ -18,6 +18,8 @@ export interface BoardProfile {
   id: string;
   name: string;
   espruinoBoard: string;
+  /** The release bundle this board takes (firmware/build/bundles.ts). */
+  firmware: "keycarrier.js" | "keycarrier.nfc.js" | "keycarrier.full.js";
   requiredBuildLibraries: string[];
   vars: { count: number; bytesPerVar: number };
   storage: { bytes: number; pageBytes: number; wordBytes: number; eraseEndurance: number; baseAddress: number };
@@ -110,6 +112,8 @@ function checkSemantics(p: BoardProfile): string[] {
   if (pageBytes % wordBytes !== 0) problems.push(`$.storage: pageBytes (${pageBytes}) must be a multiple of wordBytes (${wordBytes})`);
   if (p.storage.baseAddress % pageBytes !== 0) problems.push(`$.storage: baseAddress must be page aligned`);
   if (p.crypto.aesCcm && !p.crypto.aes) problems.push(`$.crypto: aesCcm needs aes`);
+  // a board reached only over NFC must take a bundle with the NFC link (firmware/build/bundles.ts)
+  if (!p.peripherals.usb && p.firmware === "keycarrier.js") problems.push(`$.firmware: a board without USB needs a bundle with the NFC link (keycarrier.nfc.js or keycarrier.full.js), not keycarrier.js`);
   const anyCrypto = Object.values(p.crypto).some(Boolean);
   const names = [...p.peripherals.buttons, ...p.peripherals.leds].map((x) => x.name);
   if (new Set(names).size !== names.length) problems.push(`$.peripherals: duplicate button/LED names`);

@@ -56,7 +56,7 @@ describe("board profiles", () => {
     expect(err!.problems).toEqual(expect.arrayContaining([
       "$.vars.count: expected integer, got string \"lots\"",
       "$: missing required field \"crypto\"",
-      "$: unknown field \"extra\" (allowed: $schema, id, name, espruinoBoard, requiredBuildLibraries, vars, storage, cpu, crypto, peripherals, costCalibration, memoryFromStorage, notes)",
+      "$: unknown field \"extra\" (allowed: $schema, id, name, espruinoBoard, firmware, requiredBuildLibraries, vars, storage, cpu, crypto, peripherals, costCalibration, memoryFromStorage, notes)",
       "$.peripherals.leds[3].name: \"LAMP\" does not match ^LED[1-9]$",
     ]));
     expect(err!.message).toMatch(/Fix the profile so it matches board\/boards\/schema.json/);
@@ -67,5 +67,11 @@ describe("board profiles", () => {
     p.storage.bytes = 40960 + 100;
     p.requiredBuildLibraries = ["CRYPTO"];
     expect(() => validateProfile(p)).toThrow(/whole number of pages[\s\S]*must list "NFC"/);
+  });
+
+  it("a board reached only over NFC cannot name the USB-only bundle", () => {
+    const p = structuredClone(loadProfile("puckjs"));
+    p.firmware = "keycarrier.js";
+    expect(() => validateProfile(p)).toThrow(/without USB needs a bundle with the NFC link/);
   });
 });

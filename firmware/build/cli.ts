@@ -1,11 +1,12 @@
-// `npm run build`: firmware/src/main.ts → two bundles in firmware/dist, each release + debug
-// (readable, same hoisting): keycarrier.js, the USB-only bundle (NFC link compiled out: KC_NFC false)
-// for boards without NFC (pico), and keycarrier.nfc.js (KC_NFC true) for boards with an NFC
-// controller (nrf52840, puckjs); plus build-report.json. The gate on all four decides the exit code.
+// `npm run build`: firmware/src/main.ts → the bundles of firmware/build/bundles.ts in firmware/dist,
+// each release + debug (readable, same hoisting): keycarrier.js (USB link only: pico),
+// keycarrier.nfc.js (+ NFC link: puckjs), keycarrier.full.js (+ offline, peer, display: nrf52840);
+// plus build-report.json. Each board profile names the bundle it takes. The gate on all decides the exit code.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { compile, REPO_ROOT } from "./pipeline.ts";
+import { compile, REPO_ROOT, type FirmwareFeatures } from "./pipeline.ts";
+import { BUNDLES, type BundleFile } from "./bundles.ts";
 import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 import { creationBytes, ESPRUINO_HEADER_BYTES } from "../src/store/space.ts";
 import { CONSOLE_LOCK_CODE } from "../src/security/boot-lock.ts";
@@ -131,21 +132,22 @@ export function budgetWarnings(boards: BoardTarget[]): string[] {
   return out;
 }
 
-/** Board ids whose profile has an NFC controller (peripherals.nfc): they take keycarrier.nfc.js. */
-export function nfcBoardIds(dir: string): Set<string> {
-  const ids = new Set<string>();
+/** Each board id and the bundle its profile says it takes ("firmware"; without profiles: none). */
+export function boardBundles(dir: string): Map<string, string> {
+  const ids = new Map<string, string>();
   if (!existsSync(dir)) return ids;
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "schema.json")) {
-    const json = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as { id?: unknown; peripherals?: { nfc?: unknown } };
-    if (typeof json.id === "string" && json.peripherals?.nfc === true) ids.add(json.id);
+    const json = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as { id?: unknown; firmware?: unknown };
+    if (typeof json.id === "string" && typeof json.firmware === "string") ids.set(json.id, json.firmware);
   }
   return ids;
 }
 
 /** One bundle of the build: its file in firmware/dist and the boards that take it, checked against its size. */
 export interface BundleReport {
-  file: "keycarrier.js" | "keycarrier.nfc.js";
+  file: BundleFile;
   nfc: boolean;
+  features: FirmwareFeatures;
   bytes: { release: number; debug: number };
   estimatedJsVarsFromStorage: number;
   polyfills: string[];
@@ -170,18 +172,14 @@ export interface BuildReport {
 
 export interface BuildOptions { entry: string; outDir: string; boardsDir: string }
 
-const BUNDLES = [
-  { file: "keycarrier.js", debugFile: "keycarrier.debug.js", nfc: false },
-  { file: "keycarrier.nfc.js", debugFile: "keycarrier.nfc.debug.js", nfc: true },
-] as const;
 
 export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
   const started = Date.now();
   const compiled = await Promise.all(BUNDLES.map((b) => Promise.all([
-    compile({ entry: opts.entry, minify: true, sourcemap: true, nfc: b.nfc }),
-    compile({ entry: opts.entry, minify: false, sourcemap: true, nfc: b.nfc }),
+    compile({ entry: opts.entry, minify: true, sourcemap: true, features: b.features }),
+    compile({ entry: opts.entry, minify: false, sourcemap: true, features: b.features }),
   ])));
-  const nfcIds = nfcBoardIds(opts.boardsDir);
+  const takes = boardBundles(opts.boardsDir);
   const findings: BuildReport["gate"]["findings"] = [];
   const bundles: BundleReport[] = [];
   let boardsSource = "";
@@ -197,10 +195,10 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
     const vars = estimateJsVarsFromStorage(bytes.release);
     const targets = loadBoardTargets(opts.boardsDir, vars, release.code.length);
     boardsSource = targets.source;
-    // A board takes the NFC bundle iff its profile has NFC (without profiles: the USB bundle).
-    const mine = targets.boards.filter((t) => nfcIds.has(t.id) === b.nfc);
+    // A board takes the bundle its profile names (without profiles: the USB bundle).
+    const mine = targets.boards.filter((t) => (takes.get(t.id) ?? "keycarrier.js") === b.file);
     for (const t of mine) boardsById.set(t.id, t);
-    bundles.push({ file: b.file, nfc: b.nfc, bytes, estimatedJsVarsFromStorage: vars, polyfills: release.polyfills, boards: mine });
+    bundles.push({ file: b.file, nfc: b.features.nfc, features: b.features, bytes, estimatedJsVarsFromStorage: vars, polyfills: release.polyfills, boards: mine });
     writeFileSync(path.join(opts.outDir, b.file), release.code);
     writeFileSync(path.join(opts.outDir, b.file + ".map"), release.map);
     writeFileSync(path.join(opts.outDir, b.debugFile), debug.code);

@@ -23,7 +23,26 @@ import { poolStrings } from "./pool-strings.ts";
  * NFC controller); by default it is compiled out (keycarrier.js, the USB-only bundle), so a board
  * without NFC (the Pico) does not carry its code in Storage.
  */
-export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean; nfc?: boolean }
+export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean; nfc?: boolean; features?: Partial<FirmwareFeatures> }
+
+/**
+ * Build-time feature constants (espruino-globals.d.ts): each is an esbuild `define`, so
+ * `if (KC_OFFLINE) { … }` folds away and the modules only that branch imports are tree-shaken out of
+ * a bundle without the feature. `nfc` is the NFC link (KC_NFC); `offline` the offline card-emulation
+ * applet (KC_OFFLINE); `peer` the NFC peer payment applet (KC_PEER); `display` the trusted display
+ * (KC_DISPLAY). Which bundle has which: firmware/build/bundles.ts.
+ */
+export interface FirmwareFeatures { nfc: boolean; offline: boolean; peer: boolean; display: boolean }
+
+/** The esbuild `define` of every feature constant (false unless the feature is asked for). */
+export function featureDefines(f: Partial<FirmwareFeatures>): Record<string, string> {
+  return {
+    KC_NFC: f.nfc === true ? "true" : "false",
+    KC_OFFLINE: f.offline === true ? "true" : "false",
+    KC_PEER: f.peer === true ? "true" : "false",
+    KC_DISPLAY: f.display === true ? "true" : "false",
+  };
+}
 export interface CompileResult { code: string; map: string; polyfills: string[] }
 
 const BUILD_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -48,7 +67,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   }
   const wantMap = opts.sourcemap !== false;
 
-  const esm = await bundleToEsm(entry, opts.nfc === true);
+  const esm = await bundleToEsm(entry, { ...opts.features, ...(opts.nfc === true ? { nfc: true } : {}) });
   const exponent = rewriteExponent(esm.code);
   const lowered = await lowerToEs5(exponent.code, esm.map);
 
@@ -84,16 +103,17 @@ function restoreRequire(code: string): string {
   return code.replace(/\b__req__\b/g, "require");
 }
 
-async function bundleToEsm(entry: string, nfc: boolean): Promise<CodeAndMap> {
+async function bundleToEsm(entry: string, features: Partial<FirmwareFeatures>): Promise<CodeAndMap> {
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
     format: "esm",
     target: "es2020",
     platform: "neutral",
-    // KC_NFC (espruino-globals.d.ts) is a compile-time constant: `if (KC_NFC)` folds away and the
-    // NFC modules it alone imports are tree-shaken out of the USB-only bundle.
-    define: { require: REQUIRE_PLACEHOLDER, KC_NFC: nfc ? "true" : "false" },
+    // KC_NFC, KC_OFFLINE, KC_PEER, KC_DISPLAY (espruino-globals.d.ts) are compile-time constants:
+    // `if (KC_NFC)` folds away and the modules it alone imports are tree-shaken out of a bundle
+    // without the feature.
+    define: { require: REQUIRE_PLACEHOLDER, ...featureDefines(features) },
     write: false,
     sourcemap: "external",
     sourcesContent: true,

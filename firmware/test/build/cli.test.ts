@@ -101,13 +101,17 @@ describe("npm run build (firmware/build/cli.ts)", () => {
       expect(run.stdout).toMatch(/^build: keycarrier\.js \d+ B \(debug \d+ B\), ~\d+ vars from Storage.*polyfills: .*gate: pass/m);
       const report = JSON.parse(readFileSync(path.join(REPO, "firmware/dist/build-report.json"), "utf8"));
       expect(report.gate.verdict).toBe("pass");
-      // two bundles, each board checked against the one it takes: the Pico (no NFC) the USB-only
-      // keycarrier.js, the NFC boards keycarrier.nfc.js; the NFC link is compiled out of the first
+      // three bundles, each board checked against the one its profile names: the Pico (no NFC) the
+      // USB-only keycarrier.js, the Puck.js keycarrier.nfc.js, the nrf52840 keycarrier.full.js; the
+      // NFC link is compiled out of the first
       expect(run.stdout).toMatch(/^build: keycarrier\.nfc\.js \d+ B \(debug \d+ B\)/m);
-      const [usb, nfc] = report.bundles;
-      expect([usb.file, nfc.file]).toEqual(["keycarrier.js", "keycarrier.nfc.js"]);
+      expect(run.stdout).toMatch(/^build: keycarrier\.full\.js \d+ B \(debug \d+ B\)/m);
+      const [usb, nfc, full] = report.bundles;
+      expect([usb.file, nfc.file, full.file]).toEqual(["keycarrier.js", "keycarrier.nfc.js", "keycarrier.full.js"]);
       expect(usb.boards.map((b: { id: string }) => b.id)).toEqual(["pico"]);
-      expect(nfc.boards.map((b: { id: string }) => b.id).sort()).toEqual(["nrf52840", "puckjs"]);
+      expect(nfc.boards.map((b: { id: string }) => b.id)).toEqual(["puckjs"]);
+      expect(full.boards.map((b: { id: string }) => b.id)).toEqual(["nrf52840"]);
+      expect(full.bytes.release).toBeGreaterThanOrEqual(nfc.bytes.release);
       expect(report.bytes).toEqual(usb.bytes);
       for (const bundle of report.bundles) {
         expect(bundle.bytes.release).toBe(statSync(path.join(REPO, "firmware/dist", bundle.file)).size);

@@ -20,7 +20,8 @@ import { serveControl, type ControlExposure, type ControlTarget } from "../../..
 import { registerEmulator } from "../registry.ts";
 import { VirtualIcc } from "../transport/vicc.ts";
 import { loadProfile } from "../../../board/src/profiles.ts";
-import { DEFAULT_FIRMWARE_PATH, NFC_FIRMWARE_PATH } from "../flash/flash.ts";
+import { NFC_FIRMWARE_PATH } from "../flash/flash.ts";
+import { fileURLToPath } from "node:url";
 
 export interface EmulateOptions {
   board: string;
@@ -134,18 +135,20 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
 }
 
 /**
- * The bundle `npm run build` makes for a board: keycarrier.nfc.js (with the NFC link) when the
- * board is reached over NFC (--nfc, or NFC and no USB: puckjs), else keycarrier.js, whose NFC link
- * is compiled out (it fits the Pico's store).
+ * The bundle `npm run build` makes for a board: the one its profile names (board/boards/*.json
+ * "firmware": keycarrier.js on pico, keycarrier.nfc.js on puckjs, keycarrier.full.js on nrf52840);
+ * with --nfc on a board whose bundle has the NFC link compiled out, keycarrier.nfc.js.
  */
 export function defaultFirmwareFor(boardId: string, nfc: boolean): string {
-  let p;
+  let profile;
   try {
-    p = loadProfile(boardId).peripherals;
+    profile = loadProfile(boardId);
   } catch (e) {
     throw new EmulateUsageError((e as Error).message);
   }
-  return nfc || (p.nfc && !p.usb) ? NFC_FIRMWARE_PATH : DEFAULT_FIRMWARE_PATH;
+  // the board's own bundle (its profile's "firmware"), unless that one has no NFC link and --nfc asks for it
+  const own = fileURLToPath(new URL(`../../../firmware/dist/${profile.firmware}`, import.meta.url));
+  return nfc && profile.firmware === "keycarrier.js" ? NFC_FIRMWARE_PATH : own;
 }
 
 export interface RunningEmulator {
