@@ -4,7 +4,7 @@
 // out), then charges, with the cost model's own rules (board/src/cost/vars.ts):
 //   - every function instance to the function that created it ("fn in createX");
 //   - every closure scope (a call's functionRoot kept by its closures) and the values it holds to
-//     that call ("scope of createX"), the bundle's top scope name by name ("top: name").
+//     that call ("scope of createX"), the firmware's globals name by name ("top: name").
 // Objects shared by several owners go to the first (scopes innermost-first). The debug build's names
 // are longer than the release's (a few more name vars); the totals line shows both.
 import { readFileSync } from "node:fs";
@@ -50,7 +50,7 @@ walk.fullAncestor(ast, (node: any, _state, ancestors: any[]) => {
   if (node.type !== "FunctionDeclaration" && node.type !== "FunctionExpression") return;
   const fns = ancestors.slice(0, -1).map((a, i) => [a, ancestors[i - 1]]).filter(([a]) => a.type === "FunctionDeclaration" || a.type === "FunctionExpression");
   const enclosing = fns[fns.length - 1];
-  creatorAt.set(node.loc.start.line, enclosing && fns.length > 1 ? nameOf(enclosing[0], enclosing[1]) : "top");
+  creatorAt.set(node.loc.start.line, enclosing ? nameOf(enclosing[0], enclosing[1]) : "top");
 });
 
 // 1. every function instance and scope reachable (the same walk the board's estimate does)
@@ -61,9 +61,7 @@ const roots = (board as unknown as { firmwareRoots(): { value: unknown }[] }).fi
 const probe: SizeContext = { rules: sizeRulesFor(profile), seen: new Set(), byType: {}, countFunctions: true, isBuiltin: (o) => runtime.has(o), functions: recorder };
 for (const r of roots) sizeOf(r.value, probe);
 const scopeLabel = new Map<ScopeInfo, string>();
-let topScope: ScopeInfo | null = null;
 for (const [, info] of fns) {
-  for (let s = info.scope; s; s = s.parent()) if (!s.parent()) topScope = s;
   if (info.scope && !scopeLabel.has(info.scope)) scopeLabel.set(info.scope, "scope of " + (creatorAt.get(info.site.line) ?? "?"));
 }
 const depthOf = (s: ScopeInfo) => { let d = 0; for (let p = s.parent(); p; p = p.parent()) d++; return d; };
@@ -76,13 +74,17 @@ for (const [, info] of fns) charge("fn in " + (creatorAt.get(info.site.line) ?? 
 const inline = (v: unknown) => v === undefined || (typeof v === "number" && Number.isInteger(v) && v >= cx.rules.inlineIntMin && v <= cx.rules.inlineIntMax);
 for (const s of [...scopeLabel.keys()].sort((a, b) => depthOf(b) - depthOf(a))) {
   const vals = s.values();
-  if (s === topScope) {
-    s.names.forEach((name, i) => charge("top: " + name, nameVars(name, cx.rules) + (inline(vals[i]) ? 0 : sizeOf(vals[i], cx))));
-    continue;
-  }
   let own = 1;
   s.names.forEach((name, i) => { own += nameVars(name, cx.rules) + (inline(vals[i]) ? 0 : sizeOf(vals[i], cx)); });
   charge(scopeLabel.get(s)!, own);
+}
+// the firmware's globals (it runs at global scope, pipeline.ts unwrapIife): name by name
+const g = board.globalObject() as Record<string, unknown>;
+const builtin = new Set((board as unknown as { builtinGlobals: Set<string> }).builtinGlobals);
+for (const key of Object.getOwnPropertyNames(g)) {
+  const d = Object.getOwnPropertyDescriptor(g, key)!;
+  if (builtin.has(key) || key.startsWith("__kc$") || !d.enumerable) continue;
+  charge("top: " + key, nameVars(key, cx.rules) + ("value" in d && !inline(d.value) ? sizeOf(d.value, cx) : 0));
 }
 let total = 0;
 for (const o of owners.values()) total += o.vars;
