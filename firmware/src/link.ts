@@ -62,10 +62,6 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
   let deferredSeq = -1;
   let deferredTrailer = "";
   const stats: LinkStats = { framesHandled: 0, replays: 0, crcErrors: 0, badHeaders: 0, timeouts: 0, ignored: 0, falseStarts: 0, deferred: 0, pendingRepeats: 0 };
-  const supportedMajors: CborMap = {};
-  supportedMajors[ERROR_FIELD_SUPPORTED_MAJORS] = [PROTOCOL_MAJOR];
-  const unsupportedVersionBody = errorReply(STATUS_UNSUPPORTED_VERSION, "unsupported protocol major", supportedMajors).body;
-  const internalErrorBody = errorReply(STATUS_INTERNAL, "handler threw").body;
   const crc32 = deps.crc32;
   const write = deps.write;
 
@@ -80,7 +76,11 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
       return;
     }
     if (frame.charCodeAt(2) !== PROTOCOL_MAJOR) {
-      // never cached (§8); the body is shorter than 256 bytes
+      // never cached (§8); the body is shorter than 256 bytes. Encoded here, when a host speaks
+      // another major (rare), rather than kept in RAM per link (issue #12).
+      const supportedMajors: CborMap = {};
+      supportedMajors[ERROR_FIELD_SUPPORTED_MAJORS] = [PROTOCOL_MAJOR];
+      const unsupportedVersionBody = errorReply(STATUS_UNSUPPORTED_VERSION, "unsupported protocol major", supportedMajors).body;
       const out = RESPONSE_HEAD + chr(seq, STATUS_UNSUPPORTED_VERSION, 0, unsupportedVersionBody.length) + unsupportedVersionBody;
       write(out + u32be(crc32(out)));
       return;
@@ -95,7 +95,7 @@ export function createDeviceLink(deps: LinkDeps): DeviceLink {
     try {
       reply = deps.handle(frame.charCodeAt(5), frame.substr(HEADER_BYTES, covered - HEADER_BYTES), lateReply);
     } catch (e) {
-      reply = { status: STATUS_INTERNAL, body: internalErrorBody };
+      reply = { status: STATUS_INTERNAL, body: errorReply(STATUS_INTERNAL, "handler threw").body };
     }
     stats.framesHandled += 1;
     // handle() answers STATUS_DEFERRED when the reply comes later through `late` (PROTOCOL.md §8).
