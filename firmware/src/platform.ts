@@ -41,7 +41,7 @@ export function crc32(bytes: string): number {
 
 export function storageFree(): number {
   try {
-    return require("Storage").getFree();
+    return storageModule().getFree();
   } catch (e) {
     return 0;
   }
