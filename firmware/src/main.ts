@@ -151,8 +151,8 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; a
     }
   }, cancelPayment);
   const provision = createProvisionCommand({
-    read: function () { return readTransportKeyFile(TRANSPORT_KEY_FILE); },
-    write: function (key: string) { return writeTransportKeyFile(TRANSPORT_KEY_FILE, key); },
+    read: readTransportKeyFile,
+    write: writeTransportKeyFile,
     onProvisioned: function () { transport = undefined; },
   });
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!, provision].concat(channelCommands);
