@@ -1,4 +1,4 @@
-// `npx tsx bench/memory-map.ts [--personalised] [--top N]`: where a booted carrier's vars go, by owner.
+// `npx tsx bench/memory-map.ts [--image FILE] [--top N]`: where a booted carrier's vars go, by owner.
 // Boots the NFC bundle's debug build (unminified, so names read as in the source; it borrows the
 // nRF52840 flash geometry to fit and the Puck.js var layout with a 4,000-var pool so it never runs
 // out), then charges, with the cost model's own rules (board/src/cost/vars.ts):
@@ -21,13 +21,13 @@ const top = Number(process.argv[process.argv.indexOf("--top") + 1]) || 40;
 const flashImage = process.argv.includes("--image") ? new Uint8Array(readFileSync(process.argv[process.argv.indexOf("--image") + 1])) : undefined;
 ensureBuild();
 
-function boot(file: string, geometry: string) {
+function boot(file: string, geometry: string, image?: Uint8Array, count = 4000) {
   const bundle = readFileSync(join(ROOT, "firmware/dist", file), "latin1");
   const puck = profileFor("puckjs", true);
-  const profile = { ...profileFor(geometry, true), vars: { ...puck.vars, count: 4000 } };
+  const profile = { ...profileFor(geometry, true), vars: { ...puck.vars, count } };
   const meter = new CostMeter();
-  const board = new VirtualBoard({ board: profile, seed: 9, cost: meter, ...(flashImage ? { flashImage } : {}) });
-  if (!flashImage) board.storage.write(".bootcde", bundle);
+  const board = new VirtualBoard({ board: profile, seed: 9, cost: meter, ...(image ? { flashImage: image } : {}) });
+  if (!image) board.storage.write(".bootcde", bundle);
   board.powerOn();
   board.runUntilIdle(5_000);
   return { bundle, profile, meter, board };
@@ -37,7 +37,8 @@ const release = boot("keycarrier.nfc.js", "puckjs");
 console.log(`release bundle, Puck.js layout: ${release.board.memoryEstimate().total} vars after boot`, release.board.memoryEstimate().byType);
 release.board.dispose();
 
-const { bundle, profile, meter, board } = boot("keycarrier.nfc.debug.js", "nrf52840");
+// --image FILE: a flash snapshot holding the debug bundle as .bootcde (nRF52840 geometry, e.g. personalised)
+const { bundle, profile, meter, board } = boot("keycarrier.nfc.debug.js", "nrf52840", flashImage, 8000);
 const est = board.memoryEstimate();
 console.log(`debug bundle: ${est.total} vars after boot`);
 

@@ -49,7 +49,9 @@ const info: InfoSource = {
 };
 
 // Everything behind the PIN needs native SHA-256/AES; a board without them only answers INFO/PING.
-function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; abandon: () => void } {
+// abandonPayment: drops a PAY waiting for the user (the NFC field went); null while no carrier is built.
+let abandonPayment: (() => void) | null = null;
+function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   const carrier = openCarrier({ env: env, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
   const store = openAppStore(env);
   // Keys a wipe did not reach, or a personalisation cut before its PIN commit: erase and purge.
@@ -144,18 +146,10 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; a
     }), carrier.state),
   ], carrier.state);
 
-  const channelCommands = createChannelCommands(channel, inner, function () {
-    if (closeAfterReply) {
-      closeAfterReply = false;
-      channel.close();
-    }
-  }, cancelPayment);
-  const provision = createProvisionCommand({
-    read: readTransportKeyFile,
-    write: writeTransportKeyFile,
-    onProvisioned: function () { transport = undefined; },
-  });
-  const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!, provision].concat(channelCommands);
+  // Published here, before the commands are assembled: nothing below can fail once the carrier and
+  // the store opened. No local keeps the command lists: the closures above keep this scope alive,
+  // and with it every local (issue #12).
+  abandonPayment = cancelPayment;
   info.state = carrier.state;
   info.triesLeft = carrier.triesLeft;
   info.channelCarrierId = function () {
@@ -166,7 +160,16 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; a
   info.lastAtc = function () {
     return carrier.state() === STATE_PERSONALISED ? store.lastAtc() : -1;
   };
-  return { commands: commands, abandon: cancelPayment };
+  return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, createProvisionCommand({
+    read: readTransportKeyFile,
+    write: writeTransportKeyFile,
+    onProvisioned: function () { transport = undefined; },
+  })].concat(createChannelCommands(channel, inner, function () {
+    if (closeAfterReply) {
+      closeAfterReply = false;
+      channel.close();
+    }
+  }, cancelPayment));
 }
 
 // The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever
@@ -193,22 +196,22 @@ function closingConsoleFirst(c: Command, state: () => number): Command {
 // A store that cannot be opened (a broken or foreign Storage) must not take the link down with it:
 // the carrier then answers INFO/PING only, and keeps the console locked because nobody can tell
 // whether the flash holds secrets (fail closed).
-function tryBuildCarrier(p: CryptoPrimitives): ReturnType<typeof buildCarrierCommands> | null {
-  try {
-    return buildCarrierCommands(p);
-  } catch (e) {
-    log("KeyCarrier: no store: " + String((e as { message?: unknown }).message || e));
-    lockConsole();
-    return null;
+function tryBuildCarrier(p: CryptoPrimitives | null): Command[] {
+  if (p !== null) {
+    try {
+      return buildCarrierCommands(p);
+    } catch (e) {
+      log("KeyCarrier: no store: " + String((e as { message?: unknown }).message || e));
+      lockConsole();
+    }
   }
+  return [];
 }
 
-const prims = cryptoPrimitives();
-const core = prims === null ? null : tryBuildCarrier(prims);
-const commands: Command[] = [createInfoCommand(info), createPingCommand()];
-const dispatcher = createDispatcher(core === null ? commands : commands.concat(core.commands), info.state);
+// The carrier's commands first: building them sets INFO's state and fields 9-11 (above).
+const dispatcher = createDispatcher(tryBuildCarrier(cryptoPrimitives()).concat([createInfoCommand(info), createPingCommand()]), info.state);
 
-log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (INFO/PING)" : ""));
+log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (abandonPayment === null ? " (INFO/PING)" : ""));
 // USB and NFC each have a link (framing, reply cache) over the one dispatcher: one request runs at a
 // time, and a PAY waiting for the user makes the other link's CHANNEL_MESSAGE BUSY (§7.5, §10.5).
 if (hasUsb()) startUsbLink(createDeviceLink(linkDeps(usbWrite, dispatcher)).onData);
@@ -218,6 +221,6 @@ else log("KeyCarrier: no USB");
 if (KC_NFC) {
   const nfcHeader = startNfc(nfcFrame, nfcAfterFrame, nfcFieldOff);
   if (nfcHeader !== null) {
-    startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, core && core.abandon);
+    startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, abandonPayment);
   }
 }
