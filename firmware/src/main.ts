@@ -52,8 +52,8 @@ const info: InfoSource = {
 // abandonPayment: drops a PAY waiting for the user (the NFC field went); null while no carrier is built.
 let abandonPayment: (() => void) | null = null;
 function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
-  const carrier = openCarrier({ env: env, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
-  const store = openAppStore(env);
+  const carrier = /*#__NOINLINE__*/ openCarrier({ env: env, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
+  const store = /*#__NOINLINE__*/ openAppStore(env);
   // Keys a wipe did not reach, or a personalisation cut before its PIN commit: erase and purge.
   if (carrier.state() !== STATE_PERSONALISED && !store.isEmpty()) {
     store.eraseAll();
@@ -78,7 +78,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
     return transport;
   }
 
-  const channel = createCarrierChannel(prims, identity, { now: nowMs });
+  const channel = /*#__NOINLINE__*/ createCarrierChannel(prims, identity, { now: nowMs });
   // A session must not outlive the identity it was opened with: closed after the sealed reply.
   let closeAfterReply = false;
   // The payment applet is built at boot on a PERSONALISED carrier, else on its first use: a BLANK
@@ -88,7 +88,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   let payment: PaymentApplet | null = null;
   function paymentApplet(): PaymentApplet {
     // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
-    if (payment === null) payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: verdictBinding }, purgeIfDestroyed);
+    if (payment === null) payment = /*#__NOINLINE__*/ createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: verdictBinding }, purgeIfDestroyed);
     return payment;
   }
   function cancelPayment(): void {
@@ -164,7 +164,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
     read: readTransportKeyFile,
     write: writeTransportKeyFile,
     onProvisioned: function () { transport = undefined; },
-  })].concat(createChannelCommands(channel, inner, function () {
+  })].concat(/*#__NOINLINE__*/ createChannelCommands(channel, inner, function () {
     if (closeAfterReply) {
       closeAfterReply = false;
       channel.close();
@@ -199,7 +199,7 @@ function closingConsoleFirst(c: Command, state: () => number): Command {
 function tryBuildCarrier(p: CryptoPrimitives | null): Command[] {
   if (p !== null) {
     try {
-      return buildCarrierCommands(p);
+      return /*#__NOINLINE__*/ buildCarrierCommands(p);
     } catch (e) {
       log("KeyCarrier: no store: " + String((e as { message?: unknown }).message || e));
       lockConsole();

@@ -159,7 +159,7 @@ export function cryptoPrimitives(): CryptoPrimitives | null {
   const c = cryptoModule();
   if (c === null) return null;
   try {
-    return createEspruinoPrimitives(c, E as unknown as EspruinoE);
+    return /*#__NOINLINE__*/ createEspruinoPrimitives(c, E as unknown as EspruinoE);
   } catch (e) {
     return null;
   }

@@ -109,7 +109,7 @@ export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrie
   // Every file the store creates has the same size (the log's), hence the same Espruino size word:
   // a size word torn by a power cut holds a superset of its 1-bits, so the next creation at that
   // slot — always one of ours — completes it instead of clashing (STORAGE.md §6).
-  const counter: UnaryCounter = openCounter(env, COUNTER_NAMES, cfg.counterSlots, cfg.logBytes);
+  const counter: UnaryCounter = /*#__NOINLINE__*/ openCounter(env, COUNTER_NAMES, cfg.counterSlots, cfg.logBytes);
   // Room for two rotations of each file (STORAGE.md §5).
   const reserve = 4 * creationBytes(cfg.logBytes);
   let lockedUntil = 0;
