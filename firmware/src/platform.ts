@@ -132,7 +132,7 @@ function storageModule(): StoragePort {
   try {
     return require("Storage") as unknown as StoragePort;
   } catch (e) {
-    raise("platform: no Storage module");
+    raise("platform: no Storage");
   }
 }
 
