@@ -211,7 +211,8 @@ function tryBuildCarrier(p: CryptoPrimitives | null): Command[] {
 // The carrier's commands first: building them sets INFO's state and fields 9-11 (above).
 const dispatcher = createDispatcher(tryBuildCarrier(cryptoPrimitives()).concat([createInfoCommand(info), createPingCommand()]), info.state);
 
-log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (abandonPayment === null ? " (INFO/PING)" : ""));
+// A carrier that answers INFO/PING only says why above ("no store") or in INFO (no SHA256/AES capability).
+log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial());
 // USB and NFC each have a link (framing, reply cache) over the one dispatcher: one request runs at a
 // time, and a PAY waiting for the user makes the other link's CHANNEL_MESSAGE BUSY (§7.5, §10.5).
 if (hasUsb()) startUsbLink(createDeviceLink(linkDeps(usbWrite, dispatcher)).onData);
