@@ -40,6 +40,11 @@ export const budgets: Budget[] = [
     why: "mission: idle memory at most 40% of a 2,630-var board (vars counted as Espruino 2v29 counts them, after boot)",
   },
   {
+    section: "memory", column: "peakPct", max: 70,
+    where: (r) => r["board"] === "puckjs" && (String(r["step"]).startsWith("blank: personalisation") || r["step"] === "personalised: CHANNEL_OPEN" || r["step"] === "personalised: PAY"),
+    why: "issue 12: peak memory during personalisation, channel open and PAY at most 70% of a 2,630-var board (issue 12 stays open while this fails)",
+  },
+  {
     section: "platform", column: "perSecond", min: 2000,
     where: (r) => String(r["mode"]).startsWith("durable, HTTP"),
     why: "issue 15: at least 2,000 durable settlements per second on the 2-core machine (HTTP, group commit)",

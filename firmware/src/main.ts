@@ -13,19 +13,19 @@ import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
 import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
-import { openCarrier, type Carrier } from "./security/carrier.ts";
+import { openCarrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
 import { isStoreFull } from "./store/ports.ts";
 import { STATUS_STORAGE_FULL } from "./security/status.ts";
 import { repairBootLock, setBootLock } from "./security/boot-lock.ts";
-import { openAppStore, type AppStore } from "./perso/app-store.ts";
+import { openAppStore } from "./perso/app-store.ts";
 import { createPersonaliseCommand } from "./perso/personalise.ts";
 import { TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId } from "./perso/transport.ts";
 import { createProvisionCommand } from "./perso/provision.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
-import { createPaymentApplet } from "./applets/qr-payment.ts";
+import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet } from "./applets/qr-payment.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
 import { u32be } from "./store/bytes.ts";
@@ -43,10 +43,17 @@ watchButton(function () {
   ui.buttonUp();
 });
 
+// INFO's source; a carrier that gets built (below) adds its state and fields 9-11.
+const info: InfoSource = {
+  firmwareVersion: FIRMWARE_VERSION, board: boardId, serial: boardSerial, state: function () { return STATE_BLANK; }, capabilities: capabilities, storageFree: storageFree,
+};
+
 // Everything behind the PIN needs native SHA-256/AES; a board without them only answers INFO/PING.
-function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; state: () => number; carrier: Carrier; store: AppStore; abandon: () => void } {
-  const carrier = openCarrier({ env: env, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
-  const store = openAppStore(env);
+// abandonPayment: drops a PAY waiting for the user (the NFC field went); null while no carrier is built.
+let abandonPayment: (() => void) | null = null;
+function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
+  const carrier = /*#__NOINLINE__*/ openCarrier({ env: env, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
+  const store = /*#__NOINLINE__*/ openAppStore(env);
   // Keys a wipe did not reach, or a personalisation cut before its PIN commit: erase and purge.
   if (carrier.state() !== STATE_PERSONALISED && !store.isEmpty()) {
     store.eraseAll();
@@ -55,7 +62,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   carrier.maintain();
   // A carrier with secrets keeps .boot0, the lock that runs first at every boot (this line only
   // repairs a missing one: PERSONALISE writes it before any key); a never-personalised BLANK one has none.
-  if (!repairBootLock(env, carrier.state() !== STATE_BLANK)) log("KeyCarrier: no room for the boot lock");
+  if (!repairBootLock(env, carrier.state() !== STATE_BLANK)) log("KeyCarrier: no boot lock");
   if (carrier.state() !== STATE_BLANK) lockConsole();
 
   let transport: ChannelIdentity | undefined;
@@ -71,10 +78,31 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     return transport;
   }
 
-  const channel = createCarrierChannel(prims, identity, { now: nowMs });
+  const channel = /*#__NOINLINE__*/ createCarrierChannel(prims, identity, { now: nowMs });
   // A session must not outlive the identity it was opened with: closed after the sealed reply.
   let closeAfterReply = false;
-  let payment: ReturnType<typeof createPaymentApplet> | null = null;
+  // The payment applet is built at boot on a PERSONALISED carrier, else on its first use: a BLANK
+  // carrier, through its whole personalisation, does not hold it (~70 vars, issue #12). PAY and
+  // LOG_READ stand in for it in the dispatchers with its ids, states and fields (checked against
+  // the applet's own by firmware/test/applets/lazy-payment.test.ts).
+  let payment: PaymentApplet | null = null;
+  function paymentApplet(): PaymentApplet {
+    // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
+    if (payment === null) payment = /*#__NOINLINE__*/ createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: verdictBinding }, purgeIfDestroyed);
+    return payment;
+  }
+  function cancelPayment(): void {
+    if (payment !== null) payment.cancel();
+  }
+  // PAY (i 0) or LOG_READ (i 1) of the applet, allowed when PERSONALISED.
+  function paymentCommand(i: number, id: number, fields: number): Command {
+    return {
+      id: id, allowedStates: 1 << STATE_PERSONALISED, fields: fields,
+      run: function (args, body, late) {
+        return paymentApplet().commands()[i]!.run(args, body, late);
+      },
+    };
+  }
 
   // After any command that can destroy the carrier: its application keys and log go too.
   function purgeIfDestroyed(): void {
@@ -104,34 +132,44 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     const nonce = channel.sessionNonce();
     return nonce === "" ? "" : nonce + u32be(channel.expectedCounter() - 1);
   }
-  // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
-  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: verdictBinding }, purgeIfDestroyed);
-  const paymentCommands = payment.commands();
+  // a PERSONALISED carrier's dispatchers hold the applet's own commands; a BLANK one's the stand-ins
+  const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY, 7), paymentCommand(1, CMD_LOG_READ, 1)];
   const inner = createDispatcher([
     paymentCommands[0]!,
     closingConsoleFirst(createPersonaliseCommand({
       carrier: carrier, store: store,
       onPersonalised: function () {
         closeAfterReply = true;
-        payment!.reset();
+        payment = null; // a BLANK carrier's applet, if a refused PAY built it, holds nothing: built again on use
         lockConsole();
       },
     }), carrier.state),
   ], carrier.state);
 
-  const channelCommands = createChannelCommands(channel, inner, function () {
+  // Published here, before the commands are assembled: nothing below can fail once the carrier and
+  // the store opened. No local keeps the command lists: the closures above keep this scope alive,
+  // and with it every local (issue #12).
+  abandonPayment = cancelPayment;
+  info.state = carrier.state;
+  info.triesLeft = carrier.triesLeft;
+  info.channelCarrierId = function () {
+    if (carrier.state() !== STATE_PERSONALISED) return transportCarrierId(boardSerial());
+    const k = store.keys();
+    return k === undefined ? "" : k.carrierId;
+  };
+  info.lastAtc = function () {
+    return carrier.state() === STATE_PERSONALISED ? store.lastAtc() : -1;
+  };
+  return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, createProvisionCommand({
+    read: readTransportKeyFile,
+    write: writeTransportKeyFile,
+    onProvisioned: function () { transport = undefined; },
+  })].concat(/*#__NOINLINE__*/ createChannelCommands(channel, inner, function () {
     if (closeAfterReply) {
       closeAfterReply = false;
       channel.close();
     }
-  }, payment.cancel);
-  const provision = createProvisionCommand({
-    read: function () { return readTransportKeyFile(TRANSPORT_KEY_FILE); },
-    write: function (key: string) { return writeTransportKeyFile(TRANSPORT_KEY_FILE, key); },
-    onProvisioned: function () { transport = undefined; },
-  });
-  const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!, provision].concat(channelCommands);
-  return { commands: commands, state: carrier.state, carrier: carrier, store: store, abandon: payment.cancel };
+  }, cancelPayment));
 }
 
 // The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever
@@ -158,40 +196,23 @@ function closingConsoleFirst(c: Command, state: () => number): Command {
 // A store that cannot be opened (a broken or foreign Storage) must not take the link down with it:
 // the carrier then answers INFO/PING only, and keeps the console locked because nobody can tell
 // whether the flash holds secrets (fail closed).
-function tryBuildCarrier(p: CryptoPrimitives): ReturnType<typeof buildCarrierCommands> | null {
-  try {
-    return buildCarrierCommands(p);
-  } catch (e) {
-    log("KeyCarrier: no store: " + String((e as { message?: unknown }).message || e));
-    lockConsole();
-    return null;
-  }
-}
-
-const prims = cryptoPrimitives();
-const core = prims === null ? null : tryBuildCarrier(prims);
-const currentState = core === null ? function () { return STATE_BLANK; } : core.state;
-
-const info: InfoSource = {
-  firmwareVersion: FIRMWARE_VERSION, board: boardId, serial: boardSerial, state: currentState, capabilities: capabilities, storageFree: storageFree,
-};
-if (core !== null) {
-  info.triesLeft = core.carrier.triesLeft;
-  info.channelCarrierId = function () {
-    if (currentState() === STATE_PERSONALISED) {
-      const k = core.store.keys();
-      return k === undefined ? "" : k.carrierId;
+function tryBuildCarrier(p: CryptoPrimitives | null): Command[] {
+  if (p !== null) {
+    try {
+      return /*#__NOINLINE__*/ buildCarrierCommands(p);
+    } catch (e) {
+      log("KeyCarrier: no store: " + String((e as { message?: unknown }).message || e));
+      lockConsole();
     }
-    return transportCarrierId(boardSerial());
-  };
-  info.lastAtc = function () {
-    return currentState() === STATE_PERSONALISED ? core.store.lastAtc() : -1;
-  };
+  }
+  return [];
 }
-const commands: Command[] = [createInfoCommand(info), createPingCommand()];
-const dispatcher = createDispatcher(core === null ? commands : commands.concat(core.commands), currentState);
 
-log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (INFO/PING only)" : ""));
+// The carrier's commands first: building them sets INFO's state and fields 9-11 (above).
+const dispatcher = createDispatcher(tryBuildCarrier(cryptoPrimitives()).concat([createInfoCommand(info), createPingCommand()]), info.state);
+
+// A carrier that answers INFO/PING only says why above ("no store") or in INFO (no SHA256/AES capability).
+log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial());
 // USB and NFC each have a link (framing, reply cache) over the one dispatcher: one request runs at a
 // time, and a PAY waiting for the user makes the other link's CHANNEL_MESSAGE BUSY (§7.5, §10.5).
 if (hasUsb()) startUsbLink(createDeviceLink(linkDeps(usbWrite, dispatcher)).onData);
@@ -201,6 +222,6 @@ else log("KeyCarrier: no USB");
 if (KC_NFC) {
   const nfcHeader = startNfc(nfcFrame, nfcAfterFrame, nfcFieldOff);
   if (nfcHeader !== null) {
-    startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, core && core.abandon);
+    startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, abandonPayment);
   }
 }
