@@ -150,6 +150,20 @@ export class EspruinoStorage {
     return b === undefined ? undefined : bytesToString(b);
   }
 
+  /**
+   * jsfReadFile as a board returns it: the bytes and the flash offset they start at (a native
+   * string pointing into memory-mapped flash, jsvAddressToVar), for E.getAddressOf.
+   */
+  readMapped(name: string, offset = 0, length = 0): { data: string; flashOffset: number } | undefined {
+    const h = newHeader();
+    const addr = this.findFile(this.nameField(name), h);
+    if (addr === null) return undefined;
+    const b = this.readBytes(this.nameField(name), offset, length)!;
+    const len = fileSize(h);
+    const off = offset < 0 ? 0 : offset > len ? len : offset;
+    return { data: bytesToString(b), flashOffset: addr + off };
+  }
+
   /** jswrap_storage_readArrayBuffer */
   readArrayBuffer(name: string): ArrayBuffer | undefined {
     const b = this.readBytes(this.nameField(name), 0, 0);
