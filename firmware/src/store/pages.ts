@@ -1,0 +1,287 @@
+// Store v2: a log-structured record store on whole flash pages the store owns (STORAGE.md §2-§6 is
+// the spec; its anchor is OpenSK's persistent_store). Module-level functions over one explicit
+// state object (`PageStore`): no closures, nothing but numbers and one small index object in RAM.
+//
+//   page   = header (12 B): "KCP2" | gen u32 | ~gen u32, then records from offset 12
+//   record = word0 | payload (len B, 0x00-padded to a word) | crc32(word0..padding) u32 | [tail]
+//   word0  = len u8 | key u8 | ~len u8 | ~key u8
+//   tail   = UNARY_WORDS words, only for keys >= 0x80 ("unary" records), outside the CRC
+//
+// Why it survives a power cut at any word write or page erase:
+//  - NOR words are programmed in address order; a record's CRC word is its last word, so a record is
+//    committed exactly when its CRC lands; a cut earlier leaves a *dead* record (CRC mismatch).
+//  - word0 carries len and key next to their complements. A partly programmed word holds a superset
+//    of the target's 1-bits; the only such word whose halves are complements is the target itself.
+//    So a word0 that passes the check is exactly the word0 that was meant, its extent is known, and
+//    the scan steps over dead records. A word0 that fails the check (cut inside it) ends the page
+//    (`dirty`): the next append compacts first and nothing is ever written after it.
+//  - Compaction copies the live records into the next page (round robin: wear levelling), erased
+//    first, and writes that page's header LAST: the header is the commit. Until it lands the old page
+//    is current; after it the old page is stale (lower gen) and is erased only when it next becomes the
+//    target. One compaction = one page erase.
+//  - The current page is never erased; it stops being current only through a committed compaction.
+//  - Unary tails are only ever cleared (1→0) word by word: a cut leaves a partial word, which the
+//    owner must read pessimistically (tally.ts).
+import { isErasedString, readU32, u32, chr, filled } from "./bytes.ts";
+import { storeFull } from "./ports.ts";
+import { raise } from "../raise.ts";
+
+// What the store needs from the board: platform.ts gives E.memoryArea / require("Flash") and E.CRC32;
+// tests give a strict fake flash. Byte strings (chars 0-255) throughout.
+export interface FlashPort {
+  // `len` bytes at absolute address `addr` (on a board: a native string into memory-mapped flash)
+  read(addr: number, len: number): string;
+  // program whole words (addr and data.length multiples of 4), bits 1→0 only
+  write(addr: number, data: string): void;
+  // erase the page starting at addr
+  erase(addr: number): void;
+  crc32(data: string): number;
+}
+
+export const PAGE_MAGIC = "KCP2";
+export const PAGE_HEADER_BYTES = 12;
+export const UNARY_KEY = 0x80;
+export const UNARY_WORDS = 64;
+export const MAX_PAYLOAD_V2 = 255;
+const FF4 = "\xff\xff\xff\xff";
+export const ZERO4 = "\0\0\0\0";
+
+export interface PageStore {
+  port: FlashPort;
+  // page start addresses and sizes (erase units); at least 2
+  pages: number[];
+  sizes: number[];
+  // index of the current page, -1 when no page is valid (a blank store)
+  cur: number;
+  gen: number;
+  // absolute address of the next append in the current page
+  end: number;
+  // a torn word0 ends the current page: the next append compacts first
+  dirty: boolean;
+  // address of the newest committed record per key (absent: never written, or deleted)
+  at: { [key: number]: number };
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+// Bytes a record takes in its page.
+export function recordExtent(len: number, key: number): number {
+  return 8 + align4(len) + (key >= UNARY_KEY ? 4 * UNARY_WORDS : 0);
+}
+
+const MAX_EXTENT = 8 + 256 + 4 * UNARY_WORDS;
+
+// The bytes of one record as written (tail excluded: it stays erased until marked).
+export function encodeRecordV2(port: FlashPort, key: number, payload: string): string {
+  const len = payload.length;
+  if (len > MAX_PAYLOAD_V2 || key < 0 || key > 255) raise("store: record " + key + " of " + len + " B");
+  const body = chr(len, key, len ^ 255, key ^ 255) + payload + filled("\0", align4(len) - len);
+  return body + u32(port.crc32(body));
+}
+
+export function encodePageHeader(gen: number): string {
+  return PAGE_MAGIC + u32(gen) + u32(~gen >>> 0);
+}
+
+// gen of the page at index p when its header is whole, else -1.
+function pageGen(st: PageStore, p: number): number {
+  const h = st.port.read(st.pages[p]!, PAGE_HEADER_BYTES);
+  if (h.substr(0, 4) !== PAGE_MAGIC) return -1;
+  const gen = readU32(h, 4);
+  return readU32(h, 8) === (~gen >>> 0) ? gen : -1;
+}
+
+// Replays the current page into st.at / st.end / st.dirty. Reads only.
+function scanCurrent(st: PageStore): void {
+  st.at = {};
+  st.dirty = false;
+  if (st.cur < 0) return;
+  const port = st.port;
+  const limit = st.pages[st.cur]! + st.sizes[st.cur]!;
+  let pos = st.pages[st.cur]! + PAGE_HEADER_BYTES;
+  while (pos + 4 <= limit) {
+    const w = port.read(pos, 4);
+    if (w === FF4) {
+      // the clean end, unless something was written after it (a torn word0 that cleared no bit of
+      // its first word cannot exist: then nothing after it was written either)
+      const rest = limit - pos < MAX_EXTENT ? limit - pos : MAX_EXTENT;
+      if (!isErasedString(port.read(pos, rest))) st.dirty = true;
+      break;
+    }
+    const len = w.charCodeAt(0);
+    const key = w.charCodeAt(1);
+    const ext = recordExtent(len, key);
+    if (w.charCodeAt(2) !== (len ^ 255) || w.charCodeAt(3) !== (key ^ 255) || pos + ext > limit) {
+      st.dirty = true;
+      break;
+    }
+    const n = 4 + align4(len);
+    if (readU32(port.read(pos + n, 4), 0) === port.crc32(port.read(pos, n))) {
+      if (len === 0) delete st.at[key];
+      else st.at[key] = pos;
+    }
+    pos += ext;
+  }
+  st.end = pos;
+}
+
+// Opens the store on its pages: picks the page with the highest whole header and replays it.
+// Never writes: whatever a cut left is repaired by the next append (compaction) or by the owner.
+export function openPageStore(port: FlashPort, pages: number[], sizes: number[]): PageStore {
+  if (pages.length < 2 || pages.length !== sizes.length) raise("store: needs 2+ pages");
+  const st: PageStore = { port: port, pages: pages, sizes: sizes, cur: -1, gen: 0, end: 0, dirty: false, at: {} };
+  for (let p = 0; p < pages.length; p++) {
+    const g = pageGen(st, p);
+    if (g >= 0 && (st.cur < 0 || g > st.gen)) {
+      st.cur = p;
+      st.gen = g;
+    }
+  }
+  scanCurrent(st);
+  return st;
+}
+
+// Payload of the newest committed record of key, or undefined.
+export function storeGet(st: PageStore, key: number): string | undefined {
+  const a = st.at[key];
+  if (a === undefined) return undefined;
+  return st.port.read(a + 4, st.port.read(a, 1).charCodeAt(0));
+}
+
+// Where key's newest record sits: records keep their relative order through compaction, so this
+// orders keys by when they were last written. -1 when absent.
+export function storeOrder(st: PageStore, key: number): number {
+  const a = st.at[key];
+  return a === undefined ? -1 : a;
+}
+
+// Live keys in write order.
+export function storeKeys(st: PageStore): number[] {
+  const keys: number[] = [];
+  for (const k in st.at) keys.push(+k);
+  keys.sort(function (a, b) { return st.at[a]! - st.at[b]!; });
+  return keys;
+}
+
+// Appends one record (payload "" deletes key). Compacts first when the current page is dirty, full
+// or absent; answers STORAGE_FULL (storeFull) only when the live records plus this one exceed a page.
+export function storePut(st: PageStore, key: number, payload: string): void {
+  const rec = encodeRecordV2(st.port, key, payload);
+  const ext = recordExtent(payload.length, key);
+  if (st.cur < 0 || st.dirty || st.end + ext > st.pages[st.cur]! + st.sizes[st.cur]!) storeCompact(st, undefined, ext);
+  const at = st.end;
+  st.port.write(at, rec);
+  st.end += ext;
+  if (payload.length === 0) delete st.at[key];
+  else st.at[key] = at;
+}
+
+// Live bytes (records st.at points to) that `keep` accepts.
+function liveBytes(st: PageStore, keep?: (key: number) => boolean): number {
+  let n = 0;
+  for (const k in st.at) {
+    if (keep !== undefined && !keep(+k)) continue;
+    n += recordExtent(st.port.read(st.at[k]!, 1).charCodeAt(0), +k);
+  }
+  return n;
+}
+
+// Copies the live records (those `keep` accepts) into the next page and commits it with gen + 1.
+// `room`: bytes that must stay free after the copy (the record about to be appended).
+export function storeCompact(st: PageStore, keep?: (key: number) => boolean, room?: number): void {
+  const t = st.cur < 0 ? 0 : (st.cur + 1) % st.pages.length;
+  const base = st.pages[t]!;
+  const need = PAGE_HEADER_BYTES + liveBytes(st, keep) + (room === undefined ? 0 : room);
+  if (need > st.sizes[t]!) storeFull("live records " + need + " B over a " + st.sizes[t] + " B page");
+  const port = st.port;
+  port.erase(base);
+  const keys = storeKeys(st);
+  const at: { [key: number]: number } = {};
+  let dst = base + PAGE_HEADER_BYTES;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (keep !== undefined && !keep(k)) continue;
+    const src = st.at[k]!;
+    const ext = recordExtent(port.read(src, 1).charCodeAt(0), k);
+    port.write(dst, port.read(src, ext)); // a unary tail is copied as it is: partial words stay partial
+    at[k] = dst;
+    dst += ext;
+  }
+  const gen = st.gen + 1; // 1 on a blank store
+  port.write(base, encodePageHeader(gen)); // the commit
+  st.cur = t;
+  st.gen = gen;
+  st.at = at;
+  st.end = dst;
+  st.dirty = false;
+}
+
+// ---- unary tails (keys >= UNARY_KEY): 64 words, each cleared at most twice, never erased -------
+
+// Address of the tail of key's newest record, or -1.
+export function tailAddress(st: PageStore, key: number): number {
+  const a = st.at[key];
+  if (a === undefined || key < UNARY_KEY) return -1;
+  return a + 8 + align4(st.port.read(a, 1).charCodeAt(0));
+}
+
+// Index of the first erased word of the tail (UNARY_WORDS when full), found with native string
+// searches: a 4-byte 0xFF window can start inside a used word only when it runs into an erased one,
+// so the first window rounded up to a word is the first erased word.
+export function tailUsed(st: PageStore, key: number): number {
+  const t = tailAddress(st, key);
+  if (t < 0) return -1;
+  const s = st.port.read(t, 4 * UNARY_WORDS);
+  let i = s.indexOf(FF4);
+  while (i >= 0 && s.substr(align4(i), 4) !== FF4) i = s.indexOf(FF4, i + 1);
+  return i < 0 ? UNARY_WORDS : align4(i) >> 2;
+}
+
+// Index of the last word that is entirely 0x00, or -1.
+export function tailLastZero(st: PageStore, key: number): number {
+  const t = tailAddress(st, key);
+  if (t < 0) return -1;
+  const s = st.port.read(t, 4 * UNARY_WORDS);
+  let i = s.lastIndexOf(ZERO4);
+  while (i >= 0 && s.substr(i & ~3, 4) !== ZERO4) i = i === 0 ? -1 : s.lastIndexOf(ZERO4, i - 1);
+  return i < 0 ? -1 : i >> 2;
+}
+
+// Clears bits of tail word `index` (word: 4 bytes, 1→0 from what is there).
+export function tailMark(st: PageStore, key: number, index: number, word: string): void {
+  const t = tailAddress(st, key);
+  if (t < 0 || index < 0 || index >= UNARY_WORDS) raise("store: no tail word " + index);
+  st.port.write(t + 4 * index, word);
+}
+
+// ---- self-destruct: zeroise in place, then erase ------------------------------------------------
+
+// Overwrites with 0x00 every record of the current page whose key `keep` rejects (payload, CRC and
+// tail; dead records included): each such record is dead from its first cleared word on, its word0
+// stays, so the scan still steps over it. Idempotent: rerunning it after a cut only writes zeros on zeros.
+export function storeZeroise(st: PageStore, keep: (key: number) => boolean): void {
+  if (st.cur < 0) return;
+  const port = st.port;
+  let pos = st.pages[st.cur]! + PAGE_HEADER_BYTES;
+  while (pos < st.end) {
+    const w = port.read(pos, 4);
+    const key = w.charCodeAt(1);
+    const ext = recordExtent(w.charCodeAt(0), key);
+    if (!keep(key)) {
+      // CRC word first (the record dies with its first cleared bit there), then payload and tail
+      const crcAt = pos + 4 + align4(w.charCodeAt(0));
+      port.write(crcAt, ZERO4);
+      if (crcAt > pos + 4) port.write(pos + 4, filled("\0", crcAt - pos - 4));
+      if (ext > crcAt + 4 - pos) port.write(crcAt + 4, filled("\0", ext - (crcAt + 4 - pos)));
+      delete st.at[key];
+    }
+    pos += ext;
+  }
+}
+
+// Erases every page but the current one (stale copies, half-copied or half-erased pages).
+export function storeEraseOthers(st: PageStore): void {
+  for (let p = 0; p < st.pages.length; p++) if (p !== st.cur) st.port.erase(st.pages[p]!);
+}
