@@ -19,92 +19,137 @@
  * arguments in that order (jswrap_flash.c), `getPage` returns `{addr, length}` or undefined,
  * `erasePage(addr)` erases the page containing addr and throws unless addr is an integer.
  */
-import { NorFlash } from "./flash.ts";
+import { NorFlash, type WordCutMode, type EraseCutMode } from "./flash.ts";
 
 export interface FlashArea { addr: number; length: number }
 
-export interface FlashModuleOptions {
-  /** absolute address of flash offset 0 (the profile's storage.baseAddress) */
-  base: number;
-  /**
-   * What `getFree()` lists (absolute addresses, whole pages, inside the modelled flash). The
-   * virtual board models no flash outside Storage, so profiles list nothing: on a board the list
-   * depends on the build (jshFlashGetFree, targets/nrf5x/jshardware.c:2409-2446: the pages between
-   * the firmware's end and Storage; targets/stm32/jshardware.c jshFlashGetFree: on the Pico the
-   * 128 KB sector at 0x08060000 that ST does not document). KeyCarrier does not use it.
-   */
-  free?: FlashArea[];
-}
+/** One stretch of modelled flash at an absolute address: Storage, or an area getFree() lists. */
+export interface FlashRegion { base: number; flash: NorFlash }
 
 function hex(n: number): string {
   return "0x" + (n >>> 0).toString(16).padStart(8, "0");
 }
 
+/**
+ * `regions[0]` is the Storage area (the profile's storage.baseAddress); the others are what
+ * `getFree()` lists — the profile's `flashFree` areas, each its own NorFlash with its own erase
+ * unit (the Pico's undocumented 128 KB sector: targets/stm32/jshardware.c jshFlashGetFree). No
+ * other flash is modelled: on a board the rest is Espruino's firmware and bootloader, and the list
+ * depends on the build (targets/nrf5x/jshardware.c:2409-2446 lists the pages between the firmware's
+ * end and Storage, which a stock Puck.js build leaves none of that this model could vouch for).
+ *
+ * Power cuts at the n-th word write / page erase made *through this module*, counted across all
+ * regions (the Storage API writes the first region directly and is cut through NorFlash itself).
+ */
 export class FlashModule {
-  readonly flash: NorFlash;
-  readonly base: number;
-  private readonly free: FlashArea[];
+  readonly regions: FlashRegion[];
+  private words = 0;
+  private erases = 0;
+  private cutWord: { at: number; mode: WordCutMode } | null = null;
+  private cutErase: { at: number; mode: EraseCutMode } | null = null;
 
-  constructor(flash: NorFlash, opts: FlashModuleOptions) {
-    this.flash = flash;
-    this.base = opts.base;
-    this.free = (opts.free ?? []).map((a) => ({ addr: a.addr, length: a.length }));
-    const ps = flash.geometry.pageSize;
-    for (const a of this.free)
-      if ((a.addr - this.base) % ps !== 0 || a.length % ps !== 0 || a.addr < this.base || a.addr + a.length > this.base + flash.geometry.size)
-        throw new Error(`Flash free area ${hex(a.addr)}+${a.length} must be whole pages inside the modelled flash`);
+  constructor(regions: FlashRegion[]) {
+    this.regions = regions;
+  }
+
+  /** word writes and page erases made through require("Flash") so far */
+  counts(): { words: number; erases: number } {
+    return { words: this.words, erases: this.erases };
+  }
+  /** Cut power during the n-th (0-based, from now) word write made through this module. */
+  cutAfterWords(n: number, mode: WordCutMode): void {
+    this.cutWord = { at: this.words + n, mode };
+  }
+  /** Cut power during the n-th (0-based, from now) page erase made through this module. */
+  cutAfterErases(n: number, mode: EraseCutMode): void {
+    this.cutErase = { at: this.erases + n, mode };
+  }
+  cancelCuts(): void {
+    this.cutWord = null;
+    this.cutErase = null;
+    for (const r of this.regions) r.flash.cancelPowerCuts();
   }
 
   /** jswrap_flash_getPage → jshFlashGetPage: the page holding addr, or undefined (no page there). */
   getPage(addr: number): FlashArea | undefined {
     this.assertInt("getPage", addr);
-    const off = addr - this.base;
-    if (off < 0 || off >= this.flash.geometry.size) return undefined;
-    const ps = this.flash.geometry.pageSize;
-    return { addr: this.base + off - (off % ps), length: ps };
+    const r = this.find(addr, 1);
+    if (!r) return undefined;
+    const ps = r.region.flash.geometry.pageSize;
+    return { addr: r.region.base + r.off - (r.off % ps), length: ps };
   }
 
   /** jswrap_flash_getFree → jshFlashGetFree */
   getFree(): FlashArea[] {
-    return this.free.map((a) => ({ addr: a.addr, length: a.length }));
+    return this.regions.slice(1).map((r) => ({ addr: r.base, length: r.flash.geometry.size }));
   }
 
   /** jswrap_flash_erasePage → jshFlashErasePage: erases the page containing addr. */
   erasePage(addr: unknown): void {
     if (typeof addr !== "number" || !Number.isInteger(addr)) throw new Error(`Address should be an integer, got ${typeof addr}`);
-    const off = this.offset("erasePage", addr, 1);
-    const ps = this.flash.geometry.pageSize;
-    this.flash.erasePage(off - (off % ps));
+    const { region, off } = this.locate("erasePage", addr, 1);
+    const ps = region.flash.geometry.pageSize;
+    if (this.cutErase && this.cutErase.at === this.erases) {
+      region.flash.cutPowerAfterPageErases(0, this.cutErase.mode);
+      this.cutErase = null;
+    }
+    region.flash.erasePage(off - (off % ps));
+    this.erases++;
   }
 
   /** jswrap_flash_write(data, addr), strict about alignment (see the module comment). */
   write(data: Uint8Array, addr: number): void {
     this.assertInt("write", addr);
-    const w = this.flash.geometry.wordSize;
-    if (addr % w !== 0 || data.length % w !== 0)
+    if (addr % 4 !== 0 || data.length % 4 !== 0)
       throw new Error(
-        `Flash.write of ${data.length} B at ${hex(addr)}: address and length must be multiples of ${w} (whole flash words); ` +
+        `Flash.write of ${data.length} B at ${hex(addr)}: address and length must be multiples of 4 (whole flash words); ` +
           `Espruino would pad by rewriting the neighbouring bytes of the word, which this board refuses: write whole words`,
       );
     if (data.length === 0) return;
-    this.flash.write(this.offset("write", addr, data.length), data);
+    const { region, off } = this.locate("write", addr, data.length);
+    const n = data.length >> 2;
+    if (this.cutWord && this.cutWord.at < this.words + n) {
+      region.flash.cutPowerAfterWordWrites(this.cutWord.at - this.words, this.cutWord.mode);
+      this.cutWord = null;
+    }
+    try {
+      region.flash.write(off, data);
+      this.words += n;
+    } catch (e) {
+      this.words += n; // a cut ends the count here anyway
+      throw e;
+    }
   }
 
   /** jswrap_flash_read(length, addr) → a Uint8Array copy (length ≤ 0: undefined, as on the board). */
   read(length: number, addr: number): Uint8Array | undefined {
     this.assertInt("read", addr);
     if (!(length > 0)) return undefined;
-    return this.flash.read(this.offset("read", addr, length), length);
+    const { region, off } = this.locate("read", addr, length);
+    return region.flash.read(off, length);
   }
 
-  private offset(op: string, addr: number, len: number): number {
-    const off = addr - this.base;
-    if (off < 0 || off + len > this.flash.geometry.size)
-      throw new Error(
-        `Flash.${op} at ${hex(addr)} (${len} B) is outside the modelled flash ${hex(this.base)}..${hex(this.base + this.flash.geometry.size)}: ` +
-          `on a board that is Espruino's own firmware or bootloader`,
-      );
-    return off;
+  /** E.memoryArea(addr, len): the bytes of memory-mapped flash, as a (native, on a board) string. */
+  memoryArea(addr: number, length: number): Uint8Array {
+    this.assertInt("memoryArea", addr);
+    if (!(length > 0)) return new Uint8Array(0);
+    const { region, off } = this.locate("memoryArea", addr, length);
+    return region.flash.read(off, length);
+  }
+
+  private find(addr: number, len: number): { region: FlashRegion; off: number } | undefined {
+    for (const region of this.regions) {
+      const off = addr - region.base;
+      if (off >= 0 && off + len <= region.flash.geometry.size) return { region, off };
+    }
+    return undefined;
+  }
+
+  private locate(op: string, addr: number, len: number): { region: FlashRegion; off: number } {
+    const r = this.find(addr, len);
+    if (r) return r;
+    const known = this.regions.map((x) => `${hex(x.base)}..${hex(x.base + x.flash.geometry.size)}`).join(", ");
+    throw new Error(`Flash.${op} at ${hex(addr)} (${len} B) is outside the modelled flash (${known}): on a board that is Espruino's own firmware or bootloader`);
   }
 
   private assertInt(op: string, addr: number): void {

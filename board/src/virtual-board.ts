@@ -158,6 +158,8 @@ export class VirtualBoard {
   storage: EspruinoStorage;
   /** require("Flash") over `flash` (absolute addresses from the profile's storage.baseAddress) */
   readonly flashApi: FlashModule;
+  /** the profile's flashFree areas (what Flash.getFree() lists), each its own NOR flash; kept across power cycles */
+  readonly freeFlash: { base: number; flash: NorFlash }[];
   private readonly mappedReads: MappedReads;
   readonly clock = new VirtualClock();
   readonly cost: CostMeterLike | undefined;
@@ -230,7 +232,11 @@ export class VirtualBoard {
     this.flash = new NorFlash({ size: p.storage.bytes, pageSize: p.storage.pageBytes, wordSize: p.storage.wordBytes, endurance: p.storage.eraseEndurance }, { seed });
     if (opts.flashImage) this.flash.restore(opts.flashImage);
     this.storage = this.newStorage();
-    this.flashApi = new FlashModule(this.flash, { base: p.storage.baseAddress });
+    this.freeFlash = (p.flashFree ?? []).map((a, i) => ({
+      base: a.addr,
+      flash: new NorFlash({ size: a.bytes, pageSize: a.pageBytes, wordSize: p.storage.wordBytes, endurance: p.storage.eraseEndurance }, { seed: seed + 1 + i }),
+    }));
+    this.flashApi = new FlashModule([{ base: p.storage.baseAddress, flash: this.flash }, ...this.freeFlash]);
     this.mappedReads = new MappedReads(this.flash, p.storage.baseAddress);
     this.cost = opts.cost;
     this.timeoutMs = opts.entryTimeoutMs ?? 10_000;
@@ -677,6 +683,7 @@ export class VirtualBoard {
     this.powerCut();
     this.bootCodeBytes = 0;
     this.flash.powerOn(); // a cut flash refuses writes until the board is powered again
+    for (const r of this.freeFlash) r.flash.powerOn();
     this.powered = true;
     this.newContext();
     if (kind === "powerOn" || kind === "reboot") {
@@ -906,6 +913,12 @@ export class VirtualBoard {
     E["toJS"] = (v: unknown) => toJS(v);
     // E.getAddressOf(v, true) = jsvGetDataPointer (src/jsvar.c:1766): the flash address of a
     // memory-mapped Storage read; 0 for anything else this board cannot place (flash-module.ts).
+    // E.memoryArea(addr, len): a native string over memory-mapped flash (jswrap_espruino.c); the
+    // modelled flash only (flash-module.ts), and a snapshot, as Storage.read's strings are here.
+    E["memoryArea"] = (addr: unknown, len: unknown) => {
+      this.native("E.memoryArea", 0);
+      return this.storageCall("E.memoryArea", () => bytesToString(this.flashApi.memoryArea(Number(addr), Number(len))));
+    };
     E["getAddressOf"] = (v: unknown, flat?: unknown) => { this.native("E.getAddressOf", 0); return flat ? this.mappedReads.addressOf(v) : 0; };
     E["CRC32"] = conv("E.CRC32", (d) => { const b = toBytes(d); this.native("E.CRC32", b.length); return crc32(b); });
     E["hwRand"] = () => this.hwRand() | 0;

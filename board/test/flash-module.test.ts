@@ -22,7 +22,7 @@ describe('require("Flash") on the virtual board', () => {
     const base = b.profile.storage.baseAddress;
     expect(val(b, `JSON.stringify(require("Flash").getPage(${base + 4100}))`)).toBe(JSON.stringify({ addr: base + 4096, length: 4096 }));
     expect(val(b, `require("Flash").getPage(${base + b.profile.storage.bytes})`)).toBeUndefined();
-    expect(val(b, `JSON.stringify(require("Flash").getFree())`)).toBe("[]");
+    expect(val(b, `JSON.stringify(require("Flash").getFree())`)).toBe("[]"); // puckjs: no flashFree in its profile
     const a = base + 8192;
     val(b, `require("Flash").write("\\x01\\x02\\x03\\x04", ${a})`);
     expect(val(b, `E.toString(require("Flash").read(4, ${a}))`)).toBe("\x01\x02\x03\x04");
@@ -64,6 +64,23 @@ describe('require("Flash") on the virtual board', () => {
     expect(val(b, `E.getAddressOf(require("Storage").read("b"), true)`)).toBe(base + 40 + 32);
     expect(val(b, `E.getAddressOf(require("Storage").read("b", 2, 3), true)`)).toBe(base + 40 + 32 + 2);
     expect(val(b, `E.getAddressOf("not" + " a file", true)`)).toBe(0);
+  });
+});
+
+describe("the Pico's getFree() sector", () => {
+  it("is listed, has its own 128 KB erase unit, keeps its data across a power cycle, and E.memoryArea reads it", () => {
+    const b = new VirtualBoard({ board: "pico" });
+    b.powerOn();
+    expect(val(b, `JSON.stringify(require("Flash").getFree())`)).toBe(JSON.stringify([{ addr: 0x08060000, length: 131072 }]));
+    expect(val(b, `JSON.stringify(require("Flash").getPage(0x08060000 + 70000))`)).toBe(JSON.stringify({ addr: 0x08060000, length: 131072 }));
+    val(b, `require("Flash").write("KCP2", 0x08060000 + 65536)`);
+    b.powerCut();
+    b.powerOn();
+    expect(b.takeOutput()).not.toMatch(/corrupt/); // outside Storage: the boot check never looks there
+    expect(val(b, `E.memoryArea(0x08060000 + 65536, 4)`)).toBe("KCP2");
+    val(b, `require("Flash").erasePage(0x08060000 + 100)`);
+    expect(val(b, `E.memoryArea(0x08060000 + 65536, 4)`)).toBe("\xff\xff\xff\xff");
+    expect(b.freeFlash[0]!.flash.eraseCounts()).toEqual([1]);
   });
 });
 

@@ -124,6 +124,8 @@ export const NATIVE_KINDS: Readonly<Record<string, NativeCostFn>> = Object.freez
   "Flash.read": perByte("allocatingFixedUs", 2), "Flash.write": perByte("plainFixedUs", 4),
   "Flash.erasePage": perByte("plainFixedUs", 0), "Flash.getPage": perByte("allocatingFixedUs", 0),
   "Flash.getFree": perByte("allocatingFixedUs", 0), "E.getAddressOf": perByte("plainFixedUs", 0),
+  // E.memoryArea makes one native-string var pointing at flash: no copy, whatever the length
+  "E.memoryArea": perByte("plainFixedUs", 0),
   "USB.write": perByte("plainFixedUs", 2), "Serial1.write": perByte("plainFixedUs", 2),
   "NRF.nfcSend": perByte("plainFixedUs", 2),
 });
