@@ -9,6 +9,7 @@ import { compile, REPO_ROOT } from "./pipeline.ts";
 import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 import { creationBytes, ESPRUINO_HEADER_BYTES } from "../src/store/space.ts";
 import { CONSOLE_LOCK_CODE } from "../src/security/boot-lock.ts";
+import { storagePagesForStore, MIN_PAD_BYTES } from "../src/store/reserve.ts";
 
 // Measured vars kept after running minified, function-heavy code from Storage with
 // eval(require("Storage").read(f)) on the Puck.js layout (13 B vars): 5 KB → 200, 10 KB → 368,
@@ -68,6 +69,22 @@ export function largestBundleBytes(storageBytes: number, pageBytes: number, crea
   // aligned bundle end + 32 + kc.tk (64) + .boot0 (112) + (n-1) × 1,056 < lastPage
   const largest = Math.floor((lastHeaderBefore - 1) / wordBytes) * wordBytes;
   return largest > 0 ? largest : 0;
+}
+
+/**
+ * The same budget for store v2 (STORAGE.md §7.1, firmware/src/store/reserve.ts), which the build will
+ * check once the carrier runs on it (today it runs on v1, above): the store's pages are the last
+ * `storagePagesForStore` pages of Storage, behind kc.st's header in the 32 B before them and a pad
+ * file of at least 36 B; before that the bundle, kc.tk and .boot0. Every later write goes into the
+ * store's own pages, so no rotation headroom and no "last page" rule: nothing but these files is ever
+ * created in Storage after personalisation.
+ *   align4(bundle) + 32 + 64 (kc.tk) + 112 (.boot0) + 36 (smallest pad) + 32 (kc.st) ≤ Storage − pages × page
+ */
+export function largestBundleBytesV2(storageBytes: number, pageBytes: number, wordBytes = 4): number {
+  const storeStart = storageBytes - storagePagesForStore(storageBytes, pageBytes) * pageBytes;
+  const largest = storeStart - ESPRUINO_HEADER_BYTES - MIN_PAD_BYTES - creationBytes(CONSOLE_LOCK_CODE.length) - creationBytes(TRANSPORT_KEY_FILE_BYTES) - ESPRUINO_HEADER_BYTES;
+  const aligned = Math.floor(largest / wordBytes) * wordBytes;
+  return aligned > 0 ? aligned : 0;
 }
 
 /**

@@ -22,3 +22,12 @@ export function padBytes(storageBytes: number, pageBytes: number, used: number, 
   if (gap < MIN_PAD_BYTES || (gap & 3) !== 0) return -1;
   return gap - FILE_HEADER_BYTES;
 }
+
+// How many Storage pages the store takes on a board: a fifth of Storage, at least 2 and at most 8
+// (puckjs 2 × 4 KB, nrf52840 8 × 4 KB). On 16 KB pages (the Pico) one page, which the store pairs
+// with the erase unit Flash.getFree() lists (a store needs at least two erase units: STORAGE.md §3).
+export function storagePagesForStore(storageBytes: number, pageBytes: number): number {
+  if (pageBytes >= 16384) return 1;
+  const fifth = Math.floor(storageBytes / pageBytes / 5);
+  return fifth < 2 ? 2 : fifth > 8 ? 8 : fifth;
+}

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
-import { budgetWarnings, buildFirmware, estimateJsVarsFromStorage, largestBundleBytes, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
+import { budgetWarnings, buildFirmware, estimateJsVarsFromStorage, largestBundleBytes, largestBundleBytesV2, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../../..");
@@ -23,6 +23,15 @@ describe("estimateJsVarsFromStorage", () => {
     expect(estimateJsVarsFromStorage(2560)).toBe(116);
     expect(estimateJsVarsFromStorage(30 * 1024)).toBe(1024);
     expect(() => estimateJsVarsFromStorage(-1)).toThrow(/non-negative/);
+  });
+});
+
+describe("largestBundleBytesV2 (store v2, STORAGE.md §7.1)", () => {
+  it("Storage minus the store's pages, kc.st's header, the smallest pad, .boot0, kc.tk and the bundle's header", () => {
+    expect(largestBundleBytesV2(49152, 16384)).toBe(32492); // pico: 1 Storage page (+ the getFree sector)
+    expect(largestBundleBytesV2(40960, 4096)).toBe(32492); // puckjs: 2 pages
+    expect(largestBundleBytesV2(163840, 4096)).toBe(130796); // nrf52840: 8 pages
+    expect(largestBundleBytesV2(8192, 4096)).toBe(0);
   });
 });
 

@@ -13,6 +13,7 @@ import { checkBundle, formatFinding } from "../../build/gate.ts";
 import { VirtualBoard } from "../../../board/src/virtual-board.ts";
 import { CostMeter } from "../../../board/src/cost/meter.ts";
 import { loadProfile } from "../../../board/src/profiles.ts";
+import { largestBundleBytesV2 } from "../../build/cli.ts";
 
 let bundle = "";
 let map = "";
@@ -69,6 +70,24 @@ describe("store v2 on the virtual board", () => {
       run(`KV2.open(${STORE_PAGES[name]})`);
       expect(run("[KV2.state(), KV2.failures(), KV2.lastEntry(200)].join()")).toBe("1,0,true");
       expect(vb.storage.list().sort()).toEqual([".boot0", ".bootcde", "kc.pad", "kc.st", "kc.tk"]);
+    });
+  }
+
+  for (const name of ["puckjs", "pico", "nrf52840"] as const) {
+    it(`${name}: a bundle of exactly largestBundleBytesV2 leaves the store its pages; one word more does not`, () => {
+      const p = loadProfile(name);
+      const pages = name === "pico" ? 1 : name === "puckjs" ? 2 : 8;
+      for (const extra of [0, 4]) {
+        const vb = new VirtualBoard({ board: name });
+        vb.storage.write(".bootcde", "/*" + "F".repeat(largestBundleBytesV2(p.storage.bytes, p.storage.pageBytes) + extra - 4) + "*/");
+        vb.storage.write("kc.tk", "t".repeat(32));
+        vb.storage.write(".boot0", "b".repeat(80));
+        vb.powerOn();
+        vb.evaluate(bundle);
+        const r = vb.evaluate(`KV2.open(${pages}); KV2.personalise(); KV2.pay(1); KV2.state()`);
+        if (extra === 0) expect(r.ok && r.value).toBe(1);
+        else expect(r.ok ? "opened" : String((r.error as Error).message)).toMatch(/do not fit/);
+      }
     });
   }
 
