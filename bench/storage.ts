@@ -13,6 +13,7 @@ import { compile } from "../firmware/build/pipeline.ts";
 import { VirtualBoard } from "../board/src/virtual-board.ts";
 import { CostMeter } from "../board/src/cost/meter.ts";
 import { loadProfile } from "../board/src/profiles.ts";
+import { paymentsOnStore, paymentsNaive } from "../firmware/test/store/v2-payments.ts";
 
 export interface OpCost { op: string; bytesWritten: number; wordWrites: number; pageErases: number }
 export interface WearResult {
@@ -145,6 +146,15 @@ export const section: Section = {
       rows.push({ metric: `counting a PIN verdict OK / WRONG, device ms on ${b} (metered; was VERIFY_PIN with 28 stretching rounds)`, value: `${v.okMs.toFixed(0)} / ${v.wrongMs.toFixed(0)}` });
     }
     for (const o of m.perOperation) rows.push({ metric: `${o.op}: bytes written / page erases`, value: `${o.bytesWritten} B / ${o.pageErases}` });
+    // Store v2 (firmware/src/store/pages.ts, STORAGE.md §7.2): 100,000 payments driven straight at the
+    // store on each profile's page bank (not yet what the carrier runs: it is still on v1, above)
+    // vs writeJSON of the state twice per payment next to a release-size bundle.
+    for (const b of ["puckjs", "pico", "nrf52840"] as const) {
+      const v2 = paymentsOnStore(b, 100_000).wear;
+      const naive = paymentsNaive(b, 2_000);
+      rows.push({ metric: `store v2, ${b} (${v2.pages} pages): page erases per 1,000 payments, v2 vs writeJSON`, value: `${v2.erasesPer1000.toFixed(2)} vs ${naive.erasesPer1000.toFixed(0)} (${(naive.erasesPer1000 / v2.erasesPer1000).toFixed(0)}×)` });
+      rows.push({ metric: `store v2, ${b}: busiest page erases in 100,000 payments; projected payments before 10,000 erases (writeJSON)`, value: `${v2.busiestPageErases}; ${v2.projectedPayments.toLocaleString("en-US")} (${naive.projectedPayments.toLocaleString("en-US")})` });
+    }
     for (const w of m.wear) {
       rows.push({ metric: `${w.workload}: page erases per 1,000 updates, store vs writeJSON`, value: `${w.storeErasesPer1000.toFixed(2)} vs ${w.naiveErasesPer1000.toFixed(1)} (${w.ratio === Infinity ? "∞" : w.ratio.toFixed(0)}×)` });
       rows.push({ metric: `${w.workload}: projected updates to endurance, store vs writeJSON`, value: `${w.storeProjectedUpdates} vs ${w.naiveProjectedUpdates}` });
