@@ -146,7 +146,7 @@ export const section: Section = {
       rows.push({ metric: `counting a PIN verdict OK / WRONG, device ms on ${b} (metered; was VERIFY_PIN with 28 stretching rounds)`, value: `${v.okMs.toFixed(0)} / ${v.wrongMs.toFixed(0)}` });
     }
     for (const o of m.perOperation) rows.push({ metric: `${o.op}: bytes written / page erases`, value: `${o.bytesWritten} B / ${o.pageErases}` });
-    // Store v2 (firmware/src/store/pages.ts, STORAGE.md §7.2): 100,000 payments driven straight at the
+    // Store v2 (firmware/src/store/pages.ts, STORAGE.md §A8): 100,000 payments driven straight at the
     // store on each profile's page bank (not yet what the carrier runs: it is still on v1, above)
     // vs writeJSON of the state twice per payment next to a release-size bundle.
     for (const b of ["puckjs", "pico", "nrf52840"] as const) {

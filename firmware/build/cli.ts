@@ -72,7 +72,7 @@ export function largestBundleBytes(storageBytes: number, pageBytes: number, crea
 }
 
 /**
- * The same budget for store v2 (STORAGE.md §7.1, firmware/src/store/reserve.ts), which the build will
+ * The same budget for store v2 (STORAGE.md §A1, firmware/src/store/reserve.ts), which the build will
  * check once the carrier runs on it (today it runs on v1, above): the store's pages are the last
  * `storagePagesForStore` pages of Storage, behind kc.st's header in the 32 B before them and a pad
  * file of at least 36 B; before that the bundle, kc.tk and .boot0. Every later write goes into the

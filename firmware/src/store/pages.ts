@@ -1,4 +1,4 @@
-// Store v2: a log-structured record store on whole flash pages the store owns (STORAGE.md §2-§6 is
+// Store v2: a log-structured record store on whole flash pages the store owns (STORAGE.md Part A is
 // the spec; its anchor is OpenSK's persistent_store). Module-level functions over one explicit
 // state object (`PageStore`): no closures, nothing but numbers and one small index object in RAM.
 //

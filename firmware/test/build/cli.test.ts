@@ -26,7 +26,7 @@ describe("estimateJsVarsFromStorage", () => {
   });
 });
 
-describe("largestBundleBytesV2 (store v2, STORAGE.md §7.1)", () => {
+describe("largestBundleBytesV2 (store v2, STORAGE.md §A1)", () => {
   it("Storage minus the store's pages, kc.st's header, the smallest pad, .boot0, kc.tk and the bundle's header", () => {
     expect(largestBundleBytesV2(49152, 16384)).toBe(32492); // pico: 1 Storage page (+ the getFree sector)
     expect(largestBundleBytesV2(40960, 4096)).toBe(32492); // puckjs: 2 pages
