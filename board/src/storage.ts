@@ -158,10 +158,12 @@ export class EspruinoStorage {
     const h = newHeader();
     const addr = this.findFile(this.nameField(name), h);
     if (addr === null) return undefined;
-    const b = this.readBytes(this.nameField(name), offset, length)!;
+    // the clipping of jsfReadFile (readBytes), on the header found once
     const len = fileSize(h);
     const off = offset < 0 ? 0 : offset > len ? len : offset;
-    return { data: bytesToString(b), flashOffset: addr + off };
+    let n = length <= 0 ? len : length;
+    if (off + n > len) n = len - off;
+    return { data: n <= 0 ? "" : bytesToString(this.flash.read(addr + off, n)), flashOffset: addr + off };
   }
 
   /** jswrap_storage_readArrayBuffer */
