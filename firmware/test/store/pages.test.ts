@@ -209,12 +209,17 @@ function flashHolds(b: FlashBank, secret: string): boolean {
 }
 
 describe("model-based, a power cut at every word write and page erase", () => {
-  test("every cut leaves the state before or after the operation; verdicts never undercount; a wipe never leaves a secret", () => {
-    const b = small(3, 1024);
+  const banks: [string, () => FlashBank, number][] = [
+    ["3 × 1 KB pages", () => small(3, 1024), 100],
+    // unequal erase units, as on the Pico (its 16 KB Storage page + 128 KB sector), scaled down
+    ["1 KB + 4 KB pages", () => new FlashBank([{ base: 0x10000, bytes: 1024, pageBytes: 1024 }, { base: 0x80000, bytes: 4096, pageBytes: 4096 }]), 60],
+  ];
+  test.each(banks)("%s: every cut leaves the state before or after the operation; verdicts never undercount; a wipe never leaves a secret", (label, makeBank, count) => {
+    const b = makeBank();
     let st = open(b);
     let model: Model = { data: new Map(), failures: 0, destroyed: false };
     let cutPoints = 0;
-    const sequence = ops(7, 100);
+    const sequence = ops(7, count);
     for (const op of sequence) {
       const before = b.snapshot();
       const m0 = clone(model);
@@ -247,7 +252,11 @@ describe("model-based, a power cut at every word write and page erase", () => {
             expect(got.data).toEqual(m0.data);
           }
         } else if (op.kind === "perso") {
-          expect([m0.data.has(PERSO) ? "x" : "", "ok"]).toContain(got.data.has(PERSO) ? "ok" : "");
+          // before (no PERSO, old tally) or after (PERSO, fresh tally); the fresh tally may land first
+          const same = (a: Map<number, string>, c: Map<number, string>) => JSON.stringify([...a].sort()) === JSON.stringify([...c].sort());
+          expect(same(got.data, m0.data) || same(got.data, m1.data)).toBe(true);
+          expect([m0.failures, 0]).toContain(got.failures);
+          if (got.data.has(PERSO)) expect(got.failures).toBe(0);
         } else {
           const okBefore = JSON.stringify([...got.data].sort()) === JSON.stringify([...m0.data].sort());
           const okAfter = JSON.stringify([...got.data].sort()) === JSON.stringify([...m1.data].sort());
@@ -265,8 +274,8 @@ describe("model-based, a power cut at every word write and page erase", () => {
       expect(got.data).toEqual(model.data);
       expect(got.failures).toBe(model.failures);
     }
-    console.log(`store v2 model run: ${sequence.length} operations, ${cutPoints} cut points (every word write and page erase, both partial modes)`);
-    expect(cutPoints).toBeGreaterThan(2000);
+    console.log(`store v2 model run, ${label}: ${sequence.length} operations, ${cutPoints} cut points (every word write and page erase, both partial modes)`);
+    expect(cutPoints).toBeGreaterThan(1000);
   });
 });
 
