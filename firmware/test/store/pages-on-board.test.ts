@@ -27,7 +27,6 @@ beforeAll(async () => {
 const BUNDLE: Record<string, number> = { puckjs: 30_591, pico: 29_379 };
 // a stand-in of the same size that boots (a comment), so the campaign spends its time on the store
 const FIRMWARE = (board: string) => "/*" + "F".repeat(BUNDLE[board]! - 4) + "*/";
-const STORE_PAGES: Record<string, number> = { puckjs: 2, pico: 1 };
 
 function board(name: string, image?: Uint8Array, meter?: CostMeter) {
   const vb = new VirtualBoard({ board: name, flashImage: image, cost: meter });
@@ -59,7 +58,7 @@ describe("store v2 on the virtual board", () => {
   for (const name of ["puckjs", "pico"] as const) {
     it(`${name}: reserves page-aligned pages behind the firmware, pays, and keeps everything across power cycles`, () => {
       const { vb, run } = board(name);
-      expect(run(`KV2.open(${STORE_PAGES[name]})`)).toBe(2); // pico: its last Storage page + the getFree() sector
+      expect(run(`KV2.open()`)).toBe(2); // pico: its last Storage page + the getFree() sector
       run("KV2.personalise(); for (var i = 1; i <= 200; i++) KV2.pay(i);");
       expect(run("KV2.gen()")).toBeGreaterThan(name === "puckjs" ? 3 : 1); // compacted on board
       vb.powerCut();
@@ -67,7 +66,7 @@ describe("store v2 on the virtual board", () => {
       expect(vb.takeOutput()).not.toMatch(/corrupt/);
       expect(firmwareIntact(vb, name)).toBe(true);
       run(bundle);
-      run(`KV2.open(${STORE_PAGES[name]})`);
+      run(`KV2.open()`);
       expect(run("[KV2.state(), KV2.failures(), KV2.lastEntry(200)].join()")).toBe("1,0,true");
       expect(vb.storage.list().sort()).toEqual([".boot0", ".bootcde", "kc.pad", "kc.st", "kc.tk"]);
     });
@@ -76,7 +75,6 @@ describe("store v2 on the virtual board", () => {
   for (const name of ["puckjs", "pico", "nrf52840"] as const) {
     it(`${name}: a bundle of exactly largestBundleBytesV2 leaves the store its pages; one word more does not`, () => {
       const p = loadProfile(name);
-      const pages = name === "pico" ? 1 : name === "puckjs" ? 2 : 8;
       for (const extra of [0, 4]) {
         const vb = new VirtualBoard({ board: name });
         vb.storage.write(".bootcde", "/*" + "F".repeat(largestBundleBytesV2(p.storage.bytes, p.storage.pageBytes) + extra - 4) + "*/");
@@ -84,7 +82,7 @@ describe("store v2 on the virtual board", () => {
         vb.storage.write(".boot0", "b".repeat(80));
         vb.powerOn();
         vb.evaluate(bundle);
-        const r = vb.evaluate(`KV2.open(${pages}); KV2.personalise(); KV2.pay(1); KV2.state()`);
+        const r = vb.evaluate(`KV2.open(); KV2.personalise(); KV2.pay(1); KV2.state()`);
         if (extra === 0) expect(r.ok && r.value).toBe(1);
         else expect(r.ok ? "opened" : String((r.error as Error).message)).toMatch(/do not fit/);
       }
@@ -94,10 +92,10 @@ describe("store v2 on the virtual board", () => {
   it("puckjs: device ms of one payment's store work (try spent, entry appended, try given back), by the cost model", () => {
     const meter = new CostMeter();
     const { run } = board("puckjs", undefined, meter);
-    run("KV2.open(2); KV2.personalise(); for (var i = 1; i <= 20; i++) KV2.pay(i);");
+    run("KV2.open(); KV2.personalise(); for (var i = 1; i <= 20; i++) KV2.pay(i);");
     const profile = loadProfile("puckjs");
     const ms = meter.estimate(profile, meter.measure("pay", () => run("KV2.pay(21)")).record.counts).ms;
-    const boot = meter.estimate(profile, meter.measure("open", () => run("KV2.open(2)")).record.counts).ms;
+    const boot = meter.estimate(profile, meter.measure("open", () => run("KV2.open()")).record.counts).ms;
     console.log(`store v2 on puckjs (cost model, flash time included): one payment's store work ${ms.toFixed(1)} ms; opening the store (scan of a page) ${boot.toFixed(1)} ms`);
     expect(ms).toBeLessThan(50);
   });
@@ -106,7 +104,7 @@ describe("store v2 on the virtual board", () => {
 describe("store v2 on the virtual board: a power cut at every word write and page erase", () => {
   function campaign(name: string, prepare: string, op: string, check: (run: (s: string) => unknown, vb: VirtualBoard) => void): number {
     const base = board(name);
-    base.run(`KV2.open(${STORE_PAGES[name]}); ${prepare}`);
+    base.run(`KV2.open(); ${prepare}`);
     const image = base.vb.flash.snapshot();
     const free0 = base.vb.freeFlash.map((r) => r.flash.snapshot());
     const c0 = base.vb.flashApi.counts();
@@ -128,7 +126,7 @@ describe("store v2 on the virtual board: a power cut at every word write and pag
         return r.value;
       };
       run(bundle);
-      run(`KV2.open(${STORE_PAGES[name]})`);
+      run(`KV2.open()`);
       if (kind === "word") vb.flashApi.cutAfterWords(n, mode as "none" | "some-bits");
       else vb.flashApi.cutAfterErases(n, mode as "none" | "some-words");
       vb.evaluate(op);
@@ -137,7 +135,7 @@ describe("store v2 on the virtual board: a power cut at every word write and pag
       if (/corrupt/.test(vb.takeOutput())) wiped++;
       expect(firmwareIntact(vb, name)).toBe(true);
       run(bundle);
-      run(`KV2.open(${STORE_PAGES[name]}); KV2.recover();`);
+      run(`KV2.open(); KV2.recover();`);
       check(run, vb);
     }
     expect(wiped).toBe(0);
@@ -147,7 +145,7 @@ describe("store v2 on the virtual board: a power cut at every word write and pag
   it("puckjs: a payment that compacts, and a self-destruct", () => {
     // the first payment whose entry no longer fits the current page compacts into the other one
     const probe = board("puckjs");
-    probe.run("KV2.open(2); KV2.personalise(); var g = KV2.gen(), n = 0; while (KV2.gen() === g) KV2.pay(++n);");
+    probe.run("KV2.open(); KV2.personalise(); var g = KV2.gen(), n = 0; while (KV2.gen() === g) KV2.pay(++n);");
     const n = probe.run("n") as number;
     const pay = campaign("puckjs", `KV2.personalise(); for (var i = 1; i < ${n}; i++) KV2.pay(i);`, `KV2.pay(${n})`, (run) => {
       expect(run("KV2.state()")).toBe(1);
