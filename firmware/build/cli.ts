@@ -39,6 +39,8 @@ export interface BoardTarget {
   storageBytes: number; storagePercent: number;
   /** The largest bundle that leaves the store its files and rotation headroom (STORAGE.md §7); 0 when unknown. */
   largestBundleBytes: number;
+  /** The same for store v2 (largestBundleBytesV2), which the carrier does not run yet; 0 when unknown. */
+  largestBundleBytesV2: number;
   bundleBytes: number;
 }
 
@@ -101,7 +103,7 @@ export const DEFAULT_BOARD_IDS = ["nrf52840", "puckjs", "pico"];
 export function loadBoardTargets(dir: string, estimatedVars: number, bundleBytes = 0): { boards: BoardTarget[]; source: string } {
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "schema.json").sort() : [];
   if (files.length === 0) {
-    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, bundleBytes })), source: "built-in default list (no board/boards/*.json found)" };
+    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, largestBundleBytesV2: 0, bundleBytes })), source: "built-in default list (no board/boards/*.json found)" };
   }
   const boards = files.map((file) => {
     const full = path.join(dir, file);
@@ -122,6 +124,7 @@ export function loadBoardTargets(dir: string, estimatedVars: number, bundleBytes
       id: json.id, name, vars, varsPercent: percent(estimatedVars, vars),
       storageBytes, storagePercent: percent(bundleBytes > 0 ? bundleBytes + 32 : 0, storageBytes),
       largestBundleBytes: storageBytes > 0 && pageBytes > 0 ? largestBundleBytes(storageBytes, pageBytes, undefined, wordBytes) : 0,
+      largestBundleBytesV2: storageBytes > 0 && pageBytes > 0 ? largestBundleBytesV2(storageBytes, pageBytes, wordBytes) : 0,
       bundleBytes,
     };
   });
@@ -258,10 +261,12 @@ async function main(): Promise<number> {
   for (const b of report.bundles) {
     const smallest = b.boards.filter((t) => t.vars > 0).sort((x, y) => x.vars - y.vars)[0];
     const fits = b.boards.map((t) => t.largestBundleBytes > 0 ? `${t.id} ≤ ${t.largestBundleBytes} B` : t.id).join(", ");
+    const fitsV2 = b.boards.filter((t) => t.largestBundleBytesV2 > 0).map((t) => `${t.id} ≤ ${t.largestBundleBytesV2} B`).join(", ");
     console.log(
       `build: ${b.file} ${b.bytes.release} B (debug ${b.bytes.debug} B), ~${b.estimatedJsVarsFromStorage} vars from Storage` +
         (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
-        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : ""),
+        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : "") +
+        (fitsV2 ? ` (with store v2, STORAGE.md §A1: ${fitsV2})` : ""),
     );
   }
   console.log(`build: ${report.bundles.length} bundles in ${report.buildMs} ms`);
