@@ -5,9 +5,9 @@ import { describe, expect, test } from "vitest";
 import { readFileSync } from "node:fs";
 import {
   openPageStore, storePut, storeGet, storeKeys, storeOrder, storeCompact, storeZeroise, storeEraseOthers,
-  encodePageHeader, encodeRecordV2, tailUsed, type PageStore,
+  encodePageHeader, encodeRecordV2, type PageStore,
 } from "../../src/store/pages.ts";
-import { tallyBegin, tallySuccess, tallyFailures, tallyReset, tallyShare, TALLY_KEY } from "../../src/store/tally.ts";
+import { tallyBegin, tallySuccess, tallyFailures, tallyReset, tallyShare, tallyNextWord, TALLY_KEY } from "../../src/store/tally.ts";
 import { isStoreFull } from "../../src/store/ports.ts";
 import { FlashBank, PowerCut, profileBank } from "./v2-harness.ts";
 
@@ -112,11 +112,10 @@ describe("behaviour", () => {
     tallySuccess(st, tallyBegin(st));
     expect(tallyFailures(st)).toBe(0);
     // a half-programmed attempt word and a half-programmed success word both count
-    const t = st.end - 256;
-    b.port.write(t + 4 * tailUsed(st, TALLY_KEY), "\x7f\xff\xff\xff");
+    b.port.write(tallyNextWord(st), "\x7f\xff\xff\xff");
     expect(tallyFailures(open(b))).toBe(1);
     const s = tallyBegin(st);
-    b.port.write(t + 4 * s, "\0\0\x0f\xff");
+    b.port.write(s, "\0\0\x0f\xff");
     expect(tallyFailures(open(b))).toBe(2);
     for (let i = 0; i < 70; i++) tallySuccess(st, tallyBegin(st));
     expect(tallyFailures(open(b))).toBe(0);

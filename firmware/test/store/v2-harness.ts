@@ -4,7 +4,7 @@
 // pages it owns, an erase not at a page start, a write that is not whole words or would set a bit
 // 0→1 (NorFlash) — and that can cut power at the n-th word write or page erase across all regions.
 import { NorFlash, PowerCut, type WordCutMode, type EraseCutMode } from "../../../board/src/flash.ts";
-import { crc32, stringToBytes, bytesToString } from "../../../board/src/storage.ts";
+import { crc32, stringToBytes } from "../../../board/src/storage.ts";
 import type { FlashPort } from "../../src/store/pages.ts";
 
 export interface Region { base: number; bytes: number; pageBytes: number }
@@ -35,7 +35,8 @@ export class FlashBank {
   readonly port: FlashPort = {
     read: (addr, len) => {
       const { flash, off } = this.locate(addr, len, "read");
-      return bytesToString(flash.read(off, len));
+      const b = flash.read(off, len);
+      return Buffer.from(b.buffer, b.byteOffset, b.length).toString("latin1"); // bytesToString, faster
     },
     write: (addr, data) => {
       const { flash, off } = this.locate(addr, data.length, "write");

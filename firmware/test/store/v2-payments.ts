@@ -32,6 +32,7 @@ export function personalise(st: PageStore): void {
 
 // One decided payment with an OK verdict: try spent, entry appended, try given back.
 export function pay(st: PageStore, atc: number): void {
+  if (tallyFailures(st) >= 10) throw new Error("carrier blocked"); // checked before every verdict
   const slot = tallyBegin(st);
   storePut(st, K_ENTRY + (atc % RING), entryPayload(atc));
   tallySuccess(st, slot);
