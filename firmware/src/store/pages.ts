@@ -174,7 +174,7 @@ export function storeKeys(st: PageStore): number[] {
 export function storePut(st: PageStore, key: number, payload: string): void {
   const rec = encodeRecordV2(st.port, key, payload);
   const ext = key >= UNARY_KEY ? rec.length + 4 * UNARY_WORDS : rec.length;
-  if (st.cur < 0 || st.dirty || st.end + ext > st.pages[st.cur]! + st.sizes[st.cur]!) storeCompact(st, undefined, ext);
+  if (st.cur < 0 || st.dirty || st.end + ext > st.pages[st.cur]! + st.sizes[st.cur]!) storeCompact(st, -1, ext);
   const at = st.end;
   st.port.write(at, rec);
   st.end += ext;
@@ -182,19 +182,21 @@ export function storePut(st: PageStore, key: number, payload: string): void {
   else st.at[key] = at;
 }
 
-// Live bytes (records st.at points to) that `keep` accepts.
-function liveBytes(st: PageStore, keep?: (key: number) => boolean): number {
+// Live bytes (records st.at points to), only key `only` when only >= 0.
+function liveBytes(st: PageStore, only: number): number {
   let n = 0;
   for (const k in st.at) {
-    if (keep !== undefined && !keep(+k)) continue;
+    if (only >= 0 && +k !== only) continue;
     n += recordExtent(st.port.read(st.at[k]!, 1).charCodeAt(0), +k);
   }
   return n;
 }
 
-// Copies the live records (those `keep` accepts) into the next page and commits it with gen + 1.
+// Copies the live records (only key `only` when given: the self-destruct) into the next page and
+// commits it with gen + 1. No predicate callbacks: a function instance costs vars on a board.
 // `room`: bytes that must stay free after the copy (the record about to be appended).
-export function storeCompact(st: PageStore, keep?: (key: number) => boolean, room?: number): void {
+export function storeCompact(st: PageStore, only?: number, room?: number): void {
+  const keep = only === undefined ? -1 : only;
   const t = st.cur < 0 ? 0 : (st.cur + 1) % st.pages.length;
   const base = st.pages[t]!;
   const need = PAGE_HEADER_BYTES + liveBytes(st, keep) + (room === undefined ? 0 : room);
@@ -206,7 +208,7 @@ export function storeCompact(st: PageStore, keep?: (key: number) => boolean, roo
   let dst = base + PAGE_HEADER_BYTES;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    if (keep !== undefined && !keep(k)) continue;
+    if (keep >= 0 && k !== keep) continue;
     const src = st.at[k]!;
     const ext = recordExtent(port.read(src, 1).charCodeAt(0), k);
     port.write(dst, port.read(src, ext)); // a unary tail is copied as it is: partial words stay partial
@@ -233,10 +235,10 @@ export function tailAddress(st: PageStore, key: number): number {
 
 // ---- self-destruct: zeroise in place, then erase ------------------------------------------------
 
-// Overwrites with 0x00 every record of the current page whose key `keep` rejects (payload, CRC and
+// Overwrites with 0x00 every record of the current page but those of key `keep` (payload, CRC and
 // tail; dead records included): each such record is dead from its first cleared word on, its word0
 // stays, so the scan still steps over it. Idempotent: rerunning it after a cut only writes zeros on zeros.
-export function storeZeroise(st: PageStore, keep: (key: number) => boolean): void {
+export function storeZeroise(st: PageStore, keep: number): void {
   if (st.cur < 0) return;
   const port = st.port;
   let pos = st.pages[st.cur]! + PAGE_HEADER_BYTES;
@@ -244,7 +246,7 @@ export function storeZeroise(st: PageStore, keep: (key: number) => boolean): voi
     const w = port.read(pos, 4);
     const key = w.charCodeAt(1);
     const ext = recordExtent(w.charCodeAt(0), key);
-    if (!keep(key)) {
+    if (key !== keep) {
       // CRC word first (the record dies with its first cleared bit there), then payload and tail
       const crcAt = pos + 4 + align4(w.charCodeAt(0));
       port.write(crcAt, ZERO4);
@@ -259,4 +261,19 @@ export function storeZeroise(st: PageStore, keep: (key: number) => boolean): voi
 // Erases every page but the current one (stale copies, half-copied or half-erased pages).
 export function storeEraseOthers(st: PageStore): void {
   for (let p = 0; p < st.pages.length; p++) if (p !== st.cur) st.port.erase(st.pages[p]!);
+}
+
+// The self-destruct after its `destroyed` record is committed (STORAGE.md §A6): zeroise every other
+// record in place, compact keeping only `destroyed`, erase every other page, then append `done`.
+// Each step is idempotent: after a cut, storeWipePending says so and this runs again from the top.
+export function storeFinishWipe(st: PageStore, destroyed: number, done: number): void {
+  storeZeroise(st, destroyed);
+  storeCompact(st, destroyed);
+  storeEraseOthers(st);
+  storePut(st, done, "\x01");
+}
+
+// A committed `destroyed` record newer than the newest `done` record: a wipe a cut interrupted.
+export function storeWipePending(st: PageStore, destroyed: number, done: number): boolean {
+  return st.at[destroyed] !== undefined && storeOrder(st, done) < storeOrder(st, destroyed);
 }

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { readFileSync } from "node:fs";
 import {
-  openPageStore, storePut, storeGet, storeKeys, storeOrder, storeCompact, storeZeroise, storeEraseOthers,
+  openPageStore, storePut, storeGet, storeKeys, storeOrder, storeCompact, storeFinishWipe, storeWipePending,
   encodePageHeader, encodeRecordV2, type PageStore,
 } from "../../src/store/pages.ts";
 import { tallyBegin, tallySuccess, tallyFailures, tallyReset, tallyShare, tallyNextWord, TALLY_KEY } from "../../src/store/tally.ts";
@@ -142,16 +142,12 @@ function clone(m: Model): Model {
   return { data: new Map(m.data), failures: m.failures, destroyed: m.destroyed };
 }
 
-// The self-destruct as the carrier runs it, resumable: each step idempotent.
+// The self-destruct as the carrier runs it (pages.ts storeFinishWipe), resumed at boot.
 function finishWipe(st: PageStore): void {
-  storeZeroise(st, (k) => k === DESTROYED);
-  storeCompact(st, (k) => k === DESTROYED);
-  storeEraseOthers(st);
-  storePut(st, WIPED, "\x01");
+  storeFinishWipe(st, DESTROYED, WIPED);
 }
 function recover(st: PageStore): void {
-  // a wipe is finished when a WIPED mark follows the newest DESTROYED mark
-  if (storeGet(st, DESTROYED) !== undefined && storeOrder(st, WIPED) < storeOrder(st, DESTROYED)) finishWipe(st);
+  if (storeWipePending(st, DESTROYED, WIPED)) finishWipe(st);
 }
 
 function apply(st: PageStore, op: Op, m: Model): void {
