@@ -89,6 +89,24 @@ describe("store v2 on the virtual board", () => {
     });
   }
 
+  it("pico: a store of an earlier life in the getFree() sector (it survives Storage.eraseAll and a re-flash) never comes back", () => {
+    const { vb, run } = board("pico");
+    run("KV2.open(); KV2.personalise(); for (var i = 1; i <= 200; i++) KV2.pay(i);"); // the sector is current now
+    expect(run("KV2.gen()")).toBeGreaterThan(1);
+    const sector = () => Buffer.from(vb.freeFlash[0]!.flash.snapshot());
+    expect(sector().includes(Buffer.from("k".repeat(137)))).toBe(true);
+    vb.storage.eraseAll(); // what a re-flash does to Storage, not to the sector
+    vb.storage.write(".bootcde", FIRMWARE("pico"));
+    vb.storage.write("kc.tk", "t".repeat(32));
+    vb.storage.write(".boot0", "b".repeat(80));
+    vb.powerCut();
+    vb.powerOn();
+    run(bundle);
+    run("KV2.open()");
+    expect(run("KV2.state()")).toBe(0); // blank: the old keys did not resurrect
+    expect(sector().includes(Buffer.from("k".repeat(137)))).toBe(false);
+  });
+
   it("puckjs: device ms of one payment's store work (try spent, entry appended, try given back), by the cost model", () => {
     const meter = new CostMeter();
     const { run } = board("puckjs", undefined, meter);
