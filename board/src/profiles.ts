@@ -31,6 +31,8 @@ export interface BoardProfile {
   };
   costCalibration: CostCalibration;
   memoryFromStorage: { source: string; baseVars: number; varsPerKB: number; ramStringCharsPerVar: number };
+  /** require("Flash").getFree() areas outside Storage (board/src/flash-module.ts); absent = none */
+  flashFree?: { addr: number; bytes: number; pageBytes: number; source: string }[];
   notes: string[];
 }
 
@@ -111,6 +113,9 @@ function checkSemantics(p: BoardProfile): string[] {
   if (bytes % pageBytes !== 0) problems.push(`$.storage: bytes (${bytes}) must be a whole number of pages (${pageBytes})`);
   if (pageBytes % wordBytes !== 0) problems.push(`$.storage: pageBytes (${pageBytes}) must be a multiple of wordBytes (${wordBytes})`);
   if (p.storage.baseAddress % pageBytes !== 0) problems.push(`$.storage: baseAddress must be page aligned`);
+  for (const a of p.flashFree ?? [])
+    if (a.bytes % a.pageBytes !== 0 || a.addr % a.pageBytes !== 0 || (a.addr < p.storage.baseAddress + bytes && a.addr + a.bytes > p.storage.baseAddress))
+      problems.push(`$.flashFree: area ${a.addr} must be whole aligned pages outside Storage`);
   if (p.crypto.aesCcm && !p.crypto.aes) problems.push(`$.crypto: aesCcm needs aes`);
   // a board reached only over NFC must take a bundle with the NFC link (firmware/build/bundles.ts)
   if (!p.peripherals.usb && p.firmware === "keycarrier.js") problems.push(`$.firmware: a board without USB needs a bundle with the NFC link (keycarrier.nfc.js or keycarrier.full.js), not keycarrier.js`);

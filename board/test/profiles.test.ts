@@ -56,7 +56,7 @@ describe("board profiles", () => {
     expect(err!.problems).toEqual(expect.arrayContaining([
       "$.vars.count: expected integer, got string \"lots\"",
       "$: missing required field \"crypto\"",
-      "$: unknown field \"extra\" (allowed: $schema, id, name, espruinoBoard, firmware, requiredBuildLibraries, vars, storage, cpu, crypto, peripherals, costCalibration, memoryFromStorage, notes)",
+      "$: unknown field \"extra\" (allowed: $schema, id, name, espruinoBoard, firmware, requiredBuildLibraries, vars, storage, cpu, crypto, peripherals, costCalibration, memoryFromStorage, flashFree, notes)",
       "$.peripherals.leds[3].name: \"LAMP\" does not match ^LED[1-9]$",
     ]));
     expect(err!.message).toMatch(/Fix the profile so it matches board\/boards\/schema.json/);

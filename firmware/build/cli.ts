@@ -10,6 +10,7 @@ import { BUNDLES, type BundleFile } from "./bundles.ts";
 import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 import { creationBytes, ESPRUINO_HEADER_BYTES } from "../src/store/space.ts";
 import { CONSOLE_LOCK_CODE } from "../src/security/boot-lock.ts";
+import { storagePagesForStore, MIN_PAD_BYTES } from "../src/store/reserve.ts";
 
 // Measured vars kept after running minified, function-heavy code from Storage with
 // eval(require("Storage").read(f)) on the Puck.js layout (13 B vars): 5 KB → 200, 10 KB → 368,
@@ -39,6 +40,8 @@ export interface BoardTarget {
   storageBytes: number; storagePercent: number;
   /** The largest bundle that leaves the store its files and rotation headroom (STORAGE.md §7); 0 when unknown. */
   largestBundleBytes: number;
+  /** The same for store v2 (largestBundleBytesV2), which the carrier does not run yet; 0 when unknown. */
+  largestBundleBytesV2: number;
   bundleBytes: number;
 }
 
@@ -72,6 +75,22 @@ export function largestBundleBytes(storageBytes: number, pageBytes: number, crea
 }
 
 /**
+ * The same budget for store v2 (STORAGE.md §A1, firmware/src/store/reserve.ts), which the build will
+ * check once the carrier runs on it (today it runs on v1, above): the store's pages are the last
+ * `storagePagesForStore` pages of Storage, behind kc.st's header in the 32 B before them and a pad
+ * file of at least 36 B; before that the bundle, kc.tk and .boot0. Every later write goes into the
+ * store's own pages, so no rotation headroom and no "last page" rule: nothing but these files is ever
+ * created in Storage after personalisation.
+ *   align4(bundle) + 32 + 64 (kc.tk) + 112 (.boot0) + 36 (smallest pad) + 32 (kc.st) ≤ Storage − pages × page
+ */
+export function largestBundleBytesV2(storageBytes: number, pageBytes: number, wordBytes = 4): number {
+  const storeStart = storageBytes - storagePagesForStore(storageBytes, pageBytes) * pageBytes;
+  const largest = storeStart - ESPRUINO_HEADER_BYTES - MIN_PAD_BYTES - creationBytes(CONSOLE_LOCK_CODE.length) - creationBytes(TRANSPORT_KEY_FILE_BYTES) - ESPRUINO_HEADER_BYTES;
+  const aligned = Math.floor(largest / wordBytes) * wordBytes;
+  return aligned > 0 ? aligned : 0;
+}
+
+/**
  * Budgets from the brief: idle memory ≤ 40% of the board's vars (code alone must leave room for
  * state), and the bundle should leave at least half of Storage to the record store and its A/B files.
  * The build warns on the Storage share only for a profile without a page size; otherwise it checks
@@ -85,7 +104,7 @@ export const DEFAULT_BOARD_IDS = ["nrf52840", "puckjs", "pico"];
 export function loadBoardTargets(dir: string, estimatedVars: number, bundleBytes = 0): { boards: BoardTarget[]; source: string } {
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "schema.json").sort() : [];
   if (files.length === 0) {
-    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, bundleBytes })), source: "built-in default list (no board/boards/*.json found)" };
+    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, largestBundleBytesV2: 0, bundleBytes })), source: "built-in default list (no board/boards/*.json found)" };
   }
   const boards = files.map((file) => {
     const full = path.join(dir, file);
@@ -106,6 +125,7 @@ export function loadBoardTargets(dir: string, estimatedVars: number, bundleBytes
       id: json.id, name, vars, varsPercent: percent(estimatedVars, vars),
       storageBytes, storagePercent: percent(bundleBytes > 0 ? bundleBytes + 32 : 0, storageBytes),
       largestBundleBytes: storageBytes > 0 && pageBytes > 0 ? largestBundleBytes(storageBytes, pageBytes, undefined, wordBytes) : 0,
+      largestBundleBytesV2: storageBytes > 0 && pageBytes > 0 ? largestBundleBytesV2(storageBytes, pageBytes, wordBytes) : 0,
       bundleBytes,
     };
   });
@@ -239,10 +259,12 @@ async function main(): Promise<number> {
   for (const b of report.bundles) {
     const smallest = b.boards.filter((t) => t.vars > 0).sort((x, y) => x.vars - y.vars)[0];
     const fits = b.boards.map((t) => t.largestBundleBytes > 0 ? `${t.id} ≤ ${t.largestBundleBytes} B` : t.id).join(", ");
+    const fitsV2 = b.boards.filter((t) => t.largestBundleBytesV2 > 0).map((t) => `${t.id} ≤ ${t.largestBundleBytesV2} B`).join(", ");
     console.log(
       `build: ${b.file} ${b.bytes.release} B (debug ${b.bytes.debug} B), ~${b.estimatedJsVarsFromStorage} vars from Storage` +
         (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
-        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : ""),
+        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : "") +
+        (fitsV2 ? ` (with store v2, STORAGE.md §A1: ${fitsV2})` : ""),
     );
   }
   console.log(`build: ${report.bundles.length} bundles in ${report.buildMs} ms`);

@@ -117,6 +117,15 @@ export const NATIVE_KINDS: Readonly<Record<string, NativeCostFn>> = Object.freez
   "Storage.compact": perByte("plainFixedUs", 4), "Storage.getFree": perByte("plainFixedUs", 0),
   "Storage.getStats": perByte("allocatingFixedUs", 0), "Storage.hash": perByte("plainFixedUs", 40),
   "StorageFile.read": perByte("allocatingFixedUs", 2), "StorageFile.write": perByte("plainFixedUs", 4),
+  // require("Flash") (src/jswrap_flash.c): thin wrappers over jshFlash*; the flash time itself (word
+  // writes, page erases) is charged from the NOR model's counters, not here. read allocates a
+  // Uint8Array and copies (2/byte, like E.toUint8Array); write walks its data once (4/byte, like
+  // Storage.write); getPage/getFree build small objects. Assumptions, like the other plain natives.
+  "Flash.read": perByte("allocatingFixedUs", 2), "Flash.write": perByte("plainFixedUs", 4),
+  "Flash.erasePage": perByte("plainFixedUs", 0), "Flash.getPage": perByte("allocatingFixedUs", 0),
+  "Flash.getFree": perByte("allocatingFixedUs", 0), "E.getAddressOf": perByte("plainFixedUs", 0),
+  // E.memoryArea makes one native-string var pointing at flash: no copy, whatever the length
+  "E.memoryArea": perByte("plainFixedUs", 0),
   "USB.write": perByte("plainFixedUs", 2), "Serial1.write": perByte("plainFixedUs", 2),
   "NRF.nfcSend": perByte("plainFixedUs", 2),
 });
