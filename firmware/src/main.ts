@@ -3,7 +3,7 @@
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
   boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lockConsole,
-  log, nowMs, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
+  log, nowMs, openScreen, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
   writeTransportKeyFile,
 } from "./platform.ts";
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
@@ -27,6 +27,7 @@ import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts
 import { createChannelCommands } from "./channel/commands.ts";
 import { createPaymentApplet } from "./applets/qr-payment.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
+import { attachScreen, showIdle, showPayment, type PaymentSubject } from "./ui/display.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
 import { u32be } from "./store/bytes.ts";
 
@@ -202,5 +203,46 @@ if (KC_NFC) {
   const nfcHeader = startNfc(nfcFrame, nfcAfterFrame, nfcFieldOff);
   if (nfcHeader !== null) {
     startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, core && core.abandon);
+  }
+}
+// The trusted display (docs/DISPLAY.md), only in keycarrier.full.js (KC_DISPLAY): on a board with a
+// screen, PAY's question shows the order the carrier will sign before the button decides, and the
+// idle screen shows the carrier's state and the PIN tries it has left. A screen that fails (no
+// panel on the bus) never stops a payment: the LEDs still ask.
+if (KC_DISPLAY) {
+  const screen = openScreen();
+  if (screen !== null) {
+    attachScreen(screen);
+    const stateNames = ["BLANK", "PERSONALISED", "LOCKED", "DESTROYED"];
+    const idle = function (): unknown {
+      try {
+        // NOINLINE (here and below): terser would paste the screen functions in as IIFEs, which Espruino
+        // lexes on every call, with their vars after the return (the gate's hoisting rule)
+        return /*#__NOINLINE__*/ showIdle(stateNames[currentState()] || "?", core === null || currentState() !== STATE_PERSONALISED ? -1 : core.carrier.triesLeft());
+      } catch (e) {
+        return log("KeyCarrier: screen: " + e);
+      }
+    };
+    const draw = function (subject: PaymentSubject): unknown {
+      try {
+        return /*#__NOINLINE__*/ showPayment(subject);
+      } catch (e) {
+        return log("KeyCarrier: screen: " + e);
+      }
+    };
+    const ask = ui.ask;
+    ui.ask = function (cls, onDecision, subject) {
+      if (subject !== undefined) draw(subject);
+      ask(cls, function (d) {
+        if (onDecision) onDecision(d);
+        idle();
+      }, subject);
+    };
+    const reset = ui.reset;
+    ui.reset = function () {
+      reset();
+      idle();
+    };
+    idle();
   }
 }
