@@ -12,7 +12,7 @@ import { createDispatcher, refuse, type Command } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
-import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
+import { CAP_DISPLAY, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
 import { openCarrier, type Carrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
@@ -189,30 +189,19 @@ if (core !== null) {
     return currentState() === STATE_PERSONALISED ? core.store.lastAtc() : -1;
   };
 }
-const commands: Command[] = [createInfoCommand(info), createPingCommand()];
-const dispatcher = createDispatcher(core === null ? commands : commands.concat(core.commands), currentState);
-
-log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (INFO/PING only)" : ""));
-// USB and NFC each have a link (framing, reply cache) over the one dispatcher: one request runs at a
-// time, and a PAY waiting for the user makes the other link's CHANNEL_MESSAGE BUSY (§7.5, §10.5).
-if (hasUsb()) startUsbLink(createDeviceLink(linkDeps(usbWrite, dispatcher)).onData);
-else log("KeyCarrier: no USB");
-// The NFC link exists only in the NFC bundle (KC_NFC, a build-time constant): the USB-only bundle
-// (keycarrier.js) leaves nfc/* out, so a board without NFC carries none of it in Storage.
-if (KC_NFC) {
-  const nfcHeader = startNfc(nfcFrame, nfcAfterFrame, nfcFieldOff);
-  if (nfcHeader !== null) {
-    startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, core && core.abandon);
-  }
-}
 // The trusted display (docs/DISPLAY.md), only in keycarrier.full.js (KC_DISPLAY): on a board with a
 // screen, PAY's question shows the order the carrier will sign before the button decides, and the
 // idle screen shows the carrier's state and the PIN tries it has left. A screen that fails (no
-// panel on the bus) never stops a payment: the LEDs still ask.
+// panel on the bus) never stops a payment: the LEDs still ask. Here, before INFO is built, because
+// INFO reads the capabilities (0x10: display) once.
 if (KC_DISPLAY) {
   const screen = openScreen();
   if (screen !== null) {
     attachScreen(screen);
+    const caps = info.capabilities;
+    info.capabilities = function () {
+      return caps() | CAP_DISPLAY;
+    };
     const stateNames = ["BLANK", "PERSONALISED", "LOCKED", "DESTROYED"];
     const idle = function (): unknown {
       try {
@@ -244,5 +233,21 @@ if (KC_DISPLAY) {
       idle();
     };
     idle();
+  }
+}
+const commands: Command[] = [createInfoCommand(info), createPingCommand()];
+const dispatcher = createDispatcher(core === null ? commands : commands.concat(core.commands), currentState);
+
+log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial() + (core === null ? " (INFO/PING only)" : ""));
+// USB and NFC each have a link (framing, reply cache) over the one dispatcher: one request runs at a
+// time, and a PAY waiting for the user makes the other link's CHANNEL_MESSAGE BUSY (§7.5, §10.5).
+if (hasUsb()) startUsbLink(createDeviceLink(linkDeps(usbWrite, dispatcher)).onData);
+else log("KeyCarrier: no USB");
+// The NFC link exists only in the NFC bundle (KC_NFC, a build-time constant): the USB-only bundle
+// (keycarrier.js) leaves nfc/* out, so a board without NFC carries none of it in Storage.
+if (KC_NFC) {
+  const nfcHeader = startNfc(nfcFrame, nfcAfterFrame, nfcFieldOff);
+  if (nfcHeader !== null) {
+    startMailbox(nfcHeader, createDeviceLink(linkDeps(nfcReply, dispatcher)), bytesToString, core && core.abandon);
   }
 }

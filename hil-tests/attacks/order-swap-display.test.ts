@@ -68,6 +68,18 @@ function order(merchantId: number, amount: number, currency: string): CborMap {
   return payOrderBody(platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount, currency }).code }).cryptogramFields);
 }
 
+describe("INFO capability 0x10: the carrier says whether it has a screen", () => {
+  it("set on the display board; clear on nrf52840 running the same bundle (no SSD1306 there)", async () => {
+    expect(((await rig.info()).get(6) as number) & 0x10).toBe(0x10);
+    const plain = await CarrierRig.boot({ board: "nrf52840", nfcBundle: "keycarrier.full.js", provision: false });
+    try {
+      expect(((await plain.info()).get(6) as number) & 0x10).toBe(0);
+    } finally {
+      plain.board.dispose();
+    }
+  });
+});
+
 describe("attack: the host swaps the order (merchant, amount, currency); the carrier's screen shows what it will sign", () => {
   it("the screenshot is the swapped order, not the one the user meant; the user declines and nothing is signed", async () => {
     const meant = order(cafe, 1250, "EUR");
