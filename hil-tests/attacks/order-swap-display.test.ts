@@ -15,7 +15,7 @@ import { Status } from "../../host/src/status.ts";
 import { bytesOf, CarrierRig, hex, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS, type Identity } from "../../firmware/test/applets/carrier-harness.ts";
 import { GraphicsBuffer, renderText } from "../../board/src/display/graphics.ts";
 import { frameDiff, frameToText, pngToFrame, type Frame } from "../../board/src/display/frame.ts";
-import { attachScreen, showPayment, type PaymentSubject } from "../../firmware/src/ui/display.ts";
+import { attachScreen, showIdle, showPayment, type PaymentSubject } from "../../firmware/src/ui/display.ts";
 import type { CborMap } from "../../host/src/codec.ts";
 
 const PIN = "482913";
@@ -67,6 +67,20 @@ function amountBand(text: string): Frame {
 function order(merchantId: number, amount: number, currency: string): CborMap {
   return payOrderBody(platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount, currency }).code }).cryptogramFields);
 }
+
+describe("the idle screen after personalisation", () => {
+  it("shows the carrier's state and the PIN tries it has left, as the firmware draws them", async () => {
+    const tries = (await rig.info()).get(9) as number;
+    const g = new GraphicsBuffer(128, 64, 1, new Uint8Array(1024), { verticalByte: true, msb: false });
+    attachScreen({ clear: () => g.clear(), setFont: (f) => g.setFont(f), drawString: (t, x, y) => g.drawString(t, x, y), stringWidth: (t) => g.stringWidth(t), flip: () => {} });
+    try {
+      showIdle("PERSONALISED", tries);
+    } finally {
+      attachScreen(null);
+    }
+    expect(frameDiff(rig.board.display!.frame(), g.pixels())).toEqual([]);
+  });
+});
 
 describe("INFO capability 0x10: the carrier says whether it has a screen", () => {
   it("set on the display board; clear on nrf52840 running the same bundle (no SSD1306 there)", async () => {

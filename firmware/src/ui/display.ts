@@ -49,11 +49,11 @@ export function hasScreen(): boolean {
 // firmware/test/ui/display.test.ts checks the two agree), 3 letters + the digit each.
 const EXPONENTS = "BIF0CLP0DJF0GNF0ISK0JPY0KMF0KRW0PYG0RWF0UGX0UYI0VND0VUV0XAF0XOF0XPF0BHD3IQD3JOD3KWD3LYD3OMR3TND3CLF4UYW4";
 
+// One native indexOf instead of a JS loop over 26 entries (≈ 15 ms on the board): three capital
+// letters can only match a code, since a digit separates any two (PAY's parseOrder admits only A-Z).
 export function minorDigits(currency: string): number {
-  for (let i = 0; i < EXPONENTS.length; i += 4) {
-    if (EXPONENTS.substr(i, 3) === currency) return +EXPONENTS.charAt(i + 3);
-  }
-  return 2;
+  const i = /^[A-Z][A-Z][A-Z]$/.test(currency) ? EXPONENTS.indexOf(currency) : -1;
+  return i < 0 ? 2 : +EXPONENTS.charAt(i + 3);
 }
 
 // Digits of a whole number up to 2^53 without Espruino's 12-significant-digit number printing
@@ -147,7 +147,8 @@ export function showPayment(o: PaymentSubject): boolean {
     drawLine(s, amount, 18);
   }
   s.setFont(TEXT_FONT);
-  drawLine(s, "order " + hex(o.orderId), 36);
+  // 7 bytes (14 hex digits) fit after "order " with the ellipsis: the rest is not converted at all
+  drawLine(s, "order " + hex(o.orderId.substr(0, 7)) + (o.orderId.length > 7 ? ELLIPSIS : ""), 36);
   drawLine(s, PAY_ACTION, SCREEN_HEIGHT - 8);
   s.flip();
   return true;
