@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 
 export interface PinSpec { name: string; pin: string }
 export interface ButtonSpec extends PinSpec { activeHigh: boolean }
+export interface ScreenSpec { controller: "SSD1306"; width: number; height: number; bus: "I2C1"; address: number; scl: string; sda: string }
 export interface CostCalibration {
   source: string;
   statementUs: number; fourIntOpsIterationUs: number; callUs: number; typedArrayRwUs: number;
@@ -27,6 +28,8 @@ export interface BoardProfile {
   crypto: { sha1: boolean; sha256: boolean; sha512: boolean; aes: boolean; aesCcm: boolean; pbkdf2: boolean };
   peripherals: {
     usb: boolean; nfc: boolean; serial1: boolean; display: boolean;
+    /** Present exactly when display is true (board/src/display). */
+    screen?: ScreenSpec;
     buttons: ButtonSpec[]; leds: PinSpec[];
   };
   costCalibration: CostCalibration;
@@ -119,6 +122,8 @@ function checkSemantics(p: BoardProfile): string[] {
   if (p.crypto.aesCcm && !p.crypto.aes) problems.push(`$.crypto: aesCcm needs aes`);
   // a board reached only over NFC must take a bundle with the NFC link (firmware/build/bundles.ts)
   if (!p.peripherals.usb && p.firmware === "keycarrier.js") problems.push(`$.firmware: a board without USB needs a bundle with the NFC link (keycarrier.nfc.js or keycarrier.full.js), not keycarrier.js`);
+  if (p.peripherals.display !== (p.peripherals.screen !== undefined)) problems.push(`$.peripherals: "display" is ${p.peripherals.display} but "screen" is ${p.peripherals.screen ? "given" : "missing"}: a board with a display describes it in "screen", one without has none`);
+  if (p.peripherals.display && !p.requiredBuildLibraries.includes("GRAPHICS")) problems.push(`$.requiredBuildLibraries: a board with a display must list "GRAPHICS" (Espruino's Graphics drives it)`);
   const anyCrypto = Object.values(p.crypto).some(Boolean);
   const names = [...p.peripherals.buttons, ...p.peripherals.leds].map((x) => x.name);
   if (new Set(names).size !== names.length) problems.push(`$.peripherals: duplicate button/LED names`);

@@ -22,6 +22,7 @@ import { NfcController, type NfcReply, type TransceiveOptions } from "./runtime/
 import { LinkFaults, chunkBySizes, type LinkFaultOptions } from "./runtime/faults.ts";
 import { stream, type Rng } from "./runtime/rng.ts";
 import { CtrlCFlag, CtrlCInterrupt, sysTickMs, type InterruptVia } from "./runtime/ctrl-c.ts";
+import { DisplayHardware, installDisplay, SSD1306_MODULE_SOURCE } from "./display/runtime.ts";
 
 export type { BoardProfile } from "./profiles.ts";
 export { PowerCut } from "./flash.ts";
@@ -168,6 +169,8 @@ export class VirtualBoard {
   readonly nfc: { fieldOn(): void; fieldOff(): void; transceive(frame: Uint8Array, opts?: TransceiveOptions): Promise<NfcReply> };
   /** The console module, when attached (see attachConsole). */
   console: ConsoleAttachment | undefined;
+  /** The screen of a profile with peripherals.display (board/src/display): frame(), png(), text(). */
+  readonly display: DisplayHardware | undefined;
 
   private context: vm.Context | undefined;
   private currentRealm: Realm | undefined;
@@ -256,6 +259,7 @@ export class VirtualBoard {
 
     const core = this.core();
     this.pins = new PinBank(core, p);
+    this.display = p.peripherals.screen ? new DisplayHardware(p.peripherals.screen) : undefined;
     if (p.peripherals.nfc) {
       this.nfcCtl = new NfcController(core, this.events.NRF, uid, (ms) => this.advance(ms));
       const ctl = this.nfcCtl;
@@ -302,6 +306,7 @@ export class VirtualBoard {
     this.clock.resetEvents();
     this.pins.resetRam();
     this.nfcCtl?.resetRam();
+    this.display?.powerOff();
     this.consoleDev = this.defaultConsole();
     this.consoleLockState = { password: undefined, locked: false };
   }
@@ -754,6 +759,8 @@ export class VirtualBoard {
     this.events.NRF.clear();
     for (const d of this.devices.values()) d.clear();
     this.cachedModules = new Map();
+    // A display board's upload carries the SSD1306 module (EspruinoTools: Modules.addCached).
+    if (this.display) this.cachedModules.set("SSD1306", SSD1306_MODULE_SOURCE);
     this.moduleCodeBytes = 0;
     this.outOfMemory = undefined;
     this.oomWatermark = 0;
@@ -983,6 +990,15 @@ export class VirtualBoard {
       this.nfcCtl?.resetRam();
       this.nfcCtl?.installInto(nrf);
       def("NRF", nrf);
+    }
+
+    // Graphics, I2C1 and the SSD1306 panel (board/src/display), on a profile with a display
+    if (this.display) {
+      this.display.resetMcu();
+      installDisplay(g, realm, this.display, {
+        native: (k, b, u) => this.native(k, b, u), err, markRuntime: (v) => this.markRuntime(v, 0),
+        fonts: p.requiredBuildLibraries.includes("FONT_6X8") ? ["4x6", "6x8"] : ["4x6"],
+      });
     }
 
     // require

@@ -3,8 +3,8 @@ import { listProfiles, loadProfile, validateProfile, ProfileError } from "../src
 
 // Expected values: /work/shared/espruino-facts.md §3 (crypto per board), §5 (Storage), §7 (pins), §8 (vars).
 describe("board profiles", () => {
-  it("lists the three shipped profiles", () => {
-    expect(listProfiles()).toEqual(["nrf52840", "pico", "puckjs"]);
+  it("lists the four shipped profiles", () => {
+    expect(listProfiles()).toEqual(["nrf52840", "nrf52840-oled", "pico", "puckjs"]);
   });
 
   it("Puck.js matches the measured facts", () => {
@@ -40,7 +40,7 @@ describe("board profiles", () => {
   });
 
   it("an unknown id names the available profiles", () => {
-    expect(() => loadProfile("arduino")).toThrow(/unknown board profile "arduino".*nrf52840, pico, puckjs/);
+    expect(() => loadProfile("arduino")).toThrow(/unknown board profile "arduino".*nrf52840, nrf52840-oled, pico, puckjs/);
   });
 
   it("a bad profile lists every problem with its path", () => {

@@ -3,7 +3,7 @@
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
   boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lockConsole,
-  log, nowMs, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
+  log, nowMs, openScreen, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
   writeTransportKeyFile,
 } from "./platform.ts";
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
@@ -12,7 +12,7 @@ import { createDispatcher, refuse, type Command } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
-import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
+import { CAP_DISPLAY, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
 import { openCarrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
@@ -27,6 +27,7 @@ import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts
 import { createChannelCommands } from "./channel/commands.ts";
 import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet } from "./applets/qr-payment.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
+import { attachScreen, showIdle, showPayment, type PaymentSubject } from "./ui/display.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
 import { u32be } from "./store/bytes.ts";
 
@@ -207,9 +208,62 @@ function tryBuildCarrier(p: CryptoPrimitives | null): Command[] {
   }
   return [];
 }
+// The trusted display (docs/DISPLAY.md), only in keycarrier.full.js (KC_DISPLAY): on a board with a
+// screen, PAY's question shows the order the carrier will sign before the button decides, and the
+// idle screen shows the carrier's state and the PIN tries it has left. A screen that fails (no
+// panel on the bus) never stops a payment: the LEDs still ask. Attached after the carrier is built
+// (INFO's state and tries) and before INFO is, because INFO reads the capabilities (0x10: display) once.
+function attachDisplay(): void {
+  const screen = openScreen();
+  if (screen === null) return;
+  attachScreen(screen);
+  const caps = info.capabilities;
+  info.capabilities = function () {
+    return caps() | CAP_DISPLAY;
+  };
+  const stateNames = ["BLANK", "PERSONALISED", "LOCKED", "DESTROYED"];
+  const idle = function (): unknown {
+    try {
+      // NOINLINE (here and below): terser would paste the screen functions in as IIFEs, which Espruino
+      // lexes on every call, with their vars after the return (the gate's hoisting rule)
+      const state = info.state();
+      return /*#__NOINLINE__*/ showIdle(stateNames[state] || "?", state !== STATE_PERSONALISED || info.triesLeft === undefined ? -1 : info.triesLeft());
+    } catch (e) {
+      return log("KeyCarrier: screen: " + e);
+    }
+  };
+  const draw = function (subject: PaymentSubject): unknown {
+    try {
+      return /*#__NOINLINE__*/ showPayment(subject);
+    } catch (e) {
+      return log("KeyCarrier: screen: " + e);
+    }
+  };
+  const ask = ui.ask;
+  ui.ask = function (cls, onDecision, subject) {
+    if (subject !== undefined) draw(subject);
+    ask(cls, function (d) {
+      if (onDecision) onDecision(d);
+      idle();
+    }, subject);
+  };
+  const reset = ui.reset;
+  ui.reset = function () {
+    reset();
+    idle();
+  };
+  idle();
+}
 
-// The carrier's commands first: building them sets INFO's state and fields 9-11 (above).
-const dispatcher = createDispatcher(tryBuildCarrier(cryptoPrimitives()).concat([createInfoCommand(info), createPingCommand()]), info.state);
+// The carrier's commands first: building them sets INFO's state and fields 9-11 (above); then the
+// screen, if any; then INFO. No global keeps the lists (issue #12).
+function commandList(): Command[] {
+  const own = tryBuildCarrier(cryptoPrimitives());
+  if (KC_DISPLAY) /*#__NOINLINE__*/ attachDisplay();
+  return own.concat([createInfoCommand(info), createPingCommand()]);
+}
+
+const dispatcher = createDispatcher(/*#__NOINLINE__*/ commandList(), info.state);
 
 // A carrier that answers INFO/PING only says why above ("no store") or in INFO (no SHA256/AES capability).
 log("KeyCarrier " + FIRMWARE_VERSION + " on " + boardId() + " " + boardSerial());

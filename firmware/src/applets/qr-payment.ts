@@ -252,7 +252,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       pending = o;
       pendingVerdict = verdict;
       pendingLate = late;
-      ui.ask(amountClass(o.amount), decided);
+      ui.ask(amountClass(o.amount), decided, o);
       return DEFERRED;
     },
   };

@@ -120,7 +120,7 @@ describe("npm run build (firmware/build/cli.ts)", () => {
       expect([usb.file, nfc.file, full.file]).toEqual(["keycarrier.js", "keycarrier.nfc.js", "keycarrier.full.js"]);
       expect(usb.boards.map((b: { id: string }) => b.id)).toEqual(["pico"]);
       expect(nfc.boards.map((b: { id: string }) => b.id)).toEqual(["puckjs"]);
-      expect(full.boards.map((b: { id: string }) => b.id)).toEqual(["nrf52840"]);
+      expect(full.boards.map((b: { id: string }) => b.id)).toEqual(["nrf52840-oled", "nrf52840"]);
       expect(full.bytes.release).toBeGreaterThanOrEqual(nfc.bytes.release);
       expect(report.bytes).toEqual(usb.bytes);
       for (const bundle of report.bundles) {

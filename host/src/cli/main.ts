@@ -174,7 +174,7 @@ async function cmdInfo(globals: GlobalOptions, io: CliIo): Promise<number> {
 
 /** INFO for a person: one aligned line per fact, capabilities and versions in words. */
 export function formatInfo(info: DeviceInfo): string {
-  const caps = [info.capabilities.usb && "USB", info.capabilities.nfc && "NFC", info.capabilities.nativeSha256 && "native SHA-256", info.capabilities.nativeAes && "native AES"].filter(Boolean);
+  const caps = [info.capabilities.usb && "USB", info.capabilities.nfc && "NFC", info.capabilities.nativeSha256 && "native SHA-256", info.capabilities.nativeAes && "native AES", info.capabilities.display && "trusted display"].filter(Boolean);
   const rows: [string, string][] = [
     ["firmware", `KeyCarrier ${info.firmwareVersion} (protocol ${info.protocolVersion.major}.${info.protocolVersion.minor})`],
     ["board", `${info.board}, serial ${info.serial}`],

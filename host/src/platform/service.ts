@@ -20,6 +20,7 @@ import {
 import { PinRefusal, PinVerifier, type ChallengeView, type PinVerifierOptions, type VerdictView } from "./pin-verifier.ts";
 import { PinPurpose } from "./online-pin.ts";
 import { TransportKeyRefusal, TransportKeys } from "./transport-keys.ts";
+import { confusableWith } from "./merchant-names.ts";
 
 /** A refused request: an HTTP status, a stable reason id for programs, and a message for people. */
 export class PlatformError extends Error {
@@ -465,6 +466,11 @@ export class Platform {
       const taken = this.ledger.get("SELECT merchant_id, name FROM merchants WHERE name_key = ?", [nameKey]);
       if (taken) {
         throw new PlatformError(409, "merchant-name-taken", `the name ${JSON.stringify(name)} is taken by merchant ${String(taken.merchant_id)} (${JSON.stringify(taken.name)}); names are unique ignoring case and spacing`);
+      }
+      const alike = confusableWith(name, this.ledger.all("SELECT merchant_id, name FROM merchants").map((r) => ({ id: Number(r.merchant_id), name: String(r.name) })));
+      if (alike) {
+        throw new PlatformError(409, "merchant-name-confusable", `the name ${JSON.stringify(name)} looks like merchant ${alike.id}'s ${JSON.stringify(alike.name)} ` +
+          `(the same after NFKC, case folding, accents and Unicode confusables, e.g. Cyrillic "а" for Latin "a"): a payer could not tell them apart — choose a distinct name`);
       }
       const sealed = this.sealer.seal(randomBytes(QR_KEY_BYTES), `merchant ${id} QR key`);
       const at = this.now();
