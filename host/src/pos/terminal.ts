@@ -12,6 +12,7 @@
  * offline limits are the carrier's and clearing's to enforce: one terminal sees only its own log.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import type { KeyCarrier } from "../client.ts";
 import { parseHssPublicKey } from "../lms/index.ts";
 import { OfflineError } from "../offline/errors.ts";
@@ -77,6 +78,7 @@ export class PosTerminal {
 
   /** Opens an initialised terminal log. */
   static open(file: string, opts: { now?: () => number } = {}): PosTerminal {
+    if (!existsSync(file)) throw new OfflineError("bad-format", `${file} is not an initialised terminal log — run \`keycarrier pos init --log ${file} --authority HEX\` first`);
     const log = new PosLog(file);
     if (!log.getConfig(AUTHORITY_KEY)) {
       log.close();

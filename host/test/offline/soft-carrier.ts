@@ -166,3 +166,24 @@ export class SoftCarrierTransport implements Transport {
   onClose(): void {}
   onError(): void {}
 }
+
+/** Serves one SoftCarrier on 127.0.0.1 (an ephemeral port) for `--port tcp://…` in CLI tests. */
+export async function serveSoftCarrier(carrier: SoftCarrier): Promise<{ port: number; stop: () => Promise<void> }> {
+  const { createServer } = await import("node:net");
+  const sockets = new Set<import("node:net").Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    carrier.connect((bytes) => socket.write(bytes));
+    socket.on("data", (chunk) => carrier.input(new Uint8Array(chunk)));
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    port: (server.address() as { port: number }).port,
+    stop: () => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    }),
+  };
+}
