@@ -37,9 +37,9 @@ export const SHORT_MAX = 55;
  */
 export function sha256Short(src: Uint8Array, len: number, out: Uint8Array, outAt: number): void {
   if (len > SHORT_MAX || len < 0 || len > src.length) throw new RangeError(`sha256Short takes 0..${SHORT_MAX} bytes, got ${len}`);
-  BLOCK.fill(0);
-  BLOCK.set(src.subarray(0, len));
+  for (let i = 0; i < len; i++) BLOCK[i] = src[i]!;
   BLOCK[len] = 0x80;
+  for (let i = len + 1; i < 62; i++) BLOCK[i] = 0;
   const bits = len * 8;
   BLOCK[62] = bits >>> 8;
   BLOCK[63] = bits & 0xff;
@@ -69,13 +69,19 @@ export function sha256Short(src: Uint8Array, len: number, out: Uint8Array, outAt
     b = a;
     a = (t1 + t2) | 0;
   }
-  const H = [a + IV[0]!, b + IV[1]!, c + IV[2]!, d + IV[3]!, e + IV[4]!, f + IV[5]!, g + IV[6]!, h + IV[7]!];
-  for (let i = 0; i < 8; i++) {
-    const v = H[i]!;
-    const o = outAt + i * 4;
-    out[o] = v >>> 24;
-    out[o + 1] = (v >>> 16) & 0xff;
-    out[o + 2] = (v >>> 8) & 0xff;
-    out[o + 3] = v & 0xff;
-  }
+  put(out, outAt, a + IV[0]!);
+  put(out, outAt + 4, b + IV[1]!);
+  put(out, outAt + 8, c + IV[2]!);
+  put(out, outAt + 12, d + IV[3]!);
+  put(out, outAt + 16, e + IV[4]!);
+  put(out, outAt + 20, f + IV[5]!);
+  put(out, outAt + 24, g + IV[6]!);
+  put(out, outAt + 28, h + IV[7]!);
+}
+
+function put(out: Uint8Array, o: number, v: number): void {
+  out[o] = v >>> 24;
+  out[o + 1] = (v >>> 16) & 0xff;
+  out[o + 2] = (v >>> 8) & 0xff;
+  out[o + 3] = v & 0xff;
 }

@@ -21,12 +21,15 @@ import { assertAmountMinor, assertCurrency } from "../qr/currency.ts";
 
 export const AUTHORITY_ID = "default";
 /**
- * Authority key: 2 levels of H10 with W4 — 2^20 (about a million) licenses and revocation lists;
- * key generation builds one 1,024-leaf tree (about a second on the host), each new bottom tree another.
+ * Authority key: 2 levels of H10 with W8 — 2^20 (about a million) licenses and revocation lists,
+ * a 2,964-byte signature. W8 because the license travels to a terminal with every offline payment
+ * (W4 would make it 5,076 bytes: 7 more 480-byte chunks per payment); the price is key generation,
+ * a few seconds per 1,024-leaf tree on the host (the top tree at first use, a bottom tree every
+ * 1,024 signatures) — bench section offline-host.
  */
 export const DEFAULT_AUTHORITY_LEVELS: readonly HssLevel[] = Object.freeze([
-  { lms: LMS.LMS_SHA256_M32_H10, ots: LMOTS.LMOTS_SHA256_N32_W4 },
-  { lms: LMS.LMS_SHA256_M32_H10, ots: LMOTS.LMOTS_SHA256_N32_W4 },
+  { lms: LMS.LMS_SHA256_M32_H10, ots: LMOTS.LMOTS_SHA256_N32_W8 },
+  { lms: LMS.LMS_SHA256_M32_H10, ots: LMOTS.LMOTS_SHA256_N32_W8 },
 ]);
 /** A license without an explicit expiry is valid this long. */
 export const DEFAULT_LICENSE_DAYS = 365;
