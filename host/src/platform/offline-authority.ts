@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Ledger, Row } from "./ledger.ts";
 import type { SecretSealer } from "./keystore.ts";
-import { HssSigner, LMOTS, LMS, LmsError, hssKeyFromSeed, parseHssPublicKey, type HssLevel } from "../lms/index.ts";
+import { HssSigner, LMOTS, LMS, LmsError, hssCapacity, hssKeyFromSeed, parseHssPublicKey, parseHssState, type HssLevel } from "../lms/index.ts";
 import { dateOf, requireDate } from "../offline/fields.ts";
 import { encodeLicense, encodeLicenseBody, licenseSignedMessage, type LicenseBody } from "../offline/license.ts";
 import { encodeRevocationBody, encodeRevocationList, revocationSignedMessage } from "../offline/revocations.ts";
@@ -121,9 +121,15 @@ export class OfflineAuthority {
     return this.ledger.get("SELECT public_key, private_state, key_protection, next_index FROM offline_authority WHERE authority_id = ?", [AUTHORITY_ID]);
   }
 
-  /** The authority's HSS public key (RFC 8554), creating the key (and an empty revocation list) on first use. */
+  /**
+   * The authority's HSS public key (RFC 8554), creating the key (and an empty revocation list) on
+   * first use. Read from the ledger: no tree is built for it (terminals and clearing only verify).
+   */
   publicKey(): Uint8Array {
-    return this.ledger.transaction(() => this.currentSigner().publicKey);
+    return this.ledger.transaction(() => {
+      const row = this.row();
+      return row ? new Uint8Array(row.public_key as Uint8Array) : this.createKey().publicKey;
+    });
   }
 
   /** The signer matching the ledger's state: rebuilt whenever the in-memory index differs from the stored one. */
@@ -169,7 +175,12 @@ export class OfflineAuthority {
 
   /** How many more licenses and revocation lists the authority key can sign. */
   remainingSignatures(): number {
-    return this.ledger.transaction(() => this.currentSigner().remaining);
+    return this.ledger.transaction(() => {
+      const row = this.row();
+      if (!row) return this.createKey().remaining;
+      const state = parseHssState(this.sealer.open(row.private_state as Uint8Array, String(row.key_protection), this.label()));
+      return hssCapacity(state.levels) - Number(row.next_index);
+    });
   }
 
   private carrier(carrierId: string): void {
@@ -269,7 +280,7 @@ export class OfflineAuthority {
   /** The newest signed revocation list (made with the authority key). */
   revocationList(): RevocationListView {
     return this.ledger.transaction(() => {
-      this.currentSigner();
+      if (!this.row()) this.createKey();
       const row = this.ledger.get("SELECT sequence, list FROM offline_revocation_lists ORDER BY sequence DESC LIMIT 1")!;
       const revoked = this.ledger.all("SELECT serial FROM offline_licenses WHERE revoked_at IS NOT NULL ORDER BY serial").map((r) => Number(r.serial));
       return { sequence: Number(row.sequence), list: row.list as Uint8Array, revoked };

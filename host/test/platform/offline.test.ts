@@ -58,6 +58,34 @@ describe("credit authority key", () => {
   });
 });
 
+describe("credit authority key: signing state across failures", () => {
+  it("a license whose transaction rolls back releases nothing, and the next one continues from the ledger's index", () => {
+    const carrier = platform.issueCarrier();
+    const own = new HssSigner(hssKeyFromSeed(TEST_CARRIER_LEVELS, new Uint8Array(32).fill(1), new Uint8Array(16).fill(1))).publicKey;
+    platform.offline.issueLicense(carrier.carrierId, own, LIMITS); // index 1 (0 signed the empty revocation list)
+    expect(() => platform.ledger.transaction(() => {
+      platform.offline.issueLicense(carrier.carrierId, own, LIMITS); // signs with index 2 in memory…
+      throw new Error("disk full"); // …and the transaction never commits
+    })).toThrow(/disk full/);
+    expect(Number(platform.ledger.get("SELECT next_index FROM offline_authority")!.next_index)).toBe(2);
+    const next = platform.offline.issueLicense(carrier.carrierId, own, LIMITS);
+    expect(Number(platform.ledger.get("SELECT authority_index FROM offline_licenses WHERE serial = ?", [next.serial])!.authority_index)).toBe(2);
+    expect(verifyLicense(next.license, platform.offline.publicKey(), { today: TODAY }).body.serial).toBe(2);
+  });
+
+  it("after a crash the platform continues after the last committed signature", async () => {
+    const carrier = platform.issueCarrier();
+    const first = platform.offline.issueOfflineKey(carrier.carrierId, TEST_CARRIER_LEVELS, LIMITS);
+    platform.crash();
+    platform = await open();
+    const second = platform.offline.issueOfflineKey(carrier.carrierId, TEST_CARRIER_LEVELS, LIMITS);
+    const idx = platform.ledger.all("SELECT authority_index AS i FROM offline_licenses ORDER BY serial").map((r) => Number(r.i));
+    expect(idx).toEqual([1, 2]);
+    expect(second.serial).toBe(first.serial + 1);
+    expect(platform.offlineAuthority().remainingSignatures).toBe(1024 - 3);
+  });
+});
+
 describe("licenses", () => {
   it("issueOfflineKey licenses a key generated at the issuer; the license verifies under the authority key", () => {
     const { carrier, issued } = carrierWithKey();
