@@ -33,6 +33,8 @@ export interface Attack {
   reuseLeaf?: boolean;
   /** Ignore the carrier's own offline limits (a compromised carrier; clearing must catch it). */
   ignoreLimits?: boolean;
+  /** Rewrites every OK answer (protocol violations: lying lengths, oversized chunks, wrong types). */
+  tamper?: (command: number, value: CborMap) => CborMap;
 }
 
 export interface SoftCarrierOptions {
@@ -78,8 +80,11 @@ export class SoftCarrier {
     this.link.onData(toLatin1(bytes));
   }
 
+  private command = 0;
+
   private reply(status: number, value: CborMap): HandlerReply {
-    return { status, body: toLatin1(encodeCbor(value)) };
+    const v = status === OK && this.attack.tamper ? this.attack.tamper(this.command, value) : value;
+    return { status, body: toLatin1(encodeCbor(v)) };
   }
 
   private refuse(status: number, detail: string): HandlerReply {
@@ -88,6 +93,7 @@ export class SoftCarrier {
 
   private handle(command: number, body: string, late: (r: HandlerReply | null) => void): HandlerReply {
     if (command < 0x50 || command > 0x52) return this.info(command, body, late);
+    this.command = command;
     let req: CborValue;
     try {
       req = decodeCbor(fromLatin1(body));

@@ -253,3 +253,26 @@ describe("refused at clearing (what one terminal cannot see)", () => {
     expect((await t1.upload(merchantA)).refused.map((r) => r.reason)).toEqual(["license-revoked"]);
   });
 });
+
+describe("a carrier that breaks the protocol gets a clear refusal, and nothing is logged as paid", () => {
+  const cases: Array<[string, (command: number, v: Map<number, unknown>) => Map<number, unknown>, RegExp]> = [
+    ["license length 0", (c, v) => (c === 0x50 ? new Map([...v, [2, 0]]) : v), /license length 0/],
+    ["a license chunk over 480 bytes", (c, v) => (c === 0x50 ? new Map([...v, [1, new Uint8Array(481)]]) : v), /chunk of 481 bytes/],
+    ["a license shorter than announced", (c, v) => (c === 0x50 ? new Map([...v, [2, (v.get(2) as number) - 1]]) : v), /overruns the announced/],
+    ["a text where the license chunk belongs", (c, v) => (c === 0x50 ? new Map([...v, [1, "license"]]) : v), /not a byte string/],
+    ["a signature length beyond any signature", (c, v) => (c === 0x51 ? new Map([...v, [2, 10_000_000]]) : v), /signature length/],
+    ["a signature chunk overrunning its length", (c, v) => (c === 0x52 ? new Map([...v, [1, new Uint8Array(480)]]) : v), /overruns the announced/],
+    ["an ATC that is not a number", (c, v) => (c === 0x51 ? new Map([...v, [1, "7"]]) : v), /offline ATC/],
+  ];
+  for (const [name, tamper, message] of cases) {
+    it(name, async () => {
+      const terminal = await newTerminal();
+      const { soft } = await newCarrier();
+      soft.attack = { tamper: tamper as never };
+      const kc = await connect(soft);
+      await expect(terminal.pay(kc, 100, "EUR")).rejects.toThrow(message);
+      expect(terminal.log.payments()).toHaveLength(0);
+      expect(terminal.log.refusals().map((r) => r.reason)).toEqual(["bad-format"]);
+    });
+  }
+});
