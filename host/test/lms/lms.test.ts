@@ -157,6 +157,24 @@ describe("HSS", () => {
     expect(assertHssSignature(again.publicKey, Uint8Array.of(99), sig)).toMatchObject({ index: 34, qs: [1, 2] });
   });
 
+  it("L = 3: indices split over the levels, across tree boundaries, each verifying with its own leaf path", () => {
+    const three: HssLevel[] = [
+      { lms: LMS.LMS_SHA256_M32_H5, ots: LMOTS.LMOTS_SHA256_N32_W4 },
+      { lms: LMS.LMS_SHA256_M32_H5, ots: LMOTS.LMOTS_SHA256_N32_W2 },
+      { lms: LMS.LMS_SHA256_M32_H5, ots: LMOTS.LMOTS_SHA256_N32_W4 },
+    ];
+    const base = hssKeyFromSeed(three, seedOf(11), iOf(11));
+    const pub = new HssSigner(base).publicKey;
+    for (const [n, qs] of [[1023, [0, 31, 31]], [1024, [1, 0, 0]], [32767, [31, 31, 31]]] as const) {
+      const signer = new HssSigner({ ...base, next: n });
+      expect(toHex(signer.publicKey)).toBe(toHex(pub));
+      const sig = signer.sign(Uint8Array.of(n & 0xff), () => {});
+      expect(sig.length).toBe(hssSignatureBytes(three));
+      expect(assertHssSignature(pub, Uint8Array.of(n & 0xff), sig)).toMatchObject({ index: n, qs });
+    }
+    expect(() => new HssSigner({ ...base, next: 32768 }).sign(Uint8Array.of(0), () => {})).toThrow(/exhausted/);
+  });
+
   it("makes no signature when persisting the advanced index fails", () => {
     const signer = new HssSigner(hssKeyFromSeed(levels, seedOf(3), iOf(3)));
     expect(() => signer.sign(Uint8Array.of(1), () => {
