@@ -8,9 +8,10 @@ import { platformSection } from "./platform.ts";
 import { memorySection } from "./memory.ts";
 import { nfcSection } from "./nfc.ts";
 import { displaySection } from "./display.ts";
+import { offlineHostSection } from "./offline-host.ts";
 import type { Budget, Section } from "./types.ts";
 
-export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection, displaySection];
+export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection, displaySection, offlineHostSection];
 
 export const budgets: Budget[] = [
   {

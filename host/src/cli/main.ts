@@ -7,6 +7,7 @@ import { formatFrameTrace } from "../link.ts";
 import {
   cmdPlatformServe, cmdMerchantRegister, cmdMerchantQr, cmdPay, PlatformUsageError, DEFAULT_PLATFORM_PORT,
 } from "../platform/cli.ts";
+import { POS_HELP, POS_OPTIONS, cmdPosInit, cmdPosLog, cmdPosPay, cmdPosRevocations, cmdPosUpload } from "../pos/cli.ts";
 import { FLOW_HELP, cmdChangePin, cmdFlash, cmdPersonalise, cmdProvision, cmdPayWithCarrier, cmdLog } from "../flows/cli.ts";
 
 /** Where the CLI writes; tests pass collectors, the bin passes process streams. */
@@ -50,10 +51,14 @@ Commands:
   change-pin           change the PIN at the platform (the carrier holds no PIN)
   personalise          install keys, identity and limit into a provisioned BLANK carrier; enrol the PIN at the platform
   log                  read and verify the carrier's hash-chained transaction log
+  pos                  offline payment terminal: init, revocations, pay, upload, log (keycarrier pos --help)
 
 ${GLOBAL_HELP}
 
 Exit codes: 0 ok, 1 device or transport error, 2 usage error.`,
+  pos: `${POS_HELP}
+
+${GLOBAL_HELP}`,
   devices: `Usage: keycarrier devices [--json]
 
 Lists candidate ports: /dev/ttyACM*, /dev/ttyUSB*, what SerialPort.list() reports, and virtual boards
@@ -266,7 +271,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout(HELP[topic] + "\n");
       return EXIT_OK;
     }
-    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, provision, personalise, change-pin, log)`);
+    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, provision, personalise, change-pin, log, pos)`);
     if (globals.help && command !== "emulate") {
       io.stdout(HELP[command] + "\n");
       return EXIT_OK;
@@ -341,6 +346,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (parsed.positionals.length) throw new UsageError(`log takes no arguments, got "${parsed.positionals[0]}"`);
         const g = globals;
         return await withDevice(g, io, (kc) => cmdLog(kc, io, g.json));
+      }
+      case "pos": {
+        const sub = parsed.positionals[0];
+        if (parsed.positionals.length !== 1 || sub === undefined || !(sub in POS_OPTIONS)) {
+          throw new UsageError(`pos takes one subcommand: ${Object.keys(POS_OPTIONS).join(", ")} (got ${sub === undefined ? "none" : `"${parsed.positionals.join(" ")}"`})`);
+        }
+        checkOptions(`pos ${sub}`, parsed.options, POS_OPTIONS[sub]!);
+        const g = globals;
+        if (sub === "init") return await cmdPosInit(parsed.options, io, g.json);
+        if (sub === "revocations") return await cmdPosRevocations(parsed.options, io, g.json);
+        if (sub === "upload") return await cmdPosUpload(parsed.options, io, g.json);
+        if (sub === "log") return await cmdPosLog(parsed.options, io, g.json);
+        return await withDevice(g, io, (kc) => cmdPosPay(kc, parsed.options, io, g.json));
       }
       case "emulate":
         // `keycarrier --help emulate` asks the emulator for its help, like `emulate --help`.

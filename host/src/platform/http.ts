@@ -87,6 +87,19 @@ function route(platform: Platform): Array<{ method: string; path: RegExp; access
         return ok(settlement);
       },
     },
+    // offline credit payments (docs/OFFLINE.md §Platform)
+    { method: "GET", path: /^\/v1\/offline\/authority$/, access: "public", handler: () => ok(platform.offlineAuthority()) },
+    { method: "POST", path: /^\/v1\/offline\/licenses$/, access: "admin", handler: ({ body }) => created(platform.issueOfflineLicense(body)) },
+    { method: "GET", path: /^\/v1\/offline\/revocations$/, access: "public", handler: () => ok(platform.offlineRevocations()) },
+    { method: "POST", path: /^\/v1\/offline\/revocations$/, access: "admin", handler: ({ body }) => created(platform.revokeOffline(body)) },
+    {
+      method: "POST", path: /^\/v1\/offline\/clearing$/, access: "merchant",
+      handler: ({ body, who }) => {
+        // The uploading terminal's merchant is credited: only a merchant key clears.
+        if (who?.role !== "merchant") throw new PlatformError(403, "forbidden", "offline clearing needs the merchant's own API key (the merchant is credited)");
+        return ok(platform.clearOffline(who.merchantId, body));
+      },
+    },
     {
       method: "GET", path: /^\/v1\/audit$/, access: "admin",
       handler: ({ query }) => {

@@ -21,6 +21,9 @@ import { PinRefusal, PinVerifier, type ChallengeView, type PinVerifierOptions, t
 import { PinPurpose } from "./online-pin.ts";
 import { TransportKeyRefusal, TransportKeys } from "./transport-keys.ts";
 import { confusableWith } from "./merchant-names.ts";
+import { OfflineAuthority, OfflineRefusal, type OfflineAuthorityOptions } from "./offline-authority.ts";
+import { OfflineClearing, type ClearingResult } from "./offline-clearing.ts";
+import { OfflineError } from "../offline/errors.ts";
 
 /** A refused request: an HTTP status, a stable reason id for programs, and a message for people. */
 export class PlatformError extends Error {
@@ -57,6 +60,8 @@ export interface PlatformOptions {
   allowDevTransportKey?: boolean;
   /** The issuer's PIN try limit and verifier cost (tests lower the cost). */
   pin?: PinVerifierOptions;
+  /** Offline credit authority (offline-authority.ts); tests use a small authority key. */
+  offline?: OfflineAuthorityOptions;
 }
 
 export interface CarrierView {
@@ -135,6 +140,9 @@ export class Platform {
   readonly adminKeyFile: string | undefined;
   private readonly pins: PinVerifier;
   private readonly transport: TransportKeys;
+  /** Offline credit payments: the authority key, licenses, revocations (offline-authority.ts) and clearing. */
+  readonly offline: OfflineAuthority;
+  private readonly clearing: OfflineClearing;
 
   private constructor(readonly ledger: Ledger, private readonly opts: PlatformOptions) {
     this.sealer = new SecretSealer(opts.platformKey);
@@ -144,6 +152,8 @@ export class Platform {
     this.adminKeyFile = ledger.file === undefined ? undefined : adminKeyFile(ledger.file);
     this.pins = new PinVerifier(ledger, this.sealer, this.now, opts.pin);
     this.transport = new TransportKeys(ledger, this.sealer, this.now, opts.allowDevTransportKey === true);
+    this.offline = new OfflineAuthority(ledger, this.sealer, this.now, opts.offline);
+    this.clearing = new OfflineClearing(ledger, this.offline, this.now, (reason, id) => this.refusals.count("offline_clearing", reason, id));
   }
 
   get devTransportKey(): boolean {
@@ -361,6 +371,59 @@ export class Platform {
   carrierKeys(carrierId: string): CarrierKeys {
     const carrier = this.getCarrier(carrierId);
     return diversifyCarrierKeys(this.issuerMasterKey(carrier.issuerId), bytes(carrierId));
+  }
+
+  // ---- offline credit payments (offline-authority.ts, offline-clearing.ts; docs/OFFLINE.md) ---
+
+  private offlineRefusing<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (e) {
+      if (e instanceof OfflineRefusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
+      if (e instanceof OfflineError) throw new PlatformError(400, e.reason, e.message);
+      throw e;
+    }
+  }
+
+  /** The credit authority's HSS public key (terminals pre-store it). */
+  offlineAuthority(): { publicKey: string; remainingSignatures: number } {
+    return this.offlineRefusing(() => ({ publicKey: hex(this.offline.publicKey()), remainingSignatures: this.offline.remainingSignatures() }));
+  }
+
+  /** Admin: licenses a carrier's HSS public key (the carrier generated it). */
+  issueOfflineLicense(req: { carrierId?: unknown; publicKey?: unknown; currency?: unknown; perTransactionLimit?: unknown; cumulativeLimit?: unknown; expiry?: unknown }) {
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    if (!isHex(req.publicKey)) throw new PlatformError(400, "bad-request", "publicKey must be the carrier's HSS public key in lowercase hex");
+    return this.offlineRefusing(() => {
+      const issued = this.offline.issueLicense(carrierId, bytes(req.publicKey as string), {
+        currency: req.currency as string, perTransactionLimit: req.perTransactionLimit as number, cumulativeLimit: req.cumulativeLimit as number,
+        ...(req.expiry === undefined ? {} : { expiry: req.expiry as number }),
+      });
+      return { serial: issued.serial, carrierId, license: hex(issued.license), expiry: issued.body.expiry };
+    });
+  }
+
+  /** Admin: revokes a license (serial) or all licenses of a carrier (carrierId); returns the new signed list. */
+  revokeOffline(req: { serial?: unknown; carrierId?: unknown; reason?: unknown }) {
+    return this.offlineRefusing(() => {
+      const target = req.serial !== undefined ? { serial: req.serial as number } : { carrierId: requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES) };
+      const r = this.offline.revoke(target, typeof req.reason === "string" ? req.reason : "");
+      return { revoked: r.revoked, sequence: r.list.sequence, list: hex(r.list.list) };
+    });
+  }
+
+  /** The newest signed revocation list (terminals verify it with the authority key). */
+  offlineRevocations(): { sequence: number; list: string; revoked: number[] } {
+    return this.offlineRefusing(() => {
+      const r = this.offline.revocationList();
+      return { sequence: r.sequence, list: hex(r.list), revoked: r.revoked };
+    });
+  }
+
+  /** A merchant's terminal uploads its offline log: a status per record (offline-clearing.ts). */
+  clearOffline(merchantId: number, req: { records?: unknown }): { results: ClearingResult[] } {
+    if (!this.merchantRow(merchantId)) throw new PlatformError(404, "unknown-merchant", `merchant ${merchantId} is not registered`);
+    return this.offlineRefusing(() => ({ results: this.clearing.clear(merchantId, req.records) }));
   }
 
   // ---- transport keys and online PIN (transport-keys.ts, pin-verifier.ts) ------------------
