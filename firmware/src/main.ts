@@ -26,6 +26,7 @@ import { createProvisionCommand } from "./perso/provision.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
 import { createPaymentApplet } from "./applets/qr-payment.ts";
+import { peerAbandon, peerCommands } from "./peer/applet.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
 import { u32be } from "./store/bytes.ts";
@@ -131,6 +132,27 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     onProvisioned: function () { transport = undefined; },
   });
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!, provision].concat(channelCommands);
+  // Peer payment (docs/PEER.md), only in the full bundle: two outer commands that share the trusted
+  // UI with PAY. A PAY taking the UI, a channel OPEN/CONFIRM/CLOSE or a wipe (each resets or re-asks
+  // the UI) drops a waiting peer decision, as it drops a waiting PAY; the applet asks through the
+  // UI's own ask.
+  if (KC_PEER) {
+    const ask = ui.ask;
+    const uiReset = ui.reset;
+    ui.ask = function (amountClass, onDecision) {
+      peerAbandon();
+      ask(amountClass, onDecision);
+    };
+    ui.reset = function () {
+      peerAbandon();
+      uiReset();
+    };
+    const peer = peerCommands({
+      carrier: carrier, store: store, prims: prims, ask: ask, decision: ui.decision,
+      afterAppend: function () { payment!.reset(); },
+    });
+    commands.push(peer[0]!, peer[1]!);
+  }
   return { commands: commands, state: carrier.state, carrier: carrier, store: store, abandon: payment.cancel };
 }
 
