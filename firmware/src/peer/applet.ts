@@ -76,10 +76,12 @@ function clearPending(): void {
 
 // A peer decision is dropped (a channel OPEN/CONFIRM/CLOSE, a PAY taking the trusted UI, a wipe):
 // nothing was written; the request gets no reply (late(null)), as PAY's abandonment (§7.5).
+// A no-op when nothing waits (also while a decided one is being completed: its late is taken).
 export function peerAbandon(): void {
   const late = pendingLate;
+  if (late === null) return;
   clearPending();
-  if (late !== null) late(null);
+  late(null);
 }
 
 function keyPads(d: PeerDeps): HmacPads {
@@ -125,14 +127,16 @@ function makeRequest(d: PeerDeps): CommandResult {
 // The payer confirmed: ATC and log entry in one durable record, then the sealed instruction.
 function makeInstruction(d: PeerDeps): CommandResult {
   const cid = d.store.keys()!.carrierId;
+  const o = pendingOrder();
+  const digest = pendingDigest;
   let atc = pendingEarlier;
   if (atc === 0) {
     atc = d.store.lastAtc() + 1;
     if (atc > MAX_ATC) return refuse(STATUS_INTERNAL, "ATC exhausted");
-    d.store.appendEntry(atc, logHead(d), encodeEntry(atc, RESULT_AUTHORIZED, pendingOrder()));
+    d.store.appendEntry(atc, logHead(d), encodeEntry(atc, RESULT_AUTHORIZED, o));
     d.afterAppend();
   }
-  const sealed = seal(d.prims, keyPads(d), KIND_INSTRUCTION, cid, u32be(atc), instructionBytes(cid, pendingDigest, pendingAmount, pendingCurrency, atc));
+  const sealed = seal(d.prims, keyPads(d), KIND_INSTRUCTION, cid, u32be(atc), instructionBytes(cid, digest, o.amount, o.currency, atc));
   return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02" + bytesItem(sealed) + "\x03\x58\x20" + logHead(d));
 }
 
