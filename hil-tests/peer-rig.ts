@@ -1,7 +1,6 @@
 // Two (or more) virtual nRF52840 carriers running the full release bundle (keycarrier.full.js, the
 // one with the peer applet) from .bootcde, personalised by one platform, and the users' presses:
 // the rig for the peer payment's hil-tests (hil-tests/peer.test.ts, hil-tests/attacks/peer-*.test.ts).
-import { expect } from "vitest";
 import type { Platform } from "../host/src/platform/service.ts";
 import { CarrierRig, CMD, enrolPin, transportIdentity } from "../firmware/test/applets/carrier-harness.ts";
 
@@ -12,15 +11,16 @@ export const PEER_LIMIT = 500_000;
 export interface PeerCarrier { rig: CarrierRig; carrierId: string }
 
 /** Boots a carrier with the full bundle (over USB, or over the virtual NFC reader) and personalises it for `platform`. */
-export async function peerCarrier(platform: Platform, opts: { nfc?: boolean } = {}): Promise<PeerCarrier> {
-  const rig = await CarrierRig.boot({ board: "nrf52840", bootcde: true, nfcBundle: "keycarrier.full.js", ...(opts.nfc ? { nfc: true } : {}) });
+// meter: run the bundle metered by the cost model (evaluated from RAM, as the bench's other rigs).
+export async function peerCarrier(platform: Platform, opts: { nfc?: boolean; meter?: boolean } = {}): Promise<PeerCarrier> {
+  const rig = await CarrierRig.boot({ board: "nrf52840", bootcde: opts.meter !== true, meter: opts.meter === true, nfcBundle: "keycarrier.full.js", ...(opts.nfc ? { nfc: true } : {}) });
   const carrierId = platform.issueCarrier({ limit: PEER_LIMIT, currency: "EUR" }).carrierId;
   const keys = platform.carrierKeys(carrierId);
   const ch = await rig.openChannel(transportIdentity(rig.serial));
   const r = await rig.inner(ch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
     [1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, PEER_LIMIT],
   ]));
-  expect(r.status, String(r.body.get(1))).toBe(0);
+  if (r.status !== 0) throw new Error(`PERSONALISE status ${r.status}: ${String(r.body.get(1))}`);
   enrolPin(platform, carrierId, PEER_PIN);
   rig.payKeys = { carrierId: Buffer.from(carrierId, "hex"), cryptogramKey: keys.cryptogramKey };
   return { rig, carrierId };

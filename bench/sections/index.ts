@@ -7,9 +7,10 @@ import { paymentSection } from "./payment.ts";
 import { platformSection } from "./platform.ts";
 import { memorySection } from "./memory.ts";
 import { nfcSection } from "./nfc.ts";
+import { peerSection } from "./peer.ts";
 import type { Budget, Section } from "./types.ts";
 
-export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection];
+export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection, peerSection];
 
 export const budgets: Budget[] = [
   {
