@@ -8,6 +8,7 @@ import {
   cmdPlatformServe, cmdMerchantRegister, cmdMerchantQr, cmdPay, PlatformUsageError, DEFAULT_PLATFORM_PORT,
 } from "../platform/cli.ts";
 import { FLOW_HELP, cmdChangePin, cmdFlash, cmdPersonalise, cmdProvision, cmdPayWithCarrier, cmdLog } from "../flows/cli.ts";
+import { PEER_HELP, cmdPeer, cmdPeerStatus } from "../peer/cli.ts";
 
 /** Where the CLI writes; tests pass collectors, the bin passes process streams. */
 export interface CliIo {
@@ -50,6 +51,7 @@ Commands:
   change-pin           change the PIN at the platform (the carrier holds no PIN)
   personalise          install keys, identity and limit into a provisioned BLANK carrier; enrol the PIN at the platform
   log                  read and verify the carrier's hash-chained transaction log
+  peer request|pay     a peer payment between two carriers through the platform (payee: request, payer: pay)
 
 ${GLOBAL_HELP}
 
@@ -111,6 +113,7 @@ board's button through its control port), and the platform settles the cryptogra
   "change-pin": FLOW_HELP["change-pin"],
   personalise: FLOW_HELP.personalise,
   log: FLOW_HELP.log,
+  peer: PEER_HELP,
   emulate: `Usage: keycarrier emulate [options]
 
 Runs a virtual board reachable over TCP / a PTY. Options are those of the emulator module.`,
@@ -266,7 +269,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout(HELP[topic] + "\n");
       return EXIT_OK;
     }
-    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, provision, personalise, change-pin, log)`);
+    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, provision, personalise, change-pin, log, peer)`);
     if (globals.help && command !== "emulate") {
       io.stdout(HELP[command] + "\n");
       return EXIT_OK;
@@ -341,6 +344,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (parsed.positionals.length) throw new UsageError(`log takes no arguments, got "${parsed.positionals[0]}"`);
         const g = globals;
         return await withDevice(g, io, (kc) => cmdLog(kc, io, g.json));
+      }
+      case "peer": {
+        const sub = parsed.positionals[0];
+        if (parsed.positionals.length !== 1 || (sub !== "request" && sub !== "pay" && sub !== "status")) throw new UsageError(`peer takes one subcommand, "request", "pay" or "status" (got ${sub === undefined ? "none" : `"${parsed.positionals.join(" ")}"`})`);
+        checkOptions(`peer ${sub}`, parsed.options, sub === "request" ? ["amount", "currency", "ttl", "platform", "control"] : sub === "pay" ? ["request", "digest", "pin", "platform", "control"] : ["digest", "platform"]);
+        if (sub === "status") return await cmdPeerStatus(parsed.options, io, globals.json);
+        const g = globals;
+        return await withDevice(g, io, (kc) => cmdPeer(kc, sub, parsed.options, io, g.json));
       }
       case "emulate":
         // `keycarrier --help emulate` asks the emulator for its help, like `emulate --help`.
