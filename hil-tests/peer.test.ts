@@ -9,9 +9,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
 import { peerDesk } from "../host/src/platform/peer.ts";
 import { encodeCbor, decodeCbor, type CborMap } from "../host/src/codec.ts";
+import { encodeFrame, FrameParser } from "../host/src/link.ts";
 import { inProcessPeerPlatform, payRequest, PeerCommand, PeerError, PeerStatus, requestPayment } from "../host/src/peer/flow.ts";
 import { parseRequest, sha256 } from "../host/src/peer/messages.ts";
-import { CMD, parseEntry, TEST_PIN_OPTIONS, verifyLogPage } from "../firmware/test/applets/carrier-harness.ts";
+import { CMD, parseEntry, payOrderBody, platformVerdict, TEST_PIN_OPTIONS, verifyLogPage, type Identity } from "../firmware/test/applets/carrier-harness.ts";
+import { PLATFORM_ID } from "./peer-rig.ts";
 import { answerNextAsk, PEER_PIN, peerCarrier, type PeerCarrier } from "./peer-rig.ts";
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
@@ -188,6 +190,82 @@ describe("peer payment: failure matrix (USB)", () => {
     expect(over.status).toBe(PeerStatus.PAY_OVER_LIMIT);
     const badFields = await raw(payee!, PeerCommand.PEER_REQUEST, new Map<number, number | string>([[1, 0], [2, "EUR"], [3, 1]]));
     expect(badFields.status).toBe(0x05);
+  });
+});
+
+describe("peer payment: one decision at a time across USB and NFC (nrf52840 has both)", () => {
+  it("while PEER_PAY waits for the press on the NFC link, USB's PEER_REQUEST is BUSY and INFO is served; the press then answers the NFC request", async () => {
+    const { api, cs: [payee, payer] } = await world(2, { nfc: true });
+    const req = await ask(payee!, api, 321);
+    const usbAnswers: number[] = [];
+    const usb = (seq: number, command: number, body: CborMap): void => {
+      const parser = new FrameParser();
+      const off = payer!.rig.board.usb.onData((b) => { for (const f of parser.push(b)) usbAnswers.push(f.code); });
+      payer!.rig.board.usb.write(encodeFrame({ version: 1, type: 0, seq, code: command, body: encodeCbor(body) }));
+      payer!.rig.board.runUntilIdle(1_000);
+      off();
+    };
+    (payer!.rig as unknown as { pending: { during?: () => void } }).pending.during = () => {
+      usb(201, PeerCommand.PEER_REQUEST, new Map<number, number | string>([[1, 5], [2, "EUR"], [3, Math.floor(clock / 1000) + 300]]));
+      usb(202, CMD.INFO, new Map());
+      payer!.rig.press();
+    };
+    const r = await payer!.rig.kc.link.request(PeerCommand.PEER_PAY, encodeCbor(new Map([[1, Buffer.from(req.request, "hex")]])), { deadlineMs: 40_000 });
+    expect(usbAnswers).toEqual([PeerStatus.BUSY, 0]);
+    expect(r.status).toBe(0);
+    expect((decodeCbor(r.body) as CborMap).get(1)).toBe(1);
+  });
+});
+
+describe("peer payment and PAY share the trusted UI", () => {
+  it("a PEER_REQUEST while PAY waits for the press is BUSY; PAY then completes; the peer request goes through after", async () => {
+    const { platform, api, cs: [c] } = await world(1);
+    const merchantId = platform.registerMerchant({ name: "Kiosk" }).merchantId;
+    const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 500, currency: "EUR" }).code });
+    const body = payOrderBody(order.cryptogramFields);
+    const id: Identity = { carrierId: Buffer.from(c!.carrierId, "hex"), platformId: PLATFORM_ID, channelKey: platform.carrierKeys(c!.carrierId).channelKey };
+    const ch = await c!.rig.openChannel(id);
+    const verdict = platformVerdict(platform, c!.rig, ch, c!.carrierId, body, PEER_PIN);
+    const answers: number[] = [];
+    const paid = await c!.rig.pay(ch, body, verdict, () => {
+      const parser = new FrameParser();
+      const off = c!.rig.board.usb.onData((b) => { for (const f of parser.push(b)) answers.push(f.code); });
+      c!.rig.board.usb.write(encodeFrame({ version: 1, type: 0, seq: 99, code: PeerCommand.PEER_REQUEST, body: encodeCbor(new Map<number, number | string>([[1, 5], [2, "EUR"], [3, Math.floor(clock / 1000) + 300]])) }));
+      c!.rig.board.runUntilIdle(1_000);
+      off();
+      c!.rig.press();
+    });
+    expect(answers).toEqual([PeerStatus.BUSY]);
+    expect(paid.status).toBe(0);
+    expect(paid.body.get(1)).toBe(1);
+    const req = await ask(c!, api, 250);
+    expect((await api.requestStatus(req.requestDigest)).state).toBe("open");
+  });
+
+  it("PAY, a peer instruction, PAY on the same carrier: consecutive ATCs, one hash chain over all three", async () => {
+    const { platform, api, cs: [payee, payer] } = await world(2);
+    const merchantId = platform.registerMerchant({ name: "Kiosk" }).merchantId;
+    const identity = { carrierId: Buffer.from(payer!.carrierId, "hex"), platformId: PLATFORM_ID, channelKey: platform.carrierKeys(payer!.carrierId).channelKey };
+    const qrPay = async (amount: number) => {
+      const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount, currency: "EUR" }).code });
+      const body = payOrderBody(order.cryptogramFields);
+      const ch = await payer!.rig.openChannel(identity);
+      const paid = await payer!.rig.pay(ch, body, platformVerdict(platform, payer!.rig, ch, payer!.carrierId, body, PEER_PIN));
+      expect(paid.status).toBe(0);
+      const atc = paid.body.get(1) as number;
+      expect(platform.authorize({ orderId: order.orderId, carrierId: payer!.carrierId, atc, cryptogram: hex(paid.body.get(2) as Uint8Array) }).amount).toBe(amount);
+      return { atc, head: hex(paid.body.get(3) as Uint8Array) };
+    };
+    expect((await qrPay(500)).atc).toBe(1);
+    const req = await ask(payee!, api, 900);
+    expect((await payWith(payer!, api, req.request)).atc).toBe(2);
+    const last = await qrPay(600);
+    expect(last.atc).toBe(3);
+    const log = await payer!.rig.outer(CMD.LOG_READ);
+    const page = verifyLogPage(log.body);
+    expect(page.ok).toBe(true);
+    expect(page.entries.map((e) => parseEntry(e).atc)).toEqual([1, 2, 3]);
+    expect(hex(log.body.get(3) as Uint8Array)).toBe(last.head);
   });
 });
 

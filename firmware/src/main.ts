@@ -133,9 +133,9 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   });
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!, provision].concat(channelCommands);
   // Peer payment (docs/PEER.md), only in the full bundle: two outer commands that share the trusted
-  // UI with PAY. A PAY taking the UI, a channel OPEN/CONFIRM/CLOSE or a wipe (each resets or re-asks
-  // the UI) drops a waiting peer decision, as it drops a waiting PAY; the applet asks through the
-  // UI's own ask.
+  // UI with PAY. Whatever re-asks or resets the UI (a PAY reaching it, the NFC field dropping a
+  // deferred request, a wipe) drops a waiting peer decision with nothing written; the applet itself
+  // asks through the UI's own ask.
   if (KC_PEER) {
     const ask = ui.ask;
     const uiReset = ui.reset;

@@ -74,7 +74,7 @@ function clearPending(): void {
   pendingPayee = "";
 }
 
-// A peer decision is dropped (a channel OPEN/CONFIRM/CLOSE, a PAY taking the trusted UI, a wipe):
+// A peer decision is dropped (a PAY taking the trusted UI, the NFC field going, a wipe: main.ts):
 // nothing was written; the request gets no reply (late(null)), as PAY's abandonment (§7.5).
 // A no-op when nothing waits (also while a decided one is being completed: its late is taken).
 export function peerAbandon(): void {
