@@ -13,9 +13,10 @@ export interface PeerCarrier { rig: CarrierRig; carrierId: string }
 /** Boots a carrier with the full bundle (over USB, or over the virtual NFC reader) and personalises it for `platform`. */
 // meter: run the bundle metered by the cost model (evaluated from RAM, as the bench's other rigs).
 // pcsc: the carrier lies on a PC/SC reader (a private pcscd and vpcd, hil-tests/pcsc-env.ts).
-export async function peerCarrier(platform: Platform, opts: { nfc?: boolean; meter?: boolean; pcsc?: { vpcdPort: number; readerName: string } } = {}): Promise<PeerCarrier> {
+// bootcde (default: unless metered) runs the bundle from .bootcde as a flashed carrier does.
+export async function peerCarrier(platform: Platform, opts: { nfc?: boolean; meter?: boolean; bootcde?: boolean; pcsc?: { vpcdPort: number; readerName: string } } = {}): Promise<PeerCarrier> {
   const rig = await CarrierRig.boot({
-    board: "nrf52840", bootcde: opts.meter !== true, meter: opts.meter === true, nfcBundle: "keycarrier.full.js",
+    board: "nrf52840", bootcde: opts.bootcde ?? opts.meter !== true, meter: opts.meter === true, nfcBundle: "keycarrier.full.js",
     ...(opts.nfc ? { nfc: true } : {}), ...(opts.pcsc ? { pcsc: opts.pcsc } : {}),
   });
   const carrierId = platform.issueCarrier({ limit: PEER_LIMIT, currency: "EUR" }).carrierId;

@@ -4,7 +4,8 @@
 // carrier: the command (checked, trusted UI started, reply deferred) and the user's press (the
 // payee: nonce, R, seal; the payer: ATC + log commit, seal of the instruction, log head). Device ms
 // are the counts converted with each profile's calibration; bytes are what crossed each carrier's
-// USB wire (request + reply frames). "first" includes deriving K_peer's pads after boot.
+// USB wire (request + reply frames). "first" includes deriving K_peer's pads after boot. Memory rows:
+// JsVars of a carrier running the full bundle from .bootcde (nrf52840, 12,500-var pool).
 import { Platform } from "../../host/src/platform/service.ts";
 import { inProcessPeerPlatform, payRequest, requestPayment } from "../../host/src/peer/flow.ts";
 import { TEST_PIN_OPTIONS } from "../../firmware/test/applets/carrier-harness.ts";
@@ -45,6 +46,9 @@ export async function peerRows(): Promise<Row[]> {
       }));
     }
     const rows: Row[] = [];
+    // JsVars on the nrf52840 running the full bundle from .bootcde (as flashed): after each step
+    // (GC'd) and the peak sampled while it ran.
+    const mem = await peerMemory(platform, api);
     const round = (ms: number): number => Math.round(ms * 10) / 10;
     for (const profile of boardProfiles()) {
       for (const s of steps) {
@@ -58,11 +62,41 @@ export async function peerRows(): Promise<Row[]> {
         });
       }
     }
+    for (const m of mem) rows.push({ board: "nrf52840", side: m.side, step: `memory: ${m.step}`, vars: m.vars, peakVars: m.peak });
     return rows;
   } finally {
     payee.rig.board.dispose();
     payer.rig.board.dispose();
     platform.close();
+  }
+}
+
+async function peerMemory(platform: Platform, api: ReturnType<typeof inProcessPeerPlatform>): Promise<Array<{ side: string; step: string; vars: number; peak: number | null }>> {
+  const payee = await peerCarrier(platform, { meter: true, bootcde: true });
+  const payer = await peerCarrier(platform, { meter: true, bootcde: true });
+  const out: Array<{ side: string; step: string; vars: number; peak: number | null }> = [];
+  const sample = async (c: PeerCarrier, side: string, step: string, run: () => Promise<unknown>) => {
+    c.rig.board.resetMemoryPeak(10);
+    await run();
+    const peak = c.rig.board.memoryPeak();
+    out.push({ side, step, vars: c.rig.board.memoryEstimate().total, peak: peak === 0 ? null : peak });
+  };
+  try {
+    await sample(payee, "payee", "personalised, idle", async () => {});
+    await sample(payer, "payer", "personalised, idle", async () => {});
+    let request = "";
+    await sample(payee, "payee", "after PEER_REQUEST", async () => {
+      answerNextAsk(payee.rig);
+      request = (await requestPayment(payee.rig.kc, api, { amount: 1250, currency: "EUR" })).request;
+    });
+    await sample(payer, "payer", "after PEER_PAY", async () => {
+      answerNextAsk(payer.rig);
+      await payRequest(payer.rig.kc, api, request, { pin: PEER_PIN, carrierId: payer.carrierId });
+    });
+    return out;
+  } finally {
+    payee.rig.board.dispose();
+    payer.rig.board.dispose();
   }
 }
 
