@@ -14,10 +14,10 @@ export interface PeerCarrier { rig: CarrierRig; carrierId: string }
 // meter: run the bundle metered by the cost model (evaluated from RAM, as the bench's other rigs).
 // pcsc: the carrier lies on a PC/SC reader (a private pcscd and vpcd, hil-tests/pcsc-env.ts).
 // bootcde (default: unless metered) runs the bundle from .bootcde as a flashed carrier does.
-export async function peerCarrier(platform: Platform, opts: { nfc?: boolean; meter?: boolean; bootcde?: boolean; pcsc?: { vpcdPort: number; readerName: string } } = {}): Promise<PeerCarrier> {
+export async function peerCarrier(platform: Platform, opts: { nfc?: boolean | { loseFieldAfter: (frame: number) => boolean }; meter?: boolean; bootcde?: boolean; pcsc?: { vpcdPort: number; readerName: string } } = {}): Promise<PeerCarrier> {
   const rig = await CarrierRig.boot({
     board: "nrf52840", bootcde: opts.bootcde ?? opts.meter !== true, meter: opts.meter === true, nfcBundle: "keycarrier.full.js",
-    ...(opts.nfc ? { nfc: true } : {}), ...(opts.pcsc ? { pcsc: opts.pcsc } : {}),
+    ...(opts.nfc ? { nfc: opts.nfc } : {}), ...(opts.pcsc ? { pcsc: opts.pcsc } : {}),
   });
   const carrierId = platform.issueCarrier({ limit: PEER_LIMIT, currency: "EUR" }).carrierId;
   const keys = platform.carrierKeys(carrierId);

@@ -87,6 +87,42 @@ for (const transport of ["USB", "NFC"] as const) {
   });
 }
 
+describe("peer payment: the NFC field lost at each frame of PEER_PAY in turn", () => {
+  it("the request or the decision is lost and nothing else; the retry on the next tap instructs once; each request settles once", async () => {
+    let lossAt = -1;
+    const platform = await Platform.open({ pin: TEST_PIN_OPTIONS, now: () => clock });
+    platforms.push(platform);
+    const api = inProcessPeerPlatform(platform);
+    const payee = await peerCarrier(platform);
+    const payer = await peerCarrier(platform, { nfc: { loseFieldAfter: (n) => n === lossAt } });
+    carriers.push(payee, payer);
+    // the payer's user presses whenever the carrier asks, on every tap
+    const pending = (payer.rig as unknown as { pending: { during?: () => void } }).pending;
+    const arm = (): void => { pending.during = () => { payer.rig.press(); arm(); }; };
+    arm();
+    const first = await ask(payee, api, 100);
+    const f0 = payer.rig.reader!.frames;
+    const r0 = await payRequest(payer.rig.kc, api, first.request, { pin: PEER_PIN, carrierId: payer.carrierId });
+    const frames = payer.rig.reader!.frames - f0;
+    expect(frames).toBeGreaterThan(20);
+    let atc = r0.atc;
+    for (let k = 0; k < frames; k++) {
+      const req = await ask(payee, api, 101 + k);
+      lossAt = payer.rig.reader!.frames + k;
+      const losses = payer.rig.nfcTransport!.stats.fieldLosses;
+      const paid = await payRequest(payer.rig.kc, api, req.request, { pin: PEER_PIN, carrierId: payer.carrierId });
+      expect(payer.rig.nfcTransport!.stats.fieldLosses, `frame ${k}: the field was lost`).toBeGreaterThan(losses);
+      expect(paid.atc, `frame ${k}: one new instruction`).toBe(atc + 1);
+      expect(paid.settlement.amount).toBe(101 + k);
+      atc = paid.atc;
+    }
+    lossAt = -1;
+    pending.during = undefined;
+    expect(settlements(platform)).toBe(frames + 1);
+    expect((await payer.rig.info()).get(11)).toBe(atc);
+  }, 120_000);
+});
+
 describe("peer payment: failure matrix (USB)", () => {
   it("lost and duplicated messages in every leg: the same request, the same instruction, one settlement", async () => {
     const { platform, api, cs: [payee, payer] } = await world(2);
