@@ -68,7 +68,7 @@ export class PeerPlatformError extends Error {
   }
 }
 
-/** The platform's HTTP API (docs/PLATFORM.md "Peer payments"). */
+/** The platform's HTTP API (docs/PEER.md §5). */
 export function httpPeerPlatform(baseUrl: string, fetchImpl: typeof fetch = fetch): PeerPlatform {
   async function call<T>(method: "GET" | "POST", path: string, body?: object): Promise<T> {
     const res = await fetchImpl(`${baseUrl}${path}`, {
