@@ -16,9 +16,11 @@ import { TEST_PIN_OPTIONS } from "../firmware/test/applets/carrier-harness.ts";
 import { answerNextAsk, PEER_PIN, peerCarrier, type PeerCarrier } from "./peer-rig.ts";
 import { killHard, startPlatformProcess, type PlatformProcess } from "./platform-process.ts";
 
-const REQUESTS = 3;
-const KILLS_PER_REQUEST = 2;
-const COPIES = 3;
+// CI runs a bounded version; KC_PEER_CRASH_REQUESTS / _KILLS / _COPIES make it longer.
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+const REQUESTS = env("KC_PEER_CRASH_REQUESTS", 2);
+const KILLS_PER_REQUEST = env("KC_PEER_CRASH_KILLS", 2);
+const COPIES = env("KC_PEER_CRASH_COPIES", 3);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const cleanups: (() => void | Promise<void>)[] = [];
