@@ -9,9 +9,10 @@ import { memorySection } from "./memory.ts";
 import { nfcSection } from "./nfc.ts";
 import { displaySection } from "./display.ts";
 import { offlineHostSection } from "./offline-host.ts";
+import { peerSection } from "./peer.ts";
 import type { Budget, Section } from "./types.ts";
 
-export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection, displaySection, offlineHostSection];
+export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection, displaySection, offlineHostSection, peerSection];
 
 export const budgets: Budget[] = [
   {

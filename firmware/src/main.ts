@@ -26,6 +26,7 @@ import { createProvisionCommand } from "./perso/provision.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
 import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet } from "./applets/qr-payment.ts";
+import { peerAbandon, peerCommands } from "./peer/applet.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import { attachScreen, showIdle, showPayment, type PaymentSubject } from "./ui/display.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
@@ -161,6 +162,11 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   info.lastAtc = function () {
     return carrier.state() === STATE_PERSONALISED ? store.lastAtc() : -1;
   };
+  if (KC_PEER) {
+    peerExtra = /*#__NOINLINE__*/ peerWiring(carrier, store, prims, function () {
+      if (payment !== null) payment.reset();
+    });
+  }
   return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, createProvisionCommand({
     read: readTransportKeyFile,
     write: writeTransportKeyFile,
@@ -171,6 +177,26 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
       channel.close();
     }
   }, cancelPayment));
+}
+
+// Peer payment (docs/PEER.md), only in the full bundle: two outer commands that share the trusted
+// UI with PAY. Whatever re-asks or resets the UI (a PAY reaching it, the NFC field dropping a
+// deferred request, a wipe) drops a waiting peer decision with nothing written; the applet itself
+// asks through the UI's own ask. A function of its own so the carrier's scope keeps no command list;
+// commandList() takes its two commands from peerExtra and clears it.
+let peerExtra: Command[] | null = null;
+function peerWiring(carrier: ReturnType<typeof openCarrier>, store: ReturnType<typeof openAppStore>, prims: CryptoPrimitives, afterAppend: () => void): Command[] {
+  const ask = ui.ask;
+  const uiReset = ui.reset;
+  ui.ask = function (amountClass, onDecision, subject) {
+    peerAbandon();
+    ask(amountClass, onDecision, subject);
+  };
+  ui.reset = function () {
+    peerAbandon();
+    uiReset();
+  };
+  return peerCommands({ carrier: carrier, store: store, prims: prims, ask: ask, decision: ui.decision, afterAppend: afterAppend });
 }
 
 // The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever
@@ -258,7 +284,11 @@ function attachDisplay(): void {
 // The carrier's commands first: building them sets INFO's state and fields 9-11 (above); then the
 // screen, if any; then INFO. No global keeps the lists (issue #12).
 function commandList(): Command[] {
-  const own = tryBuildCarrier(cryptoPrimitives());
+  let own = tryBuildCarrier(cryptoPrimitives());
+  if (KC_PEER && peerExtra !== null) {
+    own = own.concat(peerExtra);
+    peerExtra = null;
+  }
   if (KC_DISPLAY) /*#__NOINLINE__*/ attachDisplay();
   return own.concat([createInfoCommand(info), createPingCommand()]);
 }

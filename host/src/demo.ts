@@ -227,4 +227,5 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+// --peer: the peer payment between two virtual carriers (host/src/peer/demo.ts, docs/PEER.md).
+process.exitCode = process.argv.includes("--peer") ? await (await import("./peer/demo.ts")).peerDemo(arg("pin", "1234")) : await main();

@@ -9,6 +9,7 @@ import {
 } from "../platform/cli.ts";
 import { POS_HELP, POS_OPTIONS, cmdPosInit, cmdPosLog, cmdPosPay, cmdPosRevocations, cmdPosUpload } from "../pos/cli.ts";
 import { FLOW_HELP, cmdChangePin, cmdFlash, cmdPersonalise, cmdProvision, cmdPayWithCarrier, cmdLog } from "../flows/cli.ts";
+import { PEER_HELP, cmdPeer, cmdPeerStatus } from "../peer/cli.ts";
 
 /** Where the CLI writes; tests pass collectors, the bin passes process streams. */
 export interface CliIo {
@@ -52,6 +53,7 @@ Commands:
   personalise          install keys, identity and limit into a provisioned BLANK carrier; enrol the PIN at the platform
   log                  read and verify the carrier's hash-chained transaction log
   pos                  offline payment terminal: init, revocations, pay, upload, log (keycarrier pos --help)
+  peer request|pay     a peer payment between two carriers through the platform (payee: request, payer: pay)
 
 ${GLOBAL_HELP}
 
@@ -116,6 +118,7 @@ board's button through its control port), and the platform settles the cryptogra
   "change-pin": FLOW_HELP["change-pin"],
   personalise: FLOW_HELP.personalise,
   log: FLOW_HELP.log,
+  peer: PEER_HELP,
   emulate: `Usage: keycarrier emulate [options]
 
 Runs a virtual board reachable over TCP / a PTY. Options are those of the emulator module.`,
@@ -271,7 +274,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout(HELP[topic] + "\n");
       return EXIT_OK;
     }
-    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, provision, personalise, change-pin, log, pos)`);
+    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, provision, personalise, change-pin, log, pos, peer)`);
     if (globals.help && command !== "emulate") {
       io.stdout(HELP[command] + "\n");
       return EXIT_OK;
@@ -359,6 +362,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (sub === "upload") return await cmdPosUpload(parsed.options, io, g.json);
         if (sub === "log") return await cmdPosLog(parsed.options, io, g.json);
         return await withDevice(g, io, (kc) => cmdPosPay(kc, parsed.options, io, g.json));
+      }
+      case "peer": {
+        const sub = parsed.positionals[0];
+        if (parsed.positionals.length !== 1 || (sub !== "request" && sub !== "pay" && sub !== "status")) throw new UsageError(`peer takes one subcommand, "request", "pay" or "status" (got ${sub === undefined ? "none" : `"${parsed.positionals.join(" ")}"`})`);
+        checkOptions(`peer ${sub}`, parsed.options, sub === "request" ? ["amount", "currency", "ttl", "platform", "control"] : sub === "pay" ? ["request", "digest", "pin", "platform", "control"] : ["digest", "platform"]);
+        if (sub === "status") return await cmdPeerStatus(parsed.options, io, globals.json);
+        const g = globals;
+        return await withDevice(g, io, (kc) => cmdPeer(kc, sub, parsed.options, io, g.json));
       }
       case "emulate":
         // `keycarrier --help emulate` asks the emulator for its help, like `emulate --help`.

@@ -14,6 +14,7 @@ import { Platform, PlatformError, type PlatformOptions } from "./service.ts";
 import { LedgerError } from "./ledger.ts";
 import { KeystoreError } from "./keystore.ts";
 import type { Principal } from "./auth.ts";
+import { peerRoutes } from "./peer.ts";
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
 export const LOOPBACK = "127.0.0.1";
@@ -100,6 +101,8 @@ function route(platform: Platform): Array<{ method: string; path: RegExp; access
         return ok(platform.clearOffline(who.merchantId, body));
       },
     },
+    // peer payments (docs/PEER.md): the carriers' seals and the PIN block are the credentials
+    ...peerRoutes(platform),
     {
       method: "GET", path: /^\/v1\/audit$/, access: "admin",
       handler: ({ query }) => {
