@@ -143,6 +143,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
       onPersonalised: function () {
         closeAfterReply = true;
         payment = null; // a BLANK carrier's applet, if a refused PAY built it, holds nothing: built again on use
+        ui.reset(); // as the applet's reset did: the trusted UI (and a screen's idle view) starts afresh
         lockConsole();
       },
     }), carrier.state),
