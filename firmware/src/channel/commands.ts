@@ -8,9 +8,9 @@
 // late reply can never be sealed into another session.
 import {
   bytesArg, DEFERRED, errorReply, fieldOutside, okRaw, PAY_WAITS, refuse, STATUS_DEFERRED, type Command,
-  type Dispatcher, type LateResult,
+  type CommandResult, type Dispatcher, type LateResult,
 } from "../dispatch.ts";
-import { bytesItem, type CborMap } from "../codec.ts";
+import { bytesItem, singleBytes, type CborMap } from "../codec.ts";
 import { ALL_STATES_MASK, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_TOO_LARGE } from "../protocol.ts";
 import type { CarrierChannel } from "./channel.ts";
 import type { HandlerReply } from "../link.ts";
@@ -91,6 +91,23 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
     if (outer !== null) outer(null);
   }
 
+  function message(sealed: string, late: LateResult): CommandResult {
+    if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "over " + MAX_SEALED_BYTES + " B");
+    // Not unwrapped while a reply waits: its counter is the one the late reply is sealed under.
+    if (deferredOuter !== null) return refuse(STATUS_BUSY, PAY_WAITS);
+    const r = channel.unwrap(sealed);
+    if (r.status !== 0) return r;
+    const plaintext = r.plaintext!;
+    const reply = inner(plaintext.charCodeAt(0), plaintext.substr(1), innerLate);
+    if (reply.status === STATUS_DEFERRED) {
+      deferredOuter = late;
+      return DEFERRED;
+    }
+    const out = okRaw(seal(reply));
+    if (afterReply !== undefined) afterReply();
+    return out;
+  }
+
   return [
     {
       id: CMD_CHANNEL_OPEN, allowedStates: ALL_STATES_MASK,
@@ -119,24 +136,16 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
       },
     },
     {
-      id: CMD_CHANNEL_MESSAGE, allowedStates: ALL_STATES_MASK, fields: 1,
-      run: function (args: CborMap, _body: string, late: LateResult) {
-        const sealed = args[1];
-        if (typeof sealed !== "string") return refuse(STATUS_BAD_ARGUMENT, "bad message");
-        if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "over " + MAX_SEALED_BYTES + " B");
-        // Not unwrapped while a reply waits: its counter is the one the late reply is sealed under.
-        if (deferredOuter !== null) return refuse(STATUS_BUSY, PAY_WAITS);
-        const r = channel.unwrap(sealed);
-        if (r.status !== 0) return r;
-        const plaintext = r.plaintext!;
-        const reply = inner(plaintext.charCodeAt(0), plaintext.substr(1), innerLate);
-        if (reply.status === STATUS_DEFERRED) {
-          deferredOuter = late;
-          return DEFERRED;
-        }
-        const out = okRaw(seal(reply));
-        if (afterReply !== undefined) afterReply();
-        return out;
+      id: CMD_CHANNEL_MESSAGE, allowedStates: ALL_STATES_MASK,
+      // The canonical {1: bstr} is read by its head alone (codec.ts singleBytes).
+      runRaw: function (body: string, late: LateResult) {
+        const sealed = singleBytes(body);
+        return sealed === undefined ? undefined : message(sealed, late);
+      },
+      // Only bodies runRaw() refused get here, once the dispatcher decoded them: well-formed CBOR
+      // that is not {1: bstr} (the decoder accepts canonical forms only, which singleBytes reads).
+      run: function () {
+        return refuse(STATUS_BAD_ARGUMENT, "bad message");
       },
     },
     {
