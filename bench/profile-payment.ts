@@ -114,6 +114,12 @@ function report(name: string, labels: string[], hot?: { line: number; hits: numb
   for (const h of hot ?? []) { const where = sourceOf(h.line); add(functions, where, h.ms); add(stages, stageOf(where), h.ms); }
   console.log(`\n== ${name}: ${total.toFixed(1)} ms (puckjs calibration)`);
   console.log(`stages: ${fixed(stages)}`);
+  const parts: Record<string, number> = {};
+  for (const scope of meter.scopes) {
+    if (!labels.includes(scope.label)) continue;
+    for (const [k, v] of Object.entries(meter.estimate(profile, scope.counts).breakdown)) if (typeof v === "number") add(parts, k, v);
+  }
+  console.log(`cost kinds: ${fixed(parts)}`);
   console.log(`native calls: ${JSON.stringify(nativeCalls)}`);
   console.log(`source functions: ${fixed(Object.fromEntries(Object.entries(functions).filter(([, v]) => v >= 1)))}`);
   for (const h of (hot ?? []).slice(0, shownLines)) console.log(`${h.ms.toFixed(2).padStart(7)} ${String(h.hits).padStart(4)}  ${sourceOf(h.line).padEnd(32)} ${splitLines[h.line - 1]!.trim().slice(0, 100)}`);

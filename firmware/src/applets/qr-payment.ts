@@ -127,7 +127,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     const atc = store.lastAtc() + 1;
     if (atc > MAX_ATC) raise("payment: ATC exhausted");
     const prev = head();
-    const entry = encodeEntry(atc, result, o);
+    const entry = /*#__NOINLINE__*/ encodeEntry(atc, result, o);
     store.appendEntry(atc, prev, entry);
     cachedHead = chainNext(sha256, prev, entry);
     return atc;
@@ -146,7 +146,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       carrierId: store.keys()!.carrierId, binding: v.binding, orderId: v.orderId, merchantId: v.merchantId,
       amount: v.amount, currency: v.currency, verdict: v.verdict, triesLeft: v.triesLeft,
     })).substr(0, VERDICT_MAC_BYTES);
-    return blindedEqual(deps.prims, expected, v.mac) ? v.verdict : VERDICT_FORGED;
+    return /*#__NOINLINE__*/ blindedEqual(deps.prims, expected, v.mac) ? v.verdict : VERDICT_FORGED;
   }
 
   function cryptogram(o: Order, atc: number): string {
@@ -158,7 +158,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   // {1: atc, 2: cryptogram (16 B), 3: log head (32 B)} spliced as canonical CBOR (keys ascending,
   // shortest heads), without the generic encoder's statements.
   function authorized(o: Order, atc: number): CommandResult {
-    return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02\x50" + cryptogram(o, atc) + "\x03\x58\x20" + head());
+    return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02\x50" + /*#__NOINLINE__*/ cryptogram(o, atc) + "\x03\x58\x20" + head());
   }
 
   // The ATC of an earlier authorization of this order among the kept entries, 0 if none, or -1 if
@@ -191,7 +191,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       return refuse(STATUS_PAY_DECLINED, "declined");
     }
     const v = carrier.countVerdict(function () {
-      return judge(o);
+      return /*#__NOINLINE__*/ judge(o);
     });
     if (afterPinCheck !== undefined) afterPinCheck();
     if (v.status !== STATUS_OK) {
@@ -211,7 +211,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
         return refuse(STATUS_STORAGE_FULL, e.reason);
       }
     }
-    return authorized(o, atc);
+    return /*#__NOINLINE__*/ authorized(o, atc);
   }
 
   function decided(decision: number): void {
@@ -222,7 +222,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     if (o === null || late === null) return;
     let result: CommandResult;
     try {
-      result = settle(o, pendingAtc, decision);
+      result = /*#__NOINLINE__*/ settle(o, pendingAtc, decision);
     } catch (e) {
       result = refuse(STATUS_INTERNAL, "failed");
     }
@@ -249,7 +249,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     if (pending !== null) return refuse(STATUS_BUSY, PAY_WAITS);
     const wait = carrier.retryAfterMs();
     if (wait > 0) return refuse(STATUS_BUSY, lockedOut(wait));
-    const earlier = earlierAuthorization(o);
+    const earlier = /*#__NOINLINE__*/ earlierAuthorization(o);
     if (earlier < 0) return refuse(STATUS_PAY_ORDER_CHANGED, "order changed");
     pendingAtc = earlier;
     o.binding = deps.verdictBinding();
@@ -262,8 +262,8 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   const pay: Command = {
     id: CMD_PAY, allowedStates: personalisedOnly,
     runRaw: function (body: string, late: LateResult) {
-      const o = readPay(body);
-      return o === undefined ? undefined : begin(o, late);
+      const o = /*#__NOINLINE__*/ readPay(body);
+      return o === undefined ? undefined : /*#__NOINLINE__*/ begin(o, late);
     },
     // Only bodies readPay() refused get here, once the dispatcher decoded them: a well-formed map
     // that is not a valid PAY (a field missing, unknown, of the wrong type or out of range).

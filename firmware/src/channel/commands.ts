@@ -140,7 +140,7 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
       // The canonical {1: bstr} is read by its head alone (codec.ts singleBytes).
       runRaw: function (body: string, late: LateResult) {
         const sealed = singleBytes(body);
-        return sealed === undefined ? undefined : message(sealed, late);
+        return sealed === undefined ? undefined : /*#__NOINLINE__*/ message(sealed, late);
       },
       // Only bodies runRaw() refused get here, once the dispatcher decoded them: well-formed CBOR
       // that is not {1: bstr} (the decoder accepts canonical forms only, which singleBytes reads).
