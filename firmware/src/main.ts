@@ -28,7 +28,6 @@ import { createChannelCommands } from "./channel/commands.ts";
 import { createPaymentApplet } from "./applets/qr-payment.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
-import { u32be } from "./store/bytes.ts";
 
 export const FIRMWARE_VERSION = "0.1.0";
 
@@ -99,13 +98,9 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   }
 
   // A PIN verdict is bound to the session (its carrier nonce) and to the counter of the PAY request
-  // being handled (the channel advanced past it when it unwrapped the request).
-  function verdictBinding(): string {
-    const nonce = channel.sessionNonce();
-    return nonce === "" ? "" : nonce + u32be(channel.expectedCounter() - 1);
-  }
-  // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
-  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: verdictBinding }, purgeIfDestroyed);
+  // being handled. PAY counts the PIN verdict only once the user decided, in a later callback: it
+  // purges by itself. setTimer: PAY prepares the authorization while the user decides.
+  payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: channel.requestBinding, setTimer: setTimer }, purgeIfDestroyed);
   const paymentCommands = payment.commands();
   const inner = createDispatcher([
     paymentCommands[0]!,

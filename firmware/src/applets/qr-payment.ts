@@ -44,11 +44,17 @@ export interface PaymentDeps {
   // The carrier nonce of the open session ‖ u32be counter of the request being handled ("" when no
   // session): the verdict must be MAC'd over it, so it serves that one request only.
   verdictBinding(): string;
+  // Schedules fn (a platform timer): PAY prepares the authorization with it while the user decides.
+  // Without it (unit tests) everything is computed after the press.
+  setTimer?(fn: () => void, ms: number): unknown;
 }
 
 // PAY's request: the order (fields 1-4) and the platform's verdict, its tries left and its MAC
 // (fields 5-7); binding is the session's, noted when the request is accepted.
 interface PayArgs extends Order { verdict: number; triesLeft: number; mac: string; binding: string }
+
+// See prepare() in createPaymentApplet.
+interface Prepared { order: PayArgs; expectedMac: string; atc: number; cryptogram: string; prevHash: string; entry: string; head: string }
 
 export interface PaymentApplet {
   commands(): Command[];
@@ -113,6 +119,9 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   let signer: CryptogramSigner | null = null;
   let verdictPads: HmacPads | null = null;
   let cachedHead: string | null = null;
+  // What the pending PAY's authorization needs and the decision does not change, prepared while the
+  // user decides (prepare(), below); null: not (yet) prepared.
+  let prepared: Prepared | null = null;
 
   function head(): string {
     if (cachedHead === null) {
@@ -122,30 +131,61 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     return cachedHead;
   }
 
-  // One record = ATC + entry: the commit. Returns the new ATC.
+  // One record = ATC + entry: the commit. Returns the new ATC. The prepared entry and chain hash
+  // are used only if they were made for this order, this ATC and this log head.
   function appendEntry(result: number, o: Order): number {
     const atc = store.lastAtc() + 1;
     if (atc > MAX_ATC) raise("payment: ATC exhausted");
     const prev = head();
-    const entry = /*#__NOINLINE__*/ encodeEntry(atc, result, o);
+    const p = prepared;
+    const ready = p !== null && p.order === o && p.atc === atc && p.prevHash === prev && result === RESULT_AUTHORIZED;
+    const entry = ready ? p!.entry : /*#__NOINLINE__*/ encodeEntry(atc, result, o);
     store.appendEntry(atc, prev, entry);
-    cachedHead = chainNext(sha256, prev, entry);
+    cachedHead = ready ? p!.head : chainNext(sha256, prev, entry);
     return atc;
+  }
+
+  // HMAC(K_pv, V)[0:16]: the MAC the platform's verdict must carry (PROTOCOL.md §7.5). K_ac is stored
+  // wrapped under MK (under the device secret). The signer (K_ac's pads) and the verdict key's pads
+  // live in RAM until power-off or a wipe (SECURITY.md §7). Two call sites of
+  // createCryptogramSigner (here and in cryptogram()): with one, terser inlines it with its vars
+  // after the return, which the hoisting gate rejects.
+  function verdictMac(v: PayArgs): string {
+    if (signer === null) signer = createCryptogramSigner(deps.prims, carrier.unwrapKey(store.keys()!.wrappedCryptogramKey));
+    if (verdictPads === null) verdictPads = hmacPads(signer.derive(VERDICT_KEY_LABEL));
+    return hmacSha256(deps.prims, verdictPads, /*#__NOINLINE__*/ verdictMessage({
+      carrierId: store.keys()!.carrierId, binding: v.binding, orderId: v.orderId, merchantId: v.merchantId,
+      amount: v.amount, currency: v.currency, verdict: v.verdict, triesLeft: v.triesLeft,
+    })).substr(0, VERDICT_MAC_BYTES);
+  }
+
+  // Runs from a timer the PAY request leaves behind, while the LEDs ask the user: the verdict's
+  // expected MAC, the cryptogram for the ATC the commit will take (or the earlier authorization's),
+  // the log entry and the chain hash after it. None depends on the decision, and none leaves the
+  // carrier unless the authorization it belongs to is committed (settle). Each is used only if it
+  // still matches at the press, else computed there as before; a failure here leaves it to the press.
+  function prepare(): void {
+    const o = pending;
+    if (o === null || prepared !== null) return;
+    try {
+      const atc = pendingAtc !== 0 ? pendingAtc : store.lastAtc() + 1;
+      const prev = head();
+      const entry = /*#__NOINLINE__*/ encodeEntry(atc, RESULT_AUTHORIZED, o);
+      prepared = {
+        order: o, expectedMac: verdictMac(o), atc: atc, cryptogram: /*#__NOINLINE__*/ cryptogram(o, atc), prevHash: prev, entry: entry,
+        head: chainNext(sha256, prev, entry),
+      };
+    } catch (e) {
+      prepared = null;
+    }
   }
 
 
   // What countVerdict's judge returns: the verdict if its MAC is the platform's, else VERDICT_FORGED.
+  // Runs after the try is spent (carrier.countVerdict), whether or not the expected MAC was prepared.
   function judge(v: PayArgs): number {
-    // K_ac is stored wrapped under MK (under the device secret). The signer (K_ac's pads) and the
-    // verdict key's pads live in RAM until power-off or a wipe (SECURITY.md §7). Two call sites of
-    // createCryptogramSigner (here and in cryptogram()): with one, terser inlines it with its vars
-    // after the return, which the hoisting gate rejects.
-    if (signer === null) signer = createCryptogramSigner(deps.prims, carrier.unwrapKey(store.keys()!.wrappedCryptogramKey));
-    if (verdictPads === null) verdictPads = hmacPads(signer.derive(VERDICT_KEY_LABEL));
-    const expected = hmacSha256(deps.prims, verdictPads, verdictMessage({
-      carrierId: store.keys()!.carrierId, binding: v.binding, orderId: v.orderId, merchantId: v.merchantId,
-      amount: v.amount, currency: v.currency, verdict: v.verdict, triesLeft: v.triesLeft,
-    })).substr(0, VERDICT_MAC_BYTES);
+    const p = prepared;
+    const expected = p !== null && p.order === v ? p.expectedMac : /*#__NOINLINE__*/ verdictMac(v);
     return /*#__NOINLINE__*/ blindedEqual(deps.prims, expected, v.mac) ? v.verdict : VERDICT_FORGED;
   }
 
@@ -158,7 +198,9 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   // {1: atc, 2: cryptogram (16 B), 3: log head (32 B)} spliced as canonical CBOR (keys ascending,
   // shortest heads), without the generic encoder's statements.
   function authorized(o: Order, atc: number): CommandResult {
-    return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02\x50" + /*#__NOINLINE__*/ cryptogram(o, atc) + "\x03\x58\x20" + head());
+    const p = prepared;
+    const c = p !== null && p.order === o && p.atc === atc ? p.cryptogram : /*#__NOINLINE__*/ cryptogram(o, atc);
+    return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02\x50" + c + "\x03\x58\x20" + head());
   }
 
   // The ATC of an earlier authorization of this order among the kept entries, 0 if none, or -1 if
@@ -226,6 +268,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     } catch (e) {
       result = refuse(STATUS_INTERNAL, "failed");
     }
+    prepared = null;
     try {
       late(result);
     } catch (e) {
@@ -237,6 +280,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     const late = pendingLate;
     pending = null;
     pendingLate = null;
+    prepared = null;
     ui.reset();
     if (late !== null) late(null);
   }
@@ -255,7 +299,9 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     o.binding = deps.verdictBinding();
     pending = o;
     pendingLate = late;
+    prepared = null;
     ui.ask(amountClass(o.amount), decided);
+    if (deps.setTimer !== undefined) deps.setTimer(prepare, 0);
     return DEFERRED;
   }
 
