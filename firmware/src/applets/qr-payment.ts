@@ -207,15 +207,14 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   // this order id and merchant were authorized for another amount or currency.
   function earlierAuthorization(o: Order): number {
     // one native compare per kept entry: an AUTHORIZED entry of this order starts with this part
+    // (one statement per entry: the loop's head does the compare)
     const part = entryOrderPart(RESULT_AUTHORIZED, o);
+    const n = part.length;
     const e = store.entries();
-    for (let i = e.length - 1; i >= 0; i--) {
-      const entry = e[i]!.entry;
-      if (entry.substr(ENTRY_ORDER_AT, part.length) === part) {
-        return entry.substr(ENTRY_ORDER_AT + part.length) === u64be(o.amount) + o.currency ? e[i]!.atc : -1;
-      }
-    }
-    return 0;
+    let i = e.length - 1;
+    while (i >= 0 && e[i]!.entry.substr(ENTRY_ORDER_AT, n) !== part) i--;
+    if (i < 0) return 0;
+    return e[i]!.entry.substr(ENTRY_ORDER_AT + n) === u64be(o.amount) + o.currency ? e[i]!.atc : -1;
   }
 
   const personalisedOnly = 1 << STATE_PERSONALISED;
