@@ -149,8 +149,11 @@ try {
   // (no reset at the press: the request's event-loop entry is still open there)
   meter.reset();
   let atPress: Map<number, { hits: number; ms: number }> | undefined;
+  // (the request's hot lines also hold the timers that ran before the press: the preparation the
+  // request leaves behind and the LED blinking; the totals are per event-loop entry)
   const paid = await rig.pay(channel, order, verdict, () => {
-    report(`PAY request${after}`, ["USB.data"]);
+    report(`PAY request (hot lines: + the timers before the press)${after}`, ["USB.data"]);
+    report(`timers before the press (the preparation, LED blinking)${after}`, ["timer"], []);
     atPress = new Map(meter.hotspots(profile, 1e6).map((h) => [h.line, h]));
     rig.press();
   });
