@@ -142,8 +142,9 @@ export function createDispatcher(commands: Command[], currentState: () => number
       const state = currentState();
       // The host names the command in its own message: the detail only says which state refused it.
       if ((c.allowedStates & (1 << state)) === 0) return errorReply(STATUS_NOT_ALLOWED_IN_STATE, "state " + state);
-      let result = c.runRaw !== undefined ? c.runRaw(body, lateResult) : undefined;
-      if (result === undefined) {
+      let result: CommandResult | undefined;
+      // one statement on the way for commands without their own reader (INFO, PING, ...)
+      if (c.runRaw === undefined || (result = c.runRaw(body, lateResult)) === undefined) {
         let args: CborMap;
         // The canonical empty map needs no decoder run (INFO and every argument-less command).
         if (body === EMPTY_MAP) args = {};
