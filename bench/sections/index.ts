@@ -76,6 +76,6 @@ export const budgets: Budget[] = [
     section: "nfc", column: "deviceMs", max: 500,
     where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("= tap"),
     why: "issue 13 (a later step): a whole NFC tap, channel open + PAY, under 500 ms estimated device time on puckjs",
-    knownMiss: "not met: PAY over NFC is ≈ 505 ms on puckjs (the authorization itself ≈ 365 ms first after boot, PROTOCOL.md §7.5 says where it goes; the rest is the NFC frames) and the channel open ≈ 256 ms; bench/sections/nfc.ts rows give the split",
+    knownMiss: "not met (≈ 634 ms; was 761): PAY over NFC is ≈ 417 ms on puckjs (the authorization ≈ 183 ms first after boot, the preparation while the user decides ≈ 91 ms — counted here, the card is in the field — and the NFC frames; docs/FLOWS.md \"Device time\" says where it goes) and the channel open ≈ 217 ms; bench/sections/nfc.ts rows give the split",
   },
 ];
