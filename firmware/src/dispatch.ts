@@ -55,6 +55,13 @@ export function okRaw(raw: string): CommandResult {
   return { status: STATUS_OK, raw: raw };
 }
 
+// The run() of a command whose own reader (runRaw) takes every valid body: the dispatcher decoded
+// what the reader refused, so it is well-formed CBOR but not a valid request. One module-level
+// function for all of them (each function instance a factory makes costs the board 6-9 vars).
+export function badFields(): CommandResult {
+  return { status: STATUS_BAD_ARGUMENT, detail: "bad or missing fields" };
+}
+
 // fields: extra error-body fields next to the detail (PAY's PIN_WRONG: {2: tries left}).
 export function refuse(status: number, detail: string, fields?: CborMap): CommandResult {
   return { status: status, detail: detail, fields: fields };

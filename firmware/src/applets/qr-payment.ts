@@ -9,7 +9,7 @@
 // ATC and cryptogram: never a second authorization; the same order id and merchant with a changed
 // amount or currency is refused at once (PAY_ORDER_CHANGED), never signed. Nothing is written before the user decided, so
 // a reboot while PAY waits loses the order and nothing else.
-import { DEFERRED, ok, okRaw, PAY_WAITS, refuse, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
+import { badFields, DEFERRED, ok, okRaw, PAY_WAITS, refuse, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
 import { head as cborHead, type CborMap, type CborValue } from "../codec.ts";
 import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_OK } from "../protocol.ts";
 import { STATUS_PIN_VERDICT_BAD, STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
@@ -186,7 +186,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   function judge(v: PayArgs): number {
     const p = prepared;
     const expected = p !== null && p.order === v ? p.expectedMac : /*#__NOINLINE__*/ verdictMac(v);
-    return /*#__NOINLINE__*/ blindedEqual(deps.prims, expected, v.mac) ? v.verdict : VERDICT_FORGED;
+    return blindedEqual(deps.prims, expected, v.mac) ? v.verdict : VERDICT_FORGED;
   }
 
   function cryptogram(o: Order, atc: number): string {
@@ -232,7 +232,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       return refuse(STATUS_PAY_DECLINED, "declined");
     }
     const v = carrier.countVerdict(function () {
-      return /*#__NOINLINE__*/ judge(o);
+      return judge(o);
     });
     if (afterPinCheck !== undefined) afterPinCheck();
     if (v.status !== STATUS_OK) {
@@ -252,7 +252,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
         return refuse(STATUS_STORAGE_FULL, e.reason);
       }
     }
-    return /*#__NOINLINE__*/ authorized(o, atc);
+    return authorized(o, atc);
   }
 
   function decided(decision: number): void {
@@ -263,7 +263,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     if (o === null || late === null) return;
     let result: CommandResult;
     try {
-      result = /*#__NOINLINE__*/ settle(o, pendingAtc, decision);
+      result = settle(o, pendingAtc, decision);
     } catch (e) {
       result = refuse(STATUS_INTERNAL, "failed");
     }
@@ -292,7 +292,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     if (pending !== null) return refuse(STATUS_BUSY, PAY_WAITS);
     const wait = carrier.retryAfterMs();
     if (wait > 0) return refuse(STATUS_BUSY, lockedOut(wait));
-    const earlier = /*#__NOINLINE__*/ earlierAuthorization(o);
+    const earlier = earlierAuthorization(o);
     if (earlier < 0) return refuse(STATUS_PAY_ORDER_CHANGED, "order changed");
     pendingAtc = earlier;
     o.binding = deps.verdictBinding();
@@ -308,13 +308,11 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     id: CMD_PAY, allowedStates: personalisedOnly,
     runRaw: function (body: string, late: LateResult) {
       const o = /*#__NOINLINE__*/ readPay(body);
-      return o === undefined ? undefined : /*#__NOINLINE__*/ begin(o, late);
+      return o === undefined ? undefined : begin(o, late);
     },
     // Only bodies readPay() refused get here, once the dispatcher decoded them: a well-formed map
     // that is not a valid PAY (a field missing, unknown, of the wrong type or out of range).
-    run: function () {
-      return refuse(STATUS_BAD_ARGUMENT, "bad order or verdict");
-    },
+    run: badFields,
   };
 
   const logRead: Command = {

@@ -44,8 +44,6 @@ export interface CarrierChannel {
   wrap(plaintext: string): string;
   close(): void;
   isOpen(): boolean;
-  /** Next expected platform→carrier counter, -1 when no session is open (for tests and INFO). */
-  expectedCounter(): number;
   /** The carrier nonce of the open, confirmed session ‖ the u32be counter of the request unwrap()
    *  accepted last ("" when no session): a PIN verdict is bound to it (PROTOCOL.md §7.5). For the
    *  handler of that request, so it reads no clock (the session was live a moment ago). */
@@ -237,11 +235,6 @@ export function createCarrierChannel(
     isOpen: function (): boolean {
       const s = live();
       return s !== undefined && s.confirmed;
-    },
-
-    expectedCounter: function (): number {
-      const s = live();
-      return s !== undefined && s.confirmed ? s.rxCounter : -1;
     },
 
     requestBinding: function (): string {

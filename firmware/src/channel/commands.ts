@@ -7,7 +7,7 @@
 // the channel's counters untouched), and OPEN/CONFIRM/CLOSE abandon it first (`abandon`), so a
 // late reply can never be sealed into another session.
 import {
-  DEFERRED, errorReply, fieldOutside, okRaw, PAY_WAITS, refuse, STATUS_DEFERRED, type Command,
+  badFields, DEFERRED, errorReply, fieldOutside, okRaw, PAY_WAITS, refuse, STATUS_DEFERRED, type Command,
   type CommandResult, type Dispatcher, type LateResult,
 } from "../dispatch.ts";
 import { bytesItem, singleBytes, type CborMap } from "../codec.ts";
@@ -119,7 +119,7 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
       id: CMD_CHANNEL_OPEN, allowedStates: ALL_STATES_MASK,
       runRaw: function (body: string) {
         const nonce = singleBytes(body);
-        return nonce === undefined || nonce.length !== NONCE_BYTES ? undefined : /*#__NOINLINE__*/ open(nonce);
+        return nonce === undefined || nonce.length !== NONCE_BYTES ? undefined : open(nonce);
       },
       run: function () {
         abandonDeferred();
@@ -146,13 +146,11 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
       // The canonical {1: bstr} is read by its head alone (codec.ts singleBytes).
       runRaw: function (body: string, late: LateResult) {
         const sealed = singleBytes(body);
-        return sealed === undefined ? undefined : /*#__NOINLINE__*/ message(sealed, late);
+        return sealed === undefined ? undefined : message(sealed, late);
       },
       // Only bodies runRaw() refused get here, once the dispatcher decoded them: well-formed CBOR
       // that is not {1: bstr} (the decoder accepts canonical forms only, which singleBytes reads).
-      run: function () {
-        return refuse(STATUS_BAD_ARGUMENT, "bad message");
-      },
+      run: badFields,
     },
     {
       id: CMD_CHANNEL_CLOSE, allowedStates: ALL_STATES_MASK,

@@ -47,7 +47,7 @@ export function createCryptogramSigner(prims: CryptoPrimitives, cryptogramKey: s
   const pads = hmacPads(cryptogramKey);
   return {
     sign: function (f: AuthorizationFields): string {
-      return hmacSha256(prims, pads, /*#__NOINLINE__*/ authorizationMessage(f)).substr(0, CRYPTOGRAM_BYTES);
+      return hmacSha256(prims, pads, authorizationMessage(f)).substr(0, CRYPTOGRAM_BYTES);
     },
     derive: function (label: string): string {
       return hmacSha256(prims, pads, label);
