@@ -180,7 +180,6 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     }
   }
 
-
   // What countVerdict's judge returns: the verdict if its MAC is the platform's, else VERDICT_FORGED.
   // Runs after the try is spent (carrier.countVerdict), whether or not the expected MAC was prepared.
   function judge(v: PayArgs): number {
