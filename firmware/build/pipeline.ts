@@ -290,6 +290,8 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // online PIN (verdicts in PAY, PROVISION) and the link's false-frame rule: members the merge of the
   // online PIN with the .boot0 console lock needs renamed, or the bundle is over pico's store budget
   "binding", "countVerdict", "derive", "enrol", "falseStarts", "onProvisioned", "replyKey", "sessionNonce", "verdict", "verdictBinding",
+  // a hot command's own request reader (dispatch.ts Command.runRaw)
+  "runRaw", "requestBinding", "counterBytes", "expectedMac", "cryptogram",
   // Members of the firmware's own port objects that platform.ts, store/ports.ts or crypto/espruino.ts
   // build (StoreEnv, StoreFull, CryptoPort, CryptoPrimitives, LinkDeps, the UI ports), or that an
   // unrelated Espruino typing happens to declare (Wifi `status`); never read off an Espruino object.

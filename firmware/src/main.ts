@@ -30,7 +30,6 @@ import { peerAbandon, peerCommands } from "./peer/applet.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import { attachScreen, showIdle, showPayment, type PaymentSubject } from "./ui/display.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
-import { u32be } from "./store/bytes.ts";
 
 export const FIRMWARE_VERSION = "0.1.0";
 
@@ -90,16 +89,22 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   let payment: PaymentApplet | null = null;
   function paymentApplet(): PaymentApplet {
     // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
-    if (payment === null) payment = /*#__NOINLINE__*/ createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: verdictBinding }, purgeIfDestroyed);
+    // setTimer: PAY prepares the authorization while the user decides.
+    if (payment === null) payment = /*#__NOINLINE__*/ createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: channel.requestBinding, setTimer: setTimer }, purgeIfDestroyed);
     return payment;
   }
   function cancelPayment(): void {
     if (payment !== null) payment.cancel();
   }
-  // PAY (i 0) or LOG_READ (i 1) of the applet, allowed when PERSONALISED.
-  function paymentCommand(i: number, id: number, fields: number): Command {
+  // PAY (i 0) or LOG_READ (i 1) of the applet, allowed when PERSONALISED: its own reader first
+  // (PAY reads its fixed layout, runRaw), then the dispatcher's decode and run.
+  function paymentCommand(i: number, id: number, fields?: number): Command {
     return {
       id: id, allowedStates: 1 << STATE_PERSONALISED, fields: fields,
+      runRaw: function (body, late) {
+        const c = paymentApplet().commands()[i]!;
+        return c.runRaw === undefined ? undefined : c.runRaw(body, late);
+      },
       run: function (args, body, late) {
         return paymentApplet().commands()[i]!.run(args, body, late);
       },
@@ -129,13 +134,8 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   }
 
   // A PIN verdict is bound to the session (its carrier nonce) and to the counter of the PAY request
-  // being handled (the channel advanced past it when it unwrapped the request).
-  function verdictBinding(): string {
-    const nonce = channel.sessionNonce();
-    return nonce === "" ? "" : nonce + u32be(channel.expectedCounter() - 1);
-  }
   // a PERSONALISED carrier's dispatchers hold the applet's own commands; a BLANK one's the stand-ins
-  const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY, 7), paymentCommand(1, CMD_LOG_READ, 1)];
+  const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
   const inner = createDispatcher([
     paymentCommands[0]!,
     closingConsoleFirst(createPersonaliseCommand({

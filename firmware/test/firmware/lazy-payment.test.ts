@@ -10,10 +10,12 @@ describe("main.ts's PAY and LOG_READ stand-ins", () => {
   it("carry the applet's ids, allowed states and fields", () => {
     const applet = createPaymentApplet({ carrier: {} as never, store: {} as never, ui: { reset() {} } as never, prims: {} as never, verdictBinding: () => "" });
     const [pay, logRead] = applet.commands();
-    expect([pay!.id, pay!.allowedStates, pay!.fields]).toEqual([CMD_PAY, 1 << STATE_PERSONALISED, 7]);
+    // PAY reads its own layout (runRaw): no field check by the dispatcher, for the applet or the stand-in
+    expect([pay!.id, pay!.allowedStates, pay!.fields, typeof pay!.runRaw]).toEqual([CMD_PAY, 1 << STATE_PERSONALISED, undefined, "function"]);
     expect([logRead!.id, logRead!.allowedStates, logRead!.fields]).toEqual([CMD_LOG_READ, 1 << STATE_PERSONALISED, 1]);
     const main = readFileSync(new URL("../../src/main.ts", import.meta.url), "utf8");
-    expect(main).toContain("[paymentCommand(0, CMD_PAY, 7), paymentCommand(1, CMD_LOG_READ, 1)]");
+    expect(main).toContain("[paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)]");
+    expect(main).toMatch(/runRaw: function \(body, late\) \{\s*const c = paymentApplet\(\)\.commands\(\)\[i\]!;/);
     expect(main).toMatch(/allowedStates: 1 << STATE_PERSONALISED, fields: fields/);
   });
 });
