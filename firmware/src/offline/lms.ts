@@ -62,12 +62,13 @@ export function lmsSignatureBytes(ots: OtsParams, lms: LmsParams): number {
 }
 
 /**
- * LM-OTS signature (RFC 8554 §4.5) of `message` with one-time key q of the tree (I, SEED).
+ * LM-OTS signature (RFC 8554 §4.5) of `message` with one-time key q of the tree (I, SEED), as the
+ * parts of its byte string (u32 type, C, y_0 … y_(p−1)) for one final native concatenation.
  * The private chain starts x_i = H(I ‖ u32 q ‖ u16 i ‖ ff ‖ SEED) (RFC 8554 Appendix A, the
  * derivation its test case 2 uses). `c` is the 32-byte randomizer C (fresh random bytes on the
- * carrier; fixed ones for the vectors). Returns the signature as a byte string.
+ * carrier; fixed ones for the vectors).
  */
-export function otsSign(nat: LmsNatives, ots: OtsParams, id: string, q: number, seed: string, c: string, message: unknown): string {
+export function otsSignParts(nat: LmsNatives, ots: OtsParams, id: string, q: number, seed: string, c: string, message: unknown): unknown[] {
   if (id.length !== 16 || seed.length !== LMS_N || c.length !== LMS_N) raise("lms: I must be 16 B, SEED and C 32 B");
   const sha = nat.sha, flat = nat.flat;
   const iq = id + u32be(q);
@@ -85,27 +86,43 @@ export function otsSign(nat: LmsNatives, ots: OtsParams, id: string, q: number, 
     const a = (qc.charCodeAt(bit >> 3) >> (8 - w - (bit & 7))) & mask;
     sum += mask - a;
     const hi = i >> 8, lo = i & 255;
+    // a mod 4 steps in one statement, then four per statement: on the board a statement and a loop
+    // step cost about what a native SHA-256 of one block costs (board/docs/cost-model.md), and
+    // nested native calls add none (docs/OFFLINE.md "Signing cost").
     let t = sha(flat(iq, hi, lo, 255, seed));
-    for (let j = 0; j < a; j++) t = sha(flat(iq, hi, lo, j, t));
+    let j = a & 3;
+    t = j === 0 ? t : j === 1 ? sha(flat(iq, hi, lo, 0, t))
+      : j === 2 ? sha(flat(iq, hi, lo, 1, sha(flat(iq, hi, lo, 0, t))))
+      : sha(flat(iq, hi, lo, 2, sha(flat(iq, hi, lo, 1, sha(flat(iq, hi, lo, 0, t))))));
+    for (; j < a; j += 4) t = sha(flat(iq, hi, lo, j + 3, sha(flat(iq, hi, lo, j + 2, sha(flat(iq, hi, lo, j + 1, sha(flat(iq, hi, lo, j, t))))))));
     y.push(t);
   }
-  return nat.str(u32be(ots.type), c, y);
+  return [u32be(ots.type), c, y];
+}
+
+/** LM-OTS signature as a byte string: u32 type ‖ C ‖ y_0 … y_(p−1). */
+export function otsSign(nat: LmsNatives, ots: OtsParams, id: string, q: number, seed: string, c: string, message: unknown): string {
+  return nat.str(otsSignParts(nat, ots, id, q, seed, c, message));
+}
+
+function lmsSignParts(nat: LmsNatives, ots: OtsParams, lms: LmsParams, id: string, q: number, seed: string, c: string, message: unknown, path: string): unknown[] {
+  if (!(q >= 0 && q < (1 << lms.h))) raise("lms: leaf " + q + " out of range");
+  if (path.length !== lms.h * LMS_N) raise("lms: path must be " + lms.h * LMS_N + " B");
+  return [u32be(q), otsSignParts(nat, ots, id, q, seed, c, message), u32be(lms.type), path];
 }
 
 /**
  * LMS signature (RFC 8554 §5.4.1) with leaf q: u32 q ‖ LM-OTS sig ‖ u32 LMS type ‖ path.
  * `path` is the authentication path of leaf q, h × 32 bytes from the leaf's sibling upwards
- * (authPath() reads it out of the stored tree).
+ * (authPathOffsets() says where each node is in the stored tree).
  */
 export function lmsSign(nat: LmsNatives, ots: OtsParams, lms: LmsParams, id: string, q: number, seed: string, c: string, message: unknown, path: string): string {
-  if (!(q >= 0 && q < (1 << lms.h))) raise("lms: leaf " + q + " out of range");
-  if (path.length !== lms.h * LMS_N) raise("lms: path must be " + lms.h * LMS_N + " B");
-  return u32be(q) + otsSign(nat, ots, id, q, seed, c, message) + u32be(lms.type) + path;
+  return nat.str(lmsSignParts(nat, ots, lms, id, q, seed, c, message, path));
 }
 
 /** HSS signature with one level (RFC 8554 §6.2, L = 1): u32 Nspk = 0 ‖ LMS signature. */
 export function hssSign1(nat: LmsNatives, ots: OtsParams, lms: LmsParams, id: string, q: number, seed: string, c: string, message: unknown, path: string): string {
-  return u32be(0) + lmsSign(nat, ots, lms, id, q, seed, c, message, path);
+  return nat.str(u32be(0), lmsSignParts(nat, ots, lms, id, q, seed, c, message, path));
 }
 
 /**
