@@ -44,7 +44,7 @@ export function offlineRefusal(key: OfflineKey, r: OfflineRequest): [number, str
  * Returns null when every leaf is used.
  */
 export function signOffline(env: StoreEnv, key: OfflineKey, nat: LmsNatives, carrierId: string, r: OfflineRequest, c: string): OfflineAuthorization | null {
-  const q = reserveLeaf(env, key, r.amount);
+  const q = reserveLeaf(env, key, r.amount, r.terminalId, r.date);
   if (q < 0) return null;
   const message = offlineSignedMessage(carrierId, r, q + 1);
   return { atc: q + 1, signature: hssSign1(nat, key.ots, key.lms, key.id, q, key.seed, c, message, authPath(env, key, q)) };

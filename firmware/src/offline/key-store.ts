@@ -7,7 +7,8 @@
 //         (the license's fields 5, 6, 7, 4: the carrier enforces them, PROTOCOL.md §11)
 //   84    tree nodes T[2] … T[2^(h+1) − 1], 32 B each (lms.ts authPathOffsets)
 //   K     u32 crc32(bytes 0 … K−1)                 K = 84 + (2^(h+1) − 2) × 32; written last at install
-//   K+4   leaf slots, 2^h × 8 B: 00 ‖ amount u56be  (all ff = leaf unused)
+//   K+4   leaf slots, 2^h × 20 B: 00 ‖ amount u56be ‖ terminal id (8) ‖ date u32be  (all ff = leaf
+//         unused): the reservation of the leaf IS the offline log entry (offline ATC = leaf + 1)
 //   …     online marks, (2^h + 16) × 4 B: u16be leaf ‖ u16be (leaf xor ffff)  (all ff = unused)
 //
 // A one-time key is never used twice: reserveLeaf() writes the leaf's slot (one write call) and
@@ -27,7 +28,7 @@ import { raise } from "../raise.ts";
 export const OFFLINE_KEY_FILE = "kc.olk";
 export const OFFLINE_KEY_MAGIC = "KCO1";
 export const KEY_HEADER_BYTES = 84;
-export const LEAF_SLOT_BYTES = 8;
+export const LEAF_SLOT_BYTES = 20;
 export const MARK_SLOT_BYTES = 4;
 export const EXTRA_MARKS = 16;
 // Storage.write pieces at install: one page's worth at most, so no single call holds 64 KB in RAM.
@@ -113,6 +114,8 @@ function firstFree(env: StoreEnv, at: number, slotBytes: number, count: number, 
 }
 
 /** Slot amount: 7 bytes big-endian after the 00 marker (a torn one reads high: its tail is ff). */
+export interface OfflineLogEntry { atc: number; amount: number; terminalId: string; date: number }
+
 function slotAmount(slot: string): number {
   return (readU32be(slot, 0) & 0xffffff) * TWO_POW_32 + readU32be(slot, 4);
 }
@@ -156,20 +159,29 @@ export function leavesLeft(key: OfflineKey): number {
 }
 
 /**
- * Durably takes the next one-time key for a payment of `amount`: its slot is written before this
- * returns, so no signature with leaf q can ever be made twice (the caller signs only after).
+ * Durably takes the next one-time key for a payment of `amount` at terminal `terminalId` (8 B) on
+ * `date`: its slot (the offline log entry) is written in one call before this returns, so no
+ * signature with leaf q can ever be made twice (the caller signs only after).
  * Returns q, or -1 when every leaf is used (OFFLINE_KEYS_EXHAUSTED).
  */
-export function reserveLeaf(env: StoreEnv, key: OfflineKey, amount: number): number {
+export function reserveLeaf(env: StoreEnv, key: OfflineKey, amount: number, terminalId: string, date: number): number {
   if (!(amount >= 0 && amount < 0x100000000000000)) raise("offline key: bad amount " + amount);
+  if (terminalId.length !== 8) raise("offline key: terminal id must be 8 B");
   const q = key.next;
   if (q >= 1 << key.lms.h) return -1;
   const high = Math.floor(amount / TWO_POW_32);
   // RAM first: whatever the write does, this leaf is spent
   key.next = q + 1;
   key.cumulative += amount;
-  env.storage.write(OFFLINE_KEY_FILE, chr(0, (high >>> 16) & 255, (high >>> 8) & 255, high & 255) + u32be(amount - high * TWO_POW_32), key.leafAt + q * LEAF_SLOT_BYTES);
+  env.storage.write(OFFLINE_KEY_FILE, chr(0, (high >>> 16) & 255, (high >>> 8) & 255, high & 255) + u32be(amount - high * TWO_POW_32) + terminalId + u32be(date), key.leafAt + q * LEAF_SLOT_BYTES);
   return q;
+}
+
+/** The offline log entry of leaf q (null: unused). A torn entry shows ff bytes: its amount reads high. */
+export function offlineLogEntry(env: StoreEnv, key: OfflineKey, q: number): OfflineLogEntry | null {
+  if (!(q >= 0 && q < key.next)) return null;
+  const slot = env.storage.read(OFFLINE_KEY_FILE, key.leafAt + q * LEAF_SLOT_BYTES, LEAF_SLOT_BYTES)!;
+  return { atc: q + 1, amount: slotAmount(slot), terminalId: slot.substr(8, 8), date: readU32be(slot, 16) };
 }
 
 /** The authentication path of leaf q, read out of the stored tree (h reads of 32 B). */

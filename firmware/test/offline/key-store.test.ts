@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { makeRig } from "../store/harness.ts";
 import {
-  authPath, installOfflineKey, markOnline, offlineKeyFileBytes, openOfflineKey, reserveLeaf, OFFLINE_KEY_FILE, leavesLeft,
+  authPath, installOfflineKey, offlineLogEntry, markOnline, offlineKeyFileBytes, openOfflineKey, reserveLeaf, OFFLINE_KEY_FILE, leavesLeft,
 } from "../../src/offline/key-store.ts";
 import { offlineRefusal, offlineSignedMessage, signOffline, RULE_BAD, RULE_EXHAUSTED, RULE_LIMIT, RULE_OK, type OfflineRequest } from "../../src/offline/authorize.ts";
 import { LMS_SHA256_M32_H5, LMS_SHA256_M32_H10 } from "../../src/offline/lms.ts";
@@ -15,6 +15,7 @@ import { testHssPublicKey, testInstall, TEST_I, TEST_SEED } from "./offline-fixt
 const CID = "\x01\x02\x03\x04\x05\x06\x07\x08";
 const req = (amount: number, over: Partial<OfflineRequest> = {}): OfflineRequest => ({ amount, currency: "EUR", terminalId: "TERM0001", terminalNonce: "n".repeat(16), date: 20261207, ...over });
 const C = "c".repeat(32);
+const T = "TERM0001";
 
 describe("offline key file", () => {
   it("installs, reopens after a reboot and signs payments that verify, one leaf each, in order", () => {
@@ -33,6 +34,8 @@ describe("offline key file", () => {
     rig.reboot();
     key = openOfflineKey(rig.env)!;
     expect([key.next, key.cumulative, leavesLeft(key)]).toEqual([2, 350, 30]);
+    expect(offlineLogEntry(rig.env, key, 1)).toEqual({ atc: 2, amount: 250, terminalId: "TERM0001", date: 20261207 });
+    expect(offlineLogEntry(rig.env, key, 2)).toBeNull();
     const third = signOffline(rig.env, key, nodeLmsNatives, CID, req(1), C)!;
     expect(third.atc).toBe(3);
     expect(hssVerify(pub, bin(offlineSignedMessage(CID, req(1), 3)), bin(third.signature))).toBe(true);
@@ -42,14 +45,14 @@ describe("offline key file", () => {
     const rig = makeRig();
     installOfflineKey(rig.env, testInstall());
     let key = openOfflineKey(rig.env)!;
-    reserveLeaf(rig.env, key, 700);
-    reserveLeaf(rig.env, key, 300);
+    reserveLeaf(rig.env, key, 700, T, 1);
+    reserveLeaf(rig.env, key, 300, T, 1);
     markOnline(rig.env, key);
     expect(key.cumulative).toBe(0);
     const marks = key.nextMark;
     markOnline(rig.env, key);
     expect(key.nextMark).toBe(marks);
-    reserveLeaf(rig.env, key, 40);
+    reserveLeaf(rig.env, key, 40, T, 1);
     rig.reboot();
     key = openOfflineKey(rig.env)!;
     expect([key.next, key.since, key.cumulative]).toEqual([3, 2, 40]);
@@ -63,12 +66,12 @@ describe("offline key file", () => {
     expect(offlineRefusal(key, req(100, { currency: "USD" }))).toEqual([RULE_BAD, "currency EUR only"]);
     expect(offlineRefusal(key, req(100, { date: 20280101 }))[0]).toBe(RULE_LIMIT);
     expect(offlineRefusal(key, req(5001))[1]).toMatch(/per-transaction limit 5000: go online/);
-    reserveLeaf(rig.env, key, 5000);
+    reserveLeaf(rig.env, key, 5000, T, 1);
     expect(offlineRefusal(key, req(1000))[0]).toBe(RULE_OK);
     expect(offlineRefusal(key, req(1001))[1]).toMatch(/offline limit reached \(5000 of 6000 .*\): go online/);
     markOnline(rig.env, key);
     expect(offlineRefusal(key, req(5000))[0]).toBe(RULE_OK);
-    while (reserveLeaf(rig.env, key, 0) >= 0);
+    while (reserveLeaf(rig.env, key, 0, T, 1) >= 0);
     expect(key.next).toBe(32);
     expect(offlineRefusal(key, req(1))).toEqual([RULE_EXHAUSTED, "no one-time keys left: re-issue"]);
     expect(signOffline(rig.env, key, nodeLmsNatives, CID, req(1), C)).toBeNull();
@@ -90,10 +93,10 @@ describe("offline key file", () => {
     expect(() => installOfflineKey(rig.env, testInstall({ currency: "EURO" }))).toThrow(/bad limits/);
   });
 
-  it("the chosen set (H10) needs 77,912 B: refused with StoreFull on a 40 KB Puck.js Storage, nothing left behind", () => {
+  it("the chosen set (H10) needs 90,200 B: refused with StoreFull on a 40 KB Puck.js Storage, nothing left behind", () => {
     const rig = makeRig();
     const k = testInstall();
-    expect(offlineKeyFileBytes(LMS_SHA256_M32_H10)).toBe(77912);
+    expect(offlineKeyFileBytes(LMS_SHA256_M32_H10)).toBe(90200);
     let thrown: unknown;
     try {
       installOfflineKey(rig.env, { ...k, lmsType: LMS_SHA256_M32_H10, nodes: "\x00".repeat(2046 * 32) });
