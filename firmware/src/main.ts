@@ -2,17 +2,17 @@
 // Boot order matters: the carrier finishes an interrupted wipe and the application store drops
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
-  boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lockConsole,
+  boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lmsNatives, lockConsole,
   log, nowMs, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
   writeTransportKeyFile,
 } from "./platform.ts";
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
-import { createDispatcher, refuse, type Command } from "./dispatch.ts";
+import { createDispatcher, PAY_WAITS, refuse, type Command } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
-import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
+import { STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, STATUS_BUSY, STATUS_OK } from "./protocol.ts";
 import { openCarrier, type Carrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
@@ -29,6 +29,9 @@ import { createPaymentApplet } from "./applets/qr-payment.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
 import { u32be } from "./store/bytes.ts";
+import { createOfflineState, offlineCancel, offlineErase, offlineInstallCommand, offlineOuterCommands, offlineOnline, offlineWaiting, CMD_OFFLINE_INSTALL, type OfflineState } from "./offline/applet.ts";
+import { eraseOfflineKey } from "./offline/key-store.ts";
+import { eraseLicense } from "./offline/license-store.ts";
 
 export const FIRMWARE_VERSION = "0.1.0";
 
@@ -53,6 +56,11 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     runMaintenance(env, 0, true);
   }
   carrier.maintain();
+  // The offline key and license of a carrier that is not personalised (a wipe cut short) go too.
+  if (KC_OFFLINE && carrier.state() !== STATE_PERSONALISED) {
+    eraseOfflineKey(env);
+    eraseLicense(env);
+  }
   // A carrier with secrets keeps .boot0, the lock that runs first at every boot (this line only
   // repairs a missing one: PERSONALISE writes it before any key); a never-personalised BLANK one has none.
   if (!repairBootLock(env, carrier.state() !== STATE_BLANK)) log("KeyCarrier: no room for the boot lock");
@@ -75,12 +83,14 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   // A session must not outlive the identity it was opened with: closed after the sealed reply.
   let closeAfterReply = false;
   let payment: ReturnType<typeof createPaymentApplet> | null = null;
+  let offline: OfflineState | null = null;
 
   // After any command that can destroy the carrier: its application keys and log go too.
   function purgeIfDestroyed(): void {
     if (carrier.state() !== STATE_DESTROYED) return;
     closeAfterReply = true;
     if (payment !== null) payment.reset();
+    if (KC_OFFLINE && offline !== null) offlineErase(offline);
     if (!store.isEmpty()) {
       store.eraseAll();
       runMaintenance(env, 0, true);
@@ -107,7 +117,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
   // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
   payment = createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: verdictBinding }, purgeIfDestroyed);
   const paymentCommands = payment.commands();
-  const inner = createDispatcher([
+  let inner = createDispatcher([
     paymentCommands[0]!,
     closingConsoleFirst(createPersonaliseCommand({
       carrier: carrier, store: store,
@@ -118,6 +128,34 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
       },
     }), carrier.state),
   ], carrier.state);
+  // The offline card-emulation applet (PROTOCOL.md §11), in the full bundle only.
+  if (KC_OFFLINE) {
+    const st = createOfflineState({
+      env: env, nat: lmsNatives(), ui: ui, random: prims.random,
+      carrierId: function () {
+        const k = store.keys();
+        return k === undefined ? "" : k.carrierId;
+      },
+    });
+    offline = st;
+    // OFFLINE_INSTALL is inner (the platform's personalised session): one more inner dispatcher.
+    const install = createDispatcher([offlineInstallCommand(st)], carrier.state);
+    const innerFirst = inner;
+    inner = function (command, body, late) {
+      return command === CMD_OFFLINE_INSTALL ? install(command, body, late) : innerFirst(command, body, late);
+    };
+    // PAY is BUSY while an OFFLINE_PAY waits for the user (one trusted UI); an OK PAY is the online
+    // contact that starts the cumulative offline amount again.
+    const pay = paymentCommands[0]!;
+    const payRun = pay.run;
+    pay.run = function (args, body, late) {
+      if (offlineWaiting(st)) return refuse(STATUS_BUSY, PAY_WAITS);
+      return payRun(args, body, function (r) {
+        if (r !== null && r.status === STATUS_OK) offlineOnline(st);
+        late(r);
+      });
+    };
+  }
 
   const channelCommands = createChannelCommands(channel, inner, function () {
     if (closeAfterReply) {
@@ -131,7 +169,16 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     onProvisioned: function () { transport = undefined; },
   });
   const commands = [guarded(createWipeCommand(carrier)), paymentCommands[1]!, provision].concat(channelCommands);
-  return { commands: commands, state: carrier.state, carrier: carrier, store: store, abandon: payment.cancel };
+  const built = { commands: commands, state: carrier.state, carrier: carrier, store: store, abandon: payment.cancel };
+  if (KC_OFFLINE) {
+    const st = offline!;
+    built.commands = commands.concat(offlineOuterCommands(st));
+    built.abandon = function () {
+      payment!.cancel();
+      offlineCancel(st);
+    };
+  }
+  return built;
 }
 
 // The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever

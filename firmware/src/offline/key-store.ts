@@ -34,8 +34,8 @@ export const EXTRA_MARKS = 16;
 // Storage.write pieces at install: one page's worth at most, so no single call holds 64 KB in RAM.
 const INSTALL_PIECE = 2048;
 const TWO_POW_32 = 4294967296;
-const FREE_SLOT = filled("\xff", LEAF_SLOT_BYTES);
-const FREE_MARK = filled("\xff", MARK_SLOT_BYTES);
+const FREE_SLOT = /* @__PURE__ */ filled("\xff", LEAF_SLOT_BYTES);
+const FREE_MARK = /* @__PURE__ */ filled("\xff", MARK_SLOT_BYTES);
 
 /** What openOfflineKey() found, and the bookkeeping kept in RAM between payments. */
 /** What personalisation installs (docs/OFFLINE.md "Key file"). */
@@ -75,27 +75,59 @@ export function offlineKeyFileBytes(lmsType: number): number {
   return keyBytes(lms) + 4 + leaves * LEAF_SLOT_BYTES + (leaves + EXTRA_MARKS) * MARK_SLOT_BYTES;
 }
 
+/** The key section (bytes 0 … K−1: header and tree) the issuer sends, in order (PROTOCOL.md §11.5). */
+export function encodeKeySection(k: OfflineKeyInstall): string {
+  return OFFLINE_KEY_MAGIC + u32be(k.lmsType) + u32be(k.otsType) + k.id + k.seed +
+    u64be(k.perTxLimit) + u64be(k.cumulativeLimit) + u32be(k.expiry) + k.currency + "\x00" + k.nodes;
+}
+
 /**
- * Installs the key (personalisation): the whole file, pieces written in order, its CRC last, so a
- * cut install reads as no key. Refused with StoreFull when the Storage has no room for it.
- * `nodes` are T[2] … T[2^(h+1) − 1] as the issuer computed them.
+ * Writes one piece of the key section (OFFLINE_INSTALL, or installOfflineKey at once). Pieces come
+ * in order: `expected` is where the next one must start (the caller keeps it, 0 at first; a piece
+ * at 0 always starts again). The piece at offset 0 carries the header: it (re)creates the file,
+ * sized for its LMS type. The CRC goes in after the last piece, so a cut install reads as no key.
+ * Returns the next expected offset; the key section's length K when the key is sealed and opens.
+ * The same piece again (a host retry) is accepted. Bad input raises the reason; no room: StoreFull.
  */
+export function writeKeyPiece(env: StoreEnv, expected: number, offset: number, piece: string): number {
+  const st = env.storage;
+  let k = 0;
+  if (offset === 0) {
+    if (piece.length < KEY_HEADER_BYTES || piece.substr(0, 4) !== OFFLINE_KEY_MAGIC) raise("offline key: the first piece must hold the " + KEY_HEADER_BYTES + "-byte header");
+    const lms = lmsParams(readU32be(piece, 4));
+    otsParams(readU32be(piece, 8));
+    k = keyBytes(lms);
+    if (piece.length > k) raise("offline key: piece past the key section");
+    if (expected === piece.length && st.read(OFFLINE_KEY_FILE, 0, piece.length) === piece) return expected;
+    const size = offlineKeyFileBytes(lms.type);
+    st.erase(OFFLINE_KEY_FILE);
+    if (!canCreate(env, size)) storeFull("no room for the offline key (" + size + " B)");
+    st.write(OFFLINE_KEY_FILE, piece, 0, size);
+  } else {
+    const head = st.read(OFFLINE_KEY_FILE, 0, KEY_HEADER_BYTES);
+    if (expected === 0 || head === undefined || head.substr(0, 4) !== OFFLINE_KEY_MAGIC) raise("offline key: send the piece at offset 0 first");
+    k = keyBytes(lmsParams(readU32be(head, 4)));
+    if (offset + piece.length === expected && st.read(OFFLINE_KEY_FILE, offset, piece.length) === piece) return expected;
+    if (offset !== expected) raise("offline key: expected the piece at " + expected);
+    if (offset + piece.length > k) raise("offline key: piece past the key section");
+    st.write(OFFLINE_KEY_FILE, piece, offset);
+  }
+  const next = offset + piece.length;
+  if (next < k) return next;
+  st.write(OFFLINE_KEY_FILE, u32(env.crc32(st.read(OFFLINE_KEY_FILE, 0, k)!)), k);
+  if (openOfflineKey(env) === null) raise("offline key: the sealed key does not open");
+  return k;
+}
+
+/** Installs the whole key at once (tests, and a host that has it in one piece): pieces in order. */
 export function installOfflineKey(env: StoreEnv, k: OfflineKeyInstall): void {
-  const lmsType = k.lmsType, nodes = k.nodes;
-  const lms = lmsParams(lmsType);
-  otsParams(k.otsType);
   if (k.id.length !== 16 || k.seed.length !== LMS_N) raise("offline key: I must be 16 B and SEED 32 B");
   if (k.currency.length !== 3 || !(k.perTxLimit >= 0 && k.cumulativeLimit >= 0 && k.expiry >= 0)) raise("offline key: bad limits");
-  if (nodes.length !== keyBytes(lms) - KEY_HEADER_BYTES) raise("offline key: " + (keyBytes(lms) - KEY_HEADER_BYTES) + " B of tree nodes expected, got " + nodes.length);
-  const size = offlineKeyFileBytes(lmsType);
-  const st = env.storage;
-  st.erase(OFFLINE_KEY_FILE);
-  if (!canCreate(env, size)) storeFull("no room for the offline key (" + size + " B)");
-  const header = OFFLINE_KEY_MAGIC + u32be(lmsType) + u32be(k.otsType) + k.id + k.seed +
-    u64be(k.perTxLimit) + u64be(k.cumulativeLimit) + u32be(k.expiry) + k.currency + "\x00";
-  st.write(OFFLINE_KEY_FILE, header, 0, size);
-  for (let at = 0; at < nodes.length; at += INSTALL_PIECE) st.write(OFFLINE_KEY_FILE, nodes.substr(at, INSTALL_PIECE), KEY_HEADER_BYTES + at);
-  st.write(OFFLINE_KEY_FILE, u32(env.crc32(header + nodes)), keyBytes(lms));
+  const lms = lmsParams(k.lmsType);
+  if (k.nodes.length !== keyBytes(lms) - KEY_HEADER_BYTES) raise("offline key: " + (keyBytes(lms) - KEY_HEADER_BYTES) + " B of tree nodes expected, got " + k.nodes.length);
+  const section = encodeKeySection(k);
+  let next = 0;
+  while (next < section.length) next = writeKeyPiece(env, next, next, section.substr(next, INSTALL_PIECE));
 }
 
 export function eraseOfflineKey(env: StoreEnv): void {
