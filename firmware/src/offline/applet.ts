@@ -186,7 +186,7 @@ function runLicense(st: OfflineState, args: CborMap): CommandResult {
   if (n <= 0) return refuse(STATUS_NO_LICENSE, "no offline license");
   if (offset >= n) return refuse(STATUS_BAD_ARGUMENT, "offset past the license (" + n + " B)");
   const m: CborMap = {};
-  m[1] = licenseChunk(st.deps.env, offset, OFFLINE_CHUNK);
+  m[1] = licenseChunk(st.deps.env, offset, n - offset < OFFLINE_CHUNK ? n - offset : OFFLINE_CHUNK);
   m[2] = n;
   return ok(m);
 }

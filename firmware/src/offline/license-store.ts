@@ -22,9 +22,9 @@ export function licenseLength(env: StoreEnv): number {
   return crc !== undefined && crc.length === 4 && readU32(crc, 0) === env.crc32(st.read(LICENSE_FILE, 0, 4 + n)!) ? n : -1;
 }
 
-/** Up to `max` bytes of the license from `offset` (the caller checked 0 ≤ offset < length). */
-export function licenseChunk(env: StoreEnv, offset: number, max: number): string {
-  return env.storage.read(LICENSE_FILE, 4 + offset, max)!;
+/** `n` bytes of the license from `offset` (the caller keeps offset + n within its length: the CRC follows). */
+export function licenseChunk(env: StoreEnv, offset: number, n: number): string {
+  return env.storage.read(LICENSE_FILE, 4 + offset, n)!;
 }
 
 /**
