@@ -92,7 +92,7 @@ describe("offline payment on the carrier (full bundle, virtual nRF52840)", () =>
     const sig = await readSignature(rig, r.body.get(3) as Uint8Array, r.body.get(2) as number);
     expect(hssVerify(testHssPublicKey(), Buffer.from(signedMessage(req, atc)), sig)).toBe(true);
     // altered amount: the same signature does not verify
-    expect(hssVerify(testHssPublicKey(), Buffer.from(signedMessage(request(1235, req.get(4) as Uint8Array), atc)), sig)).toBe(false);
+    expect(hssVerify(testHssPublicKey(), Buffer.from(signedMessage(request(1235, Buffer.from(req.get(4) as Uint8Array)), atc)), sig)).toBe(false);
     // the terminal lost the reply and sends the same request: the same authorization, no new leaf
     const again = await rig.outer(OFF.PAY, req);
     expect(again.status).toBe(ST.OK);
