@@ -7,11 +7,17 @@ import { paymentSection } from "./payment.ts";
 import { platformSection } from "./platform.ts";
 import { memorySection } from "./memory.ts";
 import { nfcSection } from "./nfc.ts";
+import { offlineSection } from "./offline.ts";
 import type { Budget, Section } from "./types.ts";
 
-export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection];
+export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection, offlineSection];
 
 export const budgets: Budget[] = [
+  {
+    section: "offline", column: "deviceMs", max: 1000,
+    where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("OFFLINE_PAY press"),
+    why: "issue 16: at most 1 s estimated device time per offline signature on puckjs (the press: leaf slot + HSS signature)",
+  },
   {
     section: "device", column: "deviceMs", max: 30,
     where: (r) => r["board"] === "puckjs" && r["command"] === "INFO",
