@@ -102,7 +102,47 @@ async function paymentRows(): Promise<Row[]> {
       rows.push({ board: profile.id, step: `OFFLINE_INSTALL × ${installMessages} (key file ${offlineKeyFileBytes(LMS_SHA256_M32_H10)} B, license), personalisation`, deviceMs: round(inst.ms), nativeMs: round(inst.breakdown.native), flashWordWrites: installCounts.flashWordWrites, wireBytes: null, roundTrips: installMessages });
     }
     rows.push({ board: "all", step: `signatures per carrier before re-issue: ${1 << 10} (H10); signature ${total} B, license ${license.length} B`, deviceMs: null, nativeMs: null, flashWordWrites: null, wireBytes: null, roundTrips: null });
+    rows.push(...await nfcRows(rig.board.flash.snapshot(), license.length));
     return rows;
+  } finally {
+    rig.board.dispose();
+  }
+}
+
+// The same terminal flow over the NFC mailbox (PROTOCOL.md §10): the carrier above, power-cycled into
+// NFC mode, a virtual reader; reader frames (T2T WRITE/READ and polls) and an estimate of radio time
+// at 106 kbit/s (as bench/sections/nfc.ts: 9 bits per byte, CRC_A, ~0.1 ms per exchange).
+async function nfcRows(image: Uint8Array, licenseBytes: number): Promise<Row[]> {
+  const rig = await CarrierRig.boot({ board: "nrf52840", nfc: true, nfcBundle: "keycarrier.full.js", flashImage: image, provision: false, meter: true });
+  try {
+    const reader = rig.reader!;
+    let air = 0;
+    const transceive = rig.board.nfc.transceive;
+    rig.board.nfc.transceive = async (f, o) => {
+      const r = await transceive(f, o);
+      air += (f.length + 2) * 9 / 106 + (r.ack4 !== undefined ? 4 / 106 : (r.length + 2) * 9 / 106) + 0.1;
+      return r;
+    };
+    const f0 = reader.frames;
+    for (let off = 0; off < licenseBytes; off += CHUNK) {
+      const r = await rig.outer(0x50, off === 0 ? new Map() : new Map([[1, off]]));
+      if (r.status !== 0) throw new Error(`bench offline nfc: OFFLINE_LICENSE ${r.status}`);
+    }
+    const f1 = reader.frames;
+    const req = new Map<number, number | string | Uint8Array>([[1, 99], [2, "EUR"], [3, Buffer.from("TERM0002")], [4, randomBytes(16)], [5, 20261207]]);
+    const pay = await rig.outer(0x51, req, () => rig.press());
+    if (pay.status !== 0) throw new Error(`bench offline nfc: OFFLINE_PAY ${pay.status}`);
+    const f2 = reader.frames;
+    let have = (pay.body.get(3) as Uint8Array).length;
+    while (have < (pay.body.get(2) as number)) have += ((await rig.outer(0x52, new Map([[1, have]]))).body.get(1) as Uint8Array).length;
+    const f3 = reader.frames;
+    const row = (step: string, frames: number): Row => ({ board: "nrf52840 (NFC)", step, deviceMs: null, nativeMs: null, flashWordWrites: null, wireBytes: null, roundTrips: null, nfcReaderFrames: frames });
+    return [
+      row("NFC: OFFLINE_LICENSE chunks", f1 - f0),
+      row("NFC: OFFLINE_PAY (request, polls while the user decides, reply)", f2 - f1),
+      row("NFC: OFFLINE_SIG_READ chunks", f3 - f2),
+      { ...row("= NFC reader frames per offline payment", f3 - f0), airMs: Math.round(air) },
+    ];
   } finally {
     rig.board.dispose();
   }
