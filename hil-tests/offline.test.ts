@@ -10,7 +10,8 @@ import { encodeCbor, type CborMap } from "../host/src/codec.ts";
 import { encodeKeySection } from "../firmware/src/offline/key-store.ts";
 import { bin, hssVerify } from "../firmware/test/offline/lms-reference.ts";
 import { makeLicense, testHssPublicKey, testInstall } from "../firmware/test/offline/offline-fixture.ts";
-import { transportIdentity } from "../firmware/test/applets/carrier-harness.ts";
+import { payOrderBody, transportIdentity } from "../firmware/test/applets/carrier-harness.ts";
+import { TEST_SEED } from "../firmware/test/offline/offline-fixture.ts";
 
 const OFF = { LICENSE: 0x50, PAY: 0x51, SIG_READ: 0x52, INSTALL: 0x53 } as const;
 const OST = { LIMIT: 0x50, EXHAUSTED: 0x51, NO_LICENSE: 0x52 } as const;
@@ -24,10 +25,12 @@ afterEach(() => { for (const r of rigs.splice(0)) r.board.dispose(); });
 async function personalised(): Promise<{ rig: CarrierRig; id: Identity }> {
   const rig = await CarrierRig.boot({ board: "nrf52840", nfcBundle: "keycarrier.full.js" });
   rigs.push(rig);
-  const channelKey = randomBytes(32);
+  const channelKey = randomBytes(32), cryptogramKey = randomBytes(32);
   const ch = await rig.openChannel(transportIdentity(rig.serial));
-  const r = await rig.inner(ch, 0x60, new Map<number, Uint8Array | number>([[1, CARRIER_ID], [2, PLATFORM_ID], [3, channelKey], [4, randomBytes(32)], [5, 1_000_000]]));
+  const r = await rig.inner(ch, 0x60, new Map<number, Uint8Array | number>([[1, CARRIER_ID], [2, PLATFORM_ID], [3, channelKey], [4, cryptogramKey], [5, 1_000_000]]));
   expect(r.status, String(r.body.get(1))).toBe(ST.OK);
+  // the rig MACs PIN verdicts for online PAY with these (it plays the platform)
+  rig.payKeys = { carrierId: CARRIER_ID, cryptogramKey };
   return { rig, id: { carrierId: CARRIER_ID, platformId: PLATFORM_ID, channelKey } };
 }
 
@@ -137,5 +140,32 @@ describe("offline payment on the carrier (full bundle, virtual nRF52840)", () =>
     await install(rig, id, ["key"]);
     expect((await rig.outer(OFF.PAY, request(1))).status).toBe(OST.NO_LICENSE);
     expect((await rig.outer(OFF.SIG_READ, new Map([[1, 0]]))).status).toBe(ST.BAD_ARGUMENT);
+  });
+
+  it("an OK online PAY is the online contact: the cumulative offline amount starts again", async () => {
+    const { rig, id } = await personalised();
+    await install(rig, id);
+    expect((await rig.outer(OFF.PAY, request(5000), () => rig.press())).status).toBe(ST.OK);
+    expect((await rig.outer(OFF.PAY, request(3001))).status).toBe(OST.LIMIT);
+    const ch = await rig.openChannel(id);
+    const online = await rig.pay(ch, payOrderBody({ orderId: "0102030405060708090a0b0c", merchantId: "00000007", amount: 1250, currency: "EUR" }), "ok");
+    expect(online.status, String(online.body.get(1))).toBe(ST.OK);
+    const after = await rig.outer(OFF.PAY, request(5000), () => rig.press());
+    expect(after.status, String(after.body.get(1))).toBe(ST.OK);
+    expect(after.body.get(1)).toBe(2);
+  });
+
+  it("WIPE takes the offline key and license with the other keys: SEED is gone from the flash", async () => {
+    const { rig, id } = await personalised();
+    await install(rig, id);
+    expect(Buffer.from(rig.board.flash.snapshot()).includes(TEST_SEED)).toBe(true);
+    rig.board.clickButton(1, 3_200);
+    rig.board.runUntilIdle(1_000);
+    const w = await rig.outer(0x20);
+    expect(w.status).toBe(ST.OK);
+    expect(rig.board.storage.read("kc.olk")).toBeUndefined();
+    expect(rig.board.storage.read("kc.olic")).toBeUndefined();
+    expect(Buffer.from(rig.board.flash.snapshot()).includes(TEST_SEED)).toBe(false);
+    expect((await rig.outer(OFF.LICENSE)).status).toBe(ST.NOT_ALLOWED);
   });
 });
