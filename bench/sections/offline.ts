@@ -95,7 +95,7 @@ async function paymentRows(): Promise<Row[]> {
         ms += e.ms;
         wire += s.wire;
         trips += s.trips;
-        rows.push({ board: profile.id, step: s.name, deviceMs: round(e.ms), nativeMs: round(e.breakdown.native), flashWordWrites: s.counts.flashWordWrites, wireBytes: s.wire, roundTrips: s.trips });
+        rows.push({ board: profile.id, step: s.name, deviceMs: round(e.ms), nativeMs: round(e.breakdown.native), flashWordWrites: s.counts.flashWordWrites, wireBytes: s.wire, roundTrips: s.trips, whereTimeGoes: topParts(e.breakdown as unknown as Record<string, unknown>) });
       }
       rows.push({ board: profile.id, step: "= offline payment at a terminal (license + pay + signature)", deviceMs: round(ms), nativeMs: null, flashWordWrites: null, wireBytes: wire, roundTrips: trips });
       const inst = meter.estimate(profile, installCounts);
@@ -146,6 +146,12 @@ async function nfcRows(image: Uint8Array, licenseBytes: number): Promise<Row[]> 
   } finally {
     rig.board.dispose();
   }
+}
+
+/** The four largest parts of an estimate ("native 310 ms, statements 200 ms, …"). */
+function topParts(b: Record<string, unknown>): string {
+  return Object.entries(b).filter((kv): kv is [string, number] => typeof kv[1] === "number" && kv[1] > 0)
+    .sort((x, y) => y[1] - x[1]).slice(0, 4).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(", ");
 }
 
 function sum(meter: CostMeter, label: string): Counts {

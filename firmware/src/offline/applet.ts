@@ -4,8 +4,8 @@
 // Module-level functions over one explicit state object; main.ts wires it only in the full bundle
 // (KC_OFFLINE). Order of durable effects per authorization: the risk rules (nothing written) → the
 // user's press → the leaf slot (log entry, offline ATC) → only then the signature (authorize.ts).
-import { bytesArg, DEFERRED, ok, PAY_WAITS, refuse, textArg, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
-import type { CborMap } from "../codec.ts";
+import { bytesArg, DEFERRED, okRaw, PAY_WAITS, refuse, textArg, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
+import { head as cborHead, type CborMap } from "../codec.ts";
 import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL } from "../protocol.ts";
 import { STATUS_STORAGE_FULL } from "../security/status.ts";
 import { isStoreFull, type StoreEnv } from "../store/ports.ts";
@@ -122,13 +122,11 @@ function parseRequest(args: CborMap): OfflineRequest | string {
   return { amount: amount, currency: currency, terminalId: terminalId, terminalNonce: terminalNonce, date: date };
 }
 
+// Replies spliced as canonical CBOR (keys ascending, shortest heads) without the generic encoder.
 // {1: offline ATC, 2: signature length, 3: first chunk}
 function authorized(st: OfflineState): CommandResult {
-  const m: CborMap = {};
-  m[1] = st.lastAtc;
-  m[2] = st.lastSig.length;
-  m[3] = st.lastSig.substr(0, OFFLINE_CHUNK);
-  return ok(m);
+  const c = st.lastSig.substr(0, OFFLINE_CHUNK);
+  return okRaw("\xa3\x01" + cborHead(0, st.lastAtc) + "\x02" + cborHead(0, st.lastSig.length) + "\x03" + cborHead(2, c.length) + c);
 }
 
 // The user decided (a button or timer callback): sign, or decline.
@@ -185,10 +183,8 @@ function runLicense(st: OfflineState, args: CborMap): CommandResult {
   const n = currentKey(st) === null ? -1 : currentLicense(st);
   if (n <= 0) return refuse(STATUS_NO_LICENSE, "no offline license");
   if (offset >= n) return refuse(STATUS_BAD_ARGUMENT, "offset past the license (" + n + " B)");
-  const m: CborMap = {};
-  m[1] = licenseChunk(st.deps.env, offset, n - offset < OFFLINE_CHUNK ? n - offset : OFFLINE_CHUNK);
-  m[2] = n;
-  return ok(m);
+  const c = licenseChunk(st.deps.env, offset, n - offset < OFFLINE_CHUNK ? n - offset : OFFLINE_CHUNK);
+  return okRaw("\xa2\x01" + cborHead(2, c.length) + c + "\x02" + cborHead(0, n));
 }
 
 function runSigRead(st: OfflineState, args: CborMap): CommandResult {
@@ -196,9 +192,8 @@ function runSigRead(st: OfflineState, args: CborMap): CommandResult {
   if (offset === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad offset");
   if (st.lastSig === "") return refuse(STATUS_BAD_ARGUMENT, "no offline authorization");
   if (offset >= st.lastSig.length) return refuse(STATUS_BAD_ARGUMENT, "offset past the signature (" + st.lastSig.length + " B)");
-  const m: CborMap = {};
-  m[1] = st.lastSig.substr(offset, OFFLINE_CHUNK);
-  return ok(m);
+  const c = st.lastSig.substr(offset, OFFLINE_CHUNK);
+  return okRaw("\xa1\x01" + cborHead(2, c.length) + c);
 }
 
 // OFFLINE_INSTALL {1: part (1 key section, 2 license), 2: offset, 3: total, 4: piece} → {1: next offset}
@@ -224,9 +219,7 @@ function runInstall(st: OfflineState, args: CborMap): CommandResult {
     if (isStoreFull(e)) return refuse(STATUS_STORAGE_FULL, e.reason);
     return refuse(STATUS_BAD_ARGUMENT, String((e as { message?: unknown }).message || e));
   }
-  const m: CborMap = {};
-  m[1] = next;
-  return ok(m);
+  return okRaw("\xa1\x01" + cborHead(0, next));
 }
 
 const PERSONALISED_ONLY = 1 << STATE_PERSONALISED;
