@@ -151,8 +151,16 @@ function buildCarrierCommands(prims: CryptoPrimitives): { commands: Command[]; s
     pay.run = function (args, body, late) {
       if (offlineWaiting(st)) return refuse(STATUS_BUSY, PAY_WAITS);
       return payRun(args, body, function (r) {
-        if (r !== null && r.status === STATUS_OK) offlineOnline(st);
+        // the reply first: a failing mark must not cost the online payment its reply (a mark not
+        // written only keeps the offline amount higher, the safe side)
         late(r);
+        if (r !== null && r.status === STATUS_OK) {
+          try {
+            offlineOnline(st);
+          } catch (e) {
+            log("KeyCarrier: offline mark not written");
+          }
+        }
       });
     };
   }

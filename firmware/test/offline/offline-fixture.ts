@@ -1,7 +1,8 @@
 // A test offline key (issuer side, reference keygen) and what the tests install from it.
-import { refKeygen, latin1, type RefTree } from "./lms-reference.ts";
+import { refKeygen, latin1, nodeLmsNatives, type RefTree } from "./lms-reference.ts";
 import type { OfflineKeyInstall } from "../../src/offline/key-store.ts";
-import { LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4 } from "../../src/offline/lms.ts";
+import { authPathOffsets, hssSign1, lmsParams, otsParams, LMS_SHA256_M32_H5, LMOTS_SHA256_N32_W4 } from "../../src/offline/lms.ts";
+import { encodeCbor } from "../../../host/src/codec.ts";
 
 export const TEST_I = Buffer.from("4b432d746573742d6b65792d49212121", "hex");
 export const TEST_SEED = Buffer.alloc(32, 0x5e);
@@ -28,9 +29,6 @@ export function testInstall(over: Partial<OfflineKeyInstall> = {}): OfflineKeyIn
 }
 
 // ───── the credit authority (test stand-in for lmshost's platform key) and a license per PROTOCOL.md §11.1
-import { encodeCbor } from "../../../host/src/codec.ts";
-import { hssSign1, lmsParams, otsParams, authPathOffsets } from "../../src/offline/lms.ts";
-import { nodeLmsNatives } from "./lms-reference.ts";
 
 export const AUTHORITY_I = Buffer.from("41555448-4f524954-59212121-21212121".replace(/-/g, ""), "hex");
 export const AUTHORITY_SEED = Buffer.alloc(32, 0xa7);
