@@ -1,4 +1,4 @@
-// The NFC peer payment end to end (docs/PEER.md, PROTOCOL.md §11): two virtual nRF52840 carriers
+// The NFC peer payment end to end (docs/PEER.md, PROTOCOL.md §12): two virtual nRF52840 carriers
 // running the full release bundle from .bootcde, two untrusted hosts (the test), one platform.
 // The payee's carrier makes and seals the request after its user's press; the payer's carrier
 // instructs after its user's press; the PIN goes to the platform only; the platform settles once.

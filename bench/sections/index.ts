@@ -10,11 +10,17 @@ import { nfcSection } from "./nfc.ts";
 import { displaySection } from "./display.ts";
 import { offlineHostSection } from "./offline-host.ts";
 import { peerSection } from "./peer.ts";
+import { offlineSection } from "./offline.ts";
 import type { Budget, Section } from "./types.ts";
 
-export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection, displaySection, offlineHostSection, peerSection];
+export const sections: Section[] = [buildSection, deviceSection, memorySection, tcpSection, storageSection, paymentSection, platformSection, nfcSection, displaySection, offlineHostSection, peerSection, offlineSection];
 
 export const budgets: Budget[] = [
+  {
+    section: "offline", column: "deviceMs", max: 1000,
+    where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("OFFLINE_PAY press"),
+    why: "issue 16: at most 1 s estimated device time per offline signature on puckjs (the press: leaf slot + HSS signature)",
+  },
   {
     section: "device", column: "deviceMs", max: 15,
     where: (r) => r["board"] === "puckjs" && r["command"] === "INFO",

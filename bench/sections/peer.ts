@@ -1,4 +1,4 @@
-// One peer payment (docs/PEER.md, PROTOCOL.md §11), per side, with the cost model: two metered
+// One peer payment (docs/PEER.md, PROTOCOL.md §12), per side, with the cost model: two metered
 // virtual nRF52840s running the full release bundle (keycarrier.full.js, the one with the peer
 // applet), personalised by one in-process platform. Each side is one outer round trip to its own
 // carrier: the command (checked, trusted UI started, reply deferred) and the user's press (the

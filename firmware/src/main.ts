@@ -2,17 +2,17 @@
 // Boot order matters: the carrier finishes an interrupted wipe and the application store drops
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
-  boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lockConsole,
+  boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lmsNatives, lockConsole,
   log, nowMs, openScreen, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
   writeTransportKeyFile,
 } from "./platform.ts";
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
-import { createDispatcher, refuse, type Command } from "./dispatch.ts";
+import { createDispatcher, PAY_WAITS, refuse, type Command, type LateResult } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
-import { CAP_DISPLAY, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED } from "./protocol.ts";
+import { CAP_DISPLAY, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, STATUS_BUSY, STATUS_OK } from "./protocol.ts";
 import { openCarrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
@@ -30,6 +30,9 @@ import { peerAbandon, peerCommands } from "./peer/applet.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import { attachScreen, showIdle, showPayment, type PaymentSubject } from "./ui/display.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
+import { createOfflineState, offlineCancel, offlineErase, offlineInstallCommand, offlineOuterCommands, offlineOnline, offlineWaiting, CMD_OFFLINE_INSTALL, type OfflineState } from "./offline/applet.ts";
+import { eraseOfflineKey } from "./offline/key-store.ts";
+import { eraseLicense } from "./offline/license-store.ts";
 
 export const FIRMWARE_VERSION = "0.1.0";
 
@@ -61,6 +64,11 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
     runMaintenance(env, 0, true);
   }
   carrier.maintain();
+  // The offline key and license of a carrier that is not personalised (a wipe cut short) go too.
+  if (KC_OFFLINE && carrier.state() !== STATE_PERSONALISED) {
+    eraseOfflineKey(env);
+    eraseLicense(env);
+  }
   // A carrier with secrets keeps .boot0, the lock that runs first at every boot (this line only
   // repairs a missing one: PERSONALISE writes it before any key); a never-personalised BLANK one has none.
   if (!repairBootLock(env, carrier.state() !== STATE_BLANK)) log("KeyCarrier: no boot lock");
@@ -110,12 +118,14 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
       },
     };
   }
+  let offline: OfflineState | null = null;
 
   // After any command that can destroy the carrier: its application keys and log go too.
   function purgeIfDestroyed(): void {
     if (carrier.state() !== STATE_DESTROYED) return;
     closeAfterReply = true;
     if (payment !== null) payment.reset();
+    if (KC_OFFLINE && offline !== null) offlineErase(offline);
     if (!store.isEmpty()) {
       store.eraseAll();
       runMaintenance(env, 0, true);
@@ -136,7 +146,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   // A PIN verdict is bound to the session (its carrier nonce) and to the counter of the PAY request
   // a PERSONALISED carrier's dispatchers hold the applet's own commands; a BLANK one's the stand-ins
   const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
-  const inner = createDispatcher([
+  let inner = createDispatcher([
     paymentCommands[0]!,
     closingConsoleFirst(createPersonaliseCommand({
       carrier: carrier, store: store,
@@ -148,6 +158,49 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
       },
     }), carrier.state),
   ], carrier.state);
+  // The offline card-emulation applet (PROTOCOL.md §11), in the full bundle only.
+  if (KC_OFFLINE) {
+    const st = createOfflineState({
+      env: env, nat: lmsNatives(), ui: ui, random: prims.random,
+      carrierId: function () {
+        const k = store.keys();
+        return k === undefined ? "" : k.carrierId;
+      },
+    });
+    offline = st;
+    // OFFLINE_INSTALL is inner (the platform's personalised session): one more inner dispatcher.
+    const install = createDispatcher([offlineInstallCommand(st)], carrier.state);
+    const innerFirst = inner;
+    inner = function (command, body, late) {
+      return command === CMD_OFFLINE_INSTALL ? install(command, body, late) : innerFirst(command, body, late);
+    };
+    // PAY is BUSY while an OFFLINE_PAY waits for the user (one trusted UI); an OK PAY is the online
+    // contact that starts the cumulative offline amount again. PAY reads its own layout (runRaw);
+    // run only sees the bodies that reader refused.
+    const pay = paymentCommands[0]!;
+    const payRaw = pay.runRaw!;
+    const payRun = pay.run;
+    const markOnline = function (late: LateResult): LateResult {
+      return function (r) {
+        // the reply first: a failing mark must not cost the online payment its reply (a mark not
+        // written only keeps the offline amount higher, the safe side)
+        late(r);
+        if (r !== null && r.status === STATUS_OK) {
+          try {
+            offlineOnline(st);
+          } catch (e) {
+            log("KeyCarrier: offline mark not written");
+          }
+        }
+      };
+    };
+    pay.runRaw = function (body, late) {
+      return offlineWaiting(st) ? refuse(STATUS_BUSY, PAY_WAITS) : payRaw(body, markOnline(late));
+    };
+    pay.run = function (args, body, late) {
+      return offlineWaiting(st) ? refuse(STATUS_BUSY, PAY_WAITS) : payRun(args, body, markOnline(late));
+    };
+  }
 
   // Published here, before the commands are assembled: nothing below can fail once the carrier and
   // the store opened. No local keeps the command lists: the closures above keep this scope alive,
@@ -163,10 +216,18 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   info.lastAtc = function () {
     return carrier.state() === STATE_PERSONALISED ? store.lastAtc() : -1;
   };
+  if (KC_OFFLINE) {
+    const st = offline!;
+    extraCommands = offlineOuterCommands(st);
+    abandonPayment = function () {
+      cancelPayment();
+      offlineCancel(st);
+    };
+  }
   if (KC_PEER) {
-    peerExtra = /*#__NOINLINE__*/ peerWiring(carrier, store, prims, function () {
+    extraCommands = extraCommands.concat(/*#__NOINLINE__*/ peerWiring(carrier, store, prims, function () {
       if (payment !== null) payment.reset();
-    });
+    }));
   }
   return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, createProvisionCommand({
     read: readTransportKeyFile,
@@ -180,12 +241,14 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   }, cancelPayment));
 }
 
+// The commands only the full bundle has (KC_OFFLINE, KC_PEER), built with the carrier and taken by
+// commandList(), which clears this: the carrier's scope keeps no command list.
+let extraCommands: Command[] = [];
+
 // Peer payment (docs/PEER.md), only in the full bundle: two outer commands that share the trusted
 // UI with PAY. Whatever re-asks or resets the UI (a PAY reaching it, the NFC field dropping a
 // deferred request, a wipe) drops a waiting peer decision with nothing written; the applet itself
-// asks through the UI's own ask. A function of its own so the carrier's scope keeps no command list;
-// commandList() takes its two commands from peerExtra and clears it.
-let peerExtra: Command[] | null = null;
+// asks through the UI's own ask.
 function peerWiring(carrier: ReturnType<typeof openCarrier>, store: ReturnType<typeof openAppStore>, prims: CryptoPrimitives, afterAppend: () => void): Command[] {
   const ask = ui.ask;
   const uiReset = ui.reset;
@@ -286,9 +349,9 @@ function attachDisplay(): void {
 // screen, if any; then INFO. No global keeps the lists (issue #12).
 function commandList(): Command[] {
   let own = tryBuildCarrier(cryptoPrimitives());
-  if (KC_PEER && peerExtra !== null) {
-    own = own.concat(peerExtra);
-    peerExtra = null;
+  if (KC_OFFLINE || KC_PEER) {
+    own = own.concat(extraCommands);
+    extraCommands = [];
   }
   if (KC_DISPLAY) /*#__NOINLINE__*/ attachDisplay();
   return own.concat([createInfoCommand(info), createPingCommand()]);

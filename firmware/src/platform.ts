@@ -166,6 +166,16 @@ export function cryptoPrimitives(): CryptoPrimitives | null {
   }
 }
 
+/**
+ * The offline signer's natives (firmware/src/offline/lms.ts): crypto.SHA256 over flat buffers,
+ * E.toUint8Array to build each chain step's input, E.toString for the signature. Native functions
+ * called detached: they are static (no `this`), as crypto.ts's sha/aes wrappers already rely on.
+ */
+export function lmsNatives(): { sha(d: unknown): unknown; flat(...p: unknown[]): unknown; str(...p: unknown[]): string } {
+  const e = E as unknown as { toUint8Array(...p: unknown[]): unknown; toString(...p: unknown[]): string };
+  return { sha: cryptoModule()!.SHA256 as (d: unknown) => unknown, flat: e.toUint8Array, str: e.toString };
+}
+
 /** The security module's crypto: AES-256-ECB both ways (ECB decrypt is right on boards, facts §3). */
 export function carrierCrypto(prims: CryptoPrimitives): CryptoPort {
   const c = cryptoModule()!;

@@ -1,4 +1,4 @@
-// The peer payment applet (PROTOCOL.md §11, docs/PEER.md): two OUTER commands, each answered only
+// The peer payment applet (PROTOCOL.md §12, docs/PEER.md): two OUTER commands, each answered only
 // after the user decided on this carrier's trusted UI (a deferred reply, PROTOCOL.md §8).
 //   PEER_REQUEST (payee): {1: amount, 2: currency, 3: expiry} → the user confirms → a fresh nonce,
 //     the request R in clear (for the payer) and R sealed to the platform under K_peer.

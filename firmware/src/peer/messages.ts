@@ -1,4 +1,4 @@
-// The peer payment's byte layouts (PROTOCOL.md §11, docs/PEER.md §3): the payee's request R, the
+// The peer payment's byte layouts (PROTOCOL.md §12, docs/PEER.md §3): the payee's request R, the
 // payer's instruction I, and the seal that makes each readable and checkable by the platform only.
 // Fixed binary layouts with length prefixes (canonical by construction, like the cryptogram of
 // docs/CHANNEL.md §7); byte for byte host/src/peer/messages.ts, pinned by firmware/vectors/peer.json.

@@ -1,4 +1,4 @@
-// PROTOCOL.md §11's hex lines against firmware/vectors/peer.json: the document, the vectors and (through
+// PROTOCOL.md §12's hex lines against firmware/vectors/peer.json: the document, the vectors and (through
 // the messages tests) both implementations say the same bytes.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ for (const block of section.matchAll(/```hex\n([\s\S]*?)```/g)) {
   for (const m of block[1]!.matchAll(/^(\w+)\s*=\s*([0-9a-f]+)$/gm)) lines.set(m[1]!, [...(lines.get(m[1]!) ?? []), m[2]!]);
 }
 
-describe("PROTOCOL.md §11 hex", () => {
+describe("PROTOCOL.md §12 hex", () => {
   it("has the section and its worked examples", () => {
     expect(section.length).toBeGreaterThan(1000);
     expect([...lines.keys()].sort()).toEqual(["D", "I", "R", "reply", "request", "sealedI", "sealedR"]);

@@ -1,5 +1,5 @@
 // The carrier's peer layouts and seal against firmware/vectors/peer.json (generated with node:crypto
-// alone from PROTOCOL.md §11): the same bytes the platform opens (host/test/peer/messages.test.ts).
+// alone from PROTOCOL.md §12): the same bytes the platform opens (host/test/peer/messages.test.ts).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { hmacPads, hmacSha256 } from "../../src/crypto/primitives.ts";

@@ -23,7 +23,7 @@ export const PEER_HELP = `Usage: keycarrier peer request --port <spec> --amount 
        keycarrier peer pay --port <spec> (--request HEX | --digest HEX) [--pin DIGITS] [--platform URL] [--control PORT] [--json]
        keycarrier peer status --digest HEX [--platform URL] [--json]
 
-A peer payment between two carriers (docs/PEER.md, PROTOCOL.md §11), through a served platform.
+A peer payment between two carriers (docs/PEER.md, PROTOCOL.md §12), through a served platform.
 request   the payee's side: the carrier shows the amount class and waits for a short press on its
           button, then makes the request and seals it to the platform; this host registers it and
           prints the request (hex) and its digest for the payer's host (any channel: QR, link, NFC).

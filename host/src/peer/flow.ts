@@ -133,7 +133,7 @@ export async function requestPayment(
   const body = await decided(kc, PeerCommand.PEER_REQUEST, new Map<number, number | string>([[1, req.amount], [2, req.currency], [3, expiry]]), opts);
   const r = body.get(1);
   const sealed = body.get(2);
-  if (!(r instanceof Uint8Array) || !(sealed instanceof Uint8Array)) throw new PeerError(0x08, "PEER_REQUEST answer lacks {1: R, 2: sealed R} — firmware and host disagree on PROTOCOL.md §11");
+  if (!(r instanceof Uint8Array) || !(sealed instanceof Uint8Array)) throw new PeerError(0x08, "PEER_REQUEST answer lacks {1: R, 2: sealed R} — firmware and host disagree on PROTOCOL.md §12");
   parseRequest(r);
   const registered = await platform.registerRequest(hex(sealed));
   if (registered.requestDigest !== hex(sha256(r))) throw new PeerError(0x08, "the platform registered another request than the carrier made");
@@ -167,7 +167,7 @@ export async function payRequest(
   const sealed = body.get(2);
   const head = body.get(3);
   if (typeof atc !== "number" || !(sealed instanceof Uint8Array) || !(head instanceof Uint8Array)) {
-    throw new PeerError(0x08, "PEER_PAY answer lacks {1: ATC, 2: sealed instruction, 3: log head} — PROTOCOL.md §11");
+    throw new PeerError(0x08, "PEER_PAY answer lacks {1: ATC, 2: sealed instruction, 3: log head} — PROTOCOL.md §12");
   }
   const carrierId = opts.carrierId ?? hex(sealHeader(sealed).carrierId);
   step(`the payer's carrier instructed with ATC ${atc}; the PIN goes to the platform, encrypted to it`);

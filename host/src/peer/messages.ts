@@ -1,5 +1,5 @@
 /**
- * The peer payment's byte layouts and seal, platform and host side (PROTOCOL.md §11, docs/PEER.md §3):
+ * The peer payment's byte layouts and seal, platform and host side (PROTOCOL.md §12, docs/PEER.md §3):
  * byte for byte firmware/src/peer/messages.ts; firmware/vectors/peer.json pins both.
  *   R      = "KCPR" ‖ 01 ‖ u8 len ‖ payee id ‖ u64 amount ‖ currency(3) ‖ u32 expiry ‖ nonce(16)
  *   I      = "KCPI" ‖ 01 ‖ u8 len ‖ payer id ‖ SHA-256(R) ‖ u64 amount ‖ currency(3) ‖ u32 ATC

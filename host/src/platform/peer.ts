@@ -1,5 +1,5 @@
 /**
- * Peer payments at the platform (docs/PEER.md §5, PROTOCOL.md §11): the payee's carrier seals a
+ * Peer payments at the platform (docs/PEER.md §5, PROTOCOL.md §12): the payee's carrier seals a
  * request, the payer's carrier an instruction naming the request's digest; the platform opens each
  * with that carrier's peer key, matches exactly one instruction to one request and settles the pair
  * exactly once, in one ledger transaction whose unique constraints (migration 005) forbid a second.
