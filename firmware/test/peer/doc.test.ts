@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 
 const V = JSON.parse(readFileSync("firmware/vectors/peer.json", "utf8"));
 const doc = readFileSync("PROTOCOL.md", "utf8");
-const section = doc.slice(doc.indexOf("## 11. Peer payment"));
+const section = doc.slice(doc.indexOf("## 12. Peer payment"));
 const lines = new Map<string, string[]>();
 for (const block of section.matchAll(/```hex\n([\s\S]*?)```/g)) {
   for (const m of block[1]!.matchAll(/^(\w+)\s*=\s*([0-9a-f]+)$/gm)) lines.set(m[1]!, [...(lines.get(m[1]!) ?? []), m[2]!]);
