@@ -2,7 +2,8 @@
 // personalisation, generates its offline key and has its credit authority license it; a VIRTUAL
 // carrier runs the release full bundle (keycarrier.full.js) on `keycarrier emulate`; the POS
 // terminal (host/src/pos) runs OFFLINE_LICENSE / OFFLINE_PAY / OFFLINE_SIG_READ against it over the
-// USB console, verifies offline, logs, uploads to the platform over HTTP, and clearing settles each
+// USB console and over the virtual NFC reader (pcsc: → pcscd → vpcd → the board's NFC controller;
+// skipped with the reason where pcscd/vpcd are missing), verifies offline, logs, uploads to the platform over HTTP, and clearing settles each
 // payment exactly once. Then each refusal at its place, all against the real carrier firmware:
 // forged license, revoked carrier, altered amount and replayed authorization at the terminal; a
 // replayed authorization and a reused leaf (a carrier whose flash was cloned before a payment) at
@@ -24,6 +25,7 @@ import { OfflineError, decodeLicense, encodeLicense, licenseSignedMessage } from
 import { HssSigner, LMOTS, LMS, hssKeyFromSeed } from "../host/src/lms/index.ts";
 import type { OfflineLicensing } from "../host/src/offline/carrier-key.ts";
 import { LMS_SHA256_M32_H5 } from "../firmware/src/offline/lms.ts";
+import { startPrivatePcscd, type PrivatePcscd } from "./pcsc-env.ts";
 
 const SMALL = { lms: LMS.LMS_SHA256_M32_H5, ots: LMOTS.LMOTS_SHA256_N32_W8 };
 const LIMITS = { currency: "EUR", perTransactionLimit: 5000, cumulativeLimit: 8000, expiry: 20271231 };
@@ -55,16 +57,16 @@ afterAll(async () => {
 interface Carrier { emu: RunningEmulator; kc: KeyCarrier; carrierId: string }
 
 /** A virtual carrier booting the full bundle from its flash (.bootcde), or from a copied flash image. */
-async function boot(seed: number, flashFile?: string): Promise<{ emu: RunningEmulator; kc: KeyCarrier }> {
-  const emu = await startEmulator({ board: "nrf52840", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0, flashFile, firmwareFile: flashFile ? undefined : firmware, seed, virtualClock: false, banner: false });
+async function boot(seed: number, flashFile?: string, nfc?: { host: string; port: number }): Promise<{ emu: RunningEmulator; kc: KeyCarrier }> {
+  const emu = await startEmulator({ board: "nrf52840", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0, flashFile, firmwareFile: flashFile ? undefined : firmware, seed, virtualClock: false, banner: false, ...(nfc ? { nfc } : {}) });
   const kc = await KeyCarrier.open(emu.tcp.url, { timeoutMs: 5000 });
   closing.push(() => emu.stop(), () => kc.close());
   return { emu, kc };
 }
 
 /** Provisioned and personalised by the platform, with the offline key its authority licensed. */
-async function issuedCarrier(seed: number, authority: OfflineLicensing = running.platform.offline): Promise<Carrier> {
-  const { emu, kc } = await boot(seed);
+async function issuedCarrier(seed: number, authority: OfflineLicensing = running.platform.offline, nfc?: { host: string; port: number }): Promise<Carrier> {
+  const { emu, kc } = await boot(seed, undefined, nfc);
   await provision(kc, running.platform);
   // H5 (32 payments) keeps key generation short; personalisation's default is H10
   const r = await personalise(kc, running.platform, { pin: "482913", offline: { authority, limits: LIMITS, lmsType: LMS_SHA256_M32_H5 } });
@@ -213,5 +215,42 @@ describe("offline refusals that need another carrier", () => {
     const s2 = await t2.upload(merchantB);
     expect(s2.refused.map((r) => r.reason)).toEqual(["reused-leaf"]);
     expect(clearedCount(c.carrierId)).toEqual({ n: 1, s: 400 });
+  }, 60_000);
+});
+
+describe("over the virtual NFC reader (PC/SC)", () => {
+  let env: PrivatePcscd | undefined;
+  let skip = "";
+  beforeAll(async () => {
+    const r = await startPrivatePcscd();
+    if ("skip" in r) {
+      skip = r.skip;
+      console.log(`hil-tests/offline-e2e.test.ts (PC/SC part) skipped: ${skip}`);
+    } else env = r;
+  }, 20_000);
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it("personalised over USB, the terminal pays over pcsc: verified, uploaded, cleared once", async (ctx) => {
+    if (!env) return ctx.skip(skip);
+    const c = await issuedCarrier(25, running.platform.offline, { host: "127.0.0.1", port: env.port });
+    let nfc: KeyCarrier | undefined;
+    for (let i = 0; !nfc; i++) {
+      try {
+        nfc = await KeyCarrier.open(`pcsc:"${env.readerName}"`, { timeoutMs: 5000 });
+      } catch (e) {
+        if (i >= 50) throw e;
+        await new Promise((r) => setTimeout(r, 100)); // pcscd polls the reader for the card
+      }
+    }
+    closing.push(() => nfc!.close());
+    // ~20 s of wall time: ~400 reader frames (docs/OFFLINE.md), each a round trip through pcscd and vpcd
+    const t = await newTerminal();
+    const paid = await t.pay(nfc, 990, "EUR", withPress(c));
+    expect(paid).toMatchObject({ carrierId: c.carrierId, atc: 1, leafIndex: 0, amount: 990 });
+    expect(await t.upload(merchantA)).toMatchObject({ uploaded: 1, cleared: 1, refused: [] });
+    expect(await t.upload(merchantA)).toMatchObject({ uploaded: 0 });
+    expect(clearedCount(c.carrierId)).toEqual({ n: 1, s: 990 });
   }, 60_000);
 });
