@@ -18,7 +18,8 @@ import {
 } from "./protocol.ts";
 import { encryptPinBlock, PinPurpose } from "../platform/online-pin.ts";
 import type { ChallengeView } from "../platform/pin-verifier.ts";
-import type { OfflineIssuing, OfflineLimits } from "../offline/keygen-standin.ts";
+import { issueCarrierOfflineKey, type OfflineLicensing } from "../offline/carrier-key.ts";
+import type { LicenseLimits } from "../platform/offline-authority.ts";
 
 /** What the flows need from the platform for personalisation (the in-process `Platform` fits). */
 export interface IssuingPlatform {
@@ -57,9 +58,10 @@ export interface PersonaliseOptions {
   onStep?: (line: string) => void;
   /**
    * Also install the offline key and license (PROTOCOL.md §11.5, full-bundle carriers only): the
-   * issuer generates the key (docs/OFFLINE.md §1.2). Optional; absent = no offline payments.
+   * issuer generates the key (docs/OFFLINE.md §1.2) and the platform's credit authority licenses it
+   * (`platform.offline`). `lmsType` defaults to H10. Optional; absent = no offline payments.
    */
-  offline?: { issuer: OfflineIssuing; limits: OfflineLimits };
+  offline?: { authority: OfflineLicensing; limits: LicenseLimits; lmsType?: number };
 }
 
 /** OFFLINE_INSTALL piece size: {1,2,3,4: piece} sealed stays under the 512-byte body (§7.3). */
@@ -123,9 +125,9 @@ export async function personalise(kc: KeyCarrier, platform: IssuingPlatform, opt
   const check = await CarrierSession.open(kc, { channelKey: keys.channelKey, carrierId: cid, platformId: pid });
   step("a session with the new channel key opens: personalisation verified");
   if (opts.offline) {
-    const key = opts.offline.issuer.issueOfflineKey(issued.carrierId, opts.offline.limits);
-    const license = opts.offline.issuer.issueLicense(issued.carrierId, key.publicKey, opts.offline.limits);
-    for (const [part, bytes, what] of [[1, key.keySection, "offline key"], [2, license, "license"]] as const) {
+    const key = issueCarrierOfflineKey(opts.offline.authority, issued.carrierId, opts.offline.limits, opts.offline.lmsType);
+    step(`platform licensed the offline key (license ${key.serial})`);
+    for (const [part, bytes, what] of [[1, key.keySection, "offline key"], [2, key.license, "license"]] as const) {
       for (let off = 0; off < bytes.length; off += OFFLINE_INSTALL_PIECE) {
         const piece = bytes.subarray(off, off + OFFLINE_INSTALL_PIECE);
         const r = await check.exchange(Command.OFFLINE_INSTALL, new Map<number, number | Uint8Array>([[1, part], [2, off], [3, bytes.length], [4, piece]]));

@@ -85,6 +85,17 @@ export class LmsTree {
   }
 
   /**
+   * T[2] … T[2^(h+1) − 1] in order, 32 bytes each: the tree an issuer hands a carrier that signs
+   * without rebuilding it (docs/OFFLINE.md Part A §2). Lower levels not cached are recomputed.
+   */
+  nodes(): Uint8Array {
+    const count = 2 ** (this.lms.h + 1) - 2;
+    const out = new Uint8Array(count * N);
+    for (let r = 2; r < count + 2; r++) out.set(this.node(r), (r - 2) * N);
+    return out;
+  }
+
+  /**
    * Algorithm 5: signs with leaf q. Stateless: the caller must never pass the same q twice for
    * different messages (HssSigner does this with a persisted counter).
    */

@@ -6,7 +6,7 @@
  * not expired on the payment date, not revoked before the payment date); the authorization (carrier
  * and currency of the license, per-transaction limit, the carrier's HSS signature); then against the
  * ledger: the same authorization cleared before (a retry: "already-cleared", nothing settles again),
- * the same carrier ATC with another signature, the same one-time key (leaf) of the carrier key, the
+ * the same one-time key (leaf) of the carrier key, the same carrier ATC with another signature, the
  * same terminal nonce, and the cumulative offline limit. The unique constraints of
  * offline_clearings (005_offline_credit.sql) back every duplicate check.
  */
@@ -103,16 +103,16 @@ export class OfflineClearing {
         throw new OfflineError("license-revoked", `license ${body.serial} of carrier ${carrierId} was revoked on ${dateOf(Number(issued.revoked_at))}, before this payment (${auth.date})`);
       }
       const sameAtc = this.ledger.get("SELECT clearing_id, signature_hash, merchant_id FROM offline_clearings WHERE carrier_id = ? AND atc = ?", [carrierId, auth.atc]);
-      if (sameAtc) {
-        if (sameAtc.signature_hash === signatureHash) {
-          if (Number(sameAtc.merchant_id) === merchantId) return { status: "already-cleared", clearingId: String(sameAtc.clearing_id), carrierId, atc: auth.atc } as const;
-          throw new OfflineError("replayed-authorization", `carrier ${carrierId}'s authorization with offline ATC ${auth.atc} was already cleared for another merchant`);
-        }
-        throw new OfflineError("duplicate-atc", `carrier ${carrierId} already has a cleared offline payment with ATC ${auth.atc}: a counter value authorizes once`);
+      if (sameAtc && sameAtc.signature_hash === signatureHash) {
+        if (Number(sameAtc.merchant_id) === merchantId) return { status: "already-cleared", clearingId: String(sameAtc.clearing_id), carrierId, atc: auth.atc } as const;
+        throw new OfflineError("replayed-authorization", `carrier ${carrierId}'s authorization with offline ATC ${auth.atc} was already cleared for another merchant`);
       }
+      // The leaf before the ATC: the carrier's ATC is its leaf + 1, so a cloned or rolled-back
+      // carrier repeats both — the one-time key is what is broken (and what to revoke for).
       if (this.ledger.get("SELECT 1 FROM offline_clearings WHERE key_hash = ? AND leaf_index = ?", [kHash, info.index])) {
         throw new OfflineError("reused-leaf", `carrier ${carrierId} signed two payments with the same one-time key (leaf ${info.index}): the carrier's key state is broken — revoke it`);
       }
+      if (sameAtc) throw new OfflineError("duplicate-atc", `carrier ${carrierId} already has a cleared offline payment with ATC ${auth.atc}: a counter value authorizes once`);
       if (this.ledger.get("SELECT 1 FROM offline_clearings WHERE terminal_id = ? AND terminal_nonce = ?", [terminalId, nonce])) {
         throw new OfflineError("replayed-authorization", `terminal ${terminalId} already cleared a payment with nonce ${nonce}`);
       }

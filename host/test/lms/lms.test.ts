@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import {
   HssSigner, LMOTS, LMS, LmsError, LmsTree, assertHssSignature, hssKeyFromSeed, hssSignatureBytes, hssVerify, lmotsParams, lmsParams,
   lmsSignatureBytes, lmsVerify, parseHssState, serialiseHssState, assertLmsSignature, hssCapacity, type HssLevel,
@@ -233,5 +234,22 @@ describe("single-block SHA-256 (the chain hash)", () => {
       expect(toHex(inPlace.subarray(23, 55))).toBe(expected);
     }
     expect(() => sha256Short(new Uint8Array(56), 56, new Uint8Array(32), 0)).toThrow(RangeError);
+  });
+});
+
+describe("LmsTree.nodes (the tree an issuer hands a carrier, docs/OFFLINE.md Part A §2)", () => {
+  it("holds T[2] … T[2^(h+1) − 1] in order: the root recomputes from T[2], T[3], and every signature's path is read from it", () => {
+    const I = new Uint8Array(16).fill(3), seed = new Uint8Array(32).fill(4);
+    const tree = new LmsTree(lmsParams(LMS.LMS_SHA256_M32_H5.typecode), lmotsParams(LMOTS.LMOTS_SHA256_N32_W8.typecode), I, seed, { cacheFromHeight: 2 });
+    const nodes = Buffer.from(tree.nodes());
+    expect(nodes.length).toBe((2 ** 6 - 2) * 32);
+    const T = (r: number) => nodes.subarray((r - 2) * 32, (r - 1) * 32);
+    const root = createHash("sha256").update(I).update(Uint8Array.of(0, 0, 0, 1, 0x83, 0x83)).update(T(2)).update(T(3)).digest();
+    expect(root.equals(Buffer.from(tree.root))).toBe(true);
+    for (const q of [0, 13, 31]) {
+      const sig = Buffer.from(tree.sign(q, new Uint8Array([q])));
+      const pathAt = sig.length - 5 * 32;
+      for (let i = 0, r = 32 + q; i < 5; i++, r >>= 1) expect(sig.subarray(pathAt + i * 32, pathAt + (i + 1) * 32).equals(T(r ^ 1)), `q ${q} level ${i}`).toBe(true);
+    }
   });
 });
