@@ -25,7 +25,7 @@ import { OfflineError, decodeLicense, encodeLicense, licenseSignedMessage } from
 import { HssSigner, LMOTS, LMS, hssKeyFromSeed } from "../host/src/lms/index.ts";
 import type { OfflineLicensing } from "../host/src/offline/carrier-key.ts";
 import { LMS_SHA256_M32_H5 } from "../firmware/src/offline/lms.ts";
-import { startPrivatePcscd, type PrivatePcscd } from "./pcsc-env.ts";
+import { usePrivatePcscd } from "./pcsc-env.ts";
 
 const SMALL = { lms: LMS.LMS_SHA256_M32_H5, ots: LMOTS.LMOTS_SHA256_N32_W8 };
 const LIMITS = { currency: "EUR", perTransactionLimit: 5000, cumulativeLimit: 8000, expiry: 20271231 };
@@ -219,21 +219,11 @@ describe("offline refusals that need another carrier", () => {
 });
 
 describe("over the virtual NFC reader (PC/SC)", () => {
-  let env: PrivatePcscd | undefined;
-  let skip = "";
-  beforeAll(async () => {
-    const r = await startPrivatePcscd();
-    if ("skip" in r) {
-      skip = r.skip;
-      console.log(`hil-tests/offline-e2e.test.ts (PC/SC part) skipped: ${skip}`);
-    } else env = r;
-  }, 20_000);
-  afterAll(async () => {
-    await env?.stop();
-  });
+  const pcscd = usePrivatePcscd("hil-tests/offline-e2e.test.ts (PC/SC part)");
 
   it("personalised over USB, the terminal pays over pcsc: verified, uploaded, cleared once", async (ctx) => {
-    if (!env) return ctx.skip(skip);
+    const env = pcscd.env;
+    if (!env) return ctx.skip(pcscd.skip);
     const c = await issuedCarrier(25, running.platform.offline, { host: "127.0.0.1", port: env.port });
     let nfc: KeyCarrier | undefined;
     for (let i = 0; !nfc; i++) {

@@ -2,29 +2,19 @@
 // pcsc-lite → a private pcscd → vpcd → the virtual card in front of the board's NFC controller,
 // running the full release bundle; the payee's carrier on USB. Skips, saying why, where pcscd, vpcd
 // or the binding are missing (hil-tests/pcsc-env.ts).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
 import { inProcessPeerPlatform, payRequest, requestPayment } from "../host/src/peer/flow.ts";
 import { TEST_PIN_OPTIONS } from "../firmware/test/applets/carrier-harness.ts";
-import { startPrivatePcscd, type PrivatePcscd } from "./pcsc-env.ts";
+import { usePrivatePcscd } from "./pcsc-env.ts";
 import { answerNextAsk, PEER_PIN, peerCarrier } from "./peer-rig.ts";
 
-let env: PrivatePcscd | undefined;
-let skip = "";
-beforeAll(async () => {
-  const r = await startPrivatePcscd();
-  if ("skip" in r) {
-    skip = r.skip;
-    console.log(`hil-tests/peer-pcsc.test.ts skipped: ${skip}`);
-  } else env = r;
-}, 20_000);
-afterAll(async () => {
-  await env?.stop();
-});
+const pcscd = usePrivatePcscd("hil-tests/peer-pcsc.test.ts");
 
 describe("peer payment, the payer's carrier on a PC/SC reader", () => {
   it("payee on USB requests, payer on pcsc instructs, settled once", async (ctx) => {
-    if (!env) return ctx.skip(skip);
+    const env = pcscd.env;
+    if (!env) return ctx.skip(pcscd.skip);
     const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
     const payee = await peerCarrier(platform);
     const payer = await peerCarrier(platform, { pcsc: { vpcdPort: env.port, readerName: env.readerName } });
