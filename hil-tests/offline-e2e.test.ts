@@ -21,11 +21,12 @@ import { PlatformClient } from "../host/src/platform/client.ts";
 import { personalise, provision } from "../host/src/flows/personalise.ts";
 import { pressVirtualButton } from "../host/src/flows/cli.ts";
 import { PosTerminal } from "../host/src/pos/terminal.ts";
-import { OfflineError, decodeLicense, encodeLicense, licenseSignedMessage } from "../host/src/offline/index.ts";
+import { decodeLicense, encodeLicense, licenseSignedMessage } from "../host/src/offline/index.ts";
 import { HssSigner, LMOTS, LMS, hssKeyFromSeed } from "../host/src/lms/index.ts";
 import type { OfflineLicensing } from "../host/src/offline/carrier-key.ts";
 import { LMS_SHA256_M32_H5 } from "../firmware/src/offline/lms.ts";
 import { usePrivatePcscd } from "./pcsc-env.ts";
+import { offlineOutcome, terminalFromPlatform } from "../host/test/offline/fixtures.ts";
 
 const SMALL = { lms: LMS.LMS_SHA256_M32_H5, ots: LMOTS.LMOTS_SHA256_N32_W8 };
 const LIMITS = { currency: "EUR", perTransactionLimit: 5000, cumulativeLimit: 8000, expiry: 20271231 };
@@ -75,9 +76,7 @@ async function issuedCarrier(seed: number, authority: OfflineLicensing = running
 
 let terminals = 0;
 async function newTerminal(): Promise<PosTerminal> {
-  const { publicKey } = await admin.offlineAuthority();
-  const t = PosTerminal.init(join(work, `pos-${++terminals}.sqlite`), Buffer.from(publicKey, "hex"), { now: () => NOW_MS });
-  t.setRevocationList(Buffer.from((await admin.offlineRevocations()).list, "hex"));
+  const t = await terminalFromPlatform(admin, join(work, `pos-${++terminals}.sqlite`), () => NOW_MS);
   closing.push(() => t.close());
   return t;
 }
@@ -91,15 +90,7 @@ function bound(target: KeyCarrier, prop: string | symbol): unknown {
   return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
 }
 
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof OfflineError) return `${e.reason}: ${e.message}`;
-    throw e;
-  }
-  return "accepted";
-}
+const refusal = (p: Promise<unknown>): Promise<string> => offlineOutcome(p, true);
 
 const clearedCount = (carrierId: string) => running.platform.ledger.get("SELECT count(*) AS n, COALESCE(sum(amount), 0) AS s FROM offline_clearings WHERE carrier_id = ?", [carrierId]);
 

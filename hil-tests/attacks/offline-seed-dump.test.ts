@@ -25,11 +25,11 @@ import { personalise, provision } from "../../host/src/flows/personalise.ts";
 import { pressVirtualButton } from "../../host/src/flows/cli.ts";
 import { PosTerminal } from "../../host/src/pos/terminal.ts";
 import { readLicense } from "../../host/src/pos/carrier-io.ts";
-import { OfflineError } from "../../host/src/offline/index.ts";
 import { LMOTS, LMS, lmotsParams, lmsParams, serialiseHssState } from "../../host/src/lms/index.ts";
 import { LMS_SHA256_M32_H5 } from "../../firmware/src/offline/lms.ts";
 import { SoftCarrier, SoftCarrierTransport } from "../../host/test/offline/soft-carrier.ts";
 import { btn1Dump } from "./world.ts";
+import { offlineOutcome, terminalFromPlatform } from "../../host/test/offline/fixtures.ts";
 
 const SMALL = { lms: LMS.LMS_SHA256_M32_H5, ots: LMOTS.LMOTS_SHA256_N32_W8 };
 const LIMITS = { currency: "EUR", perTransactionLimit: 5000, cumulativeLimit: 8000, expiry: 20271231 };
@@ -66,22 +66,12 @@ afterAll(async () => {
 
 let terminals = 0;
 async function newTerminal(): Promise<PosTerminal> {
-  const { publicKey } = await admin.offlineAuthority();
-  const t = PosTerminal.init(join(work, `pos-${++terminals}.sqlite`), Buffer.from(publicKey, "hex"), { now: () => clock });
-  t.setRevocationList(Buffer.from((await admin.offlineRevocations()).list, "hex"));
+  const t = await terminalFromPlatform(admin, join(work, `pos-${++terminals}.sqlite`), () => clock);
   closing.push(() => t.close());
   return t;
 }
 
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof OfflineError) return e.reason;
-    throw e;
-  }
-  return "accepted";
-}
+const refusal = (p: Promise<unknown>): Promise<string> => offlineOutcome(p);
 
 describe("attack: BTN1 dump of the offline key, then offline payments as a software carrier", () => {
   it("the SEED is in the dump; unused one-time keys pay up to the limits (not defended); a used leaf, the cumulative limit and revocation are refused", async () => {

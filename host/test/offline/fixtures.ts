@@ -5,7 +5,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { HssSigner, LMOTS, LMS, type HssLevel } from "../../src/lms/index.ts";
-import { authorizationMessage, type OfflineAuthorization, type OfflinePayRequest } from "../../src/offline/index.ts";
+import { OfflineError, authorizationMessage, type OfflineAuthorization, type OfflinePayRequest } from "../../src/offline/index.ts";
+import type { PlatformClient } from "../../src/platform/client.ts";
+import { PosTerminal } from "../../src/pos/terminal.ts";
 
 /** Authority key for tests: 2 levels of H5/W4 (1,024 signatures, milliseconds to build). */
 export const TEST_AUTHORITY_LEVELS: HssLevel[] = [
@@ -53,4 +55,26 @@ export function record(license: Uint8Array, a: OfflineAuthorization) {
     license: hex(license), amount: a.amount, currency: a.currency, terminalId: hex(a.terminalId), terminalNonce: hex(a.terminalNonce),
     date: a.date, atc: a.atc, signature: hex(a.signature),
   };
+}
+
+/**
+ * How an offline step ended: "accepted", or the OfflineError's reason (with its message when
+ * `withMessage`); anything else is rethrown.
+ */
+export async function offlineOutcome(p: Promise<unknown>, withMessage = false): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof OfflineError) return withMessage ? `${e.reason}: ${e.message}` : e.reason;
+    throw e;
+  }
+  return "accepted";
+}
+
+/** A fresh terminal log at `file` holding the platform's authority key and its newest revocation list. */
+export async function terminalFromPlatform(admin: PlatformClient, file: string, now: () => number): Promise<PosTerminal> {
+  const { publicKey } = await admin.offlineAuthority();
+  const t = PosTerminal.init(file, Buffer.from(publicKey, "hex"), { now });
+  t.setRevocationList(Buffer.from((await admin.offlineRevocations()).list, "hex"));
+  return t;
 }

@@ -12,10 +12,11 @@ import { KeyCarrier } from "../../src/client.ts";
 import { startPlatformServer, type RunningPlatform } from "../../src/platform/http.ts";
 import { PlatformClient } from "../../src/platform/client.ts";
 import { PosTerminal } from "../../src/pos/terminal.ts";
-import { OfflineError, decodeLicense, encodeLicense, licenseSignedMessage } from "../../src/offline/index.ts";
+import { decodeLicense, encodeLicense, licenseSignedMessage } from "../../src/offline/index.ts";
 import { HssSigner, hssKeyFromSeed } from "../../src/lms/index.ts";
 import { NOW_MS, TEST_AUTHORITY_LEVELS, TEST_CARRIER_LEVELS } from "../offline/fixtures.ts";
 import { SoftCarrier, SoftCarrierTransport, type SoftCarrierOptions } from "../offline/soft-carrier.ts";
+import { offlineOutcome, terminalFromPlatform } from "../offline/fixtures.ts";
 
 const LIMITS = { currency: "EUR", perTransactionLimit: 5000, cumulativeLimit: 9000, expiry: 20271231 };
 
@@ -48,9 +49,7 @@ afterEach(async () => {
 });
 
 async function newTerminal(): Promise<PosTerminal> {
-  const { publicKey } = await admin.offlineAuthority();
-  const t = PosTerminal.init(join(dir, `pos-${++terminalSeq}.sqlite`), Buffer.from(publicKey, "hex"), { now: () => clock });
-  t.setRevocationList(Buffer.from((await admin.offlineRevocations()).list, "hex"));
+  const t = await terminalFromPlatform(admin, join(dir, `pos-${++terminalSeq}.sqlite`), () => clock);
   open.push(t);
   return t;
 }
@@ -69,15 +68,7 @@ async function connect(soft: SoftCarrier): Promise<KeyCarrier> {
   return kc;
 }
 
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof OfflineError) return e.reason;
-    throw e;
-  }
-  return "accepted";
-}
+const refusal = (p: Promise<unknown>): Promise<string> => offlineOutcome(p);
 
 describe("keycarrier pos: an offline payment end to end (software carrier double)", () => {
   it("verifies license and authorization offline, logs them, uploads, and clearing settles exactly once", async () => {
