@@ -16,7 +16,7 @@ import { Platform } from "../platform/service.ts";
 import { startPlatformServer } from "../platform/http.ts";
 import { platformKeyFromEnv, PLATFORM_KEY_ENV } from "../platform/keystore.ts";
 import { checkLedgerLocation } from "../platform/ledger.ts";
-import { cmdPay, defaultLedgerFile, PlatformUsageError, type PlatformCliIo } from "../platform/cli.ts";
+import { cmdPay, defaultLedgerFile, PlatformUsageError, text, type Options, type PlatformCliIo } from "../platform/cli.ts";
 import { formatAmount } from "../qr/currency.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
 import { DEFAULT_FIRMWARE_FILE, NFC_FIRMWARE_FILE, flashFirmware, progressBar } from "../flash/flash.ts";
@@ -26,17 +26,9 @@ import { authorizeOnCarrier } from "./pay.ts";
 import { personalisedCarrierId } from "./personalise.ts";
 import { readLog, type CarrierLog } from "./log.ts";
 
-type Options = Record<string, string | true>;
-
 export interface FlowCliIo extends PlatformCliIo {
   /** Whether stderr is a terminal (progress bar redraws in place). */
   stderrIsTty?: boolean;
-}
-
-function text(options: Options, name: string): string | undefined {
-  const v = options[name];
-  if (v === true) throw new PlatformUsageError(`--${name} needs a value`);
-  return v;
 }
 
 export const FLOW_HELP = {

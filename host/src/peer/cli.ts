@@ -6,18 +6,10 @@
  */
 import { createInterface } from "node:readline/promises";
 import type { KeyCarrier } from "../client.ts";
-import { PlatformUsageError, platformUrl, type PlatformCliIo } from "../platform/cli.ts";
+import { PlatformUsageError, platformUrl, text, type Options, type PlatformCliIo } from "../platform/cli.ts";
 import { pressVirtualButton } from "../flows/cli.ts";
 import { formatAmount } from "../qr/currency.ts";
 import { httpPeerPlatform, payRequest, requestPayment, DEFAULT_REQUEST_TTL_S } from "./flow.ts";
-
-type Options = Record<string, string | true>;
-
-function text(options: Options, name: string): string | undefined {
-  const v = options[name];
-  if (v === true) throw new PlatformUsageError(`--${name} needs a value`);
-  return v;
-}
 
 export const PEER_HELP = `Usage: keycarrier peer request --port <spec> --amount MINOR_UNITS [--currency EUR] [--ttl SECONDS] [--platform URL] [--control PORT] [--json]
        keycarrier peer pay --port <spec> (--request HEX | --digest HEX) [--pin DIGITS] [--platform URL] [--control PORT] [--json]

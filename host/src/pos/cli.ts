@@ -11,11 +11,10 @@ import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import type { KeyCarrier } from "../client.ts";
 import { PlatformClient } from "../platform/client.ts";
-import { API_KEY_ENV, PlatformUsageError, platformUrl } from "../platform/cli.ts";
+import { API_KEY_ENV, PlatformUsageError, platformUrl, text, type Options } from "../platform/cli.ts";
 import { formatAmount, parseAmount, AmountError } from "../qr/currency.ts";
 import { PosTerminal } from "./terminal.ts";
 
-type Options = Record<string, string | true>;
 export interface PosIo { stdout: (t: string) => void; stderr: (t: string) => void; env: NodeJS.ProcessEnv }
 
 export const POS_HELP = `Usage: keycarrier pos <init|revocations|pay|upload|log> --log FILE [options]
@@ -36,14 +35,6 @@ keeps its own log (SQLite, --log FILE), and uploads it for clearing later.
                                            or $${API_KEY_ENV}); prints each record's status
   pos log --log FILE                       the terminal's payments, refusals and clearing status`;
 
-function text(options: Options, name: string, required: true): string;
-function text(options: Options, name: string, required?: false): string | undefined;
-function text(options: Options, name: string, required = false): string | undefined {
-  const v = options[name];
-  if (v === true) throw new PlatformUsageError(`--${name} needs a value`);
-  if (v === undefined && required) throw new PlatformUsageError(`--${name} is required`);
-  return v;
-}
 
 function hexBytes(name: string, v: string, length?: number): Uint8Array {
   if (!/^([0-9a-fA-F]{2})+$/.test(v) || (length !== undefined && v.length !== length * 2)) throw new PlatformUsageError(`--${name} must be ${length ? `${length * 2}` : "an even number of"} hex digits`);
