@@ -23,10 +23,10 @@ import type { CryptoPrimitives } from "../crypto/primitives.ts";
 import type { AppStore } from "../perso/app-store.ts";
 import { amountClass, DECISION_CONFIRMED, type TrustedUi } from "../ui/confirm.ts";
 import {
-  chainNext, encodeEntry, ENTRY_ORDER_AT, entryOrderPart, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
+  chainNext, earlierAtc, encodeEntry, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
 } from "./tx-log.ts";
 import { raise } from "../raise.ts";
-import { readU32be, u64be } from "../store/bytes.ts";
+import { readU32be } from "../store/bytes.ts";
 
 export const CMD_PAY = 0x40;
 export const CMD_LOG_READ = 0x42;
@@ -202,20 +202,6 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02\x50" + c + "\x03\x58\x20" + head());
   }
 
-  // The ATC of an earlier authorization of this order among the kept entries, 0 if none, or -1 if
-  // this order id and merchant were authorized for another amount or currency.
-  function earlierAuthorization(o: Order): number {
-    // one native compare per kept entry: an AUTHORIZED entry of this order starts with this part
-    // (one statement per entry: the loop's head does the compare)
-    const part = entryOrderPart(RESULT_AUTHORIZED, o);
-    const n = part.length;
-    const e = store.entries();
-    let i = e.length - 1;
-    while (i >= 0 && e[i]!.entry.substr(ENTRY_ORDER_AT, n) !== part) i--;
-    if (i < 0) return 0;
-    return e[i]!.entry.substr(ENTRY_ORDER_AT + n) === u64be(o.amount) + o.currency ? e[i]!.atc : -1;
-  }
-
   const personalisedOnly = 1 << STATE_PERSONALISED;
 
   // What the user's decision leads to (runs in the button or timer callback that decided).
@@ -291,7 +277,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     if (pending !== null) return refuse(STATUS_BUSY, PAY_WAITS);
     const wait = carrier.retryAfterMs();
     if (wait > 0) return refuse(STATUS_BUSY, lockedOut(wait));
-    const earlier = earlierAuthorization(o);
+    const earlier = earlierAtc(store.entries(), o);
     if (earlier < 0) return refuse(STATUS_PAY_ORDER_CHANGED, "order changed");
     pendingAtc = earlier;
     o.binding = deps.verdictBinding();

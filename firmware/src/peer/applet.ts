@@ -19,11 +19,11 @@ import { STATUS_STORAGE_FULL } from "../security/status.ts";
 import { lockedOut } from "../security/pin.ts";
 import { hmacPads, hmacSha256, type CryptoPrimitives, type HmacPads } from "../crypto/primitives.ts";
 import { isStoreFull } from "../store/ports.ts";
-import { u32be, u64be } from "../store/bytes.ts";
+import { u32be } from "../store/bytes.ts";
 import type { Carrier } from "../security/carrier.ts";
 import type { AppStore } from "../perso/app-store.ts";
 import { amountClass, DECISION_CONFIRMED, DECISION_PENDING } from "../ui/confirm.ts";
-import { chainNext, encodeEntry, ENTRY_ORDER_AT, entryOrderPart, RESULT_AUTHORIZED, ZERO_HASH, type Order } from "../applets/tx-log.ts";
+import { chainNext, earlierAtc, encodeEntry, RESULT_AUTHORIZED, ZERO_HASH, type Order } from "../applets/tx-log.ts";
 import {
   instructionBytes, KIND_INSTRUCTION, KIND_REQUEST, MAX_PARTY_ID, NONCE_BYTES, PEER_KEY_LABEL, parseRequest, requestBytes, seal,
 } from "./messages.ts";
@@ -102,19 +102,6 @@ function pendingOrder(): Order {
   return { orderId: pendingDigest.substr(0, DIGEST_IN_LOG), merchantId: pendingPayee, amount: pendingAmount, currency: pendingCurrency };
 }
 
-// The ATC of an earlier instruction for this request among the kept entries, 0 if none, -1 if one
-// with another amount or currency (a digest prefix collision: refused, never signed).
-function earlierInstruction(d: PeerDeps, o: Order): number {
-  const part = entryOrderPart(RESULT_AUTHORIZED, o);
-  const e = d.store.entries();
-  for (let i = e.length - 1; i >= 0; i--) {
-    const entry = e[i]!.entry;
-    if (entry.substr(ENTRY_ORDER_AT, part.length) === part) {
-      return entry.substr(ENTRY_ORDER_AT + part.length) === u64be(o.amount) + o.currency ? e[i]!.atc : -1;
-    }
-  }
-  return 0;
-}
 
 // The payee confirmed: {1: R, 2: R sealed to the platform} as canonical CBOR.
 function makeRequest(d: PeerDeps): CommandResult {
@@ -211,7 +198,7 @@ function runPay(args: CborMap, _body: string, late: LateResult): CommandResult {
   const b = busy(d);
   if (b !== null) return b;
   const digest = d.prims.sha256(r!);
-  const earlier = earlierInstruction(d, { orderId: digest.substr(0, DIGEST_IN_LOG), merchantId: req.payeeId, amount: req.amount, currency: req.currency });
+  const earlier = earlierAtc(d.store.entries(), { orderId: digest.substr(0, DIGEST_IN_LOG), merchantId: req.payeeId, amount: req.amount, currency: req.currency });
   if (earlier < 0) return refuse(STATUS_PAY_ORDER_CHANGED, "order changed");
   const result = waitForUser(d, KIND_INSTRUCTION, req.amount, req.currency, late);
   pendingDigest = digest;
