@@ -18,6 +18,7 @@ import { encodeLicense, encodeLicenseBody, licenseSignedMessage, type LicenseBod
 import { encodeRevocationBody, encodeRevocationList, revocationSignedMessage } from "../offline/revocations.ts";
 import { OfflineError } from "../offline/errors.ts";
 import { assertAmountMinor, assertCurrency } from "../qr/currency.ts";
+import { Refusal } from "./refusal.ts";
 
 export const AUTHORITY_ID = "default";
 /**
@@ -40,12 +41,7 @@ export interface OfflineAuthorityOptions {
 }
 
 /** A refused offline request: HTTP status, stable reason, message (service.ts turns it into a PlatformError). */
-export class OfflineRefusal extends Error {
-  constructor(readonly httpStatus: number, readonly reason: string, message: string) {
-    super(message);
-    this.name = "OfflineRefusal";
-  }
-}
+export class OfflineRefusal extends Refusal {}
 
 export interface LicenseLimits {
   currency: string;

@@ -19,7 +19,7 @@ import { randomBytes } from "node:crypto";
 import type { Platform } from "./service.ts";
 import { PlatformError } from "./service.ts";
 import type { PinVerifier, ChallengeView } from "./pin-verifier.ts";
-import { PinRefusal } from "./pin-verifier.ts";
+import { Refusal } from "./refusal.ts";
 import { PinPurpose, Verdict } from "./online-pin.ts";
 import { formatAmount } from "../qr/currency.ts";
 import {
@@ -247,7 +247,7 @@ export class PeerDesk {
         cryptogramKey: this.platform.carrierKeys(payerId).cryptogramKey, carrierBlocked: false,
       });
     } catch (e) {
-      if (e instanceof PinRefusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
+      if (e instanceof Refusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
       throw e;
     }
     if (v.verdict === Verdict.WRONG) throw Object.assign(new PlatformError(403, "pin-wrong", `wrong PIN: ${v.triesLeft} tries left`), { triesLeft: v.triesLeft });

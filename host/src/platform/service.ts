@@ -17,11 +17,12 @@ import { RefusalAudit, type RefusalAuditOptions } from "./refusal-audit.ts";
 import {
   authenticate, adminKeyFile, hasAdminKey, issueApiKey, revokeMerchantKeys, writeKeyFile, type Principal,
 } from "./auth.ts";
-import { PinRefusal, PinVerifier, type ChallengeView, type PinVerifierOptions, type VerdictView } from "./pin-verifier.ts";
+import { PinVerifier, type ChallengeView, type PinVerifierOptions, type VerdictView } from "./pin-verifier.ts";
 import { PinPurpose } from "./online-pin.ts";
-import { TransportKeyRefusal, TransportKeys } from "./transport-keys.ts";
+import { TransportKeys } from "./transport-keys.ts";
 import { confusableWith } from "./merchant-names.ts";
-import { OfflineAuthority, OfflineRefusal, type OfflineAuthorityOptions } from "./offline-authority.ts";
+import { OfflineAuthority, type OfflineAuthorityOptions } from "./offline-authority.ts";
+import { Refusal } from "./refusal.ts";
 import { OfflineClearing, type ClearingResult } from "./offline-clearing.ts";
 import { OfflineError } from "../offline/errors.ts";
 
@@ -379,7 +380,7 @@ export class Platform {
     try {
       return run();
     } catch (e) {
-      if (e instanceof OfflineRefusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
+      if (e instanceof Refusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
       if (e instanceof OfflineError) throw new PlatformError(400, e.reason, e.message);
       throw e;
     }
@@ -442,7 +443,7 @@ export class Platform {
     try {
       return run();
     } catch (e) {
-      if (e instanceof PinRefusal || e instanceof TransportKeyRefusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
+      if (e instanceof Refusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
       throw e;
     }
   }
