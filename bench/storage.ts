@@ -100,26 +100,33 @@ export function wear(board: string, updates: number): WearResult {
   };
 }
 
+// A firmware test fixture compiled by the project pipeline and run on a metered virtual board
+// (`files` are laid out in Storage before power-on): run() evaluates on it, ms() estimates a step.
+async function meteredFixture(board: string, entry: string, files?: (vb: VirtualBoard) => void): Promise<{ run: (src: string) => unknown; ms: (label: string, src: string) => number }> {
+  const bundle = (await compile({ entry, minify: true })).code;
+  const meter = new CostMeter();
+  const vb = new VirtualBoard({ board, cost: meter });
+  files?.(vb);
+  vb.powerOn();
+  meter.attachFlash(vb.flash);
+  const run = (src: string): unknown => {
+    const r = vb.evaluate(meter.prepare(src, "bench"));
+    if (!r.ok) throw r.error;
+    return r.value;
+  };
+  run(bundle);
+  const profile = loadProfile(board);
+  return { run, ms: (label, src) => meter.estimate(profile, meter.measure(label, () => run(src)).record.counts).ms };
+}
+
 // Counting one PIN verdict, device ms metered by the cost model: the store and security modules are
 // compiled by the project pipeline (firmware/test/security/fixtures/on-board.ts wires them to
 // Espruino's Storage and crypto) and run on the VirtualBoard of `board`. (It replaced VERIFY_PIN,
 // ≈250 ms on puckjs with its 28 stretching rounds; the verdict's MAC check is part of PAY's cost,
 // hil-tests/payment-cost.test.ts.)
 export async function meteredVerdictMs(board = "puckjs"): Promise<{ board: string; okMs: number; wrongMs: number }> {
-  const bundle = (await compile({ entry: "firmware/test/security/fixtures/on-board.ts", minify: true })).code;
-  const meter = new CostMeter();
-  const vb = new VirtualBoard({ board, cost: meter });
-  vb.powerOn();
-  meter.attachFlash(vb.flash);
-  const run = (src: string) => {
-    const r = vb.evaluate(meter.prepare(src, "bench"));
-    if (!r.ok) throw r.error;
-    return r.value;
-  };
-  run(bundle);
+  const { run, ms } = await meteredFixture(board, "firmware/test/security/fixtures/on-board.ts");
   run("var k = KC.start(KC.defaults); k.enrol();");
-  const profile = loadProfile(board);
-  const ms = (label: string, src: string) => meter.estimate(profile, meter.measure(label, () => run(src)).record.counts).ms;
   const okMs = ms("verdict OK", "k.countVerdict(KC.verdict(0))");
   const wrongMs = ms("verdict WRONG", "k.countVerdict(KC.verdict(1))");
   return { board, okMs, wrongMs };
@@ -129,23 +136,12 @@ export async function meteredVerdictMs(board = "puckjs"): Promise<{ board: strin
 // 20 payments, the store compiled by the project pipeline (fixtures/pages-on-board.ts) next to a
 // release-size bundle stand-in.
 export async function meteredV2Ms(board = "puckjs"): Promise<{ payMs: number; openMs: number }> {
-  const bundle = (await compile({ entry: "firmware/test/store/fixtures/pages-on-board.ts", minify: true })).code;
-  const meter = new CostMeter();
-  const vb = new VirtualBoard({ board, cost: meter });
-  vb.storage.write(".bootcde", "/*" + "F".repeat(30_587) + "*/");
-  vb.storage.write("kc.tk", "t".repeat(32));
-  vb.storage.write(".boot0", "b".repeat(80));
-  vb.powerOn();
-  meter.attachFlash(vb.flash);
-  const run = (src: string) => {
-    const r = vb.evaluate(meter.prepare(src, "bench"));
-    if (!r.ok) throw r.error;
-    return r.value;
-  };
-  run(bundle);
+  const { run, ms } = await meteredFixture(board, "firmware/test/store/fixtures/pages-on-board.ts", (vb) => {
+    vb.storage.write(".bootcde", "/*" + "F".repeat(30_587) + "*/");
+    vb.storage.write("kc.tk", "t".repeat(32));
+    vb.storage.write(".boot0", "b".repeat(80));
+  });
   run("KV2.open(); KV2.personalise(); for (var i = 1; i <= 20; i++) KV2.pay(i);");
-  const profile = loadProfile(board);
-  const ms = (label: string, src: string) => meter.estimate(profile, meter.measure(label, () => run(src)).record.counts).ms;
   return { payMs: ms("v2 pay", "KV2.pay(21)"), openMs: ms("v2 open", "KV2.open()") };
 }
 
