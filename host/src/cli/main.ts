@@ -339,7 +339,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await withDevice(g, io, (kc) => cmdProvision(kc, parsed.options, io, g.json));
       }
       case "personalise": {
-        checkOptions("personalise", parsed.options, ["db", "pin", "limit", "issuer", "currency", "dev-transport-key"]);
+        checkOptions("personalise", parsed.options, ["db", "pin", "limit", "issuer", "currency", "offline-limit", "offline-total", "offline-expiry", "offline-height", "dev-transport-key"]);
         if (parsed.positionals.length) throw new UsageError(`personalise takes no positional arguments, got "${parsed.positionals[0]}"`);
         const g = globals;
         return await withDevice(g, io, (kc) => cmdPersonalise(kc, parsed.options, io, g.json));

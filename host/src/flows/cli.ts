@@ -22,6 +22,7 @@ import { ControlClient } from "../../../board/src/expose/control.ts";
 import { DEFAULT_FIRMWARE_FILE, NFC_FIRMWARE_FILE, flashFirmware, progressBar } from "../flash/flash.ts";
 import { personalise, provision, DEFAULT_LIMIT_MINOR } from "./personalise.ts";
 import { changePin } from "./pin.ts";
+import { LMS } from "../lms/index.ts";
 import { authorizeOnCarrier } from "./pay.ts";
 import { personalisedCarrierId } from "./personalise.ts";
 import { readLog, type CarrierLog } from "./log.ts";
@@ -55,7 +56,9 @@ like a payment's (3 wrong PINs block the card).`,
 Factory step: writes the BLANK carrier's per-device transport key kc.tk (PROVISION, PROTOCOL.md §7.4),
 diversified from a batch key only the platform's keystore (--db) holds. Once per carrier. With
 --dev-transport-key the public development batch key is used instead (development only).`,
-  personalise: `Usage: keycarrier personalise --port <spec> [--db FILE] [--pin DIGITS] [--limit MINOR_UNITS] [--currency EUR] [--issuer ID] [--dev-transport-key] [--json]
+  personalise: `Usage: keycarrier personalise --port <spec> [--db FILE] [--pin DIGITS] [--limit MINOR_UNITS] [--currency EUR] [--issuer ID]
+                      [--offline-limit MINOR_UNITS --offline-total MINOR_UNITS [--offline-expiry YYYYMMDD] [--offline-height 5|10]]
+                      [--dev-transport-key] [--json]
 
 Issues a carrier on the platform and installs its keys, identity and per-payment limit into a
 provisioned BLANK carrier through a sealed transport session (PROTOCOL.md §7.4), then enrols the PIN
@@ -64,7 +67,12 @@ this process on its ledger --db (default $KEYCARRIER_HOME/platform.sqlite; not w
 has it open). Without --pin a random 6-digit PIN is chosen and printed. --limit defaults to
 ${DEFAULT_LIMIT_MINOR}; the platform records the same limit and --currency (default EUR) and refuses any
 authorization over it or in another currency (docs/PLATFORM.md §"Risk rules"). --dev-transport-key
-accepts a carrier provisioned with the public dev key.`,
+accepts a carrier provisioned with the public dev key.
+Offline payments at a POS terminal (docs/OFFLINE.md; carriers running keycarrier.full.js only):
+--offline-limit (per payment) and --offline-total (cumulative between two online payments) install an
+offline key the platform's credit authority licenses, valid until --offline-expiry (default a year)
+with 2^height signatures (--offline-height, default 10: 1,024). The platform creates its authority
+key on the first offline personalisation of a ledger (tens of seconds, once).`,
   log: `Usage: keycarrier log --port <spec> [--json]
 
 Reads the carrier's hash-chained transaction log (PROTOCOL.md §7.6), verifies the chain, and prints
@@ -152,10 +160,12 @@ export async function cmdPersonalise(kc: KeyCarrier, options: Options, io: FlowC
   const issuerId = text(options, "issuer");
   const currency = text(options, "currency")?.toUpperCase();
   if (currency !== undefined && !/^[A-Z]{3}$/.test(currency)) throw new PlatformUsageError(`--currency needs an ISO 4217 code such as EUR, got "${currency}"`);
+  const offline = offlineOptions(options);
   const platform = await openLedgerPlatform(options, io);
   try {
     const result = await personalise(kc, platform, {
       pin, ...(limitText ? { limit: Number(limitText) } : {}), ...(issuerId ? { issuerId } : {}), ...(currency ? { currency } : {}),
+      ...(offline ? { offline: { authority: platform.offline, ...offline } } : {}),
       onStep: json ? undefined : (line) => io.stderr(`• ${line}\n`),
     });
     if (json) io.stdout(JSON.stringify({ ok: true, carrierId: result.carrierId, issuerId: result.issuerId, triesLeft: result.triesLeft, state: result.info.stateName, ...(chosen ? { pin } : {}) }) + "\n");
@@ -167,6 +177,35 @@ export async function cmdPersonalise(kc: KeyCarrier, options: Options, io: FlowC
   } finally {
     platform.close();
   }
+}
+
+/**
+ * LMS tree heights a carrier's offline key can have, by type code (RFC 8554 Table 2): the carrier keeps
+ * the whole tree's nodes in flash (H10: 64 KB, docs/OFFLINE.md), so H15 would not fit any board.
+ */
+const OFFLINE_HEIGHTS: Record<string, number> = { "5": LMS.LMS_SHA256_M32_H5.typecode, "10": LMS.LMS_SHA256_M32_H10.typecode };
+
+/** personalise's --offline-* options; undefined when none is given (an online-only carrier). */
+function offlineOptions(options: Options): { limits: { perTransactionLimit: number; cumulativeLimit: number; expiry?: number }; lmsType: number } | undefined {
+  const perTx = text(options, "offline-limit");
+  const total = text(options, "offline-total");
+  const expiry = text(options, "offline-expiry");
+  const height = text(options, "offline-height");
+  if (perTx === undefined && total === undefined) {
+    if (expiry !== undefined || height !== undefined) throw new PlatformUsageError("--offline-expiry and --offline-height need --offline-limit and --offline-total");
+    return undefined;
+  }
+  if (perTx === undefined || total === undefined) throw new PlatformUsageError("offline payments need both --offline-limit (per payment) and --offline-total (cumulative between online payments)");
+  for (const [name, value] of [["offline-limit", perTx], ["offline-total", total]] as const) {
+    if (!/^[1-9]\d{0,15}$/.test(value)) throw new PlatformUsageError(`--${name} needs a whole number of minor units ≥ 1, got "${value}"`);
+  }
+  if (Number(perTx) > Number(total)) throw new PlatformUsageError(`--offline-limit (${perTx}) is over --offline-total (${total}): one payment could never be made`);
+  if (expiry !== undefined && !/^20\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/.test(expiry)) throw new PlatformUsageError(`--offline-expiry needs a date YYYYMMDD, got "${expiry}"`);
+  if (height !== undefined && !(height in OFFLINE_HEIGHTS)) throw new PlatformUsageError(`--offline-height is 5 or 10 (32 or 1,024 offline signatures), got "${height}"`);
+  return {
+    limits: { perTransactionLimit: Number(perTx), cumulativeLimit: Number(total), ...(expiry !== undefined ? { expiry: Number(expiry) } : {}) },
+    lmsType: OFFLINE_HEIGHTS[height ?? "10"]!,
+  };
 }
 
 async function askPin(): Promise<string> {

@@ -10,7 +10,8 @@
  *   carrier never sees it).
  */
 import type { KeyCarrier, DeviceInfo } from "../client.ts";
-import { Command } from "../status.ts";
+import { Command, Status } from "../status.ts";
+import { DeviceError } from "../errors.ts";
 import type { CarrierKeys } from "../channel/keys.ts";
 import { CarrierSession } from "./session.ts";
 import {
@@ -23,7 +24,7 @@ import type { LicenseLimits } from "../platform/offline-authority.ts";
 
 /** What the flows need from the platform for personalisation (the in-process `Platform` fits). */
 export interface IssuingPlatform {
-  issueCarrier(req?: { issuerId?: unknown; limit?: unknown; currency?: unknown }): { carrierId: string; issuerId: string };
+  issueCarrier(req?: { issuerId?: unknown; limit?: unknown; currency?: unknown }): { carrierId: string; issuerId: string; currency: string };
   carrierKeys(carrierId: string): CarrierKeys;
   /** The transport channel key of a provisioned carrier (refused for one this platform never provisioned). */
   transportChannelKey(transportId: Uint8Array): Uint8Array;
@@ -59,9 +60,10 @@ export interface PersonaliseOptions {
   /**
    * Also install the offline key and license (PROTOCOL.md §11.5, full-bundle carriers only): the
    * issuer generates the key (docs/OFFLINE.md §1.2) and the platform's credit authority licenses it
-   * (`platform.offline`). `lmsType` defaults to H10. Optional; absent = no offline payments.
+   * (`platform.offline`). `lmsType` defaults to H10; the license's currency to the carrier's.
+   * Optional; absent = no offline payments.
    */
-  offline?: { authority: OfflineLicensing; limits: LicenseLimits; lmsType?: number };
+  offline?: { authority: OfflineLicensing; limits: Omit<LicenseLimits, "currency"> & { currency?: string }; lmsType?: number };
 }
 
 /** OFFLINE_INSTALL piece size: {1,2,3,4: piece} sealed stays under the 512-byte body (§7.3). */
@@ -88,6 +90,21 @@ export async function personalisedCarrierId(kc: KeyCarrier): Promise<string | un
   return cid instanceof Uint8Array ? toHex(cid) : undefined;
 }
 
+/**
+ * Before anything is issued: a carrier whose bundle has no offline applet answers OFFLINE_LICENSE
+ * (an outer command, §11) with UNKNOWN_COMMAND; one that has it refuses it otherwise while BLANK.
+ */
+async function requireOfflineApplet(kc: KeyCarrier): Promise<void> {
+  try {
+    await kc.request(Command.OFFLINE_LICENSE);
+  } catch (e) {
+    if (e instanceof DeviceError && e.status === Status.UNKNOWN_COMMAND) {
+      throw new Error("this carrier's firmware has no offline applet (only keycarrier.full.js has it): personalise it without the offline options, or flash the full bundle first; nothing was sent");
+    }
+    if (!(e instanceof DeviceError)) throw e;
+  }
+}
+
 export async function personalise(kc: KeyCarrier, platform: IssuingPlatform, opts: PersonaliseOptions): Promise<PersonaliseResult> {
   const step = opts.onStep ?? (() => {});
   if (!/^\d{4,12}$/.test(opts.pin)) throw new Error("the PIN must be 4–12 digits (PROTOCOL.md §7.4); nothing was sent");
@@ -99,6 +116,7 @@ export async function personalise(kc: KeyCarrier, platform: IssuingPlatform, opt
     const cid = await personalisedCarrierId(kc);
     throw new Error(`this carrier is already ${before.stateName}${cid ? ` (carrier id ${cid})` : ""}; only a BLANK or DESTROYED carrier can be personalised`);
   }
+  if (opts.offline) await requireOfflineApplet(kc);
   const tcid = transportCarrierId(before.serial);
   const transportKey = platform.transportChannelKey(tcid);
 
@@ -125,7 +143,8 @@ export async function personalise(kc: KeyCarrier, platform: IssuingPlatform, opt
   const check = await CarrierSession.open(kc, { channelKey: keys.channelKey, carrierId: cid, platformId: pid });
   step("a session with the new channel key opens: personalisation verified");
   if (opts.offline) {
-    const key = issueCarrierOfflineKey(opts.offline.authority, issued.carrierId, opts.offline.limits, opts.offline.lmsType);
+    const limits: LicenseLimits = { ...opts.offline.limits, currency: opts.offline.limits.currency ?? issued.currency };
+    const key = issueCarrierOfflineKey(opts.offline.authority, issued.carrierId, limits, opts.offline.lmsType);
     step(`platform licensed the offline key (license ${key.serial})`);
     for (const [part, bytes, what] of [[1, key.keySection, "offline key"], [2, key.license, "license"]] as const) {
       for (let off = 0; off < bytes.length; off += OFFLINE_INSTALL_PIECE) {

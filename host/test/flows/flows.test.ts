@@ -209,6 +209,10 @@ describe("the CLI: personalise → pay --code (virtual button via --control) →
   afterAll(async () => { await emu?.stop(); });
 
   it("runs the user's commands end to end", async () => {
+    // the USB bundle has no offline applet: asking for an offline key is refused before anything is issued
+    const noOffline = await run(["personalise", "--port", emu.tcp.url, "--db", db, "--pin", "1234", "--offline-limit", "100", "--offline-total", "200"]);
+    expect(noOffline.code).not.toBe(0);
+    expect(noOffline.err).toMatch(/firmware has no offline applet \(only keycarrier\.full\.js has it\).*nothing was sent/);
     const prov = await run(["provision", "--port", emu.tcp.url, "--db", db, "--json"]);
     expect(prov.code, prov.err + prov.out).toBe(0);
     expect(JSON.parse(prov.out)).toMatchObject({ ok: true, devTransportKey: false });

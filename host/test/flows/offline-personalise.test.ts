@@ -20,6 +20,7 @@ import { LMS, LMOTS } from "../../src/lms/index.ts";
 import { verifyLicense } from "../../src/offline/license.ts";
 import { verifyAuthorization } from "../../src/offline/authorization.ts";
 import { LMS_SHA256_M32_H5 } from "../../../firmware/src/offline/lms.ts";
+import { main } from "../../src/cli/main.ts";
 
 const work = mkdtempSync(join(tmpdir(), "kc-offline-"));
 const firmware = join(work, "keycarrier.full.js");
@@ -74,5 +75,72 @@ describe("personalise with the offline key (platform authority) and an offline p
     const info = verifyAuthorization(lic.body, { carrierId: lic.body.carrierId, amount: 777, currency: "EUR", terminalId, terminalNonce, date: 20261207, atc: 1, signature: sig });
     expect(info.index).toBe(0);
     expect(() => verifyAuthorization(lic.body, { carrierId: lic.body.carrierId, amount: 778, currency: "EUR", terminalId, terminalNonce, date: 20261207, atc: 1, signature: sig })).toThrow();
+  }, 120_000);
+});
+
+describe("keycarrier personalise --offline-limit/--offline-total (the CLI installs key and license)", () => {
+  let emu: RunningEmulator;
+  const db = join(work, "cli-offline.sqlite");
+  const run = async (argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: { KEYCARRIER_HOME: work } });
+    return { code, out: out.join(""), err: err.join("") };
+  };
+  beforeAll(async () => {
+    emu = await startEmulator({ board: "nrf52840", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0, flashFile: undefined, seed: 13, virtualClock: false, banner: true });
+    await flashFirmware({ port: emu.tcp.url, firmwareFile: firmware, target: "ram" });
+    // The issuer created its credit authority when it set the platform up (small trees here: the
+    // default H10/W8 × 2 takes tens of seconds); the CLI signs with the one the ledger holds.
+    const setup = await Platform.open({ dbFile: db, offline: { authorityLevels: [{ lms: LMS.LMS_SHA256_M32_H5, ots: LMOTS.LMOTS_SHA256_N32_W8 }, { lms: LMS.LMS_SHA256_M32_H5, ots: LMOTS.LMOTS_SHA256_N32_W8 }] } });
+    setup.offline.publicKey();
+    setup.close();
+  }, 90_000);
+  afterAll(async () => { await emu?.stop(); });
+
+  it("refuses incomplete or contradictory offline options before anything reaches the carrier", async () => {
+    for (const [argv, why] of [
+      [["--offline-limit", "5000"], /need both --offline-limit .* and --offline-total/],
+      [["--offline-limit", "5000", "--offline-total", "100"], /--offline-limit \(5000\) is over --offline-total \(100\)/],
+      [["--offline-limit", "5000", "--offline-total", "9000", "--offline-height", "15"], /--offline-height is 5 or 10/],
+      [["--offline-limit", "5000", "--offline-total", "9000", "--offline-expiry", "2027-12-31"], /--offline-expiry needs a date YYYYMMDD/],
+      [["--offline-height", "5"], /need --offline-limit and --offline-total/],
+    ] as const) {
+      const r = await run(["personalise", "--port", emu.tcp.url, "--db", db, "--pin", "1234", ...argv]);
+      expect(r.code, r.out).not.toBe(0);
+      expect(r.err).toMatch(why);
+    }
+    // nothing was sent: the carrier is still BLANK
+    const kc = await KeyCarrier.open(emu.tcp.url, { timeoutMs: 5000 });
+    try {
+      expect((await kc.info()).stateName).toBe("BLANK");
+    } finally {
+      await kc.close();
+    }
+  });
+
+  it("personalises with the offline key: the carrier then holds the license the platform signed", async () => {
+    const prov = await run(["provision", "--port", emu.tcp.url, "--db", db, "--json"]);
+    expect(prov.code, prov.err + prov.out).toBe(0);
+    const p = await run(["personalise", "--port", emu.tcp.url, "--db", db, "--pin", "1234", "--currency", "GBP", "--offline-limit", "2500", "--offline-total", "9000", "--offline-expiry", "20271130", "--offline-height", "5"]);
+    expect(p.code, p.err + p.out).toBe(0);
+    expect(p.err).toMatch(/platform licensed the offline key \(license 1\)\n• offline key installed .*\n• license installed/);
+    const kc = await KeyCarrier.open(emu.tcp.url, { timeoutMs: 5000 });
+    try {
+      expect((await kc.info()).stateName).toBe("PERSONALISED");
+      const l0 = await kc.request(Command.OFFLINE_LICENSE);
+      let license = Buffer.from(l0.get(1) as Uint8Array);
+      while (license.length < (l0.get(2) as number)) license = Buffer.concat([license, Buffer.from((await kc.request(Command.OFFLINE_LICENSE, new Map([[1, license.length]]))).get(1) as Uint8Array)]);
+      const platform = await Platform.open({ dbFile: db });
+      try {
+        const lic = verifyLicense(license, platform.offline.publicKey(), { today: 20261207 });
+        // the license takes the carrier's currency, and the limits and expiry the CLI was given
+        expect(lic.body).toMatchObject({ currency: "GBP", perTransactionLimit: 2500, cumulativeLimit: 9000, expiry: 20271130, serial: 1 });
+      } finally {
+        platform.close();
+      }
+    } finally {
+      await kc.close();
+    }
   }, 120_000);
 });
