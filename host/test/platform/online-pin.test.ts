@@ -33,7 +33,7 @@ describe("online-pin.json vectors", () => {
     const f = {
       carrierId: b(x.carrierId), sessionNonce: b(x.sessionNonce), requestCounter: x.requestCounter, orderId: b(x.orderId), merchantId: b(x.merchantId),
       amount: x.amount, currency: x.currency, verdict: x.verdict as Verdict, triesLeft: x.triesLeft,
-      ...("merchantName" in x ? { merchantName: b(x.merchantName) } : {}),
+      ...("merchantName" in x ? { merchantName: b((x as { merchantName: string }).merchantName) } : {}),
     };
     expect(hex(verdictMessage(f))).toBe(x.message);
     expect(hex(verdictMac(b(x.cryptogramKey), f))).toBe(x.mac);
