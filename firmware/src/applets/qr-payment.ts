@@ -109,7 +109,7 @@ export function readPay(b: string): PayArgs | undefined {
 // A carrier with a screen (KC_DISPLAY bundle, a screen found at boot: INFO capability 0x10) takes
 // field 0 too, the merchant's name as the platform registered it: 1-42 bytes, none below 0x20 (the
 // 6x8 font draws 0x20-0xFF; a control byte would break the layout), MAC'd by the platform in the
-// verdict's format 2 (security/verdict.ts namedVerdictMessage), shown on the screen. Key 0 sorts
+// verdict's format 2 (security/verdict.ts verdictMessage with a name), shown on the screen. Key 0 sorts
 // first in canonical CBOR, so it is peeled off here and the other seven fields are readPay's. Without
 // field 0 such a carrier refuses PAY (BAD_ARGUMENT): the host cannot strip the name from the screen.
 export function readNamedPay(b: string): PayArgs | undefined {
