@@ -1,6 +1,6 @@
 // `npm start` (host/src/demo.ts) as a newcomer runs it: a child process that must finish within a
-// minute, exit 0, show every step, a settled payment and a verified carrier log, and leave no
-// temporary directory behind.
+// minute, exit 0, show every step, the carrier's own screen at the confirmation step (the default
+// board has one), a settled payment and a verified carrier log, and leave no temporary directory behind.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,6 +46,15 @@ describe("npm start", () => {
     expect(r.out).toMatch(/SETTLED 12\.50 EUR to Corner Café: settlement [0-9a-f]+, carrier [0-9a-f]{16}, ATC 1/);
     expect(r.out).toMatch(/ATC +1 +authorized +12\.50 EUR/);
     expect(r.out).toContain("log verified: the hash chain folds to the head the carrier returned with the cryptogram");
+    // the default board has a screen (nrf52840-oled): flash uploads the SSD1306 module with the bundle,
+    // and at the confirmation step the demo prints the carrier's own screen (issue 18)
+    expect(r.out).toMatch(/board profile nrf52840-oled/);
+    expect(r.out).toMatch(/verified: SSD1306 is \d+ bytes/);
+    expect(r.out).toMatch(/check the carrier's own screen, not this host/);
+    expect(r.out).toContain("the carrier's own screen now (what it will sign;");
+    const screen = r.out.slice(r.out.indexOf("the carrier's own screen now"));
+    expect(screen).toMatch(/┌─{128}┐/); // the 128-pixel-wide frame, drawn
+    expect(screen).toMatch(/[▀▄█]/);
     // cleaned up: its temp dir is gone
     const after = readdirSync(tmpdir()).filter((n) => n.startsWith("keycarrier-demo-") && !before.has(n));
     expect(after).toEqual([]);

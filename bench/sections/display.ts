@@ -6,11 +6,14 @@
 // boot differ by what the screen holds (the 1 KB frame buffer, the module, the hooks).
 import { CarrierRig, payOrderBody, platformVerdict } from "../../firmware/test/applets/carrier-harness.ts";
 import { Platform } from "../../host/src/platform/service.ts";
+import { screenName } from "../../host/src/platform/merchant-names.ts";
 import { loadProfile } from "../../board/src/profiles.ts";
 import { personaliseFromPlatform } from "../context.ts";
 import type { Row, Section } from "./types.ts";
 
 const PIN = "482913";
+/** The smallest board's pool (Puck.js class, 2,630 vars): the screen's memory budget is a share of it (sections/index.ts). */
+export const PUCK_POOL_VARS = 2630;
 
 interface Measured { boardId: string; payRequestMs: number; i2cMs: number; graphicsMs: number; afterPressMs: number; bootVars: number; payVars: number; i2cBytes: number }
 
@@ -24,7 +27,8 @@ async function measure(boardId: string): Promise<Measured> {
     const merchant = platform.registerMerchant({ name: "Bench Café" });
     const channel = await rig.openChannel({ carrierId: cid, platformId: pid, channelKey: keys.channelKey });
     const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" }).code });
-    const body = payOrderBody(order.cryptogramFields);
+    // a carrier with a screen takes the merchant's name (PAY field 0, verdict format 2); one without does not
+    const body = payOrderBody(order.cryptogramFields, loadProfile(boardId).peripherals.display ? screenName("Bench Café") : undefined);
     const verdict = platformVerdict(platform, rig, channel, Buffer.from(cid).toString("hex"), body, PIN);
     meter.reset();
     let payVars = 0;
@@ -60,19 +64,21 @@ export async function displayRows(): Promise<Row[]> {
   const round = (x: number) => Math.round(x * 10) / 10;
   const row = (m: Measured): Row => ({
     board: m.boardId, screen: m.boardId === "nrf52840-oled", payRequestMs: round(m.payRequestMs), i2cMs: round(m.i2cMs), graphicsNativeMs: round(m.graphicsMs),
-    i2cBytes: m.i2cBytes, afterPressMs: round(m.afterPressMs), varsAfterBoot: m.bootVars, varsWhilePayWaits: m.payVars,
+    i2cBytes: m.i2cBytes, afterPressMs: round(m.afterPressMs), varsAfterBoot: m.bootVars, varsWhilePayWaits: m.payVars, pctOfPuckPool: null,
   });
+  const share = oled.payVars - plain.payVars;
   return [
     row(oled), row(plain),
     {
       board: "= the screen's share", screen: null, payRequestMs: round(oled.payRequestMs - plain.payRequestMs), i2cMs: round(oled.i2cMs), graphicsNativeMs: round(oled.graphicsMs),
-      i2cBytes: oled.i2cBytes, afterPressMs: round(oled.afterPressMs - plain.afterPressMs), varsAfterBoot: oled.bootVars - plain.bootVars, varsWhilePayWaits: oled.payVars - plain.payVars,
+      i2cBytes: oled.i2cBytes, afterPressMs: round(oled.afterPressMs - plain.afterPressMs), varsAfterBoot: oled.bootVars - plain.bootVars, varsWhilePayWaits: share,
+      pctOfPuckPool: round((100 * Math.max(share, oled.bootVars - plain.bootVars)) / PUCK_POOL_VARS),
     },
   ];
 }
 
 export const displaySection: Section = {
   name: "display",
-  note: "cost model, keycarrier.full.js on metered virtual nrf52840-oled (SSD1306 on I2C at 400 kHz) vs nrf52840 (no screen), nrf52840 calibration. payRequestMs = PAY's request handler (the order drawn before the press); afterPressMs = the button callback (the idle screen redrawn after the reply); vars by the JsVars model (the 1 KB frame buffer ≈ 80 vars flat)",
+  note: "cost model, keycarrier.full.js on metered virtual nrf52840-oled (SSD1306 on I2C at 400 kHz) vs nrf52840 (no screen), nrf52840 calibration. payRequestMs = PAY's request handler (the order and the payee's name drawn before the press; on the oled board also field 0 read); the last row's payRequestMs is the screen update, budget 100 ms (PAY's), and its vars, budget 10% of a Puck.js-class pool (263 of 2,630: pctOfPuckPool); afterPressMs = the button callback (the idle screen redrawn after the reply); vars by the JsVars model (the 1 KB frame buffer ≈ 80 vars flat)",
   run: displayRows,
 };

@@ -17,6 +17,16 @@ export const sections: Section[] = [buildSection, deviceSection, memorySection, 
 
 export const budgets: Budget[] = [
   {
+    section: "display", column: "payRequestMs", max: 100,
+    where: (r) => r["board"] === "= the screen's share",
+    why: "issue 18: the screen update (PAY's order and payee drawn before the press: Graphics, the SSD1306 module's flip() over I2C at 400 kHz, the layout) fits PAY's 100 ms device-time budget (nrf52840 calibration)",
+  },
+  {
+    section: "display", column: "pctOfPuckPool", max: 10,
+    where: (r) => r["board"] === "= the screen's share",
+    why: "issue 18: the screen's memory (the 1 KB frame buffer ≈ 81 vars, the module, the hooks; after boot and while PAY waits) at most 10% of a Puck.js-class 2,630-var pool (263 vars), so a small board with a screen keeps room for the 40% idle target",
+  },
+  {
     section: "offline", column: "deviceMs", max: 1000,
     where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("OFFLINE_PAY press"),
     why: "issue 16: at most 1 s estimated device time per offline signature on puckjs (the press: leaf slot + HSS signature)",

@@ -104,6 +104,13 @@ export interface VirtualBoardOptions {
   cost?: CostMeterLike;
   /** Host ms one firmware entry (callback, boot file, evaluate) may run before BoardHang (default 10 000). */
   entryTimeoutMs?: number;
+  /**
+   * Where a display board's SSD1306 module comes from. "cached" (default): in the module cache at
+   * every boot, as EspruinoTools' Modules.addCached upload would leave it (tests that pre-flash a
+   * bundle). "storage": nowhere but Storage, as on a real board — require("SSD1306") finds the
+   * Storage file "SSD1306" that `keycarrier flash` uploads, or fails ("Module not found").
+   */
+  displayModule?: "cached" | "storage";
 }
 
 type Restart = { kind: "reset" | "load" | "reboot"; file?: string };
@@ -201,6 +208,7 @@ export class VirtualBoard {
   private readonly nativeCutArm: { kind: string; remaining: number }[] = [];
   private realTimer: ReturnType<typeof setInterval> | undefined;
   private cachedModules = new Map<string, unknown>();
+  private readonly displayModule: "cached" | "storage";
   private builtinGlobals = new Set<string>();
   private bootCount = 0;
   private bootCodeBytes = 0;
@@ -260,6 +268,7 @@ export class VirtualBoard {
     const core = this.core();
     this.pins = new PinBank(core, p);
     this.display = p.peripherals.screen ? new DisplayHardware(p.peripherals.screen) : undefined;
+    this.displayModule = opts.displayModule ?? "cached";
     if (p.peripherals.nfc) {
       this.nfcCtl = new NfcController(core, this.events.NRF, uid, (ms) => this.advance(ms));
       const ctl = this.nfcCtl;
@@ -760,7 +769,7 @@ export class VirtualBoard {
     for (const d of this.devices.values()) d.clear();
     this.cachedModules = new Map();
     // A display board's upload carries the SSD1306 module (EspruinoTools: Modules.addCached).
-    if (this.display) this.cachedModules.set("SSD1306", SSD1306_MODULE_SOURCE);
+    if (this.display && this.displayModule === "cached") this.cachedModules.set("SSD1306", SSD1306_MODULE_SOURCE);
     this.moduleCodeBytes = 0;
     this.outOfMemory = undefined;
     this.oomWatermark = 0;

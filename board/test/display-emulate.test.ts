@@ -8,6 +8,7 @@ import { ControlClient } from "../src/expose/control.ts";
 import { parseEmulateArgs, startEmulator } from "../../host/src/cli/emulate.ts";
 import { renderText } from "../src/display/graphics.ts";
 import { frameDiff, pngToFrame } from "../src/display/frame.ts";
+import { SSD1306_MODULE_SOURCE } from "../src/display/ssd1306-module.ts";
 
 describe("emulate: the carrier's screen", () => {
   it("--screen is refused on a board without a display, read on nrf52840-oled", () => {
@@ -24,6 +25,11 @@ describe("emulate: the carrier's screen", () => {
       flashFile: undefined, seed: 3, virtualClock: true, banner: false, screen: { dir },
     });
     try {
+      // a blank emulated board has no SSD1306 module of its own, as a real one: `keycarrier flash`
+      // writes it to Storage (host/test/flash/flash-display.test.ts); here it is written directly
+      const missing = emu.board.evaluate(`require("SSD1306")`);
+      expect(missing.ok).toBe(false);
+      emu.board.storage.write("SSD1306", SSD1306_MODULE_SOURCE);
       const r = emu.board.evaluate(`I2C1.setup({scl: D27, sda: D26}); var g = require("SSD1306").connect(I2C1);`);
       expect(r.ok).toBe(true);
       const c = await ControlClient.connect(emu.control.port);

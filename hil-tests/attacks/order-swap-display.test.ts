@@ -3,11 +3,15 @@
 // for it (the host has the PIN the user typed on it). On an LED-only carrier both orders blink the
 // same pattern. On the display board (nrf52840-oled, keycarrier.full.js) the carrier's own screen,
 // drawn by the firmware through Espruino's Graphics and the SSD1306 module over the virtual I2C bus,
-// shows the values it will sign. Read back from the PNG the virtual board exports and compared bit
+// shows the values it will sign and the payee's name as the platform registered it (PAY field 0,
+// MAC'd in the verdict's format 2). Read back from the PNG the virtual board exports and compared bit
 // for bit (OCR-free) with the firmware's own rendering (firmware/src/ui/display.ts drawing into the
 // board's Graphics model with the real 6x8 glyphs) of the swapped order — and it differs from the
-// rendering of the order the user meant. The user declines; nothing is signed. Control: the
-// genuine order shows the café's values, the press authorizes exactly those, the platform settles.
+// rendering of the order the user meant. The user declines; nothing is signed. The host cannot put
+// the café's name over the attacker's order either: the name is in the platform's MAC, so a press
+// on that screen is PIN_VERDICT_BAD, nothing signed; and it cannot strip the name (BAD_ARGUMENT at
+// once, nothing shown). Control: the genuine order shows the café's name and values, the press
+// authorizes exactly those, the platform settles.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Platform } from "../../host/src/platform/service.ts";
 import { personalise, platformIdFor, provision } from "../../host/src/flows/personalise.ts";
@@ -16,6 +20,7 @@ import { bytesOf, CarrierRig, hex, payOrderBody, platformVerdict, ST, TEST_PIN_O
 import { GraphicsBuffer, renderText } from "../../board/src/display/graphics.ts";
 import { frameDiff, frameToText, pngToFrame, type Frame } from "../../board/src/display/frame.ts";
 import { attachScreen, showIdle, showPayment, type PaymentSubject } from "../../firmware/src/ui/display.ts";
+import { screenName } from "../../host/src/platform/merchant-names.ts";
 import type { CborMap } from "../../host/src/codec.ts";
 
 const PIN = "482913";
@@ -37,6 +42,7 @@ beforeAll(async () => {
   identity = { carrierId: Buffer.from(done.carrierId, "hex"), platformId: platformIdFor(done.issuerId), channelKey: platform.carrierKeys(done.carrierId).channelKey };
   cafe = platform.registerMerchant({ name: "Corner Café" }).merchantId;
   attacker = platform.registerMerchant({ name: "Attacker Ltd" }).merchantId;
+  names.set(cafe, "Corner Café").set(attacker, "Attacker Ltd");
 }, 60_000);
 afterAll(() => {
   rig?.board.dispose();
@@ -51,6 +57,7 @@ function expectedScreen(body: CborMap): Frame {
     const subject: PaymentSubject = {
       orderId: Buffer.from(bytesOf(body.get(1))).toString("latin1"), merchantId: Buffer.from(bytesOf(body.get(2))).toString("latin1"),
       amount: body.get(3) as number, currency: body.get(4) as string,
+      name: body.has(0) ? Buffer.from(bytesOf(body.get(0))).toString("latin1") : undefined,
     };
     showPayment(subject);
   } finally {
@@ -61,11 +68,17 @@ function expectedScreen(body: CborMap): Frame {
 
 /** Independently of the firmware's layout code: the amount band, drawn by the board's Graphics alone. */
 function amountBand(text: string): Frame {
-  return renderText(128, 64, (g) => { g.setFont("6x8:2"); g.drawString(text, 0, 14); }).pixels().slice(14, 30);
+  return renderText(128, 64, (g) => { g.setFont("6x8:2"); g.drawString(text, 0, 19); }).pixels().slice(19, 35);
+}
+/** The same for the name's first line (latin1 bytes, the 6x8 font). */
+function nameBand(text: string): Frame {
+  return renderText(128, 64, (g) => { g.setFont("6x8"); g.drawString(Buffer.from(text, "latin1").toString("latin1"), 0, 0); }).pixels().slice(0, 8);
 }
 
+const names = new Map<number, string>();
+/** An order as the platform makes it, with field 0: its merchant's registered name as a screen shows it. */
 function order(merchantId: number, amount: number, currency: string): CborMap {
-  return payOrderBody(platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount, currency }).code }).cryptogramFields);
+  return payOrderBody(platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount, currency }).code }).cryptogramFields, screenName(names.get(merchantId)!));
 }
 
 describe("the idle screen after personalisation", () => {
@@ -94,6 +107,45 @@ describe("INFO capability 0x10: the carrier says whether it has a screen", () =>
   });
 });
 
+describe("attack: the host swaps the merchant and shows the café's name over it; the name is the platform's, in its MAC", () => {
+  const atcNow = async () => (await rig.info()).get(11) as number;
+
+  it.each([
+    ["the attacker's genuine format 2 verdict", "named"],
+    ["a format 1 verdict (no name in its MAC)", "plain"],
+  ] as const)("field 0 = \"Corner Café\" on the attacker's order with %s: the screen shows it, the press signs nothing (PIN_VERDICT_BAD)", async (_, which) => {
+    const genuine = order(attacker, 1250, "EUR");
+    const lying = new Map(genuine).set(0, screenName("Corner Café"));
+    const ch = await rig.openChannel(identity);
+    const atc = await atcNow();
+    // the platform's verdict for the attacker's order (the host has the PIN): MAC'd over "Attacker Ltd"
+    const v = platformVerdict(platform, rig, ch, carrierId, which === "named" ? genuine : new Map([...genuine].filter(([k]) => k !== 0)), PIN);
+    let screen: Frame | undefined;
+    const r = await rig.pay(ch, lying, v, () => {
+      screen = pngToFrame(rig.board.display!.png(SCALE), SCALE);
+      rig.press(); // the user believes the name
+    });
+    // what the carrier showed was the lie — and it is exactly what it refuses to sign
+    expect(frameDiff(screen!.slice(0, 8), nameBand("Corner Café"))).toEqual([]);
+    expect(frameDiff(screen!, expectedScreen(lying))).toEqual([]);
+    expect(r.status).toBe(ST.PIN_VERDICT_BAD);
+    expect(r.body.get(2)).toBeTypeOf("number"); // tries left, no cryptogram
+    expect(await atcNow()).toBe(atc);
+  });
+
+  it("the host strips the name (no field 0): refused at once (BAD_ARGUMENT), nothing shown, no try spent", async () => {
+    const before = rig.board.display!.frame();
+    const triesBefore = (await rig.info()).get(9) as number;
+    const ch = await rig.openChannel(identity);
+    const full = order(attacker, 9999, "GBP");
+    const stripped = new Map([...full].filter(([k]) => k !== 0));
+    const r = await rig.pay(ch, stripped, platformVerdict(platform, rig, ch, carrierId, stripped, PIN), () => {});
+    expect(r.status).toBe(ST.BAD_ARGUMENT);
+    expect(frameDiff(rig.board.display!.frame(), before)).toEqual([]);
+    expect((await rig.info()).get(9)).toBe(triesBefore);
+  });
+});
+
 describe("attack: the host swaps the order (merchant, amount, currency); the carrier's screen shows what it will sign", () => {
   it("the screenshot is the swapped order, not the one the user meant; the user declines and nothing is signed", async () => {
     const meant = order(cafe, 1250, "EUR");
@@ -113,10 +165,12 @@ describe("attack: the host swaps the order (merchant, amount, currency); the car
     console.log(`carrier screen during the swapped PAY:\n${frameToText(screen)}`);
     expect(frameDiff(screen, expectedScreen(swapped)), "screen ≠ the swapped order as the firmware draws it").toEqual([]);
     expect(frameDiff(screen, expectedScreen(meant)).length, "screen shows the order the user meant").toBeGreaterThan(0);
-    expect(frameDiff(screen.slice(14, 30), amountBand("99.99 GBP"))).toEqual([]);
-    expect(frameDiff(screen.slice(14, 30), amountBand("12.50 EUR")).length).toBeGreaterThan(0);
-    // each swapped field alone changes the picture (merchant, amount, currency)
-    for (const [field, value] of [[2, Buffer.from([0, 0, 0, cafe])], [3, 1250], [4, "EUR"]] as const) {
+    expect(frameDiff(screen.slice(19, 35), amountBand("99.99 GBP"))).toEqual([]);
+    expect(frameDiff(screen.slice(19, 35), amountBand("12.50 EUR")).length).toBeGreaterThan(0);
+    expect(frameDiff(screen.slice(0, 8), nameBand("Attacker Ltd"))).toEqual([]);
+    expect(frameDiff(screen.slice(0, 8), nameBand("Corner Café")).length).toBeGreaterThan(0);
+    // each swapped field alone changes the picture (name, merchant, amount, currency)
+    for (const [field, value] of [[0, screenName("Corner Café")], [2, Buffer.from([0, 0, 0, cafe])], [3, 1250], [4, "EUR"]] as const) {
       expect(frameDiff(screen, expectedScreen(new Map(swapped).set(field, value))).length, `field ${field}`).toBeGreaterThan(0);
     }
   });
@@ -131,7 +185,8 @@ describe("attack: the host swaps the order (merchant, amount, currency); the car
     });
     expect(r.status).toBe(ST.OK);
     expect(frameDiff(screen!, expectedScreen(meant))).toEqual([]);
-    expect(frameDiff(screen!.slice(14, 30), amountBand("12.50 EUR"))).toEqual([]);
+    expect(frameDiff(screen!.slice(19, 35), amountBand("12.50 EUR"))).toEqual([]);
+    expect(frameDiff(screen!.slice(0, 8), nameBand("Corner Café"))).toEqual([]);
     const settled = platform.authorize({ orderId: hex(bytesOf(meant.get(1))), carrierId, atc: r.body.get(1) as number, cryptogram: hex(bytesOf(r.body.get(2))) });
     expect([settled.amount, settled.currency, settled.merchantId]).toEqual([1250, "EUR", cafe]);
     // after the decision the carrier is back on its idle screen (state and PIN tries)

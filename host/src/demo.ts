@@ -8,8 +8,10 @@
  *
  * Everything runs in this process except the firmware build and the EspruinoTools upload, and
  * everything it creates lives in one temporary directory that is removed at the end.
- * Options: --board nrf52840|nrf52840-oled|pico|puckjs (default nrf52840, the primary target; nrf52840-oled
- * has the trusted display: the demo prints the carrier's screen at the confirmation step), --pin DIGITS (default 1234), --keep (keep the
+ * Options: --board nrf52840-oled|nrf52840|pico|puckjs (default nrf52840-oled: the primary target's chip
+ * with the trusted display, so the demo prints the carrier's own screen at the confirmation step — the
+ * payee's registered name, the amount and currency it will sign; the LED-only boards stay selectable,
+ * and there the host says what the LEDs can and cannot show), --pin DIGITS (default 1234), --keep (keep the
  * temp dir), --bootcde (flash .bootcde even when the bundle leaves the store too little room), --nfc (provision, personalise and pay over NFC through a virtual reader).
  */
 import { largestBundleBytes } from "../../firmware/build/cli.ts";
@@ -33,6 +35,8 @@ import { loadProfile } from "../../board/src/profiles.ts";
 import { ControlClient } from "../../board/src/expose/control.ts";
 
 const FULL_FIRMWARE_FILE = "firmware/dist/keycarrier.full.js";
+/** The board `npm start` uses without --board: one with a screen (issue 18: the demo shows what the carrier shows). */
+const DEFAULT_DEMO_BOARD = "nrf52840-oled";
 
 /** Once the carrier asks (LED1 lit), print what its own screen shows (control port "screen") and save it as PNG. */
 async function printCarrierScreen(controlPort: number, pngFile: string, signal: AbortSignal): Promise<void> {
@@ -90,7 +94,7 @@ function flashTarget(board: string, firmwareFile: string, storage: { bytes: numb
 }
 
 async function main(): Promise<number> {
-  const board = arg("board", "nrf52840");
+  const board = arg("board", DEFAULT_DEMO_BOARD);
   const pin = arg("pin", "1234");
   const keep = process.argv.includes("--keep");
   // --nfc: personalise and pay over NFC (PROTOCOL.md §10) through a virtual reader in front of the

@@ -14,7 +14,7 @@ import { head as cborHead, type CborMap, type CborValue } from "../codec.ts";
 import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_OK } from "../protocol.ts";
 import { STATUS_PIN_VERDICT_BAD, STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
 import { blindedEqual, lockedOut } from "../security/pin.ts";
-import { VERDICT_BLOCKED, VERDICT_FORGED, VERDICT_KEY_LABEL, VERDICT_MAC_BYTES, verdictMessage } from "../security/verdict.ts";
+import { MERCHANT_NAME_MAX_BYTES, VERDICT_BLOCKED, VERDICT_FORGED, VERDICT_KEY_LABEL, VERDICT_MAC_BYTES, verdictMessage } from "../security/verdict.ts";
 import { hmacPads, hmacSha256, type HmacPads } from "../crypto/primitives.ts";
 import { isStoreFull } from "../store/ports.ts";
 import type { Carrier } from "../security/carrier.ts";
@@ -22,6 +22,7 @@ import { createCryptogramSigner, type CryptogramSigner } from "../channel/crypto
 import type { CryptoPrimitives } from "../crypto/primitives.ts";
 import type { AppStore } from "../perso/app-store.ts";
 import { amountClass, DECISION_CONFIRMED, type TrustedUi } from "../ui/confirm.ts";
+import { hasScreen } from "../ui/display.ts";
 import {
   chainNext, earlierAtc, encodeEntry, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
 } from "./tx-log.ts";
@@ -50,8 +51,9 @@ export interface PaymentDeps {
 }
 
 // PAY's request: the order (fields 1-4) and the platform's verdict, its tries left and its MAC
-// (fields 5-7); binding is the session's, noted when the request is accepted.
-interface PayArgs extends Order { verdict: number; triesLeft: number; mac: string; binding: string }
+// (fields 5-7); binding is the session's, noted when the request is accepted. name: field 0, the
+// merchant's registered name, on a carrier with a screen only (readNamedPay).
+interface PayArgs extends Order { verdict: number; triesLeft: number; mac: string; binding: string; name?: string }
 
 // See prepare() in createPaymentApplet.
 interface Prepared { order: PayArgs; expectedMac: string; atc: number; cryptogram: string; prevHash: string; entry: string; head: string }
@@ -104,6 +106,22 @@ export function readPay(b: string): PayArgs | undefined {
   return { orderId: b.substr(3, oLen), merchantId: b.substr(m, mLen), amount: amount, currency: currency, verdict: verdict, triesLeft: triesLeft, mac: b.substr(d + 11), binding: "" };
 }
 
+// A carrier with a screen (KC_DISPLAY bundle, a screen found at boot: INFO capability 0x10) takes
+// field 0 too, the merchant's name as the platform registered it: 1-42 bytes, none below 0x20 (the
+// 6x8 font draws 0x20-0xFF; a control byte would break the layout), MAC'd by the platform in the
+// verdict's format 2 (security/verdict.ts verdictMessage with a name), shown on the screen. Key 0 sorts
+// first in canonical CBOR, so it is peeled off here and the other seven fields are readPay's. Without
+// field 0 such a carrier refuses PAY (BAD_ARGUMENT): the host cannot strip the name from the screen.
+export function readNamedPay(b: string): PayArgs | undefined {
+  const long = b.charCodeAt(2) === 0x58 ? 1 : 0; // names of 24+ bytes take a length byte
+  const n = long ? b.charCodeAt(3) : b.charCodeAt(2) - 0x40;
+  const name = b.substr(3 + long, n);
+  const o = b.substr(0, 2) === "\xa8\x00" && n >= (long ? 24 : 1) && n <= (long ? MERCHANT_NAME_MAX_BYTES : 23) && name.length === n && !/[^ -\xff]/.test(name) ?
+    /*#__NOINLINE__*/ readPay("\xa7" + b.substr(3 + long + n)) : undefined;
+  if (o !== undefined) o.name = name;
+  return o;
+}
+
 // afterPinCheck runs right after a decided PAY's verdict is counted (main.ts: purge a carrier that a
 // BLOCKED verdict or the 10th bad one destroyed); a parameter rather than a deps property because parameter names are minified.
 export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => void): PaymentApplet {
@@ -153,10 +171,11 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   function verdictMac(v: PayArgs): string {
     if (signer === null) signer = createCryptogramSigner(deps.prims, carrier.unwrapKey(store.keys()!.wrappedCryptogramKey));
     if (verdictPads === null) verdictPads = hmacPads(signer.derive(VERDICT_KEY_LABEL));
+    // a PAY with the merchant's name (a carrier with a screen) is MAC'd over it too: format 2
     return hmacSha256(deps.prims, verdictPads, /*#__NOINLINE__*/ verdictMessage({
       carrierId: store.keys()!.carrierId, binding: v.binding, orderId: v.orderId, merchantId: v.merchantId,
       amount: v.amount, currency: v.currency, verdict: v.verdict, triesLeft: v.triesLeft,
-    })).substr(0, VERDICT_MAC_BYTES);
+    }, KC_DISPLAY ? v.name : undefined)).substr(0, VERDICT_MAC_BYTES);
   }
 
   // Runs from a timer the PAY request leaves behind, while the LEDs ask the user: the verdict's
@@ -292,7 +311,7 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   const pay: Command = {
     id: CMD_PAY, allowedStates: personalisedOnly,
     runRaw: function (body: string, late: LateResult) {
-      const o = /*#__NOINLINE__*/ readPay(body);
+      const o = KC_DISPLAY && hasScreen() ? /*#__NOINLINE__*/ readNamedPay(body) : /*#__NOINLINE__*/ readPay(body);
       return o === undefined ? undefined : begin(o, late);
     },
     // Only bodies readPay() refused get here, once the dispatcher decoded them: a well-formed map

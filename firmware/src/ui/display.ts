@@ -21,6 +21,9 @@ export interface PaymentSubject {
   merchantId: string;
   amount: number;
   currency: string;
+  // PAY field 0: the merchant's name as the platform registered it (1-42 bytes, MAC'd in the
+  // verdict; applets/qr-payment.ts readNamedPay). Absent only where no name was sent.
+  name?: string;
 }
 
 export const SCREEN_WIDTH = 128;
@@ -28,6 +31,8 @@ export const SCREEN_HEIGHT = 64;
 export const TEXT_FONT = "6x8";
 export const BIG_FONT = "6x8:2";
 export const LINE_HEIGHT = 10; // 8 px glyphs + 2 px gap
+// Characters of the 6x8 font on one 128 px line (6 px advance).
+export const LINE_CHARS = 21;
 // "…" in the 6x8 font (cp1252 0x85). A literal, not String.fromCharCode: terser keeps a call's
 // initializer in every bundle that imports this file, even where nothing uses it.
 export const ELLIPSIS = "\x85";
@@ -129,26 +134,43 @@ export function showStatus(title: string, lines: string[]): boolean {
 }
 
 /**
- * PAY's confirmation (before the button press): merchant id, the exact amount with its currency in
- * the big font (the normal one when it does not fit), the order id, and what the press does.
- * Every value is the one the cryptogram will cover (channel/cryptogram.ts).
+ * Where a name of more than one line breaks: at the last space that leaves a first line of at most
+ * LINE_CHARS characters, else after LINE_CHARS characters. Returns [first line, the rest].
+ */
+export function splitName(name: string): string[] {
+  if (name.length <= LINE_CHARS) return [name, ""];
+  const space = name.lastIndexOf(" ", LINE_CHARS);
+  return space > 0 ? [name.substr(0, space), name.substr(space + 1)] : [name.substr(0, LINE_CHARS), name.substr(LINE_CHARS)];
+}
+
+/**
+ * PAY's confirmation (before the button press): the merchant's registered name on up to two lines
+ * (a longer one ends in "…": visibly cut, never silently), the exact amount with its currency in the
+ * big font (the normal one when it does not fit), the merchant number and the order id, and what
+ * the press does. Every value is one the carrier checks before it signs: the order fields are the
+ * cryptogram's (channel/cryptogram.ts), the name is in the platform's verdict MAC (format 2).
+ *   y  0, 9   name (6x8)          y 19-34  amount (6x8:2)   y 37  merchant #n
+ *   y 46      order 0a07…         y 56     press:PAY hold:cancel
  */
 export function showPayment(o: PaymentSubject): boolean {
   const s = screen;
   if (s === null) return false;
   s.clear();
   s.setFont(TEXT_FONT);
-  drawLine(s, "PAY " + "merchant " + merchantLabel(o.merchantId), 0);
+  const lines = o.name === undefined ? ["PAY", ""] : splitName(o.name);
+  drawLine(s, lines[0]!, 0);
+  if (lines[1] !== "") drawLine(s, lines[1]!, 9);
   const amount = formatAmount(o.amount, o.currency);
   s.setFont(BIG_FONT);
-  if (s.stringWidth(amount) <= SCREEN_WIDTH) s.drawString(amount, 0, 14);
+  if (s.stringWidth(amount) <= SCREEN_WIDTH) s.drawString(amount, 0, 19);
   else {
     s.setFont(TEXT_FONT);
-    drawLine(s, amount, 18);
+    drawLine(s, amount, 23);
   }
   s.setFont(TEXT_FONT);
+  drawLine(s, "merchant " + merchantLabel(o.merchantId), 37);
   // 7 bytes (14 hex digits) fit after "order " with the ellipsis: the rest is not converted at all
-  drawLine(s, "order " + hex(o.orderId.substr(0, 7)) + (o.orderId.length > 7 ? ELLIPSIS : ""), 36);
+  drawLine(s, "order " + hex(o.orderId.substr(0, 7)) + (o.orderId.length > 7 ? ELLIPSIS : ""), 46);
   drawLine(s, PAY_ACTION, SCREEN_HEIGHT - 8);
   s.flip();
   return true;

@@ -287,7 +287,7 @@ export class CarrierRig {
     return this.sendSealed(ch, this.sealInner(ch, command, body), during);
   }
 
-  /** The verdict fields 5-7 for `order` in session `ch`, MAC'd as the platform does (online-pin.ts). */
+  /** The verdict fields 5-7 for `order` in session `ch`, MAC'd as the platform does (online-pin.ts); format 2 over field 0 (the merchant's name) when `order` has one. */
   verdictFields(ch: PlatformChannel, order: CborMap, v: VerdictArg): { verdict: number; triesLeft: number; mac: Uint8Array } {
     if (typeof v !== "string") return v;
     const keys = this.payKeys;
@@ -299,7 +299,7 @@ export class CarrierRig {
     const key = v === "forged" ? new Uint8Array(32).fill(7) : keys.cryptogramKey;
     const mac = verdictMac(key, {
       carrierId: keys.carrierId, sessionNonce: nonce, requestCounter: ch.nextCounter, orderId: order.get(1) as Uint8Array, merchantId: order.get(2) as Uint8Array,
-      amount: order.get(3) as number, currency: order.get(4) as string, verdict, triesLeft,
+      amount: order.get(3) as number, currency: order.get(4) as string, verdict, triesLeft, merchantName: order.get(0) as Uint8Array | undefined,
     });
     return { verdict, triesLeft, mac };
   }
@@ -329,9 +329,13 @@ export class CarrierRig {
   }
 }
 
-/** PAY's order fields 1-4 (PROTOCOL.md §7.5) from the platform's `order.cryptogramFields` (hex ids). */
-export function payOrderBody(f: { orderId: string; merchantId: string; amount: number; currency: string }): CborMap {
-  return new Map<number, Uint8Array | number | string>([[1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]);
+/**
+ * PAY's order fields 1-4 (PROTOCOL.md §7.5) from the platform's `order.cryptogramFields` (hex ids),
+ * and field 0 when `merchantName` is given (a carrier with a screen: the name's bytes as it shows them).
+ */
+export function payOrderBody(f: { orderId: string; merchantId: string; amount: number; currency: string }, merchantName?: Uint8Array): CborMap {
+  const named: [number, Uint8Array][] = merchantName ? [[0, merchantName]] : [];
+  return new Map<number, Uint8Array | number | string>([...named, [1, Buffer.from(f.orderId, "hex")], [2, Buffer.from(f.merchantId, "hex")], [3, f.amount], [4, f.currency]]);
 }
 
 export function hex(b: Uint8Array): string {
@@ -369,7 +373,7 @@ export function parseEntry(e: Uint8Array): { atc: number; result: number; orderI
 export interface PinPlatformLike {
   pinChallenge(req: { carrierId?: unknown; orderId?: unknown; purpose?: unknown }): { challenge: string; publicKey: string };
   enrolPin(req: { carrierId?: unknown; challenge?: unknown; pinBlock?: unknown }): { triesLeft: number };
-  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown; requestCounter?: unknown }): { verdict: number; triesLeft: number; mac: string };
+  verifyOrderPin(req: { orderId?: unknown; carrierId?: unknown; challenge?: unknown; pinBlock?: unknown; sessionNonce?: unknown; requestCounter?: unknown }): { verdict: number; triesLeft: number; mac: string; namedMac?: string };
 }
 
 /** Personalisation's last step, as the host does it: the PIN encrypted to the platform (never to the carrier). */
@@ -382,7 +386,8 @@ export function enrolPin(platform: PinPlatformLike, carrierId: string, pin: stri
 /**
  * The platform's verdict on `pin` for the order in `orderBody`, bound to session `ch` of `rig` and
  * the counter its next request uses: the PIN goes host → platform, encrypted; only the verdict goes
- * to the carrier (PAY fields 5-7).
+ * to the carrier (PAY fields 5-7). With field 0 in `orderBody` (a carrier with a screen), the MAC
+ * is the platform's format 2 one (over the name it registered, not over field 0).
  */
 export function platformVerdict(platform: PinPlatformLike, rig: CarrierRig, ch: PlatformChannel, carrierId: string, orderBody: CborMap, pin: string): { verdict: number; triesLeft: number; mac: Uint8Array } {
   const orderId = hex(orderBody.get(1) as Uint8Array);
@@ -391,7 +396,7 @@ export function platformVerdict(platform: PinPlatformLike, rig: CarrierRig, ch: 
   const nonce = rig.sessionNonces.get(ch);
   if (!nonce) throw new Error("a verdict needs a session the rig opened (its carrier nonce)");
   const v = platform.verifyOrderPin({ orderId, carrierId, challenge: c.challenge, pinBlock: hex(block), sessionNonce: hex(nonce), requestCounter: ch.nextCounter });
-  return { verdict: v.verdict, triesLeft: v.triesLeft, mac: Buffer.from(v.mac, "hex") };
+  return { verdict: v.verdict, triesLeft: v.triesLeft, mac: Buffer.from(orderBody.has(0) ? v.namedMac! : v.mac, "hex") };
 }
 
 /** Cheap verifier parameters for tests (the default scrypt cost is for a real platform). */

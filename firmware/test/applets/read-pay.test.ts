@@ -4,7 +4,8 @@
 // and refuses it as before) — the reader may never accept a body the generic path would refuse.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { readPay } from "../../src/applets/qr-payment.ts";
+import { readFileSync } from "node:fs";
+import { readNamedPay, readPay } from "../../src/applets/qr-payment.ts";
 import { decode, encode, isText, text, type CborMap } from "../../src/codec.ts";
 
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max }).map((b) => Buffer.from(b).toString("latin1"));
@@ -74,5 +75,60 @@ describe("readPay, PAY's own reader", () => {
     const t = b.indexOf("\x06\x03") + 1; // tries left 3
     expect(readPay(b.substr(0, t) + "\x18\x03" + b.substr(t + 1))).toBeUndefined();
     expect(readPay(b.substr(0, t) + "\x18\x30" + b.substr(t + 1))).toEqual({ ...p, triesLeft: 48, binding: "" });
+  });
+});
+
+// PAY field 0 (a carrier with a screen): the merchant's name, peeled off before readPay reads the rest.
+const payBodies = (JSON.parse(readFileSync(new URL("../../vectors/online-pin.json", import.meta.url), "utf8")) as {
+  payBody: { case: string; verdictCase: string; named: boolean; mac: string; body: string }[];
+}).payBody;
+const lat = (h: string) => Buffer.from(h, "hex").toString("latin1");
+
+describe("readNamedPay: field 0, the merchant's registered name (online-pin.json payBody)", () => {
+  const vectors = JSON.parse(readFileSync(new URL("../../vectors/online-pin.json", import.meta.url), "utf8")) as { namedVerdict: { case: string; merchantName: string; orderId: string; merchantId: string; amount: number; currency: string; verdict: number; triesLeft: number }[] };
+  it.each(payBodies.map((p) => [p.case, p]))("%s", (_, p) => {
+    const b = lat(p.body);
+    if (!p.named) {
+      expect(readNamedPay(b), "a carrier with a screen refuses PAY without the name").toBeUndefined();
+      expect(readPay(b)).toBeDefined();
+      return;
+    }
+    const v = vectors.namedVerdict.find((x) => x.case === p.verdictCase)!;
+    expect(readNamedPay(b)).toEqual({
+      orderId: lat(v.orderId), merchantId: lat(v.merchantId), amount: v.amount, currency: v.currency, verdict: v.verdict, triesLeft: v.triesLeft,
+      mac: lat(p.mac), binding: "", name: lat(v.merchantName),
+    });
+    // an LED-only carrier's reader refuses it (it does not take field 0)
+    expect(readPay(b)).toBeUndefined();
+  });
+
+  const base = lat(payBodies.find((p) => !p.named)!.body).substr(1); // fields 1-7 after the map head
+  const withName = (head: string, name: string) => "\xa8\x00" + head + name + base;
+  it("names of 1-23 bytes take a 1-byte head, 24-42 a 2-byte one; other lengths and non-shortest heads are refused", () => {
+    expect(readNamedPay(withName("\x41", "A"))!.name).toBe("A");
+    expect(readNamedPay(withName("\x57", "B".repeat(23)))!.name).toBe("B".repeat(23));
+    expect(readNamedPay(withName("\x58\x18", "C".repeat(24)))!.name).toBe("C".repeat(24));
+    expect(readNamedPay(withName("\x58\x2a", "D".repeat(42)))!.name).toBe("D".repeat(42));
+    expect(readNamedPay(withName("\x58\x2b", "E".repeat(43)))).toBeUndefined(); // over 42 bytes
+    expect(readNamedPay(withName("\x40", ""))).toBeUndefined(); // empty
+    expect(readNamedPay(withName("\x58\x05", "F".repeat(5)))).toBeUndefined(); // not the shortest head
+    expect(readNamedPay(withName("\x45", "abc"))).toBeUndefined(); // shorter than its head says
+    expect(readNamedPay(withName("\x65", "Hello"))).toBeUndefined(); // a text string, not bytes
+    expect(readNamedPay("\xa8\x01" + "\x45Hello" + base)).toBeUndefined(); // key 1 first: not field 0
+  });
+
+  it("a name with a control byte (below 0x20: a newline would break the layout) is refused; 0x20-0xff are the font's", () => {
+    expect(readNamedPay(withName("\x43", "a\nb"))).toBeUndefined();
+    expect(readNamedPay(withName("\x43", "a\x00b"))).toBeUndefined();
+    expect(readNamedPay(withName("\x43", "a\x1fb"))).toBeUndefined();
+    expect(readNamedPay(withName("\x44", " \x7f\x85\xff"))!.name).toBe(" \x7f\x85\xff");
+  });
+
+  it("fuzz: any name of 1-42 bytes from 0x20-0xff reads back exactly; the rest is readPay's", () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0x20, max: 0xff }), { minLength: 1, maxLength: 42 }), pay, (n, p) => {
+      const name = String.fromCharCode(...n);
+      const b = "\xa8\x00" + (n.length < 24 ? String.fromCharCode(0x40 + n.length) : "\x58" + String.fromCharCode(n.length)) + name + body(p).substr(1);
+      expect(readNamedPay(b)).toEqual({ ...readPay(body(p))!, name });
+    }));
   });
 });

@@ -4,8 +4,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { GraphicsBuffer, renderText } from "../../../board/src/display/graphics.ts";
 import {
-  attachScreen, ELLIPSIS, fitText, formatAmount, hasScreen, merchantLabel, minorDigits, PAY_ACTION, showConfirm, showIdle, showPayment,
-  SCREEN_HEIGHT, SCREEN_WIDTH, type ScreenPort,
+  attachScreen, ELLIPSIS, fitText, formatAmount, hasScreen, LINE_CHARS, merchantLabel, minorDigits, PAY_ACTION, showConfirm, showIdle, showPayment,
+  SCREEN_HEIGHT, SCREEN_WIDTH, splitName, type ScreenPort,
 } from "../../src/ui/display.ts";
 import { formatAmount as hostFormatAmount, minorUnitDigits } from "../../../host/src/qr/currency.ts";
 
@@ -69,13 +69,51 @@ describe("layout on 128x64 with the real fonts", () => {
     expect(g.pixels().flat().some((p) => p === 1)).toBe(true);
   });
 
-  it("PAY shows merchant, exact amount with currency, order and what the press does — all inside the screen", () => {
+  function expectInside(s: ReturnType<typeof screen>): void {
+    for (const d of s.drawn) {
+      s.g.setFont(d.font);
+      expect(d.x + s.g.stringWidth(d.text), d.text).toBeLessThanOrEqual(SCREEN_WIDTH);
+      expect(d.y + s.g.fontHeight(), d.text).toBeLessThanOrEqual(SCREEN_HEIGHT);
+    }
+    const spans = s.drawn.map((d) => { s.g.setFont(d.font); return [d.y, d.y + s.g.fontHeight()] as const; }).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+  }
+  const latin1 = (t: string) => Buffer.from(t, "latin1").toString("latin1");
+
+  it("PAY with the merchant's registered name (field 0): name, amount, merchant number, order, action — inside the screen", () => {
+    const s = screen();
+    attachScreen(s.port);
+    showPayment({ orderId: bytes(...Array.from({ length: 12 }, (_, i) => i)), merchantId: bytes(0, 0, 0, 7), amount: 1250, currency: "EUR", name: latin1("Corner Café") });
+    expect(s.drawn.map((d) => d.text)).toEqual([latin1("Corner Café"), "12.50 EUR", "merchant #7", "order 00010203040506" + ELLIPSIS, PAY_ACTION]);
+    expectInside(s);
+    // "é" is byte 0xe9, drawn by the 6x8 font's own glyph (not blank, not "e")
+    const e = (t: string) => renderText(6, 8, (g) => { g.setFont("6x8"); g.drawString(t, 0, 0); }).pixels();
+    expect(e("\xe9")).not.toEqual(e("e"));
+    expect(e("\xe9").flat().some((p) => p === 1)).toBe(true);
+  });
+
+  it("a long name wraps at a space onto a second line; past two lines it ends in a visible ellipsis", () => {
+    expect(splitName("Corner Café")).toEqual(["Corner Café", ""]);
+    expect(splitName("Corner Cafe Berlin Mitte")).toEqual(["Corner Cafe Berlin", "Mitte"]);
+    expect(splitName("ABCDEFGHIJKLMNOPQRSTUVWXYZ")).toEqual(["ABCDEFGHIJKLMNOPQRSTU", "VWXYZ"]);
+    const s = screen();
+    attachScreen(s.port);
+    const long = "The Very Long Name of a Merchant Who Sells Everything"; // 53 characters: more than 2 lines
+    showPayment({ orderId: "o", merchantId: bytes(0, 0, 0, 9), amount: 5, currency: "EUR", name: long });
+    expect(s.drawn[0]!.text).toBe("The Very Long Name of");
+    expect(s.drawn[1]!.text.endsWith(ELLIPSIS)).toBe(true);
+    expect(s.drawn[1]!.text.length).toBe(LINE_CHARS);
+    expect(s.drawn[1]!.text).toBe("a Merchant Who Sells" + ELLIPSIS);
+    expectInside(s);
+  });
+
+  it("PAY without a name (no field 0 sent) says PAY and the merchant number only", () => {
     const s = screen();
     attachScreen(s.port);
     expect(hasScreen()).toBe(true);
     expect(showPayment({ orderId: bytes(...Array.from({ length: 12 }, (_, i) => i)), merchantId: bytes(0, 0, 0, 7), amount: 1250, currency: "EUR" })).toBe(true);
     expect(s.flips).toBe(1);
-    expect(s.drawn.map((d) => d.text)).toEqual(["PAY merchant #7", "12.50 EUR", "order 00010203040506" + ELLIPSIS, PAY_ACTION]);
+    expect(s.drawn.map((d) => d.text)).toEqual(["PAY", "12.50 EUR", "merchant #7", "order 00010203040506" + ELLIPSIS, PAY_ACTION]);
     expect(s.drawn[1]!.font).toBe("6x8:2");
     for (const d of s.drawn) {
       s.g.setFont(d.font);

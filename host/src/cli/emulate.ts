@@ -11,6 +11,7 @@
  * only through the control port's `advance`. With --flash, the flash image is loaded from FILE if
  * it exists and written back to FILE on exit (SIGINT/SIGTERM).
  */
+import { modulesFor } from "../flash/modules.ts";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { VirtualBoard } from "../../../board/src/virtual-board.ts";
@@ -179,8 +180,10 @@ export interface RunningEmulator {
 /** Start an emulator in this process (used by runEmulate and by tests). */
 export async function startEmulator(o: EmulateOptions, log: (line: string) => void = () => {}): Promise<RunningEmulator> {
   const flashImage = o.flashFile && existsSync(o.flashFile) ? new Uint8Array(readFileSync(o.flashFile)) : undefined;
+  // displayModule "storage": as on a real board, a display board's SSD1306 module is only where
+  // `keycarrier flash` (or --firmware, below) put it: the Storage file require("SSD1306") finds.
   const board = new VirtualBoard({
-    board: o.board, seed: o.seed, clock: o.virtualClock ? "virtual" : "real",
+    board: o.board, seed: o.seed, clock: o.virtualClock ? "virtual" : "real", displayModule: "storage",
     ...(flashImage ? { flashImage } : {}),
   });
   if (o.firmwareFile && o.nfc && /(^|[\\/])keycarrier\.js$/.test(o.firmwareFile)) {
@@ -188,7 +191,10 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
   }
   if (o.firmwareFile) {
     // Storage holds byte strings; the bundle is ASCII, and latin1 keeps any other byte as one char.
-    board.storage.write(".bootcde", readFileSync(o.firmwareFile).toString("latin1"));
+    const bundle = readFileSync(o.firmwareFile).toString("latin1");
+    board.storage.write(".bootcde", bundle);
+    // and the modules it requires, as `keycarrier flash` uploads them (host/src/flash/modules.ts)
+    for (const m of modulesFor(bundle)) if (board.storage.read(m.name) === undefined) board.storage.write(m.name, m.source);
   }
   const bc = new BoardConsole(board, { banner: o.banner });
   bc.powerOn();

@@ -85,9 +85,9 @@ require(espruinoMain).init(function () {
   const env = Espruino.Core.Env.getData();
   env.BOARD = "KEYCARRIER";
   // SSD1306 (keycarrier.full.js on a display board, docs/DISPLAY.md) is listed so EspruinoTools
-  // uploads the bundle byte for byte instead of fetching the module and rewriting the upload: the
-  // module reaches the board on its own (the virtual display board carries it; a real one needs it
-  // as the Storage file "SSD1306", which require() finds).
+  // uploads the bundle byte for byte instead of fetching the module from espruino.com and rewriting
+  // the upload: flash.ts uploads the module itself, first, as the Storage file "SSD1306" that
+  // require() finds (host/src/flash/modules.ts).
   env.info = { builtin_modules: ["Storage", "crypto", "heatshrink", "Flash", "SSD1306"] };
   Espruino.Core.Env.setFirmwareVersion(job.version || "2v29");
 

@@ -5,19 +5,23 @@
  *   1. preflight  EVAL `process.env.VERSION` over the packet protocol: is there a REPL at all?
  *                 (a carrier running KeyCarrier has moved its console off USB; a personalised one
  *                 refuses, see FlashError reasons)
- *   2. upload     EspruinoTools as a library in a child process (espruino-driver.cjs), progress
+ *   2. modules    the Espruino modules the bundle requires (modules.ts: SSD1306 for a display
+ *                 bundle), each uploaded to the Storage file require() finds, and verified as in 4
+ *   3. upload     EspruinoTools as a library in a child process (espruino-driver.cjs), progress
  *                 reported as bytes handed to the port / bytes to send
- *   3. verify     length and E.CRC32 of `.bootcde` read on the board == the local file's
- *   4. reboot     E.reboot() (a hardware reset on boards), then INFO until the firmware answers
+ *   4. verify     length and E.CRC32 of `.bootcde` read on the board == the local file's
+ *   5. reboot     E.reboot() (a hardware reset on boards), then INFO until the firmware answers
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { listProfiles, loadProfile } from "../../../board/src/profiles.ts";
 import { crc32 } from "../crc32.ts";
 import { KeyCarrier, type DeviceInfo } from "../client.ts";
 import { ConsoleWire, encodeEvalPacket } from "./console-wire.ts";
+import { modulesFor } from "./modules.ts";
 
 /** The USB-only bundle (NFC link compiled out): boards without NFC (pico) and USB-only use. */
 export const DEFAULT_FIRMWARE_FILE = "firmware/dist/keycarrier.js";
@@ -84,6 +88,8 @@ export interface FlashResult {
   target: "bootcde" | "ram";
   /** INFO from the rebooted board, when reboot was asked for (always for "ram"). */
   booted?: DeviceInfo;
+  /** The modules uploaded with the bundle (Storage file name, bytes), verified like it. */
+  modules: { name: string; bytes: number; crc32: number }[];
 }
 
 /**
@@ -150,10 +156,10 @@ async function diagnoseSilence(port: string, consoleText: string, baudRate: numb
     "and that no other program (terminal, IDE) holds the port");
 }
 
-/** Runs espruino-driver.cjs and relays its progress. */
-function upload(opts: FlashOptions, version: string): Promise<void> {
+/** Runs espruino-driver.cjs and relays its progress; storageFile: the Storage file to write (default: .bootcde, or RAM for target "ram"). */
+function upload(opts: FlashOptions, version: string, storageFile?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const job = JSON.stringify({ port: opts.port, file: opts.firmwareFile, storageFile: opts.target === "ram" ? null : BOOT_FILE, version, ...(opts.baudRate ? { baud: opts.baudRate } : {}) });
+    const job = JSON.stringify({ port: opts.port, file: opts.firmwareFile, storageFile: storageFile ?? (opts.target === "ram" ? null : BOOT_FILE), version, ...(opts.baudRate ? { baud: opts.baudRate } : {}) });
     const child = spawn(process.execPath, [DRIVER, job], { stdio: ["ignore", "pipe", "pipe", "pipe"] });
     let done = false;
     let failure: string | undefined;
@@ -255,27 +261,41 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   log(`Espruino ${version} REPL found on ${opts.port}; uploading ${firmware.code.length} bytes to ${toRam ? "RAM" : BOOT_FILE}`);
 
   const started = performance.now();
+  // First the modules the bundle requires (they must be in Storage before it runs: a RAM upload runs at once).
+  const modules: FlashResult["modules"] = [];
+  for (const m of modulesFor(firmware.code.toString("latin1"))) {
+    const dir = mkdtempSync(path.join(tmpdir(), "keycarrier-flash-"));
+    try {
+      const file = path.join(dir, `${m.name}.js`);
+      writeFileSync(file, m.source, "latin1");
+      const mod = readFirmware(file);
+      log(`module ${m.name} (${mod.code.length} bytes): uploading to the Storage file ${JSON.stringify(m.name)}, where require(${JSON.stringify(m.name)}) finds it`);
+      await upload({ ...opts, firmwareFile: file, onProgress: undefined }, version, m.name);
+      wire = await ConsoleWire.open(opts.port, opts.baudRate);
+      try {
+        await verifyStorageFile(wire, m.name, mod.code.length, mod.crc32, file);
+      } finally {
+        await wire.close();
+      }
+      log(`verified: ${m.name} is ${mod.code.length} bytes, CRC-32 ${hex8(mod.crc32)}`);
+      modules.push({ name: m.name, bytes: mod.code.length, crc32: mod.crc32 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   await upload(opts, version);
   const uploadMs = Math.round(performance.now() - started);
   if (toRam) {
     // The code ran as it arrived; the firmware's link now owns the wire.
     const booted = await waitForFirmware(opts.port, opts.baudRate, 10_000);
     log(`running from RAM: KeyCarrier ${booted.firmwareVersion} on ${booted.board}, state ${booted.stateName} (gone at the next reset)`);
-    return { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, booted, target: "ram" };
+    return { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, booted, target: "ram", modules };
   }
 
   wire = await ConsoleWire.open(opts.port, opts.baudRate);
   try {
-    const expr = `(function(s){return s===undefined?[-1,0]:[s.length,E.CRC32(s)>>>0];})(require("Storage").read(${JSON.stringify(BOOT_FILE)}))`;
-    const outcome = await wire.evaluate(expr, 5000);
-    if (outcome.kind !== "value") throw new FlashError("verify-mismatch", `could not read ${BOOT_FILE} back after the upload (${outcome.text.trim().slice(0, 120) || "no answer"})`);
-    const [length, crc] = parseToJs(outcome.text) as [number, number];
-    if (length !== firmware.code.length || crc !== firmware.crc32) {
-      throw new FlashError("verify-mismatch",
-        `${BOOT_FILE} on the board is ${length < 0 ? "missing" : `${length} bytes, CRC-32 ${hex8(crc)}`} but the file is ${firmware.code.length} bytes, CRC-32 ${hex8(firmware.crc32)} — ` +
-        "the upload was corrupted or Storage is full; run flash again (check free space with require(\"Storage\").getFree())");
-    }
-    log(`verified: ${BOOT_FILE} is ${length} bytes, CRC-32 ${hex8(crc)}, identical to ${firmwareFile}`);
+    await verifyStorageFile(wire, BOOT_FILE, firmware.code.length, firmware.crc32, firmwareFile);
+    log(`verified: ${BOOT_FILE} is ${firmware.code.length} bytes, CRC-32 ${hex8(firmware.crc32)}, identical to ${firmwareFile}`);
     if (opts.reboot ?? true) {
       // A hardware reset on boards: no reply to wait for.
       await wire.writeRaw(encodeEvalPacket("E.reboot()"));
@@ -284,12 +304,25 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   } finally {
     await wire.close();
   }
-  const result: FlashResult = { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, target: "bootcde" };
+  const result: FlashResult = { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, target: "bootcde", modules };
   if (opts.reboot ?? true) {
     result.booted = await waitForFirmware(opts.port, opts.baudRate, 10_000);
     log(`rebooted: KeyCarrier ${result.booted.firmwareVersion} on ${result.booted.board}, state ${result.booted.stateName}`);
   }
   return result;
+}
+
+/** Reads a Storage file's length and E.CRC32 on the board; anything but the local file's is a FlashError. */
+async function verifyStorageFile(wire: ConsoleWire, name: string, bytes: number, crc32: number, localFile: string): Promise<void> {
+  const expr = `(function(s){return s===undefined?[-1,0]:[s.length,E.CRC32(s)>>>0];})(require("Storage").read(${JSON.stringify(name)}))`;
+  const outcome = await wire.evaluate(expr, 5000);
+  if (outcome.kind !== "value") throw new FlashError("verify-mismatch", `could not read ${name} back after the upload (${outcome.text.trim().slice(0, 120) || "no answer"})`);
+  const [length, crc] = parseToJs(outcome.text) as [number, number];
+  if (length !== bytes || crc !== crc32) {
+    throw new FlashError("verify-mismatch",
+      `${name} on the board is ${length < 0 ? "missing" : `${length} bytes, CRC-32 ${hex8(crc)}`} but ${localFile} is ${bytes} bytes, CRC-32 ${hex8(crc32)} — ` +
+      "the upload was corrupted or Storage is full; run flash again (check free space with require(\"Storage\").getFree())");
+  }
 }
 
 function hex8(n: number): string {

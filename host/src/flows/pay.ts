@@ -99,7 +99,7 @@ const PAY_FIRST_WAIT_EXTRA_MS = 2_000;
 export function confirmationPrompt(order: Pick<OrderView, "display" | "merchantName" | "merchantId" | "amount">, capabilities?: { display: boolean }): string {
   const buttons = `short press on the carrier's button pays, long press declines (${CARRIER_CONFIRM_TIMEOUT_MS / 1000} s: declines)`;
   if (capabilities?.display) {
-    return `check the carrier's own screen, not this host: it shows what it will sign (amount, currency, merchant number). ` +
+    return `check the carrier's own screen, not this host: it shows what it will sign (the merchant's registered name, amount, currency, merchant number). ` +
       `This host asks for ${order.display} to merchant #${order.merchantId} (${order.merchantName}); pay only if the screen says the same — ${buttons}`;
   }
   const blinks = ledAmountClass(order.amount) + 1;
@@ -113,12 +113,31 @@ export function ledAmountClass(amountMinor: number): number {
   return amountMinor < 1000 ? 0 : amountMinor < 10000 ? 1 : amountMinor < 100000 ? 2 : 3;
 }
 
+/**
+ * PAY's request body (PROTOCOL.md §7.5; firmware/vectors/online-pin.json payBody): the order fields
+ * 1-4, the platform's verdict 5-7 and, for a carrier with a screen (INFO capability 0x10), field 0 —
+ * the merchant's name as the platform MAC'd it (verdict format 2) — with the format 2 MAC in field 7.
+ * Such a carrier refuses PAY without field 0, and one without a screen refuses it with field 0.
+ */
+export function payBody(f: OrderView["cryptogramFields"], verdict: VerdictView, display: boolean): Map<number, Uint8Array | number | string> {
+  if (display && (verdict.screenName === undefined || verdict.namedMac === undefined)) {
+    throw new Error("the carrier has a screen and takes the merchant's name in PAY, but the platform's verdict has none (a platform older than PROTOCOL.md §7.5 field 0)");
+  }
+  const named = display ? [[0, fromHex(verdict.screenName!)] as const] : [];
+  return new Map<number, Uint8Array | number | string>([
+    ...named, [1, fromHex(f.orderId)], [2, fromHex(f.merchantId)], [3, f.amount], [4, f.currency], [5, verdict.verdict], [6, verdict.triesLeft],
+    [7, fromHex(display ? verdict.namedMac! : verdict.mac)],
+  ]);
+}
+
 /** The carrier step: given the platform's order, get the carrier's authorization for exactly it. */
 export async function authorizeOnCarrier(
   kc: KeyCarrier, keys: { carrierId: string; issuerId: string; channelKey: Uint8Array }, order: OrderView, opts: CarrierStepOptions, platform: PinPlatform,
 ): Promise<CarrierAuthorization> {
   const step = opts.onStep ?? (() => {});
   const pin = typeof opts.pin === "string" ? opts.pin : await opts.pin();
+  // a carrier with a screen takes the merchant's name (PAY field 0); INFO says whether it has one
+  const display = (kc.handshakeInfo ?? await kc.info()).capabilities.display;
   const session = await CarrierSession.open(kc, { channelKey: keys.channelKey, carrierId: fromHex(keys.carrierId), platformId: platformIdFor(keys.issuerId) });
   step(`secure session open with carrier ${keys.carrierId}`);
   try {
@@ -131,9 +150,7 @@ export async function authorizeOnCarrier(
     step(`PIN encrypted to the platform and checked there: ${["right", "wrong", "blocked"][verdict.verdict]} (${verdict.triesLeft} tries left); the carrier counts the verdict`);
     let confirming: Promise<void> | undefined;
     const answered = new AbortController();
-    const r = await session.exchange(FlowCommand.PAY, new Map<number, Uint8Array | number | string>([
-      [1, fromHex(f.orderId)], [2, fromHex(f.merchantId)], [3, f.amount], [4, f.currency], [5, verdict.verdict], [6, verdict.triesLeft], [7, fromHex(verdict.mac)],
-    ]), {
+    const r = await session.exchange(FlowCommand.PAY, payBody(f, verdict, display), {
       extraTimeoutMs: PAY_FIRST_WAIT_EXTRA_MS,
       deadlineMs: opts.confirmTimeoutMs ?? CARRIER_CONFIRM_TIMEOUT_MS + PAY_DECISION_MARGIN_MS,
       onSent: () => {

@@ -45,3 +45,34 @@ export function confusableWith<T extends { name: string }>(name: string, existin
   for (const m of existing) if (merchantNameSkeleton(m.name) === key) return m;
   return undefined;
 }
+
+/**
+ * The name a carrier's screen shows (issue 18, PROTOCOL.md §7.5 PAY field 0, docs/DISPLAY.md): the
+ * carrier's strings are bytes and its 6x8 font draws one glyph per byte, cp1252 — which is Latin-1
+ * (= Unicode) for U+0020–U+007E and U+00A0–U+00FF. A name is shown as those bytes, one per
+ * character; at most SCREEN_NAME_MAX_BYTES (two lines of 21 characters).
+ */
+export const SCREEN_NAME_MAX_BYTES = 42;
+/** "…" in the carrier's 6x8 font (cp1252 0x85): the end of a name the platform cut. */
+export const SCREEN_ELLIPSIS = 0x85;
+
+function showable(c: number): boolean {
+  return (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xff);
+}
+
+/** The characters of `name` (after NFC) a carrier's screen cannot draw as themselves; registration refuses a name with any. */
+export function unshowableCharacters(name: string): string[] {
+  return [...new Set([...name.normalize("NFC")].filter((ch) => !showable(ch.codePointAt(0)!)))];
+}
+
+/**
+ * The registered name as the carrier's screen shows it and the verdict's format 2 MACs it: NFC,
+ * trimmed, each run of whitespace one space, one byte per character — "?" for a character outside
+ * U+0020–U+007E/U+00A0–U+00FF (only a name registered before registration refused those) — and a
+ * name over 42 bytes cut to 41 + "…" (0x85): visibly, never silently.
+ */
+export function screenName(name: string): Uint8Array {
+  const codes = [...name.normalize("NFC").trim().replace(/\s+/g, " ")].map((ch) => (showable(ch.codePointAt(0)!) ? ch.codePointAt(0)! : 0x3f));
+  const bytes = codes.length > SCREEN_NAME_MAX_BYTES ? [...codes.slice(0, SCREEN_NAME_MAX_BYTES - 1), SCREEN_ELLIPSIS] : codes;
+  return Uint8Array.from(bytes.length === 0 ? [0x3f] : bytes);
+}

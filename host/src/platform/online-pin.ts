@@ -124,23 +124,30 @@ export interface VerdictFields {
   currency: string;
   verdict: Verdict;
   triesLeft: number;
+  /**
+   * Format 2, for a carrier with a screen (PAY field 0): the merchant's name as its screen shows it
+   * (merchant-names.ts screenName: 1–42 bytes), appended as len | name, format byte 2.
+   */
+  merchantName?: Uint8Array;
 }
 
-/** "KCPV" | 01 | len cid | cid | session nonce 16 | request counter u32be | len oid | oid | len mid | mid | amount u64be | currency 3 | verdict u8 | tries u8 */
+/** "KCPV" | 01 (02 with merchantName) | len cid | cid | session nonce 16 | request counter u32be | len oid | oid | len mid | mid | amount u64be | currency 3 | verdict u8 | tries u8 (| len name | name) */
 export function verdictMessage(f: VerdictFields): Uint8Array {
   if (f.sessionNonce.length !== 16) throw new RangeError("the session nonce must be 16 bytes");
   if (!/^[A-Z]{3}$/.test(f.currency)) throw new RangeError("currency must be 3 capital letters");
   if (!Number.isSafeInteger(f.amount) || f.amount < 0) throw new RangeError("amount must be a safe integer ≥ 0");
   if (!Number.isInteger(f.triesLeft) || f.triesLeft < 0 || f.triesLeft > 255) throw new RangeError("triesLeft must be 0–255");
   if (!Number.isInteger(f.requestCounter) || f.requestCounter < 0 || f.requestCounter > 0xffffffff) throw new RangeError("requestCounter must be a u32");
+  if (f.merchantName && (f.merchantName.length < 1 || f.merchantName.length > 42)) throw new RangeError("merchantName must be 1–42 bytes");
   const counter = new Uint8Array(4);
   new DataView(counter.buffer).setUint32(0, f.requestCounter);
   const amount = new Uint8Array(8);
   new DataView(amount.buffer).setBigUint64(0, BigInt(f.amount));
   return concatBytes(
-    ascii("KCPV"), Uint8Array.of(1, f.carrierId.length), f.carrierId, f.sessionNonce, counter,
+    ascii("KCPV"), Uint8Array.of(f.merchantName ? 2 : 1, f.carrierId.length), f.carrierId, f.sessionNonce, counter,
     Uint8Array.of(f.orderId.length), f.orderId, Uint8Array.of(f.merchantId.length), f.merchantId,
     amount, ascii(f.currency), Uint8Array.of(f.verdict, f.triesLeft),
+    f.merchantName ? Uint8Array.of(f.merchantName.length) : new Uint8Array(0), f.merchantName ?? new Uint8Array(0),
   );
 }
 

@@ -35,8 +35,15 @@ export interface VerdictView {
   verdict: Verdict;
   /** The issuer's tries left after this verdict. */
   triesLeft: number;
-  /** hex, 16 bytes: for the carrier (PAY field 7). */
+  /** hex, 16 bytes: for a carrier without a screen (PAY field 7; verdict format 1, no name). */
   mac: string;
+  /**
+   * For a carrier with a screen (INFO capability 0x10): the merchant's registered name as the screen
+   * shows it (hex, 1–42 bytes: PAY field 0) and the verdict MAC'd over it too (format 2, hex 16
+   * bytes: PAY field 7). Absent where the order's merchant name was not given.
+   */
+  screenName?: string;
+  namedMac?: string;
 }
 
 export interface ChallengeView { challenge: string; publicKey: string; purpose: number }
@@ -199,8 +206,11 @@ export class PinVerifier {
     this.ledger.transaction(() => this.ledger.run("INSERT INTO pin_verifications (carrier_id, order_id, verdict, created_at) VALUES (?, ?, ?, ?)", [
       req.carrierId, req.orderId, r.verdict, this.now(),
     ]));
-    const mac = verdictMac(req.cryptogramKey, { ...req.fields, carrierId: unhex(req.carrierId), sessionNonce: req.sessionNonce, requestCounter: req.requestCounter, verdict: r.verdict, triesLeft: r.triesLeft });
-    return { verdict: r.verdict, triesLeft: r.triesLeft, mac: hex(mac) };
+    const f: VerdictFields = { ...req.fields, carrierId: unhex(req.carrierId), sessionNonce: req.sessionNonce, requestCounter: req.requestCounter, verdict: r.verdict, triesLeft: r.triesLeft };
+    const mac = verdictMac(req.cryptogramKey, { ...f, merchantName: undefined });
+    // both formats: the host sends the one its carrier takes (a carrier accepts only its own, so neither stands in for the other)
+    const named = f.merchantName ? { screenName: hex(f.merchantName), namedMac: hex(verdictMac(req.cryptogramKey, f)) } : {};
+    return { verdict: r.verdict, triesLeft: r.triesLeft, mac: hex(mac), ...named };
   }
 
   /** PIN change, host ↔ platform only: the old PIN is checked and counted like a payment's. */

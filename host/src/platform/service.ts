@@ -20,7 +20,7 @@ import {
 import { PinVerifier, type ChallengeView, type PinVerifierOptions, type VerdictView } from "./pin-verifier.ts";
 import { PinPurpose } from "./online-pin.ts";
 import { TransportKeys } from "./transport-keys.ts";
-import { confusableWith } from "./merchant-names.ts";
+import { confusableWith, screenName, unshowableCharacters } from "./merchant-names.ts";
 import { OfflineAuthority, type OfflineAuthorityOptions } from "./offline-authority.ts";
 import { Refusal } from "./refusal.ts";
 import { OfflineClearing, type ClearingResult } from "./offline-clearing.ts";
@@ -499,7 +499,8 @@ export class Platform {
     return this.refusing(() => {
       const v = this.pins.verifyForOrder({
         carrierId, orderId, challenge: req.challenge, pinBlock: req.pinBlock, sessionNonce, requestCounter, cryptogramKey, carrierBlocked: carrier.state !== "issued",
-        fields: { orderId: bytes(orderId), merchantId: merchantIdBytes(order.merchantId), amount: order.amount, currency: order.currency },
+        // merchantName: the registered name as a carrier's screen shows it (verdict format 2, PAY field 0)
+        fields: { orderId: bytes(orderId), merchantId: merchantIdBytes(order.merchantId), amount: order.amount, currency: order.currency, merchantName: screenName(order.merchantName) },
       });
       this.tx(() => this.audit("order", orderId, "pin-verdict", { carrierId, verdict: v.verdict, triesLeft: v.triesLeft }));
       return v;
@@ -535,6 +536,11 @@ export class Platform {
       if (alike) {
         throw new PlatformError(409, "merchant-name-confusable", `the name ${JSON.stringify(name)} looks like merchant ${alike.id}'s ${JSON.stringify(alike.name)} ` +
           `(the same after NFKC, case folding, accents and Unicode confusables, e.g. Cyrillic "а" for Latin "a"): a payer could not tell them apart — choose a distinct name`);
+      }
+      const unshowable = unshowableCharacters(name);
+      if (unshowable.length > 0) {
+        throw new PlatformError(400, "merchant-name-unshowable", `the name ${JSON.stringify(name)} has characters a carrier's screen cannot show (${unshowable.map((c) => JSON.stringify(c)).join(", ")}): ` +
+          `carriers draw printable ASCII and Latin-1 (U+0020–U+007E, U+00A0–U+00FF) — register the name in those letters`);
       }
       const sealed = this.sealer.seal(randomBytes(QR_KEY_BYTES), `merchant ${id} QR key`);
       const at = this.now();

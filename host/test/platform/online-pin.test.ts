@@ -13,6 +13,7 @@ import { PinPurpose as P } from "../../src/platform/online-pin.ts";
 
 const v = JSON.parse(readFileSync(new URL("../../../firmware/vectors/online-pin.json", import.meta.url), "utf8")) as {
   verdict: { case: string; cryptogramKey: string; carrierId: string; sessionNonce: string; requestCounter: number; orderId: string; merchantId: string; amount: number; currency: string; verdict: number; triesLeft: number; message: string; mac: string }[];
+  namedVerdict: { case: string; cryptogramKey: string; carrierId: string; sessionNonce: string; requestCounter: number; orderId: string; merchantId: string; amount: number; currency: string; verdict: number; triesLeft: number; merchantName: string; message: string; mac: string }[];
   pinBlock: { case: string; pin: string; purpose: number; carrierId: string; orderId: string; challenge: string; platformPrivate: string; platformPublic: string; ephemeralPrivate: string; filler: string; block: string }[];
 };
 const b = (h: string) => Uint8Array.from(Buffer.from(h, "hex"));
@@ -27,10 +28,12 @@ async function open(opts: Parameters<typeof Platform.open>[0] = {}): Promise<Pla
 }
 
 describe("online-pin.json vectors", () => {
-  it.each(v.verdict.map((x) => [x.case, x]))("verdict: %s", (_, x) => {
+  it.each([...v.verdict, ...v.namedVerdict].map((x) => [x.case, x]))("verdict: %s", (_, x) => {
+    // format 2 (merchantName: a carrier with a screen) where the vector has a name
     const f = {
       carrierId: b(x.carrierId), sessionNonce: b(x.sessionNonce), requestCounter: x.requestCounter, orderId: b(x.orderId), merchantId: b(x.merchantId),
       amount: x.amount, currency: x.currency, verdict: x.verdict as Verdict, triesLeft: x.triesLeft,
+      ...("merchantName" in x ? { merchantName: b((x as { merchantName: string }).merchantName) } : {}),
     };
     expect(hex(verdictMessage(f))).toBe(x.message);
     expect(hex(verdictMac(b(x.cryptogramKey), f))).toBe(x.mac);
