@@ -36,6 +36,9 @@ export interface FlashPort {
   // erase the page starting at addr
   erase(addr: number): void;
   crc32(data: string): number;
+  // The board's pages for a store opened without any (platform.ts: the one-time reservation,
+  // STORAGE.md §1): [page addresses, sizes], every page erased; throws StoreFull when it cannot.
+  reserve?(): number[][];
 }
 
 export const PAGE_MAGIC = "KCP2";
@@ -133,9 +136,20 @@ function scanCurrent(st: PageStore): void {
 
 // Opens the store on its pages: picks the page with the highest whole header and replays it.
 // Never writes: whatever a cut left is repaired by the next append (compaction) or by the owner.
+// No pages (a carrier never personalised: nothing reserved yet) is a blank store that reserves them
+// through port.reserve at its first append.
 export function openPageStore(port: FlashPort, pages: number[], sizes: number[]): PageStore {
-  if (pages.length < 2 || pages.length !== sizes.length) raise("store: needs 2+ pages");
   const st: PageStore = { port: port, pages: pages, sizes: sizes, cur: -1, gen: 0, end: 0, dirty: false, at: {} };
+  if (pages.length > 0) openPages(st, pages, sizes);
+  return st;
+}
+
+function openPages(st: PageStore, pages: number[], sizes: number[]): void {
+  if (pages.length < 2 || pages.length !== sizes.length) raise("store: needs 2+ pages");
+  st.pages = pages;
+  st.sizes = sizes;
+  st.cur = -1;
+  st.gen = 0;
   for (let p = 0; p < pages.length; p++) {
     const g = pageGen(st, p);
     if (g >= 0 && (st.cur < 0 || g > st.gen)) {
@@ -144,7 +158,6 @@ export function openPageStore(port: FlashPort, pages: number[], sizes: number[])
     }
   }
   scanCurrent(st);
-  return st;
 }
 
 // Payload of the newest committed record of key, or undefined.
@@ -172,6 +185,11 @@ export function storeKeys(st: PageStore): number[] {
 // Appends one record (payload "" deletes key). Compacts first when the current page is dirty, full
 // or absent; answers STORAGE_FULL (storeFull) only when the live records plus this one exceed a page.
 export function storePut(st: PageStore, key: number, payload: string): void {
+  if (st.pages.length === 0) {
+    if (st.port.reserve === undefined) raise("store: no pages");
+    const r = st.port.reserve();
+    openPages(st, r[0]!, r[1]!);
+  }
   const rec = encodeRecordV2(st.port, key, payload);
   const ext = key >= UNARY_KEY ? rec.length + 4 * UNARY_WORDS : rec.length;
   if (st.cur < 0 || st.dirty || st.end + ext > st.pages[st.cur]! + st.sizes[st.cur]!) storeCompact(st, -1, ext);

