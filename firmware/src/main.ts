@@ -13,7 +13,7 @@ import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createStoreV1WipeCommand, createWipeCommand } from "./commands/wipe.ts";
 import { CAP_DISPLAY, STATE_LOCKED, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, STATUS_BUSY, STATUS_OK } from "./protocol.ts";
-import { openCarrier } from "./security/carrier.ts";
+import { openCarrier, purgeRecords } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { wipeStoreV1 } from "./store/migrate.ts";
 import { isStoreFull } from "./store/ports.ts";
@@ -61,8 +61,11 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   const pages = /*#__NOINLINE__*/ openStore();
   const carrier = /*#__NOINLINE__*/ openCarrier({ store: pages, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
   const store = /*#__NOINLINE__*/ openAppStore(pages);
-  // Keys of a personalisation cut before its commit (wrapped under an MK never stored): deleted.
-  if (carrier.state() !== STATE_PERSONALISED && !store.isEmpty()) store.eraseAll();
+  // Keys of a personalisation cut before its commit (wrapped under an MK never stored): zeroised.
+  if (carrier.state() !== STATE_PERSONALISED && !store.isEmpty()) {
+    purgeRecords(pages);
+    store.eraseAll();
+  }
   // The offline key and license of a carrier that is not personalised (a wipe cut short) go too.
   if (KC_OFFLINE && carrier.state() !== STATE_PERSONALISED) {
     eraseOfflineKey(env);

@@ -190,9 +190,12 @@ function storePages(create: boolean): number[][] | null {
   let s = storage.read(STORE_FILE);
   if (s === undefined) {
     if (!create) return null;
+    // Trash before kc.st would let a later Storage compaction move it; and without trash the first
+    // listed file is the first in flash, its header at the start of Storage. Trash here only comes
+    // from a cut in an earlier PERSONALISE (a torn .boot0 replaced): compacting now, with no store
+    // and no secret yet, risks only a second cut during it (STORAGE.md §7).
+    if (storage.getStats().trashBytes !== 0) storage.compact();
     const st = storage.getStats();
-    // Storage without trash: the first listed file is the first in flash, its header at the start
-    if (st.trashBytes !== 0) storeFull("store: Storage has trash");
     const start = e.getAddressOf(storage.read(storage.list()[0]!), true) - FILE_HEADER_BYTES;
     const pageBytes = flash().getPage(start)!.length;
     const n = storagePagesForStore(st.totalBytes, pageBytes);

@@ -9,7 +9,7 @@
 //    (1→0), the store compacted to DESTROYED alone and every other page erased, and WIPED appended
 //    (STORAGE.md §6). No step touches Espruino Storage. openCarrier() finishes an interrupted wipe
 //    before anything else runs.
-import { storeFinishWipe, storeGet, storeOrder, storePut, storeWipePending, storeZeroise, storeEraseOthers, type PageStore } from "../store/pages.ts";
+import { storeCompact, storeFinishWipe, storeGet, storeOrder, storePut, storeWipePending, storeZeroise, storeEraseOthers, type PageStore } from "../store/pages.ts";
 import { tallyBegin, tallyExists, tallyFailures, tallyReset, tallyShare, tallySuccess } from "../store/tally.ts";
 import { isStoreFull } from "../store/ports.ts";
 import { chr } from "../store/bytes.ts";
@@ -116,6 +116,20 @@ function destroyStore(st: PageStore, reason: number): void {
     }
   }
   storeFinishWipe(st, REC_DESTROYED, REC_WIPED);
+}
+
+// Records a personalisation cut before its commit left behind (a keys record wrapped under an MK no
+// PERSO record ever stored, a fresh tally) on a carrier that is not PERSONALISED: zeroised in place
+// and their pages erased, as a self-destruct does (a DESTROYED carrier simply wipes again). The
+// state does not change. Rare: only after such a cut, at boot.
+export function purgeRecords(st: PageStore): void {
+  if (carrierState(st) === STATE_DESTROYED) {
+    storeFinishWipe(st, REC_DESTROYED, REC_WIPED);
+    return;
+  }
+  storeZeroise(st, -1);
+  storeCompact(st);
+  storeEraseOthers(st);
 }
 
 export function openCarrier(ports: CarrierPorts, config?: CarrierConfig): Carrier {
