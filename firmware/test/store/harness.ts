@@ -105,13 +105,14 @@ export function openPages(bank: FlashBank): PageStore {
   return openPageStore(bank.port, bank.pages, bank.sizes);
 }
 
-export function makeRig(opts: { config?: CarrierConfig; geometry?: FlashGeometry; profile?: StoreProfile; seed?: number; bundle?: boolean; image?: Uint8Array } = {}): Rig {
+export function makeRig(opts: { config?: CarrierConfig; geometry?: FlashGeometry; profile?: StoreProfile; seed?: number; bundle?: boolean; image?: Uint8Array; bankImage?: ReturnType<FlashBank["snapshot"]> } = {}): Rig {
   const geometry = opts.geometry ?? (opts.profile ? profileGeometry(opts.profile) : PUCK);
   const flash = new NorFlash(geometry, { seed: opts.seed ?? 7 });
   if (opts.image) flash.restore(opts.image);
   const first = new EspruinoStorage(flash);
   if (opts.bundle !== false && !opts.image) first.write(".bootcde", "x".repeat(BUNDLE_BYTES));
   const bank = profileBank(opts.profile ?? "puckjs", opts.seed ?? 7);
+  if (opts.bankImage) bank.restore(opts.bankImage);
   const clock = { ms: 0 };
   const crypto = seededCrypto(opts.seed ?? 7);
   const presence = new FakePresence();
