@@ -3,9 +3,9 @@
 import type { LinkDeps } from "./link.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import { CAP_AES, CAP_NFC, CAP_SHA256, CAP_USB } from "./protocol.ts";
-import { storeFull, type StoragePort, type StoreEnv } from "./store/ports.ts";
+import type { StoragePort, StoreEnv } from "./store/ports.ts";
 import { openPageStore, type FlashPort, type PageStore } from "./store/pages.ts";
-import { storagePagesForStore, storeStartFor, FILE_HEADER_BYTES, PAD_FILE, STORE_FILE } from "./store/reserve.ts";
+import { storePages, STORE_FILE, type FlashApi } from "./store/reserve.ts";
 import type { CryptoPort } from "./security/crypto-port.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
 import { createEspruinoPrimitives, type EspruinoCryptoModule, type EspruinoE } from "./crypto/espruino.ts";
@@ -145,18 +145,11 @@ export function storeEnv(): StoreEnv {
 
 // ───────────── the page store's flash (STORAGE.md §1)
 
-interface FlashArea { addr: number; length: number }
-interface FlashModule {
-  write(data: string, addr: number): void;
-  erasePage(addr: number): void;
-  getPage(addr: number): FlashArea | undefined;
-  getFree(): FlashArea[];
-}
 interface MemoryE { memoryArea(addr: number, len: number): string; getAddressOf(v: unknown, flat: boolean): number; CRC32(s: string): number }
 
-let flashModule: FlashModule | null = null;
-function flash(): FlashModule {
-  if (flashModule === null) flashModule = require("Flash") as FlashModule;
+let flashModule: FlashApi | null = null;
+function flash(): FlashApi {
+  if (flashModule === null) flashModule = require("Flash") as FlashApi;
   return flashModule;
 }
 
@@ -168,62 +161,13 @@ function flashErase(addr: number): void {
   flash().erasePage(addr);
 }
 
-// Every erase unit of an area, appended to pages/sizes; erased first when `erase` (the reservation).
-function addArea(pages: number[], sizes: number[], addr: number, length: number, erase: boolean): void {
-  const unit = flash().getPage(addr)!.length;
-  for (let a = addr; a < addr + length; a += unit) {
-    if (erase) flashErase(a);
-    pages.push(a);
-    sizes.push(unit);
-  }
-}
-
-// The store's pages: kc.st's data pages, then what Flash.getFree() lists (the Pico's sector). With
-// `create`, the one-time reservation when kc.st does not exist yet: every page the store will own is
-// erased BEFORE kc.st exists (a getFree() sector survives Storage.eraseAll and a re-flash: a store of
-// an earlier life must never come back), then a pad file puts kc.st's header in the 32 B before a page
-// boundary. A cut before kc.st lands repeats all of it. null: no kc.st and not `create`. Refuses
-// (StoreFull) a layout it cannot make, and (Error) a kc.st that is not page aligned.
-function storePages(create: boolean): number[][] | null {
-  const storage = storageModule();
-  const e = E as unknown as MemoryE;
-  let s = storage.read(STORE_FILE);
-  if (s === undefined) {
-    if (!create) return null;
-    // Trash before kc.st would let a later Storage compaction move it; and without trash the first
-    // listed file is the first in flash, its header at the start of Storage. Trash here only comes
-    // from a cut in an earlier PERSONALISE (a torn .boot0 replaced): compacting now, with no store
-    // and no secret yet, risks only a second cut during it (STORAGE.md §7).
-    if (storage.getStats().trashBytes !== 0) storage.compact();
-    const st = storage.getStats();
-    const start = e.getAddressOf(storage.read(storage.list()[0]!), true) - FILE_HEADER_BYTES;
-    const pageBytes = flash().getPage(start)!.length;
-    const n = storagePagesForStore(st.totalBytes, pageBytes);
-    const at = storeStartFor(st.totalBytes, pageBytes, st.totalBytes - st.freeBytes, n);
-    if (at < 0) storeFull("store: " + n + " pages do not fit");
-    const pages: number[] = [];
-    const sizes: number[] = [];
-    addArea(pages, sizes, start + at, n * pageBytes, true);
-    const free = flash().getFree();
-    for (let i = 0; i < free.length; i++) addArea(pages, sizes, free[i]!.addr, free[i]!.length, true);
-    const pad = at - FILE_HEADER_BYTES - (st.totalBytes - st.freeBytes);
-    if (pad > 0) storage.write(PAD_FILE, "\0\0\0\0", 0, pad - FILE_HEADER_BYTES);
-    storage.write(STORE_FILE, "\xff\xff\xff\xff", 0, n * pageBytes);
-    s = storage.read(STORE_FILE)!;
-  }
-  const addr = e.getAddressOf(s, true);
-  const page = flash().getPage(addr);
-  if (page === undefined || page.addr !== addr || s.length % page.length !== 0) raise("store: kc.st is not page aligned");
-  const pages: number[] = [];
-  const sizes: number[] = [];
-  addArea(pages, sizes, addr, s.length, false);
-  const free = flash().getFree();
-  for (let i = 0; i < free.length; i++) addArea(pages, sizes, free[i]!.addr, free[i]!.length, false);
-  return [pages, sizes];
+// E.getAddressOf(s, true) of a memory-mapped Storage read: where the file's data is in flash.
+function addressOf(s: string): number {
+  return (E as unknown as MemoryE).getAddressOf(s, true);
 }
 
 function reservePages(): number[][] {
-  return storePages(true)!;
+  return storePages(storageModule(), flash(), addressOf, true)!;
 }
 
 // The carrier's page store: on its pages when kc.st exists, else a blank store that reserves them at
@@ -233,7 +177,7 @@ function reservePages(): number[][] {
 export function openStore(): PageStore {
   const e = E as unknown as MemoryE;
   const port: FlashPort = { read: e.memoryArea, write: flashWrite, erase: flashErase, crc32: e.CRC32, reserve: reservePages };
-  const r = storePages(false);
+  const r = storePages(storageModule(), flash(), addressOf, false);
   return r === null ? openPageStore(port, [], []) : openPageStore(port, r[0]!, r[1]!);
 }
 

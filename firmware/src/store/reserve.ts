@@ -4,8 +4,11 @@
 // jsfIsBankStorageValid) walks file headers by their size words and never reads file data, so
 // whatever the store keeps in those pages — erased, half-erased, half-written — cannot make it wipe
 // Storage; the file's own header is written once, by Espruino, before the store has any secret.
-// A pad file ("kc.pad") moves that header to the right place. Pure arithmetic here; platform.ts
-// creates the files and checks the result with E.getAddressOf (a wrong guess is refused, not used).
+// A pad file ("kc.pad") moves that header to the right place. The arithmetic, and storePages, which
+// makes the reservation through the Storage and require("Flash") objects platform.ts passes in, and
+// checks the result with E.getAddressOf (a wrong guess is refused, not used).
+import { storeFull, type StoragePort } from "./ports.ts";
+import { raise } from "../raise.ts";
 
 export const STORE_FILE = "kc.st";
 export const PAD_FILE = "kc.pad";
@@ -42,4 +45,67 @@ export function storeStartFor(storageBytes: number, pageBytes: number, used: num
   const gap = b - FILE_HEADER_BYTES - used;
   if (gap !== 0 && (gap < MIN_PAD_BYTES || (gap & 3) !== 0)) b += pageBytes;
   return b + pages * pageBytes <= storageBytes ? b : -1;
+}
+
+// What storePages needs of Espruino's require("Flash") (src/jswrap_flash.c).
+export interface FlashArea { addr: number; length: number }
+export interface FlashApi {
+  write(data: string, addr: number): void;
+  erasePage(addr: number): void;
+  getPage(addr: number): FlashArea | undefined;
+  getFree(): FlashArea[];
+}
+
+// Every erase unit of an area, appended to pages/sizes; erased first when `erase` (the reservation).
+function addArea(flash: FlashApi, pages: number[], sizes: number[], addr: number, length: number, erase: boolean): void {
+  const unit = flash.getPage(addr)!.length;
+  for (let a = addr; a < addr + length; a += unit) {
+    if (erase) flash.erasePage(a);
+    pages.push(a);
+    sizes.push(unit);
+  }
+}
+
+// The store's pages: kc.st's data pages, then what Flash.getFree() lists (the Pico's sector), as
+// [addresses, sizes]. With `create`, the one-time reservation when kc.st does not exist yet: every
+// page the store will own is erased BEFORE kc.st exists (a getFree() sector survives Storage.eraseAll
+// and a re-flash: a store of an earlier life must never come back), then a pad file puts kc.st's
+// header in the 32 B before a page boundary. A cut before kc.st lands repeats all of it. null: no
+// kc.st and not `create`. Refuses (StoreFull) a layout it cannot make, and (Error) a kc.st that is
+// not page aligned. addressOf: E.getAddressOf(s, true) of a memory-mapped Storage read.
+export function storePages(storage: StoragePort, flash: FlashApi, addressOf: (s: string) => number, create: boolean): number[][] | null {
+  let s = storage.read(STORE_FILE);
+  if (s === undefined) {
+    if (!create) return null;
+    // Trash before kc.st would let a later Storage compaction move it; and without trash the first
+    // listed file is the first in flash, its header at the start of Storage. Trash here only comes
+    // from a cut in an earlier PERSONALISE (a torn .boot0 replaced): compacting now, with no store
+    // and no secret yet, risks only a second cut during it (STORAGE.md §7).
+    if (storage.getStats().trashBytes !== 0) storage.compact();
+    const st = storage.getStats();
+    const first = storage.list()[0];
+    if (first === undefined) storeFull("store: no file in Storage to find its address by");
+    const start = addressOf(storage.read(first!)!) - FILE_HEADER_BYTES;
+    const pageBytes = flash.getPage(start)!.length;
+    const n = storagePagesForStore(st.totalBytes, pageBytes);
+    const used = st.totalBytes - st.freeBytes;
+    const at = storeStartFor(st.totalBytes, pageBytes, used, n);
+    if (at < 0) storeFull("store: " + n + " pages do not fit");
+    const fresh: number[] = [];
+    addArea(flash, fresh, [], start + at, n * pageBytes, true);
+    const areas = flash.getFree();
+    for (let i = 0; i < areas.length; i++) addArea(flash, fresh, [], areas[i]!.addr, areas[i]!.length, true);
+    if (at - FILE_HEADER_BYTES > used) storage.write(PAD_FILE, "\0\0\0\0", 0, at - 2 * FILE_HEADER_BYTES - used);
+    storage.write(STORE_FILE, "\xff\xff\xff\xff", 0, n * pageBytes);
+    s = storage.read(STORE_FILE)!;
+  }
+  const addr = addressOf(s);
+  const page = flash.getPage(addr);
+  if (page === undefined || page.addr !== addr || s.length % page.length !== 0) raise("store: kc.st is not page aligned");
+  const pages: number[] = [];
+  const sizes: number[] = [];
+  addArea(flash, pages, sizes, addr, s.length, false);
+  const free = flash.getFree();
+  for (let i = 0; i < free.length; i++) addArea(flash, pages, sizes, free[i]!.addr, free[i]!.length, false);
+  return [pages, sizes];
 }

@@ -8,7 +8,7 @@
 // stand-in bundle, which no operation may touch (so no cut can make the boot check erase it).
 import { describe, expect, test } from "vitest";
 import { PowerCut, type EraseCutMode, type WordCutMode } from "../../../board/src/flash.ts";
-import { makeRig, TEST_CONFIG, flashContains, type Rig } from "./harness.ts";
+import { makeRig, flashContains, type Rig } from "./harness.ts";
 import { REC_PERSO, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, type CarrierConfig } from "../../src/security/carrier.ts";
 import { storeGet, storePut } from "../../src/store/pages.ts";
 import { tallyShare } from "../../src/store/tally.ts";
