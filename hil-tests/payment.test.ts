@@ -2,6 +2,7 @@
 // (PROTOCOL.md §7.4-§7.7): the test plays the platform (host/src/platform Platform, in memory, and
 // host/src/channel for the secure channel) and the untrusted host relaying frames over USB. The PIN
 // goes to the platform only (online PIN); PAY carries the platform's MAC'd verdict.
+import { boardPageStore } from "../firmware/test/store/board-store.ts";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Platform, PlatformError } from "../host/src/platform/service.ts";
 import type { PlatformChannel } from "../host/src/channel/session.ts";
@@ -468,12 +469,12 @@ describe("power cut at every flash write of a payment (release bundle)", () => {
     await personalise(setup, w);
     const a = newOrder(w, 500);
     // Payments before the campaign: order A (ATC 1) then declines, so that the campaign's append
-    // is measured both without and with a log rotation (the A/B file fills after a few entries).
+    // is measured both without and with a page compaction (the page store's current page full).
     const first = await pay(setup, await setup.openChannel(w.identity), a.body);
     expect(first.status).toBe(ST.OK);
     const keys = w.platform.carrierKeys(w.carrierId);
     let cutPoints = 0;
-    let rotations = 0;
+    let compactions = 0;
 
     for (let round = 0; round < 2; round++) {
       const base = setup.board.flash.snapshot();
@@ -499,7 +500,7 @@ describe("power cut at every flash write of a payment (release bundle)", () => {
       });
       expect(refAuth.status).toBe(ST.OK);
       expect(hex(bytesOf(refAuth.body.get(2)))).toBe(expected);
-      if (writes > 100) rotations++; // an append alone is ~22 words; a rotation rewrites the live records
+      if (erases > 0) compactions++; // an append alone is ~22 words; a compaction erases the next page and copies the live records
       console.log(`payment round ${round}: the decided PAY makes ${writes} flash word writes and ${erases} page erases`);
 
       const cuts: { kind: "word" | "erase"; n: number; partial: string }[] = [];
@@ -544,16 +545,17 @@ describe("power cut at every flash write of a payment (release bundle)", () => {
         expect(forB, label).toHaveLength(1);
         rig.board.dispose();
       }
-      // Advance the setup carrier: settle B there, then declines, so the next round's append
-      // rotates the log file (A/B copy of the live records).
+      // Advance the setup carrier: settle B there, then declines until the page store's current page
+      // has no room for one more 88 B entry record, so the next round's append compacts first.
       const ch = await setup.openChannel(w.identity);
       expect((await pay(setup, ch, b.body)).status).toBe(ST.OK);
-      // 20 B header + keys record (~150 B) + 77 B per entry in a 1,024 B file: the 12th entry rotates.
-      for (let i = 0; i < 9; i++) {
+      const room = () => { const st = boardPageStore(setup.board)!; return st.pages[st.cur]! + st.sizes[st.cur]! - st.end; };
+      for (let i = 0; round === 0 && room() >= 88; i++) {
         expect((await setup.pay(ch, newOrder(w, 100 + i).body, "ok", "long")).status).toBe(ST.PAY_DECLINED);
       }
     }
-    console.log(`payment power-cut campaign: ${cutPoints} cut points (${rotations} of 2 rounds include a log rotation)`);
+    console.log(`payment power-cut campaign: ${cutPoints} cut points (${compactions} of 2 rounds include a page compaction)`);
+    expect(compactions).toBe(1);
     expect(cutPoints).toBeGreaterThan(20);
   }, 600_000);
 });
