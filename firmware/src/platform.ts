@@ -167,7 +167,7 @@ function addressOf(s: string): number {
 }
 
 function reservePages(): number[][] {
-  return storePages(storageModule(), flash(), addressOf, true)!;
+  return storePages(storageModule(), flash(), addressOf, (E as unknown as MemoryE).memoryArea, true)!;
 }
 
 // The carrier's page store: on its pages when kc.st exists, else a blank store that reserves them at
@@ -177,7 +177,7 @@ function reservePages(): number[][] {
 export function openStore(): PageStore {
   const e = E as unknown as MemoryE;
   const port: FlashPort = { read: e.memoryArea, write: flashWrite, erase: flashErase, crc32: e.CRC32, reserve: reservePages };
-  const r = storePages(storageModule(), flash(), addressOf, false);
+  const r = storePages(storageModule(), flash(), addressOf, e.memoryArea, false);
   return r === null ? openPageStore(port, [], []) : openPageStore(port, r[0]!, r[1]!);
 }
 
@@ -185,7 +185,7 @@ export function openStore(): PageStore {
 export const STORE_V1_FILES = /^kc\.log\.|^kc\.ctr\.|^kc\.pay\./;
 export function storeV1(): boolean {
   const storage = storageModule();
-  return storage.read(STORE_FILE) === undefined && storage.list(STORE_V1_FILES).length > 0;
+  return storage.read(STORE_FILE, 0, 1) === undefined && storage.list(STORE_V1_FILES).length > 0;
 }
 
 export function nowMs(): number {

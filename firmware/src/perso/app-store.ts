@@ -120,15 +120,15 @@ export function openAppStore(st: PageStore): AppStore {
       followAppend(atc, prevHash, entry);
     },
     isEmpty: function () {
-      if (st.at[REC_APP_KEYS] !== undefined) return false;
-      for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) if (st.at[k] !== undefined) return false;
+      if (st.recs[REC_APP_KEYS] !== undefined) return false;
+      for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) if (st.recs[k] !== undefined) return false;
       return true;
     },
     eraseAll: function () {
       // Deletes (a len-0 record each) only what is there: after a self-destruct, which zeroised every
       // record in place, this writes nothing and only drops the RAM caches.
-      if (st.at[REC_APP_KEYS] !== undefined) storePut(st, REC_APP_KEYS, "");
-      for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) if (st.at[k] !== undefined) storePut(st, k, "");
+      if (st.recs[REC_APP_KEYS] !== undefined) storePut(st, REC_APP_KEYS, "");
+      for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) if (st.recs[k] !== undefined) storePut(st, k, "");
       cachedKeys = undefined;
       cachedEntries = null;
     },

@@ -18,7 +18,7 @@ export const CONSOLE_LOCK_CODE = "E.setConsole(null,{force:true});try{NRF.setSer
 export function setBootLock(env: StoreEnv, on: boolean): void {
   const now = env.storage.read(CONSOLE_LOCK_FILE);
   if (on && now === CONSOLE_LOCK_CODE) return;
-  if (!on && env.storage.read(STORE_FILE) !== undefined) return;
+  if (!on && env.storage.read(STORE_FILE, 0, 1) !== undefined) return;
   if (now !== undefined) env.storage.erase(CONSOLE_LOCK_FILE);
   if (!on) return;
   if (!canCreate(env, CONSOLE_LOCK_CODE.length)) storeFull("no room for the boot lock " + CONSOLE_LOCK_FILE);

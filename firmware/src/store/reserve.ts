@@ -72,9 +72,11 @@ function addArea(flash: FlashApi, pages: number[], sizes: number[], addr: number
 // and a re-flash: a store of an earlier life must never come back), then a pad file puts kc.st's
 // header in the 32 B before a page boundary. A cut before kc.st lands repeats all of it. null: no
 // kc.st and not `create`. Refuses (StoreFull) a layout it cannot make, and (Error) a kc.st that is
-// not page aligned. addressOf: E.getAddressOf(s, true) of a memory-mapped Storage read.
-export function storePages(storage: StoragePort, flash: FlashApi, addressOf: (s: string) => number, create: boolean): number[][] | null {
-  let s = storage.read(STORE_FILE);
+// not page aligned. addressOf: E.getAddressOf(s, true) of a memory-mapped Storage read; memory:
+// E.memoryArea. Files are read 1 byte long, only for their address: a board maps Storage.read into
+// flash, but a whole-file read is a copy wherever it is not (and on the virtual board's var model).
+export function storePages(storage: StoragePort, flash: FlashApi, addressOf: (s: string) => number, memory: (addr: number, len: number) => string, create: boolean): number[][] | null {
+  let s = storage.read(STORE_FILE, 0, 1);
   if (s === undefined) {
     if (!create) return null;
     // Trash before kc.st would let a later Storage compaction move it; and without trash the first
@@ -85,7 +87,7 @@ export function storePages(storage: StoragePort, flash: FlashApi, addressOf: (s:
     const st = storage.getStats();
     const first = storage.list()[0];
     if (first === undefined) storeFull("store: no file in Storage to find its address by");
-    const start = addressOf(storage.read(first!)!) - FILE_HEADER_BYTES;
+    const start = addressOf(storage.read(first!, 0, 1)!) - FILE_HEADER_BYTES;
     const pageBytes = flash.getPage(start)!.length;
     const n = storagePagesForStore(st.totalBytes, pageBytes);
     const used = st.totalBytes - st.freeBytes;
@@ -97,14 +99,17 @@ export function storePages(storage: StoragePort, flash: FlashApi, addressOf: (s:
     for (let i = 0; i < areas.length; i++) addArea(flash, fresh, [], areas[i]!.addr, areas[i]!.length, true);
     if (at - FILE_HEADER_BYTES > used) storage.write(PAD_FILE, "\0\0\0\0", 0, at - 2 * FILE_HEADER_BYTES - used);
     storage.write(STORE_FILE, "\xff\xff\xff\xff", 0, n * pageBytes);
-    s = storage.read(STORE_FILE)!;
+    s = storage.read(STORE_FILE, 0, 1)!;
   }
   const addr = addressOf(s);
+  // kc.st's size from its Espruino header (the 32 B before its data): size u32 LE, flags in the top byte
+  const h = memory(addr - FILE_HEADER_BYTES, 4);
+  const size = h.charCodeAt(0) | (h.charCodeAt(1) << 8) | (h.charCodeAt(2) << 16);
   const page = flash.getPage(addr);
-  if (page === undefined || page.addr !== addr || s.length % page.length !== 0) raise("store: kc.st is not page aligned");
+  if (page === undefined || page.addr !== addr || size === 0 || size % page.length !== 0) raise("store: kc.st is not page aligned");
   const pages: number[] = [];
   const sizes: number[] = [];
-  addArea(flash, pages, sizes, addr, s.length, false);
+  addArea(flash, pages, sizes, addr, size, false);
   const free = flash.getFree();
   for (let i = 0; i < free.length; i++) addArea(flash, pages, sizes, free[i]!.addr, free[i]!.length, false);
   return [pages, sizes];

@@ -21,7 +21,7 @@ const TAIL_BYTES = 4 * UNARY_WORDS;
 const TAIL_AT = 44;
 
 export function tallyExists(st: PageStore): boolean {
-  return st.at[TALLY_KEY] !== undefined;
+  return st.recs[TALLY_KEY] !== undefined;
 }
 
 export function tallyShare(st: PageStore): string {
@@ -39,7 +39,7 @@ function usedWords(s: string): number {
 }
 
 export function tallyFailures(st: PageStore): number {
-  const a = st.at[TALLY_KEY];
+  const a = st.recs[TALLY_KEY];
   if (a === undefined) return 0;
   const s = st.port.read(a + TAIL_AT, TAIL_BYTES);
   const used = usedWords(s);
@@ -62,7 +62,7 @@ export function tallyReset(st: PageStore, carried: number, share: string): void 
 
 // Address of the first erased tail word, or -1 when the tail is full or there is no counter.
 export function tallyNextWord(st: PageStore): number {
-  const a = st.at[TALLY_KEY];
+  const a = st.recs[TALLY_KEY];
   if (a === undefined) return -1;
   const used = usedWords(st.port.read(a + TAIL_AT, TAIL_BYTES));
   return used < UNARY_WORDS ? a + TAIL_AT + 4 * used : -1;
