@@ -286,21 +286,23 @@ function closingConsoleFirst(c: Command, state: () => number): Command {
 // A store that cannot be opened (a broken or foreign Storage) must not take the link down with it:
 // the carrier then answers INFO/PING only, and keeps the console locked because nobody can tell
 // whether the flash holds secrets (fail closed).
+// A carrier personalised by store v1 firmware (STORAGE.md §9): INFO says LOCKED and the log says
+// why; WIPE (presence) is the one command until its files are gone, then the board restarts BLANK.
+function storeV1Commands(): Command[] {
+  log("KeyCarrier: store v1: WIPE + PERSONALISE needed");
+  lockConsole();
+  info.state = function () { return STATE_LOCKED; };
+  return [/*#__NOINLINE__*/ createStoreV1WipeCommand(presence, function () {
+    /*#__NOINLINE__*/ wipeStoreV1(env);
+    info.state = function () { return STATE_BLANK; };
+    setTimer(rebootBoard, 200);
+  })];
+}
+
 function tryBuildCarrier(p: CryptoPrimitives | null): Command[] {
-  // A carrier personalised by store v1 firmware (STORAGE.md §9): INFO says LOCKED and the log says
-  // why; WIPE (presence) is the one command until its files are gone, then the board restarts BLANK.
-  if (/*#__NOINLINE__*/ storeV1()) {
-    log("KeyCarrier: store v1: WIPE + PERSONALISE needed");
-    lockConsole();
-    info.state = function () { return STATE_LOCKED; };
-    return [/*#__NOINLINE__*/ createStoreV1WipeCommand(presence, function () {
-      /*#__NOINLINE__*/ wipeStoreV1(env);
-      info.state = function () { return STATE_BLANK; };
-      setTimer(rebootBoard, 200);
-    })];
-  }
   if (p !== null) {
     try {
+      if (/*#__NOINLINE__*/ storeV1()) return /*#__NOINLINE__*/ storeV1Commands();
       return /*#__NOINLINE__*/ buildCarrierCommands(p);
     } catch (e) {
       log("KeyCarrier: no store: " + String((e as { message?: unknown }).message || e));
