@@ -199,46 +199,52 @@ describe("power cut at every flash write of PERSONALISE (release bundle)", () =>
     rigs.push(ref);
     const refCh = await ref.openChannel(transportIdentity(ref.serial));
     const w0 = ref.board.flash.wordWrites();
+    const e0 = ref.board.flash.erases();
     expect((await ref.inner(refCh, CMD.PERSONALISE, body)).status).toBe(ST.OK);
     const writes = ref.board.flash.wordWrites() - w0;
+    const erases = ref.board.flash.erases() - e0; // the reservation's and the first page's
     await ref.reboot();
     await authorizes(ref, "uncut reference");
 
     const outcomes = { blank: 0, personalised: 0 };
-    for (let n = 0; n < writes; n++) {
-      for (const partial of ["none", "some-bits"] as const) {
-        const label = `cut at word write ${n} (${partial})`;
-        const rig = await CarrierRig.boot({ flashImage: base });
-        const tch = await rig.openChannel(transportIdentity(rig.serial));
-        rig.board.cutPowerAfterFlashWrites(n, partial);
-        const frame = encodeFrame({ version: 1, type: 0, seq: 200, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, rig.sealInner(tch, CMD.PERSONALISE, body)]])) });
-        rig.board.usb.write(frame);
-        rig.board.runUntilIdle(5_000);
-        expect(rig.board.flash.isPowered(), `${label} did not fire`).toBe(false);
-        await rig.reboot();
-        try {
-          expect(rig.board.storage.read("kc.tk"), `${label}: Storage (firmware included) survives the boot check`).toBeDefined();
-          expect(flashHolds(rig, keys.cryptogramKey), label).toBe(false);
-          const state = (await rig.info()).get(5);
-          expect([0, 1], label).toContain(state);
-          if (state === 0) {
-            outcomes.blank++;
-            // the boot path erased even a keys record torn mid-write
-            expect(appRecords(rig), label).toEqual([]);
-            const again = await rig.openChannel(transportIdentity(rig.serial));
-            expect((await rig.inner(again, CMD.PERSONALISE, body)).status, label).toBe(ST.OK);
-          } else {
-            outcomes.personalised++;
-            await authorizes(rig, label);
-          }
-        } finally {
-          rig.board.dispose();
+    const cuts: { kind: "word" | "erase"; n: number; partial: "none" | "some-bits" | "some-words" }[] = [];
+    for (let n = 0; n < writes; n++) cuts.push({ kind: "word", n, partial: "none" }, { kind: "word", n, partial: "some-bits" });
+    for (let n = 0; n < erases; n++) cuts.push({ kind: "erase", n, partial: "none" }, { kind: "erase", n, partial: "some-words" });
+    for (const cut of cuts) {
+      const { n, partial } = cut;
+      const label = `cut at ${cut.kind === "word" ? "word write" : "page erase"} ${n} (${partial})`;
+      const rig = await CarrierRig.boot({ flashImage: base });
+      const tch = await rig.openChannel(transportIdentity(rig.serial));
+      if (cut.kind === "word") rig.board.cutPowerAfterFlashWrites(n, partial as "none" | "some-bits");
+      else rig.board.flash.cutPowerAfterPageErases(n, partial as "none" | "some-words");
+      const frame = encodeFrame({ version: 1, type: 0, seq: 200, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, rig.sealInner(tch, CMD.PERSONALISE, body)]])) });
+      rig.board.usb.write(frame);
+      rig.board.runUntilIdle(5_000);
+      expect(rig.board.flash.isPowered(), `${label} did not fire`).toBe(false);
+      await rig.reboot();
+      try {
+        expect(rig.board.storage.read("kc.tk"), `${label}: Storage (firmware included) survives the boot check`).toBeDefined();
+        expect(flashHolds(rig, keys.cryptogramKey), label).toBe(false);
+        const state = (await rig.info()).get(5);
+        expect([0, 1], label).toContain(state);
+        if (state === 0) {
+          outcomes.blank++;
+          // the boot path erased even a keys record torn mid-write
+          expect(appRecords(rig), label).toEqual([]);
+          const again = await rig.openChannel(transportIdentity(rig.serial));
+          expect((await rig.inner(again, CMD.PERSONALISE, body)).status, label).toBe(ST.OK);
+        } else {
+          outcomes.personalised++;
+          await authorizes(rig, label);
         }
+      } finally {
+        rig.board.dispose();
       }
     }
     // The PERSO record's CRC word is PERSONALISE's last write, so every cut here lands before the
     // commit; "some-bits" could complete that word by chance, hence the PERSONALISED branch.
-    console.log(`PERSONALISE power-cut campaign: ${writes} word writes × 2 partial modes → ${outcomes.blank} BLANK (re-personalised), ${outcomes.personalised} PERSONALISED (authorized, verified)`);
-    expect(outcomes.blank + outcomes.personalised).toBe(2 * writes);
+    console.log(`PERSONALISE power-cut campaign: ${writes} word writes × 2 partial modes + ${erases} page erases × 2 → ${outcomes.blank} BLANK (re-personalised), ${outcomes.personalised} PERSONALISED (authorized, verified); Storage never wiped`);
+    expect(outcomes.blank + outcomes.personalised).toBe(2 * writes + 2 * erases);
+    expect(erases).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -140,7 +140,15 @@ function storageModule(): StoragePort {
 }
 
 export function storeEnv(): StoreEnv {
-  return { storage: storageModule(), crc32: crc32, pageBytes: storagePageBytes() };
+  // zeroise: only the offline applet (KC_OFFLINE bundles) keeps a secret in a Storage file
+  return { storage: storageModule(), crc32: crc32, pageBytes: storagePageBytes(), zeroise: KC_OFFLINE ? zeroiseFile : undefined };
+}
+
+// StoreEnv.zeroise: the bytes' address from a memory-mapped Storage read, then 0x00 over them with
+// require("Flash") (1→0 only: a legal NOR write, as Espruino's own delete mark is).
+function zeroiseFile(name: string, offset: number, length: number): void {
+  const s = storageModule().read(name, offset, length);
+  if (s !== undefined && s.length === length) flashWrite(addressOf(s), "\0".repeat(length));
 }
 
 // ───────────── the page store's flash (STORAGE.md §1)
