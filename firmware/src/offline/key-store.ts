@@ -1,5 +1,5 @@
 // The carrier's offline signing key and its one-time-key bookkeeping: one write-once Storage file
-// (docs/OFFLINE.md "Key file", STORAGE.md-style; the store v2 may host it as a record type later).
+// (docs/OFFLINE.md "Key file"; STORAGE.md §10: payments write only its erased slots, never compact).
 //
 //   0     "KCO1"
 //   4     u32be LMS type ‖ u32be LM-OTS type ‖ I (16) ‖ SEED (32)

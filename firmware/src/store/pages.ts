@@ -1,4 +1,4 @@
-// Store v2: a log-structured record store on whole flash pages the store owns (STORAGE.md Part A is
+// The page store: a log-structured record store on whole flash pages the store owns (STORAGE.md is
 // the spec; its anchor is OpenSK's persistent_store). Module-level functions over one explicit
 // state object (`PageStore`): no closures, nothing but numbers and one small index object in RAM.
 //
@@ -281,7 +281,7 @@ export function storeEraseOthers(st: PageStore): void {
   for (let p = 0; p < st.pages.length; p++) if (p !== st.cur) st.port.erase(st.pages[p]!);
 }
 
-// The self-destruct after its `destroyed` record is committed (STORAGE.md §A6): zeroise every other
+// The self-destruct after its `destroyed` record is committed (STORAGE.md §6): zeroise every other
 // record in place, compact keeping only `destroyed`, erase every other page, then append `done`.
 // Each step is idempotent: after a cut, storeWipePending says so and this runs again from the top.
 export function storeFinishWipe(st: PageStore, destroyed: number, done: number): void {

@@ -1,4 +1,4 @@
-// Where store v2's pages come from (STORAGE.md §A1): whole erase units at the end of Storage, behind
+// Where the page store's pages come from (STORAGE.md §1): whole erase units of Storage, behind
 // one Storage file ("kc.st") whose 32 B Espruino header is the last 32 B of the page before them, so
 // its data starts and ends on page boundaries. Espruino's boot check (src/jsflash.c
 // jsfIsBankStorageValid) walks file headers by their size words and never reads file data, so
@@ -28,7 +28,7 @@ export function padBytes(storageBytes: number, pageBytes: number, used: number, 
 
 // How many Storage pages the store takes on a board: a fifth of Storage, at least 2 and at most 8
 // (puckjs 2 × 4 KB, nrf52840 8 × 4 KB). On 16 KB pages (the Pico) one page, which the store pairs
-// with the erase unit Flash.getFree() lists (a store needs at least two erase units: STORAGE.md §A1).
+// with the erase unit Flash.getFree() lists (a store needs at least two erase units: STORAGE.md §1).
 export function storagePagesForStore(storageBytes: number, pageBytes: number): number {
   if (pageBytes >= 16384) return 1;
   const fifth = Math.floor(storageBytes / pageBytes / 5);

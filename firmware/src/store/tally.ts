@@ -1,4 +1,4 @@
-// The PIN-verdict counter on the page store (STORAGE.md §A4): one unary record, key TALLY_KEY,
+// The PIN-verdict counter on the page store (STORAGE.md §4): one unary record, key TALLY_KEY,
 //   payload = carried u8 | share (32 B)         tail = 64 words, one per verdict
 // A verdict takes the first erased tail word and clears its low half (attempt: 00 00 FF FF) BEFORE
 // the verdict is judged; an authentic OK then clears the whole word (success: 00 00 00 00), which

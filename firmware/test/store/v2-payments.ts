@@ -21,7 +21,7 @@ export const K_APP_KEYS = 0x03;
 export const K_ENTRY = 0x10;
 export const RING = 8;
 
-// A log entry as PAY writes it (PROTOCOL.md §7.6; STORAGE.md §A8): u32 ATC ‖ result ‖ len ‖ 16 B order id ‖ len ‖
+// A log entry as PAY writes it (PROTOCOL.md §7.6; STORAGE.md §8): u32 ATC ‖ result ‖ len ‖ 16 B order id ‖ len ‖
 // 11 B merchant id ‖ u64 amount ‖ currency = 46 B, stored after its predecessor's 32 B hash.
 export function entryPayload(atc: number): string {
   const u32be = (n: number) => String.fromCharCode((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
@@ -31,7 +31,7 @@ export function entryPayload(atc: number): string {
 
 export function personalise(st: PageStore): void {
   tallyReset(st, 0, "S".repeat(32));
-  storePut(st, K_APP_KEYS, "\x02" + "k".repeat(137)); // keys record v2: version byte + 137 B (STORAGE.md §A2)
+  storePut(st, K_APP_KEYS, "\x02" + "k".repeat(137)); // keys record v2: version byte + 137 B (STORAGE.md §2)
   storePut(st, K_PERSO, "\x02" + "p".repeat(64));
 }
 
