@@ -16,16 +16,6 @@ export const FILE_HEADER_BYTES = 32;
 // the smallest pad file: its header and one word of data
 export const MIN_PAD_BYTES = FILE_HEADER_BYTES + 4;
 
-// Data size of the pad file that puts kc.st's header at storageBytes − pages × pageBytes − 32, when
-// the next file's header would go at `used` (bytes from the start of Storage: total − free on a
-// Storage without trash). 0: no pad needed; -1: the pages do not fit.
-export function padBytes(storageBytes: number, pageBytes: number, used: number, pages: number): number {
-  const gap = storageBytes - pages * pageBytes - FILE_HEADER_BYTES - used;
-  if (gap === 0) return 0;
-  if (gap < MIN_PAD_BYTES || (gap & 3) !== 0) return -1;
-  return gap - FILE_HEADER_BYTES;
-}
-
 // How many Storage pages the store takes on a board: a fifth of Storage, at least 2 and at most 8
 // (puckjs 2 × 4 KB, nrf52840 8 × 4 KB). On 16 KB pages (the Pico) one page, which the store pairs
 // with the erase unit Flash.getFree() lists (a store needs at least two erase units: STORAGE.md §1).
