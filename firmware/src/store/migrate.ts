@@ -5,13 +5,16 @@
 // button erases them, and then runs BLANK. Only the file names are needed for that.
 import type { StoreEnv } from "./ports.ts";
 
-export const STORE_V1_NAMES = ["kc.log.a", "kc.log.b", "kc.ctr.a", "kc.ctr.b", "kc.pay.a", "kc.pay.b", "kc.olk", "kc.olic"];
+// Store v1's files and the offline applet's (whose key a v1 carrier may hold), by name: one regex
+// with top-level alternatives only (the gate's rule for Espruino's regex engine).
+export const STORE_V1_WIPED = /^kc\.log\.|^kc\.ctr\.|^kc\.pay\.|^kc\.ol/;
 
-// Erases every store v1 file (and the offline applet's, whose key a v1 carrier may hold), then
-// compacts Storage so their bytes are physically gone and the reservation finds no trash. A cut in
-// that compaction is v1's known residual (the boot check may erase all of Storage, firmware
-// included): there is no other way out of v1's files.
+// Erases every store v1 file and the offline applet's, then compacts Storage so their bytes are
+// physically gone and the reservation finds no trash. A cut in that compaction is v1's known
+// residual (the boot check may erase all of Storage, firmware included): there is no other way out
+// of v1's files.
 export function wipeStoreV1(env: StoreEnv): void {
-  for (let i = 0; i < STORE_V1_NAMES.length; i++) if (env.storage.read(STORE_V1_NAMES[i]!) !== undefined) env.storage.erase(STORE_V1_NAMES[i]!);
+  const names = env.storage.list(STORE_V1_WIPED);
+  for (let i = 0; i < names.length; i++) env.storage.erase(names[i]!);
   env.storage.compact();
 }

@@ -76,7 +76,7 @@ export function storePages(storage: StoragePort, flash: FlashApi, addressOf: (s:
     if (storage.getStats().trashBytes !== 0) storage.compact();
     const st = storage.getStats();
     const first = storage.list()[0];
-    if (first === undefined) storeFull("store: no file in Storage to find its address by");
+    if (first === undefined) storeFull("store: no file before it");
     const start = addressOf(storage.read(first!, 0, 1)!) - FILE_HEADER_BYTES;
     const pageBytes = flash.getPage(start)!.length;
     const n = storagePagesForStore(st.totalBytes, pageBytes);
