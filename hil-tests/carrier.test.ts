@@ -12,9 +12,11 @@ import { encodeCbor } from "../host/src/codec.ts";
 import {
   bytesOf, CarrierRig, CMD, enrolPin, hex, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS, transportIdentity, type Identity,
 } from "../firmware/test/applets/carrier-harness.ts";
-import { envOver, seededCrypto } from "../firmware/test/store/harness.ts";
-import { openLog } from "../firmware/src/store/log.ts";
-import { DEFAULT_CONFIG, LOG_NAMES, REC_PERSO } from "../firmware/src/security/carrier.ts";
+import { seededCrypto } from "../firmware/test/store/harness.ts";
+import { boardFlashImages, boardPageStore } from "../firmware/test/store/board-store.ts";
+import { storeGet, storeKeys } from "../firmware/src/store/pages.ts";
+import { tallyShare } from "../firmware/src/store/tally.ts";
+import { REC_PERSO } from "../firmware/src/security/carrier.ts";
 
 const PIN = "482913";
 const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
@@ -43,23 +45,29 @@ async function personalised() {
 }
 
 function flashHolds(rig: CarrierRig, secret: Uint8Array): boolean {
-  return Buffer.from(rig.board.flash.snapshot()).includes(Buffer.from(secret));
+  return boardFlashImages(rig.board).some((i) => i.includes(Buffer.from(secret)));
+}
+
+// The application store's live records (keys record 0x03, log entries 0x10-0x17) in the page store.
+function appRecords(rig: CarrierRig): number[] {
+  const st = boardPageStore(rig.board);
+  return st === null ? [] : storeKeys(st).filter((k) => k === 0x03 || (k >= 0x10 && k < 0x18));
 }
 
 // The keys record holds K_ch in the clear followed by the wrapped K_ac (STORAGE.md §2): the 32 B
 // after K_ch in the flash image.
 function wrappedKacInFlash(rig: CarrierRig, channelKey: Uint8Array): Uint8Array {
-  const image = Buffer.from(rig.board.flash.snapshot());
-  const at = image.indexOf(Buffer.from(channelKey));
-  expect(at, "K_ch in the flash image").toBeGreaterThanOrEqual(0);
-  return Uint8Array.from(image.subarray(at + 32, at + 64));
+  const image = boardFlashImages(rig.board).find((i) => i.indexOf(Buffer.from(channelKey)) >= 0);
+  expect(image, "K_ch in the flash image").toBeDefined();
+  const at = image!.indexOf(Buffer.from(channelKey));
+  return Uint8Array.from(image!.subarray(at + 32, at + 64));
 }
 
 // What a flash dump yields, without any PIN: MK, unwrapped exactly as the carrier does (SECURITY.md §5).
 function masterKeyFromFlash(rig: CarrierRig): Uint8Array {
-  const storage = rig.board.storage;
-  const p = openLog(envOver(storage, rig.board.profile.storage.pageBytes), LOG_NAMES, DEFAULT_CONFIG.logBytes).get(REC_PERSO)!.payload;
-  const shareB = storage.read("kc.ctr.a", 12, 32) ?? storage.read("kc.ctr.b", 12, 32)!;
+  const st = boardPageStore(rig.board)!;
+  const p = storeGet(st, REC_PERSO)!;
+  const shareB = tallyShare(st);
   const c = seededCrypto(0);
   const kek = c.sha256("KCkek2" + c.sha256("KCds" + p.substr(1, 32) + shareB));
   return Buffer.from(c.aesDecryptEcb(kek, p.substr(33, 32)), "latin1");
@@ -97,7 +105,7 @@ describe("carrier states on the virtual board (release bundle)", () => {
     expect(info.get(5)).toBe(3);
     expect(Buffer.from(bytesOf(info.get(10))).toString()).toBe(rig.serial); // transport identity again
     expect(info.has(11)).toBe(false);
-    expect(rig.board.storage.read("kc.pay.a") ?? rig.board.storage.read("kc.pay.b")).toBeUndefined();
+    expect(appRecords(rig)).toEqual([]);
     for (const [name, secret] of Object.entries({ K_ac: keys.cryptogramKey, wrappedKac: wrapped, MK: mk, K_ch: keys.channelKey })) expect(flashHolds(rig, secret), `${name} in the flash image after WIPE`).toBe(false);
     expect((await rig.outer(CMD.LOG_READ)).status).toBe(ST.NOT_ALLOWED);
   }, 60_000);
@@ -140,20 +148,20 @@ describe("carrier states on the virtual board (release bundle)", () => {
     rigs.push(rig);
     const tch = await rig.openChannel(transportIdentity(rig.serial));
     const body = new Map<number, Uint8Array | number | string>([[1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 100_000]]);
-    // Storage.write #1 is the boot lock (.boot0, before any key), #2 creates kc.pay.a, #3 appends the
-    // keys record, #4 is enrol's counter file.
-    rig.board.cutPowerOnNativeCall("Storage.write", 4);
+    // Flash.write #1 is the page store's first page header (the reservation and its erases come
+    // first), #2 the keys record, #3 enrol's tally record, #4 the PERSO record (the commit).
+    rig.board.cutPowerOnNativeCall("Flash.write", 3);
     const sealed = rig.sealInner(tch, CMD.PERSONALISE, body);
     await rig.sendSealed(null, sealed).catch(() => undefined);
-    expect(rig.board.transcript()).toContain("power cut at native call Storage.write");
-    expect(rig.board.storage.read("kc.pay.a") ?? rig.board.storage.read("kc.pay.b")).toBeTruthy(); // keys record written
+    expect(rig.board.transcript()).toContain("power cut at native call Flash.write");
+    expect(appRecords(rig)).toEqual([0x03]); // keys record written
     // only wrapped, under an MK that no PERSO record ever stored: K_ac was never recoverable
     const wrapped = wrappedKacInFlash(rig, keys.channelKey);
     expect(flashHolds(rig, keys.cryptogramKey)).toBe(false);
     await rig.reboot();
     const info = await rig.info();
     expect(info.get(5)).toBe(0);
-    expect(rig.board.storage.read("kc.pay.a") ?? rig.board.storage.read("kc.pay.b")).toBeUndefined();
+    expect(appRecords(rig)).toEqual([]);
     expect(flashHolds(rig, keys.cryptogramKey)).toBe(false);
     expect(flashHolds(rig, wrapped)).toBe(false);
     const again = await rig.openChannel(transportIdentity(rig.serial));
@@ -191,45 +199,52 @@ describe("power cut at every flash write of PERSONALISE (release bundle)", () =>
     rigs.push(ref);
     const refCh = await ref.openChannel(transportIdentity(ref.serial));
     const w0 = ref.board.flash.wordWrites();
+    const e0 = ref.board.flash.erases();
     expect((await ref.inner(refCh, CMD.PERSONALISE, body)).status).toBe(ST.OK);
     const writes = ref.board.flash.wordWrites() - w0;
+    const erases = ref.board.flash.erases() - e0; // the reservation's and the first page's
     await ref.reboot();
     await authorizes(ref, "uncut reference");
 
     const outcomes = { blank: 0, personalised: 0 };
-    for (let n = 0; n < writes; n++) {
-      for (const partial of ["none", "some-bits"] as const) {
-        const label = `cut at word write ${n} (${partial})`;
-        const rig = await CarrierRig.boot({ flashImage: base });
-        const tch = await rig.openChannel(transportIdentity(rig.serial));
-        rig.board.cutPowerAfterFlashWrites(n, partial);
-        const frame = encodeFrame({ version: 1, type: 0, seq: 200, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, rig.sealInner(tch, CMD.PERSONALISE, body)]])) });
-        rig.board.usb.write(frame);
-        rig.board.runUntilIdle(5_000);
-        expect(rig.board.flash.isPowered(), `${label} did not fire`).toBe(false);
-        await rig.reboot();
-        try {
-          expect(flashHolds(rig, keys.cryptogramKey), label).toBe(false);
-          const state = (await rig.info()).get(5);
-          expect([0, 1], label).toContain(state);
-          if (state === 0) {
-            outcomes.blank++;
-            // the boot path erased even a keys record torn mid-write
-            expect(rig.board.storage.read("kc.pay.a") ?? rig.board.storage.read("kc.pay.b"), label).toBeUndefined();
-            const again = await rig.openChannel(transportIdentity(rig.serial));
-            expect((await rig.inner(again, CMD.PERSONALISE, body)).status, label).toBe(ST.OK);
-          } else {
-            outcomes.personalised++;
-            await authorizes(rig, label);
-          }
-        } finally {
-          rig.board.dispose();
+    const cuts: { kind: "word" | "erase"; n: number; partial: "none" | "some-bits" | "some-words" }[] = [];
+    for (let n = 0; n < writes; n++) cuts.push({ kind: "word", n, partial: "none" }, { kind: "word", n, partial: "some-bits" });
+    for (let n = 0; n < erases; n++) cuts.push({ kind: "erase", n, partial: "none" }, { kind: "erase", n, partial: "some-words" });
+    for (const cut of cuts) {
+      const { n, partial } = cut;
+      const label = `cut at ${cut.kind === "word" ? "word write" : "page erase"} ${n} (${partial})`;
+      const rig = await CarrierRig.boot({ flashImage: base });
+      const tch = await rig.openChannel(transportIdentity(rig.serial));
+      if (cut.kind === "word") rig.board.cutPowerAfterFlashWrites(n, partial as "none" | "some-bits");
+      else rig.board.flash.cutPowerAfterPageErases(n, partial as "none" | "some-words");
+      const frame = encodeFrame({ version: 1, type: 0, seq: 200, code: CMD.MESSAGE, body: encodeCbor(new Map([[1, rig.sealInner(tch, CMD.PERSONALISE, body)]])) });
+      rig.board.usb.write(frame);
+      rig.board.runUntilIdle(5_000);
+      expect(rig.board.flash.isPowered(), `${label} did not fire`).toBe(false);
+      await rig.reboot();
+      try {
+        expect(rig.board.storage.read("kc.tk"), `${label}: Storage (firmware included) survives the boot check`).toBeDefined();
+        expect(flashHolds(rig, keys.cryptogramKey), label).toBe(false);
+        const state = (await rig.info()).get(5);
+        expect([0, 1], label).toContain(state);
+        if (state === 0) {
+          outcomes.blank++;
+          // the boot path erased even a keys record torn mid-write
+          expect(appRecords(rig), label).toEqual([]);
+          const again = await rig.openChannel(transportIdentity(rig.serial));
+          expect((await rig.inner(again, CMD.PERSONALISE, body)).status, label).toBe(ST.OK);
+        } else {
+          outcomes.personalised++;
+          await authorizes(rig, label);
         }
+      } finally {
+        rig.board.dispose();
       }
     }
     // The PERSO record's CRC word is PERSONALISE's last write, so every cut here lands before the
     // commit; "some-bits" could complete that word by chance, hence the PERSONALISED branch.
-    console.log(`PERSONALISE power-cut campaign: ${writes} word writes × 2 partial modes → ${outcomes.blank} BLANK (re-personalised), ${outcomes.personalised} PERSONALISED (authorized, verified)`);
-    expect(outcomes.blank + outcomes.personalised).toBe(2 * writes);
+    console.log(`PERSONALISE power-cut campaign: ${writes} word writes × 2 partial modes + ${erases} page erases × 2 → ${outcomes.blank} BLANK (re-personalised), ${outcomes.personalised} PERSONALISED (authorized, verified); Storage never wiped`);
+    expect(outcomes.blank + outcomes.personalised).toBe(2 * writes + 2 * erases);
+    expect(erases).toBeGreaterThan(0);
   }, 600_000);
 });

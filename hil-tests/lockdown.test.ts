@@ -24,7 +24,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "node_modules", "espruino", "bin", "espruino-cli.js");
 const INJECT_MARK = "KC-INJECTED";
 // The expression joins the marker at run time: its source text (echoed or not) never contains it.
-const INJECTION = `print("KC-"+"INJECTED", require("Storage").read("kc.pay.a"))`;
+const INJECTION = `print("KC-"+"INJECTED", require("Storage").read("kc.st"))`;
 const CLI_TIMEOUT_MS = 12_000;
 
 interface CliRun { code: number | null; out: string; killed: boolean }
@@ -114,7 +114,7 @@ describe("console lockdown after personalisation (real EspruinoTools CLI over TC
       platform.close();
     }
     await kc.close();
-    expect(board.storage.read("kc.pay.a") ?? board.storage.read("kc.pay.b")).toBeTruthy();
+    expect(board.storage.read("kc.st")).toBeTruthy(); // the page store's pages, holding the keys
 
     const live = await cliEval();
     console.log(`lockdown: CLI against the live personalised carrier: ${live.killed ? `killed after ${CLI_TIMEOUT_MS} ms` : `exit ${live.code}`}`);
@@ -142,7 +142,7 @@ describe("console lockdown after personalisation (real EspruinoTools CLI over TC
     const plainTcp = await serveTcp(plain.usb, { port: 0 });
     try {
       plainConsole.powerOn();
-      plain.storage.write("kc.pay.a", "not a secret");
+      plain.storage.write("kc.st", "not a secret");
       const run = await runCli(["-p", plainTcp.url, "--no-ble", "--board", boardJson, "-e", INJECTION], dir, CLI_TIMEOUT_MS);
       expect(run.out).toContain(`${INJECT_MARK} not a secret`);
     } finally {

@@ -38,49 +38,20 @@ export interface BoardTarget {
   id: string; name: string; vars: number; varsPercent: number;
   /** The board's Storage size, and the share of it the bundle (+ its 32-byte header) occupies. */
   storageBytes: number; storagePercent: number;
-  /** The largest bundle that leaves the store its files and rotation headroom (STORAGE.md §7); 0 when unknown. */
+  /** The largest bundle that leaves the page store its pages (largestBundleBytesV2, STORAGE.md §1); 0 when unknown. */
   largestBundleBytes: number;
-  /** The same for store v2 (largestBundleBytesV2), which the carrier does not run yet; 0 when unknown. */
-  largestBundleBytesV2: number;
   bundleBytes: number;
 }
 
-/**
- * The carrier's store (STORAGE.md §7): the live files personalisation creates (application log,
- * verdict counter, carrier log), each 1,024 B + Espruino's 32 B header, and the rotations one power
- * cycle needs before the boot-time maintenance compacts the trash (one: a payment session that
- * rotates the application log, or a wipe). Before them, right after the bundle, the factory's
- * transport key kc.tk (PROVISION: 32 B + its 32 B header), then the boot lock .boot0 (PERSONALISE).
- */
-export const STORE_FILE_BYTES = 1024;
+/** The factory's transport key kc.tk (PROVISION: 32 B + its 32 B header), created before the store. */
 export const TRANSPORT_KEY_FILE_BYTES = 32;
-export const STORE_LIVE_FILES = 3;
-export const STORE_ROTATIONS_PER_BOOT = 1;
 
 /**
- * The largest bundle (stored first, as .bootcde) with which every file the store creates still has
- * its Espruino header below the last page (space.ts canCreate): the bundle takes align4(bytes) + 32,
- * then the factory's transport key kc.tk PROVISION writes (32 B + its 32 B header), the boot lock
- * `.boot0` PERSONALISE writes before any key (SECURITY.md §7: 32 + align4 of its code), each store
- * file 1,056 B after them, and the last header must start before the last page.
- * Measured equal on the virtual board by firmware/test/store/capacity.test.ts.
- */
-export function largestBundleBytes(storageBytes: number, pageBytes: number, creations = STORE_LIVE_FILES + STORE_ROTATIONS_PER_BOOT, wordBytes = 4): number {
-  const lastPage = storageBytes - pageBytes;
-  const lastHeaderBefore = lastPage - ESPRUINO_HEADER_BYTES - creationBytes(TRANSPORT_KEY_FILE_BYTES) - creationBytes(CONSOLE_LOCK_CODE.length)
-    - (creations - 1) * creationBytes(STORE_FILE_BYTES);
-  // aligned bundle end + 32 + kc.tk (64) + .boot0 (112) + (n-1) × 1,056 < lastPage
-  const largest = Math.floor((lastHeaderBefore - 1) / wordBytes) * wordBytes;
-  return largest > 0 ? largest : 0;
-}
-
-/**
- * The same budget for store v2 (STORAGE.md §A1, firmware/src/store/reserve.ts), which the build will
- * check once the carrier runs on it (today it runs on v1, above): the store's pages are the last
- * `storagePagesForStore` pages of Storage, behind kc.st's header in the 32 B before them and a pad
- * file of at least 36 B; before that the bundle, kc.tk and .boot0. Every later write goes into the
- * store's own pages, so no rotation headroom and no "last page" rule: nothing but these files is ever
- * created in Storage after personalisation.
+ * The largest bundle (stored first, as .bootcde) that leaves the page store its pages (STORAGE.md §1,
+ * firmware/src/store/reserve.ts): `storagePagesForStore` whole pages of Storage, behind kc.st's header
+ * in the 32 B before them and a pad file of at least 36 B; before that the bundle, kc.tk and .boot0.
+ * Every later write of the store goes into its own pages, so no rotation headroom and no "last page"
+ * rule. Measured exact on the virtual board by firmware/test/store/pages-on-board.test.ts.
  *   align4(bundle) + 32 + 64 (kc.tk) + 112 (.boot0) + 36 (smallest pad) + 32 (kc.st) ≤ Storage − pages × page
  */
 export function largestBundleBytesV2(storageBytes: number, pageBytes: number, wordBytes = 4): number {
@@ -94,7 +65,7 @@ export function largestBundleBytesV2(storageBytes: number, pageBytes: number, wo
  * Budgets from the brief: idle memory ≤ 40% of the board's vars (code alone must leave room for
  * state), and the bundle should leave at least half of Storage to the record store and its A/B files.
  * The build warns on the Storage share only for a profile without a page size; otherwise it checks
- * the exact room the store needs (largestBundleBytes), which on 4 KB pages allows more than half.
+ * the exact room the page store needs (largestBundleBytes), which on 4 KB pages allows more than half.
  */
 export const BUDGET = { varsPercent: 40, storagePercent: 50 } as const;
 
@@ -104,7 +75,7 @@ export const DEFAULT_BOARD_IDS = ["nrf52840", "puckjs", "pico"];
 export function loadBoardTargets(dir: string, estimatedVars: number, bundleBytes = 0): { boards: BoardTarget[]; source: string } {
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "schema.json").sort() : [];
   if (files.length === 0) {
-    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, largestBundleBytesV2: 0, bundleBytes })), source: "built-in default list (no board/boards/*.json found)" };
+    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, bundleBytes })), source: "built-in default list (no board/boards/*.json found)" };
   }
   const boards = files.map((file) => {
     const full = path.join(dir, file);
@@ -124,8 +95,7 @@ export function loadBoardTargets(dir: string, estimatedVars: number, bundleBytes
     return {
       id: json.id, name, vars, varsPercent: percent(estimatedVars, vars),
       storageBytes, storagePercent: percent(bundleBytes > 0 ? bundleBytes + 32 : 0, storageBytes),
-      largestBundleBytes: storageBytes > 0 && pageBytes > 0 ? largestBundleBytes(storageBytes, pageBytes, undefined, wordBytes) : 0,
-      largestBundleBytesV2: storageBytes > 0 && pageBytes > 0 ? largestBundleBytesV2(storageBytes, pageBytes, wordBytes) : 0,
+      largestBundleBytes: storageBytes > 0 && pageBytes > 0 ? largestBundleBytesV2(storageBytes, pageBytes, wordBytes) : 0,
       bundleBytes,
     };
   });
@@ -144,8 +114,8 @@ export function budgetWarnings(boards: BoardTarget[]): string[] {
     // Storage: the exact room the store needs when the profile gives its page size, else the share
     if (b.largestBundleBytes > 0) {
       if (b.bundleBytes > b.largestBundleBytes) {
-        out.push(`${b.id}: the bundle (${b.bundleBytes} B) is ${b.bundleBytes - b.largestBundleBytes} B over the ${b.largestBundleBytes} B that leave the store its ` +
-          `${STORE_LIVE_FILES} files + ${STORE_ROTATIONS_PER_BOOT} rotation with no file header in the last page (STORAGE.md §7); personalisation or the first rotation fails with STORAGE_FULL`);
+        out.push(`${b.id}: the bundle (${b.bundleBytes} B) is ${b.bundleBytes - b.largestBundleBytes} B over the ${b.largestBundleBytes} B that leave the page store ` +
+          `its pages (STORAGE.md §1); PERSONALISE fails with STORAGE_FULL`);
       }
     } else if (b.storageBytes > 0 && b.storagePercent > BUDGET.storagePercent) out.push(`${b.id}: the bundle fills ${b.storagePercent}% of ${b.storageBytes} B of Storage (budget ${BUDGET.storagePercent}%)`);
   }
@@ -259,12 +229,10 @@ async function main(): Promise<number> {
   for (const b of report.bundles) {
     const smallest = b.boards.filter((t) => t.vars > 0).sort((x, y) => x.vars - y.vars)[0];
     const fits = b.boards.map((t) => t.largestBundleBytes > 0 ? `${t.id} ≤ ${t.largestBundleBytes} B` : t.id).join(", ");
-    const fitsV2 = b.boards.filter((t) => t.largestBundleBytesV2 > 0).map((t) => `${t.id} ≤ ${t.largestBundleBytesV2} B`).join(", ");
     console.log(
       `build: ${b.file} ${b.bytes.release} B (debug ${b.bytes.debug} B), ~${b.estimatedJsVarsFromStorage} vars from Storage` +
         (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
-        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : "") +
-        (fitsV2 ? ` (with store v2, STORAGE.md §A1: ${fitsV2})` : ""),
+        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : ""),
     );
   }
   console.log(`build: ${report.bundles.length} bundles in ${report.buildMs} ms`);

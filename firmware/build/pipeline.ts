@@ -267,6 +267,8 @@ function helperPath(name: string): string {
 export const OWN_PORT_PROPERTIES: readonly string[] = [
   "status", "storage", "crc32", "pageBytes", "storeFull", "reason", "sha256", "sha256Rounds", "aesEcb", "aesCtr0", "aesEncryptEcb",
   "aesDecryptEcb", "randomBytes", "setTimer", "clearTimer", "setLed", "capabilities", "storageFree", "handle",
+  // the page store's FlashPort (store/pages.ts), built by platform.ts
+  "reserve",
 ];
 export const INTERNAL_PROPERTIES: readonly string[] = [
   "allowedStates", "amount", "append", "appendAt", "appendEntry", "ask", "atc", "badHeaders", "beginAttempt",
@@ -292,6 +294,8 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   "binding", "countVerdict", "derive", "enrol", "falseStarts", "onProvisioned", "replyKey", "sessionNonce", "verdict", "verdictBinding",
   // a hot command's own request reader (dispatch.ts Command.runRaw)
   "runRaw", "requestBinding", "counterBytes", "expectedMac", "cryptogram",
+  // the page store's state (store/pages.ts PageStore)
+  "pages", "sizes", "cur", "recs",
   // Members of the firmware's own port objects that platform.ts, store/ports.ts or crypto/espruino.ts
   // build (StoreEnv, StoreFull, CryptoPort, CryptoPrimitives, LinkDeps, the UI ports), or that an
   // unrelated Espruino typing happens to declare (Wifi `status`); never read off an Espruino object.

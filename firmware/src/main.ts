@@ -3,19 +3,19 @@
 // records a wipe or an interrupted personalisation left behind, all BEFORE the link answers.
 import {
   boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lmsNatives, lockConsole,
-  log, nowMs, openScreen, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
-  writeTransportKeyFile,
+  log, nowMs, openScreen, openStore, readTransportKeyFile, rebootBoard, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, storeV1,
+  usbWrite, watchButton, writeTransportKeyFile,
 } from "./platform.ts";
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
 import { createDispatcher, PAY_WAITS, refuse, type Command, type LateResult } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
-import { createWipeCommand } from "./commands/wipe.ts";
-import { CAP_DISPLAY, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, STATUS_BUSY, STATUS_OK } from "./protocol.ts";
-import { openCarrier } from "./security/carrier.ts";
+import { createStoreV1WipeCommand, createWipeCommand } from "./commands/wipe.ts";
+import { CAP_DISPLAY, STATE_LOCKED, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, STATUS_BUSY, STATUS_OK } from "./protocol.ts";
+import { openCarrier, purgeRecords } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
-import { runMaintenance } from "./store/maintenance.ts";
+import { wipeStoreV1 } from "./store/migrate.ts";
 import { isStoreFull } from "./store/ports.ts";
 import { STATUS_STORAGE_FULL } from "./security/status.ts";
 import { repairBootLock, setBootLock } from "./security/boot-lock.ts";
@@ -56,14 +56,16 @@ const info: InfoSource = {
 // abandonPayment: drops a PAY waiting for the user (the NFC field went); null while no carrier is built.
 let abandonPayment: (() => void) | null = null;
 function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
-  const carrier = /*#__NOINLINE__*/ openCarrier({ env: env, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
-  const store = /*#__NOINLINE__*/ openAppStore(env);
-  // Keys a wipe did not reach, or a personalisation cut before its PIN commit: erase and purge.
+  // One page store for the carrier's and the application's records (STORAGE.md): no maintenance, no
+  // Storage compaction, ever; openCarrier finishes an interrupted self-destruct.
+  const pages = /*#__NOINLINE__*/ openStore();
+  const carrier = /*#__NOINLINE__*/ openCarrier({ store: pages, crypto: carrierCrypto(prims), presence: presence, now: nowMs });
+  const store = /*#__NOINLINE__*/ openAppStore(pages);
+  // Keys of a personalisation cut before its commit (wrapped under an MK never stored): zeroised.
   if (carrier.state() !== STATE_PERSONALISED && !store.isEmpty()) {
+    purgeRecords(pages);
     store.eraseAll();
-    runMaintenance(env, 0, true);
   }
-  carrier.maintain();
   // The offline key and license of a carrier that is not personalised (a wipe cut short) go too.
   if (KC_OFFLINE && carrier.state() !== STATE_PERSONALISED) {
     eraseOfflineKey(env);
@@ -126,10 +128,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
     closeAfterReply = true;
     if (payment !== null) payment.reset();
     if (KC_OFFLINE && offline !== null) offlineErase(offline);
-    if (!store.isEmpty()) {
-      store.eraseAll();
-      runMaintenance(env, 0, true);
-    }
+    store.eraseAll(); // the self-destruct zeroised the records: this drops the store's RAM caches
   }
   function guarded(c: Command): Command {
     const run = c.run;
@@ -287,9 +286,23 @@ function closingConsoleFirst(c: Command, state: () => number): Command {
 // A store that cannot be opened (a broken or foreign Storage) must not take the link down with it:
 // the carrier then answers INFO/PING only, and keeps the console locked because nobody can tell
 // whether the flash holds secrets (fail closed).
+// A carrier personalised by store v1 firmware (STORAGE.md §9): INFO says LOCKED and the log says
+// why; WIPE (presence) is the one command until its files are gone, then the board restarts BLANK.
+function storeV1Commands(): Command[] {
+  log("KeyCarrier: store v1: WIPE + PERSONALISE needed");
+  lockConsole();
+  info.state = function () { return STATE_LOCKED; };
+  return [/*#__NOINLINE__*/ createStoreV1WipeCommand(presence, function () {
+    /*#__NOINLINE__*/ wipeStoreV1(env);
+    info.state = function () { return STATE_BLANK; };
+    setTimer(rebootBoard, 200);
+  })];
+}
+
 function tryBuildCarrier(p: CryptoPrimitives | null): Command[] {
   if (p !== null) {
     try {
+      if (/*#__NOINLINE__*/ storeV1()) return /*#__NOINLINE__*/ storeV1Commands();
       return /*#__NOINLINE__*/ buildCarrierCommands(p);
     } catch (e) {
       log("KeyCarrier: no store: " + String((e as { message?: unknown }).message || e));

@@ -4,6 +4,8 @@ import type { LinkDeps } from "./link.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import { CAP_AES, CAP_NFC, CAP_SHA256, CAP_USB } from "./protocol.ts";
 import type { StoragePort, StoreEnv } from "./store/ports.ts";
+import { openPageStore, type FlashPort, type PageStore } from "./store/pages.ts";
+import { storePages, STORE_FILE, type FlashApi } from "./store/reserve.ts";
 import type { CryptoPort } from "./security/crypto-port.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
 import { createEspruinoPrimitives, type EspruinoCryptoModule, type EspruinoE } from "./crypto/espruino.ts";
@@ -138,7 +140,60 @@ function storageModule(): StoragePort {
 }
 
 export function storeEnv(): StoreEnv {
-  return { storage: storageModule(), crc32: crc32, pageBytes: storagePageBytes() };
+  // zeroise: only the offline applet (KC_OFFLINE bundles) keeps a secret in a Storage file
+  return { storage: storageModule(), crc32: crc32, pageBytes: storagePageBytes(), zeroise: KC_OFFLINE ? zeroiseFile : undefined };
+}
+
+// StoreEnv.zeroise: the bytes' address from a memory-mapped Storage read, then 0x00 over them with
+// require("Flash") (1→0 only: a legal NOR write, as Espruino's own delete mark is).
+function zeroiseFile(name: string, offset: number, length: number): void {
+  const s = storageModule().read(name, offset, length);
+  if (s !== undefined && s.length === length) flashWrite(addressOf(s), "\0".repeat(length));
+}
+
+// ───────────── the page store's flash (STORAGE.md §1)
+
+interface MemoryE { memoryArea(addr: number, len: number): string; getAddressOf(v: unknown, flat: boolean): number; CRC32(s: string): number }
+
+let flashModule: FlashApi | null = null;
+function flash(): FlashApi {
+  if (flashModule === null) flashModule = require("Flash") as FlashApi;
+  return flashModule;
+}
+
+function flashWrite(addr: number, data: string): void {
+  flash().write(data, addr);
+}
+
+function flashErase(addr: number): void {
+  flash().erasePage(addr);
+}
+
+// E.getAddressOf(s, true) of a memory-mapped Storage read: where the file's data is in flash.
+function addressOf(s: string): number {
+  return (E as unknown as MemoryE).getAddressOf(s, true);
+}
+
+function reservePages(): number[][] {
+  return storePages(storageModule(), flash(), addressOf, (E as unknown as MemoryE).memoryArea, true)!;
+}
+
+// The carrier's page store: on its pages when kc.st exists, else a blank store that reserves them at
+// its first write (PERSONALISE, after .boot0: nothing is created in Storage after kc.st but the
+// offline applet's files). E.memoryArea and E.CRC32 are passed as they are (static natives): no JS
+// call per read; the store compares CRCs as int32, so E.CRC32's sign does not matter.
+export function openStore(): PageStore {
+  const e = E as unknown as MemoryE;
+  const port: FlashPort = { read: e.memoryArea, write: flashWrite, erase: flashErase, crc32: e.CRC32, reserve: reservePages };
+  const r = storePages(storageModule(), flash(), addressOf, e.memoryArea, false);
+  return r === null ? openPageStore(port, [], []) : openPageStore(port, r[0]!, r[1]!);
+}
+
+// STORAGE.md §9: a carrier personalised by store v1 firmware (its A/B files, no kc.st). Names only.
+export const STORE_V1_FILES = /^kc\.log\.|^kc\.ctr\.|^kc\.pay\./;
+export function storeV1(): boolean {
+  const storage = storageModule();
+  return storage.read(STORE_FILE, 0, 1) === undefined && storage.list(STORE_V1_FILES).length > 0;
 }
 
 export function nowMs(): number {
@@ -254,4 +309,10 @@ export function openScreen(): ScreenPort | null {
   } catch (e) {
     return null;
   }
+}
+
+// A hardware restart (Espruino's E.reboot): after a store v1 carrier's WIPE, so the next boot builds
+// the carrier on store v2 (main.ts).
+export function rebootBoard(): void {
+  (E as unknown as { reboot(): void }).reboot();
 }

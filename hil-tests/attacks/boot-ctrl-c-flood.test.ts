@@ -30,7 +30,7 @@ import { diversifyCarrierKeys } from "../../host/src/channel/keys.ts";
 
 // nRF52840: the board profile with a USB console (Puck.js has no USB; its console is Serial1/BLE).
 const PROFILE: BoardProfile = loadProfile("nrf52840");
-const SECRET_FILE = "kc.pay.a";
+const SECRET_FILE = "kc.st"; // the page store's pages (STORAGE.md §1)
 const PROBE_MARK = "KC-" + "TAKEN";
 // Typed at the REPL after the boot: prints the marker and whether the secret file was readable.
 const PROBE = `\rprint("KC-"+"TAKEN", require("Storage").read("${SECRET_FILE}")!==undefined)\r`;
@@ -178,7 +178,7 @@ describe("attack: Ctrl-C flood over USB during the boot of a personalised carrie
         [1, cid], [2, new TextEncoder().encode("KC-PLATFORM-TEST")], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 100_000],
       ]));
       expect(r.status).toBe(ST.OK);
-      expect(rig.board.storage.read(SECRET_FILE) ?? rig.board.storage.read("kc.pay.b"), "the personalisation stored its keys").toBeTruthy();
+      expect(rig.board.storage.read(SECRET_FILE), "the personalisation stored its keys").toBeTruthy();
       expect(rig.board.storage.read(CONSOLE_LOCK_FILE), "PERSONALISE left the boot lock").toBe(CONSOLE_LOCK_CODE);
       image = rig.board.flash.snapshot();
     } finally {
@@ -198,11 +198,17 @@ describe("attack: Ctrl-C flood over USB during the boot of a personalised carrie
     expect(f.windows).toEqual([]);
   }, 60_000);
 
-  it("late-lock carrier (no .boot0, lock in the bundle): the flood takes the console; at least one window", () => {
+  it("late-lock carrier (no .boot0, lock in the bundle): the console stays on USB for most of the boot and a Ctrl-C stops it", () => {
     const f = attack(image, true);
     report("late lock (no .boot0)", f);
-    expect(f.flood.taken, "the flood reads the secret file through the REPL").toBe(true);
-    expect(f.windows.length).toBeGreaterThanOrEqual(1);
+    // Without .boot0 the console is open on USB until the bundle locks it, and a 0x03 in that time
+    // stops the boot. On the page store every statement before the lock runs inside the carrier's
+    // construction, whose catch fails closed (lockConsole), so a stopped boot is a denial of service,
+    // not the REPL (with store v1 some of them were outside it: that boot gave the REPL away). Only
+    // .boot0 closes the console before the bundle runs at all (the test above).
+    expect(f.openUntilMs, "the late lock leaves the console open").toBeGreaterThan(100);
+    expect(f.windows.length + f.aborted.length, "a Ctrl-C during the open console stops the boot").toBeGreaterThanOrEqual(1);
+    if (f.flood.taken) expect(f.windows.length).toBeGreaterThanOrEqual(1);
     // a boot that runs to its end repairs the carrier: the next one is closed from the first instant
     expect(f.quiet.boot0After).toBe(true);
   }, 60_000);

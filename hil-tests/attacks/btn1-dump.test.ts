@@ -16,6 +16,11 @@ import { computeAuthorizationCryptogram } from "../../host/src/channel/keys.ts";
 import { seededCrypto } from "../../firmware/test/store/harness.ts";
 import { changePinAtPlatform, type CarrierRig } from "../../firmware/test/applets/carrier-harness.ts";
 import { btn1Dump, newOrder, pay, personalisedCarrier, productionPlatform } from "./world.ts";
+import { crc32 } from "node:zlib";
+import { openPageStore, storeGet, type FlashPort, type PageStore } from "../../firmware/src/store/pages.ts";
+import { tallyShare } from "../../firmware/src/store/tally.ts";
+import { REC_PERSO } from "../../firmware/src/security/carrier.ts";
+import { REC_APP_KEYS } from "../../firmware/src/perso/app-store.ts";
 
 const rigs: CarrierRig[] = [];
 const platforms: Platform[] = [];
@@ -54,7 +59,7 @@ describe("attack: BTN1 dump of every Storage file + offline PIN search", () => {
     const dumpA = btn1Dump(a.rig.board.flash.snapshot());
     const dumpB = btn1Dump(b.rig.board.flash.snapshot());
     const names = [...dumpA.keys()].sort();
-    expect(names).toEqual(expect.arrayContaining([".bootcde", "kc.tk", "kc.pay.a", "kc.ctr.a", "kc.log.a"])); // every file read through the REPL
+    expect(names).toEqual(expect.arrayContaining([".bootcde", "kc.tk", ".boot0", "kc.st"])); // every file read through the REPL
     expect([...dumpB.keys()].sort()).toEqual(names);
     for (const name of names) expect(dumpB.get(name)!.equals(dumpA.get(name)!), `${name} differs between PIN 111111 and PIN 999999`).toBe(true);
     // and no encoding of either PIN is anywhere in it
@@ -63,10 +68,11 @@ describe("attack: BTN1 dump of every Storage file + offline PIN search", () => {
 
     // What the dump does yield: MK under the device secret (both shares are there), so K_ac.
     const c = seededCrypto(0);
-    const perso = recordPayload(dumpA.get("kc.log.a")!, 1);
-    const shareB = dumpA.get("kc.ctr.a")!.subarray(12, 44).toString("latin1");
+    const st = pageStoreOf(dumpA.get("kc.st")!);
+    const perso = Buffer.from(storeGet(st, REC_PERSO)!, "latin1");
+    const shareB = tallyShare(st);
     const mk = c.aesDecryptEcb(c.sha256("KCkek2" + c.sha256("KCds" + perso.subarray(1, 33).toString("latin1") + shareB)), perso.subarray(33, 65).toString("latin1"));
-    const keysRecord = dumpA.get("kc.pay.a")!;
+    const keysRecord = Buffer.from(storeGet(st, REC_APP_KEYS)!, "latin1");
     const at = keysRecord.indexOf(Buffer.from(a.keys.channelKey)); // K_ch in the clear (SECURITY.md §7)
     expect(at).toBeGreaterThan(0);
     const kac = Buffer.from(c.aesDecryptEcb(mk, keysRecord.subarray(at + 32, at + 64).toString("latin1")), "latin1");
@@ -85,15 +91,15 @@ describe("attack: BTN1 dump of every Storage file + offline PIN search", () => {
   }, 120_000);
 });
 
-/** The payload of the record with `key` in a record-log file (STORAGE.md §2), newest wins. */
-function recordPayload(file: Buffer, key: number): Buffer {
-  let found: Buffer | undefined;
-  for (let at = 20; at + 11 <= file.length;) {
-    const len = file.readUInt16LE(at);
-    if (len === 0xffff) break;
-    if (file[at + 2] === key) found = file.subarray(at + 7, at + 7 + len);
-    at += 11 + len;
-  }
-  if (!found) throw new Error(`no record ${key}`);
-  return found;
+/** The page store in the data of kc.st as the dump read it (STORAGE.md §1–§2: whole 4 KB pages on nRF52), read-only. */
+function pageStoreOf(file: Buffer): PageStore {
+  const port: FlashPort = {
+    read: (addr, len) => file.subarray(addr, addr + len).toString("latin1"),
+    write: () => { throw new Error("read-only"); },
+    erase: () => { throw new Error("read-only"); },
+    crc32: (d) => crc32(Buffer.from(d, "latin1")),
+  };
+  const pages: number[] = [];
+  for (let a = 0; a < file.length; a += 4096) pages.push(a);
+  return openPageStore(port, pages, pages.map(() => 4096));
 }

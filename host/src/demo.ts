@@ -14,7 +14,7 @@
  * and there the host says what the LEDs can and cannot show), --pin DIGITS (default 1234), --keep (keep the
  * temp dir), --bootcde (flash .bootcde even when the bundle leaves the store too little room), --nfc (provision, personalise and pay over NFC through a virtual reader).
  */
-import { largestBundleBytes } from "../../firmware/build/cli.ts";
+import { largestBundleBytesV2 } from "../../firmware/build/cli.ts";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -75,13 +75,13 @@ function step(title: string): void {
 }
 
 /**
- * .bootcde when the bundle leaves the carrier's store the room it needs (STORAGE.md §7.1: its files
- * and one rotation per boot, no file header in the last page), else RAM — the way the firmware's own
+ * .bootcde when the bundle leaves the carrier's page store the room it needs (STORAGE.md §1: its
+ * pages behind kc.st, after kc.tk and .boot0), else RAM — the way the firmware's own
  * payment test runs a bundle too big for a board's Storage.
  */
 function flashTarget(board: string, firmwareFile: string, storage: { bytes: number; pageBytes: number }): { ram: boolean; why: string } {
   const bytes = statSync(firmwareFile).size;
-  const largest = largestBundleBytes(storage.bytes, storage.pageBytes);
+  const largest = largestBundleBytesV2(storage.bytes, storage.pageBytes);
   if (process.argv.includes("--bootcde") || bytes <= largest) {
     return { ram: false, why: `the bundle (${bytes} B) leaves ${board}'s store its room (largest bundle ${largest} B of ${storage.bytes} B Storage)` };
   }

@@ -1,5 +1,5 @@
 // The carrier's offline signing key and its one-time-key bookkeeping: one write-once Storage file
-// (docs/OFFLINE.md "Key file", STORAGE.md-style; the store v2 may host it as a record type later).
+// (docs/OFFLINE.md "Key file"; STORAGE.md §10: payments write only its erased slots, never compact).
 //
 //   0     "KCO1"
 //   4     u32be LMS type ‖ u32be LM-OTS type ‖ I (16) ‖ SEED (32)
@@ -130,7 +130,15 @@ export function installOfflineKey(env: StoreEnv, k: OfflineKeyInstall): void {
   while (next < section.length) next = writeKeyPiece(env, next, next, section.substr(next, INSTALL_PIECE));
 }
 
+// SEED's place in the file (after "KCO1", the two types and I): word aligned.
+export const SEED_AT = 28;
+
+// SEED zeroised in place first (StoreEnv.zeroise): Storage.erase only clears the file's name, and no
+// Storage compaction runs any more to reclaim its bytes (STORAGE.md §10). A cut in between leaves a
+// key whose CRC fails: read as no key, and erased at the next boot of a carrier that is not PERSONALISED.
 export function eraseOfflineKey(env: StoreEnv): void {
+  if (env.storage.read(OFFLINE_KEY_FILE, 0, 4) === undefined) return;
+  if (env.zeroise !== undefined) env.zeroise(OFFLINE_KEY_FILE, SEED_AT, LMS_N);
   env.storage.erase(OFFLINE_KEY_FILE);
 }
 

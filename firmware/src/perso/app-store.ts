@@ -1,21 +1,18 @@
 // The application store (PROTOCOL.md §7.4, §7.6): the keys installed by PERSONALISE and the newest
-// transaction-log entries, as records of one A/B record log ("kc.pay.a/b", STORAGE.md format).
-//  - key 1: the personalisation record (ids, channel key, cryptogram key wrapped under the carrier's
-//    master key, amount limit). K_ac is never stored in the clear (SECURITY.md §7).
-//  - keys 16…16+RING-1: log entry with ATC n lives at key 16 + n % RING, payload prevHash ‖ entry.
+// transaction-log entries, as records of the carrier's page store (store/pages.ts, STORAGE.md §2):
+//  - key 0x03: the keys record, version 0x02 ‖ ids, channel key, cryptogram key wrapped under the
+//    carrier's master key, amount limit. K_ac is never stored in the clear (SECURITY.md §7).
+//  - keys 0x10…0x17: log entry with ATC n lives at key 0x10 + n % RING, payload prevHash ‖ entry.
 // One append = one commit, so the ATC increment and its log entry can never be torn apart: the
 // current ATC is the highest ATC among the kept entries, which a wipe alone can lower.
-import { openLog, type RecordLog } from "../store/log.ts";
-import type { StoreEnv } from "../store/ports.ts";
+import { storeGet, storePut, type PageStore } from "../store/pages.ts";
 import { chr, readU32be, readU64be, u64be } from "../store/bytes.ts";
 import { raise } from "../raise.ts";
 
-export const APP_LOG_NAMES = ["kc.pay.a", "kc.pay.b"];
-// The same size as the carrier's files (security/carrier.ts logBytes): every file the store creates
-// must have the same Espruino size word (STORAGE.md §6, torn size words).
-export const APP_LOG_BYTES = 1024;
-export const REC_APP_KEYS = 1;
-export const ENTRY_KEY_BASE = 16;
+export const REC_APP_KEYS = 0x03;
+// The keys record's leading version byte: a reader refuses any other layout (store v1 had none).
+export const APP_KEYS_VERSION = 2;
+export const ENTRY_KEY_BASE = 0x10;
 export const LOG_RING = 8;
 export const HASH_BYTES = 32;
 
@@ -62,22 +59,20 @@ export function decodeAppKeys(s: string): AppKeys {
   };
 }
 
-export function openAppStore(env: StoreEnv): AppStore {
-  const log: RecordLog = openLog(env, APP_LOG_NAMES, APP_LOG_BYTES);
+export function openAppStore(st: PageStore): AppStore {
   let cachedKeys: AppKeys | undefined;
 
-  // The kept entries, oldest first: scanned once per boot (a RAM cache, so a power cut only loses
-  // it) and then kept in step with every append; a wipe drops it.
+  // The kept entries, oldest first: read once per boot (a RAM cache, so a power cut only loses it)
+  // and then kept in step with every append; eraseAll drops it.
   let cachedEntries: StoredEntry[] | null = null;
 
   function entries(): StoredEntry[] {
     if (cachedEntries !== null) return cachedEntries;
     const out: StoredEntry[] = [];
-    const records = log.records();
     for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) {
-      const r = records[k];
-      if (r === undefined || r.payload.length === 0) continue;
-      out.push({ atc: readU32be(r.payload, HASH_BYTES), prevHash: r.payload.substr(0, HASH_BYTES), entry: r.payload.substr(HASH_BYTES) });
+      const p = storeGet(st, k);
+      if (p === undefined) continue;
+      out.push({ atc: readU32be(p, HASH_BYTES), prevHash: p.substr(0, HASH_BYTES), entry: p.substr(HASH_BYTES) });
     }
     out.sort(function (a, b) { return a.atc - b.atc; });
     cachedEntries = out;
@@ -86,7 +81,7 @@ export function openAppStore(env: StoreEnv): AppStore {
 
   // After entry atc was committed: when the kept entries are the consecutive ATCs just below atc
   // (what PAY always appends), atc's slot held the oldest one, so the cache follows without a
-  // rescan; any other shape is rescanned from the log on the next read.
+  // rescan; any other shape is read again from the store on the next read.
   function followAppend(atc: number, prevHash: string, entry: string): void {
     const e = cachedEntries;
     if (e === null) return;
@@ -102,13 +97,16 @@ export function openAppStore(env: StoreEnv): AppStore {
   return {
     keys: function () {
       if (cachedKeys === undefined) {
-        const r = log.get(REC_APP_KEYS);
-        if (r !== undefined) cachedKeys = decodeAppKeys(r.payload);
+        const p = storeGet(st, REC_APP_KEYS);
+        if (p !== undefined) {
+          if (p.charCodeAt(0) !== APP_KEYS_VERSION) raise("app store: keys record version " + p.charCodeAt(0));
+          cachedKeys = decodeAppKeys(p.substr(1));
+        }
       }
       return cachedKeys;
     },
     installKeys: function (k: AppKeys) {
-      log.append(REC_APP_KEYS, encodeAppKeys(k));
+      storePut(st, REC_APP_KEYS, chr(APP_KEYS_VERSION) + encodeAppKeys(k));
       cachedKeys = k;
     },
     entries: entries,
@@ -118,16 +116,19 @@ export function openAppStore(env: StoreEnv): AppStore {
     },
     appendEntry: function (atc: number, prevHash: string, entry: string) {
       if (prevHash.length !== HASH_BYTES || readU32be(entry, 0) !== atc) raise("app store: bad entry");
-      log.append(ENTRY_KEY_BASE + (atc % LOG_RING), prevHash + entry);
+      storePut(st, ENTRY_KEY_BASE + (atc % LOG_RING), prevHash + entry);
       followAppend(atc, prevHash, entry);
     },
     isEmpty: function () {
-      // A file holding only a torn record (a PERSONALISE cut mid-write) is not empty: the boot path
-      // erases and purges it too, so no partial key bytes stay behind.
-      return log.keys().length === 0 && env.storage.read(APP_LOG_NAMES[0]!, 0, 1) === undefined && env.storage.read(APP_LOG_NAMES[1]!, 0, 1) === undefined;
+      if (st.recs[REC_APP_KEYS] !== undefined) return false;
+      for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) if (st.recs[k] !== undefined) return false;
+      return true;
     },
     eraseAll: function () {
-      log.eraseAll();
+      // Deletes (a len-0 record each) only what is there: after a self-destruct, which zeroised every
+      // record in place, this writes nothing and only drops the RAM caches.
+      if (st.recs[REC_APP_KEYS] !== undefined) storePut(st, REC_APP_KEYS, "");
+      for (let k = ENTRY_KEY_BASE; k < ENTRY_KEY_BASE + LOG_RING; k++) if (st.recs[k] !== undefined) storePut(st, k, "");
       cachedKeys = undefined;
       cachedEntries = null;
     },

@@ -6,15 +6,19 @@
 // stays flashable (EspruinoTools, BTN1 recovery).
 import { storeFull, type StoreEnv } from "../store/ports.ts";
 import { canCreate } from "../store/space.ts";
+import { STORE_FILE } from "../store/reserve.ts";
 
 export const CONSOLE_LOCK_FILE = ".boot0";
 export const CONSOLE_LOCK_CODE = "E.setConsole(null,{force:true});try{NRF.setServices({},{uart:false})}catch(e){}";
 
 // on: written unless already there (a torn copy is replaced), through the store's creation rules
-// (no compaction, no header in the last page): StoreFull when it cannot be. off: erased.
+// (no compaction, no header in the last page): StoreFull when it cannot be. off: erased, unless the
+// page store's kc.st exists: .boot0 sits before it, and its trash there would make the next .boot0
+// go after kc.st and a later Storage compaction move kc.st off its page alignment (STORAGE.md §1).
 export function setBootLock(env: StoreEnv, on: boolean): void {
   const now = env.storage.read(CONSOLE_LOCK_FILE);
   if (on && now === CONSOLE_LOCK_CODE) return;
+  if (!on && env.storage.read(STORE_FILE, 0, 1) !== undefined) return;
   if (now !== undefined) env.storage.erase(CONSOLE_LOCK_FILE);
   if (!on) return;
   if (!canCreate(env, CONSOLE_LOCK_CODE.length)) storeFull("no room for the boot lock " + CONSOLE_LOCK_FILE);

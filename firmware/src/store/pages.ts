@@ -1,4 +1,4 @@
-// Store v2: a log-structured record store on whole flash pages the store owns (STORAGE.md Part A is
+// The page store: a log-structured record store on whole flash pages the store owns (STORAGE.md is
 // the spec; its anchor is OpenSK's persistent_store). Module-level functions over one explicit
 // state object (`PageStore`): no closures, nothing but numbers and one small index object in RAM.
 //
@@ -36,6 +36,9 @@ export interface FlashPort {
   // erase the page starting at addr
   erase(addr: number): void;
   crc32(data: string): number;
+  // The board's pages for a store opened without any (platform.ts: the one-time reservation,
+  // STORAGE.md §1): [page addresses, sizes], every page erased; throws StoreFull when it cannot.
+  reserve?(): number[][];
 }
 
 export const PAGE_MAGIC = "KCP2";
@@ -58,7 +61,7 @@ export interface PageStore {
   // a torn word0 ends the current page: the next append compacts first
   dirty: boolean;
   // address of the newest committed record per key (absent: never written, or deleted)
-  at: { [key: number]: number };
+  recs: { [key: number]: number };
 }
 
 function align4(n: number): number {
@@ -94,11 +97,11 @@ function pageGen(st: PageStore, p: number): number {
   return readU32(h, 8) === (~gen >>> 0) ? gen : -1;
 }
 
-// Replays the current page into st.at / st.end / st.dirty. Reads only: the page once (a native
+// Replays the current page into st.recs / st.end / st.dirty. Reads only: the page once (a native
 // string into flash on a board), then per record its CRC over a memory-mapped slice — two native
 // calls and no JS call per record (a JS call costs ~0.7 ms on a board).
 function scanCurrent(st: PageStore): void {
-  st.at = {};
+  st.recs = {};
   st.dirty = false;
   if (st.cur < 0) return;
   const port = st.port;
@@ -123,8 +126,8 @@ function scanCurrent(st: PageStore): void {
     }
     const stored = pg.charCodeAt(o + n) | (pg.charCodeAt(o + n + 1) << 8) | (pg.charCodeAt(o + n + 2) << 16) | (pg.charCodeAt(o + n + 3) << 24);
     if (stored === (port.crc32(port.read(base + o, n)) | 0)) {
-      if (len === 0) delete st.at[key];
-      else st.at[key] = base + o;
+      if (len === 0) delete st.recs[key];
+      else st.recs[key] = base + o;
     }
     o += ext;
   }
@@ -133,9 +136,20 @@ function scanCurrent(st: PageStore): void {
 
 // Opens the store on its pages: picks the page with the highest whole header and replays it.
 // Never writes: whatever a cut left is repaired by the next append (compaction) or by the owner.
+// No pages (a carrier never personalised: nothing reserved yet) is a blank store that reserves them
+// through port.reserve at its first append.
 export function openPageStore(port: FlashPort, pages: number[], sizes: number[]): PageStore {
+  const st: PageStore = { port: port, pages: pages, sizes: sizes, cur: -1, gen: 0, end: 0, dirty: false, recs: {} };
+  if (pages.length > 0) openPages(st, pages, sizes);
+  return st;
+}
+
+function openPages(st: PageStore, pages: number[], sizes: number[]): void {
   if (pages.length < 2 || pages.length !== sizes.length) raise("store: needs 2+ pages");
-  const st: PageStore = { port: port, pages: pages, sizes: sizes, cur: -1, gen: 0, end: 0, dirty: false, at: {} };
+  st.pages = pages;
+  st.sizes = sizes;
+  st.cur = -1;
+  st.gen = 0;
   for (let p = 0; p < pages.length; p++) {
     const g = pageGen(st, p);
     if (g >= 0 && (st.cur < 0 || g > st.gen)) {
@@ -144,12 +158,11 @@ export function openPageStore(port: FlashPort, pages: number[], sizes: number[])
     }
   }
   scanCurrent(st);
-  return st;
 }
 
 // Payload of the newest committed record of key, or undefined.
 export function storeGet(st: PageStore, key: number): string | undefined {
-  const a = st.at[key];
+  const a = st.recs[key];
   if (a === undefined) return undefined;
   return st.port.read(a + 4, st.port.read(a, 1).charCodeAt(0));
 }
@@ -157,37 +170,42 @@ export function storeGet(st: PageStore, key: number): string | undefined {
 // Where key's newest record sits: records keep their relative order through compaction, so this
 // orders keys by when they were last written. -1 when absent.
 export function storeOrder(st: PageStore, key: number): number {
-  const a = st.at[key];
+  const a = st.recs[key];
   return a === undefined ? -1 : a;
 }
 
 // Live keys in write order.
 export function storeKeys(st: PageStore): number[] {
   const keys: number[] = [];
-  for (const k in st.at) keys.push(+k);
-  keys.sort(function (a, b) { return st.at[a]! - st.at[b]!; });
+  for (const k in st.recs) keys.push(+k);
+  keys.sort(function (a, b) { return st.recs[a]! - st.recs[b]!; });
   return keys;
 }
 
 // Appends one record (payload "" deletes key). Compacts first when the current page is dirty, full
 // or absent; answers STORAGE_FULL (storeFull) only when the live records plus this one exceed a page.
 export function storePut(st: PageStore, key: number, payload: string): void {
+  if (st.pages.length === 0) {
+    if (st.port.reserve === undefined) raise("store: no pages");
+    const r = st.port.reserve();
+    openPages(st, r[0]!, r[1]!);
+  }
   const rec = encodeRecordV2(st.port, key, payload);
   const ext = key >= UNARY_KEY ? rec.length + 4 * UNARY_WORDS : rec.length;
   if (st.cur < 0 || st.dirty || st.end + ext > st.pages[st.cur]! + st.sizes[st.cur]!) storeCompact(st, -1, ext);
   const at = st.end;
   st.port.write(at, rec);
   st.end += ext;
-  if (payload.length === 0) delete st.at[key];
-  else st.at[key] = at;
+  if (payload.length === 0) delete st.recs[key];
+  else st.recs[key] = at;
 }
 
-// Live bytes (records st.at points to), only key `only` when only >= 0.
+// Live bytes (records st.recs points to), only key `only` when only >= 0.
 function liveBytes(st: PageStore, only: number): number {
   let n = 0;
-  for (const k in st.at) {
+  for (const k in st.recs) {
     if (only >= 0 && +k !== only) continue;
-    n += recordExtent(st.port.read(st.at[k]!, 1).charCodeAt(0), +k);
+    n += recordExtent(st.port.read(st.recs[k]!, 1).charCodeAt(0), +k);
   }
   return n;
 }
@@ -209,7 +227,7 @@ export function storeCompact(st: PageStore, only?: number, room?: number): void 
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     if (keep >= 0 && k !== keep) continue;
-    const src = st.at[k]!;
+    const src = st.recs[k]!;
     const ext = recordExtent(port.read(src, 1).charCodeAt(0), k);
     port.write(dst, port.read(src, ext)); // a unary tail is copied as it is: partial words stay partial
     at[k] = dst;
@@ -219,7 +237,7 @@ export function storeCompact(st: PageStore, only?: number, room?: number): void 
   port.write(base, encodePageHeader(gen)); // the commit
   st.cur = t;
   st.gen = gen;
-  st.at = at;
+  st.recs = at;
   st.end = dst;
   st.dirty = false;
 }
@@ -228,7 +246,7 @@ export function storeCompact(st: PageStore, only?: number, room?: number): void 
 
 // Address of the tail of key's newest record, or -1.
 export function tailAddress(st: PageStore, key: number): number {
-  const a = st.at[key];
+  const a = st.recs[key];
   if (a === undefined || key < UNARY_KEY) return -1;
   return a + 8 + align4(st.port.read(a, 1).charCodeAt(0));
 }
@@ -252,7 +270,7 @@ export function storeZeroise(st: PageStore, keep: number): void {
       port.write(crcAt, ZERO4);
       if (crcAt > pos + 4) port.write(pos + 4, filled("\0", crcAt - pos - 4));
       if (ext > crcAt + 4 - pos) port.write(crcAt + 4, filled("\0", ext - (crcAt + 4 - pos)));
-      delete st.at[key];
+      delete st.recs[key];
     }
     pos += ext;
   }
@@ -263,7 +281,7 @@ export function storeEraseOthers(st: PageStore): void {
   for (let p = 0; p < st.pages.length; p++) if (p !== st.cur) st.port.erase(st.pages[p]!);
 }
 
-// The self-destruct after its `destroyed` record is committed (STORAGE.md §A6): zeroise every other
+// The self-destruct after its `destroyed` record is committed (STORAGE.md §6): zeroise every other
 // record in place, compact keeping only `destroyed`, erase every other page, then append `done`.
 // Each step is idempotent: after a cut, storeWipePending says so and this runs again from the top.
 export function storeFinishWipe(st: PageStore, destroyed: number, done: number): void {
@@ -275,5 +293,5 @@ export function storeFinishWipe(st: PageStore, destroyed: number, done: number):
 
 // A committed `destroyed` record newer than the newest `done` record: a wipe a cut interrupted.
 export function storeWipePending(st: PageStore, destroyed: number, done: number): boolean {
-  return st.at[destroyed] !== undefined && storeOrder(st, done) < storeOrder(st, destroyed);
+  return st.recs[destroyed] !== undefined && storeOrder(st, done) < storeOrder(st, destroyed);
 }

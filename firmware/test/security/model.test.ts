@@ -30,7 +30,7 @@ describe("store vs model", () => {
   test("random sequences (fast-check, 60 runs)", () => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 5, maxLength: 60 }), (ops) => {
-        const rig = makeRig({ config: { ...TEST_CONFIG, counterSlots: 16 } });
+        const rig = makeRig({ config: TEST_CONFIG });
         const m: Model = { state: STATE_BLANK, failures: 0 };
         for (const op of ops) {
           rig.clock.ms += 3_600_000; // past any lockout: the model has no clock
@@ -66,7 +66,7 @@ describe("store vs model", () => {
           } else if (op.kind === "reboot") {
             rig.reboot();
           } else if (op.kind === "cut" && m.state === STATE_PERSONALISED) {
-            rig.flash.cutPowerAfterWordWrites(op.after, "none");
+            rig.bank.cutAtWord(rig.bank.words + op.after, "none");
             const before = m.failures;
             let cut = false;
             try {
@@ -75,7 +75,7 @@ describe("store vs model", () => {
               if (!(e instanceof PowerCut)) throw e;
               cut = true;
             }
-            rig.flash.cancelPowerCuts();
+            rig.bank.cancelCuts();
             rig.reboot();
             // re-sync the model from what is observable, inside what the invariants allow
             const failures = 10 - rig.carrier.triesLeft();

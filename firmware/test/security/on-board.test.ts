@@ -1,6 +1,6 @@
 // The store and security modules compiled by the project pipeline to Espruino ES5, passed through
-// the compatibility gate, and run on the VirtualBoard (puckjs) against its own Storage, crypto and
-// flash model — the code a board runs, not the TypeScript. Counting a verdict is metered by the cost
+// the compatibility gate, and run on the VirtualBoard (puckjs) against its own Storage, require("Flash"),
+// crypto and flash model — the code a board runs, not the TypeScript. Counting a verdict is metered by the cost
 // model (it replaced VERIFY_PIN's 28 stretching rounds: the PIN is checked online by the platform).
 import { beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../../build/pipeline.ts";
@@ -20,6 +20,8 @@ beforeAll(async () => {
 function boot(board = "puckjs", flashImage?: Uint8Array) {
   const meter = new CostMeter();
   const vb = new VirtualBoard({ board, cost: meter, flashImage });
+  // a stand-in firmware file, as on a board: the page store's reservation goes behind Storage's files
+  if (flashImage === undefined) vb.storage.write(".bootcde", "//" + "-".repeat(20000));
   vb.powerOn();
   meter.attachFlash(vb.flash);
   const run = (src: string) => {

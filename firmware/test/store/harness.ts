@@ -1,6 +1,8 @@
-// Test wiring: the firmware's store/security modules over the virtual board's EspruinoStorage on
-// a NorFlash with the puckjs geometry (board/boards/puckjs.json: 40 KB, 4 KB pages, 4 B words,
-// 10,000 erase cycles), node:crypto for SHA-256/AES, and a seeded RNG so every run is repeatable.
+// Test wiring: the carrier (security/carrier.ts) on the page store (store/pages.ts) over a strict
+// fake flash bank with a profile's store pages (v2-harness.ts: puckjs 2 × 4 KB by default), next to
+// the virtual board's EspruinoStorage on a NorFlash with the profile's Storage geometry (for the
+// files the firmware still keeps there: .boot0, kc.tk, the offline applet's), node:crypto for
+// SHA-256/AES, and a seeded RNG so every run is repeatable.
 import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { NorFlash, type FlashGeometry } from "../../../board/src/flash.ts";
@@ -8,6 +10,8 @@ import { EspruinoStorage, crc32, stringToBytes } from "../../../board/src/storag
 import type { StoreEnv } from "../../src/store/ports.ts";
 import type { CryptoPort } from "../../src/security/crypto-port.ts";
 import { openCarrier, DEFAULT_CONFIG, type Carrier, type CarrierConfig } from "../../src/security/carrier.ts";
+import { openPageStore, type PageStore } from "../../src/store/pages.ts";
+import { profileBank, FlashBank } from "./v2-harness.ts";
 import type { Presence } from "../../src/security/presence.ts";
 
 export function profileGeometry(board: string): FlashGeometry {
@@ -79,33 +83,47 @@ export class FakePresence implements Presence {
 // The test config: the defaults (no PIN stretching any more: the PIN is checked online).
 export const TEST_CONFIG: CarrierConfig = { ...DEFAULT_CONFIG };
 
+export type StoreProfile = "puckjs" | "pico" | "nrf52840";
+
 export interface Rig {
   flash: NorFlash;
   storage: EspruinoStorage;
   env: StoreEnv;
+  // the page store's flash and the store opened on it (reopened by reboot)
+  bank: FlashBank;
+  pages: PageStore;
   crypto: ReturnType<typeof seededCrypto>;
   presence: FakePresence;
   clock: { ms: number };
   config: CarrierConfig;
   carrier: Carrier;
-  // power-cycle: new Storage over the same flash, Espruino's boot check, then openCarrier
+  // power-cycle: new Storage over the same flash, Espruino's boot check, the page store reopened, then openCarrier
   reboot(): "ok" | "wiped";
 }
 
-export function makeRig(opts: { config?: CarrierConfig; geometry?: FlashGeometry; seed?: number; bundle?: boolean; image?: Uint8Array } = {}): Rig {
-  const geometry = opts.geometry ?? PUCK;
+export function openPages(bank: FlashBank): PageStore {
+  return openPageStore(bank.port, bank.pages, bank.sizes);
+}
+
+export function makeRig(opts: { config?: CarrierConfig; geometry?: FlashGeometry; profile?: StoreProfile; seed?: number; bundle?: boolean; image?: Uint8Array; bankImage?: ReturnType<FlashBank["snapshot"]> } = {}): Rig {
+  const geometry = opts.geometry ?? (opts.profile ? profileGeometry(opts.profile) : PUCK);
   const flash = new NorFlash(geometry, { seed: opts.seed ?? 7 });
   if (opts.image) flash.restore(opts.image);
   const first = new EspruinoStorage(flash);
   if (opts.bundle !== false && !opts.image) first.write(".bootcde", "x".repeat(BUNDLE_BYTES));
+  const bank = profileBank(opts.profile ?? "puckjs", opts.seed ?? 7);
+  if (opts.bankImage) bank.restore(opts.bankImage);
   const clock = { ms: 0 };
   const crypto = seededCrypto(opts.seed ?? 7);
   const presence = new FakePresence();
   const config = opts.config ?? TEST_CONFIG;
+  const pages = openPages(bank);
   const rig = {
     flash,
     storage: first,
     env: envOver(first, geometry.pageSize),
+    bank,
+    pages,
     crypto,
     presence,
     clock,
@@ -114,18 +132,21 @@ export function makeRig(opts: { config?: CarrierConfig; geometry?: FlashGeometry
     reboot(): "ok" | "wiped" {
       flash.cancelPowerCuts();
       flash.powerOn();
+      bank.powerOn();
       rig.storage = new EspruinoStorage(flash);
       const boot = rig.storage.bootCheck();
       rig.env = envOver(rig.storage, geometry.pageSize);
-      rig.carrier = openCarrier({ env: rig.env, crypto, presence, now: () => clock.ms }, config);
+      rig.pages = openPages(bank);
+      rig.carrier = openCarrier({ store: rig.pages, crypto, presence, now: () => clock.ms }, config);
       return boot;
     },
   };
-  rig.carrier = openCarrier({ env: rig.env, crypto, presence, now: () => clock.ms }, config);
+  rig.carrier = openCarrier({ store: pages, crypto, presence, now: () => clock.ms }, config);
   return rig;
 }
 
-// Does the raw flash image contain `needle` anywhere?
-export function flashContains(flash: NorFlash, needle: string): boolean {
-  return Buffer.from(flash.snapshot()).indexOf(Buffer.from(needle, "latin1")) >= 0;
+// Does the raw flash image (Storage's NorFlash, or every region of a page-store bank) contain `needle` anywhere?
+export function flashContains(flash: NorFlash | FlashBank, needle: string): boolean {
+  const images = flash instanceof FlashBank ? flash.snapshot().images : [flash.snapshot()];
+  return images.some((img) => Buffer.from(img).indexOf(Buffer.from(needle, "latin1")) >= 0);
 }

@@ -1,8 +1,8 @@
 // A carrier's life on one board profile, driven over the link on the virtual board with the
-// release bundle (STORAGE.md §7): personalisation, payments that rotate the application log,
-// PIN changes (at the platform: online PIN, nothing written on the carrier) and a wrong and a right
-// PIN verdict counted by the carrier, a wipe, and a revival — each phase in its own power cycle,
-// because boot is when the carrier compacts its trash (maintenance).
+// release bundle (STORAGE.md §8): personalisation (which reserves the page store's pages behind
+// kc.st), payments, PIN changes (at the platform: online PIN, nothing written on the carrier) and a
+// wrong and a right PIN verdict counted by the carrier, a wipe, and a revival — each phase in its own
+// power cycle, or all in one (the page store never needs a boot).
 // Used by the small-board test (hil-tests/small-boards.test.ts) and by the capacity measurement
 // (firmware/test/store/capacity.ts), which lays out a bundle of any size with a stand-in .bootcde.
 import { Platform } from "../../../host/src/platform/service.ts";
@@ -34,7 +34,7 @@ export interface LifecycleOptions {
   bundle: true | number;
   payments?: number;
   pinChanges?: number;
-  // false: the whole life in one power cycle (no boot-time maintenance between phases)
+  // false: the whole life in one power cycle
   rebootBetweenPhases?: boolean;
 }
 
@@ -45,8 +45,8 @@ export interface LifecycleResult {
   steps: LifecycleStep[];
   // first step that failed, e.g. "pay 12: status 0x20 storage full: …"
   failure?: string;
-  // file creations the store made (each a new 1,056 B file in Storage)
-  rotations: { payLog: number; carrierLog: number };
+  // the Storage files after personalisation (the page store adds kc.pad and kc.st, nothing later)
+  filesAfterPersonalise: string[];
 }
 
 async function bootRig(opts: LifecycleOptions): Promise<CarrierRig> {
@@ -58,10 +58,9 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
   const pinChanges = opts.pinChanges ?? 7;
   const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
   const steps: LifecycleStep[] = [];
-  const rotations = { payLog: 0, carrierLog: 0 };
+  let filesAfterPersonalise: string[] = [];
   let rig: CarrierRig | undefined;
   let failure: string | undefined;
-  let lastFiles: string[] = [];
   const nextPhase = async (): Promise<void> => {
     if (opts.rebootBetweenPhases !== false) await rig!.reboot();
   };
@@ -69,12 +68,6 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
   function note(step: string, ok: boolean, status?: number, detail?: string): boolean {
     const s = rig!.board.storage.getStats();
     const files = rig!.board.storage.list().sort();
-    for (const f of files) {
-      if (lastFiles.indexOf(f) >= 0) continue;
-      if (f.startsWith("kc.pay.") && lastFiles.some((g) => g.startsWith("kc.pay."))) rotations.payLog++;
-      if (f.startsWith("kc.log.") && lastFiles.some((g) => g.startsWith("kc.log."))) rotations.carrierLog++;
-    }
-    lastFiles = files;
     steps.push({ step, ok, status, detail, freeBytes: s.freeBytes, trashBytes: s.trashBytes, files });
     if (!ok && failure === undefined) failure = `${step}: status 0x${(status ?? -1).toString(16)} ${detail ?? ""}`;
     return ok;
@@ -87,15 +80,16 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
     const merchantId = platform.registerMerchant({ name: "Corner Café" }).merchantId;
     const identity: Identity = { carrierId: Buffer.from(carrierId, "hex"), platformId: PLATFORM_ID, channelKey: keys.channelKey };
 
-    // power cycle 1: personalisation (creates the application log, the counter and the carrier log)
+    // power cycle 1: personalisation (reserves the page store: kc.pad, kc.st)
     const tch = await rig.openChannel(transportIdentity(rig.serial));
     const perso = await rig.inner(tch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
       [1, identity.carrierId], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000],
     ]));
     if (!note("personalise", perso.status === ST.OK, perso.status, String(perso.body.get(1)))) return done();
+    filesAfterPersonalise = rig.board.storage.list().sort();
     enrolPin(platform, carrierId, PIN);
 
-    // power cycle 2: payments; the 8-entry ring fills and the application log rotates
+    // power cycle 2: payments; the 8-entry ring fills
     await nextPhase();
     let ch = await rig.openChannel(identity);
     for (let i = 1; i <= payments; i++) {
@@ -134,9 +128,10 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
     rig.board.runUntilIdle(1_000);
     const wipe = await rig.outer(CMD.WIPE);
     if (!note("wipe", wipe.status === ST.OK && wipe.body.get(1) === 3, wipe.status, "state " + String(wipe.body.get(1)))) return done();
-    // the transport key kc.tk stays: it is what lets the platform personalise the carrier again
-    const left = rig.board.storage.list().filter((n) => n.startsWith("kc.") && n !== "kc.tk");
-    if (!note("wipe leaves only the carrier log (and kc.tk)", left.every((n) => n.startsWith("kc.log.")), undefined, left.join(","))) return done();
+    // the wipe touches no Storage file: the store's pages stay reserved behind kc.st, and the
+    // transport key kc.tk stays (it is what lets the platform personalise the carrier again)
+    const files = rig.board.storage.list().sort().join(",");
+    if (!note("wipe leaves Storage's files as they were", files === filesAfterPersonalise.join(","), undefined, files)) return done();
 
     // power cycle 5: revival through the transport identity
     await nextPhase();
@@ -156,7 +151,7 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
   function done(): LifecycleResult {
     rig?.board.dispose();
     platform.close();
-    return { ok: failure === undefined, steps, failure, rotations };
+    return { ok: failure === undefined, steps, failure, filesAfterPersonalise };
   }
 }
 

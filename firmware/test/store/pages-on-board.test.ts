@@ -84,7 +84,7 @@ describe("store v2 on the virtual board", () => {
         vb.evaluate(bundle);
         const r = vb.evaluate(`KV2.open(); KV2.personalise(); KV2.pay(1); KV2.state()`);
         if (extra === 0) expect(r.ok && r.value).toBe(1);
-        else expect(r.ok ? "opened" : String((r.error as Error).message)).toMatch(/do not fit/);
+        else expect(r.ok ? "opened" : String((r.error as { reason?: string; message?: string }).reason ?? (r.error as Error).message)).toMatch(/do not fit/);
       }
     });
   }

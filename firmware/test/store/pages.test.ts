@@ -21,7 +21,7 @@ function small(pages = 3, pageBytes = 1024): FlashBank {
 const open = (b: FlashBank) => openPageStore(b.port, b.pages, b.sizes);
 
 describe("format vectors (firmware/vectors/store-v2.json)", () => {
-  test("page headers and records encode as STORAGE.md §A2 says", () => {
+  test("page headers and records encode as STORAGE.md §2 says", () => {
     const b = small();
     expect(hex(encodePageHeader(1))).toBe(vectors.pageHeader.hex);
     expect(hex(encodePageHeader(7))).toBe(vectors.pageHeaderGen7.hex);

@@ -96,7 +96,7 @@ export class FlashBank {
 export { PowerCut };
 
 /**
- * The pages store v2 gets per profile (STORAGE.md §A1): the last Storage pages behind a page-aligned
+ * The pages store v2 gets per profile (STORAGE.md §1): the last Storage pages behind a page-aligned
  * file, plus, on the Pico, the 128 KB sector Espruino's Flash.getFree() lists at 0x08060000.
  */
 export function profileBank(profile: "puckjs" | "pico" | "nrf52840", seed = 1): FlashBank {
