@@ -6,7 +6,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { compile, REPO_ROOT, type FirmwareFeatures } from "./pipeline.ts";
-import { BUNDLES, type BundleFile } from "./bundles.ts";
+import { crc32 } from "node:zlib";
+import { BUNDLES, chunkDistFile, type BundleFile, type BundleSpec } from "./bundles.ts";
 import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 import { creationBytes, ESPRUINO_HEADER_BYTES } from "../src/store/space.ts";
 import { CONSOLE_LOCK_CODE } from "../src/security/boot-lock.ts";
@@ -172,6 +173,8 @@ export interface BundleReport {
   estimatedJsVarsFromStorage: number;
   polyfills: string[];
   boards: BoardTarget[];
+  /** The bundle's chunk files (issue #12), each installed in Storage under storageName next to .bootcde. */
+  chunks: { name: string; storageName: string; file: string; bytes: { release: number; debug: number }; crc32: number }[];
 }
 
 export interface BuildReport {
@@ -193,12 +196,33 @@ export interface BuildReport {
 export interface BuildOptions { entry: string; outDir: string; boardsDir: string }
 
 
+/** Storage a bundle's chunk files take besides it: each its Espruino header + its text, word-aligned. */
+export function chunkStorageBytes(chunkBytes: readonly number[], wordBytes = 4): number {
+  return chunkBytes.reduce((sum, n) => sum + ESPRUINO_HEADER_BYTES + Math.ceil(n / wordBytes) * wordBytes, 0);
+}
+
+/**
+ * One bundle (release or debug): its chunks first, then the core with each chunk's CRC-32 compiled
+ * in (KC_CHUNK_CRC_<NAME>). Release builds share one terser name cache so a property the firmware
+ * renames has the same short name in the core and in every chunk.
+ */
+async function compileWithChunks(entry: string, b: BundleSpec, release: boolean): Promise<{ core: Awaited<ReturnType<typeof compile>>; chunks: Awaited<ReturnType<typeof compile>>[] }> {
+  if (b.chunks.length === 0) return { core: await compile({ entry, minify: release, sourcemap: true, features: b.features }), chunks: [] };
+  const nameCache: Record<string, unknown> = { props: {} };
+  const chunks: Awaited<ReturnType<typeof compile>>[] = [];
+  const chunkCrcs: Record<string, number> = {};
+  for (const c of b.chunks) {
+    const out = await compile({ entry: path.join(REPO_ROOT, c.entry), minify: release, sourcemap: true, features: b.features, chunk: true, nameCache });
+    chunks.push(out);
+    chunkCrcs[c.name] = crc32(Buffer.from(out.code, "latin1"));
+  }
+  const core = await compile({ entry, minify: release, sourcemap: true, features: { ...b.features, chunkCrcs }, nameCache });
+  return { core, chunks };
+}
+
 export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
   const started = Date.now();
-  const compiled = await Promise.all(BUNDLES.map((b) => Promise.all([
-    compile({ entry: opts.entry, minify: true, sourcemap: true, features: b.features }),
-    compile({ entry: opts.entry, minify: false, sourcemap: true, features: b.features }),
-  ])));
+  const compiled = await Promise.all(BUNDLES.map((b) => Promise.all([compileWithChunks(opts.entry, b, true), compileWithChunks(opts.entry, b, false)])));
   const takes = boardBundles(opts.boardsDir);
   const findings: BuildReport["gate"]["findings"] = [];
   const bundles: BundleReport[] = [];
@@ -206,19 +230,34 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
   const boardsById = new Map<string, BoardTarget>();
   mkdirSync(opts.outDir, { recursive: true });
   BUNDLES.forEach((b, i) => {
-    const [release, debug] = compiled[i]!;
+    const [{ core: release, chunks: releaseChunks }, { core: debug, chunks: debugChunks }] = compiled[i]!;
     findings.push(
       ...checkBundle(release.code, { map: release.map, polyfills: release.polyfills }).map((f) => ({ ...f, bundle: "release" as const, file: b.file, text: formatFinding(f) })),
       ...checkBundle(debug.code, { map: debug.map, polyfills: debug.polyfills }).map((f) => ({ ...f, bundle: "debug" as const, file: b.debugFile, text: formatFinding(f) })),
     );
+    // every chunk file passes the same gate (its text is a function body: a top-level return)
+    b.chunks.forEach((c, j) => {
+      for (const [kind, out] of [["release", releaseChunks[j]!], ["debug", debugChunks[j]!]] as const) {
+        const file = chunkDistFile(b.file, c, kind === "debug");
+        findings.push(...checkBundle(out.code, { map: out.map, polyfills: out.polyfills, functionBody: true }).map((f) => ({ ...f, bundle: kind, file, text: formatFinding(f) })));
+        writeFileSync(path.join(opts.outDir, file), out.code);
+        writeFileSync(path.join(opts.outDir, file + ".map"), out.map);
+      }
+    });
+    const chunkReports = b.chunks.map((c, j) => ({
+      name: c.name, storageName: c.storageName, file: chunkDistFile(b.file, c),
+      bytes: { release: Buffer.byteLength(releaseChunks[j]!.code, "latin1"), debug: Buffer.byteLength(debugChunks[j]!.code, "latin1") },
+      crc32: crc32(Buffer.from(releaseChunks[j]!.code, "latin1")),
+    }));
     const bytes = { release: Buffer.byteLength(release.code, "latin1"), debug: Buffer.byteLength(debug.code, "latin1") };
     const vars = estimateJsVarsFromStorage(bytes.release);
-    const targets = loadBoardTargets(opts.boardsDir, vars, release.code.length);
+    // Storage: the chunk files sit next to the bundle, each with its own header, as if the bundle were that much longer
+    const targets = loadBoardTargets(opts.boardsDir, vars, release.code.length + chunkStorageBytes(chunkReports.map((c) => c.bytes.release)));
     boardsSource = targets.source;
     // A board takes the bundle its profile names (without profiles: the USB bundle).
     const mine = targets.boards.filter((t) => (takes.get(t.id) ?? "keycarrier.js") === b.file);
     for (const t of mine) boardsById.set(t.id, t);
-    bundles.push({ file: b.file, nfc: b.features.nfc, features: b.features, bytes, estimatedJsVarsFromStorage: vars, polyfills: release.polyfills, boards: mine });
+    bundles.push({ file: b.file, nfc: b.features.nfc, features: b.features, bytes, estimatedJsVarsFromStorage: vars, polyfills: release.polyfills, boards: mine, chunks: chunkReports });
     writeFileSync(path.join(opts.outDir, b.file), release.code);
     writeFileSync(path.join(opts.outDir, b.file + ".map"), release.map);
     writeFileSync(path.join(opts.outDir, b.debugFile), debug.code);
@@ -264,7 +303,8 @@ async function main(): Promise<number> {
       `build: ${b.file} ${b.bytes.release} B (debug ${b.bytes.debug} B), ~${b.estimatedJsVarsFromStorage} vars from Storage` +
         (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
         `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : "") +
-        (fitsV2 ? ` (with store v2, STORAGE.md §A1: ${fitsV2})` : ""),
+        (fitsV2 ? ` (with store v2, STORAGE.md §A1: ${fitsV2})` : "") +
+        (b.chunks.length ? `; chunks (own Storage files, counted in the budget): ${b.chunks.map((c) => `${c.storageName} ${c.bytes.release} B`).join(", ")}` : ""),
     );
   }
   console.log(`build: ${report.bundles.length} bundles in ${report.buildMs} ms`);

@@ -24,7 +24,21 @@ import { poolStrings } from "./pool-strings.ts";
  * NFC controller); by default it is compiled out (keycarrier.js, the USB-only bundle), so a board
  * without NFC (the Pico) does not carry its code in Storage.
  */
-export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean; nfc?: boolean; features?: Partial<FirmwareFeatures> }
+export interface CompileOptions {
+  entry: string; minify: boolean; sourcemap?: boolean; nfc?: boolean; features?: Partial<FirmwareFeatures>;
+  /**
+   * A code chunk's entry (firmware/build/bundles.ts CHUNKS): compiled like the firmware (global-scope
+   * unwrap, property renaming), but its text is the BODY of a function (platform.ts loadChunk runs
+   * it with Function(text)()): its `KC_CHUNK_RETURN(x)` becomes `return (x)`, its top-level names
+   * are that function's locals.
+   */
+  chunk?: boolean;
+  /**
+   * terser's name cache, shared by a bundle's chunks and its core: the firmware's own property names
+   * (INTERNAL_PROPERTIES) must be renamed the same way in every file, since objects cross between them.
+   */
+  nameCache?: Record<string, unknown>;
+}
 
 /**
  * Build-time feature constants (espruino-globals.d.ts): each is an esbuild `define`, so
@@ -33,11 +47,21 @@ export interface CompileOptions { entry: string; minify: boolean; sourcemap?: bo
  * applet (KC_OFFLINE); `peer` the NFC peer payment applet (KC_PEER); `display` the trusted display
  * (KC_DISPLAY). Which bundle has which: firmware/build/bundles.ts.
  */
-export interface FirmwareFeatures { nfc: boolean; offline: boolean; peer: boolean; display: boolean }
+export interface FirmwareFeatures {
+  nfc: boolean; offline: boolean; peer: boolean; display: boolean;
+  /**
+   * Set in a chunked bundle (KC_CHUNKS): the CRC-32 of each chunk file the same build wrote, by
+   * chunk name (KC_CHUNK_CRC_<NAME>); the core checks it before it runs the file (platform.ts loadChunk).
+   */
+  chunkCrcs?: Record<string, number>;
+}
 
 /** The esbuild `define` of every feature constant (false unless the feature is asked for). */
 export function featureDefines(f: Partial<FirmwareFeatures>): Record<string, string> {
+  const crc = f.chunkCrcs ?? {};
   return {
+    KC_CHUNKS: f.chunkCrcs !== undefined ? "true" : "false",
+    KC_CHUNK_CRC_PERSO: String(crc["perso"] ?? 0),
     KC_NFC: f.nfc === true ? "true" : "false",
     KC_OFFLINE: f.offline === true ? "true" : "false",
     KC_PEER: f.peer === true ? "true" : "false",
@@ -82,10 +106,12 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     iife = await bundleToIife(lowered.code, lowered.map, polyfills);
   }
 
-  const firmware = entry === FIRMWARE_ENTRY;
-  const script = firmware ? unwrapIife(restoreRequire(iife.code)) : restoreRequire(iife.code);
-  const final = await hoistAndMinify(script, iife.map, opts.minify, firmware);
-  if (firmware) checkGlobalNames(final.code);
+  const chunk = opts.chunk === true;
+  const firmware = entry === FIRMWARE_ENTRY || chunk;
+  const unwrapped = firmware ? unwrapIife(restoreRequire(iife.code)) : restoreRequire(iife.code);
+  const script = chunk ? chunkReturn(unwrapped) : unwrapped;
+  const final = await hoistAndMinify(script, iife.map, opts.minify, firmware, chunk, opts.nameCache);
+  if (firmware && !chunk) checkGlobalNames(final.code);
   return { code: final.code, map: wantMap ? final.map : "", polyfills };
 }
 
@@ -138,6 +164,16 @@ function checkGlobalNames(code: string): void {
     for (const n of names) if (reserved.has(n)) clash.push(n);
   }
   if (clash.length) throw new Error(`compile: the firmware's global names ${clash.join(", ")} would shadow Espruino globals; rename them`);
+}
+
+/**
+ * A chunk's text is a function body: its entry's one `KC_CHUNK_RETURN(handlers);` becomes
+ * `return (handlers);` (the same line, so the source map holds).
+ */
+export function chunkReturn(code: string): string {
+  const marks = code.split("KC_CHUNK_RETURN(").length - 1;
+  if (marks !== 1) throw new Error(`compile: a chunk entry must call KC_CHUNK_RETURN(handlers) exactly once at its top level (found ${marks})`);
+  return code.replace("KC_CHUNK_RETURN(", "return (");
 }
 
 function restoreRequire(code: string): string {
@@ -309,7 +345,10 @@ function internalPropertyPattern(): RegExp {
   return new RegExp("^(?:" + INTERNAL_PROPERTIES.join("|") + ")$");
 }
 
-async function hoistAndMinify(code: string, map: string, release: boolean, firmware: boolean): Promise<CodeAndMap> {
+async function hoistAndMinify(code: string, map: string, release: boolean, firmware: boolean, chunk = false, nameCache?: Record<string, unknown>): Promise<CodeAndMap> {
+  // a chunk's text is a function body: a top-level `return`, its names that function's locals
+  const parse = chunk ? { bare_returns: true } : {};
+  const propsOnly: Record<string, unknown> = nameCache?.["props"] !== undefined ? { props: nameCache["props"] } : {};
   // Release compresses first without hoist_vars: hoisting every var to one `var a,b,…` at the top
   // of its scope turns constants into late assignments that terser can no longer inline (~1 KB on
   // the firmware). A second pass then only hoists, and mangles.
@@ -317,6 +356,7 @@ async function hoistAndMinify(code: string, map: string, release: boolean, firmw
   if (release) {
     const compressed = await minify(code, {
       ecma: 5,
+      parse,
       // pure_getters only for the shipped firmware, which defines no getter (conformance programs
       // may): a property read is then as free to drop or move as a variable read. passes 3 finds a
       // few more folds (firmware −54 B together).
@@ -327,10 +367,13 @@ async function hoistAndMinify(code: string, map: string, release: boolean, firmw
     });
     if (typeof compressed.code !== "string" || typeof compressed.map !== "string") throw new Error("compile: terser produced no output (compress pass)");
     input = { code: compressed.code, map: compressed.map };
-    if (firmware) input = poolStrings(input.code, input.map);
+    if (firmware && !chunk) input = poolStrings(input.code, input.map);
   }
   const out = await minify(input.code, {
     ecma: 5,
+    parse,
+    // only the property names are shared (vars: a chunk's top-level names are its own locals)
+    ...(release && firmware && nameCache ? { nameCache: propsOnly } : {}),
     // hoist_funs moves every function declaration to the top of its scope: Espruino executes as it
     // parses and does not hoist, so a call above its declaration is a ReferenceError (facts §1).
     compress: { defaults: false, hoist_funs: true, hoist_vars: true, toplevel: firmware },
@@ -342,6 +385,7 @@ async function hoistAndMinify(code: string, map: string, release: boolean, firmw
     sourceMap: { content: input.map, includeSources: true },
   });
   if (typeof out.code !== "string" || typeof out.map !== "string") throw new Error("compile: terser produced no output");
+  if (nameCache && propsOnly["props"] !== undefined) nameCache["props"] = propsOnly["props"];
   return { code: out.code, map: out.map };
 }
 

@@ -4,7 +4,7 @@
 import {
   boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lmsNatives, lockConsole,
   log, nowMs, openScreen, readTransportKeyFile, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, usbWrite, watchButton,
-  writeTransportKeyFile,
+  writeTransportKeyFile, loadChunk,
 } from "./platform.ts";
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
@@ -12,7 +12,7 @@ import { createDispatcher, PAY_WAITS, refuse, type Command, type LateResult } fr
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
-import { CAP_DISPLAY, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, STATUS_BUSY, STATUS_OK } from "./protocol.ts";
+import { CAP_DISPLAY, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, STATUS_BUSY, STATUS_INTERNAL, STATUS_OK } from "./protocol.ts";
 import { openCarrier } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { runMaintenance } from "./store/maintenance.ts";
@@ -20,9 +20,10 @@ import { isStoreFull } from "./store/ports.ts";
 import { STATUS_STORAGE_FULL } from "./security/status.ts";
 import { repairBootLock, setBootLock } from "./security/boot-lock.ts";
 import { openAppStore } from "./perso/app-store.ts";
-import { createPersonaliseCommand } from "./perso/personalise.ts";
+import { CMD_PERSONALISE, createPersonaliseCommand, type PersonaliseDeps } from "./perso/personalise.ts";
 import { TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId } from "./perso/transport.ts";
-import { createProvisionCommand } from "./perso/provision.ts";
+import { CMD_PROVISION, createProvisionCommand, type ProvisionDeps } from "./perso/provision.ts";
+import type { PersoChunk } from "./chunks/perso.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
 import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet } from "./applets/qr-payment.ts";
@@ -145,10 +146,8 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
 
   // A PIN verdict is bound to the session (its carrier nonce) and to the counter of the PAY request
   // a PERSONALISED carrier's dispatchers hold the applet's own commands; a BLANK one's the stand-ins
-  const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
-  let inner = createDispatcher([
-    paymentCommands[0]!,
-    closingConsoleFirst(createPersonaliseCommand({
+  function personaliseDeps(): PersonaliseDeps {
+    return {
       carrier: carrier, store: store,
       onPersonalised: function () {
         closeAfterReply = true;
@@ -156,7 +155,21 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
         ui.reset(); // as the applet's reset did: the trusted UI (and a screen's idle view) starts afresh
         lockConsole();
       },
-    }), carrier.state),
+    };
+  }
+  function provisionDeps(): ProvisionDeps {
+    return {
+      read: readTransportKeyFile,
+      write: writeTransportKeyFile,
+      onProvisioned: function () { transport = undefined; },
+    };
+  }
+  const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
+  let inner = createDispatcher([
+    paymentCommands[0]!,
+    closingConsoleFirst(KC_CHUNKS ? persoCommand(CMD_PERSONALISE, (1 << STATE_BLANK) | (1 << STATE_DESTROYED), 5, function (c) {
+      return c.personalise(personaliseDeps());
+    }) : createPersonaliseCommand(personaliseDeps()), carrier.state),
   ], carrier.state);
   // The offline card-emulation applet (PROTOCOL.md §11), in the full bundle only.
   if (KC_OFFLINE) {
@@ -229,11 +242,9 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
       if (payment !== null) payment.reset();
     }));
   }
-  return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, createProvisionCommand({
-    read: readTransportKeyFile,
-    write: writeTransportKeyFile,
-    onProvisioned: function () { transport = undefined; },
-  })].concat(/*#__NOINLINE__*/ createChannelCommands(channel, inner, function () {
+  return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, KC_CHUNKS ? persoCommand(CMD_PROVISION, 1 << STATE_BLANK, 1, function (c) {
+    return c.provision(provisionDeps());
+  }) : createProvisionCommand(provisionDeps())].concat(/*#__NOINLINE__*/ createChannelCommands(channel, inner, function () {
     if (closeAfterReply) {
       closeAfterReply = false;
       channel.close();
@@ -261,6 +272,23 @@ function peerWiring(carrier: ReturnType<typeof openCarrier>, store: ReturnType<t
     uiReset();
   };
   return peerCommands({ carrier: carrier, store: store, prims: prims, ask: ask, decision: ui.decision, afterAppend: afterAppend });
+}
+
+// PERSONALISE and PROVISION run once in a carrier's life: in a chunked bundle (KC_CHUNKS; a bundle
+// without chunks builds the real commands at boot, as before) their code
+// is the "perso" chunk file, loaded when one of them arrives and dropped after it ran, so neither an
+// idle carrier nor the rest of its life holds it (issue #12). The dispatcher holds this stand-in with
+// the command's id, states and fields (checked against the real ones by
+// firmware/test/chunks/perso-chunk.test.ts); a missing or changed chunk file is an INTERNAL refusal.
+function persoCommand(id: number, allowedStates: number, fields: number, make: (c: PersoChunk) => Command): Command {
+  return {
+    id: id, allowedStates: allowedStates, fields: fields,
+    run: function (args, body, late) {
+      const c = loadChunk("kc.ch.perso", KC_CHUNK_CRC_PERSO) as PersoChunk | undefined;
+      if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.ch.perso");
+      return make(c).run(args, body, late);
+    },
+  };
 }
 
 // The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever
