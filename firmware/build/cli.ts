@@ -206,6 +206,17 @@ export function chunkStorageBytes(chunkBytes: readonly number[], wordBytes = 4):
  * in (KC_CHUNK_CRC_<NAME>). Release builds share one terser name cache so a property the firmware
  * renames has the same short name in the core and in every chunk.
  */
+/**
+ * One bundle as `npm run build` makes it, compiled in memory (test rigs and tools that do not read
+ * firmware/dist): the core (`.bootcde`) and each chunk file by its Storage name.
+ */
+export async function compileBundleFiles(file: BundleFile, release = true): Promise<{ code: string; chunks: { storageName: string; code: string }[] }> {
+  const spec = BUNDLES.find((b) => b.file === file);
+  if (!spec) throw new Error(`no bundle named ${file}`);
+  const out = await compileWithChunks(path.join(REPO_ROOT, "firmware/src/main.ts"), spec, release);
+  return { code: out.core.code, chunks: spec.chunks.map((c, i) => ({ storageName: c.storageName, code: out.chunks[i]!.code })) };
+}
+
 async function compileWithChunks(entry: string, b: BundleSpec, release: boolean): Promise<{ core: Awaited<ReturnType<typeof compile>>; chunks: Awaited<ReturnType<typeof compile>>[] }> {
   if (b.chunks.length === 0) return { core: await compile({ entry, minify: release, sourcemap: true, features: b.features }), chunks: [] };
   const nameCache: Record<string, unknown> = { props: {} };
