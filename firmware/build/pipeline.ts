@@ -62,6 +62,7 @@ export function featureDefines(f: Partial<FirmwareFeatures>): Record<string, str
   return {
     KC_CHUNKS: f.chunkCrcs !== undefined ? "true" : "false",
     KC_CHUNK_CRC_PERSO: String(crc["perso"] ?? 0),
+    KC_CHUNK_CRC_PAY: String(crc["pay"] ?? 0),
     KC_NFC: f.nfc === true ? "true" : "false",
     KC_OFFLINE: f.offline === true ? "true" : "false",
     KC_PEER: f.peer === true ? "true" : "false",
@@ -360,7 +361,10 @@ async function hoistAndMinify(code: string, map: string, release: boolean, firmw
       // pure_getters only for the shipped firmware, which defines no getter (conformance programs
       // may): a property read is then as free to drop or move as a variable read. passes 3 finds a
       // few more folds (firmware −54 B together).
-      compress: { hoist_funs: true, passes: 3, pure_getters: firmware ? true : "strict", toplevel: firmware },
+      // A chunked bundle (nameCache): the code its chunks took away leaves helpers with one caller in
+      // the core, which terser pastes in as an IIFE with its `var`s after the `return` (the gate's
+      // hoisting rule; Espruino lexes such an IIFE on every call): inline only functions without vars.
+      compress: { hoist_funs: true, passes: 3, pure_getters: firmware ? true : "strict", toplevel: firmware, ...(nameCache ? { inline: 2 } : {}) },
       mangle: false,
       format: { ascii_only: true, comments: false },
       sourceMap: { content: map, includeSources: true },

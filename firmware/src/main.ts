@@ -8,7 +8,7 @@ import {
 } from "./platform.ts";
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
-import { createDispatcher, PAY_WAITS, refuse, type Command, type LateResult } from "./dispatch.ts";
+import { createDispatcher, PAY_WAITS, refuse, STATUS_DEFERRED, type Command, type CommandResult, type LateResult } from "./dispatch.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
@@ -26,7 +26,8 @@ import { CMD_PROVISION, createProvisionCommand, type ProvisionDeps } from "./per
 import type { PersoChunk } from "./chunks/perso.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
-import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet } from "./applets/qr-payment.ts";
+import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet, type PaymentDeps } from "./applets/qr-payment.ts";
+import type { PayChunk } from "./chunks/pay.ts";
 import { peerAbandon, peerCommands } from "./peer/applet.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import { attachScreen, showIdle, showPayment, type PaymentSubject } from "./ui/display.ts";
@@ -99,11 +100,55 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   function paymentApplet(): PaymentApplet {
     // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
     // setTimer: PAY prepares the authorization while the user decides.
-    if (payment === null) payment = /*#__NOINLINE__*/ createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: channel.requestBinding, setTimer: setTimer }, purgeIfDestroyed);
+    if (payment === null) payment = /*#__NOINLINE__*/ createPaymentApplet(paymentDeps(), purgeIfDestroyed);
     return payment;
   }
+  function paymentDeps(): PaymentDeps {
+    return { carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: channel.requestBinding, setTimer: setTimer };
+  }
   function cancelPayment(): void {
-    if (payment !== null) payment.cancel();
+    if (payment !== null) {
+      payment.cancel();
+      if (KC_CHUNKS) payment = null;
+    }
+  }
+  // A chunked bundle (KC_CHUNKS) builds the applet from the "pay" chunk file for one PAY or LOG_READ
+  // and drops it (and with it the chunk's code) once that command replied: at once, or for a PAY
+  // that waits for the user, when its late reply goes out. Its caches (HMAC pads, log head) are
+  // rebuilt by the next PAY (issue #12: idle memory over a few ms per PAY).
+  function loadedPayment(): PaymentApplet | null {
+    if (payment === null) {
+      const c = loadChunk("kc.ch.pay", KC_CHUNK_CRC_PAY) as PayChunk | undefined;
+      if (c !== undefined) payment = c.createPaymentApplet(paymentDeps(), purgeIfDestroyed);
+    }
+    return payment;
+  }
+  function chunkPaymentCommand(i: number, id: number, fields?: number): Command {
+    const done = function (r: CommandResult | undefined): CommandResult | undefined {
+      if (r !== undefined && r.status !== STATUS_DEFERRED) payment = null;
+      return r;
+    };
+    const after = function (late: LateResult): LateResult {
+      return function (r) {
+        payment = null;
+        late(r);
+      };
+    };
+    return {
+      id: id, allowedStates: 1 << STATE_PERSONALISED, fields: fields,
+      runRaw: function (body, late) {
+        const a = loadedPayment();
+        if (a === null) return refuse(STATUS_INTERNAL, "no chunk kc.ch.pay");
+        const c = a.commands()[i]!;
+        // undefined: its reader refused the body, the dispatcher decodes it and calls run (below)
+        return c.runRaw === undefined ? undefined : done(c.runRaw(body, after(late)));
+      },
+      run: function (args, body, late) {
+        const a = loadedPayment();
+        if (a === null) return refuse(STATUS_INTERNAL, "no chunk kc.ch.pay");
+        return done(a.commands()[i]!.run(args, body, after(late)))!;
+      },
+    };
   }
   // PAY (i 0) or LOG_READ (i 1) of the applet, allowed when PERSONALISED: its own reader first
   // (PAY reads its fixed layout, runRaw), then the dispatcher's decode and run.
@@ -164,7 +209,8 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
       onProvisioned: function () { transport = undefined; },
     };
   }
-  const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
+  const paymentCommands = KC_CHUNKS ? [chunkPaymentCommand(0, CMD_PAY), chunkPaymentCommand(1, CMD_LOG_READ, 1)]
+    : carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
   let inner = createDispatcher([
     paymentCommands[0]!,
     closingConsoleFirst(KC_CHUNKS ? persoCommand(CMD_PERSONALISE, (1 << STATE_BLANK) | (1 << STATE_DESTROYED), 5, function (c) {
