@@ -8,19 +8,20 @@ import type { FirmwareFeatures } from "./pipeline.ts";
 export type BundleFile = "keycarrier.js" | "keycarrier.nfc.js" | "keycarrier.full.js";
 
 /**
- * A code chunk (issue #12): code a carrier needs only for a few commands, compiled from its own
- * entry into a Storage file of its own, which the core loads when such a command arrives and drops
- * after it (firmware/src/platform.ts loadChunk). Its text is the body of a function returning one
- * object of handlers (the entry's KC_CHUNK_RETURN); the core checks the CRC-32 the build compiled
- * into it (KC_CHUNK_CRC_<NAME>) before running it.
+ * A code chunk (issue #12): code a carrier needs only for a few commands, in a Storage file of its
+ * own, which the core loads when such a command arrives and drops after it (firmware/src/platform.ts
+ * loadChunk). The source names it by that call, `loadChunk(storageName, KC_CHUNK_CRC_<NAME>, root)`;
+ * the build moves what only `root` reaches into the file (firmware/build/chunks.ts), whose text is
+ * the body of a function returning root()'s handlers; the core checks the CRC-32 the build compiled
+ * into it before running it.
  */
-export interface ChunkSpec { name: string; entry: string; storageName: string }
+export interface ChunkSpec { name: string; storageName: string }
 
 /** "perso": PERSONALISE and PROVISION (firmware/src/chunks/perso.ts), run once in a carrier's life. */
-export const PERSO_CHUNK: ChunkSpec = { name: "perso", entry: "firmware/src/chunks/perso.chunk.ts", storageName: "kc.ch.perso" };
+export const PERSO_CHUNK: ChunkSpec = { name: "perso", storageName: "kc.ch.perso" };
 
 /** "pay": the payment applet (firmware/src/chunks/pay.ts), built for one PAY or LOG_READ and dropped after it. */
-export const PAY_CHUNK: ChunkSpec = { name: "pay", entry: "firmware/src/chunks/pay.chunk.ts", storageName: "kc.ch.pay" };
+export const PAY_CHUNK: ChunkSpec = { name: "pay", storageName: "kc.ch.pay" };
 
 export interface BundleSpec { file: BundleFile; debugFile: string; features: FirmwareFeatures; chunks: readonly ChunkSpec[] }
 

@@ -6,7 +6,6 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { compile, REPO_ROOT, type FirmwareFeatures } from "./pipeline.ts";
-import { crc32 } from "node:zlib";
 import { BUNDLES, chunkDistFile, type BundleFile, type BundleSpec } from "./bundles.ts";
 import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 import { creationBytes, ESPRUINO_HEADER_BYTES } from "../src/store/space.ts";
@@ -174,7 +173,7 @@ export interface BundleReport {
   polyfills: string[];
   boards: BoardTarget[];
   /** The bundle's chunk files (issue #12), each installed in Storage under storageName next to .bootcde. */
-  chunks: { name: string; storageName: string; file: string; bytes: { release: number; debug: number }; crc32: number }[];
+  chunks: { name: string; storageName: string; file: string; bytes: { release: number; debug: number }; crc32: number; moved: string[] }[];
 }
 
 export interface BuildReport {
@@ -202,11 +201,6 @@ export function chunkStorageBytes(chunkBytes: readonly number[], wordBytes = 4):
 }
 
 /**
- * One bundle (release or debug): its chunks first, then the core with each chunk's CRC-32 compiled
- * in (KC_CHUNK_CRC_<NAME>). Release builds share one terser name cache so a property the firmware
- * renames has the same short name in the core and in every chunk.
- */
-/**
  * One bundle as `npm run build` makes it, compiled in memory (test rigs and tools that do not read
  * firmware/dist): the core (`.bootcde`) and each chunk file by its Storage name.
  */
@@ -214,21 +208,13 @@ export async function compileBundleFiles(file: BundleFile, release = true): Prom
   const spec = BUNDLES.find((b) => b.file === file);
   if (!spec) throw new Error(`no bundle named ${file}`);
   const out = await compileWithChunks(path.join(REPO_ROOT, "firmware/src/main.ts"), spec, release);
-  return { code: out.core.code, chunks: spec.chunks.map((c, i) => ({ storageName: c.storageName, code: out.chunks[i]!.code })) };
+  return { code: out.core.code, chunks: out.chunks.map((c) => ({ storageName: c.storageName, code: c.code })) };
 }
 
-async function compileWithChunks(entry: string, b: BundleSpec, release: boolean): Promise<{ core: Awaited<ReturnType<typeof compile>>; chunks: Awaited<ReturnType<typeof compile>>[] }> {
-  if (b.chunks.length === 0) return { core: await compile({ entry, minify: release, sourcemap: true, features: b.features }), chunks: [] };
-  const nameCache: Record<string, unknown> = { props: {} };
-  const chunks: Awaited<ReturnType<typeof compile>>[] = [];
-  const chunkCrcs: Record<string, number> = {};
-  for (const c of b.chunks) {
-    const out = await compile({ entry: path.join(REPO_ROOT, c.entry), minify: release, sourcemap: true, features: b.features, chunk: true, nameCache });
-    chunks.push(out);
-    chunkCrcs[c.name] = crc32(Buffer.from(out.code, "latin1"));
-  }
-  const core = await compile({ entry, minify: release, sourcemap: true, features: { ...b.features, chunkCrcs }, nameCache });
-  return { core, chunks };
+/** One bundle (release or debug) with its chunk files (BundleSpec.chunks; firmware/build/chunks.ts). */
+async function compileWithChunks(entry: string, b: BundleSpec, release: boolean): Promise<{ core: Awaited<ReturnType<typeof compile>>; chunks: Awaited<ReturnType<typeof compile>>["chunks"] }> {
+  const core = await compile({ entry, minify: release, sourcemap: true, features: b.features, chunks: b.chunks });
+  return { core, chunks: core.chunks };
 }
 
 export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
@@ -250,7 +236,7 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
     b.chunks.forEach((c, j) => {
       for (const [kind, out] of [["release", releaseChunks[j]!], ["debug", debugChunks[j]!]] as const) {
         const file = chunkDistFile(b.file, c, kind === "debug");
-        findings.push(...checkBundle(out.code, { map: out.map, polyfills: out.polyfills, functionBody: true }).map((f) => ({ ...f, bundle: kind, file, text: formatFinding(f) })));
+        findings.push(...checkBundle(out.code, { map: out.map, polyfills: release.polyfills, functionBody: true }).map((f) => ({ ...f, bundle: kind, file, text: formatFinding(f) })));
         writeFileSync(path.join(opts.outDir, file), out.code);
         writeFileSync(path.join(opts.outDir, file + ".map"), out.map);
       }
@@ -258,7 +244,7 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
     const chunkReports = b.chunks.map((c, j) => ({
       name: c.name, storageName: c.storageName, file: chunkDistFile(b.file, c),
       bytes: { release: Buffer.byteLength(releaseChunks[j]!.code, "latin1"), debug: Buffer.byteLength(debugChunks[j]!.code, "latin1") },
-      crc32: crc32(Buffer.from(releaseChunks[j]!.code, "latin1")),
+      crc32: releaseChunks[j]!.crc32, moved: releaseChunks[j]!.moved,
     }));
     const bytes = { release: Buffer.byteLength(release.code, "latin1"), debug: Buffer.byteLength(debug.code, "latin1") };
     const vars = estimateJsVarsFromStorage(bytes.release);

@@ -9,6 +9,7 @@ import {
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
 import { createDispatcher, PAY_WAITS, refuse, STATUS_DEFERRED, type Command, type CommandResult, type LateResult } from "./dispatch.ts";
+import type { CborMap } from "./codec.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createWipeCommand } from "./commands/wipe.ts";
@@ -23,11 +24,11 @@ import { openAppStore } from "./perso/app-store.ts";
 import { CMD_PERSONALISE, createPersonaliseCommand, type PersonaliseDeps } from "./perso/personalise.ts";
 import { TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId } from "./perso/transport.ts";
 import { CMD_PROVISION, createProvisionCommand, type ProvisionDeps } from "./perso/provision.ts";
-import type { PersoChunk } from "./chunks/perso.ts";
+import { persoChunk, type PersoChunk } from "./chunks/perso.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
 import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet, type PaymentDeps } from "./applets/qr-payment.ts";
-import type { PayChunk } from "./chunks/pay.ts";
+import { payChunk, type PayChunk } from "./chunks/pay.ts";
 import { peerAbandon, peerCommands } from "./peer/applet.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import { attachScreen, showIdle, showPayment, type PaymentSubject } from "./ui/display.ts";
@@ -37,6 +38,14 @@ import { eraseOfflineKey } from "./offline/key-store.ts";
 import { eraseLicense } from "./offline/license-store.ts";
 
 export const FIRMWARE_VERSION = "0.1.0";
+
+// The code chunks of a chunked bundle (KC_CHUNKS, keycarrier.nfc.js): each marker names the root
+// whose code goes into that Storage file (firmware/build/chunks.ts); the build takes the marker out.
+// loadChunk (platform.ts) runs the file when PERSONALISE/PROVISION or PAY/LOG_READ arrive.
+if (KC_CHUNKS) {
+  KC_CHUNK_ROOT("kc.ch.perso", persoChunk);
+  KC_CHUNK_ROOT("kc.ch.pay", payChunk);
+}
 
 const env = storeEnv();
 const presence = createButtonPresence(nowMs);
@@ -115,40 +124,23 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   // A chunked bundle (KC_CHUNKS) builds the applet from the "pay" chunk file for one PAY or LOG_READ
   // and drops it (and with it the chunk's code) once that command replied: at once, or for a PAY
   // that waits for the user, when its late reply goes out. Its caches (HMAC pads, log head) are
-  // rebuilt by the next PAY (issue #12: idle memory over a few ms per PAY).
-  function loadedPayment(): PaymentApplet | null {
+  // rebuilt by the next PAY (issue #12: idle memory over a few ms per PAY). One closure per entry
+  // point (PAY's reader and run, LOG_READ's run), the rest shared: each closure costs vars at idle.
+  function chunkPayment(i: number, raw: boolean, args: CborMap, body: string, late: LateResult): CommandResult | undefined {
     if (payment === null) {
       const c = loadChunk("kc.ch.pay", KC_CHUNK_CRC_PAY) as PayChunk | undefined;
-      if (c !== undefined) payment = c.createPaymentApplet(paymentDeps(), purgeIfDestroyed);
+      if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.ch.pay");
+      payment = c.createPaymentApplet(paymentDeps(), purgeIfDestroyed);
     }
-    return payment;
-  }
-  function chunkPaymentCommand(i: number, id: number, fields?: number): Command {
-    const done = function (r: CommandResult | undefined): CommandResult | undefined {
-      if (r !== undefined && r.status !== STATUS_DEFERRED) payment = null;
-      return r;
+    const c = payment.commands()[i]!;
+    const after: LateResult = function (r) {
+      payment = null;
+      late(r);
     };
-    const after = function (late: LateResult): LateResult {
-      return function (r) {
-        payment = null;
-        late(r);
-      };
-    };
-    return {
-      id: id, allowedStates: 1 << STATE_PERSONALISED, fields: fields,
-      runRaw: function (body, late) {
-        const a = loadedPayment();
-        if (a === null) return refuse(STATUS_INTERNAL, "no chunk kc.ch.pay");
-        const c = a.commands()[i]!;
-        // undefined: its reader refused the body, the dispatcher decodes it and calls run (below)
-        return c.runRaw === undefined ? undefined : done(c.runRaw(body, after(late)));
-      },
-      run: function (args, body, late) {
-        const a = loadedPayment();
-        if (a === null) return refuse(STATUS_INTERNAL, "no chunk kc.ch.pay");
-        return done(a.commands()[i]!.run(args, body, after(late)))!;
-      },
-    };
+    // undefined: PAY's reader refused the body, the dispatcher decodes it and calls run (kept loaded)
+    const r = raw ? c.runRaw!(body, after) : c.run(args, body, after);
+    if (r !== undefined && r.status !== STATUS_DEFERRED) payment = null;
+    return r;
   }
   // PAY (i 0) or LOG_READ (i 1) of the applet, allowed when PERSONALISED: its own reader first
   // (PAY reads its fixed layout, runRaw), then the dispatcher's decode and run.
@@ -209,13 +201,31 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
       onProvisioned: function () { transport = undefined; },
     };
   }
-  const paymentCommands = KC_CHUNKS ? [chunkPaymentCommand(0, CMD_PAY), chunkPaymentCommand(1, CMD_LOG_READ, 1)]
+  // PERSONALISE and PROVISION run once in a carrier's life: in a chunked bundle (KC_CHUNKS) their
+  // code is the "perso" chunk file, loaded when one of them arrives and dropped after it ran, so
+  // neither an idle carrier nor the rest of its life holds it (issue #12). The dispatchers hold
+  // stand-ins with each command's id, states and fields (checked against the real ones by
+  // firmware/test/chunks/chunk-commands.test.ts); a missing or changed chunk file is an INTERNAL refusal.
+  function chunkPerso(personalise: boolean, args: CborMap, body: string, late: LateResult): CommandResult {
+    const c = loadChunk("kc.ch.perso", KC_CHUNK_CRC_PERSO) as PersoChunk | undefined;
+    if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.ch.perso");
+    return (personalise ? c.personalise(personaliseDeps()) : c.provision(provisionDeps())).run(args, body, late);
+  }
+  const paymentCommands: Command[] = KC_CHUNKS ? [{
+    id: CMD_PAY, allowedStates: 1 << STATE_PERSONALISED,
+    runRaw: function (body, late) { return chunkPayment(0, true, {}, body, late); },
+    run: function (args, body, late) { return chunkPayment(0, false, args, body, late)!; },
+  }, {
+    id: CMD_LOG_READ, allowedStates: 1 << STATE_PERSONALISED, fields: 1,
+    run: function (args, body, late) { return chunkPayment(1, false, args, body, late)!; },
+  }]
     : carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
   let inner = createDispatcher([
     paymentCommands[0]!,
-    closingConsoleFirst(KC_CHUNKS ? persoCommand(CMD_PERSONALISE, (1 << STATE_BLANK) | (1 << STATE_DESTROYED), 5, function (c) {
-      return c.personalise(personaliseDeps());
-    }) : createPersonaliseCommand(personaliseDeps()), carrier.state),
+    closingConsoleFirst(KC_CHUNKS ? {
+      id: CMD_PERSONALISE, allowedStates: (1 << STATE_BLANK) | (1 << STATE_DESTROYED), fields: 5,
+      run: function (args, body, late) { return chunkPerso(true, args, body, late); },
+    } : createPersonaliseCommand(personaliseDeps()), carrier.state),
   ], carrier.state);
   // The offline card-emulation applet (PROTOCOL.md §11), in the full bundle only.
   if (KC_OFFLINE) {
@@ -288,9 +298,10 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
       if (payment !== null) payment.reset();
     }));
   }
-  return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, KC_CHUNKS ? persoCommand(CMD_PROVISION, 1 << STATE_BLANK, 1, function (c) {
-    return c.provision(provisionDeps());
-  }) : createProvisionCommand(provisionDeps())].concat(/*#__NOINLINE__*/ createChannelCommands(channel, inner, function () {
+  return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, KC_CHUNKS ? {
+    id: CMD_PROVISION, allowedStates: 1 << STATE_BLANK, fields: 1,
+    run: function (args: CborMap, body: string, late: LateResult) { return chunkPerso(false, args, body, late); },
+  } as Command : createProvisionCommand(provisionDeps())].concat(/*#__NOINLINE__*/ createChannelCommands(channel, inner, function () {
     if (closeAfterReply) {
       closeAfterReply = false;
       channel.close();
@@ -318,23 +329,6 @@ function peerWiring(carrier: ReturnType<typeof openCarrier>, store: ReturnType<t
     uiReset();
   };
   return peerCommands({ carrier: carrier, store: store, prims: prims, ask: ask, decision: ui.decision, afterAppend: afterAppend });
-}
-
-// PERSONALISE and PROVISION run once in a carrier's life: in a chunked bundle (KC_CHUNKS; a bundle
-// without chunks builds the real commands at boot, as before) their code
-// is the "perso" chunk file, loaded when one of them arrives and dropped after it ran, so neither an
-// idle carrier nor the rest of its life holds it (issue #12). The dispatcher holds this stand-in with
-// the command's id, states and fields (checked against the real ones by
-// firmware/test/chunks/perso-chunk.test.ts); a missing or changed chunk file is an INTERNAL refusal.
-function persoCommand(id: number, allowedStates: number, fields: number, make: (c: PersoChunk) => Command): Command {
-  return {
-    id: id, allowedStates: allowedStates, fields: fields,
-    run: function (args, body, late) {
-      const c = loadChunk("kc.ch.perso", KC_CHUNK_CRC_PERSO) as PersoChunk | undefined;
-      if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.ch.perso");
-      return make(c).run(args, body, late);
-    },
-  };
 }
 
 // The boot lock (.boot0) is written before a personalisation writes its first key, so no boot ever

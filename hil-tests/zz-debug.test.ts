@@ -1,0 +1,41 @@
+import { it } from "vitest";
+import { Platform } from "../host/src/platform/service.ts";
+import { CarrierRig, payOrderBody, platformVerdict } from "../firmware/test/applets/carrier-harness.ts";
+import { profileFor } from "../firmware/test/store/lifecycle.ts";
+import { personaliseFromPlatform } from "../bench/context.ts";
+import { VirtualBoard } from "../board/src/virtual-board.ts";
+import { compileBundleFiles } from "../firmware/build/cli.ts";
+import { compile } from "../firmware/build/pipeline.ts";
+async function run(label: string, files: { code: string; chunks: { storageName: string; code: string }[] }) {
+  const platform = await Platform.open({});
+  const puck = profileFor("puckjs", true);
+  const board = { ...puck, vars: { ...puck.vars, count: 4095 } };
+  const vb = new VirtualBoard({ board, seed: 9 });
+  vb.storage.write(".bootcde", files.code);
+  for (const c of files.chunks) vb.storage.write(c.storageName, c.code);
+  const image = vb.flash.snapshot(); vb.dispose();
+  const big = await CarrierRig.boot({ board, flashImage: image, bootcde: true, meter: true, provision: false });
+  await big.provision();
+  const blank = big.board.memoryEstimate().total;
+  const ids = await personaliseFromPlatform(big, platform, "482913");
+  const prig = await CarrierRig.boot({ board, meter: true, bootcde: true, flashImage: big.board.flash.snapshot(), provision: false });
+  const idle = prig.board.memoryEstimate();
+  const ch = await prig.openChannel({ carrierId: ids.cid, platformId: ids.pid, channelKey: ids.keys.channelKey });
+  const afterCh = prig.board.memoryEstimate().total;
+  const merchant = platform.registerMerchant({ name: "M" });
+  const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" }).code });
+  const body = payOrderBody(order.cryptogramFields);
+  const verdict = platformVerdict(platform, prig, ch, Buffer.from(ids.cid).toString("hex"), body, "482913");
+  prig.board.resetMemoryPeak(10);
+  let waiting: any;
+  const r = await prig.pay(ch, body, verdict, () => { waiting = prig.board.memoryEstimate(); prig.press(); });
+  console.log(label, JSON.stringify({ blank, idle: idle.total, afterCh, waiting: waiting.total, peak: prig.board.memoryPeak(), after: prig.board.memoryEstimate().total, status: r.status }));
+  console.log(label, "idle", JSON.stringify(idle.byType));
+  console.log(label, "waiting", JSON.stringify(waiting.byType));
+  for (const x of [big, prig]) x.board.dispose();
+  platform.close();
+}
+it("debug", async () => {
+  await run("chunked", await compileBundleFiles("keycarrier.nfc.js"));
+  await run("inline ", { code: (await compile({ entry: "firmware/src/main.ts", minify: true, features: { nfc: true } })).code, chunks: [] });
+}, 120000);
