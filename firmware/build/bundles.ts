@@ -20,9 +20,6 @@ export interface ChunkSpec { name: string; storageName: string }
 /** "perso": PERSONALISE and PROVISION (firmware/src/chunks/perso.ts), run once in a carrier's life. */
 export const PERSO_CHUNK: ChunkSpec = { name: "perso", storageName: "kc.ch.perso" };
 
-/** "pay": the payment applet (firmware/src/chunks/pay.ts), built for one PAY or LOG_READ and dropped after it. */
-export const PAY_CHUNK: ChunkSpec = { name: "pay", storageName: "kc.ch.pay" };
-
 export interface BundleSpec { file: BundleFile; debugFile: string; features: FirmwareFeatures; chunks: readonly ChunkSpec[] }
 
 const NONE: FirmwareFeatures = { nfc: false, offline: false, peer: false, display: false };
@@ -37,7 +34,7 @@ export const BUNDLES: readonly BundleSpec[] = [
   // the Pico's Storage has no room for the chunk files' headers and the code they repeat (STORAGE.md
   // §7.1: 87 B to spare) and its 5,100 vars need no chunks; the nrf52840's 12,500 neither
   { file: "keycarrier.js", debugFile: "keycarrier.debug.js", features: NONE, chunks: [] },
-  { file: "keycarrier.nfc.js", debugFile: "keycarrier.nfc.debug.js", features: { ...NONE, nfc: true }, chunks: [PERSO_CHUNK, PAY_CHUNK] },
+  { file: "keycarrier.nfc.js", debugFile: "keycarrier.nfc.debug.js", features: { ...NONE, nfc: true }, chunks: [PERSO_CHUNK] },
   { file: "keycarrier.full.js", debugFile: "keycarrier.full.debug.js", features: { nfc: true, offline: true, peer: true, display: true }, chunks: [] },
 ];
 

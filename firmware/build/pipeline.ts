@@ -53,7 +53,6 @@ export function featureDefines(f: Partial<FirmwareFeatures>, chunks: readonly { 
   return {
     KC_CHUNKS: chunks.length > 0 ? "true" : "false",
     KC_CHUNK_CRC_PERSO: crc("perso"),
-    KC_CHUNK_CRC_PAY: crc("pay"),
     KC_NFC: f.nfc === true ? "true" : "false",
     KC_OFFLINE: f.offline === true ? "true" : "false",
     KC_PEER: f.peer === true ? "true" : "false",
@@ -114,7 +113,6 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   // the whole program is compressed first (constants folded, dead code gone), then split, then each
   // part hoisted and renamed with one name cache: a chunk reads the core's names as the core spells them
   const first = await firstPass(script, iife.map, opts.minify, firmware, true);
-  if (process.env.KC_DUMP) (await import("node:fs")).writeFileSync(process.env.KC_DUMP, first.code);
   const split = splitChunks(first.code, wanted);
   const nameCache: Record<string, unknown> = {};
   const final = await secondPass(split.core, first.map, opts.minify, firmware, { nameCache });

@@ -8,7 +8,7 @@ import {
 } from "./platform.ts";
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
-import { createDispatcher, PAY_WAITS, refuse, STATUS_DEFERRED, type Command, type CommandResult, type LateResult } from "./dispatch.ts";
+import { createDispatcher, PAY_WAITS, refuse, type Command, type CommandResult, type LateResult } from "./dispatch.ts";
 import type { CborMap } from "./codec.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
@@ -27,8 +27,7 @@ import { CMD_PROVISION, createProvisionCommand, type ProvisionDeps } from "./per
 import { persoChunk, type PersoChunk } from "./chunks/perso.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
-import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet, type PaymentDeps } from "./applets/qr-payment.ts";
-import { payChunk, type PayChunk } from "./chunks/pay.ts";
+import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet } from "./applets/qr-payment.ts";
 import { peerAbandon, peerCommands } from "./peer/applet.ts";
 import { createTrustedUi } from "./ui/confirm.ts";
 import { attachScreen, showIdle, showPayment, type PaymentSubject } from "./ui/display.ts";
@@ -41,11 +40,8 @@ export const FIRMWARE_VERSION = "0.1.0";
 
 // The code chunks of a chunked bundle (KC_CHUNKS, keycarrier.nfc.js): each marker names the root
 // whose code goes into that Storage file (firmware/build/chunks.ts); the build takes the marker out.
-// loadChunk (platform.ts) runs the file when PERSONALISE/PROVISION or PAY/LOG_READ arrive.
-if (KC_CHUNKS) {
-  KC_CHUNK_ROOT("kc.ch.perso", persoChunk);
-  KC_CHUNK_ROOT("kc.ch.pay", payChunk);
-}
+// loadChunk (platform.ts) runs the file when PERSONALISE or PROVISION arrives.
+if (KC_CHUNKS) KC_CHUNK_ROOT("kc.ch.perso", persoChunk);
 
 const env = storeEnv();
 const presence = createButtonPresence(nowMs);
@@ -109,38 +105,11 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   function paymentApplet(): PaymentApplet {
     // PAY counts the PIN verdict only once the user decided, in a later callback: it purges by itself.
     // setTimer: PAY prepares the authorization while the user decides.
-    if (payment === null) payment = /*#__NOINLINE__*/ createPaymentApplet(paymentDeps(), purgeIfDestroyed);
+    if (payment === null) payment = /*#__NOINLINE__*/ createPaymentApplet({ carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: channel.requestBinding, setTimer: setTimer }, purgeIfDestroyed);
     return payment;
   }
-  function paymentDeps(): PaymentDeps {
-    return { carrier: carrier, store: store, ui: ui, prims: prims, verdictBinding: channel.requestBinding, setTimer: setTimer };
-  }
   function cancelPayment(): void {
-    if (payment !== null) {
-      payment.cancel();
-      if (KC_CHUNKS) payment = null;
-    }
-  }
-  // A chunked bundle (KC_CHUNKS) builds the applet from the "pay" chunk file for one PAY or LOG_READ
-  // and drops it (and with it the chunk's code) once that command replied: at once, or for a PAY
-  // that waits for the user, when its late reply goes out. Its caches (HMAC pads, log head) are
-  // rebuilt by the next PAY (issue #12: idle memory over a few ms per PAY). One closure per entry
-  // point (PAY's reader and run, LOG_READ's run), the rest shared: each closure costs vars at idle.
-  function chunkPayment(i: number, raw: boolean, args: CborMap, body: string, late: LateResult): CommandResult | undefined {
-    if (payment === null) {
-      const c = loadChunk("kc.ch.pay", KC_CHUNK_CRC_PAY) as PayChunk | undefined;
-      if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.ch.pay");
-      payment = c.createPaymentApplet(paymentDeps(), purgeIfDestroyed);
-    }
-    const c = payment.commands()[i]!;
-    const after: LateResult = function (r) {
-      payment = null;
-      late(r);
-    };
-    // undefined: PAY's reader refused the body, the dispatcher decodes it and calls run (kept loaded)
-    const r = raw ? c.runRaw!(body, after) : c.run(args, body, after);
-    if (r !== undefined && r.status !== STATUS_DEFERRED) payment = null;
-    return r;
+    if (payment !== null) payment.cancel();
   }
   // PAY (i 0) or LOG_READ (i 1) of the applet, allowed when PERSONALISED: its own reader first
   // (PAY reads its fixed layout, runRaw), then the dispatcher's decode and run.
@@ -211,15 +180,7 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
     if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.ch.perso");
     return (personalise ? c.personalise(personaliseDeps()) : c.provision(provisionDeps())).run(args, body, late);
   }
-  const paymentCommands: Command[] = KC_CHUNKS ? [{
-    id: CMD_PAY, allowedStates: 1 << STATE_PERSONALISED,
-    runRaw: function (body, late) { return chunkPayment(0, true, {}, body, late); },
-    run: function (args, body, late) { return chunkPayment(0, false, args, body, late)!; },
-  }, {
-    id: CMD_LOG_READ, allowedStates: 1 << STATE_PERSONALISED, fields: 1,
-    run: function (args, body, late) { return chunkPayment(1, false, args, body, late)!; },
-  }]
-    : carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
+  const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
   let inner = createDispatcher([
     paymentCommands[0]!,
     closingConsoleFirst(KC_CHUNKS ? {
