@@ -12,7 +12,7 @@ import { Platform } from "../../host/src/platform/service.ts";
 import { VirtualBoard } from "../../board/src/virtual-board.ts";
 import { CostMeter } from "../../board/src/cost/meter.ts";
 import type { BoardProfile } from "../../board/src/profiles.ts";
-import { bundleFor, personaliseFromPlatform } from "../context.ts";
+import { installBundle, personaliseFromPlatform } from "../context.ts";
 import type { Row, Section } from "./types.ts";
 import { existsSync, readFileSync } from "node:fs";
 
@@ -63,7 +63,7 @@ async function step(board: () => VirtualBoard, run: () => Promise<unknown>): Pro
 function bootOnly(profile: BoardProfile, image?: Uint8Array): StepResult {
   const board = new VirtualBoard({ board: profile, seed: 9, cost: new CostMeter(), ...(image ? { flashImage: image } : {}) });
   try {
-    if (!image) board.storage.write(".bootcde", bundleFor(profile));
+    if (!image) installBundle(board.storage, profile.firmware);
     board.resetMemoryPeak(PEAK_SAMPLE_HITS);
     board.powerOn();
     board.runUntilIdle(5_000);
