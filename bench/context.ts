@@ -46,7 +46,7 @@ export function releaseBundle(which: boolean | string = false): string {
 
 /**
  * Installs a bundle as a board holds it: `.bootcde` and the bundle's chunk files (firmware/build/bundles.ts;
- * keycarrier.nfc.js loads kc.ch.perso when PERSONALISE or PROVISION arrives), from firmware/dist.
+ * keycarrier.nfc.js loads kc.chp when PERSONALISE or PROVISION arrives), from firmware/dist.
  */
 export function installBundle(storage: { write(name: string, data: string): unknown }, which: boolean | string = false): void {
   const file = which === true ? "keycarrier.nfc.js" : which === false ? "keycarrier.js" : which;

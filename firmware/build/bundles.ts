@@ -17,8 +17,14 @@ export type BundleFile = "keycarrier.js" | "keycarrier.nfc.js" | "keycarrier.ful
  */
 export interface ChunkSpec { name: string; storageName: string }
 
-/** "perso": PERSONALISE and PROVISION (firmware/src/chunks/perso.ts), run once in a carrier's life. */
-export const PERSO_CHUNK: ChunkSpec = { name: "perso", storageName: "kc.ch.perso" };
+/**
+ * "perso": PERSONALISE and PROVISION (firmware/src/chunks/perso.ts), run once in a carrier's life.
+ * A chunk's Storage name is shorter than the store's A/B file names (8 characters, kc.log.a): the
+ * store checks every listed file for a torn variant of its names at boot (store/space.ts isTorn),
+ * and dismisses a shorter name at once. Measured on the cost model: an 11-character chunk name
+ * cost every boot ≈ 90 ms, this one ≈ 11 ms (and the real interpreter agreed: +5.3M instructions).
+ */
+export const PERSO_CHUNK: ChunkSpec = { name: "perso", storageName: "kc.chp" };
 
 export interface BundleSpec { file: BundleFile; debugFile: string; features: FirmwareFeatures; chunks: readonly ChunkSpec[] }
 

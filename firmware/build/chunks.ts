@@ -3,7 +3,7 @@
 //
 // The firmware is compiled as ONE program, so every name, constant and renamed property is the same
 // in the core and its chunks. A chunk is named in the source by a top-level marker,
-// `if (KC_CHUNKS) KC_CHUNK_ROOT("kc.ch.<name>", root);`: `root` is a module-level function that
+// `if (KC_CHUNKS) KC_CHUNK_ROOT("<Storage name>", root);`: `root` is a module-level function that
 // returns the chunk's handlers. Here, on the compressed program (beautified: one top-level statement
 // per line range), every top-level function (and var of constant value) that only `root` reaches,
 // and not the core's own statements, moves into the chunk file, whose text is the body of a
@@ -33,7 +33,7 @@ export function splitChunks(script: string, wanted: readonly ChunkRequest[]): Ch
   const topNames = new Set<string>();
   for (const s of body) for (const n of declaredNames(s)) topNames.add(n);
 
-  // the markers, `KC_CHUNK_ROOT("kc.ch.<name>", root);` at the top level: root is a function, or its name
+  // the markers, `KC_CHUNK_ROOT("<Storage name>", root);` at the top level: root is a function, or its name
   const markers = new Map<string, { root: AnyNode; statement: AnyNode }>();
   // a string the build pooled (pool-strings.ts) is read through its top-level var
   const constants = new Map<string, unknown>();

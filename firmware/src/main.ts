@@ -41,7 +41,7 @@ export const FIRMWARE_VERSION = "0.1.0";
 // The code chunks of a chunked bundle (KC_CHUNKS, keycarrier.nfc.js): each marker names the root
 // whose code goes into that Storage file (firmware/build/chunks.ts); the build takes the marker out.
 // loadChunk (platform.ts) runs the file when PERSONALISE or PROVISION arrives.
-if (KC_CHUNKS) KC_CHUNK_ROOT("kc.ch.perso", persoChunk);
+if (KC_CHUNKS) KC_CHUNK_ROOT("kc.chp", persoChunk);
 
 const env = storeEnv();
 const presence = createButtonPresence(nowMs);
@@ -176,8 +176,8 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   // stand-ins with each command's id, states and fields (checked against the real ones by
   // firmware/test/chunks/chunk-commands.test.ts); a missing or changed chunk file is an INTERNAL refusal.
   function chunkPerso(personalise: boolean, args: CborMap, body: string, late: LateResult): CommandResult {
-    const c = loadChunk("kc.ch.perso", KC_CHUNK_CRC_PERSO) as PersoChunk | undefined;
-    if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.ch.perso");
+    const c = loadChunk("kc.chp", KC_CHUNK_CRC_PERSO) as PersoChunk | undefined;
+    if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.chp");
     return (personalise ? c.personalise(personaliseDeps()) : c.provision(provisionDeps())).run(args, body, late);
   }
   const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];

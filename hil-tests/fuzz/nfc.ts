@@ -68,7 +68,7 @@ export class NfcFuzzRig {
   static async boot(seed: number): Promise<NfcFuzzRig> {
     const meter = new CostMeter();
     const board = new VirtualBoard({ board: "nrf52840", seed, cost: meter });
-    // keycarrier.nfc.js, the bundle NFC boards take, with its chunk files (kc.ch.perso) as `npm run build` makes them
+    // keycarrier.nfc.js, the bundle NFC boards take, with its chunk files (kc.chp) as `npm run build` makes them
     const files = await (nfcFiles ??= compileBundleFiles("keycarrier.nfc.js"));
     for (const c of files.chunks) board.storage.write(c.storageName, c.code);
     board.storage.write(".bootcde", files.code);

@@ -1,5 +1,5 @@
 // Code chunks (firmware/build/chunks.ts, issue #12): what moves out of the core, what stays, and the
-// shipped NFC bundle's kc.ch.perso as the build makes it.
+// shipped NFC bundle's kc.chp as the build makes it.
 import { describe, expect, it } from "vitest";
 import { CRC_PLACEHOLDER_BASE, fillCrcs, splitChunks } from "../../build/chunks.ts";
 import { compileBundleFiles } from "../../build/cli.ts";
@@ -64,9 +64,9 @@ describe("splitChunks", () => {
 });
 
 describe("the shipped chunks (npm run build)", () => {
-  it("keycarrier.nfc.js: PERSONALISE and PROVISION live in kc.ch.perso, whose CRC-32 the core checks; it passes the gate", async () => {
+  it("keycarrier.nfc.js: PERSONALISE and PROVISION live in kc.chp, whose CRC-32 the core checks; it passes the gate", async () => {
     const nfc = await compileBundleFiles("keycarrier.nfc.js");
-    expect(nfc.chunks.map((c) => c.storageName)).toEqual(["kc.ch.perso"]);
+    expect(nfc.chunks.map((c) => c.storageName)).toEqual(["kc.chp"]);
     const perso = nfc.chunks[0]!.code;
     for (const detail of ["bad transport key", "already provisioned", "bad limit"]) {
       expect(perso).toContain(detail);
@@ -83,6 +83,6 @@ describe("the shipped chunks (npm run build)", () => {
     const usb = await compileBundleFiles("keycarrier.js");
     expect(usb.chunks).toEqual([]);
     expect(usb.code).toContain("bad transport key");
-    expect(usb.code).not.toContain("kc.ch.");
+    expect(usb.code).not.toContain("kc.chp");
   }, 60_000);
 });

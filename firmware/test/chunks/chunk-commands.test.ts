@@ -15,10 +15,10 @@ async function blankNfcCarrier(): Promise<CarrierRig> {
 }
 const provision = (rig: CarrierRig) => rig.outer(CMD.PROVISION, new Map([[1, transportIdentity(rig.serial).channelKey]]));
 
-describe("the perso chunk (kc.ch.perso)", () => {
+describe("the perso chunk (kc.chp)", () => {
   it("is in Storage next to the bundle, and PROVISION runs from it", async () => {
     const rig = await blankNfcCarrier();
-    expect(rig.board.storage.read("kc.ch.perso")).toMatch(/^function |^var /);
+    expect(rig.board.storage.read("kc.chp")).toMatch(/^function |^var /);
     expect((await provision(rig)).status).toBe(ST.OK);
     expect(rig.board.storage.read("kc.tk")).toHaveLength(32);
     // the chunk's own refusal: it ran, and the stand-in gave it the request
@@ -29,27 +29,27 @@ describe("the perso chunk (kc.ch.perso)", () => {
 
   it("a missing chunk file: PROVISION is refused INTERNAL with a reason, the carrier answers on and works once the file is back", async () => {
     const rig = await blankNfcCarrier();
-    const file = rig.board.storage.read("kc.ch.perso")!;
-    rig.board.storage.erase("kc.ch.perso");
+    const file = rig.board.storage.read("kc.chp")!;
+    rig.board.storage.erase("kc.chp");
     const r = await provision(rig);
     expect(r.status).toBe(0x08 /* INTERNAL */);
-    expect(r.body.get(1)).toBe("no chunk kc.ch.perso");
-    expect(rig.board.transcript()).toContain("KeyCarrier: chunk kc.ch.perso missing");
+    expect(r.body.get(1)).toBe("no chunk kc.chp");
+    expect(rig.board.transcript()).toContain("KeyCarrier: chunk kc.chp missing");
     expect(rig.board.storage.read("kc.tk")).toBeUndefined();
     expect((await rig.info()).get(5)).toBe(0); // INFO field 5, state: still BLANK, still answering
-    rig.board.storage.write("kc.ch.perso", file);
+    rig.board.storage.write("kc.chp", file);
     expect((await provision(rig)).status).toBe(ST.OK);
   }, 60_000);
 
   it("a changed chunk file (one byte): refused INTERNAL before any of it runs", async () => {
     const rig = await blankNfcCarrier();
-    const file = rig.board.storage.read("kc.ch.perso")!;
+    const file = rig.board.storage.read("kc.chp")!;
     // a change that still parses and would run: the CRC-32 the core holds catches it
-    rig.board.storage.erase("kc.ch.perso");
-    rig.board.storage.write("kc.ch.perso", file.replace("already provisioned", "already provisionec"));
+    rig.board.storage.erase("kc.chp");
+    rig.board.storage.write("kc.chp", file.replace("already provisioned", "already provisionec"));
     const r = await provision(rig);
     expect(r.status).toBe(0x08 /* INTERNAL */);
-    expect(rig.board.transcript()).toContain("KeyCarrier: chunk kc.ch.perso corrupt");
+    expect(rig.board.transcript()).toContain("KeyCarrier: chunk kc.chp corrupt");
     expect(rig.board.storage.read("kc.tk")).toBeUndefined();
     expect(rig.board.costEvents().filter((e) => e.kind === "out-of-memory")).toEqual([]);
   }, 60_000);

@@ -135,8 +135,8 @@ export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleRes
     const wipe = await rig.outer(CMD.WIPE);
     if (!note("wipe", wipe.status === ST.OK && wipe.body.get(1) === 3, wipe.status, "state " + String(wipe.body.get(1)))) return done();
     // the transport key kc.tk stays: it is what lets the platform personalise the carrier again
-    // (a chunked bundle's code files kc.ch.* are firmware, not the store's: firmware/build/bundles.ts)
-    const left = rig.board.storage.list().filter((n) => n.startsWith("kc.") && n !== "kc.tk" && !n.startsWith("kc.ch."));
+    // (a chunked bundle's code files kc.ch* are firmware, not the store's: firmware/build/bundles.ts)
+    const left = rig.board.storage.list().filter((n) => n.startsWith("kc.") && n !== "kc.tk" && !n.startsWith("kc.ch"));
     if (!note("wipe leaves only the carrier log (and kc.tk)", left.every((n) => n.startsWith("kc.log.")), undefined, left.join(","))) return done();
 
     // power cycle 5: revival through the transport identity

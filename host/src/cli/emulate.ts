@@ -188,7 +188,7 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
     log(`--firmware ${o.firmwareFile} is the USB-only bundle (NFC link compiled out): the card will not answer over NFC; use firmware/dist/keycarrier.nfc.js`);
   }
   if (o.firmwareFile) {
-    // the bundle's chunk files first (keycarrier.nfc.js: kc.ch.perso, from the same directory;
+    // the bundle's chunk files first (keycarrier.nfc.js: kc.chp, from the same directory;
     // firmware/build/bundles.ts chunkFiles), as `keycarrier flash` and a Puck.js hold them
     for (const c of chunkFiles(dirname(o.firmwareFile), o.firmwareFile)) board.storage.write(c.storageName, c.code);
     // Storage holds byte strings; the bundle is ASCII, and latin1 keeps any other byte as one char.

@@ -258,7 +258,7 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   log(`Espruino ${version} REPL found on ${opts.port}; uploading ${firmware.code.length} bytes to ${toRam ? "RAM" : BOOT_FILE}`);
 
   const started = performance.now();
-  // The bundle's chunk files (firmware/build/bundles.ts; keycarrier.nfc.js loads kc.ch.perso when
+  // The bundle's chunk files (firmware/build/bundles.ts; keycarrier.nfc.js loads kc.chp when
   // PERSONALISE or PROVISION arrives) go into Storage first, each checked like .bootcde (length and
   // CRC-32 read back): a bundle must never boot without the files it loads. Always into Storage,
   // also with --ram: the core reads them from there.
