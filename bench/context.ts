@@ -50,8 +50,14 @@ export function releaseBundle(which: boolean | string = false): string {
  */
 export function installBundle(storage: { write(name: string, data: string): unknown }, which: boolean | string = false): void {
   const file = which === true ? "keycarrier.nfc.js" : which === false ? "keycarrier.js" : which;
-  for (const c of chunkFiles(DIST, file)) storage.write(c.storageName, c.code);
+  for (const c of chunksFor(file)) storage.write(c.storageName, c.code);
   storage.write(".bootcde", releaseBundle(file));
+}
+
+/** A bundle's chunk files from firmware/dist (none for most bundles), each with its Storage name. */
+export function chunksFor(file: string): { storageName: string; code: string }[] {
+  ensureBuild();
+  return chunkFiles(DIST, file).map((c) => ({ storageName: c.storageName, code: c.code }));
 }
 
 /** The bundle a board takes (`npm run build`): the one its profile names (board/boards/*.json "firmware"). */
