@@ -5,7 +5,8 @@
 // PAY: vars after each step, the peak sampled while it ran, and whether the board ran out of memory
 // (OUT OF MEMORY, as Espruino). The Puck.js runs as shipped: no USB, the host talks over NFC (one
 // device link; a USB stand-in would add a second link's ~80 vars). The personalisation is measured on
-// a pool with room and the same var layout (it does not fit the Puck.js today: issue #12).
+// a pool with room and the same var layout, so its peak is seen whole (it fits the Puck.js since the
+// code chunks: hil-tests/memory-fit.test.ts runs it on the 2,630 pool).
 import { CarrierRig, payOrderBody, platformVerdict, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
 import { profileFor } from "../../firmware/test/store/lifecycle.ts";
 import { Platform } from "../../host/src/platform/service.ts";
