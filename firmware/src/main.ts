@@ -173,8 +173,9 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
   // PERSONALISE and PROVISION run once in a carrier's life: in a chunked bundle (KC_CHUNKS) their
   // code is the "perso" chunk file, loaded when one of them arrives and dropped after it ran, so
   // neither an idle carrier nor the rest of its life holds it (issue #12). The dispatchers hold
-  // stand-ins with each command's id, states and fields (checked against the real ones by
-  // firmware/test/chunks/chunk-commands.test.ts); a missing or changed chunk file is an INTERNAL refusal.
+  // stand-ins with each command's id, states and fields, the real commands' own
+  // (firmware/test/chunks/chunk-commands.test.ts compares them); a missing or changed chunk file is
+  // an INTERNAL refusal.
   function chunkPerso(personalise: boolean, args: CborMap, body: string, late: LateResult): CommandResult {
     const c = loadChunk("kc.chp", KC_CHUNK_CRC_PERSO) as PersoChunk | undefined;
     if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.chp");

@@ -3,7 +3,10 @@
 // commands do, a missing or changed chunk file is a clear INTERNAL refusal with nothing lost, and
 // nothing of the chunk stays in memory after its command replied.
 import { afterEach, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { CarrierRig, CMD, ST, transportIdentity } from "../applets/carrier-harness.ts";
+import { createPersonaliseCommand } from "../../src/perso/personalise.ts";
+import { createProvisionCommand } from "../../src/perso/provision.ts";
 
 const rigs: CarrierRig[] = [];
 afterEach(() => { for (const r of rigs.splice(0)) r.board.dispose(); });
@@ -16,6 +19,20 @@ async function blankNfcCarrier(): Promise<CarrierRig> {
 const provision = (rig: CarrierRig) => rig.outer(CMD.PROVISION, new Map([[1, transportIdentity(rig.serial).channelKey]]));
 
 describe("the perso chunk (kc.chp)", () => {
+  it("the stand-ins main.ts gives the dispatchers carry the real commands' ids, states and fields", () => {
+    const real = [createPersonaliseCommand({} as never), createProvisionCommand({} as never)];
+    const main = readFileSync(new URL("../../src/main.ts", import.meta.url), "utf8");
+    const standIn = (cmd: string) => new RegExp(`id: ${cmd}, allowedStates: ([^,]+(?:\\)[^,]*)?), fields: (\\d+),`).exec(main);
+    const states = (text: string) => text.split("|").reduce((m, part) => m | (1 << ({ STATE_BLANK: 0, STATE_PERSONALISED: 1, STATE_LOCKED: 2, STATE_DESTROYED: 3 } as Record<string, number>)[/STATE_\w+/.exec(part)![0]]!), 0);
+    for (const [cmd, r] of [["CMD_PERSONALISE", real[0]!], ["CMD_PROVISION", real[1]!]] as const) {
+      const m = standIn(cmd);
+      expect(m, cmd).not.toBeNull();
+      expect(states(m![1]!), cmd).toBe(r.allowedStates);
+      expect(Number(m![2]), cmd).toBe(r.fields);
+    }
+    expect(real.map((c) => c.id)).toEqual([CMD.PERSONALISE, CMD.PROVISION]);
+  });
+
   it("is in Storage next to the bundle, and PROVISION runs from it", async () => {
     const rig = await blankNfcCarrier();
     expect(rig.board.storage.read("kc.chp")).toMatch(/^function |^var /);
