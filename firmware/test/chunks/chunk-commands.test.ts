@@ -23,7 +23,8 @@ describe("the perso chunk (kc.chp)", () => {
     const real = [createPersonaliseCommand({} as never), createProvisionCommand({} as never)];
     const main = readFileSync(new URL("../../src/main.ts", import.meta.url), "utf8");
     const standIn = (cmd: string) => new RegExp(`id: ${cmd}, allowedStates: ([^,]+(?:\\)[^,]*)?), fields: (\\d+),`).exec(main);
-    const states = (text: string) => text.split("|").reduce((m, part) => m | (1 << ({ STATE_BLANK: 0, STATE_PERSONALISED: 1, STATE_LOCKED: 2, STATE_DESTROYED: 3 } as Record<string, number>)[/STATE_\w+/.exec(part)![0]]!), 0);
+    const stateIndex: Record<string, number> = { STATE_BLANK: 0, STATE_PERSONALISED: 1, STATE_LOCKED: 2, STATE_DESTROYED: 3 };
+    const states = (text: string): number => text.split("|").reduce((m, part) => m | (1 << stateIndex[/STATE_\w+/.exec(part)![0]]!), 0);
     for (const [cmd, r] of [["CMD_PERSONALISE", real[0]!], ["CMD_PROVISION", real[1]!]] as const) {
       const m = standIn(cmd);
       expect(m, cmd).not.toBeNull();
