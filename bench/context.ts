@@ -8,6 +8,7 @@ import { listProfiles, loadProfile, type BoardProfile } from "../board/src/profi
 import { CMD, enrolPin, transportIdentity, type CarrierRig } from "../firmware/test/applets/carrier-harness.ts";
 import type { Platform } from "../host/src/platform/service.ts";
 import { platformIdFor } from "../host/src/flows/personalise.ts";
+import { chunkFiles } from "../firmware/build/bundles.ts";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DIST = join(ROOT, "firmware", "dist");
@@ -41,6 +42,22 @@ export function ensureBuild(log: (line: string) => void = () => {}): void {
 export function releaseBundle(which: boolean | string = false): string {
   ensureBuild();
   return readFileSync(which === true ? RELEASE_NFC : which === false ? RELEASE : join(DIST, which), "latin1");
+}
+
+/**
+ * Installs a bundle as a board holds it: `.bootcde` and the bundle's chunk files (firmware/build/bundles.ts;
+ * keycarrier.nfc.js loads kc.chp when PERSONALISE or PROVISION arrives), from firmware/dist.
+ */
+export function installBundle(storage: { write(name: string, data: string): unknown }, which: boolean | string = false): void {
+  const file = which === true ? "keycarrier.nfc.js" : which === false ? "keycarrier.js" : which;
+  for (const c of chunksFor(file)) storage.write(c.storageName, c.code);
+  storage.write(".bootcde", releaseBundle(file));
+}
+
+/** A bundle's chunk files from firmware/dist (none for most bundles), each with its Storage name. */
+export function chunksFor(file: string): { storageName: string; code: string }[] {
+  ensureBuild();
+  return chunkFiles(DIST, file).map((c) => ({ storageName: c.storageName, code: c.code }));
 }
 
 /** The bundle a board takes (`npm run build`): the one its profile names (board/boards/*.json "firmware"). */

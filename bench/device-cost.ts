@@ -43,10 +43,12 @@ export interface MeteredDevice {
  * port as a stand-in for its console, so the same link code path runs; every figure is the cost
  * model's: board/docs/cost-model.md). send() delivers host bytes as one USB 'data' event.
  */
-export function bootMetered(bundle: string, profile: BoardProfile): MeteredDevice {
+export function bootMetered(bundle: string, profile: BoardProfile, chunks: readonly { storageName: string; code: string }[] = []): MeteredDevice {
   const meter = new CostMeter();
   const board = new VirtualBoard({ board: profile.peripherals.usb ? profile : { ...profile, peripherals: { ...profile.peripherals, usb: true } }, cost: meter, seed: 9 });
   const written: string[] = [];
+  // a chunked bundle's files (firmware/build/bundles.ts) next to it, as a flashed board holds them
+  for (const c of chunks) board.storage.write(c.storageName, c.code);
   board.storage.write(".bootcde", bundle);
   board.powerOn();
   board.runUntilIdle(5_000);

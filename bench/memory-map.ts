@@ -15,7 +15,7 @@ import { VirtualBoard } from "../board/src/virtual-board.ts";
 import { CostMeter, type ScopeInfo, type FunctionInfo } from "../board/src/cost/meter.ts";
 import { sizeOf, nameVars, functionVars, sizeRulesFor, type SizeContext } from "../board/src/cost/vars.ts";
 import { profileFor } from "../firmware/test/store/lifecycle.ts";
-import { ensureBuild, ROOT } from "./context.ts";
+import { ensureBuild, installBundle, ROOT } from "./context.ts";
 
 const top = Number(process.argv[process.argv.indexOf("--top") + 1]) || 40;
 const flashImage = process.argv.includes("--image") ? new Uint8Array(readFileSync(process.argv[process.argv.indexOf("--image") + 1])) : undefined;
@@ -27,7 +27,7 @@ function boot(file: string, geometry: string, image?: Uint8Array, count = 4000) 
   const profile = { ...profileFor(geometry, true), vars: { ...puck.vars, count } };
   const meter = new CostMeter();
   const board = new VirtualBoard({ board: profile, seed: 9, cost: meter, ...(image ? { flashImage: image } : {}) });
-  if (!image) board.storage.write(".bootcde", bundle);
+  if (!image) installBundle(board.storage, file);
   board.powerOn();
   board.runUntilIdle(5_000);
   return { bundle, profile, meter, board };

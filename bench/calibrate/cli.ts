@@ -15,6 +15,7 @@ import { FlowCommand, fromHex, toHex } from "../../host/src/flows/protocol.ts";
 import { encryptPinBlock, PinPurpose } from "../../host/src/platform/online-pin.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import { ROOT, releaseBundle } from "../context.ts";
+import { chunkFiles } from "../../firmware/build/bundles.ts";
 import { modelFigures, CYCLES_PER_INSTRUCTION, type ModelFigures, type ModelStep } from "./model.ts";
 import { formatTable, parseCliArgs, parseProbeOutput, relDiff, type CliOptions, type ProbeResult, type RigLine } from "./parse.ts";
 import { bootAndCollect, instanceDir, interpreterIdentity, RealEspruino, removeDir, uploadFiles } from "./real.ts";
@@ -92,7 +93,12 @@ async function memory(p: RealEspruino, slow: boolean): Promise<Extract<RigLine, 
 class FirmwareSession {
   readonly steps: RealStep[] = [];
   idlePerSecond: number | undefined;
-  constructor(private readonly bin: string, private readonly opts: CliOptions, private readonly bundle: string) {}
+  constructor(private readonly bin: string, private readonly opts: CliOptions, private readonly bundle: string, private readonly chunks: readonly { storageName: string; code: string }[] = []) {}
+
+  /** The bundle as `.bootcde` and its chunk files (firmware/build/bundles.ts), as a board holds them. */
+  private files(): { name: string; data: string }[] {
+    return this.chunks.map((c) => ({ name: c.storageName, data: c.code })).concat([{ name: ".bootcde", data: this.bundle }]);
+  }
 
   private async step<T>(p: RealEspruino, name: string, run: () => Promise<T>): Promise<T | undefined> {
     const t0 = Date.now();
@@ -147,7 +153,7 @@ class FirmwareSession {
     const platform = await Platform.open({});
     let p: RealEspruino | undefined;
     try {
-      await uploadFiles(this.bin, dir, [{ name: ".bootcde", data: this.bundle }]);
+      await uploadFiles(this.bin, dir, this.files());
       p = this.start(dir);
       await this.boot(p, "boot (blank)");
       if (slow && p.isRunning) {
@@ -168,7 +174,7 @@ class FirmwareSession {
         if (!this.opts.personaliseWith) { log("firmware: personalisation failed; pass --personalise-with BIN2 (a bigger pool) to measure the personalised steps"); return; }
         const helperDir = instanceDir("kc-real-perso-");
         try {
-          await uploadFiles(this.opts.personaliseWith, helperDir, [{ name: ".bootcde", data: this.bundle }]);
+          await uploadFiles(this.opts.personaliseWith, helperDir, this.files());
           const h = new RealEspruino(this.opts.personaliseWith, helperDir);
           await h.waitReady(30_000);
           const hk = await KeyCarrier.open(h.transport(), { handshake: false, timeoutMs: 5_000, retries: 0 });
@@ -301,17 +307,21 @@ async function main(argv: string[]): Promise<number> {
   if (!existsSync(bin)) throw new Error(`--espruino ${bin}: no such file (build one with scripts/real-espruino/build.sh)`);
   const bundleFrom = opts.bundle ?? "firmware/dist/keycarrier.js";
   const bundle = opts.bundle ? readFileSync(resolve(opts.bundle), "latin1") : releaseBundle();
+  // a chunked bundle (keycarrier.nfc.js) loads its chunk files from Storage: uploaded with it, from its directory
+  const chunks = opts.bundle ? chunkFiles(dirname(resolve(opts.bundle)), opts.bundle).map((c) => ({ storageName: c.storageName, code: c.code })) : [];
+  if (chunks.length) log(`calibrate: chunk files ${chunks.map((c) => `${c.storageName} (${c.code.length} B)`).join(", ")} go into Storage with the bundle`);
   const prov = provenance(bin, bundle, bundleFrom);
   log(`calibrate: ${bin} (${(prov.interpreter as { version: string }).version}, ${(prov.interpreter as { board: string }).board}), model profile ${opts.board}`);
-  const model = await modelFigures(opts.board, { probes: opts.only.has("probes"), firmware: opts.only.has("firmware"), bundle });
+  const model = await modelFigures(opts.board, { probes: opts.only.has("probes"), firmware: opts.only.has("firmware"), bundle, chunks });
   const corpus = opts.only.has("corpus") ? await runCorpus(bin, opts.board) : undefined;
   const probes = opts.only.has("probes") ? await runProbes(bin) : undefined;
   let fw: FirmwareSession | undefined;
   if (opts.only.has("firmware")) {
-    fw = new FirmwareSession(bin, opts, bundle);
+    fw = new FirmwareSession(bin, opts, bundle, chunks);
     await fw.run();
   }
   console.log(report(opts, model, corpus, probes, fw));
+  if (opts.write && chunks.length) throw new Error("calibrate: --write commits the measured bundle as one fixture file; a bundle with chunk files cannot be committed that way yet (run without --write)");
   if (opts.write) {
     // the bundle measured is committed beside the data, and the model side of the tests runs it
     const fixture = writeFixture(bundle, dirname(resolve(opts.write)));

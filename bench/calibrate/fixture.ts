@@ -63,11 +63,13 @@ export function measuredBundle(m: Measurement): string {
  * checkout: the bundle is laid into a fresh flash image first. Provisioned (kc.tk written, as the
  * factory does) unless a flash image is given or provision is false.
  */
-export async function bootBundle(bundle: string, opts: { board: BoardProfile; meter?: boolean; flashImage?: Uint8Array; provision?: boolean }): Promise<CarrierRig> {
+export async function bootBundle(bundle: string, opts: { board: BoardProfile; meter?: boolean; flashImage?: Uint8Array; provision?: boolean; chunks?: readonly { storageName: string; code: string }[] }): Promise<CarrierRig> {
   let image = opts.flashImage;
   if (image === undefined) {
     const vb = new VirtualBoard({ board: opts.board, seed: 9 });
     try {
+      // a chunked bundle's files first (firmware/build/bundles.ts), as the real run uploads them
+      for (const c of opts.chunks ?? []) vb.storage.write(c.storageName, c.code);
       vb.storage.write(".bootcde", bundle);
       image = vb.flash.snapshot();
     } finally {

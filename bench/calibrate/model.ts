@@ -37,7 +37,7 @@ function withUsb(board: string): BoardProfile {
  * `bundle`: the firmware the real run measured (its committed fixture, bench/calibrate/fixture.ts),
  * run from `.bootcde`; required for the firmware part.
  */
-export async function modelFigures(board: string, parts: { probes: boolean; firmware: boolean; bundle?: string }): Promise<ModelFigures> {
+export async function modelFigures(board: string, parts: { probes: boolean; firmware: boolean; bundle?: string; chunks?: readonly { storageName: string; code: string }[] }): Promise<ModelFigures> {
   const profile = withUsb(board);
   const mhz = profile.cpu.mhz;
   const toInstructions = (ms: number): number => Math.round((ms * 1000 * mhz) / CYCLES_PER_INSTRUCTION);
@@ -56,7 +56,8 @@ export async function modelFigures(board: string, parts: { probes: boolean; firm
   if (bundle === undefined) throw new Error("modelFigures: the firmware part needs the bundle the real run measured");
 
   const platform = await Platform.open({});
-  let rig = await bootBundle(bundle, { board: profile, meter: true });
+  const chunks = parts.chunks ?? [];
+  let rig = await bootBundle(bundle, { board: profile, meter: true, chunks });
   try {
     const stepOf = async (name: string, run: () => Promise<unknown>, labels = WORK): Promise<void> => {
       const meter = rig.meter!;
@@ -83,7 +84,7 @@ export async function modelFigures(board: string, parts: { probes: boolean; firm
       // Out of memory on this pool: personalise on the same flash geometry with a bigger pool, as the
       // real run does with --personalise-with, then measure the personalised steps on this pool.
       rig.board.dispose();
-      rig = await bootBundle(bundle, { board: { ...profile, vars: { ...profile.vars, count: 12_500 } } });
+      rig = await bootBundle(bundle, { board: { ...profile, vars: { ...profile.vars, count: 12_500 } }, chunks });
       personalised = await personaliseFromPlatform(rig, platform, PIN);
     }
     const { cid, pid, keys } = personalised;

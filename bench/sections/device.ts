@@ -1,6 +1,6 @@
 // Device time and memory per command on every board profile, from the cost model.
 import type { BoardProfile } from "../../board/src/profiles.ts";
-import { boardProfiles, bundleFor } from "../context.ts";
+import { boardProfiles, bundleFor, chunksFor } from "../context.ts";
 import { bootMetered, measureRequest, pingBody, requestFrame, type MeteredDevice } from "../device-cost.ts";
 import type { Row, Section } from "./types.ts";
 import { sizeRulesFor, stringVars } from "../../board/src/cost/vars.ts";
@@ -43,7 +43,7 @@ export function deviceRows(profiles: BoardProfile[] = boardProfiles(), bundle?: 
   const rows: Row[] = [];
   for (const profile of profiles) {
     // each board runs the bundle it takes (keycarrier.nfc.js on NFC boards) unless one is given
-    const device = bootMetered(bundle ?? bundleFor(profile), profile);
+    const device = bootMetered(bundle ?? bundleFor(profile), profile, bundle === undefined ? chunksFor(profile.firmware) : []);
     const boot = device.meter.estimate(profile);
     const usbNote = profile.peripherals.usb ? "" : "no USB on this board: the link's code path on its calibration";
     // The boot of a blank carrier from Storage to its idle loop (boot files and E.on('init')).

@@ -5,14 +5,15 @@
 // PAY: vars after each step, the peak sampled while it ran, and whether the board ran out of memory
 // (OUT OF MEMORY, as Espruino). The Puck.js runs as shipped: no USB, the host talks over NFC (one
 // device link; a USB stand-in would add a second link's ~80 vars). The personalisation is measured on
-// a pool with room and the same var layout (it does not fit the Puck.js today: issue #12).
+// a pool with room and the same var layout, so its peak is seen whole (it fits the Puck.js since the
+// code chunks: hil-tests/memory-fit.test.ts runs it on the 2,630 pool).
 import { CarrierRig, payOrderBody, platformVerdict, transportIdentity } from "../../firmware/test/applets/carrier-harness.ts";
 import { profileFor } from "../../firmware/test/store/lifecycle.ts";
 import { Platform } from "../../host/src/platform/service.ts";
 import { VirtualBoard } from "../../board/src/virtual-board.ts";
 import { CostMeter } from "../../board/src/cost/meter.ts";
 import type { BoardProfile } from "../../board/src/profiles.ts";
-import { bundleFor, personaliseFromPlatform } from "../context.ts";
+import { installBundle, personaliseFromPlatform } from "../context.ts";
 import type { Row, Section } from "./types.ts";
 import { existsSync, readFileSync } from "node:fs";
 
@@ -63,7 +64,7 @@ async function step(board: () => VirtualBoard, run: () => Promise<unknown>): Pro
 function bootOnly(profile: BoardProfile, image?: Uint8Array): StepResult {
   const board = new VirtualBoard({ board: profile, seed: 9, cost: new CostMeter(), ...(image ? { flashImage: image } : {}) });
   try {
-    if (!image) board.storage.write(".bootcde", bundleFor(profile));
+    if (!image) installBundle(board.storage, profile.firmware);
     board.resetMemoryPeak(PEAK_SAMPLE_HITS);
     board.powerOn();
     board.runUntilIdle(5_000);

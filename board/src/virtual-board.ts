@@ -801,6 +801,22 @@ export class VirtualBoard {
       value: (code: unknown) => (typeof code === "string" ? contextEval(this.prepareSource(code, "eval")) : code),
       writable: true, configurable: true, enumerable: false,
     });
+    // Function(text) (the firmware's code chunks, platform.ts loadChunk) through the same pass: a
+    // function with no scope whose body is the text, so the functions it creates sit one scope deep
+    // (src/jswrap_functions.c jswrap_function_constructor: the code string is kept as given, and
+    // jsparse.c makes a native string into flash of each body parsed from a flash string: the model
+    // charges every function's code as in flash). Its lexing is charged when the wrapper is created,
+    // where Espruino lexes the text when it is called: the same characters, once more for the inner
+    // bodies (an overcharge of their length × LEX_INSTRUCTIONS_PER_CHAR).
+    const contextFunction = vm.runInContext("Function", ctx) as FunctionConstructor;
+    const board = this;
+    const espruinoFunction = function (this: unknown, ...args: unknown[]): unknown {
+      const body = args.length > 0 ? String(args[args.length - 1]) : "";
+      const params = args.slice(0, -1).map(String).join(",");
+      return contextEval(board.prepareSource("(function (" + params + ") {\n" + body + "\n})", "Function"));
+    };
+    espruinoFunction.prototype = contextFunction.prototype;
+    Object.defineProperty(g, "Function", { value: espruinoFunction, writable: true, configurable: true, enumerable: false });
     this.cost?.install?.(g);
     this.memoryEvery = Math.min(this.peakSampleHits, MEMORY_TICK_HITS);
     this.applyTick();
@@ -1234,7 +1250,11 @@ export class VirtualBoard {
     const code = this.bootCodeBytes > 0 ? { codeBytes: this.bootCodeBytes, codeMode: "storage" as const } : {};
     const registry = this.cost?.lookup ? (this.cost as unknown as FunctionRegistry) : undefined;
     const runtime = this.runtimeValues;
-    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, baselineVars: INTERPRETER_BASELINE_VARS, builtinVars: builtinVars((this.cost as { touched?: Set<string> } | undefined)?.touched ?? []), isBuiltin: (o) => runtime.has(o), ...(registry ? { functions: registry, roots: this.firmwareRoots(), activeCalls: (this.cost as unknown as { activeCalls(): { scope: ScopeInfo; depth: number }[] }).activeCalls?.() ?? [] } : {}) });
+    // a string the firmware holds that is a memory-mapped Storage read is a native string into flash: 1 var
+    // (by value: a RAM string equal to a recent long read counts as flash too; flash-module.ts MappedReads)
+    const reads = this.mappedReads;
+    const isFlashString = (s: string) => s.length > 16 && reads.addressOf(s) !== 0;
+    const est = estimateVars(g, { profile: p, exclude: this.builtinGlobals, ...code, isFlashString, baselineVars: INTERPRETER_BASELINE_VARS, builtinVars: builtinVars((this.cost as { touched?: Set<string> } | undefined)?.touched ?? []), isBuiltin: (o) => runtime.has(o), ...(registry ? { functions: registry, roots: this.firmwareRoots(), activeCalls: (this.cost as unknown as { activeCalls(): { scope: ScopeInfo; depth: number }[] }).activeCalls?.() ?? [] } : {}) });
     if (this.moduleCodeBytes > 0) {
       const modules = codeVars(this.moduleCodeBytes, "require", p);
       est.code += modules;

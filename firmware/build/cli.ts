@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { compile, REPO_ROOT, type FirmwareFeatures } from "./pipeline.ts";
-import { BUNDLES, type BundleFile } from "./bundles.ts";
+import { BUNDLES, chunkDistFile, type BundleFile, type BundleSpec } from "./bundles.ts";
 import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 import { creationBytes, ESPRUINO_HEADER_BYTES } from "../src/store/space.ts";
 import { CONSOLE_LOCK_CODE } from "../src/security/boot-lock.ts";
@@ -38,7 +38,7 @@ export interface BoardTarget {
   id: string; name: string; vars: number; varsPercent: number;
   /** The board's Storage size, and the share of it the bundle (+ its 32-byte header) occupies. */
   storageBytes: number; storagePercent: number;
-  /** The largest bundle that leaves the page store its pages (largestBundleBytesV2, STORAGE.md §1); 0 when unknown. */
+  /** The largest bundle that leaves the page store its pages (largestBundleBytesV2, STORAGE.md §1); 0 when unknown. bundleBytes counts the bundle's chunk files too. */
   largestBundleBytes: number;
   bundleBytes: number;
 }
@@ -142,6 +142,8 @@ export interface BundleReport {
   estimatedJsVarsFromStorage: number;
   polyfills: string[];
   boards: BoardTarget[];
+  /** The bundle's chunk files (issue #12), each installed in Storage under storageName next to .bootcde. */
+  chunks: { name: string; storageName: string; file: string; bytes: { release: number; debug: number }; crc32: number; moved: string[] }[];
 }
 
 export interface BuildReport {
@@ -163,12 +165,31 @@ export interface BuildReport {
 export interface BuildOptions { entry: string; outDir: string; boardsDir: string }
 
 
+/** Storage a bundle's chunk files take besides it: each its Espruino header + its text, word-aligned. */
+export function chunkStorageBytes(chunkBytes: readonly number[], wordBytes = 4): number {
+  return chunkBytes.reduce((sum, n) => sum + ESPRUINO_HEADER_BYTES + Math.ceil(n / wordBytes) * wordBytes, 0);
+}
+
+/**
+ * One bundle as `npm run build` makes it, compiled in memory (test rigs and tools that do not read
+ * firmware/dist): the core (`.bootcde`) and each chunk file by its Storage name.
+ */
+export async function compileBundleFiles(file: BundleFile, release = true): Promise<{ code: string; chunks: { storageName: string; code: string }[] }> {
+  const spec = BUNDLES.find((b) => b.file === file);
+  if (!spec) throw new Error(`no bundle named ${file}`);
+  const out = await compileWithChunks(path.join(REPO_ROOT, "firmware/src/main.ts"), spec, release);
+  return { code: out.core.code, chunks: out.chunks.map((c) => ({ storageName: c.storageName, code: c.code })) };
+}
+
+/** One bundle (release or debug) with its chunk files (BundleSpec.chunks; firmware/build/chunks.ts). */
+async function compileWithChunks(entry: string, b: BundleSpec, release: boolean): Promise<{ core: Awaited<ReturnType<typeof compile>>; chunks: Awaited<ReturnType<typeof compile>>["chunks"] }> {
+  const core = await compile({ entry, minify: release, sourcemap: true, features: b.features, chunks: b.chunks });
+  return { core, chunks: core.chunks };
+}
+
 export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
   const started = Date.now();
-  const compiled = await Promise.all(BUNDLES.map((b) => Promise.all([
-    compile({ entry: opts.entry, minify: true, sourcemap: true, features: b.features }),
-    compile({ entry: opts.entry, minify: false, sourcemap: true, features: b.features }),
-  ])));
+  const compiled = await Promise.all(BUNDLES.map((b) => Promise.all([compileWithChunks(opts.entry, b, true), compileWithChunks(opts.entry, b, false)])));
   const takes = boardBundles(opts.boardsDir);
   const findings: BuildReport["gate"]["findings"] = [];
   const bundles: BundleReport[] = [];
@@ -176,19 +197,36 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
   const boardsById = new Map<string, BoardTarget>();
   mkdirSync(opts.outDir, { recursive: true });
   BUNDLES.forEach((b, i) => {
-    const [release, debug] = compiled[i]!;
+    const [{ core: release, chunks: releaseChunks }, { core: debug, chunks: debugChunks }] = compiled[i]!;
     findings.push(
       ...checkBundle(release.code, { map: release.map, polyfills: release.polyfills }).map((f) => ({ ...f, bundle: "release" as const, file: b.file, text: formatFinding(f) })),
       ...checkBundle(debug.code, { map: debug.map, polyfills: debug.polyfills }).map((f) => ({ ...f, bundle: "debug" as const, file: b.debugFile, text: formatFinding(f) })),
     );
+    // every chunk file passes the same gate (its text is a function body: a top-level return)
+    // (a test fixture entry names no chunks: releaseChunks is empty then)
+    const chunkSpecs = b.chunks.filter((c) => releaseChunks.some((r) => r.name === c.name));
+    chunkSpecs.forEach((c, j) => {
+      for (const [kind, out] of [["release", releaseChunks[j]!], ["debug", debugChunks[j]!]] as const) {
+        const file = chunkDistFile(b.file, c, kind === "debug");
+        findings.push(...checkBundle(out.code, { map: out.map, polyfills: release.polyfills, functionBody: true }).map((f) => ({ ...f, bundle: kind, file, text: formatFinding(f) })));
+        writeFileSync(path.join(opts.outDir, file), out.code);
+        writeFileSync(path.join(opts.outDir, file + ".map"), out.map);
+      }
+    });
+    const chunkReports = chunkSpecs.map((c, j) => ({
+      name: c.name, storageName: c.storageName, file: chunkDistFile(b.file, c),
+      bytes: { release: Buffer.byteLength(releaseChunks[j]!.code, "latin1"), debug: Buffer.byteLength(debugChunks[j]!.code, "latin1") },
+      crc32: releaseChunks[j]!.crc32, moved: releaseChunks[j]!.moved,
+    }));
     const bytes = { release: Buffer.byteLength(release.code, "latin1"), debug: Buffer.byteLength(debug.code, "latin1") };
     const vars = estimateJsVarsFromStorage(bytes.release);
-    const targets = loadBoardTargets(opts.boardsDir, vars, release.code.length);
+    // Storage: the chunk files sit next to the bundle, each with its own header, as if the bundle were that much longer
+    const targets = loadBoardTargets(opts.boardsDir, vars, release.code.length + chunkStorageBytes(chunkReports.map((c) => c.bytes.release)));
     boardsSource = targets.source;
     // A board takes the bundle its profile names (without profiles: the USB bundle).
     const mine = targets.boards.filter((t) => (takes.get(t.id) ?? "keycarrier.js") === b.file);
     for (const t of mine) boardsById.set(t.id, t);
-    bundles.push({ file: b.file, nfc: b.features.nfc, features: b.features, bytes, estimatedJsVarsFromStorage: vars, polyfills: release.polyfills, boards: mine });
+    bundles.push({ file: b.file, nfc: b.features.nfc, features: b.features, bytes, estimatedJsVarsFromStorage: vars, polyfills: release.polyfills, boards: mine, chunks: chunkReports });
     writeFileSync(path.join(opts.outDir, b.file), release.code);
     writeFileSync(path.join(opts.outDir, b.file + ".map"), release.map);
     writeFileSync(path.join(opts.outDir, b.debugFile), debug.code);
@@ -232,7 +270,8 @@ async function main(): Promise<number> {
     console.log(
       `build: ${b.file} ${b.bytes.release} B (debug ${b.bytes.debug} B), ~${b.estimatedJsVarsFromStorage} vars from Storage` +
         (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
-        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : ""),
+        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : "") +
+        (b.chunks.length ? `; chunks (own Storage files, counted in the budget): ${b.chunks.map((c) => `${c.storageName} ${c.bytes.release} B`).join(", ")}` : ""),
     );
   }
   console.log(`build: ${report.bundles.length} bundles in ${report.buildMs} ms`);

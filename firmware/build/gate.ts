@@ -22,7 +22,8 @@ export interface GateFinding {
   source?: { file: string; line: number; column: number };
 }
 
-export interface GateOptions { map?: string; polyfills?: string[] }
+/** functionBody: the code is a function's body (a code chunk, run by platform.ts loadChunk): a top-level return is allowed. */
+export interface GateOptions { map?: string; polyfills?: string[]; functionBody?: boolean }
 
 /** Every rule the gate knows, with its one-line fix hint. Ids are stable: tests and docs use them. */
 export const RULES = {
@@ -226,7 +227,7 @@ export function checkBundle(code: string, opts: GateOptions = {}): GateFinding[]
 
   let program: AnyNode;
   try {
-    program = parse(code, { ecmaVersion: 5, sourceType: "script", locations: true, allowReserved: true }) as AnyNode;
+    program = parse(code, { ecmaVersion: 5, sourceType: "script", locations: true, allowReserved: true, allowReturnOutsideFunction: opts.functionBody === true }) as AnyNode;
   } catch (err) {
     const e = err as { loc?: { line: number; column: number }; message?: string };
     add("es5-syntax", e.loc ?? { line: 1, column: 0 }, `not ES5: ${String(e.message ?? err).replace(/ \(\d+:\d+\)$/, "")}`);
@@ -408,6 +409,11 @@ class BundleChecker {
       if (name === "RegExp" && this.isGlobal(name, chain) && args[0]?.type === "Literal" && typeof args[0].value === "string") {
         const flags = args[1]?.type === "Literal" && typeof args[1].value === "string" ? args[1].value : "";
         this.checkRegex(node, args[0].value, flags);
+      }
+      // Function(text) compiles a string too; the one allowed use (a code chunk the build gated, read
+      // from Storage, platform.ts loadChunk) carries a gate-ignore with its reason
+      if (name === "Function" && this.isGlobal(name, chain) && args.length > 0 && !args.every((a) => a.type === "Literal" && typeof a.value === "string")) {
+        this.add("no-eval", node, "Function()/new Function() of a computed string");
       }
       if (node.type !== "CallExpression") return;
       if (TIMER_CLEARERS.has(name) && this.isGlobal(name, chain)) this.checkTimerClear(node, name, args, chain);

@@ -18,13 +18,22 @@ import { parse as acornParse } from "acorn";
 import { rewriteExponent } from "./exponent.ts";
 import { detectPolyfills, POLYFILL_NAMES } from "./polyfill-detect.ts";
 import { poolStrings } from "./pool-strings.ts";
+import { crc32 } from "node:zlib";
+import { CRC_PLACEHOLDER_BASE, fillCrcs, splitChunks } from "./chunks.ts";
 
 /**
  * nfc: compile the NFC link in (KC_NFC = true, firmware/dist/keycarrier.nfc.js for boards with an
  * NFC controller); by default it is compiled out (keycarrier.js, the USB-only bundle), so a board
  * without NFC (the Pico) does not carry its code in Storage.
  */
-export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean; nfc?: boolean; features?: Partial<FirmwareFeatures> }
+export interface CompileOptions {
+  entry: string; minify: boolean; sourcemap?: boolean; nfc?: boolean; features?: Partial<FirmwareFeatures>;
+  /**
+   * Code chunks (firmware/build/chunks.ts): the firmware's code only these chunks reach is taken out
+   * of the bundle into one file each (CompileResult.chunks), which the core loads from Storage.
+   */
+  chunks?: readonly { name: string; storageName: string }[];
+}
 
 /**
  * Build-time feature constants (espruino-globals.d.ts): each is an esbuild `define`, so
@@ -33,18 +42,28 @@ export interface CompileOptions { entry: string; minify: boolean; sourcemap?: bo
  * applet (KC_OFFLINE); `peer` the NFC peer payment applet (KC_PEER); `display` the trusted display
  * (KC_DISPLAY). Which bundle has which: firmware/build/bundles.ts.
  */
-export interface FirmwareFeatures { nfc: boolean; offline: boolean; peer: boolean; display: boolean }
+export interface FirmwareFeatures {
+  nfc: boolean; offline: boolean; peer: boolean; display: boolean;
+}
 
 /** The esbuild `define` of every feature constant (false unless the feature is asked for). */
-export function featureDefines(f: Partial<FirmwareFeatures>): Record<string, string> {
+export function featureDefines(f: Partial<FirmwareFeatures>, chunks: readonly { name: string }[] = []): Record<string, string> {
+  // a chunk's CRC-32 is known only once its file is minified: a placeholder until then (chunks.ts fillCrcs)
+  const crc = (name: string) => { const i = chunks.findIndex((c) => c.name === name); return String(i < 0 ? 0 : CRC_PLACEHOLDER_BASE + i); };
   return {
+    KC_CHUNKS: chunks.length > 0 ? "true" : "false",
+    KC_CHUNK_CRC_PERSO: crc("perso"),
     KC_NFC: f.nfc === true ? "true" : "false",
     KC_OFFLINE: f.offline === true ? "true" : "false",
     KC_PEER: f.peer === true ? "true" : "false",
     KC_DISPLAY: f.display === true ? "true" : "false",
   };
 }
-export interface CompileResult { code: string; map: string; polyfills: string[] }
+export interface CompileResult {
+  code: string; map: string; polyfills: string[];
+  /** The chunk files (CompileOptions.chunks), in that order: each a function body, its CRC-32 compiled into `code`. */
+  chunks: { name: string; storageName: string; code: string; map: string; crc32: number; moved: string[] }[];
+}
 
 const BUILD_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(BUILD_DIR, "../..");
@@ -68,7 +87,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   }
   const wantMap = opts.sourcemap !== false;
 
-  const esm = await bundleToEsm(entry, { ...opts.features, ...(opts.nfc === true ? { nfc: true } : {}) });
+  const esm = await bundleToEsm(entry, { ...opts.features, ...(opts.nfc === true ? { nfc: true } : {}) }, opts.chunks ?? []);
   const exponent = rewriteExponent(esm.code);
   const lowered = await lowerToEs5(exponent.code, esm.map);
 
@@ -84,9 +103,28 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
 
   const firmware = entry === FIRMWARE_ENTRY;
   const script = firmware ? unwrapIife(restoreRequire(iife.code)) : restoreRequire(iife.code);
-  const final = await hoistAndMinify(script, iife.map, opts.minify, firmware);
-  if (firmware) checkGlobalNames(final.code);
-  return { code: final.code, map: wantMap ? final.map : "", polyfills };
+  const wanted = (opts.chunks ?? []).map((c, i) => ({ name: c.name, storageName: c.storageName, crcPlaceholder: CRC_PLACEHOLDER_BASE + i }));
+  // chunks are named by the firmware entry (main.ts KC_CHUNK_ROOT): another entry (a test fixture) has none
+  if (!firmware) wanted.length = 0;
+  if (wanted.length === 0) {
+    const final = await hoistAndMinify(script, iife.map, opts.minify, firmware);
+    if (firmware) checkGlobalNames(final.code);
+    return { code: final.code, map: wantMap ? final.map : "", polyfills, chunks: [] };
+  }
+  // the whole program is compressed first (constants folded, dead code gone), then split, then each
+  // part hoisted and renamed with one name cache: a chunk reads the core's names as the core spells them
+  const first = await firstPass(script, iife.map, opts.minify, firmware, true);
+  const split = splitChunks(first.code, wanted);
+  const nameCache: Record<string, unknown> = {};
+  const final = await secondPass(split.core, first.map, opts.minify, firmware, { nameCache });
+  checkGlobalNames(final.code);
+  const chunks: CompileResult["chunks"] = [];
+  for (const c of split.chunks) {
+    const out = await secondPass(c.text, first.map, opts.minify, firmware, { nameCache, chunk: true });
+    chunks.push({ name: c.name, storageName: c.storageName, code: out.code, map: wantMap ? out.map : "", crc32: crc32(Buffer.from(out.code, "latin1")), moved: c.moved });
+  }
+  const code = fillCrcs(final.code, split.chunks.map((c, i) => ({ crcPlaceholder: c.crcPlaceholder, crc: chunks[i]!.crc32 })));
+  return { code, map: wantMap ? final.map : "", polyfills, chunks };
 }
 
 function mergePolyfills(current: string[], detected: string[]): string[] {
@@ -144,7 +182,7 @@ function restoreRequire(code: string): string {
   return code.replace(/\b__req__\b/g, "require");
 }
 
-async function bundleToEsm(entry: string, features: Partial<FirmwareFeatures>): Promise<CodeAndMap> {
+async function bundleToEsm(entry: string, features: Partial<FirmwareFeatures>, chunks: readonly { name: string }[]): Promise<CodeAndMap> {
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
@@ -154,7 +192,7 @@ async function bundleToEsm(entry: string, features: Partial<FirmwareFeatures>): 
     // KC_NFC, KC_OFFLINE, KC_PEER, KC_DISPLAY (espruino-globals.d.ts) are compile-time constants:
     // `if (KC_NFC)` folds away and the modules it alone imports are tree-shaken out of a bundle
     // without the feature.
-    define: { require: REQUIRE_PLACEHOLDER, ...featureDefines(features) },
+    define: { require: REQUIRE_PLACEHOLDER, ...featureDefines(features, chunks) },
     write: false,
     sourcemap: "external",
     sourcesContent: true,
@@ -314,27 +352,46 @@ function internalPropertyPattern(): RegExp {
 }
 
 async function hoistAndMinify(code: string, map: string, release: boolean, firmware: boolean): Promise<CodeAndMap> {
-  // Release compresses first without hoist_vars: hoisting every var to one `var a,b,…` at the top
-  // of its scope turns constants into late assignments that terser can no longer inline (~1 KB on
-  // the firmware). A second pass then only hoists, and mangles.
-  let input: CodeAndMap = { code, map };
-  if (release) {
-    const compressed = await minify(code, {
-      ecma: 5,
-      // pure_getters only for the shipped firmware, which defines no getter (conformance programs
-      // may): a property read is then as free to drop or move as a variable read. passes 3 finds a
-      // few more folds (firmware −54 B together).
-      compress: { hoist_funs: true, passes: 3, pure_getters: firmware ? true : "strict", toplevel: firmware },
-      mangle: false,
-      format: { ascii_only: true, comments: false },
-      sourceMap: { content: map, includeSources: true },
-    });
-    if (typeof compressed.code !== "string" || typeof compressed.map !== "string") throw new Error("compile: terser produced no output (compress pass)");
-    input = { code: compressed.code, map: compressed.map };
-    if (firmware) input = poolStrings(input.code, input.map);
-  }
-  const out = await minify(input.code, {
+  const first = await firstPass(code, map, release, firmware, false);
+  return secondPass(first.code, first.map, release, firmware);
+}
+
+/**
+ * Release compresses first without hoist_vars: hoisting every var to one `var a,b,…` at the top
+ * of its scope turns constants into late assignments that terser can no longer inline (~1 KB on
+ * the firmware). A second pass then only hoists, and mangles.
+ * chunked: the output is split into core and chunks next (chunks.ts), which needs one top-level
+ * statement per line range (beautified) and the build-time constants folded, in debug builds too.
+ */
+async function firstPass(code: string, map: string, release: boolean, firmware: boolean, chunked: boolean): Promise<CodeAndMap> {
+  if (!release && !chunked) return { code, map };
+  const compressed = await minify(code, {
     ecma: 5,
+    // pure_getters only for the shipped firmware, which defines no getter (conformance programs
+    // may): a property read is then as free to drop or move as a variable read. passes 3 finds a
+    // few more folds (firmware −54 B together).
+    // Debug (chunked only): just fold the KC_* constants and drop what they cut off.
+    compress: release
+      ? { hoist_funs: true, passes: 3, pure_getters: firmware ? true : "strict", toplevel: firmware }
+      : { defaults: false, evaluate: true, conditionals: true, dead_code: true, booleans: true, unused: true, toplevel: true },
+    mangle: false,
+    format: chunked ? { ascii_only: true, comments: false, beautify: true } : { ascii_only: true, comments: false },
+    sourceMap: { content: map, includeSources: true },
+  });
+  if (typeof compressed.code !== "string" || typeof compressed.map !== "string") throw new Error("compile: terser produced no output (compress pass)");
+  return release && firmware ? poolStrings(compressed.code, compressed.map) : { code: compressed.code, map: compressed.map };
+}
+
+/**
+ * chunk: the text is a chunk file's function body (a top-level `return`; its names are locals).
+ * nameCache: terser's, shared by a bundle's core and its chunks (the core first), so the names a
+ * chunk reads from the core, globals and renamed properties alike, are spelled as in the core.
+ */
+async function secondPass(code: string, map: string, release: boolean, firmware: boolean, shared: { nameCache?: Record<string, unknown>; chunk?: boolean } = {}): Promise<CodeAndMap> {
+  const out = await minify(code, {
+    ecma: 5,
+    parse: shared.chunk ? { bare_returns: true } : {},
+    ...(release && firmware && shared.nameCache ? { nameCache: shared.nameCache } : {}),
     // hoist_funs moves every function declaration to the top of its scope: Espruino executes as it
     // parses and does not hoist, so a call above its declaration is a ReferenceError (facts §1).
     compress: { defaults: false, hoist_funs: true, hoist_vars: true, toplevel: firmware },
@@ -343,7 +400,7 @@ async function hoistAndMinify(code: string, map: string, release: boolean, firmw
     mangle: release ? (firmware ? { toplevel: true, reserved: [...ESPRUINO_GLOBAL_NAMES], properties: { regex: internalPropertyPattern(), builtins: true } } : true) : false,
     // ascii_only: board builds have no unicode; escapes keep each char one byte (facts §1 Strings).
     format: release ? { ascii_only: true, comments: false } : { ascii_only: true, beautify: true, comments: false },
-    sourceMap: { content: input.map, includeSources: true },
+    sourceMap: { content: map, includeSources: true },
   });
   if (typeof out.code !== "string" || typeof out.map !== "string") throw new Error("compile: terser produced no output");
   return { code: out.code, map: out.map };

@@ -9,3 +9,11 @@ declare const KC_NFC: boolean;
 declare const KC_OFFLINE: boolean;
 declare const KC_PEER: boolean;
 declare const KC_DISPLAY: boolean;
+// Code chunks (firmware/build/bundles.ts CHUNKS): KC_CHUNKS is true in a bundle whose rarely used
+// commands live in Storage files of their own (keycarrier.nfc.js), false where they are compiled
+// into the bundle. KC_CHUNK_CRC_PERSO is the CRC-32 of the "perso" chunk file the same build wrote
+// (0 where KC_CHUNKS is false).
+declare const KC_CHUNKS: boolean;
+declare const KC_CHUNK_CRC_PERSO: number;
+// Names the root of a code chunk (main.ts, firmware/build/chunks.ts); the build removes the call.
+declare function KC_CHUNK_ROOT(storageName: string, root: () => unknown): void;

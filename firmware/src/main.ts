@@ -4,15 +4,16 @@
 import {
   boardId, boardSerial, bytesToString, capabilities, carrierCrypto, clearTimer, cryptoPrimitives, hasUsb, lmsNatives, lockConsole,
   log, nowMs, openScreen, openStore, readTransportKeyFile, rebootBoard, setLed, setTimer, startNfc, linkDeps, startUsbLink, storageFree, storeEnv, storeV1,
-  usbWrite, watchButton, writeTransportKeyFile,
+  usbWrite, watchButton, writeTransportKeyFile, loadChunk,
 } from "./platform.ts";
 import { nfcAfterFrame, nfcFieldOff, nfcFrame, nfcReply, startMailbox } from "./nfc/mailbox.ts";
 import { createDeviceLink } from "./link.ts";
-import { createDispatcher, PAY_WAITS, refuse, type Command, type LateResult } from "./dispatch.ts";
+import { createDispatcher, PAY_WAITS, refuse, type Command, type CommandResult, type LateResult } from "./dispatch.ts";
+import type { CborMap } from "./codec.ts";
 import { createInfoCommand, type InfoSource } from "./commands/info.ts";
 import { createPingCommand } from "./commands/ping.ts";
 import { createStoreV1WipeCommand, createWipeCommand } from "./commands/wipe.ts";
-import { CAP_DISPLAY, STATE_LOCKED, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, STATUS_BUSY, STATUS_OK } from "./protocol.ts";
+import { CAP_DISPLAY, STATE_LOCKED, STATE_BLANK, STATE_DESTROYED, STATE_PERSONALISED, STATUS_BUSY, STATUS_INTERNAL, STATUS_OK } from "./protocol.ts";
 import { openCarrier, purgeRecords } from "./security/carrier.ts";
 import { createButtonPresence } from "./security/presence.ts";
 import { wipeStoreV1 } from "./store/migrate.ts";
@@ -20,9 +21,10 @@ import { isStoreFull } from "./store/ports.ts";
 import { STATUS_STORAGE_FULL } from "./security/status.ts";
 import { repairBootLock, setBootLock } from "./security/boot-lock.ts";
 import { openAppStore } from "./perso/app-store.ts";
-import { createPersonaliseCommand } from "./perso/personalise.ts";
+import { CMD_PERSONALISE, createPersonaliseCommand, type PersonaliseDeps } from "./perso/personalise.ts";
 import { TRANSPORT_KEY_FILE, TRANSPORT_PLATFORM_ID, transportCarrierId } from "./perso/transport.ts";
-import { createProvisionCommand } from "./perso/provision.ts";
+import { CMD_PROVISION, createProvisionCommand, type ProvisionDeps } from "./perso/provision.ts";
+import { persoChunk, type PersoChunk } from "./chunks/perso.ts";
 import { createCarrierChannel, type ChannelIdentity } from "./channel/channel.ts";
 import { createChannelCommands } from "./channel/commands.ts";
 import { CMD_LOG_READ, CMD_PAY, createPaymentApplet, type PaymentApplet } from "./applets/qr-payment.ts";
@@ -35,6 +37,11 @@ import { eraseOfflineKey } from "./offline/key-store.ts";
 import { eraseLicense } from "./offline/license-store.ts";
 
 export const FIRMWARE_VERSION = "0.1.0";
+
+// The code chunks of a chunked bundle (KC_CHUNKS, keycarrier.nfc.js): each marker names the root
+// whose code goes into that Storage file (firmware/build/chunks.ts); the build takes the marker out.
+// loadChunk (platform.ts) runs the file when PERSONALISE or PROVISION arrives.
+if (KC_CHUNKS) KC_CHUNK_ROOT("kc.chp", persoChunk);
 
 const env = storeEnv();
 const presence = createButtonPresence(nowMs);
@@ -144,10 +151,8 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
 
   // A PIN verdict is bound to the session (its carrier nonce) and to the counter of the PAY request
   // a PERSONALISED carrier's dispatchers hold the applet's own commands; a BLANK one's the stand-ins
-  const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
-  let inner = createDispatcher([
-    paymentCommands[0]!,
-    closingConsoleFirst(createPersonaliseCommand({
+  function personaliseDeps(): PersonaliseDeps {
+    return {
       carrier: carrier, store: store,
       onPersonalised: function () {
         closeAfterReply = true;
@@ -155,7 +160,33 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
         ui.reset(); // as the applet's reset did: the trusted UI (and a screen's idle view) starts afresh
         lockConsole();
       },
-    }), carrier.state),
+    };
+  }
+  function provisionDeps(): ProvisionDeps {
+    return {
+      read: readTransportKeyFile,
+      write: writeTransportKeyFile,
+      onProvisioned: function () { transport = undefined; },
+    };
+  }
+  // PERSONALISE and PROVISION run once in a carrier's life: in a chunked bundle (KC_CHUNKS) their
+  // code is the "perso" chunk file, loaded when one of them arrives and dropped after it ran, so
+  // neither an idle carrier nor the rest of its life holds it (issue #12). The dispatchers hold
+  // stand-ins with each command's id, states and fields, the real commands' own
+  // (firmware/test/chunks/chunk-commands.test.ts compares them); a missing or changed chunk file is
+  // an INTERNAL refusal.
+  function chunkPerso(personalise: boolean, args: CborMap, body: string, late: LateResult): CommandResult {
+    const c = loadChunk("kc.chp", KC_CHUNK_CRC_PERSO) as PersoChunk | undefined;
+    if (c === undefined) return refuse(STATUS_INTERNAL, "no chunk kc.chp");
+    return (personalise ? c.personalise(personaliseDeps()) : c.provision(provisionDeps())).run(args, body, late);
+  }
+  const paymentCommands = carrier.state() === STATE_PERSONALISED ? paymentApplet().commands() : [paymentCommand(0, CMD_PAY), paymentCommand(1, CMD_LOG_READ, 1)];
+  let inner = createDispatcher([
+    paymentCommands[0]!,
+    closingConsoleFirst(KC_CHUNKS ? {
+      id: CMD_PERSONALISE, allowedStates: (1 << STATE_BLANK) | (1 << STATE_DESTROYED), fields: 5,
+      run: function (args, body, late) { return chunkPerso(true, args, body, late); },
+    } : createPersonaliseCommand(personaliseDeps()), carrier.state),
   ], carrier.state);
   // The offline card-emulation applet (PROTOCOL.md §11), in the full bundle only.
   if (KC_OFFLINE) {
@@ -228,11 +259,10 @@ function buildCarrierCommands(prims: CryptoPrimitives): Command[] {
       if (payment !== null) payment.reset();
     }));
   }
-  return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, createProvisionCommand({
-    read: readTransportKeyFile,
-    write: writeTransportKeyFile,
-    onProvisioned: function () { transport = undefined; },
-  })].concat(/*#__NOINLINE__*/ createChannelCommands(channel, inner, function () {
+  return [guarded(createWipeCommand(carrier)), paymentCommands[1]!, KC_CHUNKS ? {
+    id: CMD_PROVISION, allowedStates: 1 << STATE_BLANK, fields: 1,
+    run: function (args: CborMap, body: string, late: LateResult) { return chunkPerso(false, args, body, late); },
+  } as Command : createProvisionCommand(provisionDeps())].concat(/*#__NOINLINE__*/ createChannelCommands(channel, inner, function () {
     if (closeAfterReply) {
       closeAfterReply = false;
       channel.close();

@@ -316,3 +316,26 @@ export function openScreen(): ScreenPort | null {
 export function rebootBoard(): void {
   (E as unknown as { reboot(): void }).reboot();
 }
+
+// A code chunk (firmware/build/bundles.ts, chunks.ts): a Storage file the build wrote next to the
+// bundle, the body of a function that returns the handlers of the chunk's root (main.ts names each
+// root with KC_CHUNK_ROOT; the build moves the root and the code only it reaches into the file).
+// Function(text) keeps a native string into memory-mapped flash as its code and has no scope, so
+// the functions the chunk defines cost their instance vars, not their text, and reach the core's
+// functions as globals; once the caller drops the handlers, the GC takes all of it back (facts §8).
+// A file that is missing, was changed (its CRC-32 is not the one the build compiled into the core)
+// or throws while it runs yields undefined: the caller refuses the command, nothing crashes.
+export function loadChunk(name: string, crc: number): unknown {
+  const text = storageModule().read(name);
+  if (text === undefined || crc32(text) !== crc) {
+    log("KeyCarrier: chunk " + name + (text === undefined ? " missing" : " corrupt"));
+    return undefined;
+  }
+  try {
+    // gate-ignore: no-eval — a chunk file the build compiled and gated, its CRC-32 checked above
+    return Function(text)();
+  } catch (e) {
+    log("KeyCarrier: chunk " + name + ": " + e);
+    return undefined;
+  }
+}

@@ -9,7 +9,9 @@ import { VirtualBoard } from "../../board/src/virtual-board.ts";
 import { CostMeter } from "../../board/src/cost/meter.ts";
 import { NfcLateReply } from "../../board/src/runtime/nfc.ts";
 import { encodeFrame } from "../../host/src/link.ts";
-import { releaseBundle } from "./rig.ts";
+import { compileBundleFiles } from "../../firmware/build/cli.ts";
+
+let nfcFiles: ReturnType<typeof compileBundleFiles> | undefined;
 
 export interface NfcFuzzStats { frames: number; reads: number; writes: number; acks: number; nacks: number; fieldDrops: number; infos: number; worstMs: number }
 
@@ -66,7 +68,10 @@ export class NfcFuzzRig {
   static async boot(seed: number): Promise<NfcFuzzRig> {
     const meter = new CostMeter();
     const board = new VirtualBoard({ board: "nrf52840", seed, cost: meter });
-    board.storage.write(".bootcde", await releaseBundle(true)); // keycarrier.nfc.js: the bundle NFC boards take
+    // keycarrier.nfc.js, the bundle NFC boards take, with its chunk files (kc.chp) as `npm run build` makes them
+    const files = await (nfcFiles ??= compileBundleFiles("keycarrier.nfc.js"));
+    for (const c of files.chunks) board.storage.write(c.storageName, c.code);
+    board.storage.write(".bootcde", files.code);
     board.powerOn();
     board.runUntilIdle(5_000);
     board.nfc.fieldOn();

@@ -95,6 +95,11 @@ export interface SizeContext {
   countFunctions: boolean;
   /** Values that live in ROM on a board (runtime-provided objects such as E, NRF, Storage): 0 vars. */
   isBuiltin: (v: object) => boolean;
+  /**
+   * A string that is a memory-mapped Storage read (a native string into flash on nRF52/STM32,
+   * jsvAddressToVar): 1 var however long (facts §8, E.getSizeOf(require("Storage").read(f)) == 1).
+   */
+  isFlashString?: (s: string) => boolean;
 }
 
 
@@ -143,7 +148,7 @@ const FUNCTION_OWN_SKIP = new Set(["length", "name", "prototype", "arguments", "
 export function sizeOf(v: unknown, cx: SizeContext): number {
   if (v === undefined || v === null || typeof v === "boolean") return tally(cx, "simple", 1);
   if (typeof v === "number") return tally(cx, "number", 1);
-  if (typeof v === "string") return tally(cx, "string", v.length === 0 ? 1 : stringVars(v.length, cx.rules));
+  if (typeof v === "string") return tally(cx, "string", v.length === 0 ? 1 : cx.isFlashString?.(v) ? 1 : stringVars(v.length, cx.rules));
   if (typeof v !== "object" && typeof v !== "function") return tally(cx, "other", 1);
   const o = v as object;
   if (cx.seen.has(o)) return 0;
@@ -296,6 +301,8 @@ export interface EstimateVarsOptions {
   builtinVars?: number;
   /** Values the runtime holds for the firmware outside its globals (listeners, timer callbacks), each with the vars of its holder. */
   roots?: readonly RuntimeRoot[];
+  /** Strings that are memory-mapped Storage reads: 1 var each (SizeContext.isFlashString). */
+  isFlashString?: (s: string) => boolean;
 }
 
 /** A value the runtime holds for the firmware, and the vars its holder costs (see virtual-board.ts firmwareRoots). */
@@ -331,6 +338,7 @@ export function estimateVars(context: object, opts: EstimateVarsOptions = {}): V
     countFunctions: !codeKnown || !!opts.functions,
     isBuiltin: opts.isBuiltin ?? (() => false),
     ...(opts.functions ? { functions: opts.functions } : {}),
+    ...(opts.isFlashString ? { isFlashString: opts.isFlashString } : {}),
   };
   let live = 0;
   for (const key of Object.getOwnPropertyNames(context)) {

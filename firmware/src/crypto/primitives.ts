@@ -18,8 +18,8 @@ export interface CryptoPrimitives {
 }
 
 export const HMAC_BLOCK_BYTES = 64;
-const IPAD_BLOCK = filled("\x36", HMAC_BLOCK_BYTES);
-const OPAD_BLOCK = filled("\x5c", HMAC_BLOCK_BYTES);
+const IPAD_BLOCK = /* @__PURE__ */ filled("\x36", HMAC_BLOCK_BYTES);
+const OPAD_BLOCK = /* @__PURE__ */ filled("\x5c", HMAC_BLOCK_BYTES);
 
 /** K⊕ipad and K⊕opad (RFC 2104), each one 64-byte SHA-256 block: computed once per key. */
 export interface HmacPads { inner: string; outer: string }

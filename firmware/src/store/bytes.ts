@@ -47,7 +47,7 @@ export function filled(c: string, n: number): string {
   return c.repeat(Math.ceil(n / c.length)).substr(0, n);
 }
 
-export const ERASED_LINE = filled("\xff", 512);
+export const ERASED_LINE = /* @__PURE__ */ filled("\xff", 512);
 
 // True when every byte of s is 0xFF (erased flash), using native string compares only.
 export function isErasedString(s: string): boolean {

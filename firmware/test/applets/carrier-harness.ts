@@ -1,8 +1,8 @@
 // Test-side rig for the carrier firmware: boots the RELEASE bundle on the virtual board, talks
 // protocol v1 to it over the board's USB with the host library, and plays the platform end of the
 // secure channel with host/src/channel (the same code the platform uses).
-import { compile } from "../../build/pipeline.ts";
-import { bundleSpec, type BundleFile } from "../../build/bundles.ts";
+import type { BundleFile } from "../../build/bundles.ts";
+import { compileBundleFiles } from "../../build/cli.ts";
 import { VirtualBoard } from "../../../board/src/virtual-board.ts";
 import { CostMeter, type ScopeRecord } from "../../../board/src/cost/meter.ts";
 import { loadProfile, type BoardProfile } from "../../../board/src/profiles.ts";
@@ -32,15 +32,20 @@ export type VerdictArg = "ok" | "wrong" | "blocked" | "forged" | { verdict: numb
 export const DEV_TRANSPORT_BATCH_KEY = createHash("sha256").update("KeyCarrier v1 dev transport batch key").digest();
 export const TRANSPORT_PLATFORM_ID = new TextEncoder().encode("KC-TRANSPORT");
 
-const cachedBundles: Partial<Record<BundleFile, Promise<string>>> = {};
+const cachedBundles: Partial<Record<BundleFile, Promise<{ code: string; chunks: { storageName: string; code: string }[] }>>> = {};
 /**
  * The release bundle as `npm run build` makes it (firmware/build/bundles.ts): keycarrier.js
  * (USB-only, the NFC link compiled out) by default, keycarrier.nfc.js with nfc (what the Puck.js
  * takes), or the bundle named (keycarrier.full.js: + offline, peer and display, the nrf52840's).
  */
 export function releaseBundle(which: boolean | BundleFile = false): Promise<string> {
+  return releaseFiles(which).then((f) => f.code);
+}
+
+/** The release bundle and its chunk files (firmware/build/bundles.ts CHUNKS; none for most bundles), each to install under its Storage name. */
+export function releaseFiles(which: boolean | BundleFile = false): Promise<{ code: string; chunks: { storageName: string; code: string }[] }> {
   const file: BundleFile = which === true ? "keycarrier.nfc.js" : which === false ? "keycarrier.js" : which;
-  cachedBundles[file] ??= compile({ entry: "firmware/src/main.ts", minify: true, features: bundleSpec(file).features }).then((r) => r.code);
+  cachedBundles[file] ??= compileBundleFiles(file, true);
   return cachedBundles[file]!;
 }
 
@@ -161,8 +166,11 @@ export class CarrierRig {
     const meter = opts.meter ? new CostMeter() : undefined;
     const board = new VirtualBoard({ board: opts.board ?? "nrf52840", seed: 9, flashImage: opts.flashImage, cost: meter });
     const nfcBundle = opts.nfcBundle ?? (opts.nfc !== undefined && opts.nfc !== false || opts.pcsc !== undefined);
-    const bundle = await releaseBundle(nfcBundle);
+    const files = await releaseFiles(nfcBundle);
+    const bundle = files.code;
     if (opts.flashImage === undefined) {
+      // the bundle's chunk files are in Storage however the bundle itself runs (loaded by the commands that need them)
+      for (const c of files.chunks) board.storage.write(c.storageName, c.code);
       if (opts.bootcde) board.storage.write(".bootcde", bundle);
       else if (opts.bootcdeStandIn !== undefined) board.storage.write(".bootcde", "//" + "-".repeat(opts.bootcdeStandIn - 2));
     }

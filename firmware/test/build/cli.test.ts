@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
-import { budgetWarnings, buildFirmware, estimateJsVarsFromStorage, largestBundleBytesV2, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
+import { budgetWarnings, buildFirmware, chunkStorageBytes, estimateJsVarsFromStorage, largestBundleBytesV2, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../../..");
@@ -112,8 +112,12 @@ describe("npm run build (firmware/build/cli.ts)", () => {
       expect(report.bytes).toEqual(usb.bytes);
       for (const bundle of report.bundles) {
         expect(bundle.bytes.release).toBe(statSync(path.join(REPO, "firmware/dist", bundle.file)).size);
-        for (const b of bundle.boards) expect(b.bundleBytes).toBe(bundle.bytes.release);
+        // a board's Storage holds the bundle and its chunk files (each with its header, word-aligned)
+        for (const b of bundle.boards) expect(b.bundleBytes).toBe(bundle.bytes.release + chunkStorageBytes(bundle.chunks.map((c: { bytes: { release: number } }) => c.bytes.release)));
+        for (const c of bundle.chunks) expect(c.bytes.release).toBe(statSync(path.join(REPO, "firmware/dist", c.file)).size);
       }
+      expect(nfc.chunks.map((c: { storageName: string }) => c.storageName)).toEqual(["kc.chp"]);
+      expect(usb.chunks).toEqual([]);
       expect(nfc.bytes.release).toBeGreaterThan(usb.bytes.release);
       const usbCode = readFileSync(path.join(REPO, "firmware/dist/keycarrier.js"), "latin1");
       const nfcCode = readFileSync(path.join(REPO, "firmware/dist/keycarrier.nfc.js"), "latin1");

@@ -13,7 +13,7 @@
  */
 import { modulesFor } from "../flash/modules.ts";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { VirtualBoard } from "../../../board/src/virtual-board.ts";
 import { BoardConsole } from "../../../board/src/console/attach.ts";
 import { serveTcp, type TcpExposure } from "../../../board/src/expose/tcp.ts";
@@ -23,6 +23,7 @@ import { registerEmulator } from "../registry.ts";
 import { VirtualIcc } from "../transport/vicc.ts";
 import { loadProfile } from "../../../board/src/profiles.ts";
 import { NFC_FIRMWARE_PATH } from "../flash/flash.ts";
+import { chunkFiles } from "../../../firmware/build/bundles.ts";
 import { fileURLToPath } from "node:url";
 
 export interface EmulateOptions {
@@ -190,6 +191,9 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
     log(`--firmware ${o.firmwareFile} is the USB-only bundle (NFC link compiled out): the card will not answer over NFC; use firmware/dist/keycarrier.nfc.js`);
   }
   if (o.firmwareFile) {
+    // the bundle's chunk files first (keycarrier.nfc.js: kc.chp, from the same directory;
+    // firmware/build/bundles.ts chunkFiles), as `keycarrier flash` and a Puck.js hold them
+    for (const c of chunkFiles(dirname(o.firmwareFile), o.firmwareFile)) board.storage.write(c.storageName, c.code);
     // Storage holds byte strings; the bundle is ASCII, and latin1 keeps any other byte as one char.
     const bundle = readFileSync(o.firmwareFile).toString("latin1");
     board.storage.write(".bootcde", bundle);

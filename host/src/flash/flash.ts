@@ -22,6 +22,7 @@ import { crc32 } from "../crc32.ts";
 import { KeyCarrier, type DeviceInfo } from "../client.ts";
 import { ConsoleWire, encodeEvalPacket } from "./console-wire.ts";
 import { modulesFor } from "./modules.ts";
+import { chunkFiles } from "../../../firmware/build/bundles.ts";
 
 /** The USB-only bundle (NFC link compiled out): boards without NFC (pico) and USB-only use. */
 export const DEFAULT_FIRMWARE_FILE = "firmware/dist/keycarrier.js";
@@ -86,6 +87,8 @@ export interface FlashResult {
   espruinoVersion: string;
   uploadMs: number;
   target: "bootcde" | "ram";
+  /** The bundle's chunk files uploaded and verified before it (Storage name, bytes, CRC-32); none for most bundles. */
+  chunks: { storageName: string; bytes: number; crc32: number }[];
   /** INFO from the rebooted board, when reboot was asked for (always for "ram"). */
   booted?: DeviceInfo;
   /** The modules uploaded with the bundle (Storage file name, bytes), verified like it. */
@@ -156,10 +159,10 @@ async function diagnoseSilence(port: string, consoleText: string, baudRate: numb
     "and that no other program (terminal, IDE) holds the port");
 }
 
-/** Runs espruino-driver.cjs and relays its progress; storageFile: the Storage file to write (default: .bootcde, or RAM for target "ram"). */
-function upload(opts: FlashOptions, version: string, storageFile?: string): Promise<void> {
+/** Runs espruino-driver.cjs and relays its progress. */
+function upload(opts: FlashOptions, version: string, storageFile: string | null = opts.target === "ram" ? null : BOOT_FILE): Promise<void> {
   return new Promise((resolve, reject) => {
-    const job = JSON.stringify({ port: opts.port, file: opts.firmwareFile, storageFile: storageFile ?? (opts.target === "ram" ? null : BOOT_FILE), version, ...(opts.baudRate ? { baud: opts.baudRate } : {}) });
+    const job = JSON.stringify({ port: opts.port, file: opts.firmwareFile, storageFile, version, ...(opts.baudRate ? { baud: opts.baudRate } : {}) });
     const child = spawn(process.execPath, [DRIVER, job], { stdio: ["ignore", "pipe", "pipe", "pipe"] });
     let done = false;
     let failure: string | undefined;
@@ -271,17 +274,25 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
       const mod = readFirmware(file);
       log(`module ${m.name} (${mod.code.length} bytes): uploading to the Storage file ${JSON.stringify(m.name)}, where require(${JSON.stringify(m.name)}) finds it`);
       await upload({ ...opts, firmwareFile: file, onProgress: undefined }, version, m.name);
-      wire = await ConsoleWire.open(opts.port, opts.baudRate);
-      try {
-        await verifyStorageFile(wire, m.name, mod.code.length, mod.crc32, file);
-      } finally {
-        await wire.close();
-      }
+      await verifyStorageFile(opts, m.name, mod, file);
       log(`verified: ${m.name} is ${mod.code.length} bytes, CRC-32 ${hex8(mod.crc32)}`);
       modules.push({ name: m.name, bytes: mod.code.length, crc32: mod.crc32 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+  // The bundle's chunk files (firmware/build/bundles.ts; keycarrier.nfc.js loads kc.chp when
+  // PERSONALISE or PROVISION arrives) go into Storage first, each checked like .bootcde (length and
+  // CRC-32 read back): a bundle must never boot without the files it loads. Always into Storage,
+  // also with --ram: the core reads them from there.
+  const chunks: FlashResult["chunks"] = [];
+  for (const c of chunkFiles(path.dirname(firmwareFile), firmwareFile)) {
+    const file = path.join(path.dirname(firmwareFile), c.distFile);
+    const data = readFirmware(file);
+    chunks.push({ storageName: c.storageName, bytes: data.code.length, crc32: data.crc32 });
+    log(`uploading ${data.code.length} bytes of ${c.distFile} to ${c.storageName}`);
+    await upload({ ...opts, firmwareFile: file }, version, c.storageName);
+    await verifyStorageFile(opts, c.storageName, data, file);
   }
   await upload(opts, version);
   const uploadMs = Math.round(performance.now() - started);
@@ -289,13 +300,13 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
     // The code ran as it arrived; the firmware's link now owns the wire.
     const booted = await waitForFirmware(opts.port, opts.baudRate, 10_000);
     log(`running from RAM: KeyCarrier ${booted.firmwareVersion} on ${booted.board}, state ${booted.stateName} (gone at the next reset)`);
-    return { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, booted, target: "ram", modules };
+    return { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, booted, target: "ram", modules, chunks };
   }
 
+  await verifyStorageFile(opts, BOOT_FILE, firmware, firmwareFile);
+  log(`verified: ${BOOT_FILE} is ${firmware.code.length} bytes, CRC-32 ${hex8(firmware.crc32)}, identical to ${firmwareFile}`);
   wire = await ConsoleWire.open(opts.port, opts.baudRate);
   try {
-    await verifyStorageFile(wire, BOOT_FILE, firmware.code.length, firmware.crc32, firmwareFile);
-    log(`verified: ${BOOT_FILE} is ${firmware.code.length} bytes, CRC-32 ${hex8(firmware.crc32)}, identical to ${firmwareFile}`);
     if (opts.reboot ?? true) {
       // A hardware reset on boards: no reply to wait for.
       await wire.writeRaw(encodeEvalPacket("E.reboot()"));
@@ -304,7 +315,7 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   } finally {
     await wire.close();
   }
-  const result: FlashResult = { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, target: "bootcde", modules };
+  const result: FlashResult = { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, target: "bootcde", modules, chunks };
   if (opts.reboot ?? true) {
     result.booted = await waitForFirmware(opts.port, opts.baudRate, 10_000);
     log(`rebooted: KeyCarrier ${result.booted.firmwareVersion} on ${result.booted.board}, state ${result.booted.stateName}`);
@@ -312,16 +323,21 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   return result;
 }
 
-/** Reads a Storage file's length and E.CRC32 on the board; anything but the local file's is a FlashError. */
-async function verifyStorageFile(wire: ConsoleWire, name: string, bytes: number, crc32: number, localFile: string): Promise<void> {
-  const expr = `(function(s){return s===undefined?[-1,0]:[s.length,E.CRC32(s)>>>0];})(require("Storage").read(${JSON.stringify(name)}))`;
-  const outcome = await wire.evaluate(expr, 5000);
-  if (outcome.kind !== "value") throw new FlashError("verify-mismatch", `could not read ${name} back after the upload (${outcome.text.trim().slice(0, 120) || "no answer"})`);
-  const [length, crc] = parseToJs(outcome.text) as [number, number];
-  if (length !== bytes || crc !== crc32) {
-    throw new FlashError("verify-mismatch",
-      `${name} on the board is ${length < 0 ? "missing" : `${length} bytes, CRC-32 ${hex8(crc)}`} but ${localFile} is ${bytes} bytes, CRC-32 ${hex8(crc32)} — ` +
-      "the upload was corrupted or Storage is full; run flash again (check free space with require(\"Storage\").getFree())");
+/** Reads a Storage file's length and CRC-32 back from the board's REPL and compares them with the local file's. */
+async function verifyStorageFile(opts: FlashOptions, storageFile: string, local: { code: Buffer; crc32: number }, localFile: string): Promise<void> {
+  const wire = await ConsoleWire.open(opts.port, opts.baudRate);
+  try {
+    const expr = `(function(s){return s===undefined?[-1,0]:[s.length,E.CRC32(s)>>>0];})(require("Storage").read(${JSON.stringify(storageFile)}))`;
+    const outcome = await wire.evaluate(expr, 5000);
+    if (outcome.kind !== "value") throw new FlashError("verify-mismatch", `could not read ${storageFile} back after the upload (${outcome.text.trim().slice(0, 120) || "no answer"})`);
+    const [length, crc] = parseToJs(outcome.text) as [number, number];
+    if (length !== local.code.length || crc !== local.crc32) {
+      throw new FlashError("verify-mismatch",
+        `${storageFile} on the board is ${length < 0 ? "missing" : `${length} bytes, CRC-32 ${hex8(crc)}`} but ${localFile} is ${local.code.length} bytes, CRC-32 ${hex8(local.crc32)} — ` +
+        "the upload was corrupted or Storage is full; run flash again (check free space with require(\"Storage\").getFree())");
+    }
+  } finally {
+    await wire.close();
   }
 }
 

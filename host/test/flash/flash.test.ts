@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../../../firmware/build/pipeline.ts";
+import { compileBundleFiles } from "../../../firmware/build/cli.ts";
+import { chunkDistFile, PERSO_CHUNK } from "../../../firmware/build/bundles.ts";
 import { startEmulator, type RunningEmulator } from "../../src/cli/emulate.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
 import { findSocat } from "../../../board/src/expose/pty.ts";
@@ -170,4 +172,25 @@ describe("flash edge cases and refusals", () => {
       await emu.stop();
     }
   }, 30_000);
+});
+
+describe("keycarrier flash of a bundle with chunk files (keycarrier.nfc.js: kc.ch.perso, issue #12)", () => {
+  let emu: RunningEmulator;
+  beforeAll(async () => { emu = await emulator(); });
+  afterAll(async () => { await emu?.stop(); });
+
+  it("uploads and verifies each chunk file before .bootcde, so the board holds every file the bundle loads", async () => {
+    const files = await compileBundleFiles("keycarrier.nfc.js");
+    expect(files.chunks.map((c) => c.storageName)).toEqual([PERSO_CHUNK.storageName]);
+    const nfcFirmware = join(work, "keycarrier.nfc.js");
+    writeFileSync(nfcFirmware, files.code);
+    writeFileSync(join(work, chunkDistFile("keycarrier.nfc.js", PERSO_CHUNK)), files.chunks[0]!.code);
+    const lines: string[] = [];
+    const result = await flashFirmware({ port: emu.tcp.url, firmwareFile: nfcFirmware, log: (l) => lines.push(l) });
+    expect(emu.board.storage.read(".bootcde")).toBe(files.code);
+    expect(emu.board.storage.read(PERSO_CHUNK.storageName)).toBe(files.chunks[0]!.code);
+    expect(result.chunks).toEqual([{ storageName: PERSO_CHUNK.storageName, bytes: files.chunks[0]!.code.length, crc32: crc32(new Uint8Array(Buffer.from(files.chunks[0]!.code, "latin1"))) }]);
+    expect(lines.findIndex((l) => l.includes(PERSO_CHUNK.storageName))).toBeLessThan(lines.findIndex((l) => l.startsWith("verified: .bootcde")));
+    expect(result.booted).toMatchObject({ stateName: "BLANK" });
+  }, 90_000);
 });
