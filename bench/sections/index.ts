@@ -35,19 +35,19 @@ export const budgets: Budget[] = [
     section: "device", column: "deviceMs", max: 15,
     where: (r) => r["board"] === "puckjs" && r["command"] === "INFO",
     why: "issue 12: INFO costs <= 15 ms estimated device time on puckjs (steady state; issue 4 asked <= 30)",
-    knownMiss: "issue #12, not met (≈ 36 ms blank, ≈ 42 ms personalised): the link's frame parse, CRC and reply frame (link.ts, ≈ 11 ms) and the dispatcher (≈ 8 ms) come before INFO's own work, which is the carrier's and the store's state getters (carrier.state() runs 5 times) and the CBOR heads of the live fields; docs/FLOWS.md \"Device time\" says what would bring it down",
+    knownMiss: "issue #12, not met (≈ 45 ms blank, ≈ 53 ms personalised on the model recalibrated against the real interpreter; the old model said 36 / 42, reading 14-30% low): Espruino runs ≈ 1,000 instructions per character of code it executes (board/docs/calibration.md), and before INFO's own work come the link's frame parse, CRC and reply frame (link.ts, ≈ 14 ms) and the dispatcher (≈ 10 ms); INFO itself is the carrier's and the store's state getters (carrier.state() runs 5 times, ≈ 6 ms) and the CBOR heads of the live fields; docs/FLOWS.md \"Device time\" says what would bring it down",
   },
   {
     section: "device", column: "deviceMs", max: 300,
     where: (r) => r["board"] === "puckjs" && String(r["command"]).startsWith("boot"),
     why: "issue 12: a carrier boots in under 300 ms estimated device time on puckjs",
-    knownMiss: "issue #12, not met (≈ 754 ms): 318 ms are function bodies lexed as their instances are created (88k characters for a 30 KB bundle: every factory's body is lexed again each time it runs and again for each closure it makes) and ≈ 440 ms the boot code's statements (the store scans, the factories' setup); both shrink with the memory diet's module-level functions (issue #12's other half), not with the authorization path",
+    knownMiss: "issue #12, not met (≈ 575 ms on the recalibrated model; the old one said 754, charging 184 instructions per lexed character where the real interpreter spends 127): function bodies lexed as their instances are created (≈ 110 ms, 43k characters) and the boot code's statements and text (the store scans, the factories' setup); both shrink with the memory diet's module-level functions and lazily loaded chunks (issue #12's other half), not with the authorization path",
   },
   {
     section: "payment", column: "deviceMs", max: 80,
     where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("channel open"),
     why: "issue 12: a channel open (CHANNEL_OPEN + CHANNEL_CONFIRM) costs <= 80 ms estimated device time on puckjs",
-    knownMiss: "issue #12, not met (≈ 128 ms first after personalisation, ≈ 111 ms with K_ch's pads cached; was 155): the session MAC key's HMAC pads (≈ 17 ms, 4 key bytes per JS step: Espruino has no native XOR), 8 SHA-256 + 9 E.toString native calls with their wrappers (≈ 15 ms), the link and both dispatcher runs (≈ 25 ms), the transcript and the key derivations' string work",
+    knownMiss: "issue #12, not met (≈ 135 ms on the recalibrated model; 160 before the word-wise HMAC pads; the old model said 128): the link and both dispatcher runs (≈ 28 ms), 8 SHA-256 + 10 E.toString native calls with their wrappers (≈ 20 ms), the session MAC key's pads (≈ 5 ms), the transcript and the key derivations' string work, at ≈ 1,000 instructions per character of code run; docs/FLOWS.md \"Device time\"",
   },
   {
     section: "payment", column: "roundTrips", max: 1,
@@ -63,7 +63,7 @@ export const budgets: Budget[] = [
     section: "payment", column: "deviceMs", max: 100,
     where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("= authorization"),
     why: "mission and issue 12: at most 100 ms estimated device time per online authorization on puckjs (the PAY request + the decision after the press)",
-    knownMiss: "issue #12, not met (≈ 189 ms first after boot, ≈ 174 ms the second: request ≈ 73-88, press ≈ 101; was 361): the request is the link and two dispatcher runs (≈ 20 ms), unwrap (≈ 15 ms), the order checks and the kept-log scan (≈ 15 ms), the trusted UI's start (≈ 6 ms); the press is the verdict count's two flash writes and the log commit in the store (≈ 35 ms), the blinded MAC compare, the sealed reply and its two late hand-overs (≈ 35 ms), the UI's stop and the link (≈ 15 ms); docs/FLOWS.md \"Device time\" has the table",
+    knownMiss: "issue #12, not met (≈ 240 ms first after boot, ≈ 214 ms the second, on the recalibrated model: request ≈ 121 / 95, press ≈ 119; the old model said 189 / 174, reading 14-21% low): the request is the link and two dispatcher runs (≈ 29 ms), unwrap (≈ 15 ms), PAY's reader, the order checks and the kept-log scan (≈ 25 ms), the trusted UI's start (≈ 8 ms); the press is the verdict count's two flash writes and the log commit in the store (≈ 40 ms), the blinded MAC compare, the sealed reply and its two late hand-overs (≈ 45 ms), the UI's stop and the link (≈ 15 ms); Espruino runs ≈ 1,000 instructions per character of code executed, so what is left is code volume on the path; docs/FLOWS.md \"Device time\" has the table",
   },
   {
     section: "memory", column: "pctOfPool", max: 40,
@@ -100,6 +100,6 @@ export const budgets: Budget[] = [
     section: "nfc", column: "deviceMs", max: 500,
     where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("= tap"),
     why: "issue 13 (a later step): a whole NFC tap, channel open + PAY, under 500 ms estimated device time on puckjs",
-    knownMiss: "not met (≈ 640 ms; was 761): PAY over NFC is ≈ 423 ms on puckjs (the authorization ≈ 189 ms first after boot, the preparation while the user decides ≈ 92 ms — counted here, the card is in the field — and the NFC frames; docs/FLOWS.md \"Device time\" says where it goes) and the channel open ≈ 217 ms; bench/sections/nfc.ts rows give the split",
+    knownMiss: "not met (≈ 848 ms on the recalibrated model; the old one said 640): PAY over NFC ≈ 555 ms on puckjs (the authorization ≈ 240 ms first after boot, the preparation while the user decides ≈ 88 ms — counted here, the card is in the field — and the NFC frames) and the channel open ≈ 293 ms; bench/sections/nfc.ts rows give the split",
   },
 ];

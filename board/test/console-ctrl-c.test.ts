@@ -77,7 +77,9 @@ describe("Ctrl-C inside running boot code", () => {
     moved.bc!.powerOn();
     expect(moved.board.interrupts()).toEqual([]);
     expect(moved.board.consoleChanges()[0]).toMatchObject({ device: null });
-    expect(moved.board.consoleChanges()[0]!.atMs).toBeLessThan(1);
+    // before the Ctrl-C at 5 ms (the first run, the move included, is charged at its head: its
+    // statements and, since issue #12, its source text, ≈ 1.1 ms)
+    expect(moved.board.consoleChanges()[0]!.atMs).toBeLessThan(5);
 
     const locked = metered(slowBoot(20_000, "E.setPassword('pw');E.lockConsole();"));
     locked.board.usb.write("\x03", { atMs: 5 });

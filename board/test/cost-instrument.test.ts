@@ -110,7 +110,8 @@ describe("instrument: semantics are preserved", () => {
 
   it("wraps brace-less bodies so the counter stays inside them", () => {
     const { code } = instrument("if (a) b(); else c();\nfor (;;) break;");
-    expect(code).toBe(`;${COST_GLOBAL}.b(0);if (a) {;${COST_GLOBAL}.b(1);b();} else {;${COST_GLOBAL}.b(2);c();}\n;${COST_GLOBAL}.b(3);for (;;) {;${COST_GLOBAL}.b(4);break;}`);
+    // sites 1 and 2: the test's outcomes (truthy, falsy: which branch Espruino skips), `q(test, 1)`
+    expect(code).toBe(`;${COST_GLOBAL}.b(0);if (${COST_GLOBAL}.q((a),1)) {;${COST_GLOBAL}.b(3);b();} else {;${COST_GLOBAL}.b(4);c();}\n;${COST_GLOBAL}.b(5);for (;;) {;${COST_GLOBAL}.b(6);break;}`);
   });
 
   it("rejects code that is not ES5, and already-instrumented code, with a fix", () => {
@@ -130,6 +131,8 @@ describe("instrument: exact counts for small programs", () => {
     // statements: `var x`, `for`, then 10 × body; ops: final test + 10 × (test, update, +, =)
     expect(countsOf("var x = 0;\nfor (var i = 0; i < 10; i++) { x = x + i; }")).toEqual({
       statements: 12, loops: 10, ops: 41, entries: 0, props: 0, elems: 0, callSites: 0,
+      // text: `var x = 0;` 10 + `var i = 0` 9 + `for(` `)` and the final `i < 10` 13 + 10 × (`i < 10` `i++` 9 + body 10)
+      chars: 222, skipChars: 0, parseChars: 0,
     });
   });
 
@@ -138,13 +141,29 @@ describe("instrument: exact counts for small programs", () => {
     // the object literal creates 2 named properties
     expect(countsOf("function f(o) { return o.a + o.b; }\nvar p = { a: 1, b: 2 };\nf(p);\nf(p);")).toEqual({
       statements: 6, entries: 2, loops: 0, ops: 2, props: 6, elems: 0, callSites: 2,
+      // text: the declaration without its body 14 + `var p = …;` 23 + 2 × `f(p);` 5 + 2 × `return o.a + o.b;` 17
+      chars: 81, skipChars: 0, parseChars: 0,
     });
   });
 
   it("computed accesses are counted apart from named ones", () => {
     expect(countsOf("var a = [1, 2, 3], s = 0;\nfor (var i = 0; i < a.length; i++) s += a[i];")).toEqual({
-      statements: 5, loops: 3, ops: 10, entries: 0, props: 4, elems: 3, callSites: 0,
+      statements: 5, loops: 3, ops: 10, entries: 0, props: 4, elems: 3, callSites: 0, chars: 128, skipChars: 0, parseChars: 0,
     });
+  });
+
+  it("untaken branches: a skipped block, parsed-not-run operands, and nothing after a return", () => {
+    // z is 0: the `{ r = 1; }` block is skipped token by token (10); the untaken operands are parsed
+    // without running: 'yes' (5), f(1) (4), and g's `1` (1); the taken ones are lexed as they run
+    const c = countsOf("var z = 0, r;\nif (z) { r = 1; } else r = 2;\nr = z ? 'yes' : 'no';\nr = z && f(1);\nr = r || 5;\nfunction g(q) { return q ? 1 : 2; }\nr = g(0);");
+    expect([c.skipChars, c.parseChars]).toEqual([10, 10]);
+    // 13 + `if()` z 5 + `r = 2;` 6 + 12 + 'no' 4 + 10 + 10 + 5 taken + g's header 14 + `r = g(0);` 9 + `return q ?  : ;` 15 + 2 taken
+    expect(c.chars).toBe(13 + 5 + 6 + 12 + 4 + 10 + 10 + 1 + 14 + 9 + 15 + 1);
+  });
+
+  it("a conditional after `return` keeps its value (the hook is spaced off the keyword)", () => {
+    const { meter } = runInstrumented("function h(a) { return a?'x':'y'; } print(h(1) + h(0));");
+    expect(meter.counts().parseChars).toBe(6);
   });
 
   it("while, do-while and break count what ran, not what was written", () => {

@@ -69,19 +69,33 @@ export const NATIVE_INSTRUCTIONS = Object.freeze({
 });
 
 /**
+ * Espruino runs the source text itself: every character it lexes costs, whether the code runs or
+ * not. Measured on the real 2v29 interpreter (Puck.js build, code run from memory-mapped flash,
+ * callgrind; bench/calibrate/text-probes.ts, data board/calibration/real-2v29-text.json):
+ * - `execPerChar`: lexing text that executes (39 more characters of identifiers in one statement,
+ *   or a 100-character string literal: ≈ 155 instructions per character);
+ * - `skipPerChar`: a block skipped token by token (`if (0) { … }`: jspeSkipBlock, ≈ 135);
+ * - `parsePerChar`: code parsed with execution off (an untaken `?:` arm or `&&` operand, a brace-less
+ *   untaken `if` body: every expression rule runs, nothing executes, ≈ 330);
+ * - `createPerChar`: a function body lexed to find its end when an instance is created (≈ 127).
+ * Code after a `return` costs nothing: Espruino stops parsing the function there.
+ */
+export const TEXT_INSTRUCTIONS = Object.freeze({ execPerChar: 155, skipPerChar: 120, parsePerChar: 290, createPerChar: 127 });
+
+/**
  * Interpreted JS: the facts §3 rows give the relative cost of statements, operators, calls and
  * accesses; on the real interpreter the firmware's JS costs this many times what those rows say
  * (least-squares fit of boot, INFO, CHANNEL_OPEN and PAY instruction counts once the natives and
  * string copies above are charged; board/docs/cost-model.md "Calibration table").
  */
-export const JS_SCALE = 1.14;
+export const JS_SCALE = 1.22;
 
 /**
  * Instructions per character of function body lexed when a function instance is created
  * (src/jsparse.c jspeFunctionDefinitionInternal matches every token up to the closing brace);
  * fitted with JS_SCALE (board/docs/cost-model.md "Calibration table").
  */
-export const LEX_INSTRUCTIONS_PER_CHAR = 184;
+export const LEX_INSTRUCTIONS_PER_CHAR = TEXT_INSTRUCTIONS.createPerChar;
 
 /** Per-operation costs in µs, and native costs, for one board. */
 export interface UnitCosts {
@@ -93,6 +107,8 @@ export interface UnitCosts {
   concatPerByteUs: number;
   /** µs per character of a function body lexed when a function instance is created. */
   lexPerCharUs: number;
+  /** µs per character of source text lexed while executing, skipped as a block, parsed without executing. */
+  charUs: number; skipCharUs: number; parseCharUs: number;
   /** SHA-256 per input byte when the input is not flat (a JS string). */
   sha256PerNonFlatByteUs: number;
   native: {
@@ -171,6 +187,9 @@ export function deriveUnitCosts(rows: CalibrationRows, clockMHz = 64, flash: Fla
     usPerInstruction,
     concatPerByteUs: n.concatPerByte * usPerInstruction,
     lexPerCharUs: LEX_INSTRUCTIONS_PER_CHAR * usPerInstruction,
+    charUs: TEXT_INSTRUCTIONS.execPerChar * usPerInstruction,
+    skipCharUs: TEXT_INSTRUCTIONS.skipPerChar * usPerInstruction,
+    parseCharUs: TEXT_INSTRUCTIONS.parsePerChar * usPerInstruction,
     sha256PerNonFlatByteUs: n.sha256PerNonFlatByte * usPerInstruction,
     native: {
       allocatingFixedUs: n.allocatingFixed * usPerInstruction,

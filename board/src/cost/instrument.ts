@@ -27,6 +27,11 @@ export interface SiteCounts {
   props: number;        // named member accesses `a.b` (reads, writes and method lookups)
   elems: number;        // computed member accesses `a[i]` (typed-array element reads/writes live here)
   callSites: number;    // call/new expressions evaluated (JS or native; informational)
+  // Espruino interprets the source text itself (src/jslex.c, src/jsparse.c): every character it
+  // lexes costs, executed or not. Measured on 2v29 (board/docs/cost-model.md "Source text"):
+  chars: number;        // characters of source lexed while executing (statements run, taken operands)
+  skipChars: number;    // characters of a block skipped token by token (an untaken `if {…}` branch: jspeSkipBlock)
+  parseChars: number;   // characters parsed without executing (an untaken `?:`/`&&`/`||` operand, a brace-less untaken branch)
 }
 
 export interface Site extends SiteCounts {
@@ -72,10 +77,10 @@ export interface InstrumentResult {
 }
 
 export const COUNT_FIELDS: readonly (keyof SiteCounts)[] =
-  ["statements", "entries", "loops", "ops", "props", "elems", "callSites"];
+  ["statements", "entries", "loops", "ops", "props", "elems", "callSites", "chars", "skipChars", "parseChars"];
 
 export function zeroCounts(): SiteCounts {
-  return { statements: 0, entries: 0, loops: 0, ops: 0, props: 0, elems: 0, callSites: 0 };
+  return { statements: 0, entries: 0, loops: 0, ops: 0, props: 0, elems: 0, callSites: 0, chars: 0, skipChars: 0, parseChars: 0 };
 }
 
 // acorn's Node type is loose; the instrumenter reads ESTree fields by name.
@@ -126,6 +131,17 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     insert(pos, `;${COST_GLOBAL}.b(${id});`);
   };
 
+  /**
+   * Two sites for one branch point, hit by `COST_GLOBAL.q(value, id)` (no `b` call of their own):
+   * `id` when the value is truthy, `id + 1` when falsy. Their counts are filled in by the caller.
+   */
+  const addBranchSites = (pos: number): number => {
+    const id = firstSiteId + sites.length;
+    sites.push({ id, line: lineOf(pos), ...zeroCounts() }, { id: id + 1, line: lineOf(pos), ...zeroCounts() });
+    return id;
+  };
+  const branchSite = (id: number): Site => sites[id - firstSiteId]!;
+
   /** Registers a function-creation site and returns the text of its registration arguments. */
   const functionSite = (fn: AnyNode): string => {
     const enclosing = fnStack[fnStack.length - 1];
@@ -169,6 +185,28 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
         if (node.kind !== "init" && node.value?.type === "FunctionExpression") { functionSite(node.value); visitFunction(node.value); }
         else scanExpr(node.value, into);
         return;
+      case "ConditionalExpression": case "LogicalExpression": {
+        // Only one side runs; Espruino still parses the other (without executing it). The test is
+        // wrapped in `q(test, id)`: the taken operand's work and text go to one of two branch sites,
+        // the untaken operand's text to the other as parsed-not-executed.
+        into.ops++;
+        const test = node.type === "ConditionalExpression" ? node.test : node.left;
+        if (!firstEdit(node)) { scanExpr(test, into); return; }
+        const id = addBranchSites(node.start);
+        const truthy = branchSite(id), falsy = branchSite(id + 1);
+        insert(test.start, ` ${COST_GLOBAL}.q((`); // the space: `return a?b:c` has none after `return`
+        scanExpr(test, into);
+        insert(test.end, `),${id})`, true);
+        if (node.type === "ConditionalExpression") {
+          takenOperand(node.consequent, truthy); skippedOperand(node.alternate, truthy);
+          takenOperand(node.alternate, falsy); skippedOperand(node.consequent, falsy);
+        } else if (node.operator === "&&") {
+          takenOperand(node.right, truthy); skippedOperand(node.right, falsy);
+        } else { // || and ??
+          takenOperand(node.right, falsy); skippedOperand(node.right, truthy);
+        }
+        return;
+      }
       case "BinaryExpression":
         if (node.operator === "+" && firstEdit(node)) {
           // string `+` costs by the bytes it copies (≈175 instructions per byte on 2v29): the
@@ -204,6 +242,19 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
     }
   };
 
+  /** An operand that runs when its branch site is hit: its work and its own text are that site's. */
+  const takenOperand = (node: AnyNode, site: SiteCounts): void => {
+    scanExpr(node, site);
+    site.chars += ownChars(node);
+  };
+  /** An operand Espruino parses without executing when its branch site is hit. */
+  const skippedOperand = (node: AnyNode | null | undefined, site: SiteCounts): void => {
+    if (!node) return;
+    const c = skipCost(node);
+    site.skipChars += c.skip;
+    site.parseChars += c.parse;
+  };
+
   // --- statements
   const endsRun = (s: AnyNode): boolean =>
     !(s.type === "ExpressionStatement" || s.type === "VariableDeclaration" ||
@@ -215,45 +266,59 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
   /** Adds what reaching `s` costs once to `into`, and instruments its nested bodies. */
   const own = (s: AnyNode, into: SiteCounts): void => {
     switch (s.type) {
-      case "ExpressionStatement": scanExpr(s.expression, into); return;
-      case "VariableDeclaration": for (const d of s.declarations) scanExpr(d.init, into); return;
+      case "ExpressionStatement": into.chars += ownChars(s); scanExpr(s.expression, into); return;
+      case "VariableDeclaration": into.chars += ownChars(s); for (const d of s.declarations) scanExpr(d.init, into); return;
       case "FunctionDeclaration": {
         // hoisted by V8: register the instance when control passes the declaration
         const args = functionSite(s);
+        into.chars += ownChars(s);
         insert(s.end, `;${COST_GLOBAL}.f(${s.id.name},${args});`);
         visitFunction(s);
         return;
       }
-      case "EmptyStatement": case "DebuggerStatement": case "BreakStatement": case "ContinueStatement": return;
-      case "ReturnStatement": case "ThrowStatement": scanExpr(s.argument, into); return;
-      case "IfStatement":
+      case "EmptyStatement": case "DebuggerStatement": case "BreakStatement": case "ContinueStatement": into.chars += s.end - s.start; return;
+      case "ReturnStatement": case "ThrowStatement": into.chars += ownChars(s); scanExpr(s.argument, into); return;
+      case "IfStatement": {
+        // `if(` `)` and the test's own text; the untaken branch is skipped (a block, token by token)
+        // or parsed without executing (a brace-less statement): one branch site per outcome.
+        into.chars += 4 + ownChars(s.test);
+        const id = addBranchSites(s.start);
+        insert(s.test.start, `${COST_GLOBAL}.q((`);
         scanExpr(s.test, into);
+        insert(s.test.end, `),${id})`, true);
+        skippedOperand(s.alternate, branchSite(id));
+        skippedOperand(s.consequent, branchSite(id + 1));
         visitBody(s.consequent, null);
         if (s.alternate) visitBody(s.alternate, null);
         return;
+      }
       case "WhileStatement": {
+        into.chars += 7 + ownChars(s.test);
         scanExpr(s.test, into); // the final, failing test
-        const perIteration = { ...zeroCounts(), loops: 1 };
+        const perIteration = { ...zeroCounts(), loops: 1, chars: ownChars(s.test) };
         scanExpr(s.test, perIteration);
         visitBody(s.body, perIteration);
         return;
       }
       case "DoWhileStatement": {
-        const perIteration = { ...zeroCounts(), loops: 1 };
+        into.chars += 11;
+        const perIteration = { ...zeroCounts(), loops: 1, chars: ownChars(s.test) };
         scanExpr(s.test, perIteration);
         visitBody(s.body, perIteration);
         return;
       }
       case "ForStatement": {
-        if (s.init && s.init.type === "VariableDeclaration") own(s.init, into); else scanExpr(s.init, into);
+        if (s.init && s.init.type === "VariableDeclaration") own(s.init, into); else { into.chars += ownChars(s.init); scanExpr(s.init, into); }
+        into.chars += 7 + ownChars(s.test);
         scanExpr(s.test, into); // the final, failing test
-        const perIteration = { ...zeroCounts(), loops: 1 };
+        const perIteration = { ...zeroCounts(), loops: 1, chars: ownChars(s.test) + ownChars(s.update) };
         scanExpr(s.test, perIteration);
         scanExpr(s.update, perIteration);
         visitBody(s.body, perIteration);
         return;
       }
       case "ForInStatement": case "ForOfStatement": {
+        into.chars += 9 + ownChars(s.right) + ownChars(s.left);
         scanExpr(s.right, into);
         const perIteration = { ...zeroCounts(), loops: 1 };
         if (s.left.type === "VariableDeclaration") own(s.left, into); else scanExpr(s.left, perIteration);
@@ -264,13 +329,16 @@ export function instrument(source: string, opts: InstrumentOptions = {}): Instru
       case "LabeledStatement": own(s.body, into); return;
       case "WithStatement": scanExpr(s.object, into); visitBody(s.body, null); return;
       case "SwitchStatement":
+        into.chars += 10 + ownChars(s.discriminant);
         scanExpr(s.discriminant, into);
         for (const c of s.cases) {
+          into.chars += 6 + ownChars(c.test);
           scanExpr(c.test, into); // upper bound: every case test counted once
           visitList(c.consequent, c.end, null, false);
         }
         return;
       case "TryStatement":
+        into.chars += 3;
         visitList(s.block.body, s.block.start + 1, null, false);
         if (s.handler) visitList(s.handler.body.body, s.handler.body.start + 1, null, false);
         if (s.finalizer) visitList(s.finalizer.body, s.finalizer.start + 1, null, false);
@@ -450,4 +518,56 @@ export function countsFromHits(sites: readonly Site[], hits: ArrayLike<number>, 
     for (const f of COUNT_FIELDS) total[f] += n * site[f];
   }
   return total;
+}
+
+/**
+ * Characters of `node`'s source Espruino lexes when it runs the node itself: its text without the
+ * operands only one branch runs (`?:` arms, the right of `&&`/`||`: charged at their branch sites),
+ * without nested function bodies (lexed once when the instance is created) and without nested
+ * statement bodies (their own sites).
+ */
+export function ownChars(node: AnyNode | null | undefined): number {
+  if (!node) return 0;
+  let n = node.end - node.start;
+  const walk = (x: AnyNode): void => {
+    for (const key of Object.keys(x)) {
+      if (SKIPPED_KEYS.has(key)) continue;
+      const child = x[key];
+      const visit = (c: AnyNode): void => {
+        if (!c || typeof c.type !== "string") return;
+        if ((x.type === "ConditionalExpression" && (key === "consequent" || key === "alternate")) || (x.type === "LogicalExpression" && key === "right")) { n -= c.end - c.start; return; }
+        if ((x.type === "FunctionExpression" || x.type === "FunctionDeclaration") && key === "body") { n -= c.end - c.start; return; }
+        walk(c);
+      };
+      if (Array.isArray(child)) for (const c of child) visit(c);
+      else if (child && typeof child === "object") visit(child);
+    }
+  };
+  walk(node);
+  return Math.max(0, n);
+}
+
+/**
+ * What Espruino does with code it does not execute: a block (`{…}`, a function body) is skipped token
+ * by token (src/jsparse.c jspeSkipBlock); anything else is parsed with execution off, down to the
+ * blocks inside it. Returns characters of each kind.
+ */
+export function skipCost(node: AnyNode): { skip: number; parse: number } {
+  if (node.type === "BlockStatement") return { skip: node.end - node.start, parse: 0 };
+  let skip = 0;
+  const walk = (x: AnyNode): void => {
+    for (const key of Object.keys(x)) {
+      if (SKIPPED_KEYS.has(key)) continue;
+      const child = x[key];
+      const visit = (c: AnyNode): void => {
+        if (!c || typeof c.type !== "string") return;
+        if (c.type === "BlockStatement") { skip += c.end - c.start; return; }
+        walk(c);
+      };
+      if (Array.isArray(child)) for (const c of child) visit(c);
+      else if (child && typeof child === "object") visit(child);
+    }
+  };
+  walk(node);
+  return { skip, parse: node.end - node.start - skip };
 }

@@ -32,6 +32,8 @@ export interface CostBreakdown {
   native: number;         // sum of nativeByKind
   concat: number;         // bytes copied by string `+` / `+=`
   lex: number;            // function bodies lexed when function instances are created
+  text: number;           // source text lexed while executing (statements run, taken operands)
+  skipped: number;        // source text skipped or parsed without executing (untaken branches)
   nativeByKind: Record<string, number>;
   flash: number;          // physical flash word writes and page erases (only with attachFlash)
 }
@@ -54,6 +56,8 @@ export interface FlashCounters { wordWrites(): number; eraseCounts(): number[] }
 /** The object installed as the hidden global; instrumented code calls `b(siteId)` and `f(fn, …)`. */
 export interface CostHooks {
   b(siteId: number): void;
+  /** A branch point's test (`if`, `?:`, `&&`, `||`): hits site `id` when truthy, `id + 1` when falsy; returns the value. */
+  q(value: unknown, id: number): unknown;
   /** `a + b`, counting the bytes a string result copies. */
   s(a: unknown, b: unknown): unknown;
   /** `x += y` for a string x: the bytes appended. */
@@ -219,6 +223,12 @@ export class CostMeter implements FunctionRegistry {
         this.hits[siteId]!++;
         this.clockUs += this.siteUs[siteId]!;
         if (--this.tickLeft <= 0) this.fireTick(siteId);
+      },
+      q: (value: unknown, id: number): unknown => {
+        const k = value ? id : id + 1;
+        this.hits[k]!++;
+        this.clockUs += this.siteUs[k]!;
+        return value;
       },
       e: (id: number, token: object, peek: () => unknown[]): void => {
         const site = this.functionSites[id];
@@ -507,7 +517,8 @@ function sum(xs: number[]): number { let s = 0; for (const x of xs) s += x; retu
 
 function siteUs(c: SiteCounts, u: UnitCosts): number {
   return c.statements * u.statementUs + c.loops * u.loopIterationUs + c.ops * u.opUs + c.props * u.propUs +
-    c.elems * u.elemUs + c.entries * u.entryUs + c.callSites * u.callSiteUs;
+    c.elems * u.elemUs + c.entries * u.entryUs + c.callSites * u.callSiteUs +
+    c.chars * u.charUs + c.skipChars * u.skipCharUs + c.parseChars * u.parseCharUs;
 }
 
 /** Converts counts to milliseconds with per-operation costs (see calibration.ts). */
@@ -536,9 +547,11 @@ export function estimateCounts(counts: CostCounts, u: UnitCosts): CostEstimate {
     nativeByKind,
     concat: (counts.concatBytes * u.concatPerByteUs) / 1000,
     lex: ((counts.lexChars ?? 0) * u.lexPerCharUs) / 1000,
+    text: ((counts.chars ?? 0) * u.charUs) / 1000,
+    skipped: (((counts.skipChars ?? 0) * u.skipCharUs) + ((counts.parseChars ?? 0) * u.parseCharUs)) / 1000,
     flash: (counts.flashWordWrites * u.flash.wordWriteUs + counts.flashPageErases * u.flash.pageEraseUs) / 1000,
   };
   const ms = breakdown.statements + breakdown.loops + breakdown.ops + breakdown.props + breakdown.elems +
-    breakdown.calls + breakdown.callSites + breakdown.native + breakdown.concat + breakdown.lex + breakdown.flash;
+    breakdown.calls + breakdown.callSites + breakdown.native + breakdown.concat + breakdown.lex + breakdown.text + breakdown.skipped + breakdown.flash;
   return { ms, msRange: msRange(ms, breakdown.flash), breakdown, counts, unknownNativeKinds };
 }

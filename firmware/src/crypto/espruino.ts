@@ -1,7 +1,7 @@
 // CryptoPrimitives backed by Espruino's native crypto module (facts §3). The module object and E
 // are parameters, so this file touches no Espruino global itself; platform.ts wires them:
 //   createEspruinoPrimitives(require("crypto"), E)
-import type { CryptoPrimitives } from "./primitives.ts";
+import { useNativeBytes, type CryptoPrimitives } from "./primitives.ts";
 import { raise } from "../raise.ts";
 
 export interface EspruinoCryptoModule {
@@ -10,7 +10,8 @@ export interface EspruinoCryptoModule {
 }
 
 export interface EspruinoE {
-  toString(data: ArrayBuffer): string;
+  toString(data: ArrayBuffer | Uint8Array): string;
+  toUint8Array(data: string): Uint8Array;
   hwRand(): number;
 }
 
@@ -28,6 +29,9 @@ export function createEspruinoPrimitives(crypto: EspruinoCryptoModule, e: Esprui
   if (typeof sha !== "function" || aes === undefined || aes === null) {
     raise("crypto: no native SHA256/AES");
   }
+  // the HMAC pads' byte-string conversions, one native call each (crypto/primitives.ts); Espruino's
+  // static natives run detached, as `sha` below does
+  useNativeBytes(e.toUint8Array, e.toString);
   const ecb = { mode: "ECB" };
   const ctr = { mode: "CTR" };
   return {

@@ -2,7 +2,7 @@
 // over byte strings (chars 0-255), injected so channel code runs unchanged under Node tests.
 // HMAC-SHA256 is composed here from two native SHA-256 calls with precomputed padded keys, so no
 // per-byte JavaScript runs per message (docs/CHANNEL.md §5).
-import { chr, filled } from "../store/bytes.ts";
+import { filled } from "../store/bytes.ts";
 import { raise } from "../raise.ts";
 
 export interface CryptoPrimitives {
@@ -18,31 +18,46 @@ export interface CryptoPrimitives {
 }
 
 export const HMAC_BLOCK_BYTES = 64;
-const IPAD_BLOCK = /* @__PURE__ */ filled("\x36", HMAC_BLOCK_BYTES);
-const OPAD_BLOCK = /* @__PURE__ */ filled("\x5c", HMAC_BLOCK_BYTES);
+const ZERO_BLOCK = /* @__PURE__ */ filled("\x00", HMAC_BLOCK_BYTES);
 
 /** K⊕ipad and K⊕opad (RFC 2104), each one 64-byte SHA-256 block: computed once per key. */
 export interface HmacPads { inner: string; outer: string }
 
+// Byte string ↔ bytes, one native call each: Espruino's E.toUint8Array / E.toString, registered by
+// createEspruinoPrimitives before any key exists (Node tests register Buffer-based ones,
+// firmware/test/channel/node-primitives.ts). No plain-JS default: it would cost the bundle bytes the
+// board never runs.
+let toBytes: (s: string) => Uint8Array;
+let fromBytes: (b: Uint8Array) => string;
+
+/** The native byte-string converters the pads use (createEspruinoPrimitives registers Espruino's). */
+export function useNativeBytes(to: (s: string) => Uint8Array, from: (b: Uint8Array) => string): void {
+  toBytes = to;
+  fromBytes = from;
+}
+
+// XORs the 16 words of a 64-byte block with x: unrolled, because on the board each loop step costs
+// about as much as four of these element updates (board/docs/cost-model.md).
+function xorBlock(w: Int32Array, x: number): void {
+  w[0] ^= x; w[1] ^= x; w[2] ^= x; w[3] ^= x; w[4] ^= x; w[5] ^= x; w[6] ^= x; w[7] ^= x;
+  w[8] ^= x; w[9] ^= x; w[10] ^= x; w[11] ^= x; w[12] ^= x; w[13] ^= x; w[14] ^= x; w[15] ^= x;
+}
+
 // Keys past a block are not needed by this firmware and are refused. Once per key (per session for
-// session keys), never per message: four key bytes per loop step, because on the board each
-// statement costs ~0.2 ms and the loop step itself as much again (a byte per step cost ~36 ms for a
-// 32-byte key; four per step ~12 ms; eight would save ~3 ms more for ~130 more bundle bytes).
+// session keys), never per message. Espruino has no native XOR: the key, zero-filled to a block, is
+// XORed a 32-bit word at a time over one flat buffer (16 element updates per pad), where a byte
+// string built four key bytes per step cost ~22 ms per key on a Puck.js (issue #12).
 export function hmacPads(key: string): HmacPads {
   if (typeof key !== "string" || key.length < 16 || key.length > HMAC_BLOCK_BYTES) {
     raise("hmac: key must be 16-64 bytes");
   }
-  let inner = "";
-  let outer = "";
-  // A step may read up to 3 bytes past the key: charCodeAt gives NaN there (0 on some engines), and
-  // both XOR to the pad byte itself, which is what the zero bytes past the key must give.
-  for (let i = 0; i < key.length; i += 4) {
-    const a = key.charCodeAt(i), b = key.charCodeAt(i + 1), c = key.charCodeAt(i + 2), d = key.charCodeAt(i + 3);
-    inner += chr(a ^ 0x36, b ^ 0x36, c ^ 0x36, d ^ 0x36);
-    outer += chr(a ^ 0x5c, b ^ 0x5c, c ^ 0x5c, d ^ 0x5c);
-  }
-  // The rest of the block is zero bytes, so its pads are the pad constants themselves.
-  return { inner: inner + IPAD_BLOCK.substr(inner.length), outer: outer + OPAD_BLOCK.substr(outer.length) };
+  const b = toBytes(key + ZERO_BLOCK.substr(key.length));
+  const w = new Int32Array(b.buffer, b.byteOffset, 16);
+  xorBlock(w, 0x36363636);
+  const inner = fromBytes(b);
+  // 0x36 ^ 0x6a = 0x5c: the outer pad from the inner one
+  xorBlock(w, 0x6a6a6a6a);
+  return { inner: inner, outer: fromBytes(b) };
 }
 
 /** HMAC-SHA256(K, message) = SHA256(K⊕opad ‖ SHA256(K⊕ipad ‖ message)): two native calls. */

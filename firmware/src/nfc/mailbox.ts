@@ -63,6 +63,7 @@ let head = HEAD_IDLE;       // READ(4)'s answer
 let image: string;          // pages 0.. as READ sees them: header, status, last reply frame, 16 zero bytes
 let limit: number;          // READ answers pages 0..limit-1
 let complete = false;       // a request is complete and not yet handed to the link
+let written: Uint8Array | null = null; // the WRITE nfcFrame accepted, applied by nfcAfterFrame
 
 // The link's write(): the reply frame becomes pages 5.. (also for a deferred reply, later).
 export function nfcReply(frame: string): void {
@@ -86,16 +87,30 @@ export function startMailbox(uid: string, l: DeviceLink, bytesToStr: (bytes: Uin
   head = HEAD_IDLE;
   image = tagHeader + head;
   limit = FRAME_PAGE;
+  written = null;
 }
 
-// One reader frame (NFCrx): the T2T answer, as bytes or a 4-bit ACK/NACK. Flat on purpose: every
-// statement here is part of the reply latency (PROTOCOL.md §10.3 gives the measured budget).
+// One reader frame (NFCrx): the T2T answer, as bytes or a 4-bit ACK/NACK. Only what decides the
+// answer runs here: every character of it is part of the reply latency (Espruino costs roughly a
+// thousand instructions per character of code it runs: measured on the real 2v29 interpreter, a
+// WRITE that also copied its page and updated the counters here took ≈ 220k instructions, ≈ 4.3 ms
+// at 64 MHz, over the frame delay with the listener around it). An accepted WRITE is kept as it
+// came and applied by nfcAfterFrame, once the ACK is out (PROTOCOL.md §10.3).
 export function nfcFrame(f: Uint8Array): string | number {
   const p = f[1]!;
   if (f[0] === T2T_READ) return p === STATUS_PAGE ? head : p < limit ? image.substr(p * 4, 16) : T2T_NACK;
-  // A WRITE is 6 bytes; nothing is written while a request is queued or waits for the user.
-  if (f[0] !== T2T_WRITE || f.length !== 6 || state === MB_WORKING) return T2T_NACK;
-  const i = p - FRAME_PAGE;
+  // A WRITE is 6 bytes; nothing is written while a request is queued or waits for the user. Page 5
+  // starts a request (again); any other page must continue the one being received, in order, or
+  // repeat one (its ACK was lost).
+  if (f[0] !== T2T_WRITE || f.length !== 6 || state === MB_WORKING || p !== FRAME_PAGE && (p < FRAME_PAGE || p > FRAME_PAGE + pages || state !== MB_RECEIVING)) return T2T_NACK;
+  written = f;
+  return T2T_ACK;
+}
+
+// The WRITE nfcFrame accepted (f: its 6 bytes), applied: the page copied into the request buffer,
+// the counters and the status page updated.
+function applyWrite(f: Uint8Array): void {
+  const i = f[1]! - FRAME_PAGE;
   if (i === 0) {
     // Page 5 starts a request (again): whatever was there is forgotten. Pages 5.. keep the last reply
     // until the next one: readers look at them only after the status page says REPLY.
@@ -103,7 +118,7 @@ export function nfcFrame(f: Uint8Array): string | number {
     need = MAX_FRAME;
     state = MB_RECEIVING;
     head = HEAD_RECEIVING;
-  } else if (i < 0 || i > pages || state !== MB_RECEIVING) return T2T_NACK;
+  }
   // i < pages: a WRITE repeated because its ACK was lost; the page is simply written again.
   rq.set(f.subarray(2), i * 4);
   if (i === pages) pages++;
@@ -114,15 +129,19 @@ export function nfcFrame(f: Uint8Array): string | number {
     head = HEAD_WORKING;
     complete = true;
   }
-  return T2T_ACK;
 }
 
 // Called in the same NFCrx event right after the answer was sent (the reader waits only for the
-// start of the answer): a complete request goes to the link now. The link answers it (nfcReply),
-// defers it (PAY), or drops it (not a CRC-valid request frame: the status says so and the reader
-// writes it again). Frames that arrive meanwhile wait in Espruino's event queue and are answered
-// late, i.e. not at all: the reader polls again (§10.3).
+// start of the answer): an accepted WRITE is applied, and a complete request goes to the link now.
+// The link answers it (nfcReply), defers it (PAY), or drops it (not a CRC-valid request frame: the
+// status says so and the reader writes it again). Frames that arrive meanwhile wait in Espruino's
+// event queue and are answered late, i.e. not at all: the reader polls again (§10.3).
 export function nfcAfterFrame(): void {
+  if (written !== null) {
+    const f = written;
+    written = null;
+    applyWrite(f);
+  }
   if (!complete) return;
   complete = false;
   const l = link!;

@@ -83,9 +83,10 @@ describe("channel cost on the virtual board (cost model)", () => {
     expect(unwrap.calls).toEqual({ SHA256: 2, "AES.encrypt": 2, "E.toString": 4 });
     expect(wrap.calls).toEqual({ SHA256: 2, "AES.encrypt": 1, "E.toString": 3 });
     // No byte loop: a 100-byte JS XOR alone would be ~55 ms (facts §3: 256 B ≈ 140 ms); what JS
-    // remains is a fixed ~40-60 statements and calls per message, independent of the length.
-    expect(unwrap.js).toBeLessThan(20);
-    expect(wrap.js).toBeLessThan(20);
+    // remains is a fixed ~40-60 statements and calls per message (and their source text, which
+    // the model charges since issue #12), independent of the length.
+    expect(unwrap.js).toBeLessThan(25);
+    expect(wrap.js).toBeLessThan(25);
     expect(unwrap.ms + wrap.ms).toBeLessThan(80);
   });
 

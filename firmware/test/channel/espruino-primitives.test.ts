@@ -6,7 +6,8 @@ import { createHash } from "node:crypto";
 import { createEspruinoPrimitives, type EspruinoCryptoModule, type EspruinoE } from "../../src/crypto/espruino.ts";
 
 const e: EspruinoE = {
-  toString: (data: ArrayBuffer) => Buffer.from(new Uint8Array(data)).toString("latin1"),
+  toString: (data: ArrayBuffer | Uint8Array) => Buffer.from(data instanceof Uint8Array ? data : new Uint8Array(data)).toString("latin1"),
+  toUint8Array: (s: string) => new Uint8Array(Buffer.from(s, "latin1")),
   hwRand: () => 0x01020304,
 };
 const buffer = (b: Buffer): ArrayBuffer => Uint8Array.from(b).buffer;

@@ -1,12 +1,15 @@
 // CryptoPrimitives over node:crypto, with the board's semantics (facts §3): byte strings in and out,
 // AES-CTR with the counter block starting at 0, ECB without padding.
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
-import type { CryptoPrimitives } from "../../src/crypto/primitives.ts";
+import { useNativeBytes, type CryptoPrimitives } from "../../src/crypto/primitives.ts";
 
 export const fromBin = (s: string): Buffer => Buffer.from(s, "latin1");
 export const toBin = (b: Uint8Array): string => Buffer.from(b).toString("latin1");
 export const hexToBin = (h: string): string => Buffer.from(h, "hex").toString("latin1");
 export const binToHex = (s: string): string => Buffer.from(s, "latin1").toString("hex");
+
+// What E.toUint8Array / E.toString do on the board, for the HMAC pads (crypto/primitives.ts).
+useNativeBytes((s) => new Uint8Array(fromBin(s)), (b) => toBin(b));
 
 function aes(mode: "ecb" | "ctr", key: string, data: string): string {
   const c = createCipheriv(`aes-128-${mode}`, fromBin(key), mode === "ecb" ? null : Buffer.alloc(16));
