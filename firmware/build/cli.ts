@@ -174,9 +174,9 @@ export function chunkStorageBytes(chunkBytes: readonly number[], wordBytes = 4):
  * One bundle as `npm run build` makes it, compiled in memory (test rigs and tools that do not read
  * firmware/dist): the core (`.bootcde`) and each chunk file by its Storage name.
  */
-export async function compileBundleFiles(file: BundleFile, release = true): Promise<{ code: string; chunks: { storageName: string; code: string }[] }> {
-  const spec = BUNDLES.find((b) => b.file === file);
-  if (!spec) throw new Error(`no bundle named ${file}`);
+export async function compileBundleFiles(file: BundleFile | BundleSpec, release = true): Promise<{ code: string; chunks: { storageName: string; code: string }[] }> {
+  const spec = typeof file === "string" ? BUNDLES.find((b) => b.file === file) : file;
+  if (!spec) throw new Error(`no bundle named ${String(file)}`);
   const out = await compileWithChunks(path.join(REPO_ROOT, "firmware/src/main.ts"), spec, release);
   return { code: out.core.code, chunks: out.chunks.map((c) => ({ storageName: c.storageName, code: c.code })) };
 }

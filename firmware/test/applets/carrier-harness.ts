@@ -1,7 +1,7 @@
 // Test-side rig for the carrier firmware: boots the RELEASE bundle on the virtual board, talks
 // protocol v1 to it over the board's USB with the host library, and plays the platform end of the
 // secure channel with host/src/channel (the same code the platform uses).
-import type { BundleFile } from "../../build/bundles.ts";
+import type { BundleFile, BundleSpec } from "../../build/bundles.ts";
 import { compileBundleFiles } from "../../build/cli.ts";
 import { VirtualBoard } from "../../../board/src/virtual-board.ts";
 import { CostMeter, type ScopeRecord } from "../../../board/src/cost/meter.ts";
@@ -32,7 +32,7 @@ export type VerdictArg = "ok" | "wrong" | "blocked" | "forged" | { verdict: numb
 export const DEV_TRANSPORT_BATCH_KEY = createHash("sha256").update("KeyCarrier v1 dev transport batch key").digest();
 export const TRANSPORT_PLATFORM_ID = new TextEncoder().encode("KC-TRANSPORT");
 
-const cachedBundles: Partial<Record<BundleFile, Promise<{ code: string; chunks: { storageName: string; code: string }[] }>>> = {};
+const cachedBundles = new Map<BundleFile | BundleSpec, Promise<{ code: string; chunks: { storageName: string; code: string }[] }>>();
 /**
  * The release bundle as `npm run build` makes it (firmware/build/bundles.ts): keycarrier.js
  * (USB-only, the NFC link compiled out) by default, keycarrier.nfc.js with nfc (what the Puck.js
@@ -43,10 +43,11 @@ export function releaseBundle(which: boolean | BundleFile = false): Promise<stri
 }
 
 /** The release bundle and its chunk files (firmware/build/bundles.ts CHUNKS; none for most bundles), each to install under its Storage name. */
-export function releaseFiles(which: boolean | BundleFile = false): Promise<{ code: string; chunks: { storageName: string; code: string }[] }> {
-  const file: BundleFile = which === true ? "keycarrier.nfc.js" : which === false ? "keycarrier.js" : which;
-  cachedBundles[file] ??= compileBundleFiles(file, true);
-  return cachedBundles[file]!;
+export function releaseFiles(which: boolean | BundleFile | BundleSpec = false): Promise<{ code: string; chunks: { storageName: string; code: string }[] }> {
+  const file: BundleFile | BundleSpec = which === true ? "keycarrier.nfc.js" : which === false ? "keycarrier.js" : which;
+  let files = cachedBundles.get(file);
+  if (files === undefined) cachedBundles.set(file, files = compileBundleFiles(file, true));
+  return files;
 }
 
 export interface Identity { carrierId: Uint8Array; platformId: Uint8Array; channelKey: Uint8Array }
@@ -162,7 +163,7 @@ export class CarrierRig {
   // Both boot the NFC bundle (keycarrier.nfc.js); otherwise the rig boots keycarrier.js, whose NFC
   // link is compiled out, unless nfcBundle is set (true: keycarrier.nfc.js; or a bundle by name, e.g.
   // the board profile's own `firmware`).
-  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string; nfc?: boolean | Omit<VirtualTagReaderOptions, "advance">; pcsc?: { vpcdPort: number; readerName: string }; nfcBundle?: boolean | BundleFile } = {}): Promise<CarrierRig> {
+  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string; nfc?: boolean | Omit<VirtualTagReaderOptions, "advance">; pcsc?: { vpcdPort: number; readerName: string }; nfcBundle?: boolean | BundleFile | BundleSpec } = {}): Promise<CarrierRig> {
     const meter = opts.meter ? new CostMeter() : undefined;
     const board = new VirtualBoard({ board: opts.board ?? "nrf52840", seed: 9, flashImage: opts.flashImage, cost: meter });
     const nfcBundle = opts.nfcBundle ?? (opts.nfc !== undefined && opts.nfc !== false || opts.pcsc !== undefined);

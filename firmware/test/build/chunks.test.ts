@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { CRC_PLACEHOLDER_BASE, fillCrcs, splitChunks } from "../../build/chunks.ts";
 import { compileBundleFiles } from "../../build/cli.ts";
+import { PERSO_CHUNKED_NFC } from "../../build/bundles.ts";
 import { checkBundle } from "../../build/gate.ts";
 import { crc32 } from "node:zlib";
 
@@ -63,9 +64,9 @@ describe("splitChunks", () => {
   });
 });
 
-describe("the shipped chunks (npm run build)", () => {
-  it("keycarrier.nfc.js: PERSONALISE and PROVISION live in kc.chp, whose CRC-32 the core checks; it passes the gate", async () => {
-    const nfc = await compileBundleFiles("keycarrier.nfc.js");
+describe("the perso chunk as the build makes it (PERSO_CHUNKED_NFC; no shipped bundle has chunks)", () => {
+  it("keycarrier.nfc.js built with it: PERSONALISE and PROVISION live in kc.chp, whose CRC-32 the core checks; it passes the gate", async () => {
+    const nfc = await compileBundleFiles(PERSO_CHUNKED_NFC);
     expect(nfc.chunks.map((c) => c.storageName)).toEqual(["kc.chp"]);
     const perso = nfc.chunks[0]!.code;
     for (const detail of ["bad transport key", "already provisioned", "bad limit"]) {
@@ -79,10 +80,12 @@ describe("the shipped chunks (npm run build)", () => {
     expect(perso.length).toBeLessThan(2_000);
   }, 60_000);
 
-  it("keycarrier.js has no chunks: its commands are built at boot, as before", async () => {
-    const usb = await compileBundleFiles("keycarrier.js");
-    expect(usb.chunks).toEqual([]);
-    expect(usb.code).toContain("bad transport key");
-    expect(usb.code).not.toContain("kc.chp");
+  it("the shipped bundles have no chunks: their commands are built at boot", async () => {
+    for (const file of ["keycarrier.js", "keycarrier.nfc.js"] as const) {
+      const shipped = await compileBundleFiles(file);
+      expect(shipped.chunks, file).toEqual([]);
+      expect(shipped.code, file).toContain("bad transport key");
+      expect(shipped.code, file).not.toContain("kc.chp");
+    }
   }, 60_000);
 });

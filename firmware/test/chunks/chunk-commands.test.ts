@@ -1,10 +1,12 @@
-// PERSONALISE and PROVISION from the "perso" chunk file in keycarrier.nfc.js (firmware/src/main.ts
+// PERSONALISE and PROVISION from the "perso" chunk file of keycarrier.nfc.js built with it
+// (PERSO_CHUNKED_NFC, firmware/build/bundles.ts: built and tested, not shipped; firmware/src/main.ts
 // chunkPerso, platform.ts loadChunk; issue #12): the stand-ins the dispatchers hold answer as the real
 // commands do, a missing or changed chunk file is a clear INTERNAL refusal with nothing lost, and
 // nothing of the chunk stays in memory after its command replied.
 import { afterEach, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { CarrierRig, CMD, ST, transportIdentity } from "../applets/carrier-harness.ts";
+import { PERSO_CHUNKED_NFC } from "../../build/bundles.ts";
 import { createPersonaliseCommand } from "../../src/perso/personalise.ts";
 import { createProvisionCommand } from "../../src/perso/provision.ts";
 
@@ -12,7 +14,7 @@ const rigs: CarrierRig[] = [];
 afterEach(() => { for (const r of rigs.splice(0)) r.board.dispose(); });
 
 async function blankNfcCarrier(): Promise<CarrierRig> {
-  const rig = await CarrierRig.boot({ board: "nrf52840", nfcBundle: true, bootcde: true, meter: true, provision: false });
+  const rig = await CarrierRig.boot({ board: "nrf52840", nfcBundle: PERSO_CHUNKED_NFC, bootcde: true, meter: true, provision: false });
   rigs.push(rig);
   return rig;
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../../../firmware/build/pipeline.ts";
 import { compileBundleFiles } from "../../../firmware/build/cli.ts";
-import { chunkDistFile, PERSO_CHUNK } from "../../../firmware/build/bundles.ts";
+import { chunkDistFile, PERSO_CHUNK, PERSO_CHUNKED_NFC } from "../../../firmware/build/bundles.ts";
 import { startEmulator, type RunningEmulator } from "../../src/cli/emulate.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
 import { findSocat } from "../../../board/src/expose/pty.ts";
@@ -174,13 +174,13 @@ describe("flash edge cases and refusals", () => {
   }, 30_000);
 });
 
-describe("keycarrier flash of a bundle with chunk files (keycarrier.nfc.js: kc.ch.perso, issue #12)", () => {
+describe("keycarrier flash of a bundle with chunk files (keycarrier.nfc.js built with kc.chp, PERSO_CHUNKED_NFC; issue #12)", () => {
   let emu: RunningEmulator;
   beforeAll(async () => { emu = await emulator(); });
   afterAll(async () => { await emu?.stop(); });
 
   it("uploads and verifies each chunk file before .bootcde, so the board holds every file the bundle loads", async () => {
-    const files = await compileBundleFiles("keycarrier.nfc.js");
+    const files = await compileBundleFiles(PERSO_CHUNKED_NFC);
     expect(files.chunks.map((c) => c.storageName)).toEqual([PERSO_CHUNK.storageName]);
     const nfcFirmware = join(work, "keycarrier.nfc.js");
     writeFileSync(nfcFirmware, files.code);
