@@ -64,12 +64,13 @@ export function chunkDistFile(bundle: string, chunk: ChunkSpec, debug = false): 
  * The files a board must hold besides the bundle (`.bootcde`): each chunk file, by its Storage name,
  * with its text from `distDir` (firmware/dist). Every installer (virtual board rigs, emulate, bench,
  * calibration, `keycarrier flash`) writes these next to `.bootcde`; a bundle without chunks has none.
- * `bundle` is a bundle's release or debug file name (a path is reduced to its name).
+ * `bundle` is a bundle's release or debug file name (a path is reduced to its name); `built` says
+ * which build it is when it is not the shipped bundle of that name (PERSO_CHUNKED_NFC).
  */
-export function chunkFiles(distDir: string, bundle: string): { storageName: string; distFile: string; code: string }[] {
+export function chunkFiles(distDir: string, bundle: string, built?: BundleSpec): { storageName: string; distFile: string; code: string }[] {
   const base = path.basename(bundle);
   const debug = base.endsWith(".debug.js");
-  const spec = BUNDLES.find((b) => b.file === base || b.debugFile === base);
+  const spec = built ?? BUNDLES.find((b) => b.file === base || b.debugFile === base);
   if (!spec) return [];
   return spec.chunks.map((c) => {
     const distFile = chunkDistFile(spec.file, c, debug);

@@ -22,7 +22,7 @@ import { crc32 } from "../crc32.ts";
 import { KeyCarrier, type DeviceInfo } from "../client.ts";
 import { ConsoleWire, encodeEvalPacket } from "./console-wire.ts";
 import { modulesFor } from "./modules.ts";
-import { chunkFiles } from "../../../firmware/build/bundles.ts";
+import { chunkFiles, type BundleSpec } from "../../../firmware/build/bundles.ts";
 
 /** The USB-only bundle (NFC link compiled out): boards without NFC (pico) and USB-only use. */
 export const DEFAULT_FIRMWARE_FILE = "firmware/dist/keycarrier.js";
@@ -77,6 +77,11 @@ export interface FlashOptions {
   target?: "bootcde" | "ram";
   /** Whole-upload limit in ms (default 120,000). */
   uploadTimeoutMs?: number;
+  /**
+   * Which build the file is, for the chunk files it loads (firmware/build/bundles.ts). Absent: the
+   * shipped bundle of that file name (none of which has chunks today).
+   */
+  bundle?: BundleSpec;
 }
 
 export interface FlashResult {
@@ -286,7 +291,7 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   // CRC-32 read back): a bundle must never boot without the files it loads. Always into Storage,
   // also with --ram: the core reads them from there.
   const chunks: FlashResult["chunks"] = [];
-  for (const c of chunkFiles(path.dirname(firmwareFile), firmwareFile)) {
+  for (const c of chunkFiles(path.dirname(firmwareFile), firmwareFile, opts.bundle)) {
     const file = path.join(path.dirname(firmwareFile), c.distFile);
     const data = readFirmware(file);
     chunks.push({ storageName: c.storageName, bytes: data.code.length, crc32: data.crc32 });

@@ -186,7 +186,7 @@ describe("keycarrier flash of a bundle with chunk files (keycarrier.nfc.js built
     writeFileSync(nfcFirmware, files.code);
     writeFileSync(join(work, chunkDistFile("keycarrier.nfc.js", PERSO_CHUNK)), files.chunks[0]!.code);
     const lines: string[] = [];
-    const result = await flashFirmware({ port: emu.tcp.url, firmwareFile: nfcFirmware, log: (l) => lines.push(l) });
+    const result = await flashFirmware({ port: emu.tcp.url, firmwareFile: nfcFirmware, bundle: PERSO_CHUNKED_NFC, log: (l) => lines.push(l) });
     expect(emu.board.storage.read(".bootcde")).toBe(files.code);
     expect(emu.board.storage.read(PERSO_CHUNK.storageName)).toBe(files.chunks[0]!.code);
     expect(result.chunks).toEqual([{ storageName: PERSO_CHUNK.storageName, bytes: files.chunks[0]!.code.length, crc32: crc32(new Uint8Array(Buffer.from(files.chunks[0]!.code, "latin1"))) }]);
