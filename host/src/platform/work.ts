@@ -1,0 +1,89 @@
+/**
+ * The ledger interface the platform's logic is written against, the same for both engines
+ * (docs/PLATFORM.md §Engines, §"Writing platform code").
+ *
+ * Platform logic is a generator (`Work<T>`) that yields queries and gets their results back:
+ *
+ *     function* settledCount(carrierId: string): Work<number> {
+ *       const row = yield* get("SELECT count(*) AS n FROM settlements WHERE carrier_id = ?", [carrierId]);
+ *       return Number(row!.n);
+ *     }
+ *
+ * The same code then runs on either engine:
+ * - **SQLite** (`runSync`): each query is answered at once by better-sqlite3, so a whole operation
+ *   runs synchronously, exactly as fast as plain synchronous code, and nothing interleaves with it.
+ * - **PostgreSQL** (postgres.ts): each query is awaited on a pooled connection; many operations run
+ *   at once, and a transaction (`tx`) holds one connection from BEGIN to COMMIT.
+ *
+ * Rules for code written this way (both engines hold to them; the PostgreSQL tests check them):
+ * - Every read-check-write that must be atomic goes inside one `tx(() => …)`. The body is a
+ *   factory because PostgreSQL may run it again (serialization failure, deadlock): it must not
+ *   have effects outside the ledger that a second run would repeat.
+ * - SQL is the shared dialect (`?` placeholders, `INSERT … RETURNING`, `ON CONFLICT`), no
+ *   `last_insert_rowid()`, `INSERT OR IGNORE` or other engine-only syntax.
+ * - Uniqueness is the ledger's job: a unique constraint decides a race between processes; the
+ *   check before it is only there to give a clear answer (postgres.ts retries a whole operation
+ *   whose transaction hit a unique violation, so the check then sees the winner).
+ */
+import type { Params, Row } from "./ledger.ts";
+
+export type Query =
+  | { op: "get" | "all" | "run"; sql: string; params: Params }
+  | { op: "tx"; body: () => Work<unknown> };
+
+/** A piece of platform logic: yields queries, returns T. Nothing runs until an engine drives it. */
+export type Work<T> = Generator<Query, T, unknown>;
+
+/** The first row, or undefined. */
+export function* get(sql: string, params: Params = []): Work<Row | undefined> {
+  return (yield { op: "get", sql, params }) as Row | undefined;
+}
+
+export function* all(sql: string, params: Params = []): Work<Row[]> {
+  return (yield { op: "all", sql, params }) as Row[];
+}
+
+/** Runs a statement; returns how many rows it changed. */
+export function* run(sql: string, params: Params = []): Work<number> {
+  return (yield { op: "run", sql, params }) as number;
+}
+
+/**
+ * One transaction: everything `body` does commits together or not at all. Nested calls join the
+ * outer transaction. `body` may run more than once on PostgreSQL (see above).
+ */
+export function* tx<T>(body: () => Work<T>): Work<T> {
+  return (yield { op: "tx", body }) as T;
+}
+
+/** Wraps a value as work (for code paths that need no query). */
+// eslint-disable-next-line require-yield
+export function* done<T>(value: T): Work<T> {
+  return value;
+}
+
+/** What a ledger must answer for `drive`: one query at a time, or a transaction around a body. */
+export interface SyncAnswerer {
+  answer(q: Exclude<Query, { op: "tx" }>): unknown;
+  transaction<T>(body: () => T): T;
+}
+
+/** Drives work synchronously (the SQLite engine). A query's error is thrown into the work, where try/catch sees it. */
+export function runSync<T>(db: SyncAnswerer, work: Work<T>): T {
+  let input: unknown;
+  let failed = false;
+  let error: unknown;
+  for (;;) {
+    const step = failed ? work.throw(error) : work.next(input);
+    failed = false;
+    if (step.done) return step.value;
+    const q = step.value;
+    try {
+      input = q.op === "tx" ? db.transaction(() => runSync(db, q.body())) : db.answer(q);
+    } catch (e) {
+      failed = true;
+      error = e;
+      input = undefined;
+    }
+  }
+}
