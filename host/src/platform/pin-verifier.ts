@@ -175,7 +175,8 @@ export class PinVerifier {
    */
   private *check(carrierId: string, pin: string): Work<{ verdict: Verdict; triesLeft: number }> {
     // Serializable on PostgreSQL: two wrong PINs checked at once in two processes cannot both read
-    // the same failure count (one transaction is retried and reads the other's).
+    // the same failure count (one transaction is retried and reads the other's). At READ COMMITTED
+    // they could, and a guesser would get extra tries (postgres.test.ts shows it counts every one).
     return yield* tx(function* (this: PinVerifier): Work<{ verdict: Verdict; triesLeft: number }> {
       const row = yield* get("SELECT * FROM carrier_pins WHERE carrier_id = ?", [carrierId]);
       if (!row) throw new PinRefusal(409, "no-pin", `carrier ${carrierId} has no PIN enrolled`);
@@ -192,7 +193,7 @@ export class PinVerifier {
         return { verdict: Verdict.BLOCKED, triesLeft: 0 };
       }
       return { verdict: Verdict.WRONG, triesLeft: this.tryLimit - failures - 1 };
-    }.bind(this));
+    }.bind(this), { serializable: true });
   }
 
   /**

@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { diversifyCarrierKeys, verifyAuthorizationCryptogram, CRYPTOGRAM_BYTES, MAX_ATC, type AuthorizationFields, type CarrierKeys } from "../channel/keys.ts";
 import { Ledger, LedgerError, type Row } from "./ledger.ts";
-import { all, get, run, tx, type Work } from "./work.ts";
+import { all, get, run, tx, type TxOptions, type Work } from "./work.ts";
 import { openEngine, type Engine } from "./engine.ts";
 import { SecretSealer, type KeyProtection } from "./keystore.ts";
 import {
@@ -295,7 +295,7 @@ export class PlatformOps {
       const issued = yield* issueApiKey("admin", this.now());
       yield* this.audit("api_key", issued.keyId, "created", { role: "admin", file: this.adminKeyFile ?? null });
       created = issued.apiKey;
-    }.bind(this));
+    }.bind(this), { serializable: true });
     if (created === undefined) return;
     // Written after the commit (a transaction body may run twice): a crash between the two leaves a
     // ledger whose admin key nobody has — add one in-process with issueApiKey, as for a lost key.
@@ -337,7 +337,7 @@ export class PlatformOps {
    * counts are put back if the transaction does not commit, and before the body runs again (a
    * PostgreSQL retry), so a retried or failed transaction loses none.
    */
-  private *tx<T>(body: () => Work<T>): Work<T> {
+  private *tx<T>(body: () => Work<T>, opts: TxOptions = {}): Work<T> {
     let taken: TakenRefusals;
     const putBack = () => {
       if (taken) this.refusals.restore(taken);
@@ -350,7 +350,7 @@ export class PlatformOps {
         taken = this.refusals.take();
         if (taken) yield* this.audit("platform", "refusals", "refused", taken);
         return result;
-      }.bind(this));
+      }.bind(this), opts);
     } catch (e) {
       putBack();
       throw e;

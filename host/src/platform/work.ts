@@ -16,9 +16,12 @@
  *   at once, and a transaction (`tx`) holds one connection from BEGIN to COMMIT.
  *
  * Rules for code written this way (both engines hold to them; the PostgreSQL tests check them):
- * - Every read-check-write that must be atomic goes inside one `tx(() => …)`. The body is a
- *   factory because PostgreSQL may run it again (serialization failure, deadlock): it must not
- *   have effects outside the ledger that a second run would repeat.
+ * - Every read-check-write that must be atomic goes inside one `tx(() => …)`, and on PostgreSQL
+ *   something must enforce the decision against other processes: a unique constraint (the usual
+ *   way), a conditional UPDATE that counts its rows (`… WHERE state = 'open'` → 1), or
+ *   `tx(…, { serializable: true })`. The body is a factory because PostgreSQL may run it again
+ *   (serialization failure, deadlock): it must not have effects outside the ledger that a second
+ *   run would repeat.
  * - SQL is the shared dialect (`?` placeholders, `INSERT … RETURNING`, `ON CONFLICT`), no
  *   `last_insert_rowid()`, `INSERT OR IGNORE` or other engine-only syntax.
  * - Uniqueness is the ledger's job: a unique constraint decides a race between processes; the
@@ -29,7 +32,7 @@ import type { Params, Row } from "./ledger.ts";
 
 export type Query =
   | { op: "get" | "all" | "run"; sql: string; params: Params }
-  | { op: "tx"; body: () => Work<unknown> };
+  | { op: "tx"; body: () => Work<unknown>; serializable: boolean };
 
 /** A piece of platform logic: yields queries, returns T. Nothing runs until an engine drives it. */
 export type Work<T> = Generator<Query, T, unknown>;
@@ -48,12 +51,22 @@ export function* run(sql: string, params: Params = []): Work<number> {
   return (yield { op: "run", sql, params }) as number;
 }
 
+export interface TxOptions {
+  /**
+   * PostgreSQL runs a transaction at READ COMMITTED unless it asks for SERIALIZABLE (SQLite's are
+   * serial anyway). Ask for it when the transaction decides from rows it read and no constraint or
+   * conditional UPDATE enforces that decision (the PIN try counter: read, compare, write); do not by
+   * default — SERIALIZABLE's predicate locks make busy transactions on small tables fail and retry.
+   */
+  serializable?: boolean;
+}
+
 /**
  * One transaction: everything `body` does commits together or not at all. Nested calls join the
- * outer transaction. `body` may run more than once on PostgreSQL (see above).
+ * outer transaction (and its isolation). `body` may run more than once on PostgreSQL (see above).
  */
-export function* tx<T>(body: () => Work<T>): Work<T> {
-  return (yield { op: "tx", body }) as T;
+export function* tx<T>(body: () => Work<T>, opts: TxOptions = {}): Work<T> {
+  return (yield { op: "tx", body, serializable: opts.serializable === true }) as T;
 }
 
 /** Wraps a value as work (for code paths that need no query). */
