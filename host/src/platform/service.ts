@@ -180,7 +180,9 @@ export class Platform {
 
   /** The embedded SQLite ledger (in-process callers and tests); a LedgerError on PostgreSQL. */
   get ledger(): Ledger {
-    if (this.engine.kind !== "sqlite") throw new LedgerError(`this in-process call needs the embedded SQLite ledger; on ${this.engine.kind} use platform.run(ops => …)`);
+    if (this.engine.kind !== "sqlite") {
+      throw new LedgerError("in-process platform calls (provision, personalise, pay --db) need a SQLite ledger file, not a postgres:// URL — serve PostgreSQL with `keycarrier platform serve`; in code: platform.run(ops => …)");
+    }
     return this.engine.ledger;
   }
 
