@@ -40,7 +40,8 @@ async function postgresRows(): Promise<Row[]> {
   const pg = await measurePostgresThroughput();
   if (pg.skipped) return [{ mode: "PostgreSQL", note: `skipped: ${pg.skipped}` }];
   const row = (mode: string, r: (typeof pg.runs)[number], extra: Row = {}): Row => ({
-    mode, perSecond: r.perSecond, settled: r.settled, seconds: r.seconds, refused: r.refused, rollbacks: r.rollbacks, loadAverage: r.loadAverage, ...extra,
+    mode, perSecond: r.perSecond, settled: r.settled, seconds: r.seconds, rounds: r.rounds, refused: r.refused, rollbacks: r.rollbacks,
+    platformCpuMs: r.platformCpuMsPerSettlement, serverCpuMs: r.serverCpuMsPerSettlement, loadAverage: r.loadAverage, ...extra,
   });
   return [
     ...pg.runs.map((r) => row(`PostgreSQL, durable, HTTP, ${r.clients} clients, ${r.processes} platform process${r.processes > 1 ? "es" : ""}`, r)),

@@ -9,7 +9,7 @@
  * rows by bulk SQL (generate_series).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
 import { join } from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -26,13 +26,18 @@ const CHEAP_PIN = { kdf: { N: 1024, r: 8, p: 1 } };
 export interface PostgresRun {
   processes: number;
   clients: number;
+  /** Median over the rounds of settled authorizations per second (wall clock). */
   perSecond: number;
+  rounds: number;
   settled: number;
   refused: number;
   seconds: number;
   /** Settled rows in the database before the run (the size runs). */
   settledRows: number;
-  /** Transactions PostgreSQL made run again (40001/40P01) and operations re-run after a race, summed over the processes' ledgers is not visible here: from pg_stat_database instead. */
+  /** CPU time per settlement in the platform processes, and in the PostgreSQL server's processes (ms, from /proc). */
+  platformCpuMsPerSettlement: number;
+  serverCpuMsPerSettlement: number;
+  /** Transactions rolled back in the database (serialization failures, lost races, refusals). */
   rollbacks: number;
   loadAverage: number;
 }
@@ -47,17 +52,19 @@ export interface PostgresBench {
 }
 
 export interface PostgresBenchOptions {
-  orders?: number;
   clients?: number;
+  rounds?: number;
   budgetMs?: number;
+  /** Requests per round (a round ends when they are done or the budget is spent). */
+  slice?: number;
   sizes?: number[];
-  sizeOrders?: number;
-  sizeBudgetMs?: number;
 }
 
 const TSX_CHILD = ["--import", "tsx", join(import.meta.dirname, "bench-server.ts")];
 
-async function startServers(db: string, n: number, dir: string): Promise<{ urls: string[]; stop(): Promise<void> }> {
+interface Servers { urls: string[]; pids: number[]; stop(): Promise<void> }
+
+async function startServers(db: string, n: number, dir: string): Promise<Servers> {
   const children: ChildProcess[] = [];
   const urls: string[] = [];
   const stop = async () => {
@@ -85,7 +92,39 @@ async function startServers(db: string, n: number, dir: string): Promise<{ urls:
     await stop();
     throw e;
   }
-  return { urls, stop };
+  return { urls, pids: children.map((c) => c.pid!), stop };
+}
+
+/** CPU time (ms) the processes used so far, from /proc (Linux; 0 elsewhere). */
+function cpuMs(pids: number[]): number {
+  const ticks = pids.reduce((sum, pid) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+      return sum + Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      return sum; // ended meanwhile
+    }
+  }, 0);
+  return ticks * 10; // USER_HZ = 100 on Linux
+}
+
+/** The server's processes: the postmaster and its children (a backend per connection, the WAL writer …). */
+function serverPids(postmaster: number): number[] {
+  const pids = [postmaster];
+  try {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const fields = readFileSync(`/proc/${entry}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+        if (Number(fields[1]) === postmaster) pids.push(Number(entry));
+      } catch {
+        /* gone */
+      }
+    }
+  } catch {
+    /* no /proc */
+  }
+  return pids;
 }
 
 /** Orders per carrier in the bench: a carrier pays now and then; thousands of payments of one carrier at once would all queue on its row. */
@@ -134,30 +173,70 @@ async function prepareOrders(db: string, orders: number, dir: string): Promise<A
   }
 }
 
-async function measure(db: string, processes: number, requests: AuthorizationRequest[], clients: number, budgetMs: number, dir: string, settledRows: number): Promise<PostgresRun> {
-  const ledger = await PostgresLedger.open(db);
+interface Config { db: string; processes: number; servers: Servers; requests: AuthorizationRequest[]; next: number; warmup: number; settledRows: number; rounds: Round[] }
+interface Round { settled: number; refused: number; seconds: number; platformCpuMs: number; serverCpuMs: number; load: number }
+
+/** One measuring round on a configuration: the next slice of its prepared requests, as fast as the clients go. */
+async function round(cfg: Config, pg: PgServer, clients: number, budgetMs: number, slice: number): Promise<Round> {
+  const requests = cfg.requests.slice(cfg.next, cfg.next + slice);
+  const server = serverPids(pg.pid);
+  const platformBefore = cpuMs(cfg.servers.pids);
+  const serverBefore = cpuMs(server);
+  const load = loadavg()[0]!;
+  const result = await loadFromChild({ urls: cfg.servers.urls, requests, clients, budgetMs });
+  cfg.next += slice;
+  return {
+    settled: result.settled, refused: result.refused, seconds: result.ms / 1000, load,
+    platformCpuMs: cpuMs(cfg.servers.pids) - platformBefore, serverCpuMs: cpuMs(serverPids(pg.pid)) - serverBefore,
+  };
+}
+
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : 0;
+};
+
+/** Checks the ledger holds exactly the settlements the clients were told of, and sums up the rounds (medians). */
+async function summarize(cfg: Config, clients: number): Promise<PostgresRun> {
+  const ledger = await PostgresLedger.open(cfg.db);
   try {
-    const before = Number((await ledger.sql("SELECT count(*) AS n FROM settlements"))[0]!.n);
-    const rollbacksBefore = Number((await ledger.sql("SELECT xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()"))[0]!.n);
-    const servers = await startServers(db, processes, dir);
-    let result: { settled: number; refused: number; ms: number };
-    const load = loadavg()[0]!;
-    try {
-      result = await loadFromChild({ urls: servers.urls, requests, clients, budgetMs });
-    } finally {
-      await servers.stop();
-    }
-    const onDisk = Number((await ledger.sql("SELECT count(*) AS n FROM settlements"))[0]!.n) - before;
-    if (onDisk !== result.settled) throw new Error(`bench: clients were told ${result.settled} settlements, the PostgreSQL ledger holds ${onDisk} new ones`);
-    const rollbacks = Number((await ledger.sql("SELECT xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()"))[0]!.n) - rollbacksBefore;
-    const seconds = result.ms / 1000;
+    const onDisk = Number((await ledger.sql("SELECT count(*) AS n FROM settlements"))[0]!.n) - cfg.settledRows;
+    const told = cfg.rounds.reduce((n, r) => n + r.settled, 0) + cfg.warmup;
+    if (onDisk !== told) throw new Error(`bench: clients were told ${told} settlements, the PostgreSQL ledger holds ${onDisk} new ones`);
+    const rollbacks = Number((await ledger.sql("SELECT xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()"))[0]!.n);
+    const settled = cfg.rounds.reduce((n, r) => n + r.settled, 0);
     return {
-      processes, clients, perSecond: Math.round(result.settled / seconds), settled: result.settled, refused: result.refused,
-      seconds: Math.round(seconds * 100) / 100, settledRows, rollbacks, loadAverage: Math.round(load * 10) / 10,
+      processes: cfg.processes, clients, settledRows: cfg.settledRows, rounds: cfg.rounds.length,
+      perSecond: Math.round(median(cfg.rounds.map((r) => r.settled / r.seconds))),
+      settled, refused: cfg.rounds.reduce((n, r) => n + r.refused, 0),
+      seconds: Math.round(cfg.rounds.reduce((n, r) => n + r.seconds, 0) * 100) / 100,
+      platformCpuMsPerSettlement: Math.round((cfg.rounds.reduce((n, r) => n + r.platformCpuMs, 0) / Math.max(1, settled)) * 100) / 100,
+      serverCpuMsPerSettlement: Math.round((cfg.rounds.reduce((n, r) => n + r.serverCpuMs, 0) / Math.max(1, settled)) * 100) / 100,
+      rollbacks, loadAverage: Math.round(median(cfg.rounds.map((r) => r.load)) * 10) / 10,
     };
   } finally {
     await ledger.close();
   }
+}
+
+/**
+ * Measures configurations in interleaved rounds (each round runs every configuration in turn,
+ * rotating who goes first), after one warm-up slice each, and reports medians: the machine's other
+ * load drifts within seconds, and interleaving makes every configuration see the same drift.
+ */
+async function interleaved(configs: Config[], pg: PgServer, clients: number, rounds: number, budgetMs: number, slice: number): Promise<PostgresRun[]> {
+  for (const cfg of configs) {
+    const warm = await loadFromChild({ urls: cfg.servers.urls, requests: cfg.requests.slice(0, slice / 2), clients, budgetMs: budgetMs / 2 });
+    cfg.next = slice / 2;
+    cfg.warmup = warm.settled;
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < configs.length; k++) {
+      const cfg = configs[(r + k) % configs.length]!;
+      cfg.rounds.push(await round(cfg, pg, clients, budgetMs, slice));
+    }
+  }
+  return Promise.all(configs.map((c) => summarize(c, clients)));
 }
 
 /**
@@ -206,32 +285,40 @@ export function defaultPostgresSizes(env: NodeJS.ProcessEnv = process.env): numb
 }
 
 export async function measurePostgresThroughput(opts: PostgresBenchOptions = {}): Promise<PostgresBench> {
-  const note = "PostgreSQL 15 private cluster (fsync on, synchronous_commit on): a settlement is acknowledged after its two serializable transactions COMMITted; processes are separate `platform serve`-equivalents with their own pools, the load generator is a third process; the machine's 2 cores are shared by all of them and the server";
+  const note = "PostgreSQL 15 private cluster (fsync on, synchronous_commit on): a settlement is acknowledged after its two transactions COMMITted; each platform process is `platform serve` with its own pool of 10, the load generator (64 keep-alive clients, spread over the processes) a process of its own; medians of interleaved rounds; the machine's 2 cores are shared by all of them, the server and other users";
   const skipped = pgServerUnavailable();
   if (skipped) return { skipped, runs: [], sizes: [], note };
   const dir = mkdtempSync(join(tmpdir(), "kc-pg-bench-"));
   let server: PgServer | undefined;
+  const configs: Config[] = [];
   try {
     server = await startPgServer();
-    const orders = opts.orders ?? 2500;
     const clients = opts.clients ?? 64;
-    const budgetMs = opts.budgetMs ?? 2500;
-    const runs: PostgresRun[] = [];
-    for (const processes of [1, 2]) {
-      const db = await createDatabase(server, `bench_p${processes}`);
+    const rounds = opts.rounds ?? 4;
+    const budgetMs = opts.budgetMs ?? 1500;
+    const slice = opts.slice ?? 600;
+    const orders = slice * (rounds + 1);
+    const setup = async (name: string, processes: number, settledRows: number): Promise<Config & { buildSeconds: number }> => {
+      const db = await createDatabase(server!, name);
+      const buildSeconds = settledRows ? await seedSettled(db, settledRows) : 0;
       const requests = await prepareOrders(db, orders, dir);
-      runs.push(await measure(db, processes, requests, clients, budgetMs, dir, 0));
-    }
-    const sizes: PostgresBench["sizes"] = [];
-    for (const n of opts.sizes ?? defaultPostgresSizes()) {
-      const db = await createDatabase(server, `bench_size_${n}`);
-      const buildSeconds = await seedSettled(db, n);
-      const requests = await prepareOrders(db, opts.sizeOrders ?? 800, dir);
-      sizes.push({ ...(await measure(db, 1, requests, clients, opts.sizeBudgetMs ?? 1500, dir, n)), buildSeconds });
-    }
+      const servers = await startServers(db, processes, dir);
+      const cfg = { db, processes, servers, requests, next: 0, warmup: 0, settledRows, rounds: [], buildSeconds };
+      configs.push(cfg);
+      return cfg;
+    };
+    const one = await setup("bench_p1", 1, 0);
+    const two = await setup("bench_p2", 2, 0);
+    const runs = await interleaved([one, two], server, clients, rounds, budgetMs, slice);
+    await Promise.all(configs.splice(0).map((c) => c.servers.stop()));
+    const sized: Array<Config & { buildSeconds: number }> = [];
+    for (const n of opts.sizes ?? defaultPostgresSizes()) sized.push(await setup(`bench_size_${n}`, 1, n));
+    const sizeRuns = await interleaved(sized, server, clients, Math.max(2, rounds - 1), budgetMs, slice);
+    const sizes = sizeRuns.map((r, i) => ({ ...r, buildSeconds: sized[i]!.buildSeconds }));
     const speedup = runs[0]!.perSecond ? Math.round((runs[1]!.perSecond / runs[0]!.perSecond) * 100) / 100 : undefined;
     return { runs, speedup, sizes, note };
   } finally {
+    await Promise.all(configs.map((c) => c.servers.stop()));
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   }

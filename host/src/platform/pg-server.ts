@@ -16,6 +16,8 @@ export interface PgServer {
   /** Connection URL of the cluster's `postgres` database (superuser `kc`, trust auth over the private socket). */
   url: string;
   dir: string;
+  /** The postmaster's pid (its backends are its children). */
+  pid: number;
   /** Stops the server (immediate shutdown) and deletes the cluster. */
   stop(): Promise<void>;
 }
@@ -112,7 +114,7 @@ export async function startPgServer(opts: PgServerOptions = {}): Promise<PgServe
       throw e;
     }
     return {
-      url, dir,
+      url, dir, pid: child.pid!,
       async stop() {
         process.removeListener("exit", killOnExit);
         if (child.exitCode === null && child.signalCode === null) {
