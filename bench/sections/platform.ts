@@ -45,7 +45,7 @@ async function postgresRows(): Promise<Row[]> {
   });
   return [
     ...pg.runs.map((r) => row(`PostgreSQL, durable, HTTP, ${r.clients} clients, ${r.processes} platform process${r.processes > 1 ? "es" : ""}`, r)),
-    { mode: "PostgreSQL, 2 processes ÷ 1 (goal ≥ 1.5)", speedup: pg.speedup ?? null, verdict: pg.speedup !== undefined && pg.speedup >= 1.5 ? "PASS" : "FAIL" },
+    { mode: "PostgreSQL, 2 processes ÷ 1 process, settled per second", speedup: pg.speedup ?? null },
     ...pg.sizes.map((r) => row(`PostgreSQL, 1 process, at ${r.settledRows.toLocaleString("en")} settled rows`, r, { settledRows: r.settledRows, buildSeconds: r.buildSeconds })),
     { mode: "PostgreSQL note", note: pg.note },
   ];
