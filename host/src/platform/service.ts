@@ -156,7 +156,8 @@ export class Platform {
     const platform = new Platform(engine, opts);
     try {
       await platform.run((o) => o.ensureAdminKey());
-      await platform.run((o) => o.recoverPending());
+      // One operation per authorization: on PostgreSQL a lost race then costs one re-run of that one.
+      for (const id of await platform.run((o) => o.pendingAuthorizations())) await platform.run((o) => o.recoverAuthorization(id));
     } catch (e) {
       await engine.close(true);
       throw e;
@@ -846,15 +847,29 @@ export class PlatformOps {
     }.bind(this));
   }
 
+  /** Authorizations a crash left verified (transaction 1 committed, transaction 2 not), oldest first. */
+  *pendingAuthorizations(): Work<number[]> {
+    return (yield* all("SELECT authorization_id FROM authorizations WHERE state = 'verified' ORDER BY authorization_id")).map((r) => Number(r.authorization_id));
+  }
+
   /**
-   * Settles authorizations a crash left verified; runs at every open. Returns how many. On
-   * PostgreSQL another live process may be settling one of them at the same moment: one of the two
-   * hits the unique constraints, and its operation runs again (here: re-reads what is left).
+   * Settles one authorization a crash left verified, unless it is settled already. On PostgreSQL
+   * another live process may be settling it at this moment: one of the two hits the unique
+   * constraints, and its operation runs again — this check then finds it settled. Returns whether
+   * this call settled it.
    */
+  *recoverAuthorization(authorizationId: number): Work<boolean> {
+    const row = yield* get("SELECT state FROM authorizations WHERE authorization_id = ?", [authorizationId]);
+    if (row?.state !== "verified") return false;
+    yield* this.settle(authorizationId, "recovered");
+    return true;
+  }
+
+  /** Settles every authorization a crash left verified, in one go (SQLite: nothing else runs meanwhile). Returns how many. */
   *recoverPending(): Work<number> {
-    const pending = yield* all("SELECT authorization_id FROM authorizations WHERE state = 'verified' ORDER BY authorization_id");
-    for (const p of pending) yield* this.settle(Number(p.authorization_id), "recovered");
-    return pending.length;
+    let settled = 0;
+    for (const id of yield* this.pendingAuthorizations()) if (yield* this.recoverAuthorization(id)) settled++;
+    return settled;
   }
 
   *auditTrail(opts: { afterSeq?: number; entity?: string; entityId?: string; limit?: number } = {}): Work<AuditRow[]> {

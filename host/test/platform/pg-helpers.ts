@@ -65,7 +65,8 @@ export async function pgFixture(): Promise<PgFixture> {
   let skip = unavailable;
   if (!skip) {
     try {
-      server = await startPgServer();
+      // The server's default is off here, so the tests show the ledger turns it on for its own sessions.
+      server = await startPgServer({ settings: { synchronous_commit: "off" } });
     } catch (e) {
       skip = `PostgreSQL would not start: ${(e as Error).message}`;
     }
