@@ -228,6 +228,11 @@ export class PostgresLedger {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken: Error | undefined;
+      // A checked-out connection that dies (the server shut down or crashed) emits 'error'; without a
+      // listener that would be an uncaught exception and end the process. The query in flight fails
+      // as well, and that failure is what the operation sees.
+      const onError = (e: Error) => (broken = e);
+      client.on("error", onError);
       try {
         await client.query(serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL READ COMMITTED");
         const result = await body(client);
@@ -248,6 +253,7 @@ export class PostgresLedger {
         }
         throw e;
       } finally {
+        client.removeListener("error", onError);
         client.release(broken);
       }
     }

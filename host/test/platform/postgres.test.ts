@@ -15,6 +15,7 @@ import { loadMigrations, LedgerError } from "../../src/platform/ledger.ts";
 import { startPlatformServer } from "../../src/platform/http.ts";
 import { TEST_PIN_OPTIONS } from "./helpers.ts";
 import { pgFixture, prepareOrdersOn, verifyOrderPin, type PgFixture } from "./pg-helpers.ts";
+import { createDatabase, startPgServer } from "../../src/platform/pg-server.ts";
 
 let fx: PgFixture;
 const keyDir = mkdtempSync(join(tmpdir(), "kc-pg-keys-"));
@@ -166,6 +167,38 @@ describe("PostgreSQL ledger", () => {
       expect(await ledger.sql("SELECT count(*) AS n FROM audit WHERE action = 'settled' AND detail LIKE '%\"how\":\"recovered\"%'")).toEqual([{ n: auths.length }]);
     } finally {
       await Promise.all([a?.close(), b?.close()]);
+    }
+  }, 60_000);
+
+  it("the server dying under load is a LedgerError for each request in flight or after (503), never an exception that ends the process", async (ctx) => {
+    if (!fx.server) return ctx.skip();
+    const own = await startPgServer(); // killed below: not the suite's server
+    let uncaught: unknown;
+    const onUncaught = (e: unknown) => (uncaught = e);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const platform = await open(await createDatabase(own, "dies"));
+      const reasons = new Set<string>();
+      let ok = 0;
+      const load = (async () => {
+        for (let i = 0; i < 200; i++) {
+          const results = await Promise.allSettled([1, 2, 3, 4].map(() => platform.run((o) => o.issueCarrier())));
+          for (const r of results) {
+            if (r.status === "fulfilled") ok++;
+            else reasons.add(r.reason instanceof LedgerError ? "LedgerError" : String(r.reason));
+          }
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(own.pid, "SIGKILL");
+      await load;
+      await platform.close().catch(() => {});
+      expect(ok).toBeGreaterThan(0);
+      expect([...reasons]).toEqual(["LedgerError"]);
+      expect(uncaught).toBeUndefined();
+    } finally {
+      process.removeListener("uncaughtException", onUncaught);
+      await own.stop();
     }
   }, 60_000);
 
