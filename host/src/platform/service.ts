@@ -149,7 +149,7 @@ export class Platform {
   /**
    * Opens the ledger (migrating it), creates the admin key on first open, and settles any
    * authorization a crash left verified but unsettled (on PostgreSQL also those another live
-   * process is settling: the row locks and constraints let exactly one of them do it).
+   * process is settling: the unique constraints let exactly one of them do it).
    */
   static async open(opts: PlatformOptions = {}): Promise<Platform> {
     const engine = await openEngine(opts.db ?? opts.dbFile);

@@ -69,12 +69,6 @@ export function* tx<T>(body: () => Work<T>, opts: TxOptions = {}): Work<T> {
   return (yield { op: "tx", body, serializable: opts.serializable === true }) as T;
 }
 
-/** Wraps a value as work (for code paths that need no query). */
-// eslint-disable-next-line require-yield
-export function* done<T>(value: T): Work<T> {
-  return value;
-}
-
 /** What a ledger must answer for `drive`: one query at a time, or a transaction around a body. */
 export interface SyncAnswerer {
   answer(q: Exclude<Query, { op: "tx" }>): unknown;
