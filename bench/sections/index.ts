@@ -59,7 +59,7 @@ export const budgets: Budget[] = [
     section: "platform", column: "speedup", min: 1.5,
     where: (r) => String(r["mode"]).startsWith("PostgreSQL, 2 processes"),
     why: "issue 15: two platform processes on one PostgreSQL database settle at least 1.5x what one does",
-    knownMiss: "not reachable on this 2-core machine: a settlement costs about 3.3 ms of CPU in the platform process and 2.5 ms in PostgreSQL (the platformCpuMs / serverCpuMs columns), so one process already keeps a core busy and the server most of the other; two processes can add at most the idle rest (≈ 1.1x by that arithmetic, measured ≈ 1.0x with the machine shared). It needs more cores, or less CPU per settlement in the platform: docs/PLATFORM.md §PostgreSQL performance",
+    knownMiss: "not reachable on this 2-core machine: a settlement costs about 2 ms of CPU in the platform process and 2 ms in PostgreSQL (the platformCpuMs / serverCpuMs columns), so one process plus the server already fill both cores before the process's own thread is the limit; a second process can only add contention (measured 0.7-1.0x). The bound is 2p/(p+s) on 2 cores; it needs more cores: docs/PLATFORM.md §PostgreSQL performance",
   },
   {
     section: "platform", column: "perSecond", min: 10_000,
