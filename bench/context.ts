@@ -28,7 +28,7 @@ let built = false;
 /** Runs `npm run build` when the release bundle is missing or older than firmware/src. */
 export function ensureBuild(log: (line: string) => void = () => {}): void {
   if (built) return;
-  const stale = !existsSync(REPORT) || !existsSync(RELEASE) || !existsSync(RELEASE_NFC) || statSync(REPORT).mtimeMs < newestMtime(join(ROOT, "firmware", "src"));
+  const stale = !existsSync(REPORT) || !existsSync(RELEASE) || !existsSync(RELEASE_NFC) || !existsSync(join(DIST, "keycarrier.full.js")) || statSync(REPORT).mtimeMs < newestMtime(join(ROOT, "firmware", "src"));
   if (stale) {
     log("bench: firmware/dist is missing or older than firmware/src; running the build");
     execFileSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "firmware", "build", "cli.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
@@ -37,15 +37,15 @@ export function ensureBuild(log: (line: string) => void = () => {}): void {
   built = true;
 }
 
-/** keycarrier.js, the USB-only bundle (NFC link compiled out); with nfc, keycarrier.nfc.js. */
-export function releaseBundle(nfc = false): string {
+/** keycarrier.js, the USB-only bundle (NFC link compiled out); with nfc, keycarrier.nfc.js; or the bundle named. */
+export function releaseBundle(which: boolean | string = false): string {
   ensureBuild();
-  return readFileSync(nfc ? RELEASE_NFC : RELEASE, "latin1");
+  return readFileSync(which === true ? RELEASE_NFC : which === false ? RELEASE : join(DIST, which), "latin1");
 }
 
-/** The bundle a board takes (`npm run build`): keycarrier.nfc.js when it has NFC, else keycarrier.js. */
+/** The bundle a board takes (`npm run build`): the one its profile names (board/boards/*.json "firmware"). */
 export function bundleFor(profile: BoardProfile): string {
-  return releaseBundle(profile.peripherals.nfc);
+  return releaseBundle(profile.firmware);
 }
 
 interface BundleBoards { file: string; bytes: { release: number; debug: number }; estimatedJsVarsFromStorage: number; boards: { id: string; vars: number; varsPercent: number; largestBundleBytes: number }[] }

@@ -92,6 +92,13 @@ async function step<T>(name: string, run: () => Promise<T>, labels: string[] = [
   if (labels.length === 1) board.runUntilIdle = (ms: number) => { hot ??= meter.hotspots(profile, 1e6); return runUntilIdle(ms); };
   const result = await run();
   board.runUntilIdle = runUntilIdle;
+  report(name, labels, hot);
+  return result;
+}
+
+// Prints what the meter holds since its last reset: the scopes labelled `labels` and the hot lines
+// (`hot` when taken earlier, e.g. before the timers ran).
+function report(name: string, labels: string[], hot?: { line: number; hits: number; ms: number }[]): void {
   hot ??= meter.hotspots(profile, 1e6);
   const stages: Record<string, number> = {};
   const functions: Record<string, number> = {};
@@ -107,16 +114,23 @@ async function step<T>(name: string, run: () => Promise<T>, labels: string[] = [
   for (const h of hot ?? []) { const where = sourceOf(h.line); add(functions, where, h.ms); add(stages, stageOf(where), h.ms); }
   console.log(`\n== ${name}: ${total.toFixed(1)} ms (puckjs calibration)`);
   console.log(`stages: ${fixed(stages)}`);
+  const parts: Record<string, number> = {};
+  for (const scope of meter.scopes) {
+    if (!labels.includes(scope.label)) continue;
+    for (const [k, v] of Object.entries(meter.estimate(profile, scope.counts).breakdown)) if (typeof v === "number") add(parts, k, v);
+  }
+  console.log(`cost kinds: ${fixed(parts)}`);
   console.log(`native calls: ${JSON.stringify(nativeCalls)}`);
   console.log(`source functions: ${fixed(Object.fromEntries(Object.entries(functions).filter(([, v]) => v >= 1)))}`);
   for (const h of (hot ?? []).slice(0, shownLines)) console.log(`${h.ms.toFixed(2).padStart(7)} ${String(h.hits).padStart(4)}  ${sourceOf(h.line).padEnd(32)} ${splitLines[h.line - 1]!.trim().slice(0, 100)}`);
-  return result;
 }
 
 const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
 try {
   const { cid, pid, keys } = await personaliseFromPlatform(rig, platform, PIN);
   const merchant = platform.registerMerchant({ name: "Bench" });
+  await rig.outer(CMD.INFO, new Map());
+  await step("INFO (personalised, steady)", () => rig.outer(CMD.INFO, new Map()));
   const channel = await step("channel open (OPEN + CONFIRM)", () => rig.openChannel({ carrierId: cid, platformId: pid, channelKey: keys.channelKey }));
   const newOrder = (): CborMap => {
     const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" });
@@ -130,7 +144,24 @@ try {
   }
   const order = newOrder();
   const verdict = platformVerdict(platform, rig, channel, Buffer.from(cid).toString("hex"), order, PIN);
-  const paid = await step(`PAY (request + decision after the press${paidBefore > 0 ? `, after ${paidBefore} authorizations` : ""})`, () => rig.pay(channel, order, verdict), ["USB.data", "watch"]);
+  const after = paidBefore > 0 ? `, after ${paidBefore} authorizations` : "";
+  // The request (until its reply is deferred) and the decision (the button callback) apart.
+  // (no reset at the press: the request's event-loop entry is still open there)
+  meter.reset();
+  let atPress: Map<number, { hits: number; ms: number }> | undefined;
+  // (the request's hot lines also hold the timers that ran before the press: the preparation the
+  // request leaves behind and the LED blinking; the totals are per event-loop entry)
+  const paid = await rig.pay(channel, order, verdict, () => {
+    report(`PAY request (hot lines: + the timers before the press)${after}`, ["USB.data"]);
+    report(`timers before the press (the preparation, LED blinking)${after}`, ["timer"], []);
+    atPress = new Map(meter.hotspots(profile, 1e6).map((h) => [h.line, h]));
+    rig.press();
+  });
+  const decisionHot = meter.hotspots(profile, 1e6).map((h) => {
+    const b = atPress!.get(h.line);
+    return { line: h.line, hits: h.hits - (b?.hits ?? 0), ms: h.ms - (b?.ms ?? 0) };
+  }).filter((h) => h.hits > 0).sort((x, y) => y.ms - x.ms);
+  report(`PAY decision (press → sealed reply; hot lines include the UI's LED timers)${after}`, ["watch"], decisionHot);
   if (paid.status !== 0) throw new Error(`profile: PAY failed with status ${paid.status}`);
 } finally {
   board.dispose();

@@ -13,6 +13,7 @@ import { compile } from "../firmware/build/pipeline.ts";
 import { VirtualBoard } from "../board/src/virtual-board.ts";
 import { CostMeter } from "../board/src/cost/meter.ts";
 import { loadProfile } from "../board/src/profiles.ts";
+import { paymentsOnStore, paymentsNaive } from "../firmware/test/store/v2-payments.ts";
 
 export interface OpCost { op: string; bytesWritten: number; wordWrites: number; pageErases: number }
 export interface WearResult {
@@ -99,29 +100,49 @@ export function wear(board: string, updates: number): WearResult {
   };
 }
 
+// A firmware test fixture compiled by the project pipeline and run on a metered virtual board
+// (`files` are laid out in Storage before power-on): run() evaluates on it, ms() estimates a step.
+async function meteredFixture(board: string, entry: string, files?: (vb: VirtualBoard) => void): Promise<{ run: (src: string) => unknown; ms: (label: string, src: string) => number }> {
+  const bundle = (await compile({ entry, minify: true })).code;
+  const meter = new CostMeter();
+  const vb = new VirtualBoard({ board, cost: meter });
+  files?.(vb);
+  vb.powerOn();
+  meter.attachFlash(vb.flash);
+  const run = (src: string): unknown => {
+    const r = vb.evaluate(meter.prepare(src, "bench"));
+    if (!r.ok) throw r.error;
+    return r.value;
+  };
+  run(bundle);
+  const profile = loadProfile(board);
+  return { run, ms: (label, src) => meter.estimate(profile, meter.measure(label, () => run(src)).record.counts).ms };
+}
+
 // Counting one PIN verdict, device ms metered by the cost model: the store and security modules are
 // compiled by the project pipeline (firmware/test/security/fixtures/on-board.ts wires them to
 // Espruino's Storage and crypto) and run on the VirtualBoard of `board`. (It replaced VERIFY_PIN,
 // ≈250 ms on puckjs with its 28 stretching rounds; the verdict's MAC check is part of PAY's cost,
 // hil-tests/payment-cost.test.ts.)
 export async function meteredVerdictMs(board = "puckjs"): Promise<{ board: string; okMs: number; wrongMs: number }> {
-  const bundle = (await compile({ entry: "firmware/test/security/fixtures/on-board.ts", minify: true })).code;
-  const meter = new CostMeter();
-  const vb = new VirtualBoard({ board, cost: meter });
-  vb.powerOn();
-  meter.attachFlash(vb.flash);
-  const run = (src: string) => {
-    const r = vb.evaluate(meter.prepare(src, "bench"));
-    if (!r.ok) throw r.error;
-    return r.value;
-  };
-  run(bundle);
+  const { run, ms } = await meteredFixture(board, "firmware/test/security/fixtures/on-board.ts");
   run("var k = KC.start(KC.defaults); k.enrol();");
-  const profile = loadProfile(board);
-  const ms = (label: string, src: string) => meter.estimate(profile, meter.measure(label, () => run(src)).record.counts).ms;
   const okMs = ms("verdict OK", "k.countVerdict(KC.verdict(0))");
   const wrongMs = ms("verdict WRONG", "k.countVerdict(KC.verdict(1))");
   return { board, okMs, wrongMs };
+}
+
+// Store v2's device ms on puckjs (cost model): one payment's store work and opening a page filled by
+// 20 payments, the store compiled by the project pipeline (fixtures/pages-on-board.ts) next to a
+// release-size bundle stand-in.
+export async function meteredV2Ms(board = "puckjs"): Promise<{ payMs: number; openMs: number }> {
+  const { run, ms } = await meteredFixture(board, "firmware/test/store/fixtures/pages-on-board.ts", (vb) => {
+    vb.storage.write(".bootcde", "/*" + "F".repeat(30_587) + "*/");
+    vb.storage.write("kc.tk", "t".repeat(32));
+    vb.storage.write(".boot0", "b".repeat(80));
+  });
+  run("KV2.open(); KV2.personalise(); for (var i = 1; i <= 20; i++) KV2.pay(i);");
+  return { payMs: ms("v2 pay", "KV2.pay(21)"), openMs: ms("v2 open", "KV2.open()") };
 }
 
 export interface StorageMetrics { perOperation: OpCost[]; wear: WearResult[] }
@@ -136,7 +157,7 @@ export function measureStorage(opts: { updates?: number } = {}): StorageMetrics 
 
 export const section: Section = {
   name: "storage",
-  note: "flash effects measured on EspruinoStorage over NorFlash (puckjs/pico geometry, 5 KB stand-in bundle); counting a PIN verdict metered by the cost model (estimate)",
+  note: "flash effects measured on EspruinoStorage over NorFlash (puckjs/pico geometry, 5 KB stand-in bundle); counting a PIN verdict metered by the cost model (estimate); store v2 rows: 100,000 payments on each profile's page bank, naive writeJSON next to a release-size bundle (STORAGE.md §A8)",
   async run(): Promise<Row[]> {
     const m = measureStorage();
     const rows: Row[] = [];
@@ -145,6 +166,17 @@ export const section: Section = {
       rows.push({ metric: `counting a PIN verdict OK / WRONG, device ms on ${b} (metered; was VERIFY_PIN with 28 stretching rounds)`, value: `${v.okMs.toFixed(0)} / ${v.wrongMs.toFixed(0)}` });
     }
     for (const o of m.perOperation) rows.push({ metric: `${o.op}: bytes written / page erases`, value: `${o.bytesWritten} B / ${o.pageErases}` });
+    // Store v2 (firmware/src/store/pages.ts, STORAGE.md §A8): 100,000 payments driven straight at the
+    // store on each profile's page bank (not yet what the carrier runs: it is still on v1, above)
+    // vs writeJSON of the state twice per payment next to a release-size bundle.
+    const v2ms = await meteredV2Ms("puckjs");
+    rows.push({ metric: "store v2 on puckjs, device ms (metered): one payment's store work / opening a page of 20 payments at boot", value: `${v2ms.payMs.toFixed(0)} / ${v2ms.openMs.toFixed(0)}` });
+    for (const b of ["puckjs", "pico", "nrf52840"] as const) {
+      const v2 = paymentsOnStore(b, 100_000).wear;
+      const naive = paymentsNaive(b, 2_000);
+      rows.push({ metric: `store v2, ${b} (${v2.pages} pages): page erases per 1,000 payments, v2 vs writeJSON`, value: `${v2.erasesPer1000.toFixed(2)} vs ${naive.erasesPer1000.toFixed(0)} (${(naive.erasesPer1000 / v2.erasesPer1000).toFixed(0)}×)` });
+      rows.push({ metric: `store v2, ${b}: busiest page erases in 100,000 payments; projected payments before 10,000 erases (writeJSON)`, value: `${v2.busiestPageErases}; ${v2.projectedPayments.toLocaleString("en-US")} (${naive.projectedPayments.toLocaleString("en-US")})` });
+    }
     for (const w of m.wear) {
       rows.push({ metric: `${w.workload}: page erases per 1,000 updates, store vs writeJSON`, value: `${w.storeErasesPer1000.toFixed(2)} vs ${w.naiveErasesPer1000.toFixed(1)} (${w.ratio === Infinity ? "∞" : w.ratio.toFixed(0)}×)` });
       rows.push({ metric: `${w.workload}: projected updates to endurance, store vs writeJSON`, value: `${w.storeProjectedUpdates} vs ${w.naiveProjectedUpdates}` });

@@ -8,7 +8,7 @@
 // The Puck.js has no USB: its profile gets a USB port as a stand-in for the console (same paths).
 import { afterEach, describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
-import { CMD, ST, transportIdentity, type CarrierRig } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, CMD, ST, payOrderBody, platformVerdict, transportIdentity } from "../firmware/test/applets/carrier-harness.ts";
 import { profileFor } from "../firmware/test/store/lifecycle.ts";
 import type { BoardProfile } from "../board/src/profiles.ts";
 import { VirtualBoard } from "../board/src/virtual-board.ts";
@@ -109,4 +109,78 @@ describe(`memory on the Puck.js pool (2,630 vars), metered, bundle ${measured.pr
       board.dispose();
     }
   }, 60_000);
+});
+
+// Today's firmware (the release NFC bundle `npm run build` makes, booted from Storage as a Puck.js
+// boots it) through the carrier's whole life on the Puck.js as shipped: no USB, the host talks over
+// NFC (the virtual tag reader, PROTOCOL.md §10). Factory provisioning, a reboot after the
+// personalisation, INFO, the payment channel, PAY with the platform's PIN verdict and a press, and
+// LOG_READ all run on the 2,630-var pool with no MEMORY error flag and no out-of-memory event.
+// NOT YET: the personalisation itself peaks over 2,630 by the model (≈2,690: the store's scan of the
+// 1,024 B log file it just created is charged 2 × 114 vars, where a real nRF52 maps Storage.read into
+// flash for 1 var — board/docs/calibration.md "Probes" — plus the request's copies in link,
+// dispatchers and channel), so it runs on a pool with the same var layout and room (4,095) and its
+// peak is asserted against today's figure. Issue #12's budgets are idle ≤ 40% (1,052 vars) and
+// peaks ≤ 70% (1,841); the bounds below are today's figures plus a small margin
+// (docs/FLOWS.md "Memory"), so a regression fails here; issue #12 stays open until they reach the
+// budget.
+const REACHED = { idleBlank: 2060, idlePersonalised: 2180, peakPersonalise: 2890, peakChannel: 2360, peakPay: 2460 } as const;
+const SAMPLE_EVERY_HITS = 10;
+const PIN = "482913";
+
+describe("today's bundle on the Puck.js (2,630 vars, NFC, no USB): the flow, no low-memory flag", () => {
+  it("provision, personalise (on a 4,095-var pool: over 2,630 today), reboot on 2,630, INFO, channel open, PAY, LOG_READ: every step answers and the Puck's pool is never exceeded", async () => {
+    const platform = await Platform.open({});
+    platforms.push(platform);
+    const shipped = profileFor("puckjs");
+    expect(shipped.peripherals.usb).toBe(false);
+    const noMemoryTrouble = (r: CarrierRig) => {
+      expect(oom(r)).toEqual([]);
+      expect(r.board.evaluate("E.getErrorFlags().join()")).toEqual({ ok: true, value: "" });
+    };
+    const measure = async <T>(r: CarrierRig, run: () => Promise<T>): Promise<{ value: T; peak: number }> => {
+      r.board.resetMemoryPeak(SAMPLE_EVERY_HITS);
+      const value = await run();
+      return { value, peak: r.board.memoryPeak() };
+    };
+    // factory: boot blank from Storage, PROVISION over NFC (CarrierRig.boot)
+    const rig = await CarrierRig.boot({ board: shipped, meter: true, bootcde: true, nfc: true });
+    rigs.push(rig);
+    const idleBlank = rig.board.memoryEstimate().total;
+    noMemoryTrouble(rig);
+    // personalisation: on a pool with room (measured, not limited), then the same flash on the Puck's
+    const big = await CarrierRig.boot({ board: withPool(shipped, 4095), meter: true, bootcde: true, nfc: true });
+    rigs.push(big);
+    const perso = await measure(big, () => personaliseFromPlatform(big, platform, PIN));
+    const ids = perso.value;
+
+    // power-cycle the personalised carrier on the same pool
+    const prig = await CarrierRig.boot({ board: shipped, meter: true, bootcde: true, flashImage: big.board.flash.snapshot(), nfc: true });
+    rigs.push(prig);
+    const idlePersonalised = prig.board.memoryEstimate().total;
+    noMemoryTrouble(prig);
+    expect((await prig.info()).get(9)).toBe(10); // tries left: a personalised carrier's INFO
+    const channel = await measure(prig, () => prig.openChannel({ carrierId: ids.cid, platformId: ids.pid, channelKey: ids.keys.channelKey }));
+    noMemoryTrouble(prig);
+    const merchant = platform.registerMerchant({ name: "Memory fit" });
+    const order = platform.createOrder({ code: platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 1234, currency: "EUR" }).code });
+    const body = payOrderBody(order.cryptogramFields);
+    const verdict = platformVerdict(platform, prig, channel.value, Buffer.from(ids.cid).toString("hex"), body, PIN);
+    const pay = await measure(prig, () => prig.pay(channel.value, body, verdict));
+    expect(pay.value.status).toBe(ST.OK);
+    noMemoryTrouble(prig);
+    const log = await prig.outer(CMD.LOG_READ);
+    expect(log.status).toBe(ST.OK);
+    expect(log.body.get(4)).toBe(1); // one entry: the PAY above
+    noMemoryTrouble(prig);
+
+    const figures = { idleBlank, idlePersonalised, peakPersonalise: perso.peak, peakChannel: channel.peak, peakPay: pay.peak };
+    console.log(`puckjs (2,630 vars, NFC) today: ${JSON.stringify(figures)}; issue #12 budget: idle ≤ 1,052, peaks ≤ 1,841`);
+    for (const [k, v] of Object.entries(figures)) {
+      expect(v, k).toBeGreaterThan(0);
+      expect(v, `${k} (regression bound: today's figure + margin)`).toBeLessThanOrEqual(REACHED[k as keyof typeof REACHED]);
+      // every step on the Puck's own pool fits it; the personalisation does not yet (above)
+      if (k !== "peakPersonalise") expect(v, k).toBeLessThanOrEqual(shipped.vars.count);
+    }
+  }, 120_000);
 });

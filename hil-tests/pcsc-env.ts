@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 export const VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
 
@@ -67,4 +68,23 @@ export async function startPrivatePcscd(): Promise<PrivatePcscd | { skip: string
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One private pcscd for the tests of the enclosing describe (or file): started before them, stopped
+ * after. `env` is undefined when it could not start; `skip` then says why (printed once, by `label`).
+ */
+export function usePrivatePcscd(label: string): { env: PrivatePcscd | undefined; skip: string } {
+  const state: { env: PrivatePcscd | undefined; skip: string } = { env: undefined, skip: "" };
+  beforeAll(async () => {
+    const r = await startPrivatePcscd();
+    if ("skip" in r) {
+      state.skip = r.skip;
+      console.log(`${label} skipped: ${r.skip}`);
+    } else state.env = r;
+  }, 20_000);
+  afterAll(async () => {
+    await state.env?.stop();
+  });
+  return state;
 }

@@ -3,38 +3,29 @@
 // here) → vsmartcard's vpcd reader → the emulator's virtual card (host/src/transport/vicc.ts), which
 // turns the pseudo-APDUs into Type 2 Tag frames for the virtual board running the release bundle.
 // Skips, saying why, where pcscd, vpcd or the binding are missing.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
 import { CarrierRig, CMD, enrolPin, hex, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS, transportIdentity, type Identity } from "../firmware/test/applets/carrier-harness.ts";
-import { startPrivatePcscd, type PrivatePcscd } from "./pcsc-env.ts";
+import { usePrivatePcscd } from "./pcsc-env.ts";
 import { listPcscReaders } from "../host/src/transport/pcsc.ts";
 
 const PIN = "482913";
 const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
 
-let env: PrivatePcscd | undefined;
-let skip = "";
-beforeAll(async () => {
-  const r = await startPrivatePcscd();
-  if ("skip" in r) {
-    skip = r.skip;
-    console.log(`hil-tests/pcsc.test.ts skipped: ${skip}`);
-  } else env = r;
-}, 20_000);
-afterAll(async () => {
-  await env?.stop();
-});
+const pcscd = usePrivatePcscd("hil-tests/pcsc.test.ts");
 
 describe("protocol v1 over pcsc: → pcscd → vpcd → the virtual board (nrf52840, release bundle)", () => {
   it("lists the vpcd reader of the private pcscd, with no card before the emulator taps", async (ctx) => {
-    if (!env) return ctx.skip(skip);
+    const env = pcscd.env;
+    if (!env) return ctx.skip(pcscd.skip);
     const before = await listPcscReaders(1_500);
     expect(before.map((r) => r.name)).toContain(env.readerName);
     expect(before.find((r) => r.name === env!.readerName)!.card).toBe(false);
   });
 
   it("INFO, PING (3 sizes; every size runs on the virtual reader in nfc.test.ts), provisioning, personalisation, channel open and PAY with the platform's PIN verdict; the card removed mid-PAY is recovered on the next tap", async (ctx) => {
-    if (!env) return ctx.skip(skip);
+    const env = pcscd.env;
+    if (!env) return ctx.skip(pcscd.skip);
     const rig = await CarrierRig.boot({ board: "nrf52840", pcsc: { vpcdPort: env.port, readerName: env.readerName } });
     try {
       const info = await rig.info();
@@ -103,7 +94,8 @@ describe("keycarrier emulate --nfc: the emulator's board as a card in vpcd's rea
   }
 
   it("`--port pcsc:\"READER\"` reaches it (INFO), the control port's nfc-remove takes the card away (clear error), nfc-tap brings it back", async (ctx) => {
-    if (!env) return ctx.skip(skip);
+    const env = pcscd.env;
+    if (!env) return ctx.skip(pcscd.skip);
     const slot = { port: env.port + 1, readerName: env.readerName.replace(/ 00 00$/, " 00 01") };
     const { startEmulator } = await import("../host/src/cli/emulate.ts");
     const { KeyCarrier } = await import("../host/src/client.ts");

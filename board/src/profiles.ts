@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 
 export interface PinSpec { name: string; pin: string }
 export interface ButtonSpec extends PinSpec { activeHigh: boolean }
+export interface ScreenSpec { controller: "SSD1306"; width: number; height: number; bus: "I2C1"; address: number; scl: string; sda: string }
 export interface CostCalibration {
   source: string;
   statementUs: number; fourIntOpsIterationUs: number; callUs: number; typedArrayRwUs: number;
@@ -18,6 +19,8 @@ export interface BoardProfile {
   id: string;
   name: string;
   espruinoBoard: string;
+  /** The release bundle this board takes (firmware/build/bundles.ts). */
+  firmware: "keycarrier.js" | "keycarrier.nfc.js" | "keycarrier.full.js";
   requiredBuildLibraries: string[];
   vars: { count: number; bytesPerVar: number };
   storage: { bytes: number; pageBytes: number; wordBytes: number; eraseEndurance: number; baseAddress: number };
@@ -25,10 +28,14 @@ export interface BoardProfile {
   crypto: { sha1: boolean; sha256: boolean; sha512: boolean; aes: boolean; aesCcm: boolean; pbkdf2: boolean };
   peripherals: {
     usb: boolean; nfc: boolean; serial1: boolean; display: boolean;
+    /** Present exactly when display is true (board/src/display). */
+    screen?: ScreenSpec;
     buttons: ButtonSpec[]; leds: PinSpec[];
   };
   costCalibration: CostCalibration;
   memoryFromStorage: { source: string; baseVars: number; varsPerKB: number; ramStringCharsPerVar: number };
+  /** require("Flash").getFree() areas outside Storage (board/src/flash-module.ts); absent = none */
+  flashFree?: { addr: number; bytes: number; pageBytes: number; source: string }[];
   notes: string[];
 }
 
@@ -109,7 +116,14 @@ function checkSemantics(p: BoardProfile): string[] {
   if (bytes % pageBytes !== 0) problems.push(`$.storage: bytes (${bytes}) must be a whole number of pages (${pageBytes})`);
   if (pageBytes % wordBytes !== 0) problems.push(`$.storage: pageBytes (${pageBytes}) must be a multiple of wordBytes (${wordBytes})`);
   if (p.storage.baseAddress % pageBytes !== 0) problems.push(`$.storage: baseAddress must be page aligned`);
+  for (const a of p.flashFree ?? [])
+    if (a.bytes % a.pageBytes !== 0 || a.addr % a.pageBytes !== 0 || (a.addr < p.storage.baseAddress + bytes && a.addr + a.bytes > p.storage.baseAddress))
+      problems.push(`$.flashFree: area ${a.addr} must be whole aligned pages outside Storage`);
   if (p.crypto.aesCcm && !p.crypto.aes) problems.push(`$.crypto: aesCcm needs aes`);
+  // a board reached only over NFC must take a bundle with the NFC link (firmware/build/bundles.ts)
+  if (!p.peripherals.usb && p.firmware === "keycarrier.js") problems.push(`$.firmware: a board without USB needs a bundle with the NFC link (keycarrier.nfc.js or keycarrier.full.js), not keycarrier.js`);
+  if (p.peripherals.display !== (p.peripherals.screen !== undefined)) problems.push(`$.peripherals: "display" is ${p.peripherals.display} but "screen" is ${p.peripherals.screen ? "given" : "missing"}: a board with a display describes it in "screen", one without has none`);
+  if (p.peripherals.display && !p.requiredBuildLibraries.includes("GRAPHICS")) problems.push(`$.requiredBuildLibraries: a board with a display must list "GRAPHICS" (Espruino's Graphics drives it)`);
   const anyCrypto = Object.values(p.crypto).some(Boolean);
   const names = [...p.peripherals.buttons, ...p.peripherals.leds].map((x) => x.name);
   if (new Set(names).size !== names.length) problems.push(`$.peripherals: duplicate button/LED names`);

@@ -150,6 +150,22 @@ export class EspruinoStorage {
     return b === undefined ? undefined : bytesToString(b);
   }
 
+  /**
+   * jsfReadFile as a board returns it: the bytes and the flash offset they start at (a native
+   * string pointing into memory-mapped flash, jsvAddressToVar), for E.getAddressOf.
+   */
+  readMapped(name: string, offset = 0, length = 0): { data: string; flashOffset: number } | undefined {
+    const h = newHeader();
+    const addr = this.findFile(this.nameField(name), h);
+    if (addr === null) return undefined;
+    // the clipping of jsfReadFile (readBytes), on the header found once
+    const len = fileSize(h);
+    const off = offset < 0 ? 0 : offset > len ? len : offset;
+    let n = length <= 0 ? len : length;
+    if (off + n > len) n = len - off;
+    return { data: n <= 0 ? "" : bytesToString(this.flash.read(addr + off, n)), flashOffset: addr + off };
+  }
+
   /** jswrap_storage_readArrayBuffer */
   readArrayBuffer(name: string): ArrayBuffer | undefined {
     const b = this.readBytes(this.nameField(name), 0, 0);

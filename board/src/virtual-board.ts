@@ -5,6 +5,7 @@
 import vm from "node:vm";
 import { NorFlash, PowerCut } from "./flash.ts";
 import { EspruinoStorage } from "./storage.ts";
+import { FlashModule, MappedReads } from "./flash-module.ts";
 import { loadProfile, validateProfile, type BoardProfile } from "./profiles.ts";
 import { getSizeOf, estimateVars, codeVars, nameVars, sizeRulesFor, type FunctionRegistry, type RuntimeRoot, type ScopeInfo, nfcFrameVerdict, OutOfMemory, OUT_OF_MEMORY_FLAG, NFC_FRAME_BUDGET_MS, COST_GLOBAL,
   type CostCounts, type CostEstimate, type ScopeRecord, type ProfileLike, type VarEstimate } from "./cost/index.ts";
@@ -21,6 +22,7 @@ import { NfcController, type NfcReply, type TransceiveOptions } from "./runtime/
 import { LinkFaults, chunkBySizes, type LinkFaultOptions } from "./runtime/faults.ts";
 import { stream, type Rng } from "./runtime/rng.ts";
 import { CtrlCFlag, CtrlCInterrupt, sysTickMs, type InterruptVia } from "./runtime/ctrl-c.ts";
+import { DisplayHardware, installDisplay, SSD1306_MODULE_SOURCE } from "./display/runtime.ts";
 
 export type { BoardProfile } from "./profiles.ts";
 export { PowerCut } from "./flash.ts";
@@ -155,6 +157,11 @@ export class VirtualBoard {
   readonly profile: BoardProfile;
   readonly flash: NorFlash;
   storage: EspruinoStorage;
+  /** require("Flash") over `flash` (absolute addresses from the profile's storage.baseAddress) */
+  readonly flashApi: FlashModule;
+  /** the profile's flashFree areas (what Flash.getFree() lists), each its own NOR flash; kept across power cycles */
+  readonly freeFlash: { base: number; flash: NorFlash }[];
+  private readonly mappedReads: MappedReads;
   readonly clock = new VirtualClock();
   readonly cost: CostMeterLike | undefined;
   readonly usb: HostPort;
@@ -162,6 +169,8 @@ export class VirtualBoard {
   readonly nfc: { fieldOn(): void; fieldOff(): void; transceive(frame: Uint8Array, opts?: TransceiveOptions): Promise<NfcReply> };
   /** The console module, when attached (see attachConsole). */
   console: ConsoleAttachment | undefined;
+  /** The screen of a profile with peripherals.display (board/src/display): frame(), png(), text(). */
+  readonly display: DisplayHardware | undefined;
 
   private context: vm.Context | undefined;
   private currentRealm: Realm | undefined;
@@ -226,6 +235,12 @@ export class VirtualBoard {
     this.flash = new NorFlash({ size: p.storage.bytes, pageSize: p.storage.pageBytes, wordSize: p.storage.wordBytes, endurance: p.storage.eraseEndurance }, { seed });
     if (opts.flashImage) this.flash.restore(opts.flashImage);
     this.storage = this.newStorage();
+    this.freeFlash = (p.flashFree ?? []).map((a, i) => ({
+      base: a.addr,
+      flash: new NorFlash({ size: a.bytes, pageSize: a.pageBytes, wordSize: p.storage.wordBytes, endurance: p.storage.eraseEndurance }, { seed: seed + 1 + i }),
+    }));
+    this.flashApi = new FlashModule([{ base: p.storage.baseAddress, flash: this.flash }, ...this.freeFlash]);
+    this.mappedReads = new MappedReads(this.flash, p.storage.baseAddress);
     this.cost = opts.cost;
     this.timeoutMs = opts.entryTimeoutMs ?? 10_000;
     this.hwRand = stream(seed, "hwRand");
@@ -244,6 +259,7 @@ export class VirtualBoard {
 
     const core = this.core();
     this.pins = new PinBank(core, p);
+    this.display = p.peripherals.screen ? new DisplayHardware(p.peripherals.screen) : undefined;
     if (p.peripherals.nfc) {
       this.nfcCtl = new NfcController(core, this.events.NRF, uid, (ms) => this.advance(ms));
       const ctl = this.nfcCtl;
@@ -290,6 +306,7 @@ export class VirtualBoard {
     this.clock.resetEvents();
     this.pins.resetRam();
     this.nfcCtl?.resetRam();
+    this.display?.powerOff();
     this.consoleDev = this.defaultConsole();
     this.consoleLockState = { password: undefined, locked: false };
   }
@@ -671,6 +688,7 @@ export class VirtualBoard {
     this.powerCut();
     this.bootCodeBytes = 0;
     this.flash.powerOn(); // a cut flash refuses writes until the board is powered again
+    for (const r of this.freeFlash) r.flash.powerOn();
     this.powered = true;
     this.newContext();
     if (kind === "powerOn" || kind === "reboot") {
@@ -741,6 +759,8 @@ export class VirtualBoard {
     this.events.NRF.clear();
     for (const d of this.devices.values()) d.clear();
     this.cachedModules = new Map();
+    // A display board's upload carries the SSD1306 module (EspruinoTools: Modules.addCached).
+    if (this.display) this.cachedModules.set("SSD1306", SSD1306_MODULE_SOURCE);
     this.moduleCodeBytes = 0;
     this.outOfMemory = undefined;
     this.oomWatermark = 0;
@@ -898,6 +918,15 @@ export class VirtualBoard {
     E["toString"] = conv("E.toString", (...a) => { const b = toBytes(...a); this.native("E.toString", b.length); return bytesToString(b); });
     E["toArrayBuffer"] = conv("E.toArrayBuffer", (s) => { const b = toBytes(String(s)); this.native("E.toArrayBuffer", b.length); return realm.arrayBuffer(b); });
     E["toJS"] = (v: unknown) => toJS(v);
+    // E.getAddressOf(v, true) = jsvGetDataPointer (src/jsvar.c:1766): the flash address of a
+    // memory-mapped Storage read; 0 for anything else this board cannot place (flash-module.ts).
+    // E.memoryArea(addr, len): a native string over memory-mapped flash (jswrap_espruino.c); the
+    // modelled flash only (flash-module.ts), and a snapshot, as Storage.read's strings are here.
+    E["memoryArea"] = (addr: unknown, len: unknown) => {
+      this.native("E.memoryArea", 0);
+      return this.storageCall("E.memoryArea", () => bytesToString(this.flashApi.memoryArea(Number(addr), Number(len))));
+    };
+    E["getAddressOf"] = (v: unknown, flat?: unknown) => { this.native("E.getAddressOf", 0); return flat ? this.mappedReads.addressOf(v) : 0; };
     E["CRC32"] = conv("E.CRC32", (d) => { const b = toBytes(d); this.native("E.CRC32", b.length); return crc32(b); });
     E["hwRand"] = () => this.hwRand() | 0;
     E["srand"] = (n: unknown) => { this.mathRandom = stream(Number(n) >>> 0, "Math.random"); };
@@ -963,6 +992,15 @@ export class VirtualBoard {
       def("NRF", nrf);
     }
 
+    // Graphics, I2C1 and the SSD1306 panel (board/src/display), on a profile with a display
+    if (this.display) {
+      this.display.resetMcu();
+      installDisplay(g, realm, this.display, {
+        native: (k, b, u) => this.native(k, b, u), err, markRuntime: (v) => this.markRuntime(v, 0),
+        fonts: p.requiredBuildLibraries.includes("FONT_6X8") ? ["4x6", "6x8"] : ["4x6"],
+      });
+    }
+
     // require
     const Modules = realm.object();
     Modules["addCached"] = (name: unknown, code: unknown) => { this.cachedModules.set(String(name), code); };
@@ -972,11 +1010,16 @@ export class VirtualBoard {
     def("Modules", Modules);
     let storageModule: unknown;
     let cryptoModule: unknown;
+    let flashModule: unknown;
     def("require", (nameIn: unknown) => {
       const name = String(nameIn);
       if (name === "Storage") {
         if (storageModule === undefined) this.markRuntime(storageModule = this.storageModule(realm), 2);
         return storageModule;
+      }
+      if (name === "Flash") {
+        if (flashModule === undefined) this.markRuntime(flashModule = this.flashModule(realm), 2);
+        return flashModule;
       }
       if (name === "crypto" && hasCryptoModule(p)) {
         if (cryptoModule === undefined) this.markRuntime(cryptoModule = createCryptoModule(p, realm, { printLine: (l) => this.printLine(l), native: (k, b, u) => this.native(k, b, u) }), 2);
@@ -1001,7 +1044,7 @@ export class VirtualBoard {
   }
 
   private moduleNames(): string[] {
-    return ["Storage", ...(hasCryptoModule(this.profile) ? ["crypto"] : [])];
+    return ["Storage", "Flash", ...(hasCryptoModule(this.profile) ? ["crypto"] : [])];
   }
 
   private loadModule(name: string, code: unknown, realm: Realm): unknown {
@@ -1028,6 +1071,31 @@ export class VirtualBoard {
     }
   }
 
+  /** require("Flash") (src/jswrap_flash.c) over the same NOR flash as Storage: flash-module.ts. */
+  private flashModule(realm: Realm): Record<string, unknown> {
+    const f = this.flashApi;
+    const m = realm.object();
+    const call = <T>(kind: string, bytes: number, fn: () => T): T => {
+      this.native(kind, bytes);
+      return this.storageCall(kind, fn);
+    };
+    const area = (a: { addr: number; length: number } | undefined) => (a === undefined ? undefined : realm.copyIn(a));
+    m["getPage"] = (addr: unknown) => call("Flash.getPage", 0, () => area(f.getPage(Number(addr))));
+    m["getFree"] = () => call("Flash.getFree", 0, () => realm.array(f.getFree().map((a) => realm.copyIn(a))));
+    m["erasePage"] = (addr: unknown) => { call("Flash.erasePage", 0, () => f.erasePage(addr)); };
+    m["write"] = (data: unknown, addr: unknown) => {
+      if (data === undefined) throw realm.newError("Error", "Data is not defined");
+      if (typeof data === "number") throw realm.newError("Error", "Flash.write: data is a number (one byte on a board); pass a string, array or typed array of whole words");
+      const b = toBytes(data);
+      call("Flash.write", b.length, () => f.write(b, Number(addr)));
+    };
+    m["read"] = (length: unknown, addr: unknown) => call("Flash.read", Number(length) || 0, () => {
+      const b = f.read(Number(length), Number(addr));
+      return b === undefined ? undefined : realm.uint8Array(b);
+    });
+    return m;
+  }
+
   private storageModule(realm: Realm): Record<string, unknown> {
     const s = () => this.storage;
     const m = realm.object();
@@ -1037,7 +1105,12 @@ export class VirtualBoard {
       return this.storageCall(kind, f);
     };
     m["read"] = (name: unknown, offset?: unknown, length?: unknown) =>
-      call("Storage.read", 0, () => s().read(String(name), Number(offset ?? 0) || 0, Number(length ?? 0) || 0));
+      call("Storage.read", 0, () => {
+        const r = s().readMapped(String(name), Number(offset ?? 0) || 0, Number(length ?? 0) || 0);
+        if (r === undefined) return undefined;
+        this.mappedReads.remember(r.data, r.flashOffset); // memory-mapped: E.getAddressOf finds it
+        return r.data;
+      });
     m["readArrayBuffer"] = (name: unknown) => call("Storage.readArrayBuffer", 0, () => {
       const ab = s().readArrayBuffer(String(name));
       return ab === undefined ? undefined : realm.arrayBuffer(new Uint8Array(ab));

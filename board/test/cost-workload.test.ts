@@ -60,7 +60,7 @@ describe("sample workload: estimated board ms and JsVars on every profile", () =
   });
 
   it("covers every profile, with the handler's native SHA-256 + CRC + Storage write itemised", () => {
-    expect(figures.map((f) => f.board).sort()).toEqual(["nrf52840", "pico", "puckjs"]);
+    expect(figures.map((f) => f.board).sort()).toEqual(["nrf52840", "nrf52840-oled", "pico", "puckjs"]);
     for (const f of figures) {
       expect(Object.keys(f.handler.counts.native).sort()).toEqual(["E.CRC32", "E.toString", "SHA256", "Storage.write"]);
       expect(f.handler.counts.loops).toBe(32);

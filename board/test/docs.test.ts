@@ -18,7 +18,7 @@ function tableRows(doc: string, heading: string): Map<string, string[]> {
   const end = doc.indexOf("\n#", start + heading.length);
   const rows = new Map<string, string[]>();
   for (const line of doc.slice(start, end < 0 ? undefined : end).split("\n")) {
-    const m = /^\| `?([a-z0-9]+)`?[^|]*\|(.*)\|\s*$/.exec(line);
+    const m = /^\| `?([a-z0-9-]+)`?[^|]*\|(.*)\|\s*$/.exec(line);
     if (m && m[1] !== "profile") rows.set(m[1]!, m[2]!.split("|").map((c) => c.trim()));
   }
   return rows;
@@ -71,8 +71,8 @@ describe("largest bundle next to the store (STORAGE.md §7.1)", () => {
   });
 
   it("README and firmware/build/README.md quote the same figures", () => {
-    const readme = [...read("README.md").matchAll(/([\d,]+) B on `(\w+)`/g)];
-    const build = [...read("firmware/build/README.md").matchAll(/(\w+) ([\d,]+) B/g)].filter((m) => expected.has(m[1]!));
+    const readme = [...read("README.md").matchAll(/([\d,]+) B on `([\w-]+)`/g)];
+    const build = [...read("firmware/build/README.md").matchAll(/([\w-]+) ([\d,]+) B/g)].filter((m) => expected.has(m[1]!));
     expect(readme.length).toBe(expected.size);
     expect(build.length).toBe(expected.size);
     for (const m of readme) expect(num(m[1]!), m[2]).toBe(expected.get(m[2]!)!.boot);

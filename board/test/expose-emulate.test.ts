@@ -72,10 +72,11 @@ describe("parseEmulateArgs", () => {
     expect(() => parseEmulateArgs(["--board", "pico", "--bogus"])).toThrow(/unknown option "--bogus"/);
   });
 
-  it("--firmware without a file takes the board's bundle: keycarrier.nfc.js over NFC or on a board with NFC and no USB, else keycarrier.js", () => {
+  it("--firmware without a file takes the bundle the board's profile names (keycarrier.nfc.js with --nfc on a board whose bundle has no NFC link)", () => {
     expect(defaultFirmwareFor("puckjs", false)).toMatch(/firmware\/dist\/keycarrier\.nfc\.js$/);
-    expect(defaultFirmwareFor("nrf52840", true)).toMatch(/firmware\/dist\/keycarrier\.nfc\.js$/);
-    expect(defaultFirmwareFor("nrf52840", false)).toMatch(/firmware\/dist\/keycarrier\.js$/);
+    expect(defaultFirmwareFor("nrf52840", true)).toMatch(/firmware\/dist\/keycarrier\.full\.js$/);
+    expect(defaultFirmwareFor("nrf52840", false)).toMatch(/firmware\/dist\/keycarrier\.full\.js$/);
+    expect(defaultFirmwareFor("pico", true)).toMatch(/firmware\/dist\/keycarrier\.nfc\.js$/);
     expect(defaultFirmwareFor("pico", false)).toMatch(/firmware\/dist\/keycarrier\.js$/);
     expect(() => defaultFirmwareFor("nosuch", false)).toThrow(/unknown board profile/);
     // an explicit file is kept as given (the option is still parsed when the default is not built)

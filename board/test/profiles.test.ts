@@ -3,8 +3,8 @@ import { listProfiles, loadProfile, validateProfile, ProfileError } from "../src
 
 // Expected values: /work/shared/espruino-facts.md §3 (crypto per board), §5 (Storage), §7 (pins), §8 (vars).
 describe("board profiles", () => {
-  it("lists the three shipped profiles", () => {
-    expect(listProfiles()).toEqual(["nrf52840", "pico", "puckjs"]);
+  it("lists the four shipped profiles", () => {
+    expect(listProfiles()).toEqual(["nrf52840", "nrf52840-oled", "pico", "puckjs"]);
   });
 
   it("Puck.js matches the measured facts", () => {
@@ -40,7 +40,7 @@ describe("board profiles", () => {
   });
 
   it("an unknown id names the available profiles", () => {
-    expect(() => loadProfile("arduino")).toThrow(/unknown board profile "arduino".*nrf52840, pico, puckjs/);
+    expect(() => loadProfile("arduino")).toThrow(/unknown board profile "arduino".*nrf52840, nrf52840-oled, pico, puckjs/);
   });
 
   it("a bad profile lists every problem with its path", () => {
@@ -56,7 +56,7 @@ describe("board profiles", () => {
     expect(err!.problems).toEqual(expect.arrayContaining([
       "$.vars.count: expected integer, got string \"lots\"",
       "$: missing required field \"crypto\"",
-      "$: unknown field \"extra\" (allowed: $schema, id, name, espruinoBoard, requiredBuildLibraries, vars, storage, cpu, crypto, peripherals, costCalibration, memoryFromStorage, notes)",
+      "$: unknown field \"extra\" (allowed: $schema, id, name, espruinoBoard, firmware, requiredBuildLibraries, vars, storage, cpu, crypto, peripherals, costCalibration, memoryFromStorage, flashFree, notes)",
       "$.peripherals.leds[3].name: \"LAMP\" does not match ^LED[1-9]$",
     ]));
     expect(err!.message).toMatch(/Fix the profile so it matches board\/boards\/schema.json/);
@@ -67,5 +67,11 @@ describe("board profiles", () => {
     p.storage.bytes = 40960 + 100;
     p.requiredBuildLibraries = ["CRYPTO"];
     expect(() => validateProfile(p)).toThrow(/whole number of pages[\s\S]*must list "NFC"/);
+  });
+
+  it("a board reached only over NFC cannot name the USB-only bundle", () => {
+    const p = structuredClone(loadProfile("puckjs"));
+    p.firmware = "keycarrier.js";
+    expect(() => validateProfile(p)).toThrow(/without USB needs a bundle with the NFC link/);
   });
 });

@@ -1,14 +1,16 @@
-// `npm run build`: firmware/src/main.ts → two bundles in firmware/dist, each release + debug
-// (readable, same hoisting): keycarrier.js, the USB-only bundle (NFC link compiled out: KC_NFC false)
-// for boards without NFC (pico), and keycarrier.nfc.js (KC_NFC true) for boards with an NFC
-// controller (nrf52840, puckjs); plus build-report.json. The gate on all four decides the exit code.
+// `npm run build`: firmware/src/main.ts → the bundles of firmware/build/bundles.ts in firmware/dist,
+// each release + debug (readable, same hoisting): keycarrier.js (USB link only: pico),
+// keycarrier.nfc.js (+ NFC link: puckjs), keycarrier.full.js (+ offline, peer, display: nrf52840);
+// plus build-report.json. Each board profile names the bundle it takes. The gate on all decides the exit code.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { compile, REPO_ROOT } from "./pipeline.ts";
+import { compile, REPO_ROOT, type FirmwareFeatures } from "./pipeline.ts";
+import { BUNDLES, type BundleFile } from "./bundles.ts";
 import { checkBundle, formatFinding, type GateFinding } from "./gate.ts";
 import { creationBytes, ESPRUINO_HEADER_BYTES } from "../src/store/space.ts";
 import { CONSOLE_LOCK_CODE } from "../src/security/boot-lock.ts";
+import { storagePagesForStore, MIN_PAD_BYTES } from "../src/store/reserve.ts";
 
 // Measured vars kept after running minified, function-heavy code from Storage with
 // eval(require("Storage").read(f)) on the Puck.js layout (13 B vars): 5 KB → 200, 10 KB → 368,
@@ -38,6 +40,8 @@ export interface BoardTarget {
   storageBytes: number; storagePercent: number;
   /** The largest bundle that leaves the store its files and rotation headroom (STORAGE.md §7); 0 when unknown. */
   largestBundleBytes: number;
+  /** The same for store v2 (largestBundleBytesV2), which the carrier does not run yet; 0 when unknown. */
+  largestBundleBytesV2: number;
   bundleBytes: number;
 }
 
@@ -71,6 +75,22 @@ export function largestBundleBytes(storageBytes: number, pageBytes: number, crea
 }
 
 /**
+ * The same budget for store v2 (STORAGE.md §A1, firmware/src/store/reserve.ts), which the build will
+ * check once the carrier runs on it (today it runs on v1, above): the store's pages are the last
+ * `storagePagesForStore` pages of Storage, behind kc.st's header in the 32 B before them and a pad
+ * file of at least 36 B; before that the bundle, kc.tk and .boot0. Every later write goes into the
+ * store's own pages, so no rotation headroom and no "last page" rule: nothing but these files is ever
+ * created in Storage after personalisation.
+ *   align4(bundle) + 32 + 64 (kc.tk) + 112 (.boot0) + 36 (smallest pad) + 32 (kc.st) ≤ Storage − pages × page
+ */
+export function largestBundleBytesV2(storageBytes: number, pageBytes: number, wordBytes = 4): number {
+  const storeStart = storageBytes - storagePagesForStore(storageBytes, pageBytes) * pageBytes;
+  const largest = storeStart - ESPRUINO_HEADER_BYTES - MIN_PAD_BYTES - creationBytes(CONSOLE_LOCK_CODE.length) - creationBytes(TRANSPORT_KEY_FILE_BYTES) - ESPRUINO_HEADER_BYTES;
+  const aligned = Math.floor(largest / wordBytes) * wordBytes;
+  return aligned > 0 ? aligned : 0;
+}
+
+/**
  * Budgets from the brief: idle memory ≤ 40% of the board's vars (code alone must leave room for
  * state), and the bundle should leave at least half of Storage to the record store and its A/B files.
  * The build warns on the Storage share only for a profile without a page size; otherwise it checks
@@ -84,7 +104,7 @@ export const DEFAULT_BOARD_IDS = ["nrf52840", "puckjs", "pico"];
 export function loadBoardTargets(dir: string, estimatedVars: number, bundleBytes = 0): { boards: BoardTarget[]; source: string } {
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "schema.json").sort() : [];
   if (files.length === 0) {
-    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, bundleBytes })), source: "built-in default list (no board/boards/*.json found)" };
+    return { boards: DEFAULT_BOARD_IDS.map((id) => ({ id, name: id, vars: 0, varsPercent: 0, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, largestBundleBytesV2: 0, bundleBytes })), source: "built-in default list (no board/boards/*.json found)" };
   }
   const boards = files.map((file) => {
     const full = path.join(dir, file);
@@ -105,6 +125,7 @@ export function loadBoardTargets(dir: string, estimatedVars: number, bundleBytes
       id: json.id, name, vars, varsPercent: percent(estimatedVars, vars),
       storageBytes, storagePercent: percent(bundleBytes > 0 ? bundleBytes + 32 : 0, storageBytes),
       largestBundleBytes: storageBytes > 0 && pageBytes > 0 ? largestBundleBytes(storageBytes, pageBytes, undefined, wordBytes) : 0,
+      largestBundleBytesV2: storageBytes > 0 && pageBytes > 0 ? largestBundleBytesV2(storageBytes, pageBytes, wordBytes) : 0,
       bundleBytes,
     };
   });
@@ -131,21 +152,22 @@ export function budgetWarnings(boards: BoardTarget[]): string[] {
   return out;
 }
 
-/** Board ids whose profile has an NFC controller (peripherals.nfc): they take keycarrier.nfc.js. */
-export function nfcBoardIds(dir: string): Set<string> {
-  const ids = new Set<string>();
+/** Each board id and the bundle its profile says it takes ("firmware"; without profiles: none). */
+export function boardBundles(dir: string): Map<string, string> {
+  const ids = new Map<string, string>();
   if (!existsSync(dir)) return ids;
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "schema.json")) {
-    const json = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as { id?: unknown; peripherals?: { nfc?: unknown } };
-    if (typeof json.id === "string" && json.peripherals?.nfc === true) ids.add(json.id);
+    const json = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as { id?: unknown; firmware?: unknown };
+    if (typeof json.id === "string" && typeof json.firmware === "string") ids.set(json.id, json.firmware);
   }
   return ids;
 }
 
 /** One bundle of the build: its file in firmware/dist and the boards that take it, checked against its size. */
 export interface BundleReport {
-  file: "keycarrier.js" | "keycarrier.nfc.js";
+  file: BundleFile;
   nfc: boolean;
+  features: FirmwareFeatures;
   bytes: { release: number; debug: number };
   estimatedJsVarsFromStorage: number;
   polyfills: string[];
@@ -170,18 +192,14 @@ export interface BuildReport {
 
 export interface BuildOptions { entry: string; outDir: string; boardsDir: string }
 
-const BUNDLES = [
-  { file: "keycarrier.js", debugFile: "keycarrier.debug.js", nfc: false },
-  { file: "keycarrier.nfc.js", debugFile: "keycarrier.nfc.debug.js", nfc: true },
-] as const;
 
 export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
   const started = Date.now();
   const compiled = await Promise.all(BUNDLES.map((b) => Promise.all([
-    compile({ entry: opts.entry, minify: true, sourcemap: true, nfc: b.nfc }),
-    compile({ entry: opts.entry, minify: false, sourcemap: true, nfc: b.nfc }),
+    compile({ entry: opts.entry, minify: true, sourcemap: true, features: b.features }),
+    compile({ entry: opts.entry, minify: false, sourcemap: true, features: b.features }),
   ])));
-  const nfcIds = nfcBoardIds(opts.boardsDir);
+  const takes = boardBundles(opts.boardsDir);
   const findings: BuildReport["gate"]["findings"] = [];
   const bundles: BundleReport[] = [];
   let boardsSource = "";
@@ -197,10 +215,10 @@ export async function buildFirmware(opts: BuildOptions): Promise<BuildReport> {
     const vars = estimateJsVarsFromStorage(bytes.release);
     const targets = loadBoardTargets(opts.boardsDir, vars, release.code.length);
     boardsSource = targets.source;
-    // A board takes the NFC bundle iff its profile has NFC (without profiles: the USB bundle).
-    const mine = targets.boards.filter((t) => nfcIds.has(t.id) === b.nfc);
+    // A board takes the bundle its profile names (without profiles: the USB bundle).
+    const mine = targets.boards.filter((t) => (takes.get(t.id) ?? "keycarrier.js") === b.file);
     for (const t of mine) boardsById.set(t.id, t);
-    bundles.push({ file: b.file, nfc: b.nfc, bytes, estimatedJsVarsFromStorage: vars, polyfills: release.polyfills, boards: mine });
+    bundles.push({ file: b.file, nfc: b.features.nfc, features: b.features, bytes, estimatedJsVarsFromStorage: vars, polyfills: release.polyfills, boards: mine });
     writeFileSync(path.join(opts.outDir, b.file), release.code);
     writeFileSync(path.join(opts.outDir, b.file + ".map"), release.map);
     writeFileSync(path.join(opts.outDir, b.debugFile), debug.code);
@@ -241,10 +259,12 @@ async function main(): Promise<number> {
   for (const b of report.bundles) {
     const smallest = b.boards.filter((t) => t.vars > 0).sort((x, y) => x.vars - y.vars)[0];
     const fits = b.boards.map((t) => t.largestBundleBytes > 0 ? `${t.id} ≤ ${t.largestBundleBytes} B` : t.id).join(", ");
+    const fitsV2 = b.boards.filter((t) => t.largestBundleBytesV2 > 0).map((t) => `${t.id} ≤ ${t.largestBundleBytesV2} B`).join(", ");
     console.log(
       `build: ${b.file} ${b.bytes.release} B (debug ${b.bytes.debug} B), ~${b.estimatedJsVarsFromStorage} vars from Storage` +
         (smallest ? ` (${smallest.varsPercent}% of ${smallest.id})` : "") +
-        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : ""),
+        `, polyfills: ${b.polyfills.length ? b.polyfills.join(", ") : "none"}, gate: pass` + (fits ? `; for ${fits}` : "") +
+        (fitsV2 ? ` (with store v2, STORAGE.md §A1: ${fitsV2})` : ""),
     );
   }
   console.log(`build: ${report.bundles.length} bundles in ${report.buildMs} ms`);

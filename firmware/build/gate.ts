@@ -99,7 +99,11 @@ const BUILTIN_CONSTRUCTORS = new Set([
 ]);
 
 // Espruino's built-in modules (require works without uploading anything). Anything else would need
-// a module uploaded separately, which this project never does: firmware code is bundled.
+// a module uploaded separately: firmware code is bundled, except UPLOADED_MODULES below.
+// Espruino modules (EspruinoDocs) the upload carries next to the bundle (Modules.addCached): only
+// for boards whose profile has the device (SSD1306: peripherals.screen, docs/DISPLAY.md); the
+// firmware requires them inside try and runs without when absent.
+const UPLOADED_MODULES = new Set(["SSD1306"]);
 const BUILTIN_MODULES = new Set(["Storage", "Flash", "crypto", "heatshrink", "fs", "http", "net", "dgram", "tls", "Wifi", "neopixel", "NRF", "ble_hid_keyboard"]);
 
 const STORAGE_METHODS = new Set(["write", "read", "readJSON", "writeJSON", "readArrayBuffer", "erase", "open"]);
@@ -507,7 +511,7 @@ class BundleChecker {
   private checkRequire(node: AnyNode, args: AnyNode[]): void {
     const arg = args[0];
     if (arg?.type === "Literal" && typeof arg.value === "string") {
-      if (!BUILTIN_MODULES.has(arg.value)) this.add("require-unknown", node, `require("${arg.value}") is not one of Espruino's built-in modules`);
+      if (!BUILTIN_MODULES.has(arg.value) && !UPLOADED_MODULES.has(arg.value)) this.add("require-unknown", node, `require("${arg.value}") is not one of Espruino's built-in modules`);
     } else {
       this.add("require-unknown", node, "require() of a computed module name");
     }

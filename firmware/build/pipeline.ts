@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { transform as swcTransform } from "@swc/core";
 import { minify } from "terser";
+import { parse as acornParse } from "acorn";
 import { rewriteExponent } from "./exponent.ts";
 import { detectPolyfills, POLYFILL_NAMES } from "./polyfill-detect.ts";
 import { poolStrings } from "./pool-strings.ts";
@@ -23,7 +24,26 @@ import { poolStrings } from "./pool-strings.ts";
  * NFC controller); by default it is compiled out (keycarrier.js, the USB-only bundle), so a board
  * without NFC (the Pico) does not carry its code in Storage.
  */
-export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean; nfc?: boolean }
+export interface CompileOptions { entry: string; minify: boolean; sourcemap?: boolean; nfc?: boolean; features?: Partial<FirmwareFeatures> }
+
+/**
+ * Build-time feature constants (espruino-globals.d.ts): each is an esbuild `define`, so
+ * `if (KC_OFFLINE) { … }` folds away and the modules only that branch imports are tree-shaken out of
+ * a bundle without the feature. `nfc` is the NFC link (KC_NFC); `offline` the offline card-emulation
+ * applet (KC_OFFLINE); `peer` the NFC peer payment applet (KC_PEER); `display` the trusted display
+ * (KC_DISPLAY). Which bundle has which: firmware/build/bundles.ts.
+ */
+export interface FirmwareFeatures { nfc: boolean; offline: boolean; peer: boolean; display: boolean }
+
+/** The esbuild `define` of every feature constant (false unless the feature is asked for). */
+export function featureDefines(f: Partial<FirmwareFeatures>): Record<string, string> {
+  return {
+    KC_NFC: f.nfc === true ? "true" : "false",
+    KC_OFFLINE: f.offline === true ? "true" : "false",
+    KC_PEER: f.peer === true ? "true" : "false",
+    KC_DISPLAY: f.display === true ? "true" : "false",
+  };
+}
 export interface CompileResult { code: string; map: string; polyfills: string[] }
 
 const BUILD_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -48,7 +68,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   }
   const wantMap = opts.sourcemap !== false;
 
-  const esm = await bundleToEsm(entry, opts.nfc === true);
+  const esm = await bundleToEsm(entry, { ...opts.features, ...(opts.nfc === true ? { nfc: true } : {}) });
   const exponent = rewriteExponent(esm.code);
   const lowered = await lowerToEs5(exponent.code, esm.map);
 
@@ -62,7 +82,10 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     iife = await bundleToIife(lowered.code, lowered.map, polyfills);
   }
 
-  const final = await hoistAndMinify(restoreRequire(iife.code), iife.map, opts.minify, entry === FIRMWARE_ENTRY);
+  const firmware = entry === FIRMWARE_ENTRY;
+  const script = firmware ? unwrapIife(restoreRequire(iife.code)) : restoreRequire(iife.code);
+  const final = await hoistAndMinify(script, iife.map, opts.minify, firmware);
+  if (firmware) checkGlobalNames(final.code);
   return { code: final.code, map: wantMap ? final.map : "", polyfills };
 }
 
@@ -80,20 +103,58 @@ interface CodeAndMap { code: string; map: string }
  * length (source-map columns stay valid) and the placeholder is renamed back before minifying.
  */
 const REQUIRE_PLACEHOLDER = "__req__";
+/**
+ * The shipped firmware runs at Espruino's global scope, not inside the IIFE esbuild wraps it in:
+ * every function instance created inside a function carries a scope link (`\xFFsco`, 1 var), and
+ * from depth 2 a fresh copy of the scope array (1 + depth vars: src/jsparse.c 425-428, cost-model.md
+ * "JsVars"). Unwrapped, the module-level functions are created at depth 0 and a factory's methods
+ * at depth 1: −345 vars at boot on the Puck.js (13% of its pool), and 16 B less. The module-level
+ * names become globals: on a personalised carrier the console is locked before the bundle runs
+ * (.boot0), and a BLANK carrier's open console can already read and run anything, so nothing is
+ * newly exposed. Release names are mangled with `toplevel` and never to an Espruino global the
+ * bundle does not reference itself (ESPRUINO_GLOBAL_NAMES; the ones it references terser avoids).
+ * The wrapper's first and last lines are blanked, not removed, so the source map's lines hold.
+ */
+export function unwrapIife(code: string): string {
+  const m = /^\(function\(\) \{\n([\s\S]*)\n\}\)\(\);\n?$/.exec(code);
+  if (m === null) throw new Error("compile: the firmware bundle is not the `(function() {…})();` IIFE esbuild writes; cannot unwrap it");
+  return "\n" + m[1] + "\n\n";
+}
+
+/** Espruino globals a mangled top-level name must never take (pins, LEDs, buttons, runtime objects). */
+export const ESPRUINO_GLOBAL_NAMES: readonly string[] = (() => {
+  const names = ["E", "NRF", "USB", "BTN", "LED", "Serial1", "Serial2", "SPI1", "I2C1", "Bluetooth", "Puck", "Pico", "Storage", "require", "print", "load", "reset", "save", "dump", "onInit", "getTime", "getSerial", "process", "global", "trace", "edit", "peek8", "poke8", "analogRead", "digitalRead", "digitalWrite"];
+  for (const port of "ABCDFH") for (let i = 0; i < 32; i++) names.push(port + i);
+  for (let i = 0; i <= 8; i++) names.push("LED" + i, "BTN" + i);
+  return names;
+})();
+
+/** The unwrapped firmware's own globals must not shadow an Espruino global (debug names are the source's). */
+function checkGlobalNames(code: string): void {
+  const reserved = new Set(ESPRUINO_GLOBAL_NAMES);
+  const clash: string[] = [];
+  for (const s of (acornParse(code, { ecmaVersion: 5 }) as unknown as { body: { type: string; id?: { name: string }; declarations?: { id: { name: string } }[] }[] }).body) {
+    const names = s.type === "FunctionDeclaration" ? [s.id!.name] : s.type === "VariableDeclaration" ? s.declarations!.map((d) => d.id.name) : [];
+    for (const n of names) if (reserved.has(n)) clash.push(n);
+  }
+  if (clash.length) throw new Error(`compile: the firmware's global names ${clash.join(", ")} would shadow Espruino globals; rename them`);
+}
+
 function restoreRequire(code: string): string {
   return code.replace(/\b__req__\b/g, "require");
 }
 
-async function bundleToEsm(entry: string, nfc: boolean): Promise<CodeAndMap> {
+async function bundleToEsm(entry: string, features: Partial<FirmwareFeatures>): Promise<CodeAndMap> {
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
     format: "esm",
     target: "es2020",
     platform: "neutral",
-    // KC_NFC (espruino-globals.d.ts) is a compile-time constant: `if (KC_NFC)` folds away and the
-    // NFC modules it alone imports are tree-shaken out of the USB-only bundle.
-    define: { require: REQUIRE_PLACEHOLDER, KC_NFC: nfc ? "true" : "false" },
+    // KC_NFC, KC_OFFLINE, KC_PEER, KC_DISPLAY (espruino-globals.d.ts) are compile-time constants:
+    // `if (KC_NFC)` folds away and the modules it alone imports are tree-shaken out of a bundle
+    // without the feature.
+    define: { require: REQUIRE_PLACEHOLDER, ...featureDefines(features) },
     write: false,
     sourcemap: "external",
     sourcesContent: true,
@@ -229,6 +290,8 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // online PIN (verdicts in PAY, PROVISION) and the link's false-frame rule: members the merge of the
   // online PIN with the .boot0 console lock needs renamed, or the bundle is over pico's store budget
   "binding", "countVerdict", "derive", "enrol", "falseStarts", "onProvisioned", "replyKey", "sessionNonce", "verdict", "verdictBinding",
+  // a hot command's own request reader (dispatch.ts Command.runRaw)
+  "runRaw", "requestBinding", "counterBytes", "expectedMac", "cryptogram",
   // Members of the firmware's own port objects that platform.ts, store/ports.ts or crypto/espruino.ts
   // build (StoreEnv, StoreFull, CryptoPort, CryptoPrimitives, LinkDeps, the UI ports), or that an
   // unrelated Espruino typing happens to declare (Wifi `status`); never read off an Espruino object.
@@ -257,7 +320,7 @@ async function hoistAndMinify(code: string, map: string, release: boolean, firmw
       // pure_getters only for the shipped firmware, which defines no getter (conformance programs
       // may): a property read is then as free to drop or move as a variable read. passes 3 finds a
       // few more folds (firmware −54 B together).
-      compress: { hoist_funs: true, passes: 3, pure_getters: firmware ? true : "strict" },
+      compress: { hoist_funs: true, passes: 3, pure_getters: firmware ? true : "strict", toplevel: firmware },
       mangle: false,
       format: { ascii_only: true, comments: false },
       sourceMap: { content: map, includeSources: true },
@@ -270,10 +333,10 @@ async function hoistAndMinify(code: string, map: string, release: boolean, firmw
     ecma: 5,
     // hoist_funs moves every function declaration to the top of its scope: Espruino executes as it
     // parses and does not hoist, so a call above its declaration is a ReferenceError (facts §1).
-    compress: { defaults: false, hoist_funs: true, hoist_vars: true },
+    compress: { defaults: false, hoist_funs: true, hoist_vars: true, toplevel: firmware },
     // Release of the firmware: also shorten its internal property names (INTERNAL_PROPERTIES); `builtins`
     // only lifts terser's own DOM-name reserve list, the allowlist still decides.
-    mangle: release ? (firmware ? { properties: { regex: internalPropertyPattern(), builtins: true } } : true) : false,
+    mangle: release ? (firmware ? { toplevel: true, reserved: [...ESPRUINO_GLOBAL_NAMES], properties: { regex: internalPropertyPattern(), builtins: true } } : true) : false,
     // ascii_only: board builds have no unicode; escapes keep each char one byte (facts §1 Strings).
     format: release ? { ascii_only: true, comments: false } : { ascii_only: true, beautify: true, comments: false },
     sourceMap: { content: input.map, includeSources: true },

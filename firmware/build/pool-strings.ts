@@ -72,10 +72,18 @@ export function poolStrings(code: string, map: string, minSaving = 4): PoolResul
   return { code: out, map: shiftMap(code, map, edits), pooled: pooled.map(([raw]) => raw) };
 }
 
-// `!function(){…}()` or `(function(){…})()`: where the pool goes (after a directive prologue).
+// `!function(){…}()` or `(function(){…})()`: where the pool goes (after a directive prologue); the
+// firmware, which runs at global scope (pipeline.ts unwrapIife), gets it at the top of the script.
 function iifeBody(program: AnyNode): { insertAt: number } | null {
   const stmts = program["body"] as AnyNode[];
-  if (stmts.length !== 1 || stmts[0]!.type !== "ExpressionStatement") return null;
+  if (stmts.length !== 1 || stmts[0]!.type !== "ExpressionStatement") {
+    let top = 0;
+    for (const s of stmts) {
+      if (!isDirective(s)) break;
+      top = s.end;
+    }
+    return { insertAt: top };
+  }
   let e = stmts[0]!["expression"] as AnyNode;
   if (e.type === "UnaryExpression") e = e["argument"] as AnyNode;
   if (e.type !== "CallExpression") return null;

@@ -12,3 +12,8 @@ declare var process: { env: { BOARD?: string; VERSION?: string } };
 // (keycarrier.nfc.js), false in the USB-only keycarrier.js, so the NFC link is tree-shaken out of
 // the bundle of a board without NFC (the Pico). Never a run-time global on the board.
 declare const KC_NFC: boolean;
+// The same for the applets only the larger boards carry (firmware/build/bundles.ts): the offline
+// card-emulation payment, the NFC peer payment and the trusted display. True in keycarrier.full.js.
+declare const KC_OFFLINE: boolean;
+declare const KC_PEER: boolean;
+declare const KC_DISPLAY: boolean;

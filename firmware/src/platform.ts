@@ -8,6 +8,7 @@ import type { CryptoPort } from "./security/crypto-port.ts";
 import type { CryptoPrimitives } from "./crypto/primitives.ts";
 import { createEspruinoPrimitives, type EspruinoCryptoModule, type EspruinoE } from "./crypto/espruino.ts";
 import { raise } from "./raise.ts";
+import type { ScreenPort } from "./ui/display.ts";
 
 // Board pins the @types/espruino snapshot does not declare (every supported board has them).
 declare const LED1: Pin;
@@ -41,7 +42,7 @@ export function crc32(bytes: string): number {
 
 export function storageFree(): number {
   try {
-    return require("Storage").getFree();
+    return require("Storage").getFree(); // not storageModule(): INFO calls this, a call costs ~0.5 ms
   } catch (e) {
     return 0;
   }
@@ -132,7 +133,7 @@ function storageModule(): StoragePort {
   try {
     return require("Storage") as unknown as StoragePort;
   } catch (e) {
-    raise("platform: no Storage module");
+    raise("platform: no Storage");
   }
 }
 
@@ -159,10 +160,20 @@ export function cryptoPrimitives(): CryptoPrimitives | null {
   const c = cryptoModule();
   if (c === null) return null;
   try {
-    return createEspruinoPrimitives(c, E as unknown as EspruinoE);
+    return /*#__NOINLINE__*/ createEspruinoPrimitives(c, E as unknown as EspruinoE);
   } catch (e) {
     return null;
   }
+}
+
+/**
+ * The offline signer's natives (firmware/src/offline/lms.ts): crypto.SHA256 over flat buffers,
+ * E.toUint8Array to build each chain step's input, E.toString for the signature. Native functions
+ * called detached: they are static (no `this`), as crypto.ts's sha/aes wrappers already rely on.
+ */
+export function lmsNatives(): { sha(d: unknown): unknown; flat(...p: unknown[]): unknown; str(...p: unknown[]): string } {
+  const e = E as unknown as { toUint8Array(...p: unknown[]): unknown; toString(...p: unknown[]): string };
+  return { sha: cryptoModule()!.SHA256 as (d: unknown) => unknown, flat: e.toUint8Array, str: e.toString };
 }
 
 /** The security module's crypto: AES-256-ECB both ways (ECB decrypt is right on boards, facts §3). */
@@ -219,5 +230,28 @@ export function lockConsole(): void {
     if (typeof NRF !== "undefined") (NRF as unknown as { setServices(s: object, o: object): void }).setServices({}, { uart: false });
   } catch (e) {
     // boards or builds without the BLE UART service: nothing to remove
+  }
+}
+
+// ───────────── trusted display (KC_DISPLAY bundles only, docs/DISPLAY.md)
+
+// The display board's wiring (board/boards/nrf52840-oled.json "screen"): a 128x64 SSD1306 at 0x3C on
+// I2C1, SCL P0.27 / SDA P0.26 (the nRF52840 DK's Arduino-header I2C pins), at the 400 kHz the
+// SSD1306 allows (Espruino's default is 100 kHz: 4x the bus time per frame).
+export const SCREEN_I2C_BITRATE = 400000;
+
+// The screen as a Graphics object whose flip() sends the buffer (EspruinoDocs SSD1306 module, which
+// the upload carries: Modules.addCached), or null on a board without one: no I2C1/Graphics, or no
+// SSD1306 module. The module sends its init commands 50 ms later from a timer; drawing before that
+// is kept in the panel's RAM and appears when it switches on. require stays inside try so esbuild
+// leaves the module to the board.
+export function openScreen(): ScreenPort | null {
+  try {
+    if (typeof I2C1 === "undefined" || typeof (global as unknown as { Graphics?: unknown }).Graphics === "undefined") return null;
+    const ssd1306 = require("SSD1306") as { connect(i2c: unknown, callback: unknown, options: object): ScreenPort };
+    I2C1.setup({ scl: D27, sda: D26, bitrate: SCREEN_I2C_BITRATE });
+    return ssd1306.connect(I2C1, undefined, { height: 64 });
+  } catch (e) {
+    return null;
   }
 }

@@ -50,6 +50,7 @@ export const CAP_USB = 0x01;
 export const CAP_NFC = 0x02;
 export const CAP_SHA256 = 0x04;
 export const CAP_AES = 0x08;
+export const CAP_DISPLAY = 0x10; // a screen showing PAY's order before the button decides (docs/DISPLAY.md)
 
 // §7.2 PING
 export const PING_MAX_DATA = 500;

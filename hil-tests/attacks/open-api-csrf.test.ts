@@ -126,6 +126,19 @@ describe("attack: the open platform API (unauthenticated, cross-site, cross-merc
     expect(snapshot()).toEqual(before);
   });
 
+  it("a name that only looks like \"Shop A\" is refused too (NFKC, case folding, accents, Cyrillic/Greek/Latin confusables)", async () => {
+    const before = snapshot();
+    // Cyrillic А and о, Greek Α, a combining accent, digit 0 for O (fullwidth letters: NFKC, "merchant-name-taken" above)
+    for (const name of ["Shop \u0410", "Sh\u043ep A", "Shop \u0391", "Sho\u0301p A", "Sh0p-A"]) {
+      const r = await raw(p.port, "POST", "/v1/merchants", JSON.stringify({ name }), bearer(adminKey));
+      expect([r.status, r.json.error?.reason], name).toEqual([409, "merchant-name-confusable"]);
+      expect(r.json.error?.message, name).toMatch(/looks like merchant \d+'s "Shop A"/);
+    }
+    expect(snapshot()).toEqual(before);
+    // a genuinely different name is still welcome
+    expect((await raw(p.port, "POST", "/v1/merchants", JSON.stringify({ name: "Shop C" }), bearer(adminKey))).status).toBe(201);
+  });
+
   it("a rotated merchant key replaces the old one at once", async () => {
     const rotated = await raw(p.port, "POST", `/v1/merchants/${shopA.merchantId}/keys`, "{}", bearer(adminKey));
     expect(rotated.status).toBe(201);

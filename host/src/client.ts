@@ -42,7 +42,8 @@ export interface DeviceInfo {
   serial: string;
   state: number;
   stateName: DeviceStateName;
-  capabilities: { bits: number; usb: boolean; nfc: boolean; nativeSha256: boolean; nativeAes: boolean };
+  /** display: the carrier shows PAY's order on its own screen (bit 0x10, minor addition; docs/DISPLAY.md); else its LEDs show only an amount class. */
+  capabilities: { bits: number; usb: boolean; nfc: boolean; nativeSha256: boolean; nativeAes: boolean; display: boolean };
   freeStorageBytes: number;
   maxBody: number;
   /** PIN tries left (field 9; firmware that predates the PIN omits it). */
@@ -121,7 +122,7 @@ export function parseInfo(map: CborMap): DeviceInfo {
     serial: field(map, 4, "serial", isText),
     state,
     stateName,
-    capabilities: { bits, usb: (bits & 0x01) !== 0, nfc: (bits & 0x02) !== 0, nativeSha256: (bits & 0x04) !== 0, nativeAes: (bits & 0x08) !== 0 },
+    capabilities: { bits, usb: (bits & 0x01) !== 0, nfc: (bits & 0x02) !== 0, nativeSha256: (bits & 0x04) !== 0, nativeAes: (bits & 0x08) !== 0, display: (bits & 0x10) !== 0 },
     freeStorageBytes: field(map, 7, "free storage", isUint),
     maxBody: field(map, 8, "max body", isUint),
     ...(map.has(9) ? { triesLeft: field(map, 9, "tries left", isUint) } : {}),

@@ -77,13 +77,20 @@ function normalise(value: CborValue, path: string, depth: number, count: { items
   throw new CborError(CBOR_BAD, `${path} is a ${typeof value === "object" ? (value as object).constructor?.name ?? "object" : typeof value}: not in the CBOR subset (use Map<number,…> for maps)`);
 }
 
+/**
+ * Size limit of a canonical CBOR item. Protocol bodies keep the 512-byte limit; a few stored
+ * structures that travel in chunks (the offline license, PROTOCOL.md §11) are larger.
+ */
+export interface CborSizeOptions { maxBytes?: number }
+
 /** Encodes a value canonically; throws CborError for anything outside the subset or limits. */
-export function encodeCbor(value: CborValue): Uint8Array {
+export function encodeCbor(value: CborValue, opts: CborSizeOptions = {}): Uint8Array {
+  const maxBytes = opts.maxBytes ?? CBOR_LIMITS.maxBytes;
   const normal = normalise(value, "value", 0, { items: 0 });
   const bytes = new Uint8Array(encoder.encode(normal));
-  if (bytes.length > CBOR_LIMITS.maxBytes) throw new CborError(CBOR_TOO_LARGE, `encoded body is ${bytes.length} bytes, over the ${CBOR_LIMITS.maxBytes}-byte limit`);
+  if (bytes.length > maxBytes) throw new CborError(CBOR_TOO_LARGE, `encoded body is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
   // Belt and braces: what we send must pass the same strict check the device applies.
-  decodeCbor(bytes);
+  decodeCbor(bytes, opts);
   return bytes;
 }
 
@@ -219,9 +226,10 @@ class Reader {
 }
 
 /** Decodes one canonical item that fills `bytes` exactly; throws CborError otherwise. */
-export function decodeCbor(bytes: Uint8Array): CborValue {
+export function decodeCbor(bytes: Uint8Array, opts: CborSizeOptions = {}): CborValue {
+  const maxBytes = opts.maxBytes ?? CBOR_LIMITS.maxBytes;
   if (bytes.length === 0) throw new CborError(CBOR_BAD, "empty CBOR body");
-  if (bytes.length > CBOR_LIMITS.maxBytes) throw new CborError(CBOR_TOO_LARGE, `CBOR body of ${bytes.length} bytes is over the ${CBOR_LIMITS.maxBytes}-byte limit`);
+  if (bytes.length > maxBytes) throw new CborError(CBOR_TOO_LARGE, `CBOR body of ${bytes.length} bytes is over the ${maxBytes}-byte limit`);
   const r = new Reader(bytes);
   const value = r.item(0);
   if (r.pos !== bytes.length) r.bad(`${bytes.length - r.pos} trailing bytes after the item`);

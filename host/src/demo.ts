@@ -8,7 +8,8 @@
  *
  * Everything runs in this process except the firmware build and the EspruinoTools upload, and
  * everything it creates lives in one temporary directory that is removed at the end.
- * Options: --board nrf52840|pico|puckjs (default nrf52840, the primary target), --pin DIGITS (default 1234), --keep (keep the
+ * Options: --board nrf52840|nrf52840-oled|pico|puckjs (default nrf52840, the primary target; nrf52840-oled
+ * has the trusted display: the demo prints the carrier's screen at the confirmation step), --pin DIGITS (default 1234), --keep (keep the
  * temp dir), --bootcde (flash .bootcde even when the bundle leaves the store too little room), --nfc (provision, personalise and pay over NFC through a virtual reader).
  */
 import { largestBundleBytes } from "../../firmware/build/cli.ts";
@@ -28,6 +29,26 @@ import { renderQrPng, renderQrTerminal } from "./qr/image.ts";
 import { personalise, provision } from "./flows/personalise.ts";
 import { pay, type PaymentPlatform } from "./flows/pay.ts";
 import { readLog } from "./flows/log.ts";
+import { loadProfile } from "../../board/src/profiles.ts";
+import { ControlClient } from "../../board/src/expose/control.ts";
+
+const FULL_FIRMWARE_FILE = "firmware/dist/keycarrier.full.js";
+
+/** Once the carrier asks (LED1 lit), print what its own screen shows (control port "screen") and save it as PNG. */
+async function printCarrierScreen(controlPort: number, pngFile: string, signal: AbortSignal): Promise<void> {
+  const control = await ControlClient.connect(controlPort);
+  try {
+    const until = Date.now() + 10_000;
+    while (!signal.aborted && Date.now() < until && !((await control.request("leds")).leds as boolean[])[0]) await new Promise((r) => setTimeout(r, 20));
+    if (signal.aborted) return;
+    const shot = await control.request("screen", { scale: 4 });
+    writeFileSync(pngFile, Buffer.from(String(shot["png"]), "base64"));
+    note(`the carrier's own screen now (what it will sign; saved as ${pngFile}):`);
+    for (const line of String(shot["text"]).split("\n")) note(line);
+  } finally {
+    control.close();
+  }
+}
 import { formatLog, pressVirtualButton } from "./flows/cli.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -94,7 +115,8 @@ async function main(): Promise<number> {
   try {
     step("firmware bundle");
     // --nfc needs the bundle with the NFC link; keycarrier.js has it compiled out (USB only).
-    const firmwareName = nfc ? NFC_FIRMWARE_FILE : DEFAULT_FIRMWARE_FILE;
+    // A board with a display takes the bundle with it (keycarrier.full.js, KC_DISPLAY).
+    const firmwareName = loadProfile(board).peripherals.display ? FULL_FIRMWARE_FILE : nfc ? NFC_FIRMWARE_FILE : DEFAULT_FIRMWARE_FILE;
     const firmwareFile = join(ROOT, firmwareName);
     if (existsSync(firmwareFile)) note(`using ${firmwareName} (delete it or run \`npm run build\` to rebuild)`);
     else {
@@ -172,6 +194,7 @@ async function main(): Promise<number> {
     const paid = await pay(kc, paymentPlatform, code.code, {
       pin,
       confirm: async (signal) => {
+        if (running && emu?.board.display) await printCarrierScreen(controlPort, join(work, "carrier-screen.png"), signal);
         note("pressing the carrier's button (short press) through the control port once it shows the order");
         await pressVirtualButton(controlPort, 100, signal);
       },
@@ -204,4 +227,5 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+// --peer: the peer payment between two virtual carriers (host/src/peer/demo.ts, docs/PEER.md).
+process.exitCode = process.argv.includes("--peer") ? await (await import("./peer/demo.ts")).peerDemo(arg("pin", "1234")) : await main();

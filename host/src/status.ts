@@ -23,6 +23,9 @@ export const Status = {
   PAY_DECLINED: 0x41,
   PAY_OVER_LIMIT: 0x43,
   PAY_ORDER_CHANGED: 0x44,
+  OFFLINE_LIMIT: 0x50,
+  OFFLINE_KEYS_EXHAUSTED: 0x51,
+  NO_LICENSE: 0x52,
 } as const;
 
 /** Command ids of PROTOCOL.md §7. */
@@ -36,6 +39,10 @@ export const Command = {
   CHANNEL_CLOSE: 0x33,
   PAY: 0x40,
   LOG_READ: 0x42,
+  OFFLINE_LICENSE: 0x50,
+  OFFLINE_PAY: 0x51,
+  OFFLINE_SIG_READ: 0x52,
+  OFFLINE_INSTALL: 0x53,
   PERSONALISE: 0x60,
   PROVISION: 0x61,
 } as const;
@@ -91,4 +98,7 @@ export const STATUS_ADVICE: Record<number, string> = {
   [Status.PAY_DECLINED]: "the payment was declined on the carrier (long press, or no press within 30 s)",
   [Status.PAY_OVER_LIMIT]: "the amount is over the per-payment limit installed at personalisation",
   [Status.PAY_ORDER_CHANGED]: "this order id was already authorized for another amount or currency; nothing was signed — the merchant must issue a new payment code",
+  [Status.OFFLINE_LIMIT]: "over the carrier's offline limit (per payment, or since its last online payment), or its license expired — pay online",
+  [Status.OFFLINE_KEYS_EXHAUSTED]: "the carrier has used all its one-time offline keys — it needs a new offline key and license",
+  [Status.NO_LICENSE]: "the carrier has no offline license installed",
 };

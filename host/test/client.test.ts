@@ -47,7 +47,7 @@ describe("KeyCarrier client", () => {
       serial: "c0ffee00-12345678",
       state: 0,
       stateName: "BLANK",
-      capabilities: { bits: 14, usb: false, nfc: true, nativeSha256: true, nativeAes: true },
+      capabilities: { bits: 14, usb: false, nfc: true, nativeSha256: true, nativeAes: true, display: false },
       freeStorageBytes: 32768,
       maxBody: 512,
     });

@@ -117,9 +117,39 @@ export const NATIVE_KINDS: Readonly<Record<string, NativeCostFn>> = Object.freez
   "Storage.compact": perByte("plainFixedUs", 4), "Storage.getFree": perByte("plainFixedUs", 0),
   "Storage.getStats": perByte("allocatingFixedUs", 0), "Storage.hash": perByte("plainFixedUs", 40),
   "StorageFile.read": perByte("allocatingFixedUs", 2), "StorageFile.write": perByte("plainFixedUs", 4),
+  // require("Flash") (src/jswrap_flash.c): thin wrappers over jshFlash*; the flash time itself (word
+  // writes, page erases) is charged from the NOR model's counters, not here. read allocates a
+  // Uint8Array and copies (2/byte, like E.toUint8Array); write walks its data once (4/byte, like
+  // Storage.write); getPage/getFree build small objects. Assumptions, like the other plain natives.
+  "Flash.read": perByte("allocatingFixedUs", 2), "Flash.write": perByte("plainFixedUs", 4),
+  "Flash.erasePage": perByte("plainFixedUs", 0), "Flash.getPage": perByte("allocatingFixedUs", 0),
+  "Flash.getFree": perByte("allocatingFixedUs", 0), "E.getAddressOf": perByte("plainFixedUs", 0),
+  // E.memoryArea makes one native-string var pointing at flash: no copy, whatever the length
+  "E.memoryArea": perByte("plainFixedUs", 0),
   "USB.write": perByte("plainFixedUs", 2), "Serial1.write": perByte("plainFixedUs", 2),
   "NRF.nfcSend": perByte("plainFixedUs", 2),
+  // Graphics on a 1 bpp flat ArrayBuffer (libs/graphics/lcd_arraybuffer.c _flat paths) and the I2C
+  // bus: assumptions, board/docs/cost-model.md "Display". bytes/units as board/src/display/runtime.ts
+  // reports them: clear/fillRect bytes = pixels/8, units = pixels; drawString bytes = chars, units =
+  // pixels written; I2C.writeTo bytes = data bytes, units = bus kbit/s.
+  "Graphics.createArrayBuffer": perByte("allocatingFixedUs", 1),
+  "Graphics.clear": (u, _b, px) => u.native.plainFixedUs + px * GFX_PIXEL_INSTRUCTIONS * u.usPerInstruction,
+  "Graphics.fillRect": (u, _b, px) => u.native.plainFixedUs + (GFX_RECT_INSTRUCTIONS + px * GFX_PIXEL_INSTRUCTIONS) * u.usPerInstruction,
+  "Graphics.drawString": (u, chars, px) => u.native.plainFixedUs + (chars * GFX_CHAR_INSTRUCTIONS + px * (GFX_PIXEL_INSTRUCTIONS + GFX_RECT_INSTRUCTIONS)) * u.usPerInstruction,
+  "Graphics.stringWidth": perByte("plainFixedUs", 30),
+  "Graphics.setFont": perByte("plainFixedUs", 0), "Graphics.setColor": perByte("plainFixedUs", 0),
+  "Graphics.setFontAlign": perByte("plainFixedUs", 0), "Graphics.setPixel": perByte("plainFixedUs", 0),
+  "Graphics.getPixel": perByte("plainFixedUs", 0),
+  // the CPU waits for the bus (nRF52 TWI, jshI2CWrite): address + data bytes, 9 clocks each, + start/stop
+  "I2C.writeTo": (u, b, kbps) => u.native.plainFixedUs + ((b + 1) * 9 + 2) * 1000 / Math.max(1, kbps || 100),
 });
+
+/** Display assumptions (cost-model.md "Display"): instructions per pixel written on a flat 1 bpp
+ * buffer (read-modify-write of one bit with its index arithmetic), per graphicsFillRect call (clip,
+ * coordinate transform, dispatch) and per character (font lookup, glyph row loop). */
+export const GFX_PIXEL_INSTRUCTIONS = 20;
+export const GFX_RECT_INSTRUCTIONS = 120;
+export const GFX_CHAR_INSTRUCTIONS = 400;
 
 /** Cost of a kind the table does not know: an allocating native that copies its bytes. */
 const UNKNOWN_NATIVE: NativeCostFn = perByte("allocatingFixedUs", 2);

@@ -7,7 +7,8 @@
  *
  * Commands: ping · press {button} · release {button} · leds → {leds} · power-cycle · power-off ·
  * power-on · reset · nfc-field {on} · nfc-send {hex} → {hex} · nfc-tap · nfc-remove · nfc-drop-after {frames, retapMs?}
- * (emulate --nfc only) · advance {ms} (virtual clock only) ·
+ * (emulate --nfc only) · advance {ms} (virtual clock only) · screen {scale?} → {png (base64), text, width, height}
+ * (boards with a display: what the panel lights now, board/src/display) ·
  * status → {board, clock, connected}.
  */
 import net from "node:net";
@@ -23,6 +24,8 @@ export interface ControlTarget {
   nfc?: { fieldOn(): void; fieldOff(): void; transceive(frame: Uint8Array): Promise<Uint8Array> };
   /** Present only when the board runs on a virtual clock. */
   advance?(ms: number): void;
+  /** Present on boards with a display: the panel as PNG (lit pixels white, scale × scale each) and as text. */
+  screen?: { png(scale?: number): Buffer; text(): string; width: number; height: number };
   /** Present when the emulator shows the board to a PC/SC reader (emulate --nfc): the card's moves. */
   reader?: { tap(): Promise<void>; remove(): void; dropFieldAfter(frames: number, retapMs?: number): void };
 }
@@ -93,6 +96,12 @@ export async function handleControl(target: ControlTarget, info: ControlInfo, re
       }
       return {};
     }
+    case "screen": {
+      if (!target.screen) throw new Error(`board ${info.board} has no display; use a profile with one (nrf52840-oled)`);
+      const scale = req["scale"] ?? 2;
+      if (typeof scale !== "number" || !Number.isInteger(scale) || scale < 1 || scale > 16) throw new Error(`screen: "scale" must be an integer 1-16, got ${JSON.stringify(scale)}`);
+      return { png: target.screen.png(scale).toString("base64"), text: target.screen.text(), width: target.screen.width, height: target.screen.height };
+    }
     case "advance": {
       if (!target.advance || info.clock !== "virtual") {
         throw new Error("advance works only on a virtual clock; start the emulator with --virtual-clock");
@@ -103,7 +112,7 @@ export async function handleControl(target: ControlTarget, info: ControlInfo, re
       return {};
     }
     default:
-      throw new Error(`unknown command ${JSON.stringify(req.cmd)}; known: ping status press release leds power-off power-on power-cycle reset nfc-field nfc-send nfc-tap nfc-remove nfc-drop-after advance`);
+      throw new Error(`unknown command ${JSON.stringify(req.cmd)}; known: ping status press release leds power-off power-on power-cycle reset nfc-field nfc-send nfc-tap nfc-remove nfc-drop-after advance screen`);
   }
 }
 

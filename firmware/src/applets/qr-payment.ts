@@ -9,7 +9,7 @@
 // ATC and cryptogram: never a second authorization; the same order id and merchant with a changed
 // amount or currency is refused at once (PAY_ORDER_CHANGED), never signed. Nothing is written before the user decided, so
 // a reboot while PAY waits loses the order and nothing else.
-import { bytesArg, DEFERRED, ok, okRaw, PAY_WAITS, refuse, textArg, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
+import { badFields, DEFERRED, ok, okRaw, PAY_WAITS, refuse, uintArg, type Command, type CommandResult, type LateResult } from "../dispatch.ts";
 import { head as cborHead, type CborMap, type CborValue } from "../codec.ts";
 import { STATE_PERSONALISED, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_OK } from "../protocol.ts";
 import { STATUS_PIN_VERDICT_BAD, STATUS_PIN_WRONG, STATUS_STORAGE_FULL } from "../security/status.ts";
@@ -23,10 +23,10 @@ import type { CryptoPrimitives } from "../crypto/primitives.ts";
 import type { AppStore } from "../perso/app-store.ts";
 import { amountClass, DECISION_CONFIRMED, type TrustedUi } from "../ui/confirm.ts";
 import {
-  chainNext, encodeEntry, ENTRY_ORDER_AT, entryOrderPart, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
+  chainNext, earlierAtc, encodeEntry, RESULT_AUTHORIZED, RESULT_DECLINED, ZERO_HASH, type Order,
 } from "./tx-log.ts";
 import { raise } from "../raise.ts";
-import { u64be } from "../store/bytes.ts";
+import { readU32be } from "../store/bytes.ts";
 
 export const CMD_PAY = 0x40;
 export const CMD_LOG_READ = 0x42;
@@ -44,10 +44,17 @@ export interface PaymentDeps {
   // The carrier nonce of the open session ‖ u32be counter of the request being handled ("" when no
   // session): the verdict must be MAC'd over it, so it serves that one request only.
   verdictBinding(): string;
+  // Schedules fn (a platform timer): PAY prepares the authorization with it while the user decides.
+  // Without it (unit tests) everything is computed after the press.
+  setTimer?(fn: () => void, ms: number): unknown;
 }
 
-// PAY fields 5-7: the platform's verdict, its tries left, and its MAC.
-interface VerdictArgs { verdict: number; triesLeft: number; mac: string; binding: string }
+// PAY's request: the order (fields 1-4) and the platform's verdict, its tries left and its MAC
+// (fields 5-7); binding is the session's, noted when the request is accepted.
+interface PayArgs extends Order { verdict: number; triesLeft: number; mac: string; binding: string }
+
+// See prepare() in createPaymentApplet.
+interface Prepared { order: PayArgs; expectedMac: string; atc: number; cryptogram: string; prevHash: string; entry: string; head: string }
 
 export interface PaymentApplet {
   commands(): Command[];
@@ -63,25 +70,38 @@ export interface PaymentApplet {
 // replacing must fit one 1,024-byte log file next to the keys record (perso/app-store.ts).
 export const MAX_ID_BYTES = 16;
 
-// Fields 1-4 of PAY (the dispatcher already refused any other field), else the detail of the first
-// bad one.
-function parseOrder(args: CborMap): Order | string {
-  const orderId = bytesArg(args[1], 1, MAX_ID_BYTES);
-  const merchantId = bytesArg(args[2], 1, MAX_ID_BYTES);
-  if (orderId === undefined || merchantId === undefined) return "bad id";
-  const amount = uintArg(args[3], 0);
-  if (amount === undefined) return "bad amount";
-  const currency = textArg(args[4]);
-  if (currency === undefined || !/^[A-Z][A-Z][A-Z]$/.test(currency)) return "bad currency";
-  return { orderId: orderId, merchantId: merchantId, amount: amount, currency: currency };
-}
+const CURRENCY = /^[A-Z][A-Z][A-Z]$/;
+// PAY's fixed bytes as readPay() finds them: the map head, keys 1-7, the currency's and the MAC's heads.
+const PAY_SKELETON = "\xa7\x01\x02\x03\x04\x63\x05\x06\x07\x50";
+const TWO_POW_32 = 4294967296;
 
-function parseVerdict(args: CborMap): VerdictArgs | undefined {
-  const verdict = uintArg(args[5], 0);
-  const triesLeft = uintArg(args[6], 0);
-  const mac = bytesArg(args[7], VERDICT_MAC_BYTES, VERDICT_MAC_BYTES);
-  if (verdict === undefined || verdict > VERDICT_BLOCKED || triesLeft === undefined || triesLeft > 255 || mac === undefined) return undefined;
-  return { verdict: verdict, triesLeft: triesLeft, mac: mac, binding: "" };
+// PAY's request read in place, in its one canonical layout: {1: order id 1-16 B, 2: merchant id
+// 1-16 B, 3: amount, 4: 3 capital letters, 5: verdict 0-2, 6: tries left 0-255, 7: MAC 16 B}, or
+// undefined for any other body. The generic decoder walked it item by item, ~60 ms of PAY on the
+// board; this is one pass of native string calls and one compare of every fixed byte. Past the
+// end, charCodeAt gives NaN, which fails every test below. The shortest-form rule for the amount
+// and the tries left (RFC 8949 §4.2.1) is checked as the generic decoder does (PROTOCOL.md §5).
+export function readPay(b: string): PayArgs | undefined {
+  const oLen = b.charCodeAt(2) - 0x40;
+  const m = 5 + oLen; // merchant id
+  const mLen = b.charCodeAt(m - 1) - 0x40;
+  const a = m + mLen + 1; // amount's head
+  const h = b.charCodeAt(a);
+  const high = h === 27 ? readU32be(b, a + 1) : 0;
+  const amount = h < 24 ? h : h === 24 ? b.charCodeAt(a + 1) : h === 25 ? (b.charCodeAt(a + 1) << 8) | b.charCodeAt(a + 2) :
+    high * TWO_POW_32 + readU32be(b, a + (h === 27 ? 5 : 1));
+  const c = a + (h < 24 ? 1 : (1 << (h - 24)) + 1); // key 4
+  const currency = b.substr(c + 2, 3);
+  const verdict = b.charCodeAt(c + 6);
+  const t = b.charCodeAt(c + 8);
+  const long = t === 24 ? 1 : 0; // tries left 24-255 take a second byte
+  const triesLeft = long ? b.charCodeAt(c + 9) : t;
+  const d = c + long;
+  if (!(b.length === d + 27 && oLen >= 1 && oLen <= MAX_ID_BYTES && mLen >= 1 && mLen <= MAX_ID_BYTES && h <= 27 && high <= 0x1fffff &&
+    amount >= (h < 24 ? 0 : h === 24 ? 24 : h === 25 ? 256 : h === 26 ? 65536 : TWO_POW_32) && verdict <= VERDICT_BLOCKED && triesLeft < (long ? 256 : 24) && triesLeft >= long * 24 &&
+    b.substr(0, 2) + b.charAt(m - 2) + b.charAt(a - 1) + b.substr(c, 2) + b.charAt(c + 5) + b.charAt(c + 7) + b.substr(d + 9, 2) === PAY_SKELETON &&
+    CURRENCY.test(currency))) return undefined;
+  return { orderId: b.substr(3, oLen), merchantId: b.substr(m, mLen), amount: amount, currency: currency, verdict: verdict, triesLeft: triesLeft, mac: b.substr(d + 11), binding: "" };
 }
 
 // afterPinCheck runs right after a decided PAY's verdict is counted (main.ts: purge a carrier that a
@@ -91,15 +111,17 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   const store = deps.store;
   const ui = deps.ui;
   const sha256 = function (s: string): string { return deps.prims.sha256(s); };
-  // The PAY waiting for the user: its order, verdict, completion, and the ATC of its earlier
+  // The PAY waiting for the user: its order and verdict, completion, and the ATC of its earlier
   // authorization (0: none; found when it arrived: nothing can log an entry while it waits). At most one.
-  let pending: Order | null = null;
+  let pending: PayArgs | null = null;
   let pendingAtc = 0;
-  let pendingVerdict: VerdictArgs | null = null;
   let pendingLate: LateResult | null = null;
   let signer: CryptogramSigner | null = null;
   let verdictPads: HmacPads | null = null;
   let cachedHead: string | null = null;
+  // What the pending PAY's authorization needs and the decision does not change, prepared while the
+  // user decides (prepare(), below); null: not (yet) prepared.
+  let prepared: Prepared | null = null;
 
   function head(): string {
     if (cachedHead === null) {
@@ -109,30 +131,60 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     return cachedHead;
   }
 
-  // One record = ATC + entry: the commit. Returns the new ATC.
+  // One record = ATC + entry: the commit. Returns the new ATC. The prepared entry and chain hash
+  // are used only if they were made for this order, this ATC and this log head.
   function appendEntry(result: number, o: Order): number {
     const atc = store.lastAtc() + 1;
     if (atc > MAX_ATC) raise("payment: ATC exhausted");
     const prev = head();
-    const entry = encodeEntry(atc, result, o);
+    const p = prepared;
+    const ready = p !== null && p.order === o && p.atc === atc && p.prevHash === prev && result === RESULT_AUTHORIZED;
+    const entry = ready ? p!.entry : /*#__NOINLINE__*/ encodeEntry(atc, result, o);
     store.appendEntry(atc, prev, entry);
-    cachedHead = chainNext(sha256, prev, entry);
+    cachedHead = ready ? p!.head : chainNext(sha256, prev, entry);
     return atc;
   }
 
-
-  // What countVerdict's judge returns: the verdict if its MAC is the platform's, else VERDICT_FORGED.
-  function judge(o: Order, v: VerdictArgs): number {
-    // K_ac is stored wrapped under MK (under the device secret). The signer (K_ac's pads) and the
-    // verdict key's pads live in RAM until power-off or a wipe (SECURITY.md §7). Two call sites of
-    // createCryptogramSigner (here and in cryptogram()): with one, terser inlines it with its vars
-    // after the return, which the hoisting gate rejects.
+  // HMAC(K_pv, V)[0:16]: the MAC the platform's verdict must carry (PROTOCOL.md §7.5). K_ac is stored
+  // wrapped under MK (under the device secret). The signer (K_ac's pads) and the verdict key's pads
+  // live in RAM until power-off or a wipe (SECURITY.md §7). Two call sites of
+  // createCryptogramSigner (here and in cryptogram()): with one, terser inlines it with its vars
+  // after the return, which the hoisting gate rejects.
+  function verdictMac(v: PayArgs): string {
     if (signer === null) signer = createCryptogramSigner(deps.prims, carrier.unwrapKey(store.keys()!.wrappedCryptogramKey));
     if (verdictPads === null) verdictPads = hmacPads(signer.derive(VERDICT_KEY_LABEL));
-    const expected = hmacSha256(deps.prims, verdictPads, verdictMessage({
-      carrierId: store.keys()!.carrierId, binding: v.binding, orderId: o.orderId, merchantId: o.merchantId,
-      amount: o.amount, currency: o.currency, verdict: v.verdict, triesLeft: v.triesLeft,
+    return hmacSha256(deps.prims, verdictPads, /*#__NOINLINE__*/ verdictMessage({
+      carrierId: store.keys()!.carrierId, binding: v.binding, orderId: v.orderId, merchantId: v.merchantId,
+      amount: v.amount, currency: v.currency, verdict: v.verdict, triesLeft: v.triesLeft,
     })).substr(0, VERDICT_MAC_BYTES);
+  }
+
+  // Runs from a timer the PAY request leaves behind, while the LEDs ask the user: the verdict's
+  // expected MAC, the cryptogram for the ATC the commit will take (or the earlier authorization's),
+  // the log entry and the chain hash after it. None depends on the decision, and none leaves the
+  // carrier unless the authorization it belongs to is committed (settle). Each is used only if it
+  // still matches at the press, else computed there as before; a failure here leaves it to the press.
+  function prepare(): void {
+    const o = pending;
+    if (o === null || prepared !== null) return;
+    try {
+      const atc = pendingAtc !== 0 ? pendingAtc : store.lastAtc() + 1;
+      const prev = head();
+      const entry = /*#__NOINLINE__*/ encodeEntry(atc, RESULT_AUTHORIZED, o);
+      prepared = {
+        order: o, expectedMac: verdictMac(o), atc: atc, cryptogram: /*#__NOINLINE__*/ cryptogram(o, atc), prevHash: prev, entry: entry,
+        head: chainNext(sha256, prev, entry),
+      };
+    } catch (e) {
+      prepared = null;
+    }
+  }
+
+  // What countVerdict's judge returns: the verdict if its MAC is the platform's, else VERDICT_FORGED.
+  // Runs after the try is spent (carrier.countVerdict), whether or not the expected MAC was prepared.
+  function judge(v: PayArgs): number {
+    const p = prepared;
+    const expected = p !== null && p.order === v ? p.expectedMac : /*#__NOINLINE__*/ verdictMac(v);
     return blindedEqual(deps.prims, expected, v.mac) ? v.verdict : VERDICT_FORGED;
   }
 
@@ -145,28 +197,15 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   // {1: atc, 2: cryptogram (16 B), 3: log head (32 B)} spliced as canonical CBOR (keys ascending,
   // shortest heads), without the generic encoder's statements.
   function authorized(o: Order, atc: number): CommandResult {
-    return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02\x50" + cryptogram(o, atc) + "\x03\x58\x20" + head());
-  }
-
-  // The ATC of an earlier authorization of this order among the kept entries, 0 if none, or -1 if
-  // this order id and merchant were authorized for another amount or currency.
-  function earlierAuthorization(o: Order): number {
-    // one native compare per kept entry: an AUTHORIZED entry of this order starts with this part
-    const part = entryOrderPart(RESULT_AUTHORIZED, o);
-    const e = store.entries();
-    for (let i = e.length - 1; i >= 0; i--) {
-      const entry = e[i]!.entry;
-      if (entry.substr(ENTRY_ORDER_AT, part.length) === part) {
-        return entry.substr(ENTRY_ORDER_AT + part.length) === u64be(o.amount) + o.currency ? e[i]!.atc : -1;
-      }
-    }
-    return 0;
+    const p = prepared;
+    const c = p !== null && p.order === o && p.atc === atc ? p.cryptogram : /*#__NOINLINE__*/ cryptogram(o, atc);
+    return okRaw("\xa3\x01" + cborHead(0, atc) + "\x02\x50" + c + "\x03\x58\x20" + head());
   }
 
   const personalisedOnly = 1 << STATE_PERSONALISED;
 
   // What the user's decision leads to (runs in the button or timer callback that decided).
-  function settle(o: Order, verdict: VerdictArgs, earlier: number, decision: number): CommandResult {
+  function settle(o: PayArgs, earlier: number, decision: number): CommandResult {
     if (decision !== DECISION_CONFIRMED) {
       // A full store must not turn the user's "no" into INTERNAL: nothing is authorized either way.
       try {
@@ -178,14 +217,14 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
       return refuse(STATUS_PAY_DECLINED, "declined");
     }
     const v = carrier.countVerdict(function () {
-      return judge(o, verdict);
+      return judge(o);
     });
     if (afterPinCheck !== undefined) afterPinCheck();
     if (v.status !== STATUS_OK) {
       if (v.status !== STATUS_PIN_WRONG && v.status !== STATUS_PIN_VERDICT_BAD) return v;
       const f: CborMap = {};
       // the fewer of the carrier's own tries and the issuer's (an authentic WRONG says the latter)
-      const left = v.status === STATUS_PIN_WRONG && verdict.triesLeft < v.triesLeft ? verdict.triesLeft : v.triesLeft;
+      const left = v.status === STATUS_PIN_WRONG && o.triesLeft < v.triesLeft ? o.triesLeft : v.triesLeft;
       f[2] = left;
       return refuse(v.status, v.status === STATUS_PIN_WRONG ? left + " tries left" : v.detail, f);
     }
@@ -204,18 +243,16 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
   function decided(decision: number): void {
     const o = pending;
     const late = pendingLate;
-    const verdict = pendingVerdict;
-    const earlier = pendingAtc;
     pending = null;
     pendingLate = null;
-    pendingVerdict = null;
-    if (o === null || late === null || verdict === null) return;
+    if (o === null || late === null) return;
     let result: CommandResult;
     try {
-      result = settle(o, verdict, earlier, decision);
+      result = settle(o, pendingAtc, decision);
     } catch (e) {
       result = refuse(STATUS_INTERNAL, "failed");
     }
+    prepared = null;
     try {
       late(result);
     } catch (e) {
@@ -227,34 +264,40 @@ export function createPaymentApplet(deps: PaymentDeps, afterPinCheck?: () => voi
     const late = pendingLate;
     pending = null;
     pendingLate = null;
-    pendingVerdict = null;
+    prepared = null;
     ui.reset();
     if (late !== null) late(null);
   }
 
+  // A well-formed PAY: answered at once, or the trusted UI asks and the reply is deferred.
+  function begin(o: PayArgs, late: LateResult): CommandResult {
+    const k = store.keys();
+    if (k === undefined) raise("payment: no keys");
+    if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "limit " + k.maxAmount);
+    if (pending !== null) return refuse(STATUS_BUSY, PAY_WAITS);
+    const wait = carrier.retryAfterMs();
+    if (wait > 0) return refuse(STATUS_BUSY, lockedOut(wait));
+    const earlier = earlierAtc(store.entries(), o);
+    if (earlier < 0) return refuse(STATUS_PAY_ORDER_CHANGED, "order changed");
+    pendingAtc = earlier;
+    o.binding = deps.verdictBinding();
+    pending = o;
+    pendingLate = late;
+    prepared = null;
+    ui.ask(amountClass(o.amount), decided, o);
+    if (deps.setTimer !== undefined) deps.setTimer(prepare, 0);
+    return DEFERRED;
+  }
+
   const pay: Command = {
-    id: CMD_PAY, allowedStates: personalisedOnly, fields: 7,
-    run: function (args: CborMap, _body: string, late: LateResult) {
-      const o = parseOrder(args);
-      if (typeof o === "string") return refuse(STATUS_BAD_ARGUMENT, o);
-      const verdict = parseVerdict(args);
-      if (verdict === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad verdict");
-      const k = store.keys();
-      if (k === undefined) raise("payment: no keys");
-      if (o.amount > k.maxAmount) return refuse(STATUS_PAY_OVER_LIMIT, "limit " + k.maxAmount);
-      if (pending !== null) return refuse(STATUS_BUSY, PAY_WAITS);
-      const wait = carrier.retryAfterMs();
-      if (wait > 0) return refuse(STATUS_BUSY, lockedOut(wait));
-      const earlier = earlierAuthorization(o);
-      if (earlier < 0) return refuse(STATUS_PAY_ORDER_CHANGED, "order changed");
-      pendingAtc = earlier;
-      verdict.binding = deps.verdictBinding();
-      pending = o;
-      pendingVerdict = verdict;
-      pendingLate = late;
-      ui.ask(amountClass(o.amount), decided);
-      return DEFERRED;
+    id: CMD_PAY, allowedStates: personalisedOnly,
+    runRaw: function (body: string, late: LateResult) {
+      const o = /*#__NOINLINE__*/ readPay(body);
+      return o === undefined ? undefined : begin(o, late);
     },
+    // Only bodies readPay() refused get here, once the dispatcher decoded them: a well-formed map
+    // that is not a valid PAY (a field missing, unknown, of the wrong type or out of range).
+    run: badFields,
   };
 
   const logRead: Command = {

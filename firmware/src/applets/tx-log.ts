@@ -17,6 +17,18 @@ export function entryOrderPart(result: number, o: Order): string {
   return chr(result, o.orderId.length) + o.orderId + chr(o.merchantId.length) + o.merchantId;
 }
 
+// The ATC of the newest kept AUTHORIZED entry for this (order, merchant): 0 if none, -1 if it was
+// for another amount or currency (then nothing may be signed for the order again). One native
+// compare per kept entry, in the loop's head.
+export function earlierAtc(e: ReadonlyArray<{ atc: number; entry: string }>, o: Order): number {
+  const part = entryOrderPart(RESULT_AUTHORIZED, o);
+  const n = part.length;
+  let i = e.length - 1;
+  while (i >= 0 && e[i]!.entry.substr(ENTRY_ORDER_AT, n) !== part) i--;
+  if (i < 0) return 0;
+  return e[i]!.entry.substr(ENTRY_ORDER_AT + n) === u64be(o.amount) + o.currency ? e[i]!.atc : -1;
+}
+
 export function encodeEntry(atc: number, result: number, o: Order): string {
   return u32be(atc) + entryOrderPart(result, o) + u64be(o.amount) + o.currency;
 }

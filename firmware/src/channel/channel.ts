@@ -5,12 +5,12 @@
 // request's and the reply's per-message keys and blinds both tags, so `===` compares values an
 // attacker cannot predict (docs/CHANNEL.md §8: a native call costs ~2-3 ms on the board, and each
 // result needs another E.toString).
-import { hmacPads, hmacSha256, readU32be, u32be, type CryptoPrimitives, type HmacPads } from "../crypto/primitives.ts";
+import { hmacPads, hmacSha256, readU32be, type CryptoPrimitives, type HmacPads } from "../crypto/primitives.ts";
 import {
   CHANNEL_VERSION, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_LIFETIME_MS, DEFAULT_MAX_REJECTED_FRAMES, DIRECTION_TO_CARRIER,
-  DIRECTION_TO_PLATFORM, ID_MAX_BYTES, ID_MIN_BYTES, MAX_COUNTER, MAX_PLAINTEXT_BYTES, MAX_SEALED_BYTES, MESSAGE_KEY_MAGIC,
+  DIRECTION_TO_PLATFORM, MAX_COUNTER, MAX_PLAINTEXT_BYTES, MAX_SEALED_BYTES, MESSAGE_KEY_MAGIC,
   NONCE_BYTES, PROOF_BYTES, PROTOCOL_MAJOR_BOUND, PURPOSE_CARRIER_PROOF, PURPOSE_PLATFORM_PROOF, PURPOSE_SESSION_ENC,
-  PURPOSE_SESSION_MAC, SEALED_FORMAT, SEALED_HEADER_BYTES, SESSION_ENC_KEY_BYTES, STATIC_CHANNEL_KEY_BYTES,
+  PURPOSE_SESSION_MAC, SEALED_FORMAT, SEALED_HEADER_BYTES, SESSION_ENC_KEY_BYTES,
   STATUS_CHANNEL_AUTH_FAILED, STATUS_CHANNEL_BAD_COUNTER, STATUS_CHANNEL_BAD_MAC, STATUS_CHANNEL_NOT_OPEN, TAG_BYTES,
   TRANSCRIPT_MAGIC,
 } from "./constants.ts";
@@ -44,10 +44,10 @@ export interface CarrierChannel {
   wrap(plaintext: string): string;
   close(): void;
   isOpen(): boolean;
-  /** Next expected platform→carrier counter, -1 when no session is open (for tests and INFO). */
-  expectedCounter(): number;
-  /** The carrier nonce of the open, confirmed session ("" when none): a PIN verdict is bound to it (PROTOCOL.md §7.5). */
-  sessionNonce(): string;
+  /** The carrier nonce of the open, confirmed session ‖ the u32be counter of the request unwrap()
+   *  accepted last ("" when no session): a PIN verdict is bound to it (PROTOCOL.md §7.5). For the
+   *  handler of that request, so it reads no clock (the session was live a moment ago). */
+  requestBinding(): string;
 }
 
 export const CHANNEL_OK: ChannelResult = { status: 0 };
@@ -59,6 +59,7 @@ interface Session {
   confirmed: boolean;
   rxCounter: number;   // next expected platform→carrier counter
   replyCounter: number; // counter of the accepted request awaiting its reply, -1 if none
+  counterBytes: string; // u32be of the request unwrap() accepted last (its reply's header takes them)
   replyKey: string;     // K_msg of that reply, derived in the request's ECB call
   rejected: number;
   openedAt: number;
@@ -68,12 +69,6 @@ interface Session {
 
 function fail(status: number, detail: string): ChannelResult {
   return { status: status, detail: detail };
-}
-
-function checkId(id: string, what: string): void {
-  if (typeof id !== "string" || id.length < ID_MIN_BYTES || id.length > ID_MAX_BYTES) {
-    raise("channel: " + what + " must be " + ID_MIN_BYTES + "-" + ID_MAX_BYTES + " bytes");
-  }
 }
 
 /** T = "KCT1" ‖ major ‖ channel version ‖ len‖carrierId ‖ len‖platformId ‖ Np ‖ Nc (§3). */
@@ -91,6 +86,8 @@ function messageKeyPrefix(direction: number): string {
 // Built once: per message only the 4 counter bytes are appended.
 const TO_CARRIER_KEY_PREFIX = messageKeyPrefix(DIRECTION_TO_CARRIER);
 const TO_PLATFORM_KEY_PREFIX = messageKeyPrefix(DIRECTION_TO_PLATFORM);
+// A reply's first two header bytes; the request's counter bytes follow.
+const REPLY_FORMAT = chr(SEALED_FORMAT, DIRECTION_TO_PLATFORM);
 
 export function createCarrierChannel(
   prims: CryptoPrimitives, identity: () => ChannelIdentity | undefined, opts: CarrierChannelOptions,
@@ -125,7 +122,7 @@ export function createCarrierChannel(
     s.rejected++;
     if (s.rejected >= maxRejected) {
       session = undefined;
-      return fail(status, detail + "; too many rejected frames, session closed");
+      return fail(status, detail + "; session closed");
     }
     return fail(status, detail);
   }
@@ -135,13 +132,13 @@ export function createCarrierChannel(
       // A new OPEN always discards the old session: the host can cut the link anyway.
       session = undefined;
       if (typeof platformNonce !== "string" || platformNonce.length !== NONCE_BYTES) {
-        return fail(STATUS_CHANNEL_AUTH_FAILED, "platform nonce must be " + NONCE_BYTES + " bytes");
+        return fail(STATUS_CHANNEL_AUTH_FAILED, "bad platform nonce");
       }
       const id = identity();
       if (id === undefined) return fail(STATUS_CHANNEL_NOT_OPEN, "no channel keys on this carrier");
-      checkId(id.carrierId, "carrier id");
-      checkId(id.platformId, "platform id");
-      if (id.channelKey.length !== STATIC_CHANNEL_KEY_BYTES) raise("channel: static key must be 32 bytes");
+      // No length checks here: the identity was checked where it entered the carrier (PERSONALISE:
+      // ids 4-32 B, K_ch 32 B; PROVISION: K_tr 32 B) or is the carrier's own (the transport id),
+      // and a key outside 16-64 B still fails in hmacPads.
       const carrierNonce = prims.random(NONCE_BYTES);
       const t = channelTranscript(id.carrierId, id.platformId, platformNonce, carrierNonce);
       const pads = padsOf(id.channelKey);
@@ -153,6 +150,7 @@ export function createCarrierChannel(
         confirmed: false,
         rxCounter: 0,
         replyCounter: -1,
+        counterBytes: "",
         replyKey: "",
         rejected: 0,
         openedAt: now,
@@ -176,7 +174,7 @@ export function createCarrierChannel(
       // One attempt per handshake: a wrong proof ends it (no online guessing).
       session = undefined;
       if (typeof platformProof !== "string" || platformProof.length !== PROOF_BYTES) {
-        return fail(STATUS_CHANNEL_AUTH_FAILED, "platform proof must be " + PROOF_BYTES + " bytes");
+        return fail(STATUS_CHANNEL_AUTH_FAILED, "bad platform proof");
       }
       const blinded = prims.aesEcb(s.encKey, s.expectedPlatformProof + platformProof);
       if (blinded.substr(0, 16) !== blinded.substr(16, 16)) {
@@ -194,7 +192,7 @@ export function createCarrierChannel(
       if (s === undefined || !s.confirmed) return fail(STATUS_CHANNEL_NOT_OPEN, "no open channel session");
       const n = sealed.length;
       if (n <= SEALED_HEADER_BYTES + TAG_BYTES || n > MAX_SEALED_BYTES) {
-        return reject(s, STATUS_CHANNEL_BAD_MAC, "sealed message of " + n + " bytes is outside " + (SEALED_HEADER_BYTES + TAG_BYTES + 1) + "-" + MAX_SEALED_BYTES);
+        return reject(s, STATUS_CHANNEL_BAD_MAC, "sealed message of " + n + " bytes");
       }
       const headerAndCiphertext = sealed.substr(0, n - TAG_BYTES);
       // Authenticate before reading anything the header claims (format, direction, counter).
@@ -209,10 +207,11 @@ export function createCarrierChannel(
         return reject(s, STATUS_CHANNEL_BAD_MAC, "sealed message malformed");
       }
       if (counter !== s.rxCounter) {
-        return reject(s, STATUS_CHANNEL_BAD_COUNTER, "counter " + counter + " but expected " + s.rxCounter + ": replayed or reordered");
+        return reject(s, STATUS_CHANNEL_BAD_COUNTER, "counter " + counter + ", expected " + s.rxCounter);
       }
       s.rxCounter = counter + 1;
       s.replyCounter = counter;
+      s.counterBytes = counterBytes;
       s.replyKey = blocks.substr(16, 16);
       s.rejected = 0;
       s.lastUsed = checkedAt;
@@ -222,11 +221,10 @@ export function createCarrierChannel(
 
     wrap: function (plaintext: string): string {
       const s = session;
-      if (s === undefined || s.replyCounter < 0) raise("channel: wrap() needs a request accepted by unwrap()");
-      if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) raise("channel: reply plaintext must be 1-" + MAX_PLAINTEXT_BYTES + " bytes");
-      const counter = s.replyCounter;
+      if (s === undefined || s.replyCounter < 0) raise("channel: no request accepted by unwrap");
+      if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) raise("channel: bad reply size");
       s.replyCounter = -1;
-      const headerAndCiphertext = chr(SEALED_FORMAT, DIRECTION_TO_PLATFORM) + u32be(counter) + prims.aesCtr0(s.replyKey, plaintext);
+      const headerAndCiphertext = REPLY_FORMAT + s.counterBytes + prims.aesCtr0(s.replyKey, plaintext);
       return headerAndCiphertext + hmacSha256(prims, s.macPads, headerAndCiphertext).substr(0, TAG_BYTES);
     },
 
@@ -239,14 +237,9 @@ export function createCarrierChannel(
       return s !== undefined && s.confirmed;
     },
 
-    expectedCounter: function (): number {
-      const s = live();
-      return s !== undefined && s.confirmed ? s.rxCounter : -1;
-    },
-
-    sessionNonce: function (): string {
-      const s = live();
-      return s !== undefined && s.confirmed ? s.carrierNonce : "";
+    requestBinding: function (): string {
+      const s = session;
+      return s !== undefined && s.confirmed ? s.carrierNonce + s.counterBytes : "";
     },
   };
 }

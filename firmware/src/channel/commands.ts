@@ -7,10 +7,10 @@
 // the channel's counters untouched), and OPEN/CONFIRM/CLOSE abandon it first (`abandon`), so a
 // late reply can never be sealed into another session.
 import {
-  bytesArg, DEFERRED, errorReply, fieldOutside, okRaw, PAY_WAITS, refuse, STATUS_DEFERRED, type Command,
-  type Dispatcher, type LateResult,
+  badFields, DEFERRED, errorReply, fieldOutside, okRaw, PAY_WAITS, refuse, STATUS_DEFERRED, type Command,
+  type CommandResult, type Dispatcher, type LateResult,
 } from "../dispatch.ts";
-import { bytesItem, type CborMap } from "../codec.ts";
+import { bytesItem, singleBytes, type CborMap } from "../codec.ts";
 import { ALL_STATES_MASK, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_INTERNAL, STATUS_TOO_LARGE } from "../protocol.ts";
 import type { CarrierChannel } from "./channel.ts";
 import type { HandlerReply } from "../link.ts";
@@ -23,11 +23,6 @@ import { chr } from "../store/bytes.ts";
 // Every state: a blank or DESTROYED carrier talks through its transport key (personalisation,
 // main.ts), a personalised one through its own.
 const EMPTY_MAP = "\xa0";
-
-// {1: exactly `length` bytes} and nothing else, else undefined.
-function onlyBytes(args: CborMap, length: number): string | undefined {
-  return fieldOutside(args, 1) ? undefined : bytesArg(args[1], length, length);
-}
 
 // Canonical {1: bstr} for up to 65535 bytes, without the generic encoder (each JS statement costs
 // ~0.2 ms on the board). Replies are at least 24 bytes sealed (status + a CBOR body), but the short
@@ -91,53 +86,71 @@ export function createChannelCommands(channel: CarrierChannel, inner: Dispatcher
     if (outer !== null) outer(null);
   }
 
+  function message(sealed: string, late: LateResult): CommandResult {
+    if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "over " + MAX_SEALED_BYTES + " B");
+    // Not unwrapped while a reply waits: its counter is the one the late reply is sealed under.
+    if (deferredOuter !== null) return refuse(STATUS_BUSY, PAY_WAITS);
+    const r = channel.unwrap(sealed);
+    if (r.status !== 0) return r;
+    const plaintext = r.plaintext!;
+    const reply = inner(plaintext.charCodeAt(0), plaintext.substr(1), innerLate);
+    if (reply.status === STATUS_DEFERRED) {
+      deferredOuter = late;
+      return DEFERRED;
+    }
+    const out = okRaw(seal(reply));
+    if (afterReply !== undefined) afterReply();
+    return out;
+  }
+
+  function open(nonce: string): CommandResult {
+    abandonDeferred();
+    const r = channel.open(nonce);
+    if (r.status !== 0) return r;
+    // {1: carrier id, 2: carrier nonce (16 B), 3: carrier proof (16 B)}, spliced as canonical CBOR
+    // (keys ascending, shortest heads) without the generic encoder's statements.
+    return okRaw("\xa3\x01" + bytesItem(r.carrierId!) + "\x02\x50" + r.carrierNonce! + "\x03\x50" + r.carrierProof!);
+  }
+
   return [
     {
+      // OPEN and CONFIRM read their canonical {1: 16 bytes} by its head (codec.ts singleBytes); any
+      // other body takes the generic decoder and run(), which refuses it as before.
       id: CMD_CHANNEL_OPEN, allowedStates: ALL_STATES_MASK,
-      run: function (args: CborMap) {
+      runRaw: function (body: string) {
+        const nonce = singleBytes(body);
+        return nonce === undefined || nonce.length !== NONCE_BYTES ? undefined : open(nonce);
+      },
+      run: function () {
         abandonDeferred();
-        const nonce = onlyBytes(args, NONCE_BYTES);
-        if (nonce === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad nonce");
-        const r = channel.open(nonce);
-        if (r.status !== 0) return r;
-        // {1: carrier id, 2: carrier nonce, 3: carrier proof}, spliced as canonical CBOR (keys
-        // ascending, shortest heads) without the generic encoder's statements.
-        return okRaw("\xa3\x01" + bytesItem(r.carrierId!) + "\x02" + bytesItem(r.carrierNonce!) + "\x03" + bytesItem(r.carrierProof!));
+        return refuse(STATUS_BAD_ARGUMENT, "bad nonce");
       },
     },
     {
       id: CMD_CHANNEL_CONFIRM, allowedStates: ALL_STATES_MASK,
-      run: function (args: CborMap) {
+      runRaw: function (body: string) {
+        const proof = singleBytes(body);
+        if (proof === undefined || proof.length !== PROOF_BYTES) return undefined;
         abandonDeferred();
-        const proof = onlyBytes(args, PROOF_BYTES);
-        if (proof === undefined) {
-          channel.close();
-          return refuse(STATUS_BAD_ARGUMENT, "bad proof");
-        }
         const r = channel.confirm(proof);
         return r.status !== 0 ? r : okRaw(EMPTY_MAP);
       },
+      run: function () {
+        abandonDeferred();
+        channel.close();
+        return refuse(STATUS_BAD_ARGUMENT, "bad proof");
+      },
     },
     {
-      id: CMD_CHANNEL_MESSAGE, allowedStates: ALL_STATES_MASK, fields: 1,
-      run: function (args: CborMap, _body: string, late: LateResult) {
-        const sealed = args[1];
-        if (typeof sealed !== "string") return refuse(STATUS_BAD_ARGUMENT, "bad message");
-        if (sealed.length > MAX_SEALED_BYTES) return refuse(STATUS_TOO_LARGE, "over " + MAX_SEALED_BYTES + " B");
-        // Not unwrapped while a reply waits: its counter is the one the late reply is sealed under.
-        if (deferredOuter !== null) return refuse(STATUS_BUSY, PAY_WAITS);
-        const r = channel.unwrap(sealed);
-        if (r.status !== 0) return r;
-        const plaintext = r.plaintext!;
-        const reply = inner(plaintext.charCodeAt(0), plaintext.substr(1), innerLate);
-        if (reply.status === STATUS_DEFERRED) {
-          deferredOuter = late;
-          return DEFERRED;
-        }
-        const out = okRaw(seal(reply));
-        if (afterReply !== undefined) afterReply();
-        return out;
+      id: CMD_CHANNEL_MESSAGE, allowedStates: ALL_STATES_MASK,
+      // The canonical {1: bstr} is read by its head alone (codec.ts singleBytes).
+      runRaw: function (body: string, late: LateResult) {
+        const sealed = singleBytes(body);
+        return sealed === undefined ? undefined : message(sealed, late);
       },
+      // Only bodies runRaw() refused get here, once the dispatcher decoded them: well-formed CBOR
+      // that is not {1: bstr} (the decoder accepts canonical forms only, which singleBytes reads).
+      run: badFields,
     },
     {
       id: CMD_CHANNEL_CLOSE, allowedStates: ALL_STATES_MASK,

@@ -45,13 +45,14 @@ export function createInfoCommand(source: InfoSource): Command {
     // no fields: the dispatcher refuses any (BAD_ARGUMENT)
     fields: 0,
     run: function () {
-      const base = fixedBody + head(MAJOR_UINT, state()) + fixedCaps + head(MAJOR_UINT, storageFree()) + fixedTail;
+      // The state (0-3) and the tries left (at most 15) are always below 24: their own head byte.
+      const base = fixedBody + chr(state()) + fixedCaps + head(MAJOR_UINT, storageFree()) + fixedTail;
       if (triesLeft === undefined || channelCarrierId === undefined || lastAtc === undefined) {
         return { status: STATUS_OK, raw: chr(0xa0 + BASE_FIELD_COUNT) + base };
       }
       const cid = channelCarrierId();
       const atc = lastAtc();
-      const extra = "\x09" + head(MAJOR_UINT, triesLeft()) + "\x0a" + head(MAJOR_BSTR, cid.length) + cid + (atc >= 0 ? "\x0b" + head(MAJOR_UINT, atc) : "");
+      const extra = "\x09" + chr(triesLeft()) + "\x0a" + head(MAJOR_BSTR, cid.length) + cid + (atc >= 0 ? "\x0b" + head(MAJOR_UINT, atc) : "");
       return { status: STATUS_OK, raw: chr(0xa0 + BASE_FIELD_COUNT + (atc >= 0 ? 3 : 2)) + base + extra };
     },
   };

@@ -6,13 +6,16 @@
 import { bytesArg, okRaw, refuse, type Command } from "../dispatch.ts";
 import type { CborMap } from "../codec.ts";
 import { STATE_BLANK, STATUS_BAD_ARGUMENT, STATUS_INTERNAL, STATUS_NOT_ALLOWED_IN_STATE } from "../protocol.ts";
+import { TRANSPORT_KEY_FILE } from "./transport.ts";
 
 export const CMD_PROVISION = 0x61;
 export const TRANSPORT_KEY_BYTES = 32;
 
+// read/write take the file name (TRANSPORT_KEY_FILE), so the platform's own functions fit as they
+// are: no closure per port on the board (issue #12).
 export interface ProvisionDeps {
-  read(): string | undefined;
-  write(key: string): boolean;
+  read(name: string): string | undefined;
+  write(name: string, key: string): boolean;
   // called after kc.tk was written (main.ts forgets the transport identity it cached)
   onProvisioned(): void;
 }
@@ -25,8 +28,8 @@ export function createProvisionCommand(deps: ProvisionDeps): Command {
     run: function (args: CborMap) {
       const key = bytesArg(args[1], TRANSPORT_KEY_BYTES, TRANSPORT_KEY_BYTES);
       if (key === undefined) return refuse(STATUS_BAD_ARGUMENT, "bad transport key");
-      if (deps.read() !== undefined) return refuse(STATUS_NOT_ALLOWED_IN_STATE, "already provisioned");
-      if (!deps.write(key) || deps.read() !== key) return refuse(STATUS_INTERNAL, "kc.tk not written");
+      if (deps.read(TRANSPORT_KEY_FILE) !== undefined) return refuse(STATUS_NOT_ALLOWED_IN_STATE, "already provisioned");
+      if (!deps.write(TRANSPORT_KEY_FILE, key) || deps.read(TRANSPORT_KEY_FILE) !== key) return refuse(STATUS_INTERNAL, "kc.tk not written");
       deps.onProvisioned();
       return okRaw("\xa0");
     },

@@ -3,6 +3,8 @@
 // TIMEOUT_MS declines. Everything runs from timer and button callbacks: nothing ever blocks the link.
 // The decision is reported once, to the listener given to ask(), from that timer or button callback
 // (never from inside ask()); reset() and a new ask() cancel silently.
+import type { PaymentSubject } from "./display.ts";
+
 export const DECISION_NONE = 0;     // nothing asked
 export const DECISION_PENDING = 1;  // asked, no answer yet
 export const DECISION_CONFIRMED = 2;
@@ -22,7 +24,9 @@ export interface UiPorts {
 }
 
 export interface TrustedUi {
-  ask(amountClass: number, onDecision?: (decision: number) => void): void;
+  // subject: what is being confirmed (PAY: its order), for a board with a screen (main.ts KC_DISPLAY
+  // wraps ask to draw it, ui/display.ts); the LEDs show the amount class only.
+  ask(amountClass: number, onDecision?: (decision: number) => void, subject?: PaymentSubject): void;
   decision(): number;
   // the decision is consumed: back to DECISION_NONE, LEDs off
   reset(): void;

@@ -209,12 +209,21 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
 
   // Carrier, application store, payment applet and PERSONALISE/CHANGE_PIN over one flash, as
   // main.ts wires them (without the channel); `boot` again after rig.reboot() for a power cycle.
-  function boot(rig: Rig) {
+  // prepared: PAY gets a timer port, and its timers run between the request and the user's answer
+  // (main.ts wires the platform's setTimer: the authorization is prepared while the user decides).
+  function boot(rig: Rig, prepared = false) {
     const store = openAppStore(rig.env);
-    const prims = nodePrimitives();
+    const node = nodePrimitives();
+    // SHA-256 calls made from the user's answer on (what the press costs in hashing)
+    let shaAtPress = 0;
+    let pressing = false;
+    const prims = { ...node, sha256: (m: string) => { if (pressing) shaAtPress++; return node.sha256(m); } };
     const f = fakeUiPorts();
     const ui = createTrustedUi(f.ports);
-    const applet = createPaymentApplet({ carrier: rig.carrier, store, ui, prims, verdictBinding: () => binding });
+    const timers: (() => void)[] = [];
+    let ran = 0;
+    const setTimer = prepared ? (fn: () => void) => timers.push(fn) : undefined;
+    const applet = createPaymentApplet({ carrier: rig.carrier, store, ui, prims, verdictBinding: () => binding, setTimer });
     const perso = createPersonaliseCommand({ carrier: rig.carrier, store, onPersonalised: () => undefined });
     const d = createDispatcher(applet.commands().concat([perso]), rig.carrier.state);
     const late: (HandlerReply | null)[] = [];
@@ -229,16 +238,19 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
       const now = call(CMD_PAY, signed(m, v));
       if (now.status !== STATUS_DEFERRED) return now;
       const before = late.length;
+      while (timers.length > 0) { timers.shift()!(); ran++; }
+      pressing = true;
       answer();
+      pressing = false;
       expect(late.length).toBe(before + 1);
       return decodeReply(late[late.length - 1]!);
     };
-    return { rig, store, ui, f, call, pay, press, late, applet };
+    return { rig, store, ui, f, call, pay, press, late, applet, timersRan: () => ran, shaAtPress: () => shaAtPress };
   }
-  function setup() {
+  function setup(prepared = false) {
     binding = NONCE + "\x00\x00\x00\x00";
     const rig = makeRig();
-    const b = boot(rig);
+    const b = boot(rig, prepared);
     const r = b.call(0x60, { 1: CARRIER_ID, 2: "KC-PLATFORM", 3: K_CH, 4: K_AC, 5: 10_000 });
     expect(r.status, String(r.body[1])).toBe(0);
     return b;
@@ -417,5 +429,32 @@ describe("payment applet over a real carrier (Node crypto, flash model)", () => 
     expect(page1.body[3]).toBe(page0.body[2]);
     expect((page1.body[1] as string[]).length + n0).toBeLessThanOrEqual(LOG_RING);
     expect(page0.body[4]).toBe(LOG_RING);
+  });
+
+  it("prepared while the user decides: the same replies, log entries and chain as computing everything after the press", () => {
+    // the same decisions on two carriers: one computes after the press, one prepares in the wait
+    const runs = [false, true].map((prepared) => {
+      const b = setup(prepared);
+      const o2 = { ...order, 1: "ORDER-000002" };
+      const o3 = { ...order, 1: "ORDER-000003" };
+      const replies = [
+        b.pay(order), // authorized, ATC 1
+        b.pay(order), // the same order again: ATC 1 and its cryptogram, no new entry
+        b.pay(o2, undefined, "wrong"), // a try spent, nothing logged
+      ];
+      b.f.advance(60_000);
+      b.rig.clock.ms += 60_000;
+      replies.push(b.pay(o2), b.pay(o3, () => b.press(1_500)), b.pay(o3));
+      return { replies, entries: b.store.entries(), head: b.applet.head(), timersRan: b.timersRan(), shaAtPress: b.shaAtPress() };
+    });
+    expect(runs[0]!.timersRan).toBe(0);
+    expect(runs[1]!.timersRan).toBeGreaterThanOrEqual(6);
+    expect(runs[1]!.replies.map((r) => r.status)).toEqual([0, 0, 0x10, 0, STATUS_PAY_DECLINED, 0]);
+    expect(runs[1]!.replies).toEqual(runs[0]!.replies);
+    expect(runs[1]!.entries).toEqual(runs[0]!.entries);
+    expect(runs[1]!.head).toBe(runs[0]!.head);
+    // and the prepared parts were used: per authorization the press hashes only the blinded
+    // compare (2), not the verdict MAC (2), the cryptogram (2) and the chain hash (1) as well
+    expect(runs[1]!.shaAtPress).toBeLessThan(runs[0]!.shaAtPress - 10);
   });
 });

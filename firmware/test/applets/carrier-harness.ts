@@ -2,6 +2,7 @@
 // protocol v1 to it over the board's USB with the host library, and plays the platform end of the
 // secure channel with host/src/channel (the same code the platform uses).
 import { compile } from "../../build/pipeline.ts";
+import { bundleSpec, type BundleFile } from "../../build/bundles.ts";
 import { VirtualBoard } from "../../../board/src/virtual-board.ts";
 import { CostMeter, type ScopeRecord } from "../../../board/src/cost/meter.ts";
 import { loadProfile, type BoardProfile } from "../../../board/src/profiles.ts";
@@ -31,15 +32,16 @@ export type VerdictArg = "ok" | "wrong" | "blocked" | "forged" | { verdict: numb
 export const DEV_TRANSPORT_BATCH_KEY = createHash("sha256").update("KeyCarrier v1 dev transport batch key").digest();
 export const TRANSPORT_PLATFORM_ID = new TextEncoder().encode("KC-TRANSPORT");
 
-const cachedBundles: { usb?: Promise<string>; nfc?: Promise<string> } = {};
+const cachedBundles: Partial<Record<BundleFile, Promise<string>>> = {};
 /**
- * The release bundle as `npm run build` makes it: keycarrier.js (USB-only, the NFC link compiled
- * out) by default, keycarrier.nfc.js with nfc (what NFC boards take).
+ * The release bundle as `npm run build` makes it (firmware/build/bundles.ts): keycarrier.js
+ * (USB-only, the NFC link compiled out) by default, keycarrier.nfc.js with nfc (what the Puck.js
+ * takes), or the bundle named (keycarrier.full.js: + offline, peer and display, the nrf52840's).
  */
-export function releaseBundle(nfc = false): Promise<string> {
-  const key = nfc ? "nfc" : "usb";
-  cachedBundles[key] ??= compile({ entry: "firmware/src/main.ts", minify: true, nfc }).then((r) => r.code);
-  return cachedBundles[key]!;
+export function releaseBundle(which: boolean | BundleFile = false): Promise<string> {
+  const file: BundleFile = which === true ? "keycarrier.nfc.js" : which === false ? "keycarrier.js" : which;
+  cachedBundles[file] ??= compile({ entry: "firmware/src/main.ts", minify: true, features: bundleSpec(file).features }).then((r) => r.code);
+  return cachedBundles[file]!;
 }
 
 export interface Identity { carrierId: Uint8Array; platformId: Uint8Array; channelKey: Uint8Array }
@@ -153,8 +155,9 @@ export class CarrierRig {
   // nfc: talk over the board's NFC controller instead of USB (the profile must have NFC).
   // pcsc: through pcscd and vpcd instead (hil-tests/pcsc-env.ts starts a private pcscd).
   // Both boot the NFC bundle (keycarrier.nfc.js); otherwise the rig boots keycarrier.js, whose NFC
-  // link is compiled out, unless nfcBundle is set (a USB test of the bundle NFC boards take).
-  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string; nfc?: boolean | Omit<VirtualTagReaderOptions, "advance">; pcsc?: { vpcdPort: number; readerName: string }; nfcBundle?: boolean } = {}): Promise<CarrierRig> {
+  // link is compiled out, unless nfcBundle is set (true: keycarrier.nfc.js; or a bundle by name, e.g.
+  // the board profile's own `firmware`).
+  static async boot(opts: { board?: string | BoardProfile; flashImage?: Uint8Array; meter?: boolean; bootcde?: boolean; bootcdeStandIn?: number; provision?: boolean; prelude?: string; nfc?: boolean | Omit<VirtualTagReaderOptions, "advance">; pcsc?: { vpcdPort: number; readerName: string }; nfcBundle?: boolean | BundleFile } = {}): Promise<CarrierRig> {
     const meter = opts.meter ? new CostMeter() : undefined;
     const board = new VirtualBoard({ board: opts.board ?? "nrf52840", seed: 9, flashImage: opts.flashImage, cost: meter });
     const nfcBundle = opts.nfcBundle ?? (opts.nfc !== undefined && opts.nfc !== false || opts.pcsc !== undefined);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
-import { budgetWarnings, buildFirmware, estimateJsVarsFromStorage, largestBundleBytes, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
+import { budgetWarnings, buildFirmware, estimateJsVarsFromStorage, largestBundleBytes, largestBundleBytesV2, loadBoardTargets, DEFAULT_BOARD_IDS } from "../../build/cli.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../../..");
@@ -23,6 +23,15 @@ describe("estimateJsVarsFromStorage", () => {
     expect(estimateJsVarsFromStorage(2560)).toBe(116);
     expect(estimateJsVarsFromStorage(30 * 1024)).toBe(1024);
     expect(() => estimateJsVarsFromStorage(-1)).toThrow(/non-negative/);
+  });
+});
+
+describe("largestBundleBytesV2 (store v2, STORAGE.md §A1)", () => {
+  it("Storage minus the store's pages, kc.st's header, the smallest pad, .boot0, kc.tk and the bundle's header", () => {
+    expect(largestBundleBytesV2(49152, 16384)).toBe(32492); // pico: 1 Storage page (+ the getFree sector)
+    expect(largestBundleBytesV2(40960, 4096)).toBe(32492); // puckjs: 2 pages
+    expect(largestBundleBytesV2(163840, 4096)).toBe(130796); // nrf52840: 8 pages
+    expect(largestBundleBytesV2(8192, 4096)).toBe(0);
   });
 });
 
@@ -46,8 +55,8 @@ describe("loadBoardTargets", () => {
     writeFileSync(path.join(dir, "schema.json"), JSON.stringify({ title: "schema" }));
     const { boards } = loadBoardTargets(dir, 250, 5968);
     expect(boards).toEqual([
-      { id: "tiny", name: "Tiny", vars: 1000, varsPercent: 25, storageBytes: 10000, storagePercent: 60, largestBundleBytes: 0, bundleBytes: 5968 },
-      { id: "flat", name: "flat", vars: 2000, varsPercent: 12.5, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, bundleBytes: 5968 },
+      { id: "tiny", name: "Tiny", vars: 1000, varsPercent: 25, storageBytes: 10000, storagePercent: 60, largestBundleBytes: 0, largestBundleBytesV2: 0, bundleBytes: 5968 },
+      { id: "flat", name: "flat", vars: 2000, varsPercent: 12.5, storageBytes: 0, storagePercent: 0, largestBundleBytes: 0, largestBundleBytesV2: 0, bundleBytes: 5968 },
     ]);
     expect(budgetWarnings(boards)).toEqual(["tiny: the bundle fills 60% of 10000 B of Storage (budget 50%)"]);
     expect(budgetWarnings(loadBoardTargets(dir, 450).boards)).toEqual(["tiny: code alone keeps ~45% of 1000 vars (budget 40%)"]);
@@ -55,6 +64,7 @@ describe("loadBoardTargets", () => {
     writeFileSync(path.join(dir, "d.json"), JSON.stringify({ id: "paged", vars: 2000, storage: { bytes: 40960, pageBytes: 4096, wordBytes: 4 } }));
     const paged = (bundle: number) => loadBoardTargets(dir, 250, bundle).boards.find((b) => b.id === "paged")!;
     expect(paged(33484).largestBundleBytes).toBe(33484);
+    expect(paged(33484).largestBundleBytesV2).toBe(32492);
     expect(budgetWarnings([paged(33484)])).toEqual([]);
     expect(budgetWarnings([paged(33485)])).toEqual([expect.stringMatching(/^paged: the bundle \(33485 B\) is 1 B over the 33484 B that leave the store its 3 files \+ 1 rotation/)]);
     writeFileSync(path.join(dir, "c.json"), "{ not json");
@@ -101,13 +111,17 @@ describe("npm run build (firmware/build/cli.ts)", () => {
       expect(run.stdout).toMatch(/^build: keycarrier\.js \d+ B \(debug \d+ B\), ~\d+ vars from Storage.*polyfills: .*gate: pass/m);
       const report = JSON.parse(readFileSync(path.join(REPO, "firmware/dist/build-report.json"), "utf8"));
       expect(report.gate.verdict).toBe("pass");
-      // two bundles, each board checked against the one it takes: the Pico (no NFC) the USB-only
-      // keycarrier.js, the NFC boards keycarrier.nfc.js; the NFC link is compiled out of the first
+      // three bundles, each board checked against the one its profile names: the Pico (no NFC) the
+      // USB-only keycarrier.js, the Puck.js keycarrier.nfc.js, the nrf52840 keycarrier.full.js; the
+      // NFC link is compiled out of the first
       expect(run.stdout).toMatch(/^build: keycarrier\.nfc\.js \d+ B \(debug \d+ B\)/m);
-      const [usb, nfc] = report.bundles;
-      expect([usb.file, nfc.file]).toEqual(["keycarrier.js", "keycarrier.nfc.js"]);
+      expect(run.stdout).toMatch(/^build: keycarrier\.full\.js \d+ B \(debug \d+ B\)/m);
+      const [usb, nfc, full] = report.bundles;
+      expect([usb.file, nfc.file, full.file]).toEqual(["keycarrier.js", "keycarrier.nfc.js", "keycarrier.full.js"]);
       expect(usb.boards.map((b: { id: string }) => b.id)).toEqual(["pico"]);
-      expect(nfc.boards.map((b: { id: string }) => b.id).sort()).toEqual(["nrf52840", "puckjs"]);
+      expect(nfc.boards.map((b: { id: string }) => b.id)).toEqual(["puckjs"]);
+      expect(full.boards.map((b: { id: string }) => b.id)).toEqual(["nrf52840-oled", "nrf52840"]);
+      expect(full.bytes.release).toBeGreaterThanOrEqual(nfc.bytes.release);
       expect(report.bytes).toEqual(usb.bytes);
       for (const bundle of report.bundles) {
         expect(bundle.bytes.release).toBe(statSync(path.join(REPO, "firmware/dist", bundle.file)).size);

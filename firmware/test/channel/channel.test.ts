@@ -32,6 +32,13 @@ function opened(opts: { maxRejectedFrames?: number } = {}) {
   return c;
 }
 
+// The counter the channel expects next: one past the request it accepted last (requestBinding is
+// the session's carrier nonce ‖ that request's u32be counter), 0 before any, -1 without a session.
+function expectedCounter(channel: { requestBinding(): string }): number {
+  const b = channel.requestBinding();
+  return b === "" ? -1 : b.length === 16 ? 0 : Buffer.from(b.substr(16), "latin1").readUInt32BE(0) + 1;
+}
+
 function flipBit(s: string, bit: number): string {
   const i = bit >> 3;
   return s.substr(0, i) + String.fromCharCode(s.charCodeAt(i) ^ (1 << (bit & 7))) + s.substr(i + 1);
@@ -86,7 +93,7 @@ describe("carrier channel: handshake", () => {
     expect(channel.isOpen()).toBe(false);
     expect(channel.confirm(hexToBin(hs.platformProof)).status).toBe(0);
     expect(channel.isOpen()).toBe(true);
-    expect(channel.expectedCounter()).toBe(0);
+    expect(expectedCounter(channel)).toBe(0);
   });
 
   it("rejects a platform proof made with the wrong key, and the handshake is over (one try)", () => {
@@ -133,7 +140,7 @@ describe("carrier channel: messages", () => {
     expect(binToHex(channel.wrap(hexToBin(resp0.plaintext)))).toBe(resp0.sealed);
     expect(binToHex(channel.unwrap(hexToBin(req1.sealed)).plaintext!)).toBe(req1.plaintext);
     expect(binToHex(channel.wrap(hexToBin(resp1.plaintext)))).toBe(resp1.sealed);
-    expect(channel.expectedCounter()).toBe(2);
+    expect(expectedCounter(channel)).toBe(2);
   });
 
   it("ciphertext differs from plaintext and between directions with the same counter", () => {
@@ -149,7 +156,7 @@ describe("carrier channel: messages", () => {
     for (let bit = 0; bit < sealed.length * 8; bit++) {
       const r = channel.unwrap(flipBit(sealed, bit));
       expect(r.status, `bit ${bit}`).toBe(STATUS_CHANNEL_BAD_MAC);
-      expect(channel.expectedCounter()).toBe(1);
+      expect(expectedCounter(channel)).toBe(1);
     }
     expect(channel.unwrap(sealed).status).toBe(0); // the genuine frame still goes through
   });
@@ -160,17 +167,17 @@ describe("carrier channel: messages", () => {
     expect(channel.unwrap(s.substr(0, s.length - 1)).status).toBe(STATUS_CHANNEL_BAD_MAC);
     expect(channel.unwrap(s + "\x00").status).toBe(STATUS_CHANNEL_BAD_MAC);
     expect(channel.unwrap(s.substr(0, 22)).status).toBe(STATUS_CHANNEL_BAD_MAC);
-    expect(channel.expectedCounter()).toBe(0);
+    expect(expectedCounter(channel)).toBe(0);
   });
 
   it("rejects a replayed request and a reordered (skipped-ahead) request without moving the counter", () => {
     const { channel } = opened();
     expect(channel.unwrap(hexToBin(req1.sealed)).status).toBe(STATUS_CHANNEL_BAD_COUNTER); // counter 1 before 0
-    expect(channel.expectedCounter()).toBe(0);
+    expect(expectedCounter(channel)).toBe(0);
     expect(channel.unwrap(hexToBin(req0.sealed)).status).toBe(0);
     channel.wrap("\x00\xa0");
     expect(channel.unwrap(hexToBin(req0.sealed)).status).toBe(STATUS_CHANNEL_BAD_COUNTER); // replay
-    expect(channel.expectedCounter()).toBe(1);
+    expect(expectedCounter(channel)).toBe(1);
   });
 
   it("rejects the carrier's own reply reflected back (direction is authenticated)", () => {

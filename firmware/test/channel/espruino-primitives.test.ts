@@ -24,7 +24,9 @@ describe("createEspruinoPrimitives", () => {
     expect(Buffer.from(p.sha256("abc"), "latin1").toString("hex")).toBe(createHash("sha256").update("abc").digest("hex"));
     expect(p.aesEcb("k".repeat(16), "x")).toBe("ECB:x");
     expect(p.aesCtr0("k".repeat(16), "y")).toBe("CTR:y");
-    expect(p.random(6)).toBe("\x01\x02\x03\x04\x01\x02");
+    // 16 bytes per step, four hwRand() words in the board's (little-endian) order
+    expect(p.random(6)).toBe("\x04\x03\x02\x01\x04\x03");
+    expect(p.random(20)).toBe("\x04\x03\x02\x01".repeat(5));
   });
 
   it("throws, naming the call, when a native call fails instead of returning an empty string", () => {

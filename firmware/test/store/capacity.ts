@@ -27,7 +27,7 @@ export async function largestBundle(profileId: string, rebootBetweenPhases: bool
 
 async function main(): Promise<void> {
   const ids = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["pico", "puckjs", "nrf52840"];
-  // each board against the bundle it takes: keycarrier.nfc.js with NFC, else keycarrier.js
+  // each board against the bundle its profile names ("firmware")
   const sizeOf = (file: string): number => {
     try {
       return readFileSync(path.join(REPO_ROOT, "firmware/dist", file)).length;
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     }
   };
   for (const id of ids) {
-    const bundle = sizeOf(loadProfile(id).peripherals.nfc ? "keycarrier.nfc.js" : "keycarrier.js");
+    const bundle = sizeOf(loadProfile(id).firmware);
     for (const reboots of [true, false]) {
       const r = await largestBundle(id, reboots);
       const vs = bundle > 0 ? `; release bundle ${bundle} B: ${bundle <= r.bytes ? `fits, ${r.bytes - bundle} B to spare` : `${bundle - r.bytes} B too large`}` : "";

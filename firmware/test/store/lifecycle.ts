@@ -29,8 +29,8 @@ export function profileFor(id: string, usbStandIn = false): BoardProfile {
 
 export interface LifecycleOptions {
   profile: BoardProfile;
-  // run the real bundle from .bootcde (true: the one the board takes, keycarrier.nfc.js on a board
-  // with NFC, else keycarrier.js), or lay out a stand-in of this many bytes (number)
+  // run the real bundle from .bootcde (true: the one the board's profile names, "firmware"), or lay
+  // out a stand-in of this many bytes (number)
   bundle: true | number;
   payments?: number;
   pinChanges?: number;
@@ -50,7 +50,7 @@ export interface LifecycleResult {
 }
 
 async function bootRig(opts: LifecycleOptions): Promise<CarrierRig> {
-  return CarrierRig.boot(opts.bundle === true ? { board: opts.profile, bootcde: true, nfcBundle: opts.profile.peripherals.nfc } : { board: opts.profile, bootcdeStandIn: opts.bundle });
+  return CarrierRig.boot(opts.bundle === true ? { board: opts.profile, bootcde: true, nfcBundle: opts.profile.firmware } : { board: opts.profile, bootcdeStandIn: opts.bundle });
 }
 
 export async function runLifecycle(opts: LifecycleOptions): Promise<LifecycleResult> {

@@ -2,7 +2,7 @@
  * `keycarrier emulate`: run a virtual board and make it reachable like a real one.
  *
  *   keycarrier emulate --board nrf52840 [--tcp PORT] [--pty [PATH]] [--control PORT]
- *                      [--flash FILE] [--seed N] [--virtual-clock] [--no-banner]
+ *                      [--flash FILE] [--seed N] [--virtual-clock] [--no-banner] [--screen [DIR]]
  *
  * The TCP port (and PTY) carry the board's console wire: USB, or Serial1 on boards without USB.
  * Prints one machine-readable line once everything listens:
@@ -11,7 +11,8 @@
  * only through the control port's `advance`. With --flash, the flash image is loaded from FILE if
  * it exists and written back to FILE on exit (SIGINT/SIGTERM).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { VirtualBoard } from "../../../board/src/virtual-board.ts";
 import { BoardConsole } from "../../../board/src/console/attach.ts";
 import { serveTcp, type TcpExposure } from "../../../board/src/expose/tcp.ts";
@@ -20,7 +21,8 @@ import { serveControl, type ControlExposure, type ControlTarget } from "../../..
 import { registerEmulator } from "../registry.ts";
 import { VirtualIcc } from "../transport/vicc.ts";
 import { loadProfile } from "../../../board/src/profiles.ts";
-import { DEFAULT_FIRMWARE_PATH, NFC_FIRMWARE_PATH } from "../flash/flash.ts";
+import { NFC_FIRMWARE_PATH } from "../flash/flash.ts";
+import { fileURLToPath } from "node:url";
 
 export interface EmulateOptions {
   board: string;
@@ -36,11 +38,13 @@ export interface EmulateOptions {
   banner: boolean;
   /** --nfc: present the board as a card in vpcd's reader at this address (pcscd; PROTOCOL.md §10). */
   nfc?: { host: string; port: number } | undefined;
+  /** --screen [DIR]: print each new frame of the board's display to stderr (block characters); with DIR also save it as DIR/frame-NNNN.png. */
+  screen?: { dir: string | undefined } | undefined;
 }
 
 export const EMULATE_USAGE = `Usage: keycarrier emulate --board nrf52840 [--tcp PORT] [--pty [PATH]] [--control PORT]
                           [--flash FILE] [--firmware FILE] [--stdio] [--seed N] [--virtual-clock] [--no-banner]
-  --board ID        board profile (board/boards/ID.json): nrf52840, puckjs, pico
+  --board ID        board profile (board/boards/ID.json): nrf52840, nrf52840-oled, puckjs, pico
   --tcp PORT        serve the USB console on 127.0.0.1:PORT (default: a free port)
   --pty [PATH]      also expose it as a PTY at PATH (default /tmp/keycarrier-<pid>; needs socat)
   --control PORT    JSON-lines control port (buttons, LEDs, power, NFC, clock); default: a free port
@@ -54,6 +58,9 @@ export const EMULATE_USAGE = `Usage: keycarrier emulate --board nrf52840 [--tcp 
   --seed N          RNG / serial number / NFC UID seed (default 1)
   --virtual-clock   deterministic time, moved only by the control port's "advance"
   --no-banner       skip Espruino's start-up banner on boots
+  --screen [DIR]    (boards with a display: nrf52840-oled) print every new frame of the carrier's
+                    screen to stderr as block characters; with DIR also save each as DIR/frame-NNNN.png
+                    (the control port's "screen" command returns the current one as PNG at any time)
   --nfc [HOST:PORT] present the board to pcscd as a card on vsmartcard's vpcd reader (default
                     127.0.0.1:35963, vpcd's port), so pcsc_scan and \`--port pcsc:\` reach it over NFC;
                     the control port's nfc-tap / nfc-remove / nfc-drop-after move the card
@@ -108,6 +115,9 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
         break;
       }
       case "--stdio": o.stdio = true; break;
+      case "--screen":
+        o.screen = { dir: argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--") ? next() : undefined };
+        break;
       case "--virtual-clock": o.virtualClock = true; break;
       case "--no-banner": o.banner = false; break;
       case "--nfc": {
@@ -126,6 +136,11 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
     }
   }
   if (!o.board) throw new EmulateUsageError(`--board is required\n${EMULATE_USAGE}`);
+  if (o.screen) {
+    let display = false;
+    try { display = loadProfile(o.board).peripherals.display; } catch (e) { throw new EmulateUsageError((e as Error).message); }
+    if (!display) throw new EmulateUsageError(`--screen: board ${o.board} has no display; use --board nrf52840-oled`);
+  }
   if (firmwareDefault) {
     o.firmwareFile = defaultFirmwareFor(o.board, o.nfc !== undefined);
     if (!existsSync(o.firmwareFile)) throw new EmulateUsageError(`--firmware: ${o.firmwareFile} is not built; run \`npm run build\``);
@@ -134,18 +149,20 @@ export function parseEmulateArgs(argv: string[]): EmulateOptions {
 }
 
 /**
- * The bundle `npm run build` makes for a board: keycarrier.nfc.js (with the NFC link) when the
- * board is reached over NFC (--nfc, or NFC and no USB: puckjs), else keycarrier.js, whose NFC link
- * is compiled out (it fits the Pico's store).
+ * The bundle `npm run build` makes for a board: the one its profile names (board/boards/*.json
+ * "firmware": keycarrier.js on pico, keycarrier.nfc.js on puckjs, keycarrier.full.js on nrf52840);
+ * with --nfc on a board whose bundle has the NFC link compiled out, keycarrier.nfc.js.
  */
 export function defaultFirmwareFor(boardId: string, nfc: boolean): string {
-  let p;
+  let profile;
   try {
-    p = loadProfile(boardId).peripherals;
+    profile = loadProfile(boardId);
   } catch (e) {
     throw new EmulateUsageError((e as Error).message);
   }
-  return nfc || (p.nfc && !p.usb) ? NFC_FIRMWARE_PATH : DEFAULT_FIRMWARE_PATH;
+  // the board's own bundle (its profile's "firmware"), unless that one has no NFC link and --nfc asks for it
+  const own = fileURLToPath(new URL(`../../../firmware/dist/${profile.firmware}`, import.meta.url));
+  return nfc && profile.firmware === "keycarrier.js" ? NFC_FIRMWARE_PATH : own;
 }
 
 export interface RunningEmulator {
@@ -194,7 +211,9 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
     reset: () => bc.reset(),
     ...(board.profile.peripherals.nfc ? { nfc: board.nfc } : {}),
     ...(o.virtualClock ? { advance: (ms: number) => board.advance(ms) } : {}),
+    ...(board.display ? { screen: { png: (scale?: number) => board.display!.png(scale), text: () => board.display!.text(), width: board.display.spec.width, height: board.display.spec.height } } : {}),
   };
+  const screenWatch = o.screen ? watchScreen(board, o.screen.dir, log) : undefined;
   let vicc: VirtualIcc | undefined;
   if (o.nfc) {
     if (!board.profile.peripherals.nfc) throw new Error(`--nfc: board ${o.board} has no NFC; use nrf52840 or puckjs`);
@@ -214,6 +233,7 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
       if (stopped) return;
       stopped = true;
       unregister();
+      if (screenWatch) clearInterval(screenWatch);
       vicc?.remove();
       await Promise.all([tcp.close(), control.close(), pty?.close()]);
       board.dispose();
@@ -225,6 +245,29 @@ export async function startEmulator(o: EmulateOptions, log: (line: string) => vo
       }
     },
   };
+}
+
+/** --screen: every 100 ms of host time, a frame that differs from the last one shown is printed (and saved). */
+function watchScreen(board: VirtualBoard, dir: string | undefined, log: (line: string) => void): ReturnType<typeof setInterval> {
+  if (!board.display) throw new EmulateUsageError(`--screen: board ${board.profile.id} has no display; use --board nrf52840-oled`);
+  if (dir !== undefined) mkdirSync(dir, { recursive: true });
+  let last = "";
+  let n = 0;
+  const timer = setInterval(() => {
+    const text = board.display!.text();
+    if (text === last) return;
+    last = text;
+    n++;
+    let saved = "";
+    if (dir !== undefined) {
+      const file = join(dir, `frame-${String(n).padStart(4, "0")}.png`);
+      writeFileSync(file, board.display!.png(4));
+      saved = ` → ${file}`;
+    }
+    log(`screen frame ${n}${saved}\n${text}`);
+  }, 100);
+  timer.unref();
+  return timer;
 }
 
 /** `keycarrier emulate …`: runs until SIGINT/SIGTERM; returns the exit code. */

@@ -7,7 +7,9 @@ import { formatFrameTrace } from "../link.ts";
 import {
   cmdPlatformServe, cmdMerchantRegister, cmdMerchantQr, cmdPay, PlatformUsageError, DEFAULT_PLATFORM_PORT,
 } from "../platform/cli.ts";
+import { POS_HELP, POS_OPTIONS, cmdPosInit, cmdPosLog, cmdPosPay, cmdPosRevocations, cmdPosUpload } from "../pos/cli.ts";
 import { FLOW_HELP, cmdChangePin, cmdFlash, cmdPersonalise, cmdProvision, cmdPayWithCarrier, cmdLog } from "../flows/cli.ts";
+import { PEER_HELP, cmdPeer, cmdPeerStatus } from "../peer/cli.ts";
 
 /** Where the CLI writes; tests pass collectors, the bin passes process streams. */
 export interface CliIo {
@@ -50,10 +52,15 @@ Commands:
   change-pin           change the PIN at the platform (the carrier holds no PIN)
   personalise          install keys, identity and limit into a provisioned BLANK carrier; enrol the PIN at the platform
   log                  read and verify the carrier's hash-chained transaction log
+  pos                  offline payment terminal: init, revocations, pay, upload, log (keycarrier pos --help)
+  peer request|pay     a peer payment between two carriers through the platform (payee: request, payer: pay)
 
 ${GLOBAL_HELP}
 
 Exit codes: 0 ok, 1 device or transport error, 2 usage error.`,
+  pos: `${POS_HELP}
+
+${GLOBAL_HELP}`,
   devices: `Usage: keycarrier devices [--json]
 
 Lists candidate ports: /dev/ttyACM*, /dev/ttyUSB*, what SerialPort.list() reports, and virtual boards
@@ -113,6 +120,7 @@ board's button through its control port), and the platform settles the cryptogra
   "change-pin": FLOW_HELP["change-pin"],
   personalise: FLOW_HELP.personalise,
   log: FLOW_HELP.log,
+  peer: PEER_HELP,
   emulate: `Usage: keycarrier emulate [options]
 
 Runs a virtual board reachable over TCP / a PTY. Options are those of the emulator module.`,
@@ -176,7 +184,7 @@ async function cmdInfo(globals: GlobalOptions, io: CliIo): Promise<number> {
 
 /** INFO for a person: one aligned line per fact, capabilities and versions in words. */
 export function formatInfo(info: DeviceInfo): string {
-  const caps = [info.capabilities.usb && "USB", info.capabilities.nfc && "NFC", info.capabilities.nativeSha256 && "native SHA-256", info.capabilities.nativeAes && "native AES"].filter(Boolean);
+  const caps = [info.capabilities.usb && "USB", info.capabilities.nfc && "NFC", info.capabilities.nativeSha256 && "native SHA-256", info.capabilities.nativeAes && "native AES", info.capabilities.display && "trusted display"].filter(Boolean);
   const rows: [string, string][] = [
     ["firmware", `KeyCarrier ${info.firmwareVersion} (protocol ${info.protocolVersion.major}.${info.protocolVersion.minor})`],
     ["board", `${info.board}, serial ${info.serial}`],
@@ -268,7 +276,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout(HELP[topic] + "\n");
       return EXIT_OK;
     }
-    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, provision, personalise, change-pin, log)`);
+    if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: devices, info, ping, emulate, platform, merchant, pay, flash, provision, personalise, change-pin, log, pos, peer)`);
     if (globals.help && command !== "emulate") {
       io.stdout(HELP[command] + "\n");
       return EXIT_OK;
@@ -343,6 +351,27 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (parsed.positionals.length) throw new UsageError(`log takes no arguments, got "${parsed.positionals[0]}"`);
         const g = globals;
         return await withDevice(g, io, (kc) => cmdLog(kc, io, g.json));
+      }
+      case "pos": {
+        const sub = parsed.positionals[0];
+        if (parsed.positionals.length !== 1 || sub === undefined || !(sub in POS_OPTIONS)) {
+          throw new UsageError(`pos takes one subcommand: ${Object.keys(POS_OPTIONS).join(", ")} (got ${sub === undefined ? "none" : `"${parsed.positionals.join(" ")}"`})`);
+        }
+        checkOptions(`pos ${sub}`, parsed.options, POS_OPTIONS[sub]!);
+        const g = globals;
+        if (sub === "init") return await cmdPosInit(parsed.options, io, g.json);
+        if (sub === "revocations") return await cmdPosRevocations(parsed.options, io, g.json);
+        if (sub === "upload") return await cmdPosUpload(parsed.options, io, g.json);
+        if (sub === "log") return await cmdPosLog(parsed.options, io, g.json);
+        return await withDevice(g, io, (kc) => cmdPosPay(kc, parsed.options, io, g.json));
+      }
+      case "peer": {
+        const sub = parsed.positionals[0];
+        if (parsed.positionals.length !== 1 || (sub !== "request" && sub !== "pay" && sub !== "status")) throw new UsageError(`peer takes one subcommand, "request", "pay" or "status" (got ${sub === undefined ? "none" : `"${parsed.positionals.join(" ")}"`})`);
+        checkOptions(`peer ${sub}`, parsed.options, sub === "request" ? ["amount", "currency", "ttl", "platform", "control"] : sub === "pay" ? ["request", "digest", "pin", "platform", "control"] : ["digest", "platform"]);
+        if (sub === "status") return await cmdPeerStatus(parsed.options, io, globals.json);
+        const g = globals;
+        return await withDevice(g, io, (kc) => cmdPeer(kc, sub, parsed.options, io, g.json));
       }
       case "emulate":
         // `keycarrier --help emulate` asks the emulator for its help, like `emulate --help`.

@@ -84,7 +84,11 @@ require(espruinoMain).init(function () {
 
   const env = Espruino.Core.Env.getData();
   env.BOARD = "KEYCARRIER";
-  env.info = { builtin_modules: ["Storage", "crypto", "heatshrink", "Flash"] };
+  // SSD1306 (keycarrier.full.js on a display board, docs/DISPLAY.md) is listed so EspruinoTools
+  // uploads the bundle byte for byte instead of fetching the module and rewriting the upload: the
+  // module reaches the board on its own (the virtual display board carries it; a real one needs it
+  // as the Storage file "SSD1306", which require() finds).
+  env.info = { builtin_modules: ["Storage", "crypto", "heatshrink", "Flash", "SSD1306"] };
   Espruino.Core.Env.setFirmwareVersion(job.version || "2v29");
 
   // Progress: total = bytes handed to Serial.write, sent = bytes handed to the port.

@@ -12,7 +12,9 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { listProfiles, loadProfile } from "../../../board/src/profiles.ts";
 import { crc32 } from "../crc32.ts";
 import { KeyCarrier, type DeviceInfo } from "../client.ts";
 import { ConsoleWire, encodeEvalPacket } from "./console-wire.ts";
@@ -50,7 +52,11 @@ export const CONSOLE_LOCKED_MESSAGE =
 export interface FlashOptions {
   /** Port spec: a serial path or tcp://host:port (exec: has no REPL to upload to). */
   port: string;
-  firmwareFile: string;
+  /**
+   * The bundle to upload. Absent: the bundle the board's profile names (board/boards/*.json
+   * "firmware"), found by the board's `process.env.BOARD` read at preflight.
+   */
+  firmwareFile?: string;
   baudRate?: number;
   /** Bytes handed to the port so far, of the total EspruinoTools will send. */
   onProgress?: (sent: number, total: number) => void;
@@ -69,6 +75,8 @@ export interface FlashOptions {
 }
 
 export interface FlashResult {
+  /** The bundle uploaded (the one given, or the board's own). */
+  firmwareFile: string;
   bytes: number;
   crc32: number;
   espruinoVersion: string;
@@ -76,6 +84,22 @@ export interface FlashResult {
   target: "bootcde" | "ram";
   /** INFO from the rebooted board, when reboot was asked for (always for "ram"). */
   booted?: DeviceInfo;
+}
+
+/**
+ * The release bundle a board takes, by its Espruino build name (`process.env.BOARD`, a profile's
+ * "espruinoBoard"): the profile's "firmware" in firmware/dist. An Espruino board no profile
+ * describes is refused: the firmware has not been sized or tested for it.
+ */
+export function bundleForBoard(espruinoBoard: string): string {
+  const profiles = listProfiles().map((id) => loadProfile(id));
+  const match = profiles.find((p) => p.espruinoBoard === espruinoBoard);
+  if (!match) {
+    throw new FlashError("firmware-file",
+      `the board says it is ${JSON.stringify(espruinoBoard)}, which no board profile describes (known: ${profiles.map((p) => `${p.espruinoBoard} = ${p.id}`).join(", ")}); ` +
+      "pass --firmware FILE to upload a bundle anyway");
+  }
+  return fileURLToPath(new URL(`../../../firmware/dist/${match.firmware}`, import.meta.url));
 }
 
 /** Reads and checks the bundle: EspruinoTools' code writer turns control bytes and chars > 255 into "?". */
@@ -194,12 +218,13 @@ async function waitForFirmware(port: string, baudRate: number | undefined, withi
 export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   if (/^exec:/i.test(opts.port)) throw new FlashError("no-repl", "flash needs a serial port or tcp://host:port; exec: ports carry no REPL EspruinoTools can upload to");
   const log = opts.log ?? (() => {});
-  const firmware = readFirmware(opts.firmwareFile);
+  let firmware = opts.firmwareFile !== undefined ? readFirmware(opts.firmwareFile) : undefined;
 
   let wire = await ConsoleWire.open(opts.port, opts.baudRate);
   let version: string;
+  let firmwareFile = opts.firmwareFile;
   try {
-    const outcome = await wire.evaluate("process.env.VERSION", 1500);
+    const outcome = await wire.evaluate("[process.env.VERSION,process.env.BOARD]", 1500);
     if (outcome.kind !== "value") {
       let text = outcome.text;
       if (outcome.kind === "silent") {
@@ -214,10 +239,18 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
         ? new FlashError("no-repl", `the REPL refused a simple EVAL (${text.trim().slice(0, 120)})`)
         : await diagnoseSilence(opts.port, text, opts.baudRate);
     }
-    version = String(parseToJs(outcome.text));
+    const [v, board] = parseToJs(outcome.text) as [unknown, unknown];
+    version = String(v);
+    if (firmwareFile === undefined) {
+      firmwareFile = bundleForBoard(String(board));
+      log(`board ${String(board)}: its bundle is ${path.relative(process.cwd(), firmwareFile) || firmwareFile}`);
+      firmware = readFirmware(firmwareFile);
+    }
   } finally {
     await wire.close();
   }
+  if (firmware === undefined || firmwareFile === undefined) throw new FlashError("firmware-file", "no firmware chosen"); // unreachable: both set above
+  opts = { ...opts, firmwareFile };
   const toRam = opts.target === "ram";
   log(`Espruino ${version} REPL found on ${opts.port}; uploading ${firmware.code.length} bytes to ${toRam ? "RAM" : BOOT_FILE}`);
 
@@ -228,7 +261,7 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
     // The code ran as it arrived; the firmware's link now owns the wire.
     const booted = await waitForFirmware(opts.port, opts.baudRate, 10_000);
     log(`running from RAM: KeyCarrier ${booted.firmwareVersion} on ${booted.board}, state ${booted.stateName} (gone at the next reset)`);
-    return { bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, booted, target: "ram" };
+    return { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, booted, target: "ram" };
   }
 
   wire = await ConsoleWire.open(opts.port, opts.baudRate);
@@ -242,7 +275,7 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
         `${BOOT_FILE} on the board is ${length < 0 ? "missing" : `${length} bytes, CRC-32 ${hex8(crc)}`} but the file is ${firmware.code.length} bytes, CRC-32 ${hex8(firmware.crc32)} — ` +
         "the upload was corrupted or Storage is full; run flash again (check free space with require(\"Storage\").getFree())");
     }
-    log(`verified: ${BOOT_FILE} is ${length} bytes, CRC-32 ${hex8(crc)}, identical to ${opts.firmwareFile}`);
+    log(`verified: ${BOOT_FILE} is ${length} bytes, CRC-32 ${hex8(crc)}, identical to ${firmwareFile}`);
     if (opts.reboot ?? true) {
       // A hardware reset on boards: no reply to wait for.
       await wire.writeRaw(encodeEvalPacket("E.reboot()"));
@@ -251,7 +284,7 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   } finally {
     await wire.close();
   }
-  const result: FlashResult = { bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, target: "bootcde" };
+  const result: FlashResult = { firmwareFile, bytes: firmware.code.length, crc32: firmware.crc32, espruinoVersion: version, uploadMs, target: "bootcde" };
   if (opts.reboot ?? true) {
     result.booted = await waitForFirmware(opts.port, opts.baudRate, 10_000);
     log(`rebooted: KeyCarrier ${result.booted.firmwareVersion} on ${result.booted.board}, state ${result.booted.stateName}`);

@@ -16,43 +16,35 @@ import { Platform } from "../platform/service.ts";
 import { startPlatformServer } from "../platform/http.ts";
 import { platformKeyFromEnv, PLATFORM_KEY_ENV } from "../platform/keystore.ts";
 import { checkLedgerLocation } from "../platform/ledger.ts";
-import { cmdPay, defaultLedgerFile, PlatformUsageError, type PlatformCliIo } from "../platform/cli.ts";
+import { cmdPay, defaultLedgerFile, PlatformUsageError, text, type Options, type PlatformCliIo } from "../platform/cli.ts";
 import { formatAmount } from "../qr/currency.ts";
 import { ControlClient } from "../../../board/src/expose/control.ts";
-import { DEFAULT_FIRMWARE_FILE, DEFAULT_FIRMWARE_PATH, NFC_FIRMWARE_FILE, flashFirmware, progressBar } from "../flash/flash.ts";
+import { DEFAULT_FIRMWARE_FILE, NFC_FIRMWARE_FILE, flashFirmware, progressBar } from "../flash/flash.ts";
 import { personalise, provision, DEFAULT_LIMIT_MINOR } from "./personalise.ts";
 import { changePin } from "./pin.ts";
 import { authorizeOnCarrier } from "./pay.ts";
 import { personalisedCarrierId } from "./personalise.ts";
 import { readLog, type CarrierLog } from "./log.ts";
 
-type Options = Record<string, string | true>;
-
 export interface FlowCliIo extends PlatformCliIo {
   /** Whether stderr is a terminal (progress bar redraws in place). */
   stderrIsTty?: boolean;
 }
 
-function text(options: Options, name: string): string | undefined {
-  const v = options[name];
-  if (v === true) throw new PlatformUsageError(`--${name} needs a value`);
-  return v;
-}
-
 export const FLOW_HELP = {
   flash: `Usage: keycarrier flash --port <serial path | tcp://host:port> [--firmware FILE] [--no-reboot] [--ram] [--json]
 
-Uploads the firmware bundle (default ${DEFAULT_FIRMWARE_FILE}, the USB-only bundle; \`npm run build\` makes it) into the
-board's .bootcde with EspruinoTools, showing progress on stderr; reads .bootcde back and compares its
+Uploads the firmware bundle (default: the one the board's profile names, found by the board's
+process.env.BOARD — keycarrier.js on a Pico, keycarrier.nfc.js on a Puck.js, keycarrier.full.js on the
+nRF52840 build; \`npm run build\` makes them) into the board's .bootcde with EspruinoTools, showing progress on stderr; reads .bootcde back and compares its
 length and CRC-32 with the file; then reboots the board and waits for the firmware's INFO.
 Needs a live Espruino REPL: a blank board, or one powered on with BTN1 held (recovery). A carrier
 running KeyCarrier has its console off USB, and a personalised one refuses for good.
   --ram                send the code to RAM instead (EspruinoTools' plain upload): it runs at once and
                        is gone at the next reset; verified by the firmware answering INFO. For a bundle
                        too big to leave the carrier's store room in Storage (see build-report.json).
-  --firmware FILE      the bundle to upload. ${DEFAULT_FIRMWARE_FILE} has the NFC link compiled out (it fits
-                       the Pico's store); a board used over NFC (nrf52840 with NFC, puckjs) takes
-                       ${NFC_FIRMWARE_FILE}: --firmware ${NFC_FIRMWARE_FILE}`,
+  --firmware FILE      upload this bundle instead (e.g. ${NFC_FIRMWARE_FILE}, or ${DEFAULT_FIRMWARE_FILE}
+                       whose NFC link is compiled out); needed for a board no profile describes`,
   "change-pin": `Usage: keycarrier change-pin --port <spec> [--db FILE] --old DIGITS --new DIGITS [--json]
 
 Changes the cardholder's PIN at the platform (online PIN: the carrier holds no PIN; it is asked only
@@ -82,11 +74,11 @@ the entries oldest first.`,
 /** `keycarrier flash` */
 export async function cmdFlash(port: string | undefined, baudRate: number | undefined, options: Options, io: FlowCliIo, json: boolean): Promise<number> {
   if (!port) throw new PlatformUsageError("flash needs --port <serial path | tcp://host:port> (run `keycarrier devices`)");
-  const firmwareFile = text(options, "firmware") ?? DEFAULT_FIRMWARE_PATH;
+  const given = text(options, "firmware");
   const bar = progressBar(io.stderr, io.stderrIsTty ?? false);
   try {
     const result = await flashFirmware({
-      port, firmwareFile, reboot: options["no-reboot"] !== true, target: options["ram"] === true ? "ram" : "bootcde",
+      port, ...(given !== undefined ? { firmwareFile: given } : {}), reboot: options["no-reboot"] !== true, target: options["ram"] === true ? "ram" : "bootcde",
       ...(baudRate !== undefined ? { baudRate } : {}),
       onProgress: (sent, total) => bar.update(sent, total),
       log: (line) => { if (!line.startsWith("espruino: ")) io.stderr(`${line}\n`); },
@@ -95,8 +87,8 @@ export async function cmdFlash(port: string | undefined, baudRate: number | unde
     if (json) io.stdout(JSON.stringify({ ok: true, ...result }) + "\n");
     else {
       io.stdout(result.target === "ram"
-        ? `sent ${firmwareFile} to RAM: ${result.bytes} bytes in ${(result.uploadMs / 1000).toFixed(1)} s\n`
-        : `flashed ${firmwareFile}: ${result.bytes} bytes in ${(result.uploadMs / 1000).toFixed(1)} s, CRC-32 ${result.crc32.toString(16).padStart(8, "0")} verified on the board\n`);
+        ? `sent ${result.firmwareFile} to RAM: ${result.bytes} bytes in ${(result.uploadMs / 1000).toFixed(1)} s\n`
+        : `flashed ${result.firmwareFile}: ${result.bytes} bytes in ${(result.uploadMs / 1000).toFixed(1)} s, CRC-32 ${result.crc32.toString(16).padStart(8, "0")} verified on the board\n`);
       if (result.target === "ram") io.stdout("(in RAM: lost at the next reset)\n");
       if (result.booted) io.stdout(`running KeyCarrier ${result.booted.firmwareVersion} on ${result.booted.board} (serial ${result.booted.serial}), state ${result.booted.stateName}\n`);
     }

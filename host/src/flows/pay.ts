@@ -89,6 +89,30 @@ export const PAY_DECISION_MARGIN_MS = 5_000;
 /** First retransmission of PAY after this (the device's share of a PAY is ~0.7 s): a lost request is found quickly; later ones back off. */
 const PAY_FIRST_WAIT_EXTRA_MS = 2_000;
 
+/**
+ * What the user is told while the carrier waits for its button — only what the carrier itself can
+ * show (issue 18): a carrier with a screen (INFO capability 0x10) shows the order it will sign; an
+ * LED-only one shows "confirm?" and an amount class, never the amount, currency or payee, and the
+ * host (untrusted) must not pretend otherwise. capabilities undefined (no INFO handshake): treated
+ * as LED-only.
+ */
+export function confirmationPrompt(order: Pick<OrderView, "display" | "merchantName" | "merchantId" | "amount">, capabilities?: { display: boolean }): string {
+  const buttons = `short press on the carrier's button pays, long press declines (${CARRIER_CONFIRM_TIMEOUT_MS / 1000} s: declines)`;
+  if (capabilities?.display) {
+    return `check the carrier's own screen, not this host: it shows what it will sign (amount, currency, merchant number). ` +
+      `This host asks for ${order.display} to merchant #${order.merchantId} (${order.merchantName}); pay only if the screen says the same — ${buttons}`;
+  }
+  const blinks = ledAmountClass(order.amount) + 1;
+  return `this carrier has no screen: it cannot show the amount, the currency or the payee, only that it asks (LED1 lit) and an ` +
+    `amount class (LED2 blinks 1-4 times per cycle: 1 under 1,000 minor units, 2 under 10,000, 3 under 100,000, 4 above; this order: ${blinks}). ` +
+    `This host asks for ${order.display} to ${order.merchantName}, which the carrier cannot confirm — ${buttons}`;
+}
+
+/** firmware/src/ui/confirm.ts amountClass: 0 < 1,000, 1 < 10,000, 2 < 100,000, 3 otherwise (minor units). */
+export function ledAmountClass(amountMinor: number): number {
+  return amountMinor < 1000 ? 0 : amountMinor < 10000 ? 1 : amountMinor < 100000 ? 2 : 3;
+}
+
 /** The carrier step: given the platform's order, get the carrier's authorization for exactly it. */
 export async function authorizeOnCarrier(
   kc: KeyCarrier, keys: { carrierId: string; issuerId: string; channelKey: Uint8Array }, order: OrderView, opts: CarrierStepOptions, platform: PinPlatform,
@@ -113,7 +137,7 @@ export async function authorizeOnCarrier(
       extraTimeoutMs: PAY_FIRST_WAIT_EXTRA_MS,
       deadlineMs: opts.confirmTimeoutMs ?? CARRIER_CONFIRM_TIMEOUT_MS + PAY_DECISION_MARGIN_MS,
       onSent: () => {
-        step(`the carrier shows ${order.display} to ${order.merchantName}: confirm with a short press on its button (long press declines, ${CARRIER_CONFIRM_TIMEOUT_MS / 1000} s)`);
+        step(confirmationPrompt(order, kc.handshakeInfo?.capabilities));
         // A failing press hook must not leave a rejection unhandled while the reply is awaited.
         if (opts.confirm) confirming = opts.confirm(answered.signal).catch((e: unknown) => step(`pressing the button failed: ${(e as Error).message}`));
       },

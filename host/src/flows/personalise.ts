@@ -18,6 +18,8 @@ import {
 } from "./protocol.ts";
 import { encryptPinBlock, PinPurpose } from "../platform/online-pin.ts";
 import type { ChallengeView } from "../platform/pin-verifier.ts";
+import { issueCarrierOfflineKey, type OfflineLicensing } from "../offline/carrier-key.ts";
+import type { LicenseLimits } from "../platform/offline-authority.ts";
 
 /** What the flows need from the platform for personalisation (the in-process `Platform` fits). */
 export interface IssuingPlatform {
@@ -54,7 +56,16 @@ export interface PersonaliseOptions {
   currency?: string;
   /** Progress lines for people. */
   onStep?: (line: string) => void;
+  /**
+   * Also install the offline key and license (PROTOCOL.md §11.5, full-bundle carriers only): the
+   * issuer generates the key (docs/OFFLINE.md §1.2) and the platform's credit authority licenses it
+   * (`platform.offline`). `lmsType` defaults to H10. Optional; absent = no offline payments.
+   */
+  offline?: { authority: OfflineLicensing; limits: LicenseLimits; lmsType?: number };
 }
+
+/** OFFLINE_INSTALL piece size: {1,2,3,4: piece} sealed stays under the 512-byte body (§7.3). */
+export const OFFLINE_INSTALL_PIECE = 448;
 
 export interface PersonaliseResult {
   carrierId: string;
@@ -112,8 +123,20 @@ export async function personalise(kc: KeyCarrier, platform: IssuingPlatform, opt
     throw new Error(`after PERSONALISE the carrier reports state ${info.stateName} and id ${installedId ?? "none"} (expected PERSONALISED, ${issued.carrierId})`);
   }
   const check = await CarrierSession.open(kc, { channelKey: keys.channelKey, carrierId: cid, platformId: pid });
-  await check.close();
   step("a session with the new channel key opens: personalisation verified");
+  if (opts.offline) {
+    const key = issueCarrierOfflineKey(opts.offline.authority, issued.carrierId, opts.offline.limits, opts.offline.lmsType);
+    step(`platform licensed the offline key (license ${key.serial})`);
+    for (const [part, bytes, what] of [[1, key.keySection, "offline key"], [2, key.license, "license"]] as const) {
+      for (let off = 0; off < bytes.length; off += OFFLINE_INSTALL_PIECE) {
+        const piece = bytes.subarray(off, off + OFFLINE_INSTALL_PIECE);
+        const r = await check.exchange(Command.OFFLINE_INSTALL, new Map<number, number | Uint8Array>([[1, part], [2, off], [3, bytes.length], [4, piece]]));
+        if (r.status !== 0) throw new Error(`OFFLINE_INSTALL (${what} at ${off}) refused with status 0x${r.status.toString(16)}: ${String(r.body?.get(1) ?? "")}`);
+      }
+      step(`${what} installed (${bytes.length} B in ${Math.ceil(bytes.length / OFFLINE_INSTALL_PIECE)} sealed pieces)`);
+    }
+  }
+  await check.close();
   const challenge = platform.pinChallenge({ carrierId: issued.carrierId, purpose: "enrol" });
   const block = encryptPinBlock(opts.pin, fromHex(challenge.publicKey), { purpose: PinPurpose.ENROL, carrierId: cid, orderId: new Uint8Array(0), challenge: fromHex(challenge.challenge) });
   const { triesLeft } = platform.enrolPin({ carrierId: issued.carrierId, challenge: challenge.challenge, pinBlock: toHex(block) });

@@ -39,11 +39,13 @@ export class PlatformUsageError extends Error {
   }
 }
 
-type Options = Record<string, string | true>;
+/** Parsed command-line options: `--name value` → value, a bare `--flag` → true. */
+export type Options = Record<string, string | true>;
 
-function text(options: Options, name: string, required: true): string;
-function text(options: Options, name: string, required?: false): string | undefined;
-function text(options: Options, name: string, required = false): string | undefined {
+/** An option's value; a bare `--name` is refused, and a missing one too when `required`. */
+export function text(options: Options, name: string, required: true): string;
+export function text(options: Options, name: string, required?: false): string | undefined;
+export function text(options: Options, name: string, required = false): string | undefined {
   const v = options[name];
   if (v === true) throw new PlatformUsageError(`--${name} needs a value`);
   if (v === undefined && required) throw new PlatformUsageError(`--${name} is required`);

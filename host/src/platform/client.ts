@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ChallengeView, VerdictView } from "./pin-verifier.ts";
+import type { ClearingResult } from "./offline-clearing.ts";
 import type { CarrierView, RegisteredMerchantView, OrderView, PaymentCodeView, SettlementView, ValidatedCodeView, AuditRow, AuthorizationRequest } from "./service.ts";
 
 export class PlatformRequestError extends Error {
@@ -91,4 +92,12 @@ export class PlatformClient {
   enrolPin(req: { carrierId: string; challenge: string; pinBlock: string }) { return this.request<{ triesLeft: number }>("POST", "/v1/pin/enrolments", req); }
   changePin(req: { carrierId: string; challenge: string; oldPinBlock: string; newPinBlock: string }) { return this.request<{ verdict: number; triesLeft: number }>("POST", "/v1/pin/changes", req); }
   audit(afterSeq = 0) { return this.request<{ rows: AuditRow[] }>("GET", `/v1/audit?after=${afterSeq}`); }
+  // offline credit payments (docs/OFFLINE.md §Platform)
+  offlineAuthority() { return this.request<{ publicKey: string; remainingSignatures: number }>("GET", "/v1/offline/authority"); }
+  issueOfflineLicense(req: { carrierId: string; publicKey: string; currency: string; perTransactionLimit: number; cumulativeLimit: number; expiry?: number }) {
+    return this.request<{ serial: number; carrierId: string; license: string; expiry: number }>("POST", "/v1/offline/licenses", req);
+  }
+  revokeOffline(req: { serial?: number; carrierId?: string; reason: string }) { return this.request<{ revoked: number[]; sequence: number; list: string }>("POST", "/v1/offline/revocations", req); }
+  offlineRevocations() { return this.request<{ sequence: number; list: string; revoked: number[] }>("GET", "/v1/offline/revocations"); }
+  clearOffline(records: unknown[], key?: string) { return this.request<{ results: ClearingResult[] }>("POST", "/v1/offline/clearing", { records }, key); }
 }

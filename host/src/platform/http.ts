@@ -15,6 +15,7 @@ import type { Work } from "./work.ts";
 import { LedgerError } from "./ledger.ts";
 import { KeystoreError } from "./keystore.ts";
 import type { Principal } from "./auth.ts";
+import { peerRoutes } from "./peer.ts";
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
 export const LOOPBACK = "127.0.0.1";
@@ -90,6 +91,21 @@ function route(platform: Platform): Array<{ method: string; path: RegExp; access
         return ok(settlement);
       },
     },
+    // offline credit payments (docs/OFFLINE.md §Platform)
+    { method: "GET", path: /^\/v1\/offline\/authority$/, access: "public", handler: async () => ok(await run((o) => o.offlineAuthority())) },
+    { method: "POST", path: /^\/v1\/offline\/licenses$/, access: "admin", handler: async ({ body }) => created(await run((o) => o.issueOfflineLicense(body))) },
+    { method: "GET", path: /^\/v1\/offline\/revocations$/, access: "public", handler: async () => ok(await run((o) => o.offlineRevocations())) },
+    { method: "POST", path: /^\/v1\/offline\/revocations$/, access: "admin", handler: async ({ body }) => created(await run((o) => o.revokeOffline(body))) },
+    {
+      method: "POST", path: /^\/v1\/offline\/clearing$/, access: "merchant",
+      handler: async ({ body, who }) => {
+        // The uploading terminal's merchant is credited: only a merchant key clears.
+        if (who?.role !== "merchant") throw new PlatformError(403, "forbidden", "offline clearing needs the merchant's own API key (the merchant is credited)");
+        return ok(await run((o) => o.clearOffline(who.merchantId, body)));
+      },
+    },
+    // peer payments (docs/PEER.md): the carriers' seals and the PIN block are the credentials
+    ...peerRoutes(platform),
     {
       method: "GET", path: /^\/v1\/audit$/, access: "admin",
       handler: async ({ query }) => {

@@ -17,6 +17,7 @@ import type { SecretSealer } from "./keystore.ts";
 import {
   CHALLENGE_BYTES, decryptPinBlock, PinBlockError, PinPurpose, Verdict, verdictMac, type VerdictFields,
 } from "./online-pin.ts";
+import { Refusal } from "./refusal.ts";
 
 /** The issuer's PIN try limit (EMV issuers commonly use 3); the carrier's own limit (10) is a backstop. */
 export const ISSUER_PIN_TRY_LIMIT = 3;
@@ -28,12 +29,7 @@ const PIN_KEY_NAME = "pin-block-x25519";
 
 export interface PinKdf { N: number; r: number; p: number }
 
-export class PinRefusal extends Error {
-  constructor(readonly httpStatus: number, readonly reason: string, message: string) {
-    super(message);
-    this.name = "PinRefusal";
-  }
-}
+export class PinRefusal extends Refusal {}
 
 export interface VerdictView {
   verdict: Verdict;

@@ -24,9 +24,14 @@ import { RefusalAudit, type RefusalAuditOptions } from "./refusal-audit.ts";
 import {
   authenticate, adminKeyFile, hasAdminKey, issueApiKey, revokeMerchantKeys, writeKeyFile, type Principal,
 } from "./auth.ts";
-import { PinRefusal, PinVerifier, type ChallengeView, type PinVerifierOptions, type VerdictView } from "./pin-verifier.ts";
+import { PinVerifier, type ChallengeView, type PinVerifierOptions, type VerdictView } from "./pin-verifier.ts";
 import { PinPurpose } from "./online-pin.ts";
-import { TransportKeyRefusal, TransportKeys } from "./transport-keys.ts";
+import { TransportKeys } from "./transport-keys.ts";
+import { confusableWith } from "./merchant-names.ts";
+import { OfflineAuthority, type OfflineAuthorityOptions } from "./offline-authority.ts";
+import { Refusal } from "./refusal.ts";
+import { OfflineClearing, type ClearingResult } from "./offline-clearing.ts";
+import { OfflineError } from "../offline/errors.ts";
 
 /** A refused request: an HTTP status, a stable reason id for programs, and a message for people. */
 export class PlatformError extends Error {
@@ -67,6 +72,8 @@ export interface PlatformOptions {
   allowDevTransportKey?: boolean;
   /** The issuer's PIN try limit and verifier cost (tests lower the cost). */
   pin?: PinVerifierOptions;
+  /** Offline credit authority (offline-authority.ts); tests use a small authority key. */
+  offline?: OfflineAuthorityOptions;
 }
 
 export interface CarrierView {
@@ -187,8 +194,8 @@ export class Platform {
     return this.engine.ledger;
   }
 
-  /** Runs an operation synchronously (SQLite only). */
-  private sync<T>(operation: (ops: PlatformOps) => Work<T>): T {
+  /** Runs an operation synchronously (SQLite only: in-process callers such as peer.ts's desk). */
+  sync<T>(operation: (ops: PlatformOps) => Work<T>): T {
     return this.ledger.perform(operation(this.ops));
   }
 
@@ -226,6 +233,24 @@ export class Platform {
   authorize(req: Partial<Record<keyof AuthorizationRequest, unknown>>, idempotencyKey?: string): SettlementView { return this.sync((o) => o.authorize(req, idempotencyKey)); }
   recoverPending(): number { return this.sync((o) => o.recoverPending()); }
   auditTrail(opts: Parameters<PlatformOps["auditTrail"]>[0] = {}): AuditRow[] { return this.sync((o) => o.auditTrail(opts)); }
+  offlineAuthority(): { publicKey: string; remainingSignatures: number } { return this.sync((o) => o.offlineAuthority()); }
+  issueOfflineLicense(req: Parameters<PlatformOps["issueOfflineLicense"]>[0]): { serial: number; carrierId: string; license: string; expiry: number } { return this.sync((o) => o.issueOfflineLicense(req)); }
+  revokeOffline(req: Parameters<PlatformOps["revokeOffline"]>[0]): { revoked: number[]; sequence: number; list: string } { return this.sync((o) => o.revokeOffline(req)); }
+  offlineRevocations(): { sequence: number; list: string; revoked: number[] } { return this.sync((o) => o.offlineRevocations()); }
+  clearOffline(merchantId: number, req: { records?: unknown }): { results: ClearingResult[] } { return this.sync((o) => o.clearOffline(merchantId, req)); }
+
+  /** The credit authority, synchronously (SQLite; personalisation licenses the carrier's key through it). */
+  get offline(): SyncOfflineAuthority {
+    const a = this.ops.offline;
+    return {
+      publicKey: () => this.sync(() => a.publicKey()),
+      remainingSignatures: () => this.sync(() => a.remainingSignatures()),
+      issueLicense: (carrierId, publicKey, limits) => this.sync(() => a.issueLicense(carrierId, publicKey, limits)),
+      issueOfflineKey: (carrierId, levels, limits) => this.sync(() => a.issueOfflineKey(carrierId, levels, limits)),
+      revoke: (target, reason) => this.sync(() => a.revoke(target, reason)),
+      revocationList: () => this.sync(() => a.revocationList()),
+    };
+  }
 
   /**
    * Flushes pending refusal counts and closes the ledger. On SQLite everything is done when this
@@ -251,12 +276,17 @@ export class Platform {
   }
 }
 
+/** OfflineAuthority's operations as plain calls (each one operation on the SQLite ledger). */
+export type SyncOfflineAuthority = { [K in "publicKey" | "remainingSignatures" | "issueLicense" | "issueOfflineKey" | "revoke" | "revocationList"]:
+  OfflineAuthority[K] extends (...args: infer A) => Work<infer R> ? (...args: A) => R : never };
+
 export interface HealthView { ok: true; schemaVersion: number; keyProtection: KeyProtection }
 
 /** The platform's operations, engine-neutral (work.ts). */
 export class PlatformOps {
   private readonly sealer: SecretSealer;
-  private readonly now: () => number;
+  /** The platform clock (Unix ms): PlatformOptions.now or Date.now. */
+  readonly now: () => number;
   readonly risk: RiskPolicy;
   readonly refusals: RefusalAudit;
   /**
@@ -265,8 +295,12 @@ export class PlatformOps {
    */
   createdAdminKey: string | undefined;
   readonly adminKeyFile: string | undefined;
-  private readonly pins: PinVerifier;
+  /** The issuer's PIN verifier (peer.ts checks the payer's PIN with it). */
+  readonly pins: PinVerifier;
   private readonly transport: TransportKeys;
+  /** Offline credit payments: the authority key, licenses, revocations (offline-authority.ts) and clearing. */
+  readonly offline: OfflineAuthority;
+  private readonly clearing: OfflineClearing;
 
   constructor(ledgerFile: string | undefined, private readonly opts: PlatformOptions) {
     this.sealer = new SecretSealer(opts.platformKey);
@@ -276,6 +310,8 @@ export class PlatformOps {
     this.adminKeyFile = opts.adminKeyFile ?? (ledgerFile === undefined ? undefined : adminKeyFile(ledgerFile));
     this.pins = new PinVerifier(this.sealer, this.now, opts.pin);
     this.transport = new TransportKeys(this.sealer, this.now, opts.allowDevTransportKey === true);
+    this.offline = new OfflineAuthority(this.sealer, this.now, opts.offline);
+    this.clearing = new OfflineClearing(this.offline, this.now, (reason, id) => this.refusals.count("offline_clearing", reason, id));
   }
 
   get devTransportKey(): boolean {
@@ -384,9 +420,9 @@ export class PlatformOps {
    * Runs `body` once per Idempotency-Key: a repeat with the same request gets the stored answer,
    * a repeat with a different request is refused. The stored answer commits with the effect.
    */
-  private *idempotent<T>(key: string | undefined, endpoint: string, request: unknown, body: () => Work<T>): Work<T> {
+  private *idempotent<T>(key: string | undefined, endpoint: string, request: unknown, body: () => Work<T>, opts: TxOptions = {}): Work<T> {
     assertIdempotencyKey(key);
-    if (key === undefined) return yield* this.tx(body);
+    if (key === undefined) return yield* this.tx(body, opts);
     const hash = requestHash(endpoint, request);
     return yield* this.tx(function* (this: PlatformOps) {
       const stored = yield* this.storedAnswer<T>(key, hash);
@@ -394,7 +430,7 @@ export class PlatformOps {
       const result = yield* body();
       yield* this.storeAnswer(key, endpoint, hash, result);
       return result;
-    }.bind(this));
+    }.bind(this), opts);
   }
 
   private *storedAnswer<T>(key: string, hash: string): Work<T | undefined> {
@@ -478,6 +514,64 @@ export class PlatformOps {
     return diversifyCarrierKeys(yield* this.issuerMasterKey(carrier.issuerId), bytes(carrierId));
   }
 
+  // ---- offline credit payments (offline-authority.ts, offline-clearing.ts; docs/OFFLINE.md) ---
+
+  /** Runs offline work, turning its refusals (OfflineRefusal, OfflineError) into PlatformErrors. */
+  private *offlineRefusing<T>(body: () => Work<T>): Work<T> {
+    try {
+      return yield* body();
+    } catch (e) {
+      if (e instanceof Refusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
+      if (e instanceof OfflineError) throw new PlatformError(400, e.reason, e.message);
+      throw e;
+    }
+  }
+
+  /** The credit authority's HSS public key (terminals pre-store it). */
+  *offlineAuthority(): Work<{ publicKey: string; remainingSignatures: number }> {
+    return yield* this.offlineRefusing(function* (this: PlatformOps) {
+      return { publicKey: hex(yield* this.offline.publicKey()), remainingSignatures: yield* this.offline.remainingSignatures() };
+    }.bind(this));
+  }
+
+  /** Admin: licenses a carrier's HSS public key (the carrier generated it). */
+  *issueOfflineLicense(req: { carrierId?: unknown; publicKey?: unknown; currency?: unknown; perTransactionLimit?: unknown; cumulativeLimit?: unknown; expiry?: unknown }): Work<{ serial: number; carrierId: string; license: string; expiry: number }> {
+    const carrierId = requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES);
+    if (!isHex(req.publicKey)) throw new PlatformError(400, "bad-request", "publicKey must be the carrier's HSS public key in lowercase hex");
+    return yield* this.offlineRefusing(function* (this: PlatformOps) {
+      const issued = yield* this.offline.issueLicense(carrierId, bytes(req.publicKey as string), {
+        currency: req.currency as string, perTransactionLimit: req.perTransactionLimit as number, cumulativeLimit: req.cumulativeLimit as number,
+        ...(req.expiry === undefined ? {} : { expiry: req.expiry as number }),
+      });
+      return { serial: issued.serial, carrierId, license: hex(issued.license), expiry: issued.body.expiry };
+    }.bind(this));
+  }
+
+  /** Admin: revokes a license (serial) or all licenses of a carrier (carrierId); returns the new signed list. */
+  *revokeOffline(req: { serial?: unknown; carrierId?: unknown; reason?: unknown }): Work<{ revoked: number[]; sequence: number; list: string }> {
+    return yield* this.offlineRefusing(function* (this: PlatformOps) {
+      const target = req.serial !== undefined ? { serial: req.serial as number } : { carrierId: requireHex("carrierId", req.carrierId, CARRIER_ID_BYTES) };
+      const r = yield* this.offline.revoke(target, typeof req.reason === "string" ? req.reason : "");
+      return { revoked: r.revoked, sequence: r.list.sequence, list: hex(r.list.list) };
+    }.bind(this));
+  }
+
+  /** The newest signed revocation list (terminals verify it with the authority key). */
+  *offlineRevocations(): Work<{ sequence: number; list: string; revoked: number[] }> {
+    return yield* this.offlineRefusing(function* (this: PlatformOps) {
+      const r = yield* this.offline.revocationList();
+      return { sequence: r.sequence, list: hex(r.list), revoked: r.revoked };
+    }.bind(this));
+  }
+
+  /** A merchant's terminal uploads its offline log: a status per record (offline-clearing.ts). */
+  *clearOffline(merchantId: number, req: { records?: unknown }): Work<{ results: ClearingResult[] }> {
+    if (!(yield* this.merchantRow(merchantId))) throw new PlatformError(404, "unknown-merchant", `merchant ${merchantId} is not registered`);
+    return yield* this.offlineRefusing(function* (this: PlatformOps) {
+      return { results: yield* this.clearing.clear(merchantId, req.records) };
+    }.bind(this));
+  }
+
   // ---- transport keys and online PIN (transport-keys.ts, pin-verifier.ts) ------------------
 
   /** Factory step (in-process only): the kc.tk bytes for a carrier's transport id. */
@@ -494,7 +588,7 @@ export class PlatformOps {
     try {
       return yield* body();
     } catch (e) {
-      if (e instanceof PinRefusal || e instanceof TransportKeyRefusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
+      if (e instanceof Refusal) throw new PlatformError(e.httpStatus, e.reason, e.message);
       throw e;
     }
   }
@@ -583,6 +677,11 @@ export class PlatformOps {
       if (taken) {
         throw new PlatformError(409, "merchant-name-taken", `the name ${JSON.stringify(name)} is taken by merchant ${String(taken.merchant_id)} (${JSON.stringify(taken.name)}); names are unique ignoring case and spacing`);
       }
+      const alike = confusableWith(name, (yield* all("SELECT merchant_id, name FROM merchants")).map((r) => ({ id: Number(r.merchant_id), name: String(r.name) })));
+      if (alike) {
+        throw new PlatformError(409, "merchant-name-confusable", `the name ${JSON.stringify(name)} looks like merchant ${alike.id}'s ${JSON.stringify(alike.name)} ` +
+          `(the same after NFKC, case folding, accents and Unicode confusables, e.g. Cyrillic "а" for Latin "a"): a payer could not tell them apart — choose a distinct name`);
+      }
       const sealed = this.sealer.seal(randomBytes(QR_KEY_BYTES), `merchant ${id} QR key`);
       const at = this.now();
       yield* run("INSERT INTO merchants (merchant_id, name, qr_key, key_protection, created_at, name_key) VALUES (?, ?, ?, ?, ?, ?)", [id, name, sealed, this.sealer.protection, at, nameKey]);
@@ -590,7 +689,9 @@ export class PlatformOps {
       yield* this.audit("merchant", id, "registered", { name, keyId: issued.keyId });
       apiKey = issued.apiKey;
       return { merchantId: id, name, createdAt: at };
-    }.bind(this));
+      // Serializable on PostgreSQL: "no existing name looks like this one" is read from every row,
+      // which no unique constraint can enforce (two confusable names registered at once would both pass).
+    }.bind(this), { serializable: true });
     return apiKey === undefined ? view : { ...view, apiKey };
   }
 

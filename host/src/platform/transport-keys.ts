@@ -10,16 +10,12 @@ import { get, run, tx, type Work } from "./work.ts";
 import type { SecretSealer } from "./keystore.ts";
 import { diversifyCarrierKeys } from "../channel/keys.ts";
 import { TBK_DEV } from "../flows/protocol.ts";
+import { Refusal } from "./refusal.ts";
 
 export const DEV_BATCH_ID = "dev";
 export const DEFAULT_BATCH_ID = "batch-1";
 
-export class TransportKeyRefusal extends Error {
-  constructor(readonly httpStatus: number, readonly reason: string, message: string) {
-    super(message);
-    this.name = "TransportKeyRefusal";
-  }
-}
+export class TransportKeyRefusal extends Refusal {}
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 

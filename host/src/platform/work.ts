@@ -94,3 +94,13 @@ export function runSync<T>(db: SyncAnswerer, work: Work<T>): T {
     }
   }
 }
+
+/**
+ * Whether a query failed on a unique constraint (SQLite `SQLITE_CONSTRAINT_UNIQUE`/`_PRIMARYKEY`,
+ * PostgreSQL SQLSTATE 23505): the race a constraint decided, for work that answers it itself
+ * instead of letting the engine run the whole operation again.
+ */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}

@@ -12,7 +12,7 @@ import { ControlClient } from "../../../board/src/expose/control.ts";
 import { findSocat } from "../../../board/src/expose/pty.ts";
 import { main } from "../../src/cli/main.ts";
 import { crc32 } from "../../src/crc32.ts";
-import { FlashError, flashFirmware, readFirmware } from "../../src/flash/flash.ts";
+import { FlashError, bundleForBoard, flashFirmware, readFirmware } from "../../src/flash/flash.ts";
 import { encodeEvalPacket, parseEvalReply } from "../../src/flash/console-wire.ts";
 
 const work = mkdtempSync(join(tmpdir(), "kc-flash-"));
@@ -129,6 +129,29 @@ describe("flash edge cases and refusals", () => {
       await emu.stop();
     }
   }, 40_000);
+
+  it("without --firmware the board's own bundle is uploaded, chosen by its process.env.BOARD", async () => {
+    const emu = await startEmulator({
+      board: "pico", tcpPort: 0, pty: false, ptyPath: undefined, controlPort: 0, flashFile: undefined, seed: 4, virtualClock: false, banner: true,
+    });
+    try {
+      const r = await flashFirmware({ port: emu.tcp.url, target: "ram" });
+      expect(r.firmwareFile).toMatch(/firmware\/dist\/keycarrier\.js$/);
+      expect(r.booted).toMatchObject({ board: "PICO_R1_3", stateName: "BLANK" });
+    } finally {
+      await emu.stop();
+    }
+  }, 40_000);
+
+  it("each profile's Espruino board maps to the bundle the profile names; an unknown board is refused with the known ones", () => {
+    expect(bundleForBoard("PICO_R1_3")).toMatch(/firmware\/dist\/keycarrier\.js$/);
+    expect(bundleForBoard("PUCKJS")).toMatch(/firmware\/dist\/keycarrier\.nfc\.js$/);
+    expect(bundleForBoard("NRF52840DK")).toMatch(/firmware\/dist\/keycarrier\.full\.js$/);
+    let err: unknown;
+    try { bundleForBoard("ESPRUINOBOARD"); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(FlashError);
+    expect((err as FlashError).message).toMatch(/"ESPRUINOBOARD", which no board profile describes \(known: .*PUCKJS = puckjs.*\); pass --firmware FILE/);
+  });
 
   it("a missing bundle says how to build it", () => {
     expect(() => readFirmware(join(work, "nope.js"))).toThrow(/npm run build/);

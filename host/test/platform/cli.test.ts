@@ -125,10 +125,10 @@ describe("keycarrier platform serve (real process)", () => {
       child.on("exit", () => reject(new Error(`serve exited early: ${err}`)));
     });
     const info = JSON.parse(first);
-    expect(info).toMatchObject({ db, schemaVersion: 4, keyProtection: "aes-256-gcm" });
+    expect(info).toMatchObject({ db, schemaVersion: 6, keyProtection: "aes-256-gcm" });
     expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const health = await (await fetch(`${info.url}/v1/health`)).json();
-    expect(health).toEqual({ ok: true, schemaVersion: 4, keyProtection: "aes-256-gcm" });
+    expect(health).toEqual({ ok: true, schemaVersion: 6, keyProtection: "aes-256-gcm" });
     const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exit).toBe(0);

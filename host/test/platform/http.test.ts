@@ -49,7 +49,7 @@ describe("platform over HTTP (127.0.0.1)", () => {
   });
 
   it("every endpoint's happy path, with status codes", async () => {
-    expect(await client.health()).toEqual({ ok: true, schemaVersion: 4, keyProtection: "dev-plaintext" });
+    expect(await client.health()).toEqual({ ok: true, schemaVersion: 6, keyProtection: "dev-plaintext" });
     const merchant = await client.registerMerchant({ name: "Kiosk" });
     const carrier = await client.issueCarrier();
     const code = await as(merchant.apiKey).issuePaymentCode(merchant.merchantId, { amount: 250, currency: "EUR" });

@@ -25,11 +25,12 @@ describe("ledger migrations", () => {
     const { file } = fresh();
     const ledger = await Ledger.open(file);
     const migrations = loadMigrations();
-    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3, 4]);
-    expect(ledger.schemaVersion).toBe(4);
+    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(ledger.schemaVersion).toBe(6);
     expect(ledger.all("SELECT version, name FROM schema_version ORDER BY version")).toEqual([
       { version: 1, name: "001_initial" }, { version: 2, name: "002_audit_lookup" },
-      { version: 3, name: "003_online_pin" }, { version: 4, name: "004_issuer_controls" },
+      { version: 3, name: "003_online_pin" }, { version: 4, name: "004_issuer_controls" }, { version: 5, name: "005_offline_credit" },
+      { version: 6, name: "006_peer_payments" },
     ]);
     const tables = ledger.all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r.name);
     for (const t of ["issuers", "carriers", "merchants", "payment_codes", "orders", "authorizations", "settlements", "idempotency", "audit", "schema_version"]) {
@@ -44,7 +45,7 @@ describe("ledger migrations", () => {
     const all = loadMigrations();
     (await Ledger.open(file, all.slice(0, 1))).close();
     const ledger = await Ledger.open(file, all);
-    expect(ledger.all("SELECT version FROM schema_version").map((r) => r.version)).toEqual([1, 2, 3, 4]);
+    expect(ledger.all("SELECT version FROM schema_version").map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(ledger.get("SELECT name FROM sqlite_master WHERE name = 'audit_by_entity'")).toBeDefined();
     ledger.close();
   });
@@ -52,7 +53,7 @@ describe("ledger migrations", () => {
   it("refuses a ledger newer than the code, and gaps in migration numbers", async () => {
     const { file, dir } = fresh();
     (await Ledger.open(file)).close();
-    await expect(Ledger.open(file, loadMigrations().slice(0, 1))).rejects.toThrow(/schema version 4, newer than this keycarrier knows \(1\)/);
+    await expect(Ledger.open(file, loadMigrations().slice(0, 1))).rejects.toThrow(/schema version 6, newer than this keycarrier knows \(1\)/);
     const migDir = mkdtempSync(join(tmpdir(), "kc-mig-"));
     writeFileSync(join(migDir, "001_a.sql"), "CREATE TABLE a (x);");
     writeFileSync(join(migDir, "003_c.sql"), "CREATE TABLE c (x);");
@@ -62,10 +63,10 @@ describe("ledger migrations", () => {
 
   it("a failing migration leaves the ledger at the previous version", async () => {
     const { file } = fresh();
-    const bad = [...loadMigrations(), { version: 5, name: "005_bad", sql: "CREATE TABLE ok_part (x); CREATE TABLE carriers (x);" }];
+    const bad = [...loadMigrations(), { version: 6, name: "006_bad", sql: "CREATE TABLE ok_part (x); CREATE TABLE carriers (x);" }];
     await expect(Ledger.open(file, bad)).rejects.toThrow(/already exists/);
     const ledger = await Ledger.open(file);
-    expect(ledger.schemaVersion).toBe(4);
+    expect(ledger.schemaVersion).toBe(6);
     expect(ledger.get("SELECT name FROM sqlite_master WHERE name = 'ok_part'")).toBeUndefined();
     ledger.close();
   });

@@ -237,7 +237,7 @@ describe("exactly-once settlement", () => {
     b.close();
     const c = await open({ dbFile: file });
     expect(c.getOrder(order.orderId).state).toBe("settled");
-    expect(c.health()).toEqual({ ok: true, schemaVersion: 4, keyProtection: "dev-plaintext" });
+    expect(c.health()).toEqual({ ok: true, schemaVersion: 6, keyProtection: "dev-plaintext" });
   });
 });
 
