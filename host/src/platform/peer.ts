@@ -255,8 +255,8 @@ export class PeerDesk {
 
 const desks = new WeakMap<PlatformOps, PeerDesk>();
 
-/** The desk of a platform's operations (one per PlatformOps). */
-function deskOf(ops: PlatformOps): PeerDesk {
+/** The desk of a platform's operations (one per PlatformOps), for `platform.run((ops) => deskOf(ops).x(…))` on either engine. */
+export function deskOf(ops: PlatformOps): PeerDesk {
   let d = desks.get(ops);
   if (!d) {
     d = new PeerDesk(ops);
