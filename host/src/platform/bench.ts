@@ -112,7 +112,7 @@ function benchCarrier(platform: Platform): { carrierId: string; cryptogramKey: U
   return { carrierId: carrier.carrierId, cryptogramKey: platform.carrierKeys(carrier.carrierId).cryptogramKey };
 }
 
-async function prepare(platform: Platform, orders: number): Promise<AuthorizationRequest[]> {
+export async function prepare(platform: Platform, orders: number): Promise<AuthorizationRequest[]> {
   // One transaction for the whole setup, so preparing costs a single commit.
   return platform.ledger.transaction(() => {
     const merchant = platform.registerMerchant({ name: "Bench" });

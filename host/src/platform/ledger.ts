@@ -19,7 +19,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GroupCommit, type SyncIo } from "./group-commit.ts";
-import { runSync, type Query, type Work } from "./work.ts";
+import { runSync, type Work } from "./work.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
 
@@ -223,11 +223,6 @@ export class Ledger {
   /** Runs platform logic (work.ts) synchronously against this ledger. */
   perform<T>(work: Work<T>): T {
     return runSync(this, work);
-  }
-
-  /** One query of a `Work`: get, all or run. */
-  answer(q: Exclude<Query, { op: "tx" }>): unknown {
-    return q.op === "get" ? this.get(q.sql, q.params) : q.op === "all" ? this.all(q.sql, q.params) : this.run(q.sql, q.params);
   }
 
   /**

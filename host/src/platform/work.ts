@@ -37,17 +37,30 @@ export type Query =
 /** A piece of platform logic: yields queries, returns T. Nothing runs until an engine drives it. */
 export type Work<T> = Generator<Query, T, unknown>;
 
+/**
+ * The synchronous ledger driving the work on this call stack, if any (runSync sets it while it
+ * runs). Queries then call it directly instead of yielding: a query yielded from N generators deep
+ * resumes all N on its way up and again on its way down, and that — not the SQL — was most of what
+ * the engine-neutral logic added per settlement on SQLite (docs/PLATFORM.md §Performance). The
+ * semantics are the same: the answer or the error arrives exactly where `yield` would have put it,
+ * and nothing can interleave because runSync never leaves the call stack. PostgreSQL never sets it.
+ */
+let direct: SyncAnswerer | undefined;
+
 /** The first row, or undefined. */
 export function* get(sql: string, params: Params = []): Work<Row | undefined> {
+  if (direct !== undefined) return direct.get(sql, params);
   return (yield { op: "get", sql, params }) as Row | undefined;
 }
 
 export function* all(sql: string, params: Params = []): Work<Row[]> {
+  if (direct !== undefined) return direct.all(sql, params);
   return (yield { op: "all", sql, params }) as Row[];
 }
 
 /** Runs a statement; returns how many rows it changed. */
 export function* run(sql: string, params: Params = []): Work<number> {
+  if (direct !== undefined) return direct.run(sql, params);
   return (yield { op: "run", sql, params }) as number;
 }
 
@@ -66,32 +79,49 @@ export interface TxOptions {
  * outer transaction (and its isolation). `body` may run more than once on PostgreSQL (see above).
  */
 export function* tx<T>(body: () => Work<T>, opts: TxOptions = {}): Work<T> {
+  if (direct !== undefined) {
+    const db = direct;
+    return db.transaction(() => runSync(db, body()));
+  }
   return (yield { op: "tx", body, serializable: opts.serializable === true }) as T;
 }
 
 /** What a ledger must answer for `drive`: one query at a time, or a transaction around a body. */
 export interface SyncAnswerer {
-  answer(q: Exclude<Query, { op: "tx" }>): unknown;
+  get(sql: string, params: Params): Row | undefined;
+  all(sql: string, params: Params): Row[];
+  run(sql: string, params: Params): number;
   transaction<T>(body: () => T): T;
 }
 
-/** Drives work synchronously (the SQLite engine). A query's error is thrown into the work, where try/catch sees it. */
+/**
+ * Drives work synchronously (the SQLite engine): its queries are answered on the spot (see
+ * `direct`), so the work runs to its end in one step. A query's error is thrown where the query
+ * was, where try/catch sees it.
+ */
 export function runSync<T>(db: SyncAnswerer, work: Work<T>): T {
-  let input: unknown;
-  let failed = false;
-  let error: unknown;
-  for (;;) {
-    const step = failed ? work.throw(error) : work.next(input);
-    failed = false;
-    if (step.done) return step.value;
-    const q = step.value;
-    try {
-      input = q.op === "tx" ? db.transaction(() => runSync(db, q.body())) : db.answer(q);
-    } catch (e) {
-      failed = true;
-      error = e;
-      input = undefined;
+  const outer = direct;
+  direct = db;
+  try {
+    let input: unknown;
+    let failed = false;
+    let error: unknown;
+    for (;;) {
+      // Under `direct` the work does not yield; a yielded query (work that yields by hand) is answered here.
+      const step = failed ? work.throw(error) : work.next(input);
+      failed = false;
+      if (step.done) return step.value;
+      const q = step.value;
+      try {
+        input = q.op === "tx" ? db.transaction(() => runSync(db, q.body())) : q.op === "get" ? db.get(q.sql, q.params) : q.op === "all" ? db.all(q.sql, q.params) : db.run(q.sql, q.params);
+      } catch (e) {
+        failed = true;
+        error = e;
+        input = undefined;
+      }
     }
+  } finally {
+    direct = outer;
   }
 }
 
