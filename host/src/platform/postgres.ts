@@ -187,6 +187,10 @@ export class PostgresLedger {
    * runs again from the start (see the file comment); anything else it throws propagates.
    */
   async perform<T>(make: () => Work<T>): Promise<T> {
+    // Start the work in a later microtask: called from inside a synchronous SQLite operation (a test
+    // hook, say), its first queries would otherwise run while work.ts answers queries directly from
+    // that SQLite ledger. runSync never awaits, so by then it has returned.
+    await undefined;
     for (let run = 1; ; run++) {
       if (this.closed) throw new LedgerError("ledger is closed");
       try {
