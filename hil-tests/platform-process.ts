@@ -1,11 +1,14 @@
-// A real `keycarrier platform serve` process on a ledger file, for the tests that need a second
-// process or a SIGKILL: the platform's single-writer lock and its crash recovery are properties
-// of processes, which an in-process Ledger cannot show.
+// A real `keycarrier platform serve` process on a ledger (a SQLite file or a postgres:// URL), for
+// the tests that need a second process or a SIGKILL: the platform's single-writer lock, its crash
+// recovery and several processes on one PostgreSQL database are properties of processes, which an
+// in-process Ledger cannot show.
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { computeAuthorizationCryptogram } from "../host/src/channel/keys.ts";
 import { Platform, merchantIdBytes, type AuthorizationRequest } from "../host/src/platform/service.ts";
 import { enrolPin, verifyOrderPin, TEST_PIN_OPTIONS } from "../host/test/platform/helpers.ts";
+import { prepareOrdersOn } from "../host/test/platform/pg-helpers.ts";
+import { isPostgresUrl } from "../host/src/platform/ledger.ts";
 
 const BIN = join(import.meta.dirname, "..", "host", "bin", "keycarrier.mjs");
 
@@ -18,10 +21,13 @@ export interface PlatformProcess {
 
 export interface ProcessOutcome { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-/** Spawns `keycarrier platform serve --port 0 --db FILE --json`; resolves with its URL once it listens, rejects if it exits first. */
-export function startPlatformProcess(dbFile: string): Promise<PlatformProcess> {
+/**
+ * Spawns `keycarrier platform serve --port 0 --db DB --json`; resolves with its URL once it listens,
+ * rejects if it exits first. `home` is its KEYCARRIER_HOME (where a PostgreSQL platform writes the admin key).
+ */
+export function startPlatformProcess(dbFile: string, home?: string): Promise<PlatformProcess> {
   const child = spawn(process.execPath, [BIN, "platform", "serve", "--port", "0", "--db", dbFile, "--json"], {
-    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KEYCARRIER_PLATFORM_KEY: "" },
+    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KEYCARRIER_PLATFORM_KEY: "", ...(home ? { KEYCARRIER_HOME: home } : {}) },
   });
   let stdout = "";
   let stderr = "";
@@ -75,7 +81,15 @@ export async function killHard(p: PlatformProcess): Promise<void> {
  * cheap scrypt parameters (stored per row, so the served platform checks nothing with them here).
  * Velocity limits (30 payments per carrier per hour) bound `ordersPerCarrier` for a served platform.
  */
-export async function prepareOrders(dbFile: string, carriers: number, ordersPerCarrier: number): Promise<AuthorizationRequest[][]> {
+export async function prepareOrders(dbFile: string, carriers: number, ordersPerCarrier: number, adminKeyFile?: string): Promise<AuthorizationRequest[][]> {
+  if (isPostgresUrl(dbFile)) {
+    const platform = await Platform.open({ db: dbFile, adminKeyFile, pin: TEST_PIN_OPTIONS });
+    try {
+      return await prepareOrdersOn(platform, carriers, ordersPerCarrier);
+    } finally {
+      await platform.close();
+    }
+  }
   const platform = await Platform.open({ dbFile, pin: TEST_PIN_OPTIONS });
   try {
     return platform.ledger.transaction(() => {

@@ -1,8 +1,12 @@
 // The reference platform (host/src/platform/bench.ts): durable settlements per second over HTTP with
 // group commit and in-process, commit cost as the ledger grows (10³ / 10⁵ / 10⁶ settled rows; the
 // 10⁶ ledger is built with bulk SQL first, about a minute; KC_BENCH_LEDGER_SIZES=1000,100000 skips
-// it), and cryptogram verifications per second on one core.
+// it), and cryptogram verifications per second on one core. Then PostgreSQL (bench-postgres.ts, a
+// private cluster started for the run; skipped with the reason where none can start): durable
+// settlements per second over HTTP with 1 and 2 platform processes on one database, and with 1
+// process on databases seeded with 10³ / 10⁵ settled rows (KC_BENCH_PG_SIZES=1000,100000,1000000 to change).
 import { measurePlatformThroughput, type ThroughputRun } from "../../host/src/platform/bench.ts";
+import { measurePostgresThroughput } from "../../host/src/platform/bench-postgres.ts";
 import type { Row, Section } from "./types.ts";
 
 export async function platformRows(): Promise<Row[]> {
@@ -28,6 +32,22 @@ export async function platformRows(): Promise<Row[]> {
     })),
     { mode: "cryptogram verifications per second, one core", perSecond: t.verifyPerSecond },
     { mode: "note", note: t.note },
+    ...(await postgresRows()),
+  ];
+}
+
+async function postgresRows(): Promise<Row[]> {
+  const pg = await measurePostgresThroughput();
+  if (pg.skipped) return [{ mode: "PostgreSQL", note: `skipped: ${pg.skipped}` }];
+  const row = (mode: string, r: (typeof pg.runs)[number], extra: Row = {}): Row => ({
+    mode, perSecond: r.perSecond, settled: r.settled, seconds: r.seconds, rounds: r.rounds, refused: r.refused, rollbacks: r.rollbacks,
+    platformCpuMs: r.platformCpuMsPerSettlement, serverCpuMs: r.serverCpuMsPerSettlement, loadAverage: r.loadAverage, ...extra,
+  });
+  return [
+    ...pg.runs.map((r) => row(`PostgreSQL, durable, HTTP, ${r.clients} clients, ${r.processes} platform process${r.processes > 1 ? "es" : ""}`, r)),
+    { mode: "PostgreSQL, 2 processes ÷ 1 process, settled per second", speedup: pg.speedup ?? null },
+    ...pg.sizes.map((r) => row(`PostgreSQL, 1 process, at ${r.settledRows.toLocaleString("en")} settled rows`, r, { settledRows: r.settledRows, buildSeconds: r.buildSeconds })),
+    { mode: "PostgreSQL note", note: pg.note },
   ];
 }
 

@@ -82,11 +82,13 @@ Options:
   --size <N>           payload bytes, 0–500 (default 16)
 
 ${GLOBAL_HELP}`,
-  platform: `Usage: keycarrier platform serve [--port P] [--db FILE] [--json]
+  platform: `Usage: keycarrier platform serve [--port P] [--db FILE|postgres://…] [--json]
 
 Runs the reference payment platform (HTTP + JSON, docs/PLATFORM.md) on 127.0.0.1 until Ctrl-C.
   --port <P>           TCP port (default ${DEFAULT_PLATFORM_PORT}; 0 picks a free one and prints it)
-  --db <FILE>          SQLite ledger file (default $KEYCARRIER_HOME/platform.sqlite, ~/.keycarrier/platform.sqlite)
+  --db <FILE|URL>      SQLite ledger file (default $KEYCARRIER_HOME/platform.sqlite, ~/.keycarrier/platform.sqlite),
+                       or postgres://user@host/db: a PostgreSQL ledger several platform processes share
+                       (its admin key goes to $KEYCARRIER_HOME/platform.sqlite.admin-key)
 Secrets at rest are sealed with $KEYCARRIER_PLATFORM_KEY (64 hex digits); without it the platform
 runs in DEV mode with plaintext keys and says so. The first open of a ledger creates the admin API
 key and writes it to <ledger>.admin-key (mode 0600); the ledger keeps only its hash.`,

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, openSync, writeSync, fsyncSync, unlinkSync } from "node:fs";
-import type { Ledger } from "./ledger.ts";
+import { get, run, type Work } from "./work.ts";
 
 export type Role = "admin" | "merchant";
 
@@ -25,32 +25,32 @@ function sha256Hex(text: string): string {
 }
 
 /** Creates a key and stores its hash (inside the caller's transaction when there is one). */
-export function issueApiKey(ledger: Ledger, role: Role, at: number, merchantId?: number): IssuedKey {
+export function* issueApiKey(role: Role, at: number, merchantId?: number): Work<IssuedKey> {
   const keyId = randomBytes(8).toString("hex");
   const apiKey = `kc_${role === "admin" ? "a" : "m"}_${keyId}_${randomBytes(32).toString("base64url")}`;
-  ledger.run("INSERT INTO api_keys (key_id, key_hash, role, merchant_id, created_at) VALUES (?, ?, ?, ?, ?)", [
+  yield* run("INSERT INTO api_keys (key_id, key_hash, role, merchant_id, created_at) VALUES (?, ?, ?, ?, ?)", [
     keyId, sha256Hex(apiKey), role, role === "merchant" ? merchantId! : null, at,
   ]);
   return { keyId, apiKey, role, ...(role === "merchant" ? { merchantId } : {}) };
 }
 
 /** Revokes every live key of a merchant (before a new one is issued). Returns how many. */
-export function revokeMerchantKeys(ledger: Ledger, merchantId: number, at: number): number {
-  return ledger.run("UPDATE api_keys SET revoked_at = ? WHERE merchant_id = ? AND revoked_at IS NULL", [at, merchantId]);
+export function* revokeMerchantKeys(merchantId: number, at: number): Work<number> {
+  return yield* run("UPDATE api_keys SET revoked_at = ? WHERE merchant_id = ? AND revoked_at IS NULL", [at, merchantId]);
 }
 
 /**
  * The principal of `Authorization: Bearer <key>`, or undefined for a missing, malformed, unknown or
  * revoked key. Reads only: an unknown key costs no ledger write.
  */
-export function authenticate(ledger: Ledger, header: string | undefined): Principal | undefined {
+export function* authenticate(header: string | undefined): Work<Principal | undefined> {
   if (header === undefined) return undefined;
   const m = /^Bearer ([\x21-\x7e]{1,128})$/.exec(header);
   if (!m) return undefined;
   const key = m[1]!;
   const parts = KEY_PATTERN.exec(key);
   if (!parts) return undefined;
-  const row = ledger.get("SELECT key_hash, role, merchant_id FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", [parts[2]!]);
+  const row = yield* get("SELECT key_hash, role, merchant_id FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", [parts[2]!]);
   if (!row) return undefined;
   const presented = Buffer.from(sha256Hex(key), "hex");
   const stored = Buffer.from(String(row.key_hash), "hex");
@@ -60,8 +60,8 @@ export function authenticate(ledger: Ledger, header: string | undefined): Princi
   return role === "admin" ? { role, keyId: parts[2]! } : { role, keyId: parts[2]!, merchantId: Number(row.merchant_id) };
 }
 
-export function hasAdminKey(ledger: Ledger): boolean {
-  return ledger.get("SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL") !== undefined;
+export function* hasAdminKey(): Work<boolean> {
+  return (yield* get("SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL")) !== undefined;
 }
 
 /** Where `platform serve` (and any first open of a ledger file) writes the admin key: next to the ledger, mode 0600. */

@@ -112,7 +112,7 @@ function benchCarrier(platform: Platform): { carrierId: string; cryptogramKey: U
   return { carrierId: carrier.carrierId, cryptogramKey: platform.carrierKeys(carrier.carrierId).cryptogramKey };
 }
 
-async function prepare(platform: Platform, orders: number): Promise<AuthorizationRequest[]> {
+export async function prepare(platform: Platform, orders: number): Promise<AuthorizationRequest[]> {
   // One transaction for the whole setup, so preparing costs a single commit.
   return platform.ledger.transaction(() => {
     const merchant = platform.registerMerchant({ name: "Bench" });
@@ -216,12 +216,13 @@ const http = require("node:http");
 let input = "";
 process.stdin.on("data", (c) => (input += c));
 process.stdin.on("end", () => {
-  const { url, requests, clients, budgetMs } = JSON.parse(input);
-  const target = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const { url, urls, requests, clients, budgetMs } = JSON.parse(input);
+  // several platform processes: client lane i talks to urls[i % n]
+  const targets = (urls || [url]).map((u) => ({ target: new URL(u), agent: new http.Agent({ keepAlive: true, maxSockets: clients }) }));
   let next = 0, settled = 0, refused = 0;
   const started = performance.now();
-  function one() {
+  function one(lane) {
+    const { target, agent } = targets[lane % targets.length];
     if (next >= requests.length || performance.now() - started > budgetMs) return Promise.resolve(false);
     const r = requests[next++];
     const body = JSON.stringify(r);
@@ -233,15 +234,16 @@ process.stdin.on("end", () => {
       req.end(body);
     });
   }
-  async function lane() { while (await one()); }
+  async function lane(_, i) { while (await one(i)); }
   Promise.all(Array.from({ length: clients }, lane)).then(() => {
     process.stdout.write(JSON.stringify({ settled, refused, ms: performance.now() - started }));
-    agent.destroy();
+    for (const t of targets) t.agent.destroy();
   });
 });
 `;
 
-function loadFromChild(input: object): Promise<{ settled: number; refused: number }> {
+/** Runs the load generator in a child process: `{url | urls, requests, clients, budgetMs}` → counts and its wall time. */
+export function loadFromChild(input: object): Promise<{ settled: number; refused: number; ms: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["-e", LOAD_GENERATOR], { stdio: ["pipe", "pipe", "inherit"] });
     let out = "";
@@ -250,7 +252,7 @@ function loadFromChild(input: object): Promise<{ settled: number; refused: numbe
     child.on("exit", (code) => {
       try {
         if (code !== 0) throw new Error(`bench: the load generator exited with ${code}`);
-        resolve(JSON.parse(out) as { settled: number; refused: number });
+        resolve(JSON.parse(out) as { settled: number; refused: number; ms: number });
       } catch (e) {
         reject(e);
       }

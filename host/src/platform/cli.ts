@@ -12,7 +12,8 @@ import { startPlatformServer } from "./http.ts";
 import { PlatformClient } from "./client.ts";
 import { adminKeyFile, writeKeyFile } from "./auth.ts";
 import { platformKeyFromEnv, PLATFORM_KEY_ENV } from "./keystore.ts";
-import { checkLedgerLocation } from "./ledger.ts";
+import { checkLedgerLocation, isPostgresUrl } from "./ledger.ts";
+import { redact } from "./postgres.ts";
 import type { AuthorizationRequest, OrderView, SettlementView } from "./service.ts";
 import { parseAmount, formatAmount } from "../qr/currency.ts";
 import { renderQrPng, renderQrTerminal, decodeQrImage } from "../qr/image.ts";
@@ -99,21 +100,26 @@ function apiKey(options: Options, env: NodeJS.ProcessEnv, defaultFile: string, w
 export async function cmdPlatformServe(port: string | undefined, options: Options, io: PlatformCliIo, json: boolean, stop: Promise<void>): Promise<number> {
   const portNumber = port === undefined ? DEFAULT_PLATFORM_PORT : /^\d+$/.test(port) && Number(port) <= 65535 ? Number(port) : undefined;
   if (portNumber === undefined) throw new PlatformUsageError(`--port needs a TCP port number 0 … 65535 for the platform, got "${port}"`);
-  const dbFile = text(options, "db") ?? defaultLedgerFile(io.env);
-  checkLedgerLocation(dbFile);
-  mkdirSync(dirname(dbFile), { recursive: true });
+  const db = text(options, "db") ?? defaultLedgerFile(io.env);
+  checkLedgerLocation(db);
+  const postgres = isPostgresUrl(db);
+  if (!postgres) mkdirSync(dirname(db), { recursive: true });
+  // A PostgreSQL ledger has no file to put the admin key next to: it goes where the client commands look for it.
+  const keyFile = adminKeyFile(postgres ? defaultLedgerFile(io.env) : db);
+  if (postgres) mkdirSync(dirname(keyFile), { recursive: true });
+  const shown = postgres ? redact(db) : db;
   const platformKey = platformKeyFromEnv(io.env);
-  const running = await startPlatformServer({ port: portNumber, dbFile, platformKey });
-  const health = running.platform.health();
-  if (json) io.stdout(JSON.stringify({ url: running.url, db: dbFile, schemaVersion: health.schemaVersion, keyProtection: health.keyProtection }) + "\n");
-  else io.stdout(`platform listening on ${running.url} (ledger ${dbFile}, schema v${health.schemaVersion})\n`);
+  const running = await startPlatformServer({ port: portNumber, db, adminKeyFile: keyFile, platformKey });
+  const health = await running.platform.run((o) => o.health());
+  if (json) io.stdout(JSON.stringify({ url: running.url, db: shown, engine: running.platform.engine.kind, schemaVersion: health.schemaVersion, keyProtection: health.keyProtection }) + "\n");
+  else io.stdout(`platform listening on ${running.url} (ledger ${shown}, schema v${health.schemaVersion})\n`);
   if (!json) {
     io.stdout(running.platform.createdAdminKey !== undefined
-      ? `admin API key created and written to ${adminKeyFile(dbFile)} (mode 0600; only its hash is in the ledger)\n`
-      : `admin API key: in ${adminKeyFile(dbFile)} since the ledger was created\n`);
+      ? `admin API key created and written to ${keyFile} (mode 0600; only its hash is in the ledger)\n`
+      : `admin API key: in ${keyFile} since the ledger was created\n`);
   }
   if (health.keyProtection === "dev-plaintext") {
-    io.stderr(`WARNING: DEV mode — issuer master keys and merchant QR keys are stored in plaintext in ${dbFile}; set ${PLATFORM_KEY_ENV} (openssl rand -hex 32) to seal them\n`);
+    io.stderr(`WARNING: DEV mode — issuer master keys and merchant QR keys are stored in plaintext in ${shown}; set ${PLATFORM_KEY_ENV} (openssl rand -hex 32) to seal them\n`);
   }
   await stop;
   await running.close();

@@ -10,7 +10,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Platform, PlatformError, type PlatformOptions } from "./service.ts";
+import { Platform, PlatformError, type PlatformOps, type PlatformOptions } from "./service.ts";
+import type { Work } from "./work.ts";
 import { LedgerError } from "./ledger.ts";
 import { KeystoreError } from "./keystore.ts";
 import type { Principal } from "./auth.ts";
@@ -21,7 +22,8 @@ export const LOOPBACK = "127.0.0.1";
 
 type Json = Record<string, unknown>;
 type Ctx = { params: string[]; body: Json; query: URLSearchParams; idempotencyKey: string | undefined; who: Principal | undefined };
-type Handler = (ctx: Ctx) => { status: number; body: unknown };
+type Reply = { status: number; body: unknown };
+type Handler = (ctx: Ctx) => Promise<Reply>;
 /**
  * Who may call a route: anyone ("payer": the payment code or the carrier's cryptogram in the body is
  * the authentication, and JSON-only still rules out cross-site posts), the admin, or a merchant (the
@@ -37,78 +39,79 @@ function ownerOrAdmin(who: Principal | undefined, merchantId: number, what: stri
 }
 
 function route(platform: Platform): Array<{ method: string; path: RegExp; access: Access; handler: Handler }> {
-  const ok = (body: unknown) => ({ status: 200, body });
-  const created = (body: unknown) => ({ status: 201, body });
+  const ok = async (body: unknown): Promise<Reply> => ({ status: 200, body });
+  const created = async (body: unknown): Promise<Reply> => ({ status: 201, body });
+  const run = <T>(op: (o: PlatformOps) => Work<T>): Promise<T> => platform.run(op);
   return [
-    { method: "GET", path: /^\/v1\/health$/, access: "public", handler: () => ok(platform.health()) },
-    { method: "POST", path: /^\/v1\/carriers$/, access: "admin", handler: ({ body, idempotencyKey }) => created(platform.issueCarrier(body, idempotencyKey)) },
-    { method: "GET", path: /^\/v1\/carriers\/([^/]+)$/, access: "admin", handler: ({ params }) => ok(platform.getCarrier(params[0]!)) },
-    { method: "POST", path: /^\/v1\/merchants$/, access: "admin", handler: ({ body, idempotencyKey }) => created(platform.registerMerchant(body, idempotencyKey)) },
-    { method: "POST", path: /^\/v1\/merchants\/(\d{1,10})\/keys$/, access: "admin", handler: ({ params }) => created(platform.rotateMerchantKey(Number(params[0]))) },
+    { method: "GET", path: /^\/v1\/health$/, access: "public", handler: async () => ok(await run((o) => o.health())) },
+    { method: "POST", path: /^\/v1\/carriers$/, access: "admin", handler: async ({ body, idempotencyKey }) => created(await run((o) => o.issueCarrier(body, idempotencyKey))) },
+    { method: "GET", path: /^\/v1\/carriers\/([^/]+)$/, access: "admin", handler: async ({ params }) => ok(await run((o) => o.getCarrier(params[0]!))) },
+    { method: "POST", path: /^\/v1\/merchants$/, access: "admin", handler: async ({ body, idempotencyKey }) => created(await run((o) => o.registerMerchant(body, idempotencyKey))) },
+    { method: "POST", path: /^\/v1\/merchants\/(\d{1,10})\/keys$/, access: "admin", handler: async ({ params }) => created(await run((o) => o.rotateMerchantKey(Number(params[0])))) },
     {
       method: "POST", path: /^\/v1\/merchants\/(\d{1,10})\/codes$/, access: "merchant",
-      handler: ({ params, body, idempotencyKey, who }) => {
+      handler: async ({ params, body, idempotencyKey, who }) => {
         const merchantId = Number(params[0]);
         // Only the merchant itself mints its codes (not even the admin: least privilege).
         if (who?.role !== "merchant" || who.merchantId !== merchantId) {
           throw new PlatformError(403, "forbidden", `this API key may not issue payment codes for merchant ${merchantId}: only that merchant's own key can`);
         }
-        return created(platform.issuePaymentCode({ ...body, merchantId }, idempotencyKey));
+        return created(await run((o) => o.issuePaymentCode({ ...body, merchantId }, idempotencyKey)));
       },
     },
-    { method: "POST", path: /^\/v1\/codes\/validate$/, access: "payer", handler: ({ body }) => ok(platform.validatePaymentCode(body)) },
+    { method: "POST", path: /^\/v1\/codes\/validate$/, access: "payer", handler: async ({ body }) => ok(await run((o) => o.validatePaymentCode(body))) },
     {
       method: "POST", path: /^\/v1\/orders$/, access: "payer",
-      handler: ({ body, idempotencyKey }) => {
-        const { created: isNew, ...order } = platform.createOrder(body, idempotencyKey);
+      handler: async ({ body, idempotencyKey }) => {
+        const { created: isNew, ...order } = await run((o) => o.createOrder(body, idempotencyKey));
         return { status: isNew ? 201 : 200, body: order };
       },
     },
     {
       method: "GET", path: /^\/v1\/orders\/([^/]+)$/, access: "merchant",
-      handler: ({ params, who }) => {
-        const order = platform.getOrder(params[0]!);
+      handler: async ({ params, who }) => {
+        const order = await run((o) => o.getOrder(params[0]!));
         ownerOrAdmin(who, order.merchantId, `order ${order.orderId}`);
         return ok(order);
       },
     },
-    { method: "POST", path: /^\/v1\/authorizations$/, access: "payer", handler: ({ body, idempotencyKey }) => created(platform.authorize(body, idempotencyKey)) },
+    { method: "POST", path: /^\/v1\/authorizations$/, access: "payer", handler: async ({ body, idempotencyKey }) => created(await run((o) => o.authorize(body, idempotencyKey))) },
     // online PIN (docs/PLATFORM.md "Online PIN"): PIN blocks are encrypted to the platform; no PIN in
     // clear. Challenges, verifications and changes are the cardholder's steps (payer routes, like
     // authorizations: the PIN block is the credential); enrolment is the issuer's personalisation step.
-    { method: "POST", path: /^\/v1\/pin\/challenges$/, access: "payer", handler: ({ body }) => created(platform.pinChallenge(body)) },
-    { method: "POST", path: /^\/v1\/pin\/verifications$/, access: "payer", handler: ({ body }) => ok(platform.verifyOrderPin(body)) },
-    { method: "POST", path: /^\/v1\/pin\/enrolments$/, access: "admin", handler: ({ body }) => created(platform.enrolPin(body)) },
-    { method: "POST", path: /^\/v1\/pin\/changes$/, access: "payer", handler: ({ body }) => ok(platform.changePin(body)) },
+    { method: "POST", path: /^\/v1\/pin\/challenges$/, access: "payer", handler: async ({ body }) => created(await run((o) => o.pinChallenge(body))) },
+    { method: "POST", path: /^\/v1\/pin\/verifications$/, access: "payer", handler: async ({ body }) => ok(await run((o) => o.verifyOrderPin(body))) },
+    { method: "POST", path: /^\/v1\/pin\/enrolments$/, access: "admin", handler: async ({ body }) => created(await run((o) => o.enrolPin(body))) },
+    { method: "POST", path: /^\/v1\/pin\/changes$/, access: "payer", handler: async ({ body }) => ok(await run((o) => o.changePin(body))) },
     {
       method: "GET", path: /^\/v1\/settlements\/([^/]+)$/, access: "merchant",
-      handler: ({ params, who }) => {
-        const settlement = platform.getSettlement(params[0]!);
+      handler: async ({ params, who }) => {
+        const settlement = await run((o) => o.getSettlement(params[0]!));
         ownerOrAdmin(who, settlement.merchantId, `settlement ${settlement.settlementId}`);
         return ok(settlement);
       },
     },
     // offline credit payments (docs/OFFLINE.md §Platform)
-    { method: "GET", path: /^\/v1\/offline\/authority$/, access: "public", handler: () => ok(platform.offlineAuthority()) },
-    { method: "POST", path: /^\/v1\/offline\/licenses$/, access: "admin", handler: ({ body }) => created(platform.issueOfflineLicense(body)) },
-    { method: "GET", path: /^\/v1\/offline\/revocations$/, access: "public", handler: () => ok(platform.offlineRevocations()) },
-    { method: "POST", path: /^\/v1\/offline\/revocations$/, access: "admin", handler: ({ body }) => created(platform.revokeOffline(body)) },
+    { method: "GET", path: /^\/v1\/offline\/authority$/, access: "public", handler: async () => ok(await run((o) => o.offlineAuthority())) },
+    { method: "POST", path: /^\/v1\/offline\/licenses$/, access: "admin", handler: async ({ body }) => created(await run((o) => o.issueOfflineLicense(body))) },
+    { method: "GET", path: /^\/v1\/offline\/revocations$/, access: "public", handler: async () => ok(await run((o) => o.offlineRevocations())) },
+    { method: "POST", path: /^\/v1\/offline\/revocations$/, access: "admin", handler: async ({ body }) => created(await run((o) => o.revokeOffline(body))) },
     {
       method: "POST", path: /^\/v1\/offline\/clearing$/, access: "merchant",
-      handler: ({ body, who }) => {
+      handler: async ({ body, who }) => {
         // The uploading terminal's merchant is credited: only a merchant key clears.
         if (who?.role !== "merchant") throw new PlatformError(403, "forbidden", "offline clearing needs the merchant's own API key (the merchant is credited)");
-        return ok(platform.clearOffline(who.merchantId, body));
+        return ok(await run((o) => o.clearOffline(who.merchantId, body)));
       },
     },
     // peer payments (docs/PEER.md): the carriers' seals and the PIN block are the credentials
     ...peerRoutes(platform),
     {
       method: "GET", path: /^\/v1\/audit$/, access: "admin",
-      handler: ({ query }) => {
+      handler: async ({ query }) => {
         const after = Number(query.get("after") ?? 0);
         if (!Number.isInteger(after) || after < 0) throw new PlatformError(400, "bad-request", "after must be a non-negative integer (an audit seq)");
-        return ok({ rows: platform.auditTrail({ afterSeq: after, entity: query.get("entity") ?? undefined, entityId: query.get("id") ?? undefined }) });
+        return ok({ rows: await run((o) => o.auditTrail({ afterSeq: after, entity: query.get("entity") ?? undefined, entityId: query.get("id") ?? undefined })) });
       },
     },
   ];
@@ -128,10 +131,10 @@ function requireJsonType(req: IncomingMessage): void {
 }
 
 /** The route's access rule against the request's API key (reads the ledger, never writes it). */
-function authorizeRequest(platform: Platform, access: Access, header: string | undefined): Principal | undefined {
-  if (access === "public" || access === "payer") return header === undefined ? undefined : platform.authenticate(header);
+async function authorizeRequest(platform: Platform, access: Access, header: string | undefined): Promise<Principal | undefined> {
+  if (access === "public" || access === "payer") return header === undefined ? undefined : platform.run((o) => o.authenticate(header));
   if (header === undefined) throw new PlatformError(401, "unauthenticated", "this endpoint needs an API key: send Authorization: Bearer <key> (docs/PLATFORM.md §\"API keys\")");
-  const who = platform.authenticate(header);
+  const who = await platform.run((o) => o.authenticate(header));
   if (!who) throw new PlatformError(401, "unauthenticated", "the API key is unknown, revoked or malformed");
   if (access === "admin" && who.role !== "admin") throw new PlatformError(403, "forbidden", "this endpoint needs the admin API key");
   return who;
@@ -157,7 +160,7 @@ async function readJson(req: IncomingMessage): Promise<Json> {
 }
 
 /** The JSON error answer for anything a handler (or the ledger's fsync) threw. */
-function errorReply(e: unknown): { status: number; body: unknown } {
+function errorReply(e: unknown): Reply {
   const error = (status: number, reason: string, message: string) => ({ status, body: { error: { reason, message } } });
   if (e instanceof PlatformError) return error(e.httpStatus, e.reason, e.message);
   if (e instanceof LedgerError || e instanceof KeystoreError) return error(503, "ledger-unavailable", e.message);
@@ -169,13 +172,14 @@ function errorReply(e: unknown): { status: number; body: unknown } {
  * It turns on the ledger's group commit: a handler's commits return before their fsync, and every
  * reply — success or refusal, which may reveal a commit as well — waits for `ledger.durable()`, so
  * nothing is acknowledged before it is on disk, and the requests of one event-loop turn share one fsync.
+ * On PostgreSQL a commit is durable when it returns; requests run concurrently (engine.ts).
  */
 export function createPlatformHandler(platform: Platform, port: () => number): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = route(platform);
-  platform.ledger.enableGroupCommit();
+  platform.engine.enableGroupCommit();
   return (req, res) => {
     void (async () => {
-      let reply: { status: number; body: unknown };
+      let reply: Reply;
       try {
         // A browser page on another origin can reach loopback; a foreign Host header (DNS rebinding) is refused.
         const host = req.headers.host ?? "";
@@ -188,10 +192,10 @@ export function createPlatformHandler(platform: Platform, port: () => number): (
         const r = matches.find((m) => m.method === req.method);
         if (!r) throw new PlatformError(405, "method-not-allowed", `${req.method} is not allowed on ${url.pathname} (use ${matches.map((m) => m.method).join(", ")})`);
         if (req.method === "POST") requireJsonType(req);
-        const who = authorizeRequest(platform, r.access, req.headers.authorization);
+        const who = await authorizeRequest(platform, r.access, req.headers.authorization);
         const body = req.method === "POST" ? await readJson(req) : {};
         const keyHeader = req.headers["idempotency-key"];
-        reply = r.handler({
+        reply = await r.handler({
           params: r.path.exec(url.pathname)!.slice(1),
           body,
           query: url.searchParams,
@@ -207,7 +211,7 @@ export function createPlatformHandler(platform: Platform, port: () => number): (
         reply = errorReply(e);
       }
       try {
-        await platform.ledger.durable();
+        await platform.engine.durable();
       } catch (e) {
         reply = errorReply(e);
       }
@@ -236,7 +240,7 @@ export async function startPlatformServer(opts: PlatformOptions & { port?: numbe
       server.listen(opts.port ?? 0, LOOPBACK, () => resolveListen());
     });
   } catch (e) {
-    platform.close();
+    await platform.close();
     const code = (e as NodeJS.ErrnoException).code;
     throw new Error(code === "EADDRINUSE" ? `port ${opts.port} on ${LOOPBACK} is in use — pick another with --port` : `cannot listen on ${LOOPBACK}:${opts.port}: ${(e as Error).message}`);
   }
@@ -245,8 +249,7 @@ export async function startPlatformServer(opts: PlatformOptions & { port?: numbe
     platform, server, port, url: `http://${LOOPBACK}:${port}`,
     close: () => new Promise<void>((done) => {
       server.close(() => {
-        platform.close();
-        done();
+        void platform.close().then(done, done);
       });
       server.closeAllConnections();
     }),

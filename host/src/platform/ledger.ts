@@ -19,6 +19,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GroupCommit, type SyncIo } from "./group-commit.ts";
+import { runSync, type Work } from "./work.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
 
@@ -41,17 +42,31 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   });
 }
 
+/** `postgres://…` or `postgresql://…`: the PostgreSQL engine (engine.ts). */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
 /**
- * `--db` takes a file. A URL is refused before anything touches the disk: `postgres://…` names the
- * server backend that is designed but not built yet (docs/PLATFORM.md §Engines), and any other
- * scheme would otherwise become an odd file name.
+ * `--db` takes a SQLite file or a `postgres://` URL. Any other URL is refused before anything
+ * touches the disk (it would otherwise become an odd file name).
  */
 export function checkLedgerLocation(db: string): void {
-  if (/^postgres(ql)?:\/\//i.test(db)) {
-    throw new LedgerError("PostgreSQL ledgers (--db postgres://…) are not available yet: the platform runs on its embedded SQLite ledger — pass --db FILE (docs/PLATFORM.md §Engines)");
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new LedgerError(`--db takes a ledger file path, got the URL ${db}`);
-  if (db.trim() === "") throw new LedgerError("--db needs a ledger file path");
+  if (isPostgresUrl(db)) return;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new LedgerError(`--db takes a ledger file path or a postgres:// URL, got the URL ${db}`);
+  if (db.trim() === "") throw new LedgerError("--db needs a ledger file path or a postgres:// URL");
+}
+
+/**
+ * A migration's SQL for one engine. Migrations are written in SQLite's dialect; what differs is
+ * kept in blocks — `-- @sqlite` … `-- @end` and `-- @postgres` … `-- @end` — of which each engine
+ * keeps its own (postgres.ts then maps the column types). See docs/PLATFORM.md §Schema.
+ */
+export function migrationSql(sql: string, engine: "sqlite" | "postgres"): string {
+  const other = engine === "sqlite" ? "postgres" : "sqlite";
+  return sql
+    .replace(new RegExp(`^-- @${other}\\s*$[\\s\\S]*?^-- @end\\s*$`, "gm"), "")
+    .replace(new RegExp(`^-- @${engine}\\s*$([\\s\\S]*?)^-- @end\\s*$`, "gm"), "$1");
 }
 
 export type SqlValue = string | number | bigint | Uint8Array | null;
@@ -120,6 +135,7 @@ export class Ledger {
    */
   static async open(file?: string, migrations: Migration[] = loadMigrations(), opts: LedgerOptions = {}): Promise<Ledger> {
     if (file !== undefined) checkLedgerLocation(file);
+    if (file !== undefined && isPostgresUrl(file)) throw new LedgerError("Ledger.open is the SQLite engine; open a postgres:// ledger with openEngine (engine.ts) or Platform.open");
     const path = file === undefined ? undefined : resolve(file);
     if (path !== undefined && openFiles.has(path)) {
       throw new LedgerError(`ledger ${path} is already open in this process — close it first (one writer per ledger file)`);
@@ -151,7 +167,7 @@ export class Ledger {
     for (const m of migrations) {
       if (m.version <= current) continue;
       this.transaction(() => {
-        this.db.exec(m.sql);
+        this.db.exec(migrationSql(m.sql, "sqlite"));
         this.run("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, Date.now()]);
       });
     }
@@ -202,6 +218,11 @@ export class Ledger {
     const stmt = this.statement(sql);
     if (!stmt.readonly && !this.inTransaction) return this.transaction(() => this.run(sql, params));
     return stmt.run(params).changes;
+  }
+
+  /** Runs platform logic (work.ts) synchronously against this ledger. */
+  perform<T>(work: Work<T>): T {
+    return runSync(this, work);
   }
 
   /**

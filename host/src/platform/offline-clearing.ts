@@ -11,7 +11,7 @@
  * offline_clearings (005_offline_credit.sql) back every duplicate check.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Ledger } from "./ledger.ts";
+import { get, isUniqueViolation, run, tx, type Work } from "./work.ts";
 import { keyHash, type OfflineAuthority } from "./offline-authority.ts";
 import { OfflineError, type OfflineReason } from "../offline/errors.ts";
 import { dateOf } from "../offline/fields.ts";
@@ -58,32 +58,48 @@ export function parseClearingRecord(r: ClearingRecordJson): { license: Uint8Arra
 
 export class OfflineClearing {
   constructor(
-    private readonly ledger: Ledger,
     private readonly authority: OfflineAuthority,
     private readonly now: () => number,
     private readonly onRefusal: (reason: string, entityId: string) => void = () => {},
   ) {}
 
-  /** Clears a batch for `merchantId`: one transaction per record, so one refusal costs no other record. */
-  clear(merchantId: number, records: unknown): ClearingResult[] {
+  /**
+   * Clears a batch for `merchantId`: one transaction per record, so one refusal costs no other record.
+   * A record whose transaction lost a unique-constraint race to another process (PostgreSQL) is
+   * checked once more on its own, so it gets the answer a sequential run gives (already cleared,
+   * duplicate …) and the records before it are not cleared a second time by a re-run of the batch.
+   */
+  *clear(merchantId: number, records: unknown): Work<ClearingResult[]> {
     if (!Array.isArray(records) || records.length === 0 || records.length > MAX_CLEARING_RECORDS) {
       throw new OfflineError("bad-format", `records must be an array of 1–${MAX_CLEARING_RECORDS} records`);
     }
-    const authorityKey = this.authority.publicKey();
-    return records.map((r, index) => {
+    const authorityKey = yield* this.authority.publicKey();
+    const results: ClearingResult[] = [];
+    for (const [index, r] of records.entries()) {
       try {
-        return { index, ...this.clearOne(merchantId, r as ClearingRecordJson, authorityKey) } as ClearingResult;
-      } catch (e) {
-        if (e instanceof OfflineError) {
-          this.onRefusal(e.reason, `record ${index}`);
-          return { index, status: "refused", reason: e.reason, message: e.message } as ClearingResult;
+        let outcome: ClearingOutcome;
+        try {
+          outcome = yield* this.clearOne(merchantId, r as ClearingRecordJson, authorityKey);
+        } catch (e) {
+          if (!isUniqueViolation(e)) throw e;
+          outcome = yield* this.clearOne(merchantId, r as ClearingRecordJson, authorityKey);
         }
-        throw e;
+        results.push({ index, ...outcome } as ClearingResult);
+      } catch (e) {
+        if (!(e instanceof OfflineError)) throw e;
+        this.onRefusal(e.reason, `record ${index}`);
+        results.push({ index, status: "refused", reason: e.reason, message: e.message } as ClearingResult);
       }
-    });
+    }
+    return results;
   }
 
-  private clearOne(merchantId: number, record: ClearingRecordJson, authorityKey: Uint8Array): ClearingOutcome {
+  /**
+   * One record, one transaction. Serializable on PostgreSQL: the cumulative limit is a sum read and
+   * then exceeded or not, which no constraint enforces (two records of one carrier cleared at once by
+   * two processes would both see the old sum).
+   */
+  private *clearOne(merchantId: number, record: ClearingRecordJson, authorityKey: Uint8Array): Work<ClearingOutcome> {
     const { license: licenseBytes, auth } = parseClearingRecord(record);
     // Expiry is judged on the payment's date: the terminal uploads later.
     const license = verifyLicense(licenseBytes, authorityKey, { today: typeof auth.date === "number" ? auth.date : 0 });
@@ -94,43 +110,43 @@ export class OfflineClearing {
     const kHash = keyHash(body.publicKey);
     const terminalId = Buffer.from(auth.terminalId).toString("hex");
     const nonce = Buffer.from(auth.terminalNonce).toString("hex");
-    return this.ledger.transaction(() => {
-      const issued = this.ledger.get("SELECT license, revoked_at FROM offline_licenses WHERE serial = ?", [body.serial]);
+    return yield* tx(function* (this: OfflineClearing): Work<ClearingOutcome> {
+      const issued = yield* get("SELECT license, revoked_at FROM offline_licenses WHERE serial = ?", [body.serial]);
       if (!issued || !Buffer.from(issued.license as Uint8Array).equals(Buffer.from(licenseBytes))) {
         throw new OfflineError("forged-license", `license ${body.serial} verifies but is not the one this platform issued under that serial`);
       }
       if (issued.revoked_at !== null && auth.date > dateOf(Number(issued.revoked_at))) {
         throw new OfflineError("license-revoked", `license ${body.serial} of carrier ${carrierId} was revoked on ${dateOf(Number(issued.revoked_at))}, before this payment (${auth.date})`);
       }
-      const sameAtc = this.ledger.get("SELECT clearing_id, signature_hash, merchant_id FROM offline_clearings WHERE carrier_id = ? AND atc = ?", [carrierId, auth.atc]);
+      const sameAtc = yield* get("SELECT clearing_id, signature_hash, merchant_id FROM offline_clearings WHERE carrier_id = ? AND atc = ?", [carrierId, auth.atc]);
       if (sameAtc && sameAtc.signature_hash === signatureHash) {
         if (Number(sameAtc.merchant_id) === merchantId) return { status: "already-cleared", clearingId: String(sameAtc.clearing_id), carrierId, atc: auth.atc } as const;
         throw new OfflineError("replayed-authorization", `carrier ${carrierId}'s authorization with offline ATC ${auth.atc} was already cleared for another merchant`);
       }
       // The leaf before the ATC: the carrier's ATC is its leaf + 1, so a cloned or rolled-back
       // carrier repeats both — the one-time key is what is broken (and what to revoke for).
-      if (this.ledger.get("SELECT 1 FROM offline_clearings WHERE key_hash = ? AND leaf_index = ?", [kHash, info.index])) {
+      if (yield* get("SELECT 1 FROM offline_clearings WHERE key_hash = ? AND leaf_index = ?", [kHash, info.index])) {
         throw new OfflineError("reused-leaf", `carrier ${carrierId} signed two payments with the same one-time key (leaf ${info.index}): the carrier's key state is broken — revoke it`);
       }
       if (sameAtc) throw new OfflineError("duplicate-atc", `carrier ${carrierId} already has a cleared offline payment with ATC ${auth.atc}: a counter value authorizes once`);
-      if (this.ledger.get("SELECT 1 FROM offline_clearings WHERE terminal_id = ? AND terminal_nonce = ?", [terminalId, nonce])) {
+      if (yield* get("SELECT 1 FROM offline_clearings WHERE terminal_id = ? AND terminal_nonce = ?", [terminalId, nonce])) {
         throw new OfflineError("replayed-authorization", `terminal ${terminalId} already cleared a payment with nonce ${nonce}`);
       }
-      const since = this.lastOnlineDate(carrierId);
-      const spent = Number(this.ledger.get("SELECT COALESCE(sum(amount), 0) AS s FROM offline_clearings WHERE carrier_id = ? AND txn_date >= ?", [carrierId, since])!.s);
+      const since = yield* this.lastOnlineDate(carrierId);
+      const spent = Number((yield* get("SELECT COALESCE(sum(amount), 0) AS s FROM offline_clearings WHERE carrier_id = ? AND txn_date >= ?", [carrierId, since]))!.s);
       if (spent + auth.amount > body.cumulativeLimit) {
         throw new OfflineError("over-cumulative-limit", `carrier ${carrierId} would reach ${spent + auth.amount} offline since its last online contact (${since || "never"}), over the cumulative offline limit ${body.cumulativeLimit}`);
       }
       const clearingId = randomBytes(8).toString("hex");
-      this.ledger.run(
+      yield* run(
         "INSERT INTO offline_clearings (clearing_id, carrier_id, license_serial, key_hash, leaf_index, atc, merchant_id, terminal_id, terminal_nonce, amount, currency, txn_date, signature_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [clearingId, carrierId, body.serial, kHash, info.index, auth.atc, merchantId, terminalId, nonce, auth.amount, auth.currency, auth.date, signatureHash, this.now()],
       );
-      this.ledger.run("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (?, ?, ?, ?, ?)", [
+      yield* run("INSERT INTO audit (at, entity, entity_id, action, detail) VALUES (?, ?, ?, ?, ?)", [
         this.now(), "offline_clearing", clearingId, "cleared", JSON.stringify({ carrierId, atc: auth.atc, leaf: info.index, merchantId, amount: auth.amount, currency: auth.currency, date: auth.date }),
       ]);
       return { status: "cleared", clearingId, carrierId, atc: auth.atc, amount: auth.amount, currency: auth.currency } as const;
-    });
+    }.bind(this), { serializable: true });
   }
 
   /**
@@ -138,8 +154,8 @@ export class OfflineClearing {
    * day on count against the cumulative limit. Day granularity: a payment made offline on the same
    * day before going online still counts (errs towards refusing, never towards over-spending).
    */
-  private lastOnlineDate(carrierId: string): number {
-    const row = this.ledger.get("SELECT max(created_at) AS t FROM settlements WHERE carrier_id = ?", [carrierId]);
+  private *lastOnlineDate(carrierId: string): Work<number> {
+    const row = yield* get("SELECT max(created_at) AS t FROM settlements WHERE carrier_id = ?", [carrierId]);
     return row?.t === null || row?.t === undefined ? 0 : dateOf(Number(row.t));
   }
 }

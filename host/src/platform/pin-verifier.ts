@@ -12,7 +12,7 @@
  */
 import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import { x25519 } from "@noble/curves/ed25519.js";
-import type { Ledger } from "./ledger.ts";
+import { get, run, tx, type Work } from "./work.ts";
 import type { SecretSealer } from "./keystore.ts";
 import {
   CHALLENGE_BYTES, decryptPinBlock, PinBlockError, PinPurpose, Verdict, verdictMac, type VerdictFields,
@@ -72,52 +72,52 @@ export class PinVerifier {
   readonly tryLimit: number;
   private readonly kdf: PinKdf;
 
-  constructor(private readonly ledger: Ledger, private readonly sealer: SecretSealer, private readonly now: () => number, opts: PinVerifierOptions = {}) {
+  constructor(private readonly sealer: SecretSealer, private readonly now: () => number, opts: PinVerifierOptions = {}) {
     this.tryLimit = opts.tryLimit ?? ISSUER_PIN_TRY_LIMIT;
     this.kdf = opts.kdf ?? DEFAULT_PIN_KDF;
     if (!Number.isInteger(this.tryLimit) || this.tryLimit < 1 || this.tryLimit > 15) throw new RangeError("the PIN try limit must be 1–15");
   }
 
   /** The X25519 key PIN blocks are encrypted to; made (and sealed in the keystore) on first use. */
-  private keyPair(): { privateKey: Uint8Array; publicKey: Uint8Array } {
-    const row = this.ledger.get("SELECT secret, key_protection, public_key FROM platform_secrets WHERE name = ?", [PIN_KEY_NAME]);
+  private *keyPair(): Work<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
+    const row = yield* get("SELECT secret, key_protection, public_key FROM platform_secrets WHERE name = ?", [PIN_KEY_NAME]);
     if (row) {
       return { privateKey: this.sealer.open(row.secret as Uint8Array, String(row.key_protection), "platform PIN key"), publicKey: row.public_key as Uint8Array };
     }
     const privateKey = x25519.utils.randomSecretKey();
     const publicKey = x25519.getPublicKey(privateKey);
-    this.ledger.transaction(() => this.ledger.run("INSERT INTO platform_secrets (name, secret, key_protection, public_key, created_at) VALUES (?, ?, ?, ?, ?)", [
+    yield* tx(() => run("INSERT INTO platform_secrets (name, secret, key_protection, public_key, created_at) VALUES (?, ?, ?, ?, ?)", [
       PIN_KEY_NAME, this.sealer.seal(privateKey, "platform PIN key"), this.sealer.protection, publicKey, this.now(),
     ]));
     return { privateKey, publicKey };
   }
 
-  publicKey(): Uint8Array {
-    return this.keyPair().publicKey;
+  *publicKey(): Work<Uint8Array> {
+    return (yield* this.keyPair()).publicKey;
   }
 
   /** A fresh single-use challenge for one PIN block (two for a PIN change: old and new share it). */
-  challenge(carrierId: string, orderId: string, purpose: PinPurpose): ChallengeView {
+  *challenge(carrierId: string, orderId: string, purpose: PinPurpose): Work<ChallengeView> {
     const challenge = hex(randomBytes(CHALLENGE_BYTES));
-    const publicKey = hex(this.publicKey());
-    this.ledger.transaction(() => this.ledger.run("INSERT INTO pin_challenges (challenge, carrier_id, order_id, purpose, created_at) VALUES (?, ?, ?, ?, ?)", [
+    const publicKey = hex(yield* this.publicKey());
+    yield* tx(() => run("INSERT INTO pin_challenges (challenge, carrier_id, order_id, purpose, created_at) VALUES (?, ?, ?, ?, ?)", [
       challenge, carrierId, orderId, purpose, this.now(),
     ]));
     return { challenge, publicKey, purpose };
   }
 
-  hasPin(carrierId: string): boolean {
-    return this.ledger.get("SELECT 1 FROM carrier_pins WHERE carrier_id = ?", [carrierId]) !== undefined;
+  *hasPin(carrierId: string): Work<boolean> {
+    return (yield* get("SELECT 1 FROM carrier_pins WHERE carrier_id = ?", [carrierId])) !== undefined;
   }
 
-  triesLeft(carrierId: string): number {
-    const row = this.ledger.get("SELECT failures FROM carrier_pins WHERE carrier_id = ?", [carrierId]);
+  *triesLeft(carrierId: string): Work<number> {
+    const row = yield* get("SELECT failures FROM carrier_pins WHERE carrier_id = ?", [carrierId]);
     return row ? Math.max(0, this.tryLimit - Number(row.failures)) : 0;
   }
 
   /** True once an OK verdict was given for this order and carrier: authorize() requires it. */
-  verifiedFor(orderId: string, carrierId: string): boolean {
-    return this.ledger.get("SELECT 1 FROM pin_verifications WHERE order_id = ? AND carrier_id = ? AND verdict = 0", [orderId, carrierId]) !== undefined;
+  *verifiedFor(orderId: string, carrierId: string): Work<boolean> {
+    return (yield* get("SELECT 1 FROM pin_verifications WHERE order_id = ? AND carrier_id = ? AND verdict = 0", [orderId, carrierId])) !== undefined;
   }
 
   /**
@@ -126,10 +126,10 @@ export class PinVerifier {
    * junk blocks cost no write (docs/PLATFORM.md "Audit": refusals are counted in memory); a block
    * that opens consumes its challenge durably before any verdict is given (single use).
    */
-  private openBlock(carrierId: string, orderId: string, purpose: PinPurpose, challenge: unknown, block: unknown, consume = true): string {
+  private *openBlock(carrierId: string, orderId: string, purpose: PinPurpose, challenge: unknown, block: unknown, consume = true): Work<string> {
     if (typeof challenge !== "string" || !/^[0-9a-f]{32}$/.test(challenge)) throw new PinRefusal(400, "bad-request", "challenge must be 32 lowercase hex digits");
     if (typeof block !== "string" || !/^([0-9a-f]{2})+$/.test(block)) throw new PinRefusal(400, "bad-request", "pinBlock must be lowercase hex");
-    const row = this.ledger.get("SELECT * FROM pin_challenges WHERE challenge = ?", [challenge]);
+    const row = yield* get("SELECT * FROM pin_challenges WHERE challenge = ?", [challenge]);
     // a PIN change's challenge (issued for CHANGE_OLD) binds both its blocks, each under its own purpose
     const issuedFor = purpose === PinPurpose.CHANGE_NEW ? PinPurpose.CHANGE_OLD : purpose;
     if (!row || row.carrier_id !== carrierId || row.order_id !== orderId || Number(row.purpose) !== issuedFor) {
@@ -141,19 +141,23 @@ export class PinVerifier {
     }
     let pin: string;
     try {
-      pin = decryptPinBlock(unhex(block), this.keyPair().privateKey, { purpose, carrierId: unhex(carrierId), orderId: orderId === "" ? new Uint8Array(0) : unhex(orderId), challenge: unhex(challenge) });
+      const { privateKey } = yield* this.keyPair();
+      pin = decryptPinBlock(unhex(block), privateKey, { purpose, carrierId: unhex(carrierId), orderId: orderId === "" ? new Uint8Array(0) : unhex(orderId), challenge: unhex(challenge) });
     } catch (e) {
       if (e instanceof PinBlockError) throw new PinRefusal(422, "bad-pin-block", e.message);
       throw e;
     }
-    if (consume) this.ledger.transaction(() => this.ledger.run("UPDATE pin_challenges SET used_at = ? WHERE challenge = ?", [this.now(), challenge]));
+    // Single use across processes too: only the transaction that flips used_at from NULL gets the PIN.
+    if (consume && (yield* tx(() => run("UPDATE pin_challenges SET used_at = ? WHERE challenge = ? AND used_at IS NULL", [this.now(), challenge]))) !== 1) {
+      throw new PinRefusal(409, "challenge-used", "this challenge was already used — a PIN block is good for one attempt; ask for a new challenge");
+    }
     return pin;
   }
 
-  private store(carrierId: string, pin: string): void {
+  private *store(carrierId: string, pin: string): Work<void> {
     const salt = randomBytes(16);
     const verifier = stretch(pin, salt, this.kdf);
-    this.ledger.run(
+    yield* run(
       "INSERT INTO carrier_pins (carrier_id, salt, verifier, kdf, failures, updated_at) VALUES (?, ?, ?, ?, 0, ?) " +
       "ON CONFLICT (carrier_id) DO UPDATE SET salt = excluded.salt, verifier = excluded.verifier, kdf = excluded.kdf, failures = 0, updated_at = excluded.updated_at",
       [carrierId, salt, verifier, kdfText(this.kdf), this.now()],
@@ -161,10 +165,10 @@ export class PinVerifier {
   }
 
   /** Personalisation: the carrier's first PIN (refused once it has one). */
-  enrol(carrierId: string, challenge: unknown, block: unknown): { triesLeft: number } {
-    const pin = this.openBlock(carrierId, "", PinPurpose.ENROL, challenge, block);
-    if (this.hasPin(carrierId)) throw new PinRefusal(409, "pin-exists", `carrier ${carrierId} already has a PIN — change it with the old one`);
-    this.ledger.transaction(() => this.store(carrierId, pin));
+  *enrol(carrierId: string, challenge: unknown, block: unknown): Work<{ triesLeft: number }> {
+    const pin = yield* this.openBlock(carrierId, "", PinPurpose.ENROL, challenge, block);
+    if (yield* this.hasPin(carrierId)) throw new PinRefusal(409, "pin-exists", `carrier ${carrierId} already has a PIN — change it with the old one`);
+    yield* tx(() => this.store(carrierId, pin));
     return { triesLeft: this.tryLimit };
   }
 
@@ -172,24 +176,27 @@ export class PinVerifier {
    * One PIN check, counted: the failure is committed before the comparison's result is used, and
    * a right PIN clears it in the same transaction. Returns the verdict; BLOCKED also blocks the carrier.
    */
-  private check(carrierId: string, pin: string): { verdict: Verdict; triesLeft: number } {
-    return this.ledger.transaction(() => {
-      const row = this.ledger.get("SELECT * FROM carrier_pins WHERE carrier_id = ?", [carrierId]);
+  private *check(carrierId: string, pin: string): Work<{ verdict: Verdict; triesLeft: number }> {
+    // Serializable on PostgreSQL: two wrong PINs checked at once in two processes cannot both read
+    // the same failure count (one transaction is retried and reads the other's). At READ COMMITTED
+    // they could, and a guesser would get extra tries (postgres.test.ts shows it counts every one).
+    return yield* tx(function* (this: PinVerifier): Work<{ verdict: Verdict; triesLeft: number }> {
+      const row = yield* get("SELECT * FROM carrier_pins WHERE carrier_id = ?", [carrierId]);
       if (!row) throw new PinRefusal(409, "no-pin", `carrier ${carrierId} has no PIN enrolled`);
       const failures = Number(row.failures);
       if (failures >= this.tryLimit) return { verdict: Verdict.BLOCKED, triesLeft: 0 };
       const right = timingSafeEqual(stretch(pin, row.salt as Uint8Array, parseKdf(String(row.kdf))), row.verifier as Uint8Array);
       if (right) {
-        this.ledger.run("UPDATE carrier_pins SET failures = 0, updated_at = ? WHERE carrier_id = ?", [this.now(), carrierId]);
+        yield* run("UPDATE carrier_pins SET failures = 0, updated_at = ? WHERE carrier_id = ?", [this.now(), carrierId]);
         return { verdict: Verdict.OK, triesLeft: this.tryLimit };
       }
-      this.ledger.run("UPDATE carrier_pins SET failures = ?, updated_at = ? WHERE carrier_id = ?", [failures + 1, this.now(), carrierId]);
+      yield* run("UPDATE carrier_pins SET failures = ?, updated_at = ? WHERE carrier_id = ?", [failures + 1, this.now(), carrierId]);
       if (failures + 1 >= this.tryLimit) {
-        this.ledger.run("UPDATE carriers SET state = 'blocked' WHERE carrier_id = ?", [carrierId]);
+        yield* run("UPDATE carriers SET state = 'blocked' WHERE carrier_id = ?", [carrierId]);
         return { verdict: Verdict.BLOCKED, triesLeft: 0 };
       }
       return { verdict: Verdict.WRONG, triesLeft: this.tryLimit - failures - 1 };
-    });
+    }.bind(this), { serializable: true });
   }
 
   /**
@@ -197,13 +204,13 @@ export class PinVerifier {
    * it for the carrier under the session nonce the host reports (a wrong nonce only makes the
    * carrier refuse the verdict). A blocked carrier gets BLOCKED without a check.
    */
-  verifyForOrder(req: {
+  *verifyForOrder(req: {
     carrierId: string; orderId: string; challenge: unknown; pinBlock: unknown; sessionNonce: Uint8Array; requestCounter: number;
     fields: Omit<VerdictFields, "verdict" | "triesLeft" | "sessionNonce" | "requestCounter" | "carrierId">; cryptogramKey: Uint8Array; carrierBlocked: boolean;
-  }): VerdictView {
-    const pin = this.openBlock(req.carrierId, req.orderId, PinPurpose.PAY, req.challenge, req.pinBlock);
-    const r = req.carrierBlocked ? { verdict: Verdict.BLOCKED, triesLeft: 0 } : this.check(req.carrierId, pin);
-    this.ledger.transaction(() => this.ledger.run("INSERT INTO pin_verifications (carrier_id, order_id, verdict, created_at) VALUES (?, ?, ?, ?)", [
+  }): Work<VerdictView> {
+    const pin = yield* this.openBlock(req.carrierId, req.orderId, PinPurpose.PAY, req.challenge, req.pinBlock);
+    const r = req.carrierBlocked ? { verdict: Verdict.BLOCKED, triesLeft: 0 } : yield* this.check(req.carrierId, pin);
+    yield* tx(() => run("INSERT INTO pin_verifications (carrier_id, order_id, verdict, created_at) VALUES (?, ?, ?, ?)", [
       req.carrierId, req.orderId, r.verdict, this.now(),
     ]));
     const f: VerdictFields = { ...req.fields, carrierId: unhex(req.carrierId), sessionNonce: req.sessionNonce, requestCounter: req.requestCounter, verdict: r.verdict, triesLeft: r.triesLeft };
@@ -214,11 +221,11 @@ export class PinVerifier {
   }
 
   /** PIN change, host ↔ platform only: the old PIN is checked and counted like a payment's. */
-  change(carrierId: string, challenge: unknown, oldBlock: unknown, newBlock: unknown): { verdict: Verdict; triesLeft: number } {
-    const oldPin = this.openBlock(carrierId, "", PinPurpose.CHANGE_OLD, challenge, oldBlock);
-    const newPin = this.openBlock(carrierId, "", PinPurpose.CHANGE_NEW, challenge, newBlock, false);
-    const r = this.check(carrierId, oldPin);
-    if (r.verdict === Verdict.OK) this.ledger.transaction(() => this.store(carrierId, newPin));
+  *change(carrierId: string, challenge: unknown, oldBlock: unknown, newBlock: unknown): Work<{ verdict: Verdict; triesLeft: number }> {
+    const oldPin = yield* this.openBlock(carrierId, "", PinPurpose.CHANGE_OLD, challenge, oldBlock);
+    const newPin = yield* this.openBlock(carrierId, "", PinPurpose.CHANGE_NEW, challenge, newBlock, false);
+    const r = yield* this.check(carrierId, oldPin);
+    if (r.verdict === Verdict.OK) yield* tx(() => this.store(carrierId, newPin));
     return r;
   }
 }

@@ -1,5 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { defaultSizes, measurePlatformThroughput, measureVerifications } from "../../src/platform/bench.ts";
+import { defaultPostgresSizes, measurePostgresThroughput } from "../../src/platform/bench-postgres.ts";
+import { pgServerUnavailable } from "../../src/platform/pg-server.ts";
 
 describe("measurePlatformThroughput", () => {
   it("settles real authorizations over HTTP, in-process and in memory, at a given ledger size, and reports rates that match its counts", async () => {
@@ -33,4 +35,24 @@ describe("measurePlatformThroughput", () => {
     expect(defaultSizes({})).toEqual([1000, 100_000, 1_000_000]);
     expect(defaultSizes({ KC_BENCH_LEDGER_SIZES: "1000, 5000" })).toEqual([1000, 5000]);
   });
+
+  // The seeded-size runs are left to `npm run bench` (another platform process to start: CI time).
+  it("the PostgreSQL half settles real authorizations with 1 and 2 processes (its summary throws unless the ledger holds exactly what clients were told)", async (ctx) => {
+    const why = pgServerUnavailable();
+    if (why) {
+      console.log(`SKIPPED (PostgreSQL bench): ${why}`);
+      return ctx.skip();
+    }
+    const r = await measurePostgresThroughput({ clients: 8, rounds: 1, budgetMs: 400, slice: 24, sizes: [] });
+    expect(r.skipped).toBeUndefined();
+    expect(r.runs.map((x) => x.processes)).toEqual([1, 2]);
+    for (const run of r.runs) {
+      expect(run.settled).toBeGreaterThan(0);
+      expect(run.refused).toBe(0);
+      expect(run.platformCpuMsPerSettlement).toBeGreaterThan(0);
+    }
+    expect(r.sizes).toEqual([]);
+    expect(r.speedup).toBeGreaterThan(0);
+    expect(defaultPostgresSizes({})).toEqual([1000, 100_000]);
+  }, 120_000);
 });

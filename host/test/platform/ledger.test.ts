@@ -240,15 +240,16 @@ describe("ledger durability", () => {
 });
 
 describe("the --db flag", () => {
-  it("a PostgreSQL URL is refused with a clear error before anything touches the disk, in Ledger.open and in `platform serve`", async () => {
-    await expect(Ledger.open("postgres://ledger@db.example/keycarrier")).rejects.toThrow(/PostgreSQL ledgers .* are not available yet.*--db FILE/);
-    await expect(Ledger.open("https://example.com/x.sqlite")).rejects.toThrow(/takes a ledger file path, got the URL/);
+  it("a postgres:// URL selects PostgreSQL (Ledger.open is SQLite only and says so); an unreachable server is a clear error and nothing touches the disk", async () => {
+    await expect(Ledger.open("postgres://ledger@db.example/keycarrier")).rejects.toThrow(/Ledger.open is the SQLite engine.*openEngine/);
+    await expect(Ledger.open("https://example.com/x.sqlite")).rejects.toThrow(/takes a ledger file path or a postgres:\/\/ URL, got the URL/);
     const { dir } = fresh();
     const io = { stdout: () => {}, stderr: () => {}, env: { KEYCARRIER_HOME: dir } };
     const cwd = process.cwd();
     process.chdir(dir); // a refused URL must not leave a "postgres:" directory behind
     try {
-      await expect(cmdPlatformServe("0", { db: "postgresql://localhost/kc" }, io, true, Promise.resolve())).rejects.toThrow(/not available yet/);
+      // port 1: nothing listens there, so the connection is refused at once
+      await expect(cmdPlatformServe("0", { db: "postgresql://kc:secret@127.0.0.1:1/kc" }, io, true, Promise.resolve())).rejects.toThrow(/PostgreSQL ledger unavailable|cannot open the PostgreSQL ledger postgresql:\/\/kc:\*\*\*@/);
     } finally {
       process.chdir(cwd);
     }
