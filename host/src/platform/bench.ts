@@ -112,23 +112,28 @@ function benchCarrier(platform: Platform): { carrierId: string; cryptogramKey: U
   return { carrierId: carrier.carrierId, cryptogramKey: platform.carrierKeys(carrier.carrierId).cryptogramKey };
 }
 
+/** Carriers the bench's orders are spread over (at least the HTTP run's 64 client lanes). */
+export const BENCH_CARRIERS = 128;
+
 export async function prepare(platform: Platform, orders: number): Promise<AuthorizationRequest[]> {
   // One transaction for the whole setup, so preparing costs a single commit.
   return platform.ledger.transaction(() => {
     const merchant = platform.registerMerchant({ name: "Bench" });
     const requests: AuthorizationRequest[] = [];
-    let carrier = benchCarrier(platform);
+    // Orders round-robin over BENCH_CARRIERS carriers, each counting its ATC up from 1: the load's
+    // concurrent requests come from different carriers, as they do in the field (a carrier authorizes
+    // one payment at a time). With a thousand orders of one carrier in flight on 64 client lanes, the
+    // ATC window (±32, risk.ts) rightly refused the ones overtaken by 32 others as a cloned carrier's.
+    const carriers = Array.from({ length: Math.min(BENCH_CARRIERS, Math.max(1, orders)) }, () => benchCarrier(platform));
     for (let i = 0; i < orders; i++) {
-      if (i > 0 && i % 1000 === 0) { // a few carriers, as a platform serves many (each from ATC 1)
-        carrier = benchCarrier(platform);
-      }
+      const carrier = carriers[i % carriers.length]!;
       const code = platform.issuePaymentCode({ merchantId: merchant.merchantId, amount: 100 + i, currency: "EUR" });
       const order = platform.createOrder({ code: code.code });
       // online PIN, as the host does it (not timed: the authorization is what is measured)
       const c = platform.pinChallenge({ carrierId: carrier.carrierId, orderId: order.orderId, purpose: "pay" });
       const pinBlock = Buffer.from(encryptPinBlock(BENCH_PIN, Buffer.from(c.publicKey, "hex"), pinContext(PinPurpose.PAY, carrier.carrierId, order.orderId, c.challenge))).toString("hex");
       platform.verifyOrderPin({ orderId: order.orderId, carrierId: carrier.carrierId, challenge: c.challenge, pinBlock, sessionNonce: "00".repeat(16), requestCounter: i });
-      const atc = (i % 1000) + 1;
+      const atc = Math.floor(i / carriers.length) + 1;
       const cryptogram = computeAuthorizationCryptogram(carrier.cryptogramKey, {
         carrierId: Buffer.from(carrier.carrierId, "hex"), orderId: Buffer.from(order.orderId, "hex"),
         merchantId: merchantIdBytes(order.merchantId), amount: order.amount, currency: order.currency, atc,
