@@ -4,11 +4,11 @@
 // from Storage. Skips, saying why, where pcscd, vpcd or the binding are missing.
 import { describe, expect, it } from "vitest";
 import { Platform } from "../host/src/platform/service.ts";
-import { CarrierRig, CMD, enrolPin, hex, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS, transportIdentity } from "../firmware/test/applets/carrier-harness.ts";
+import { CarrierRig, hex, payOrderBody, platformVerdict, ST, TEST_PIN_OPTIONS } from "../firmware/test/applets/carrier-harness.ts";
+import { personaliseFromPlatform } from "../bench/context.ts";
 import { usePrivatePcscd } from "./pcsc-env.ts";
 
 const PIN = "482913";
-const PLATFORM_ID = new TextEncoder().encode("KC-PLATFORM-TEST");
 
 const pcscd = usePrivatePcscd("hil-tests/pcsc-puckjs.test.ts");
 
@@ -28,17 +28,11 @@ describe("protocol v1 over pcsc to the Puck.js profile (issue #13: NFC alone on 
       noMemoryTrouble();
       const platform = await Platform.open({ pin: TEST_PIN_OPTIONS });
       try {
-        const carrierId = platform.issueCarrier().carrierId;
-        const keys = platform.carrierKeys(carrierId);
+        const ids = await personaliseFromPlatform(rig, platform, PIN);
+        const carrierId = Buffer.from(ids.cid).toString("hex");
         const merchantId = platform.registerMerchant({ name: "Puck kiosk" }).merchantId;
-        const tch = await rig.openChannel(transportIdentity(rig.serial));
-        const perso = await rig.inner(tch, CMD.PERSONALISE, new Map<number, Uint8Array | number | string>([
-          [1, Buffer.from(carrierId, "hex")], [2, PLATFORM_ID], [3, keys.channelKey], [4, keys.cryptogramKey], [5, 500_000],
-        ]));
-        expect(perso.status, String(perso.body.get(1))).toBe(ST.OK);
         noMemoryTrouble();
-        expect(enrolPin(platform, carrierId, PIN)).toBe(3);
-        const ch = await rig.openChannel({ carrierId: Buffer.from(carrierId, "hex"), platformId: PLATFORM_ID, channelKey: keys.channelKey });
+        const ch = await rig.openChannel({ carrierId: ids.cid, platformId: ids.pid, channelKey: ids.keys.channelKey });
         const o = platform.createOrder({ code: platform.issuePaymentCode({ merchantId, amount: 450, currency: "EUR" }).code });
         const b = payOrderBody(o.cryptogramFields);
         const r = await rig.pay(ch, b, platformVerdict(platform, rig, ch, carrierId, b, PIN));
