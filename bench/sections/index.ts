@@ -41,7 +41,7 @@ export const budgets: Budget[] = [
     section: "device", column: "deviceMs", max: 300,
     where: (r) => r["board"] === "puckjs" && String(r["command"]).startsWith("boot"),
     why: "issue 12: a carrier boots in under 300 ms estimated device time on puckjs",
-    knownMiss: "issue #12, not met (≈ 575 ms on the recalibrated model; the old one said 754, charging 184 instructions per lexed character where the real interpreter spends 127): function bodies lexed as their instances are created (≈ 110 ms, 43k characters) and the boot code's statements and text (the store scans, the factories' setup); both shrink with the memory diet's module-level functions and lazily loaded chunks (issue #12's other half), not with the authorization path",
+    knownMiss: "issue #12, not met (≈ 425 ms on the recalibrated model with store v2, which scans no A/B files at boot; 575 with store v1; the old model said 754, charging 184 instructions per lexed character where the real interpreter spends 127): function bodies lexed as their instances are created (≈ 110 ms, 43k characters) and the boot code's statements and text (the store scans, the factories' setup); both shrink with the memory diet's module-level functions and lazily loaded chunks (issue #12's other half), not with the authorization path",
   },
   {
     section: "payment", column: "deviceMs", max: 80,
@@ -63,7 +63,7 @@ export const budgets: Budget[] = [
     section: "payment", column: "deviceMs", max: 100,
     where: (r) => r["board"] === "puckjs" && String(r["step"]).startsWith("= authorization"),
     why: "mission and issue 12: at most 100 ms estimated device time per online authorization on puckjs (the PAY request + the decision after the press)",
-    knownMiss: "issue #12, not met (≈ 240 ms first after boot, ≈ 214 ms the second, on the recalibrated model: request ≈ 121 / 95, press ≈ 119; the old model said 189 / 174, reading 14-21% low): the request is the link and two dispatcher runs (≈ 29 ms), unwrap (≈ 15 ms), PAY's reader, the order checks and the kept-log scan (≈ 25 ms), the trusted UI's start (≈ 8 ms); the press is the verdict count's two flash writes and the log commit in the store (≈ 40 ms), the blinded MAC compare, the sealed reply and its two late hand-overs (≈ 45 ms), the UI's stop and the link (≈ 15 ms); Espruino runs ≈ 1,000 instructions per character of code executed, so what is left is code volume on the path; docs/FLOWS.md \"Device time\" has the table",
+    knownMiss: "issue #12, not met (≈ 261 ms first after boot, ≈ 226 ms the second, on the recalibrated model with store v2 — 240 / 214 with store v1: request ≈ 121 / 95, press ≈ 119 then; the old model said 189 / 174, reading 14-21% low): the request is the link and two dispatcher runs (≈ 29 ms), unwrap (≈ 15 ms), PAY's reader, the order checks and the kept-log scan (≈ 25 ms), the trusted UI's start (≈ 8 ms); the press is the verdict count's two flash writes and the log commit in the store (≈ 40 ms), the blinded MAC compare, the sealed reply and its two late hand-overs (≈ 45 ms), the UI's stop and the link (≈ 15 ms); Espruino runs ≈ 1,000 instructions per character of code executed, so what is left is code volume on the path; docs/FLOWS.md \"Device time\" has the table",
   },
   {
     section: "memory", column: "pctOfPool", max: 40,
