@@ -15,15 +15,26 @@ export const VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
 
 export interface PrivatePcscd { port: number; socket: string; readerName: string; stop(): Promise<void> }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether 127.0.0.1:port can be bound right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port p with p and p + 1 free for vpcd's two slots, drawn at random below Linux's ephemeral range
+ * (32768–60999): ports the kernel hands out come in sequence, so two test files starting a pcscd at
+ * once got neighbouring ports and one vpcd found its slot taken (pcscd then runs with no reader).
+ */
+async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await canBind(p)) && (await canBind(p + 1))) return p;
+  }
+  throw new Error("no two neighbouring free ports for vpcd in 20000–31999");
 }
 
 export async function startPrivatePcscd(): Promise<PrivatePcscd | { skip: string }> {
@@ -36,11 +47,7 @@ export async function startPrivatePcscd(): Promise<PrivatePcscd | { skip: string
   }
   const dir = mkdtempSync(path.join(tmpdir(), "kc-pcscd-"));
   // vpcd opens two slots, on port and port + 1; both must be free
-  let port = 0;
-  for (let i = 0; i < 10 && port === 0; i++) {
-    const p = await freePort();
-    if (p < 65535) port = p;
-  }
+  const port = await freePortPair();
   const conf = path.join(dir, "reader.conf");
   const name = `KeyCarrier test ${port}`;
   writeFileSync(conf, `FRIENDLYNAME "${name}"\nDEVICENAME /dev/null:${port}\nLIBPATH ${VPCD_DRIVER}\nCHANNELID ${port}\n`);
