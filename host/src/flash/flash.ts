@@ -276,12 +276,10 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
     try {
       const file = path.join(dir, `${m.name}.js`);
       writeFileSync(file, m.source, "latin1");
-      const mod = readFirmware(file);
-      log(`module ${m.name} (${mod.code.length} bytes): uploading to the Storage file ${JSON.stringify(m.name)}, where require(${JSON.stringify(m.name)}) finds it`);
-      await upload({ ...opts, firmwareFile: file, onProgress: undefined }, version, m.name);
-      await verifyStorageFile(opts, m.name, mod, file);
-      log(`verified: ${m.name} is ${mod.code.length} bytes, CRC-32 ${hex8(mod.crc32)}`);
-      modules.push({ name: m.name, bytes: mod.code.length, crc32: mod.crc32 });
+      log(`module ${m.name} (${Buffer.byteLength(m.source, "latin1")} bytes): uploading to the Storage file ${JSON.stringify(m.name)}, where require(${JSON.stringify(m.name)}) finds it`);
+      const mod = await uploadStorageFile({ ...opts, onProgress: undefined }, version, m.name, file);
+      log(`verified: ${m.name} is ${mod.bytes} bytes, CRC-32 ${hex8(mod.crc32)}`);
+      modules.push({ name: m.name, ...mod });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -292,12 +290,8 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
   // also with --ram: the core reads them from there.
   const chunks: FlashResult["chunks"] = [];
   for (const c of chunkFiles(path.dirname(firmwareFile), firmwareFile, opts.bundle)) {
-    const file = path.join(path.dirname(firmwareFile), c.distFile);
-    const data = readFirmware(file);
-    chunks.push({ storageName: c.storageName, bytes: data.code.length, crc32: data.crc32 });
-    log(`uploading ${data.code.length} bytes of ${c.distFile} to ${c.storageName}`);
-    await upload({ ...opts, firmwareFile: file }, version, c.storageName);
-    await verifyStorageFile(opts, c.storageName, data, file);
+    log(`uploading ${Buffer.byteLength(c.code, "latin1")} bytes of ${c.distFile} to ${c.storageName}`);
+    chunks.push({ storageName: c.storageName, ...(await uploadStorageFile(opts, version, c.storageName, path.join(path.dirname(firmwareFile), c.distFile))) });
   }
   await upload(opts, version);
   const uploadMs = Math.round(performance.now() - started);
@@ -326,6 +320,14 @@ export async function flashFirmware(opts: FlashOptions): Promise<FlashResult> {
     log(`rebooted: KeyCarrier ${result.booted.firmwareVersion} on ${result.booted.board}, state ${result.booted.stateName}`);
   }
   return result;
+}
+
+/** Uploads a local file into the Storage file `storageName` and checks it there (verifyStorageFile). */
+async function uploadStorageFile(opts: FlashOptions, version: string, storageName: string, file: string): Promise<{ bytes: number; crc32: number }> {
+  const data = readFirmware(file);
+  await upload({ ...opts, firmwareFile: file }, version, storageName);
+  await verifyStorageFile(opts, storageName, data, file);
+  return { bytes: data.code.length, crc32: data.crc32 };
 }
 
 /** Reads a Storage file's length and CRC-32 back from the board's REPL and compares them with the local file's. */
